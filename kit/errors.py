@@ -1,0 +1,71 @@
+"""User-facing errors.
+
+Every error a user can cause (a bad name, a bad value, a bad file) is an
+:class:`HvkitError` whose message names where the problem is (file and field),
+what was given and what is allowed. The command line turns it into one line on
+stderr and exit status 2; library callers catch it like any exception.
+"""
+from __future__ import annotations
+
+__all__ = ["HvkitError", "format_validation_error"]
+
+
+class HvkitError(ValueError):
+    """A problem with user input, with a message meant to be read by a person."""
+
+    def __init__(self, message: str, *, where: str | None = None, field: str | None = None,
+                 value: object = None, allowed: object = None):
+        parts = []
+        if where:
+            parts.append(str(where))
+        if field:
+            parts.append(f"field '{field}'")
+        head = ": ".join(parts)
+        text = f"{head}: {message}" if head else message
+        if value is not None:
+            text += f" (got {value!r})"
+        if allowed is not None:
+            if isinstance(allowed, (list, tuple, set, frozenset)):
+                allowed = ", ".join(sorted(map(str, allowed)))
+            text += f"; allowed: {allowed}"
+        super().__init__(text)
+        self.where, self.field, self.value, self.allowed = where, field, value, allowed
+
+
+def format_validation_error(exc, where: str) -> HvkitError:
+    """Turn a pydantic ``ValidationError`` into one readable :class:`HvkitError`.
+
+    Only the first problem is reported, with its dotted field path, the bad
+    value and pydantic's statement of what is allowed.
+    """
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        return HvkitError("unknown key", where=where, field=loc, value=err.get("input"),
+                          allowed=_allowed_keys(exc, err))
+    if kind == "missing":
+        return HvkitError("required key is missing", where=where, field=loc)
+    msg = err.get("msg", "invalid value")
+    allowed = None
+    ctx = err.get("ctx") or {}
+    if "expected" in ctx:
+        allowed = ctx["expected"]
+    return HvkitError(msg[0].lower() + msg[1:], where=where, field=loc, value=err.get("input"),
+                      allowed=allowed)
+
+
+def _allowed_keys(exc, err):
+    """Best effort: the keys the model at that location accepts."""
+    model = getattr(exc, "_hvkit_model", None)
+    if model is None:
+        return None
+    node = model
+    for part in err["loc"][:-1]:
+        fields = getattr(node, "model_fields", None)
+        if not fields or part not in fields:
+            return None
+        ann = fields[part].annotation
+        node = ann
+    fields = getattr(node, "model_fields", None)
+    return sorted(fields) if fields else None

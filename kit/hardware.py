@@ -1,0 +1,295 @@
+"""Hardware profiles: what a CPU, its memory and its devices cost.
+
+A profile is a YAML file in ``hw_profiles/`` (or any path a user gives). Every
+numeric parameter is a ``{value, source}`` pair: the source is a citation, a
+datasheet, or a sentence that starts "estimated, because ...". Unknown keys are
+refused, and every error names the file, the field, the bad value and what is
+allowed.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import HvkitError, format_validation_error
+
+__all__ = ["Quantity", "Features", "Params", "Hardware", "load_hardware", "list_hardware",
+           "profiles_dir", "PARAM_DOCS"]
+
+
+class Quantity(BaseModel):
+    """A number with its provenance."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    value: float
+    source: str = Field(min_length=3)
+
+    @field_validator("source")
+    @classmethod
+    def _source_is_provenance(cls, s: str) -> str:
+        low = s.strip().lower()
+        if low.startswith("estimated") and "because" not in low:
+            raise ValueError("an estimate must say why: write 'estimated, because ...'")
+        return s
+
+
+def _q(doc: str, ge: float = 0.0, le: float | None = None):
+    return Field(description=doc, json_schema_extra={"ge": ge, "le": le})
+
+
+class Features(BaseModel):
+    """Virtualization features of the CPU and platform (booleans and enumerations)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    hw_virt: Literal["none", "vmx", "svm", "el2"]
+    nested_paging: bool = Field(description="EPT (Intel), NPT/RVI (AMD), stage-2 (ARM)")
+    ept_ad_bits: bool = False
+    tagged_tlb: bool = Field(description="VPID (Intel), ASID (AMD), VMID (ARM)")
+    tpr_shadow: bool = False
+    apicv: bool = Field(False, description="virtual APIC: EOI and TPR without exits (APICv, AVIC)")
+    posted_interrupts: bool = Field(False, description="interrupts delivered to a running vCPU without an exit")
+    vmcs_shadowing: bool = False
+    pml: bool = False
+    preemption_timer: bool = False
+    vhe: bool = False
+    gic: Literal["none", "v2", "v3"] = "none"
+    la57: bool = False
+    iommu: Literal["none", "vt-d", "amd-vi", "smmu"] = "none"
+    sriov: bool = False
+    source: str = Field(min_length=3)
+
+
+class Params(BaseModel):
+    """Numeric parameters; each is a :class:`Quantity`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    freq_ghz: Quantity
+    sockets: Quantity
+    cores_per_socket: Quantity
+    threads_per_core: Quantity
+    memory_gib: Quantity
+    kernel_cpi: Quantity
+    syscall_cycles: Quantity
+    exception_cycles: Quantity
+    irq_cycles: Quantity
+    ipi_cycles: Quantity
+    cr3_switch_cycles: Quantity
+    cpuid_cycles: Quantity
+    msr_write_cycles: Quantity
+    tlb_entries: Quantity
+    page_levels: Quantity
+    walk_ref_cycles: Quantity
+    pwc_skip_levels: Quantity
+    mem_latency_ns: Quantity
+    exit_roundtrip_cycles: Quantity
+    world_switch_cycles: Quantity
+    sysreg_switch_cycles: Quantity
+    vgic_switch_cycles: Quantity
+    port_io_cycles: Quantity
+    mmio_read_cycles: Quantity
+    iotlb_miss_cycles: Quantity
+    nic_gbps: Quantity
+    nic_latency_us: Quantity
+    disk_service_ms: Quantity
+    disk_mbps: Quantity
+
+
+#: One line per parameter: its meaning and unit (shown by ``hvkit show hardware``).
+PARAM_DOCS = {
+    "freq_ghz": "core clock (GHz)",
+    "sockets": "sockets",
+    "cores_per_socket": "physical cores per socket",
+    "threads_per_core": "hardware threads per core",
+    "memory_gib": "installed memory (GiB)",
+    "kernel_cpi": "cycles per instruction of kernel and hypervisor code paths",
+    "syscall_cycles": "native system call entry and return, empty handler (cycles)",
+    "exception_cycles": "native exception delivery and return, e.g. #DE (cycles)",
+    "irq_cycles": "native external interrupt delivery, handler entry/exit and EOI (cycles)",
+    "ipi_cycles": "native IPI send to handler entry on the target (cycles)",
+    "cr3_switch_cycles": "native address-space switch including the untagged TLB flush (cycles)",
+    "cpuid_cycles": "native CPUID instruction (cycles)",
+    "msr_write_cycles": "native WRMSR to a timer MSR (cycles)",
+    "tlb_entries": "last-level TLB entries for 4 KiB pages",
+    "page_levels": "page-table levels of the paging mode used (2, 3, 4 or 5)",
+    "walk_ref_cycles": "average cycles per page-walk memory reference (mostly cache hits)",
+    "pwc_skip_levels": "average upper levels a page-walk cache lets a walk skip, per dimension",
+    "mem_latency_ns": "DRAM load latency (ns)",
+    "exit_roundtrip_cycles": "VM exit plus VM entry hardware round trip, or ARM trap to EL2 and eret (cycles; 0 without hardware virtualization)",
+    "world_switch_cycles": "hosted VMM world switch between host OS and VMM contexts, one way (cycles)",
+    "sysreg_switch_cycles": "ARM: save and restore EL1 system-register context, one direction (cycles)",
+    "vgic_switch_cycles": "ARM: save and restore the virtual GIC interface state (cycles)",
+    "port_io_cycles": "native port I/O to a chipset register such as port 0x80 (cycles)",
+    "mmio_read_cycles": "native uncached device-register read (cycles)",
+    "iotlb_miss_cycles": "IOMMU IOTLB miss walk (cycles)",
+    "nic_gbps": "NIC line rate (Gbit/s)",
+    "nic_latency_us": "NIC and wire one-way latency (us)",
+    "disk_service_ms": "disk random 4 KiB read service time (ms)",
+    "disk_mbps": "disk sequential bandwidth (MB/s)",
+}
+
+_POSITIVE = {"freq_ghz", "sockets", "cores_per_socket", "threads_per_core", "memory_gib",
+             "kernel_cpi", "syscall_cycles", "exception_cycles", "tlb_entries", "page_levels",
+             "walk_ref_cycles", "mem_latency_ns", "nic_gbps", "disk_service_ms", "disk_mbps"}
+_INTEGRAL = {"sockets", "cores_per_socket", "threads_per_core", "page_levels"}
+
+
+class Hardware(BaseModel):
+    """A validated hardware profile."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    name: str
+    vendor: Literal["intel", "amd", "arm"]
+    arch: Literal["x86", "x86_64", "arm64"]
+    year: int = Field(ge=1990, le=2100)
+    description: str = ""
+    features: Features
+    params: Params
+
+    def val(self, name: str) -> float:
+        """The value of parameter ``name``."""
+        return getattr(self.params, name).value
+
+    @property
+    def pcpus(self) -> int:
+        """Logical CPUs."""
+        return int(self.val("sockets") * self.val("cores_per_socket") * self.val("threads_per_core"))
+
+    @property
+    def is_arm(self) -> bool:
+        return self.arch == "arm64"
+
+    def with_overrides(self, overrides: dict) -> "Hardware":
+        """A copy with parameters or features replaced; validated like a file.
+
+        Keys are parameter names (``exit_roundtrip_cycles``) or
+        ``features.<name>``; values are numbers (or feature values).
+        """
+        if not overrides:
+            return self
+        data = self.model_dump()
+        for key, value in overrides.items():
+            if key.startswith("features."):
+                fname = key.split(".", 1)[1]
+                if fname not in Features.model_fields or fname == "source":
+                    raise HvkitError("unknown hardware feature", field=f"hw.{key}", value=fname,
+                                     allowed=[f for f in Features.model_fields if f != "source"])
+                data["features"][fname] = _coerce_feature(fname, value)
+            else:
+                if key not in Params.model_fields:
+                    raise HvkitError("unknown hardware parameter", field=f"hw.{key}", value=key,
+                                     allowed=list(Params.model_fields))
+                try:
+                    num = float(value)
+                except (TypeError, ValueError):
+                    raise HvkitError("not a number", field=f"hw.{key}", value=value,
+                                     allowed="a number") from None
+                data["params"][key] = {"value": num, "source": "override given by the user"}
+        return _validate(data, where=f"hardware profile '{self.id}' with overrides")
+
+
+def _coerce_feature(name, value):
+    ann = Features.model_fields[name].annotation
+    if ann is bool and isinstance(value, str):
+        low = value.lower()
+        if low in ("true", "yes", "1", "on"):
+            return True
+        if low in ("false", "no", "0", "off"):
+            return False
+        raise HvkitError("not a boolean", field=f"hw.features.{name}", value=value,
+                         allowed="true, false")
+    return value
+
+
+def _check_ranges(hw: Hardware, where: str) -> None:
+    for name in Params.model_fields:
+        v = hw.val(name)
+        if v < 0 or (name in _POSITIVE and v <= 0):
+            raise HvkitError("must be positive" if name in _POSITIVE else "must not be negative",
+                             where=where, field=f"params.{name}.value", value=v,
+                             allowed="a number > 0" if name in _POSITIVE else "a number >= 0")
+        if name in _INTEGRAL and v != int(v):
+            raise HvkitError("must be a whole number", where=where, field=f"params.{name}.value",
+                             value=v, allowed="an integer")
+    f = hw.features
+    if f.hw_virt == "none" and hw.val("exit_roundtrip_cycles") > 0:
+        raise HvkitError("a CPU without hardware virtualization has no VM exits", where=where,
+                         field="params.exit_roundtrip_cycles.value",
+                         value=hw.val("exit_roundtrip_cycles"), allowed="0 when features.hw_virt is none")
+    if f.hw_virt != "none" and hw.val("exit_roundtrip_cycles") <= 0:
+        raise HvkitError("hardware virtualization needs an exit round trip", where=where,
+                         field="params.exit_roundtrip_cycles.value", value=0, allowed="a number > 0")
+    arch_virt = {"x86": {"none", "vmx", "svm"}, "x86_64": {"none", "vmx", "svm"}, "arm64": {"none", "el2"}}
+    if f.hw_virt not in arch_virt[hw.arch]:
+        raise HvkitError(f"not available on {hw.arch}", where=where, field="features.hw_virt",
+                         value=f.hw_virt, allowed=sorted(arch_virt[hw.arch]))
+    if hw.arch == "arm64" and f.gic == "none":
+        raise HvkitError("an ARM profile needs its GIC version", where=where, field="features.gic",
+                         value="none", allowed=["v2", "v3"])
+    if f.nested_paging and f.hw_virt == "none":
+        raise HvkitError("nested paging needs hardware virtualization", where=where,
+                         field="features.nested_paging", value=True, allowed="false when hw_virt is none")
+    if f.sriov and f.iommu == "none":
+        raise HvkitError("SR-IOV passthrough needs an IOMMU", where=where, field="features.sriov",
+                         value=True, allowed="false when iommu is none")
+    if not 2 <= hw.val("page_levels") <= 5:
+        raise HvkitError("out of range", where=where, field="params.page_levels.value",
+                         value=hw.val("page_levels"), allowed="2 to 5")
+
+
+def _validate(data: dict, where: str) -> Hardware:
+    if not isinstance(data, dict):
+        raise HvkitError("a profile must be a YAML mapping", where=where, value=type(data).__name__,
+                         allowed="a mapping with keys " + ", ".join(Hardware.model_fields))
+    try:
+        hw = Hardware.model_validate(data)
+    except ValidationError as exc:
+        exc._hvkit_model = Hardware
+        raise format_validation_error(exc, where) from None
+    _check_ranges(hw, where)
+    return hw
+
+
+def profiles_dir() -> Path:
+    """Where the shipped profiles live (``$HVKIT_PROFILES`` overrides)."""
+    env = os.environ.get("HVKIT_PROFILES")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "hw_profiles"
+
+
+def list_hardware() -> list[str]:
+    """Ids of the shipped profiles."""
+    return sorted(p.stem for p in profiles_dir().glob("*.yaml"))
+
+
+def load_hardware(name_or_path: str | os.PathLike) -> Hardware:
+    """Load and validate a profile by id (``skylake-sp-2017``) or by path to a YAML file."""
+    return _load_cached(str(name_or_path))
+
+
+@lru_cache(maxsize=256)
+def _load_cached(name: str) -> Hardware:
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.exists():
+            raise HvkitError("no such file", where=str(path))
+    else:
+        path = profiles_dir() / f"{name}.yaml"
+        if not path.exists():
+            raise HvkitError("unknown hardware profile", field="hardware", value=name,
+                             allowed=list_hardware())
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise HvkitError(f"not valid YAML: {exc}", where=str(path)) from None
+    hw = _validate(data, where=str(path))
+    if path.parent == profiles_dir() and hw.id != path.stem:
+        raise HvkitError("profile id must match its file name", where=str(path), field="id",
+                         value=hw.id, allowed=path.stem)
+    return hw

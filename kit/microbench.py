@@ -1,0 +1,100 @@
+"""``microbench``: what single guest operations cost under a mode on a CPU."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .costs import CostModel, Step
+from .errors import HvkitError
+from .hardware import Hardware, load_hardware
+from .modes import Mode, hypervisor
+from .ops import OPS, Op, get_op
+
+__all__ = ["op_path", "microbench", "resolve"]
+
+
+def resolve(hardware, hypervisor_name, hw_overrides=None, mode_overrides=None) -> tuple[Hardware, Mode]:
+    """Load a profile (with overrides) and resolve a mode on it."""
+    hw = hardware if isinstance(hardware, Hardware) else load_hardware(hardware)
+    hw = hw.with_overrides(hw_overrides or {})
+    mode = hypervisor_name if isinstance(hypervisor_name, Mode) else hypervisor(
+        hypervisor_name, hw, **(mode_overrides or {}))
+    return hw, mode
+
+
+def op_path(op: Op | str, hw: Hardware, mode: Mode, guest_syscall: str | None = None) -> list[Step]:
+    """The steps one iteration of ``op`` takes, merged by step name, in path order."""
+    op = get_op(op) if isinstance(op, str) else op
+    cm = CostModel(hw, mode, guest_syscall)
+    cm.ws = op.ws_pages
+    ev = op.events
+    merged: dict[tuple[str, str], float] = {}
+    order: list[tuple[str, str]] = []
+
+    def add(steps, times):
+        for s in steps:
+            key = (s.step, s.kind)
+            if key not in merged:
+                merged[key] = 0.0
+                order.append(key)
+            merged[key] += s.cycles * times
+
+    for name, count in ev.items():
+        if name == "pte_batch":
+            continue
+        if name in ("kernel_instr", "user_instr"):
+            add(getattr(cm, f"ev_{name}")(count), 1)
+        elif name == "cr3_load":
+            add(cm.ev_cr3_load(ws=op.ws_pages), count)
+        elif name == "pte_write":
+            add(cm.ev_pte_write(batch=ev.get("pte_batch", 1)), count)
+        elif name == "timer_arm":
+            add(cm.ev_timer_arm(immediate=op.immediate_timer), count)
+        else:
+            add(getattr(cm, f"ev_{name}")(), count)
+    if op.dram_lines:
+        add(cm.ev_dram_lines(), op.dram_lines)
+    return [Step(k[0], k[1], merged[k]) for k in order if merged[k] > 0]
+
+
+def _applicable(op: Op, hw: Hardware) -> bool:
+    return op.arch == "any" or (op.arch == "arm") == hw.is_arm
+
+
+def microbench(hardware, hypervisor_name, ops=None, *, hw_overrides=None, mode_overrides=None,
+               guest_syscall=None) -> pd.DataFrame:
+    """Cost of guest operations under a mode on a profile.
+
+    Parameters
+    ----------
+    hardware : str or Hardware
+        Profile id, path or object.
+    hypervisor_name : str or Mode
+        Preset name (resolved on ``hardware``) or a resolved mode.
+    ops : list of str, optional
+        Operation names; default every operation that exists on the
+        profile's architecture.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per operation: ``op``, ``suite``, ``hardware``, ``hypervisor``,
+        ``cycles``, ``us`` and ``path`` (a list of ``{step, kind, cycles}``).
+    """
+    hw, mode = resolve(hardware, hypervisor_name, hw_overrides, mode_overrides)
+    if ops:
+        chosen = [get_op(o) for o in ops]
+        for op in chosen:
+            if not _applicable(op, hw):
+                raise HvkitError(f"operation exists only on {op.arch}", field="op", value=op.name,
+                                 allowed=[o.name for o in OPS.values() if _applicable(o, hw)])
+    else:
+        chosen = [o for o in OPS.values() if _applicable(o, hw)]
+    ghz = hw.val("freq_ghz")
+    rows = []
+    for op in chosen:
+        path = op_path(op, hw, mode, guest_syscall)
+        cycles = sum(s.cycles for s in path)
+        rows.append({"op": op.name, "suite": op.suite, "hardware": hw.id, "hypervisor": mode.name,
+                     "cycles": round(cycles, 1), "us": round(cycles / (ghz * 1000.0), 4),
+                     "path": [{"step": s.step, "kind": s.kind, "cycles": round(s.cycles, 1)} for s in path]})
+    return pd.DataFrame(rows, columns=["op", "suite", "hardware", "hypervisor", "cycles", "us", "path"])

@@ -1,0 +1,348 @@
+"""Hypervisor modes: compositions of virtualization techniques.
+
+A mode is not a label: it is a composition of parts (how the CPU is
+virtualized, how memory is, the I/O path, interrupt delivery, where the
+hypervisor sits, which vCPU scheduler runs), plus the hypervisor family whose
+software paths handle exits. Presets such as ``kvm`` or ``xen-pv`` are named
+compositions; any part can be overridden. :func:`hypervisor` resolves a
+composition against a hardware profile: impossible combinations are refused
+with a clear message, and the ones a real hypervisor resolves by itself (KVM on
+a CPU without EPT uses shadow paging) are resolved the same way, with a note
+saying so in :attr:`Mode.resolutions`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from .errors import HvkitError
+from .hardware import Hardware, load_hardware
+
+__all__ = ["Mode", "PARTS", "PRESETS", "hypervisor", "list_hypervisors"]
+
+#: Allowed values of each part, with a one-line meaning.
+PARTS: dict[str, dict[str, str]] = {
+    "cpu": {
+        "native": "no hypervisor",
+        "hvm": "hardware-assisted trap-and-emulate (VT-x, AMD-V, ARM EL2)",
+        "pv": "paravirtualized kernel, deprivileged, calls the hypervisor",
+        "pvh": "PV interfaces over a hardware-virtualized CPU",
+        "bt": "binary translation of guest kernel code",
+        "emulation": "every guest instruction translated in software (QEMU TCG)",
+    },
+    "memory": {
+        "native": "the guest owns the page tables",
+        "nested": "two-dimensional walks (EPT, NPT, stage-2)",
+        "shadow": "hypervisor-maintained shadow page tables",
+        "pv-direct": "guest tables validated by the hypervisor, updated by hypercalls",
+        "softmmu": "software MMU of a full emulator",
+    },
+    "io": {
+        "native": "the guest drives the device",
+        "emulated": "emulated device registers (e1000, IDE)",
+        "pv-split": "split driver: frontend in the guest, backend in a driver domain",
+        "virtio": "virtio with the backend in the userspace device model",
+        "vhost": "virtio with an in-kernel vhost backend",
+        "sriov": "SR-IOV virtual function assigned through an IOMMU",
+        "hosted": "I/O forwarded to the host OS by a hosted VMM",
+        "vmbus": "synthetic devices over VMBus to the root partition",
+    },
+    "interrupts": {
+        "native": "no virtualization",
+        "injected": "interrupts injected on entry; EOI and external interrupts exit",
+        "apicv": "virtual APIC: EOI without exits, delivery still exits",
+        "posted": "posted interrupts: delivery and EOI without exits",
+        "event-channel": "Xen event channels (PV upcalls)",
+        "vgic": "ARM GIC virtual CPU interface: completion without traps",
+    },
+    "arch": {
+        "bare-metal": "no hypervisor",
+        "type1-driver-domain": "type-1 hypervisor, device backends in a driver domain (Xen dom0)",
+        "type1-root-partition": "type-1 microkernel with a root partition (Hyper-V)",
+        "in-kernel": "hypervisor inside the host kernel, device model in userspace (KVM)",
+        "type2-hosted": "hosted VMM beside a host OS (VMware Workstation)",
+        "emulator": "a userspace emulator process",
+    },
+    "scheduler": {
+        "none": "no vCPU scheduler",
+        "credit": "Xen credit: weights, caps, 30 ms slice, 10 ms accounting, boost",
+        "credit2": "Xen credit2",
+        "cfs": "Linux CFS scheduling vCPU threads",
+        "hyperv": "Hyper-V's root scheduler",
+        "host": "the host OS scheduler of a hosted VMM",
+    },
+    "family": {
+        "none": "no hypervisor software",
+        "kvm": "Linux KVM (+QEMU)",
+        "xen": "Xen",
+        "vmware": "VMware hosted VMM",
+        "hyperv": "Microsoft Hyper-V",
+        "qemu": "QEMU TCG",
+    },
+    "release": {
+        "current": "recent software paths (about 2016 onwards)",
+        "2012": "KVM of 2012, whose exit paths were longer (kvm-unit-tests commit 00bfecaa)",
+        "2003": "Xen 1.0 and VMware Workstation 3.2 era",
+        "2006": "VMware's 2006 VMMs measured by Adams & Agesen",
+    },
+    "guest_page": {"4K": "4 KiB guest pages", "2M": "2 MiB guest pages", "1G": "1 GiB guest pages"},
+    "host_page": {"4K": "4 KiB host/EPT pages", "2M": "2 MiB host pages", "1G": "1 GiB host pages"},
+}
+
+_PAGE_LEVELS_SAVED = {"4K": 0, "2M": 1, "1G": 2}
+
+
+@dataclass(frozen=True)
+class Mode:
+    """A resolved hypervisor mode (a frozen composition of parts)."""
+
+    name: str
+    family: str
+    cpu: str
+    memory: str
+    io: str
+    interrupts: str
+    arch: str
+    scheduler: str
+    release: str = "current"
+    guest_page: str = "4K"
+    host_page: str = "4K"
+    #: ARM only: the KVM host runs at EL2 (VHE) instead of split mode
+    el2_host: bool = False
+    #: shadow tables survive address-space switches (false in early hosted VMMs)
+    shadow_cache: bool = True
+    resolutions: tuple[str, ...] = field(default=())
+
+    @property
+    def is_native(self) -> bool:
+        return self.cpu == "native"
+
+    def parts(self) -> dict:
+        """The composition as a plain dict (for tables and JSON)."""
+        d = dataclasses.asdict(self)
+        d["resolutions"] = list(self.resolutions)
+        return d
+
+
+_BASE = dict(release="current", guest_page="4K", host_page="4K")
+
+PRESETS: dict[str, dict] = {
+    "native": dict(family="none", cpu="native", memory="native", io="native", interrupts="native",
+                   arch="bare-metal", scheduler="none"),
+    "xen-pv": dict(family="xen", cpu="pv", memory="pv-direct", io="pv-split",
+                   interrupts="event-channel", arch="type1-driver-domain", scheduler="credit"),
+    "xen-hvm": dict(family="xen", cpu="hvm", memory="nested", io="pv-split", interrupts="best",
+                    arch="type1-driver-domain", scheduler="credit"),
+    "xen-pvh": dict(family="xen", cpu="pvh", memory="nested", io="pv-split", interrupts="event-channel",
+                    arch="type1-driver-domain", scheduler="credit"),
+    "kvm": dict(family="kvm", cpu="hvm", memory="nested", io="vhost", interrupts="best",
+                arch="in-kernel", scheduler="cfs"),
+    "kvm-emulated": dict(family="kvm", cpu="hvm", memory="nested", io="emulated", interrupts="best",
+                         arch="in-kernel", scheduler="cfs"),
+    "kvm-sriov": dict(family="kvm", cpu="hvm", memory="nested", io="sriov", interrupts="best",
+                      arch="in-kernel", scheduler="cfs"),
+    "qemu-tcg": dict(family="qemu", cpu="emulation", memory="softmmu", io="emulated",
+                     interrupts="injected", arch="emulator", scheduler="cfs"),
+    "vmware-bt": dict(family="vmware", cpu="bt", memory="shadow", io="hosted", interrupts="injected",
+                      arch="type2-hosted", scheduler="host"),
+    "hyperv": dict(family="hyperv", cpu="hvm", memory="nested", io="vmbus", interrupts="best",
+                   arch="type1-root-partition", scheduler="hyperv"),
+}
+
+_PRESET_DOCS = {
+    "native": "bare metal, the reference",
+    "xen-pv": "Xen paravirtualized guest, split drivers through dom0, credit scheduler",
+    "xen-hvm": "Xen HVM guest with PV drivers (PV-on-HVM)",
+    "xen-pvh": "Xen PVH: PV interfaces over a hardware-virtualized CPU",
+    "kvm": "KVM, HVM guest, virtio with vhost, CFS",
+    "kvm-emulated": "KVM with QEMU-emulated devices (e1000, IDE)",
+    "kvm-sriov": "KVM with an SR-IOV virtual function assigned",
+    "qemu-tcg": "QEMU pure emulation (TCG)",
+    "vmware-bt": "hosted binary translation with shadow paging (VMware Workstation style)",
+    "hyperv": "Hyper-V: type-1 microkernel, root partition, VMBus synthetic devices",
+}
+
+
+def list_hypervisors() -> dict[str, str]:
+    """Preset names with a one-line description."""
+    return dict(_PRESET_DOCS)
+
+
+def _check_part(key: str, value, where: str) -> None:
+    if key in ("el2_host", "shadow_cache"):
+        if not isinstance(value, bool):
+            raise HvkitError("must be true or false", where=where, field=key, value=value,
+                             allowed="true, false")
+        return
+    if key not in PARTS:
+        raise HvkitError("unknown hypervisor part", where=where, field=key, value=key,
+                         allowed=list(PARTS) + ["shadow_cache"])
+    if value not in PARTS[key] and not (key == "interrupts" and value == "best"):
+        raise HvkitError("not a known value", where=where, field=key, value=value, allowed=list(PARTS[key]))
+
+
+def hypervisor(name: str, hardware: Hardware | str | None = None, **overrides) -> Mode:
+    """Resolve preset ``name`` (with part ``overrides``) on ``hardware``.
+
+    Parameters
+    ----------
+    name : str
+        A preset from :data:`PRESETS`.
+    hardware : Hardware or str, optional
+        The profile to resolve on; without it the composition is returned as
+        written, unchecked against a CPU.
+    **overrides
+        Parts to replace, e.g. ``memory="shadow"`` or ``interrupts="posted"``.
+
+    Raises
+    ------
+    HvkitError
+        For an unknown preset, part or value, or an impossible combination.
+    """
+    if name not in PRESETS:
+        raise HvkitError("unknown hypervisor", field="hypervisor", value=name, allowed=list(PRESETS))
+    where = f"hypervisor '{name}'"
+    parts = dict(_BASE, el2_host=False, shadow_cache=True, **PRESETS[name])
+    for key, value in overrides.items():
+        if isinstance(value, str) and key in ("el2_host", "shadow_cache"):
+            value = value.lower() in ("true", "1", "yes", "on")
+        _check_part(key, value, where)
+        parts[key] = value
+    explicit = set(overrides)
+    if isinstance(hardware, str):
+        hardware = load_hardware(hardware)
+    notes: list[str] = []
+    if hardware is not None:
+        _resolve(name, parts, explicit, hardware, notes, where)
+    elif parts["interrupts"] == "best":
+        parts["interrupts"] = "injected"
+    return Mode(name=name, resolutions=tuple(notes), **parts)
+
+
+def _refuse(msg, where, field_, value, allowed):
+    raise HvkitError(msg, where=where, field=field_, value=value, allowed=allowed)
+
+
+def _resolve(name: str, p: dict, explicit: set, hw: Hardware, notes: list, where: str) -> None:
+    f = hw.features
+    where = f"{where} on '{hw.id}'"
+    if p["cpu"] == "native":
+        for key in ("memory", "io", "interrupts"):
+            if key in explicit and p[key] != "native":
+                _refuse("native runs without a hypervisor", where, key, p[key], ["native"])
+        return
+    # --- architecture-specific structure -------------------------------------------------
+    if hw.is_arm:
+        if p["family"] == "vmware" or p["cpu"] == "bt":
+            _refuse("binary translation is an x86 technique; there is no ARM hosted BT VMM",
+                    where, "cpu", p["cpu"], ["hvm", "emulation"])
+        if p["family"] == "hyperv":
+            _refuse("Hyper-V on ARM is not modelled", where, "hypervisor", name,
+                    ["native", "kvm", "kvm-emulated", "kvm-sriov", "xen-hvm", "qemu-tcg"])
+        if p["family"] == "xen" and p["cpu"] in ("pv", "pvh"):
+            notes.append(f"Xen on ARM has one guest type (hardware-virtualized CPU, stage-2 paging, "
+                         f"PV drivers); {name} resolves to it")
+            p["cpu"] = "hvm"
+            if p["memory"] == "pv-direct":
+                p["memory"] = "nested"
+            p["interrupts"] = "vgic"
+        if p["family"] == "kvm":
+            p["el2_host"] = bool(f.vhe)
+            notes.append("KVM/ARM with VHE: the host kernel runs at EL2, exits stay in EL2"
+                         if f.vhe else
+                         "KVM/ARM without VHE (split mode): the host runs at EL1, every exit "
+                         "switches worlds through a lowvisor at EL2")
+        if p["interrupts"] in ("best", "injected", "apicv") and p["cpu"] != "emulation":
+            p["interrupts"] = "vgic"
+        if p["interrupts"] == "posted":
+            _refuse("posted interrupts are an x86 feature; ARM uses the GIC virtual CPU interface",
+                    where, "interrupts", "posted", ["vgic"])
+    elif p["interrupts"] == "vgic":
+        _refuse("the GIC virtual CPU interface is ARM only", where, "interrupts", "vgic",
+                ["injected", "apicv", "posted", "event-channel"])
+    # --- CPU virtualization ---------------------------------------------------------------
+    if p["cpu"] in ("hvm", "pvh") and f.hw_virt == "none":
+        _refuse(f"{p['cpu'].upper()} needs hardware virtualization (VT-x, AMD-V or EL2), which "
+                f"{hw.id} lacks", where, "cpu", p["cpu"], ["pv", "bt", "emulation"])
+    if p["cpu"] == "pv" and hw.arch == "x86_64" and p["family"] == "xen":
+        notes.append("64-bit Xen PV: guest kernel and user share ring 3, so system calls "
+                     "bounce through the hypervisor")
+    # --- memory virtualization ------------------------------------------------------------
+    if p["memory"] == "nested" and not f.nested_paging:
+        if "memory" in explicit:
+            _refuse(f"nested paging needs EPT/NPT/stage-2, which {hw.id} lacks", where, "memory",
+                    "nested", ["shadow"] + (["pv-direct"] if p["cpu"] == "pv" else []))
+        p["memory"] = "shadow"
+        notes.append(f"{hw.id} has no EPT/NPT: {p['family']} uses shadow paging")
+    if p["memory"] == "pv-direct" and p["cpu"] != "pv":
+        _refuse("PV direct paging needs a PV guest kernel (cpu=pv)", where, "memory", "pv-direct",
+                ["nested", "shadow"])
+    if p["memory"] == "softmmu" and p["cpu"] != "emulation":
+        _refuse("a software MMU belongs to full emulation (cpu=emulation)", where, "memory",
+                "softmmu", ["nested", "shadow", "pv-direct"])
+    if p["cpu"] == "emulation" and p["memory"] != "softmmu":
+        _refuse("full emulation translates every access through its software MMU", where,
+                "memory", p["memory"], ["softmmu"])
+    if p["cpu"] == "pv" and p["memory"] == "nested":
+        _refuse("a PV guest runs without hardware paging support", where, "memory", "nested",
+                ["pv-direct", "shadow"])
+    if p["cpu"] == "bt" and p["memory"] != "shadow":
+        _refuse("binary translation keeps shadow page tables", where, "memory", p["memory"], ["shadow"])
+    if p["memory"] == "nested":
+        levels_note = None
+        if p["host_page"] == "1G" and hw.is_arm:
+            levels_note = "1G stage-2 blocks"
+        if levels_note:
+            notes.append(levels_note)
+    # --- I/O path -------------------------------------------------------------------------
+    if p["io"] == "sriov":
+        if f.iommu == "none" or not f.sriov:
+            _refuse(f"SR-IOV needs an IOMMU and an SR-IOV NIC, which {hw.id} lacks", where, "io",
+                    "sriov", ["emulated", "virtio", "vhost", "pv-split"])
+        if p["cpu"] in ("bt", "emulation"):
+            _refuse("device assignment needs hardware virtualization", where, "io", "sriov",
+                    ["emulated", "hosted"])
+    if p["io"] == "pv-split" and p["family"] != "xen":
+        _refuse("split drivers need a Xen driver domain", where, "io", "pv-split",
+                ["emulated", "virtio", "vhost", "sriov"])
+    if p["io"] in ("virtio", "vhost") and p["family"] not in ("kvm", "qemu"):
+        _refuse("virtio backends live in QEMU or vhost (KVM)", where, "io", p["io"],
+                ["emulated", "pv-split", "sriov"] if p["family"] == "xen" else ["emulated", "sriov"])
+    if p["io"] == "hosted" and p["arch"] != "type2-hosted":
+        _refuse("hosted I/O needs a hosted (type-2) VMM", where, "io", "hosted",
+                ["emulated", "virtio", "vhost", "sriov", "pv-split"])
+    if p["io"] == "vmbus" and p["family"] != "hyperv":
+        _refuse("VMBus is Hyper-V's", where, "io", "vmbus", ["emulated", "virtio", "vhost", "sriov"])
+    # --- interrupts -------------------------------------------------------------------------
+    if p["interrupts"] == "best":
+        if p["cpu"] == "pv":
+            p["interrupts"] = "event-channel"
+        elif f.posted_interrupts:
+            p["interrupts"] = "posted"
+        elif f.apicv:
+            p["interrupts"] = "apicv"
+        else:
+            p["interrupts"] = "injected"
+        notes.append(f"interrupt delivery on {hw.id}: {p['interrupts']}")
+    if p["interrupts"] == "posted" and not f.posted_interrupts:
+        _refuse(f"{hw.id} has no posted interrupts", where, "interrupts", "posted",
+                ["apicv"] * bool(f.apicv) + ["injected"])
+    if p["interrupts"] == "apicv" and not f.apicv:
+        _refuse(f"{hw.id} has no APIC virtualization (APICv/AVIC)", where, "interrupts", "apicv",
+                ["injected"])
+    if p["interrupts"] in ("posted", "apicv") and p["cpu"] in ("pv", "bt", "emulation"):
+        _refuse("APIC virtualization needs a hardware-virtualized CPU", where, "interrupts",
+                p["interrupts"], ["event-channel" if p["cpu"] == "pv" else "injected"])
+    if p["interrupts"] == "event-channel" and p["family"] != "xen":
+        _refuse("event channels are Xen's", where, "interrupts", "event-channel",
+                ["injected", "apicv", "posted"])
+    # --- page sizes -------------------------------------------------------------------------
+    if p["guest_page"] == "1G" and hw.val("page_levels") < 4:
+        _refuse("1 GiB pages need 4-level paging", where, "guest_page", "1G", ["4K", "2M"])
+    if p["host_page"] != "4K" and p["memory"] != "nested":
+        notes.append(f"host_page={p['host_page']} has no effect without nested paging")
+
+
+def page_levels_saved(size: str) -> int:
+    """How many walk levels a page size removes (2M: one, 1G: two)."""
+    return _PAGE_LEVELS_SAVED[size]

@@ -1,0 +1,19 @@
+"""Constants of the vCPU schedulers, with their sources."""
+from __future__ import annotations
+
+__all__ = ["CREDIT", "CFS"]
+
+#: Xen credit scheduler (xen/common/sched/credit.c)
+CREDIT = {
+    "weight": (256, "Xen sched_credit.c: CSCHED_DEFAULT_WEIGHT"),
+    "slice_ms": (30, "Xen sched_credit.c: CSCHED_DEFAULT_TSLICE_MS"),
+    "tick_ms": (10, "Xen sched_credit.c: CSCHED_MSECS_PER_TICK, credits debited on 10 ms ticks"),
+    "ticks_per_acct": (3, "Xen sched_credit.c: CSCHED_TICKS_PER_ACCT, credits recomputed every 30 ms"),
+}
+
+#: Linux CFS, as it schedules KVM vCPU threads
+CFS = {
+    "latency_ms": (6, "Linux kernel/sched/fair.c: sysctl_sched_latency 6 ms (scaled by log2(CPUs))"),
+    "min_granularity_ms": (0.75, "Linux kernel/sched/fair.c: sysctl_sched_min_granularity 0.75 ms"),
+    "wakeup_granularity_ms": (1, "Linux kernel/sched/fair.c: sysctl_sched_wakeup_granularity 1 ms"),
+}

@@ -1,0 +1,130 @@
+"""Software path lengths of hypervisors, in instructions.
+
+The hardware profile says what a transition costs and how fast kernel code
+runs (``kernel_cpi``); this table says how much code a hypervisor runs on each
+path. A path costs ``instructions x kernel_cpi`` cycles on a given CPU, so the
+same KVM exit handler is slower on a Pentium 4 than on a Skylake, and a change
+to the hardware moves every path that runs on it.
+
+Keys are ``family.path``; a release may override one as
+``family@release.path``. Each entry is ``(instructions, source)``. Values
+marked "calibrated" were fitted to the microbenchmark named in the source and
+are then used unchanged for every other operation and workload.
+"""
+from __future__ import annotations
+
+from .errors import HvkitError
+
+__all__ = ["SOFTWARE", "instructions", "source_of"]
+
+_KUT12 = "calibrated: kvm-unit-tests x86/vmexit.c, commit 00bfecaa (2012) commit message"
+_AA06 = "calibrated: Adams & Agesen, ASPLOS 2006, nanobenchmarks"
+_B03 = "calibrated: Barham et al., SOSP 2003, Tables 3-5 (lmbench)"
+_D16 = "calibrated: Dall et al., ISCA 2016, Table II"
+
+SOFTWARE: dict[str, tuple[float, str]] = {
+    # ---- KVM (x86 and ARM) ---------------------------------------------------------------
+    "kvm.exit_dispatch": (600, "calibrated: Dall et al., ISCA 2016, Table II: a KVM x86 hypercall is 1,300 cycles on Sandy Bridge; the rest of the exit path (vmx_handle_exit, vcpu_enter_guest loop, VMCS reads)"),
+    "kvm@2012.exit_dispatch": (3200, _KUT12 + ": vmcall took 3,898 cycles, so the 2012 exit path was far longer than today's"),
+    "kvm.hypercall": (150, "estimated, because kvm_emulate_hypercall for an unknown number only validates and returns -KVM_ENOSYS"),
+    "kvm.cpuid": (350, "estimated, because kvm_emulate_cpuid looks up the guest's CPUID table (a few hundred instructions); kvm-unit-tests cpuid runs slightly above vmcall"),
+    "kvm.emulate": (3300, _KUT12 + ": 'cost of instruction emulation' about 3,300 cycles (decode, fetch through guest page tables)"),
+    "kvm.pio_fast": (200, _KUT12 + ": outl_to_kernel 4,451 vs vmcall 3,898 cycles: the fast port-I/O path and in-kernel device"),
+    "kvm.user_exit": (12600, _KUT12 + ": 'extra cost of exiting to userspace' 13,000 cycles (return from KVM_RUN, QEMU dispatch, re-entry), less two system calls"),
+    "kvm.qemu_device": (500, "estimated, because a QEMU port read of a simple device register is a dispatch through the memory API and a few hundred instructions"),
+    "kvm.qemu_pmtimer": (4000, _KUT12 + ": inl_from_pmtimer (24,615) exceeds inl_from_qemu (20,574) by reading the host clock in QEMU's ACPI PM timer"),
+    "kvm.apic_access": (900, "estimated, because an APIC register write exit decodes the access and runs the in-kernel LAPIC emulation (kvm_lapic_reg_write)"),
+    "kvm.eoi": (500, "estimated, because an EOI exit updates the in-kernel LAPIC ISR/IRR and re-evaluates pending interrupts"),
+    "kvm.inject": (300, "estimated, because injecting an interrupt writes the VMCS entry-interruption field after an IRR scan"),
+    "kvm.ipi_send": (1200, "estimated, because kvm_apic_send_ipi looks up destinations, sets the IRR and kicks the target vCPU"),
+    "kvm.timer_arm": (700, "calibrated: kvm-unit-tests commit cfbd129c (2017), tscdeadline_immed 2,500 cycles on Haswell with the VMX preemption timer"),
+    "kvm.timer_arm_hrtimer": (2300, "calibrated: kvm-unit-tests commit cfbd129c (2017): tscdeadline_immed costs 1,200 cycles more with hrtimers"),
+    "kvm.timer_fire": (2500, "calibrated: kvm-unit-tests commit cfbd129c (2017), tscdeadline 5,600 vs tscdeadline_immed 2,500 cycles on Haswell"),
+    "kvm.irq_host": (800, "estimated, because the host handles the physical interrupt (do_IRQ) before KVM injects it"),
+    "kvm.shadow_pf": (1100, _AA06 + ": hardware VMM page fault 11,242 cycles; classifying a fault against guest tables and injecting it"),
+    "kvm.shadow_update": (600, "estimated, because a shadow PTE update after an emulated write is a few hundred instructions (kvm_mmu_pte_write)"),
+    "kvm.shadow_cr3": (900, "estimated, because a CR3 exit under shadow paging looks up the cached shadow root (kvm_mmu_new_pgd)"),
+    "kvm.shadow_invlpg": (700, "estimated, because invlpg under shadow paging zaps one shadow entry"),
+    "kvm.shadow_alloc": (2500, "estimated, because a new shadow page is allocated and zeroed, then filled on demand"),
+    "kvm.hidden_fault": (1200, "estimated, because a hidden fault walks the guest tables and fills one shadow entry"),
+    "kvm.mmio_decode": (1200, "estimated, because an MMIO exit (EPT misconfiguration) takes the fast MMIO path with a short decode"),
+    "kvm.vm_switch": (3000, "estimated, because switching vCPU threads of two VMs is a host context switch plus VMCS load (vmptrld) and MSR and FPU state"),
+    "kvm.ioeventfd": (400, "estimated, because an ioeventfd write signals an eventfd from the exit handler without leaving the kernel"),
+    "kvm.vhost_wake": (2500, "estimated, because waking the vhost worker is a wakeup and a host context switch on the backend CPU"),
+    "kvm.irqfd": (800, "estimated, because irqfd injects from the vhost thread through the in-kernel LAPIC"),
+    # KVM/ARM: the hypervisor's own code (the lowvisor in split mode)
+    "kvm.arm_run_loop": (400, _D16 + ": KVM ARM hypercall 6,500 cycles, of which the VGIC save/restore is 3,250 (Table III) and the rest is the EL1/EL2 world switch and host run loop"),
+    "kvm.arm_timer_switch": (150, "estimated, because the virtual timer's control and compare registers are saved and restored per world switch"),
+    "kvm.arm_mmio_vgic": (600, _D16 + ": interrupt controller trap 7,370 vs hypercall 6,500 cycles, the distributor emulation"),
+    "kvm.arm_vhe_exit": (350, "estimated, because with VHE an exit is handled in the host kernel at EL2 without switching EL1 state (Dall et al., USENIX ATC 2017)"),
+    # ---- Xen ---------------------------------------------------------------------------------
+    "xen.exit_dispatch": (500, "estimated, because Xen's vmx_vmexit_handler dispatches in a few hundred instructions (Dall et al. put a Xen x86 hypercall near KVM's)"),
+    "xen.hypercall": (120, "estimated, because a null Xen hypercall validates its number and returns"),
+    "xen.pv_hypercall": (60, "estimated, because the PV hypercall entry (int 0x82 / syscall) jumps through the hypercall table"),
+    "xen.arm_hypercall": (180, "calibrated: Dall et al., ISCA 2016: a Xen ARM hypercall is 376 cycles on X-Gene (trap, register save, handler)"),
+    "xen.arm_mmio_vgic": (880, "calibrated: Dall et al., ISCA 2016: Xen ARM interrupt controller trap 1,356 cycles"),
+    "xen.trap_bounce": (340, _B03 + ": protection fault 1.40 vs 1.06 us; Xen builds a bounce frame for the guest kernel"),
+    "xen.syscall_bounce": (200, "estimated, because 64-bit PV system calls enter Xen, which switches to the guest kernel's page tables and bounces"),
+    "xen.mmu_update": (250, _B03 + ": page fault 2.73 vs 1.42 us; validating one page-table update"),
+    "xen.pt_validate_entry": (6, _B03 + ": fork 198 vs 110 us; validating one entry while pinning a page-table page"),
+    "xen.cr3": (500, _B03 + ": context switch 1.97 vs 0.77 us; mmuext_op new_baseptr plus stack_switch"),
+    "xen.emulate_priv": (800, "estimated, because Xen emulates a PV guest's privileged instruction after a #GP"),
+    "xen.upcall": (300, "estimated, because an event-channel upcall sets pending bits and bounces to the guest's callback"),
+    "xen.evtchn_send": (400, "estimated, because EVTCHNOP_send marks the port pending and notifies the remote vCPU"),
+    "xen.dom0_wake": (3500, "estimated, because notifying dom0 wakes its vCPU through the scheduler and delivers an upcall there"),
+    "xen.ioreq": (6000, "estimated, because an HVM I/O request to the device model in dom0 goes through an ioreq page, an event channel and a dom0 process wakeup"),
+    "xen.vm_switch": (5000, "estimated, because a Xen domain switch saves and restores full vCPU state through the scheduler (Dall et al. found Xen's VM switch slower than KVM's on x86)"),
+    "xen.irq_host": (500, "estimated, because Xen handles the physical interrupt before raising an event or injecting"),
+    "xen.eoi": (450, "estimated, because Xen's vlapic EOI exit is comparable to KVM's"),
+    "xen.apic_access": (700, "estimated, because Xen's vlapic register emulation is comparable to KVM's"),
+    "xen.ipi_send": (1000, "estimated, because Xen's vlapic ICR write sends an event to the target vCPU"),
+    "xen.inject": (300, "estimated, because injection writes the VMCS entry-interruption field"),
+    "xen.shadow_pf": (1000, "estimated, because Xen's shadow code is comparable to KVM's"),
+    "xen.mmio_decode": (1500, "estimated, because Xen's HVM emulator decodes every MMIO access"),
+    "xen.timer_arm": (1200, "estimated, because Xen's vlapic TSC-deadline write sets a Xen timer"),
+    "xen.timer_fire": (1500, "estimated, because Xen's timer softirq injects the vlapic timer interrupt"),
+    # ---- VMware hosted VMM (binary translation and, in 2006, its VT-x VMM) -------------------
+    "vmware.bt_callret": (17, _AA06 + ": call/ret 51 vs 11 cycles; translated returns look up the translation cache"),
+    "vmware.bt_syscall_reflect": (340, _B03 + " and " + _AA06 + ": the VMM receives the guest's system call and reflects it into the translated kernel"),
+    "vmware.bt_fault_reflect": (960, _AA06 + ": divide by zero 3,223 vs 889 cycles; a fault in guest code is classified and reflected"),
+    "vmware@2003.bt_fault_reflect": (6300, _B03 + ": protection fault 7.53 vs 1.06 us under Workstation 3.2; reflecting a guest fault cost the 2003 VMM about 15,000 cycles (it explains page fault 12.4 vs 1.42 us and mmap 620 vs 68 us as well)"),
+    "vmware.bt_traced_pte": (160, _AA06 + ": PTE modification 391 cycles; a traced write updates the shadow in the VMM"),
+    "vmware@2003.bt_traced_pte": (1100, _B03 + ": fork 874 vs 110 us and exec 2,300 vs 530 us under Workstation 3.2; before adaptive binary translation every write to a traced page-table page took a trace fault into the VMM (Adams & Agesen, ASPLOS 2006, section 3.3)"),
+    "vmware.bt_callout": (70, "estimated, because a translated privileged instruction calls out to VMM emulation code"),
+    "vmware.bt_inline_device": (85, _AA06 + ": in from port 0x80 is 214 cycles under BT, about fifteen times faster than native"),
+    "vmware.bt_cr8": (14, _AA06 + ": cr8 write 35 cycles under BT, about four times faster than native"),
+    "vmware.hidden_fault": (900, _B03 + ": VMware Workstation context switches (18.1 us vs 0.77 us) refill shadows after every address-space switch"),
+    "vmware.shadow_alloc": (3000, "estimated, because a new shadow page is allocated and zeroed in the VMM"),
+    "vmware.exit_dispatch": (1000, _AA06 + ": the 2006 hardware VMM's exit handling, from page fault 11,242 cycles"),
+    "vmware.shadow_pf": (450, _AA06 + ": hardware VMM page fault 11,242 cycles"),
+    "vmware.emulate": (500, _AA06 + ": hardware VMM PTE modification 12,733 cycles; decode and emulate the faulting write"),
+    "vmware.shadow_invlpg": (400, "estimated, because invlpg drops one shadow entry"),
+    "vmware.host_device": (800, "estimated, because the VMX process's device emulation handles one register access"),
+    "vmware.hosted_io_dispatch": (400, _AA06 + ": in (port 0x80) 15,826 cycles under the hardware VMM, whose I/O exits go through the hosted world switch"),
+    # ---- Hyper-V -----------------------------------------------------------------------------
+    "hyperv.exit_dispatch": (550, "estimated, because Hyper-V's hypervisor handles intercepts in a path comparable to Xen's"),
+    "hyperv.hypercall": (150, "estimated, because a fast hypercall passes arguments in registers"),
+    "hyperv.root_intercept": (9000, "estimated, because intercepts forwarded to the root partition's worker process cross the VMBus and a process wakeup"),
+    "hyperv.vmbus_signal": (1500, "estimated, because a VMBus signal is a hypercall posting a message to the root partition"),
+    # ---- QEMU TCG ------------------------------------------------------------------------------
+    "qemu.tcg_slowdown": (6, "estimated, because QEMU TCG runs integer code 5-10x slower than native (Bellard, USENIX ATC 2005, reports about 4-10x)"),
+    "qemu.softmmu_access": (30, "estimated, because a TCG guest load goes through the softmmu TLB lookup inline (about 10-30 instructions)"),
+    "qemu.helper": (400, "estimated, because a TCG helper call for a privileged or I/O instruction leaves translated code"),
+    "qemu.exception": (2500, "estimated, because a guest exception under TCG unwinds translated code and restores CPU state"),
+}
+
+
+def instructions(family: str, release: str, path: str) -> float:
+    """Instructions of ``path`` in hypervisor ``family`` at ``release``."""
+    for key in (f"{family}@{release}.{path}", f"{family}.{path}"):
+        if key in SOFTWARE:
+            return SOFTWARE[key][0]
+    raise HvkitError("no software path", field="path", value=f"{family}.{path}",
+                     allowed=sorted(k for k in SOFTWARE if k.startswith(family + ".")))
+
+
+def source_of(family: str, release: str, path: str) -> str:
+    for key in (f"{family}@{release}.{path}", f"{family}.{path}"):
+        if key in SOFTWARE:
+            return SOFTWARE[key][1]
+    return ""
