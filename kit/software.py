@@ -114,9 +114,26 @@ SOFTWARE: dict[str, tuple[float, str]] = {
 }
 
 
+#: Where a family has no path of its own, it runs code comparable to another's:
+#: Hyper-V's hypervisor is a type-1 microkernel like Xen's, and Xen's and Hyper-V's
+#: x86 emulators and shadow-paging code do the same work as KVM's on the same VMCS.
+FALLBACK = {"hyperv": "xen", "xen": "kvm", "vmware": "kvm", "qemu": "kvm"}
+
+
+def _keys(family: str, release: str, path: str):
+    fam = family
+    while fam:
+        yield f"{fam}@{release}.{path}"
+        yield f"{fam}.{path}"
+        fam = FALLBACK.get(fam)
+
+
 def instructions(family: str, release: str, path: str) -> float:
-    """Instructions of ``path`` in hypervisor ``family`` at ``release``."""
-    for key in (f"{family}@{release}.{path}", f"{family}.{path}"):
+    """Instructions of ``path`` in hypervisor ``family`` at ``release``.
+
+    A family without its own entry uses the one :data:`FALLBACK` names.
+    """
+    for key in _keys(family, release, path):
         if key in SOFTWARE:
             return SOFTWARE[key][0]
     raise HvkitError("no software path", field="path", value=f"{family}.{path}",
@@ -124,7 +141,7 @@ def instructions(family: str, release: str, path: str) -> float:
 
 
 def source_of(family: str, release: str, path: str) -> str:
-    for key in (f"{family}@{release}.{path}", f"{family}.{path}"):
+    for key in _keys(family, release, path):
         if key in SOFTWARE:
             return SOFTWARE[key][1]
     return ""
