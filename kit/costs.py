@@ -41,6 +41,13 @@ class Step:
     step: str
     kind: str  # guest, transition, hypervisor, emulation, walk, device, backend
     cycles: float
+    #: the exit reason this step belongs to ("" when it is not part of an exit)
+    reason: str = ""
+
+    @property
+    def is_exit(self) -> bool:
+        """True for the hardware transition that starts an exit (one per exit)."""
+        return bool(self.reason) and self.kind == "transition" and self.step.startswith(("VM exit", "trap to EL2"))
 
 
 #: Events an operation may contain, with their meaning.
@@ -132,14 +139,14 @@ class CostModel:
             elif fam == "kvm":
                 steps.append(Step("KVM (VHE): exit handled at EL2", "hypervisor", self.sw("arm_vhe_exit")))
             steps += handler
-            return steps
+            return [Step(st.step, st.kind, st.cycles, st.reason or reason) for st in steps]
         steps = [Step(f"VM exit + entry: {reason}", "transition", rt),
                  Step(f"{fam}: exit dispatch", "hypervisor", self.sw("exit_dispatch"))]
         steps += handler
         ws = ws or self.ws
         if not self.hw.features.tagged_tlb and ws:
             steps += self._refill(ws)
-        return steps
+        return [Step(st.step, st.kind, st.cycles, st.reason or reason) for st in steps]
 
     def _arm_world_switch(self) -> list[Step]:
         """KVM/ARM split mode: every exit handled by the host switches EL1 worlds."""
@@ -558,6 +565,27 @@ class CostModel:
         if self.m.interrupts not in ("posted",):
             steps += self.exit("external interrupt on the target", [])
         return steps + self._virtual_irq_delivery() + self.ev_eoi()
+
+    def ev_halt_wake(self, n=1, polled: bool = False):
+        """A vCPU idles (HLT) and is woken by an interrupt.
+
+        With ``polled`` the wakeup arrived while KVM was still halt-polling, so the
+        vCPU thread was never scheduled out.
+        """
+        cpu, fam = self.m.cpu, self.fam
+        if polled and self.hw_assisted and fam == "kvm":
+            return self.exit("HLT", [Step("kvm: halt-polling sees the interrupt, re-enters", "hypervisor",
+                                          self.sw("halt_poll_hit", "kvm"))])
+        if cpu == "native":
+            return [Step("wake from idle (interrupt)", "guest", self.v("irq_cycles"))]
+        if cpu == "pv":
+            return [Step("SCHEDOP_block hypercall", "transition", self.v("syscall_cycles")),
+                    Step("Xen: block and wake the vCPU", "hypervisor", self.sw("upcall", "xen") + self.sw("vm_switch", "xen") * 0.3)]
+        if self.hw_assisted:
+            f = fam if fam in ("kvm", "xen") else "kvm"
+            return self.exit("HLT", [Step(f"{f}: halt, then wake and re-enter the vCPU", "hypervisor",
+                                          self.sw("vhost_wake", "kvm"))])
+        return [Step("VMM idles the vCPU and wakes it", "hypervisor", self.sw("vhost_wake", "kvm"))]
 
     def ev_vm_switch(self, n=1):
         cpu, fam = self.m.cpu, self.fam

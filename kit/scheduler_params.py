@@ -1,7 +1,7 @@
 """Constants of the vCPU schedulers, with their sources."""
 from __future__ import annotations
 
-__all__ = ["CREDIT", "CFS"]
+__all__ = ["CREDIT", "CFS", "KVM_HALT_POLL_S"]
 
 #: Xen credit scheduler (xen/common/sched/credit.c)
 CREDIT = {
@@ -17,3 +17,6 @@ CFS = {
     "min_granularity_ms": (0.75, "Linux kernel/sched/fair.c: sysctl_sched_min_granularity 0.75 ms"),
     "wakeup_granularity_ms": (1, "Linux kernel/sched/fair.c: sysctl_sched_wakeup_granularity 1 ms"),
 }
+
+#: KVM halt polling: a halted vCPU polls this long before its thread sleeps
+KVM_HALT_POLL_S = (200e-6, "Linux virt/kvm: halt_poll_ns defaults to KVM_HALT_POLL_NS_DEFAULT, 200,000 ns on x86")

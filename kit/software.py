@@ -52,11 +52,20 @@ SOFTWARE: dict[str, tuple[float, str]] = {
     "kvm.ioeventfd": (400, "estimated, because an ioeventfd write signals an eventfd from the exit handler without leaving the kernel"),
     "kvm.vhost_wake": (2500, "estimated, because waking the vhost worker is a wakeup and a host context switch on the backend CPU"),
     "kvm.irqfd": (800, "estimated, because irqfd injects from the vhost thread through the in-kernel LAPIC"),
+    "kvm.halt_poll_hit": (400, "estimated, because a halt-poll hit checks for a pending interrupt and re-enters without a host context switch"),
     # KVM/ARM: the hypervisor's own code (the lowvisor in split mode)
     "kvm.arm_run_loop": (400, _D16 + ": KVM ARM hypercall 6,500 cycles, of which the VGIC save/restore is 3,250 (Table III) and the rest is the EL1/EL2 world switch and host run loop"),
     "kvm.arm_timer_switch": (150, "estimated, because the virtual timer's control and compare registers are saved and restored per world switch"),
     "kvm.arm_mmio_vgic": (600, _D16 + ": interrupt controller trap 7,370 vs hypercall 6,500 cycles, the distributor emulation"),
     "kvm.arm_vhe_exit": (350, "estimated, because with VHE an exit is handled in the host kernel at EL2 without switching EL1 state (Dall et al., USENIX ATC 2017)"),
+    # backends: per packet and per disk operation, run by the backend entity
+    "kvm.vhost_pkt": (3000, "estimated, because vhost-net's handle_tx/handle_rx plus the tap device, bridge and host NIC driver run a few thousand instructions per packet"),
+    "kvm.qemu_virtio_pkt": (9000, "estimated, because a userspace virtio-net backend adds a tap read or write system call and QEMU's virtqueue handling per packet"),
+    "kvm.qemu_e1000_pkt": (12000, "estimated, because QEMU's e1000 model walks descriptor rings in emulated registers and writes to tap per packet"),
+    "kvm.copy_kb": (120, "estimated, because copying one KiB runs at roughly 8 bytes per instruction"),
+    "kvm.qemu_blk_op": (15000, "estimated, because a virtio-blk request through QEMU's block layer and an AIO submission is tens of microseconds of work"),
+    "kvm.qemu_ide_op": (30000, "estimated, because emulated IDE processes a command through QEMU's ATA model and its block layer"),
+    "kvm.host_driver_pkt": (1500, "estimated, because the host NIC driver handles one packet in about a thousand instructions"),
     # ---- Xen ---------------------------------------------------------------------------------
     "xen.exit_dispatch": (500, "estimated, because Xen's vmx_vmexit_handler dispatches in a few hundred instructions (Dall et al. put a Xen x86 hypercall near KVM's)"),
     "xen.hypercall": (120, "estimated, because a null Xen hypercall validates its number and returns"),
@@ -83,6 +92,9 @@ SOFTWARE: dict[str, tuple[float, str]] = {
     "xen.mmio_decode": (1500, "estimated, because Xen's HVM emulator decodes every MMIO access"),
     "xen.timer_arm": (1200, "estimated, because Xen's vlapic TSC-deadline write sets a Xen timer"),
     "xen.timer_fire": (1500, "estimated, because Xen's timer softirq injects the vlapic timer interrupt"),
+    "xen.netback_pkt": (6000, "estimated, because dom0 runs netback, the Linux bridge and the physical NIC driver per packet (Menon et al., VEE 2005, found dom0 processing dominant for guest networking)"),
+    "xen.grant_copy_kb": (200, "estimated, because a grant copy (or a page flip's remapping) moves one KiB with hypervisor checks"),
+    "xen.blkback_op": (8000, "estimated, because blkback maps the grant, builds a bio and completes it through an event channel"),
     # ---- VMware hosted VMM (binary translation and, in 2006, its VT-x VMM) -------------------
     "vmware.bt_callret": (17, _AA06 + ": call/ret 51 vs 11 cycles; translated returns look up the translation cache"),
     "vmware.bt_syscall_reflect": (340, _B03 + " and " + _AA06 + ": the VMM receives the guest's system call and reflects it into the translated kernel"),
@@ -101,11 +113,15 @@ SOFTWARE: dict[str, tuple[float, str]] = {
     "vmware.shadow_invlpg": (400, "estimated, because invlpg drops one shadow entry"),
     "vmware.host_device": (800, "estimated, because the VMX process's device emulation handles one register access"),
     "vmware.hosted_io_dispatch": (400, _AA06 + ": in (port 0x80) 15,826 cycles under the hardware VMM, whose I/O exits go through the hosted world switch"),
+    "vmware.host_net_pkt": (10000, "estimated, because the hosted VMM hands each packet to the VMnet bridge and host NIC driver through the host OS (Sugerman et al., USENIX ATC 2001)"),
+    "vmware.host_disk_op": (20000, "estimated, because a hosted VMM issues each disk request as a host file-system read or write"),
     # ---- Hyper-V -----------------------------------------------------------------------------
     "hyperv.exit_dispatch": (550, "estimated, because Hyper-V's hypervisor handles intercepts in a path comparable to Xen's"),
     "hyperv.hypercall": (150, "estimated, because a fast hypercall passes arguments in registers"),
     "hyperv.root_intercept": (9000, "estimated, because intercepts forwarded to the root partition's worker process cross the VMBus and a process wakeup"),
     "hyperv.vmbus_signal": (1500, "estimated, because a VMBus signal is a hypercall posting a message to the root partition"),
+    "hyperv.vsp_pkt": (5000, "estimated, because the root partition's network VSP and virtual switch handle each packet"),
+    "hyperv.vsp_disk_op": (12000, "estimated, because the root partition's storage VSP issues each request to its disk stack"),
     # ---- QEMU TCG ------------------------------------------------------------------------------
     "qemu.tcg_slowdown": (6, "estimated, because QEMU TCG runs integer code 5-10x slower than native (Bellard, USENIX ATC 2005, reports about 4-10x)"),
     "qemu.softmmu_access": (30, "estimated, because a TCG guest load goes through the softmmu TLB lookup inline (about 10-30 instructions)"),

@@ -1,0 +1,488 @@
+"""The SimPy model of a virtualized host.
+
+Physical CPUs are a scheduler over SimPy preemptive resources. Every thing that
+needs a CPU is an :class:`Entity`: guest vCPUs and backend threads (Xen's dom0
+vCPUs running netback and blkback, vhost workers, QEMU I/O threads, the host
+OS of a hosted VMM, Hyper-V's root partition). Entities are grouped in
+:class:`Runner` s that share a queue of :class:`Item` s of work: a VM's vCPUs
+share the guest's run queue, dom0's vCPUs share its backend queue. Work is
+charged analytically in bulk (:mod:`kit.unitcost`); the discrete events are
+the ones where ordering or contention matters: scheduling, wakeups, I/O
+batches, backend jobs, device service and interrupts.
+
+Every entity's time is accounted exactly: busy time by category (guest user,
+guest kernel, each exit reason, page walks, hypervisor, emulation, backend,
+device service), queueing for a physical CPU, and idle, adding up to the
+simulated duration.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from .scheduler_params import CFS, CREDIT, KVM_HALT_POLL_S
+from .unitcost import Costing, Work
+
+__all__ = ["Host", "Entity", "Runner", "Item", "Device", "Scheduler"]
+
+
+@dataclass
+class Item:
+    """Work for a runner, and the event to fire when it is done."""
+
+    work: Work
+    done: simpy.Event | None = None
+    units: float = 0.0  # workload units this item completes
+
+
+class Entity:
+    """Something that runs on physical CPUs: a vCPU or a backend thread."""
+
+    def __init__(self, name: str, scope: str, kind: str, weight: float, pin: int | None = None):
+        self.name, self.scope, self.kind, self.weight, self.pin = name, scope, kind, weight, pin
+        self.acct: dict[str, float] = defaultdict(float)
+        self.exits: dict[str, float] = defaultdict(float)
+        self.exit_cycles: dict[str, float] = defaultdict(float)
+        self.req = None
+        self.credit = 0.0
+        self.vruntime = 0.0
+        self.slice_left = 0.0
+        self.units = 0.0
+        # what the entity is doing now, for the final flush: (state, since, item, seconds)
+        self.state: tuple = ("idle", 0.0, None, 0.0)
+
+    def account(self, work: Work, frac: float, freq: float) -> None:
+        for cat, c in work.cycles.items():
+            self.acct[cat] += c / freq * frac
+        for r, n in work.exits.items():
+            self.exits[r] += n * frac
+        for r, c in work.exit_cycles.items():
+            self.exit_cycles[r] += c * frac
+
+
+class Scheduler:
+    """Physical CPUs shared by entities under a policy.
+
+    ``credit`` follows Xen's credit scheduler: credits are handed out every
+    30 ms in proportion to weight, debited by run time; entities with credit
+    left (UNDER) run before those without (OVER); a waking entity with credit
+    is BOOSTed and preempts; a running entity yields at the end of its 30 ms
+    slice when others wait. ``cfs`` follows Linux CFS: the entity with the
+    smallest weighted virtual runtime runs, for a slice of the scheduling
+    latency divided among runnable entities, and a waking entity with a
+    smaller virtual runtime preempts. ``fifo`` serves in arrival order.
+    """
+
+    BOOST, UNDER, OVER = 0, 1, 2
+
+    def __init__(self, env: simpy.Environment, pcpus: int, policy: str, pin: bool):
+        self.env, self.n, self.policy, self.pinned = env, pcpus, policy, pin
+        self.pools = ([simpy.PreemptiveResource(env, capacity=1) for _ in range(pcpus)] if pin
+                      else [simpy.PreemptiveResource(env, capacity=pcpus)])
+        self.entities: list[Entity] = []
+        self.slice_s = CREDIT["slice_ms"][0] / 1000.0
+        self.period_s = CREDIT["slice_ms"][0] / 1000.0  # credits recomputed every 3 ticks of 10 ms
+        self.busy = [0.0] * len(self.pools)
+        if policy == "credit":
+            env.process(self._credit_accounting())
+
+    def pool_of(self, ent: Entity):
+        if self.pinned:
+            return self.pools[(ent.pin or 0) % self.n]
+        return self.pools[0]
+
+    def _credit_accounting(self):
+        while True:
+            yield self.env.timeout(self.period_s)
+            total = sum(e.weight for e in self.entities) or 1.0
+            for e in self.entities:
+                grant = self.period_s * self.n * e.weight / total
+                e.credit = min(e.credit + grant, self.period_s)
+
+    def priority(self, ent: Entity, waking: bool) -> float:
+        if self.policy == "credit":
+            if ent.credit > 0:
+                return self.BOOST if waking else self.UNDER
+            return self.OVER
+        if self.policy == "cfs":
+            return ent.vruntime
+        return 0
+
+    def slice_for(self, ent: Entity, pool) -> float:
+        if self.policy == "cfs":
+            runnable = len(pool.users) + len(pool.queue)
+            lat = CFS["latency_ms"][0] / 1000.0
+            return max(CFS["min_granularity_ms"][0] / 1000.0, lat / max(1, runnable))
+        return self.slice_s
+
+    def charge(self, ent: Entity, dt: float) -> None:
+        if self.policy == "credit":
+            ent.credit -= dt
+        elif self.policy == "cfs":
+            ent.vruntime += dt * 256.0 / ent.weight
+
+    def on_wake(self, ent: Entity, pool) -> None:
+        if self.policy == "cfs":
+            floor = min((u.proc_entity.vruntime for u in pool.users if hasattr(u, "proc_entity")), default=ent.vruntime)
+            ent.vruntime = max(ent.vruntime, floor - CFS["latency_ms"][0] / 2000.0)
+
+    def execute(self, ent: Entity, item: Item, freq: float, waking: bool = False):
+        """Run ``item`` on a physical CPU for ``ent`` (a generator for ``yield from``)."""
+        env = self.env
+        seconds = item.work.total / freq
+        remaining = seconds
+        pool = self.pool_of(ent)
+        while True:
+            if ent.req is None:
+                if waking:
+                    self.on_wake(ent, pool)
+                prio = self.priority(ent, waking)
+                preempt = waking and self.policy in ("credit", "cfs") and (self.policy == "cfs" or prio == self.BOOST)
+                req = pool.request(priority=prio, preempt=preempt)
+                req.proc_entity = ent
+                t0 = env.now
+                ent.state = ("queueing", t0, None, 0.0)
+                yield req
+                ent.acct["queueing"] += env.now - t0
+                ent.req = req
+                ent.slice_left = self.slice_for(ent, pool)
+                waking = False
+            if remaining <= 0:
+                break
+            run = min(remaining, ent.slice_left)
+            t0 = env.now
+            ent.state = ("running", t0, item, seconds)
+            try:
+                yield env.timeout(run)
+                done = run
+            except simpy.Interrupt:
+                done = env.now - t0
+                ent.req = None  # preempted: the resource already took the CPU away
+            ent.account(item.work, done / seconds if seconds else 1.0, freq)
+            ent.units += item.units * (done / seconds if seconds else 1.0)
+            self._busy(pool, done)
+            self.charge(ent, done)
+            remaining -= done
+            ent.slice_left -= done
+            if ent.req is not None and ent.slice_left <= 1e-12:
+                if pool.queue:
+                    self.release(ent)
+                else:
+                    ent.slice_left = self.slice_for(ent, pool)
+            if remaining <= 1e-15:
+                break
+        ent.state = ("between", env.now, None, 0.0)
+
+    def _busy(self, pool, dt):
+        self.busy[self.pools.index(pool) if self.pinned else 0] += dt
+
+    def release(self, ent: Entity) -> None:
+        if ent.req is not None:
+            self.pool_of(ent).release(ent.req)
+            ent.req = None
+
+
+class Runner:
+    """Entities sharing one queue of work: a VM's vCPUs, or a backend's threads."""
+
+    def __init__(self, host: "Host", name: str, scope: str, kind: str, n: int, weight: float,
+                 wake_work: Work | None = None, pin_base: int = 0, poll: tuple | None = None):
+        self.host, self.name, self.scope, self.kind = host, name, scope, kind
+        self.queue: deque[Item] = deque()
+        self.waiters: list[simpy.Event] = []
+        self.wake_work = wake_work
+        #: (seconds, work): a wakeup within the halt-poll window costs this instead
+        self.poll = poll
+        self.entities = []
+        for i in range(n):
+            ent = Entity(f"{name}.{'vcpu' if kind == 'vcpu' else 'thread'}{i}",
+                         f"{scope}.{'vcpu' if kind == 'vcpu' else 'thread'}{i}", kind, weight,
+                         pin=(pin_base + i) if host.spec_pin else None)
+            self.entities.append(ent)
+            host.sched.entities.append(ent)
+            host.env.process(self._loop(ent))
+
+    def submit(self, item: Item, front: bool = False) -> None:
+        (self.queue.appendleft if front else self.queue.append)(item)
+        if self.waiters:
+            self.waiters.pop(0).succeed()
+
+    def run(self, work: Work):
+        """Submit ``work`` and wait for it (a generator for ``yield from``)."""
+        done = self.host.env.event()
+        self.submit(Item(work, done))
+        yield done
+
+    def _loop(self, ent: Entity):
+        env, host = self.host.env, self.host
+        waking = False
+        while True:
+            if not self.queue:
+                host.sched.release(ent)
+                ev = env.event()
+                self.waiters.append(ev)
+                t0 = env.now
+                ent.state = ("idle", t0, None, 0.0)
+                yield ev
+                idle = env.now - t0
+                ent.acct["idle"] += idle
+                waking = True
+                polled = self.poll is not None and idle <= self.poll[0]
+                if not self.queue:
+                    continue
+            item = self.queue.popleft()
+            if waking and self.wake_work is not None:
+                wake = self.poll[1] if polled else self.wake_work
+                yield from host.sched.execute(ent, Item(wake), host.freq, waking=True)
+                waking = False
+            yield from host.sched.execute(ent, item, host.freq, waking=waking)
+            waking = False
+            if item.done is not None:
+                item.done.succeed()
+
+    def flush(self, now: float, freq: float) -> None:
+        """Account the state each entity is in at the end of the run."""
+        for ent in self.entities:
+            state, since, item, seconds = ent.state
+            dt = now - since
+            if dt <= 0:
+                continue
+            if state == "running" and item is not None and seconds > 0:
+                ent.account(item.work, dt / seconds, freq)
+                ent.units += item.units * dt / seconds
+                self.host.sched._busy(self.host.sched.pool_of(ent), dt)
+            elif state in ("idle", "queueing"):
+                ent.acct[state] += dt
+            else:
+                ent.acct["idle"] += dt
+            ent.state = (state, now, item, seconds)
+
+
+class Device:
+    """A device queue (NIC direction or disk) with ``servers`` parallel servers."""
+
+    def __init__(self, env: simpy.Environment, name: str, servers: int = 1):
+        self.env, self.name = env, name
+        self.res = simpy.Resource(env, capacity=servers)
+        self.busy = 0.0
+        self.served = 0
+        self.servers = servers
+
+    def serve(self, seconds: float):
+        with self.res.request() as req:
+            yield req
+            yield self.env.timeout(seconds)
+            self.busy += seconds
+            self.served += 1
+
+
+class Host:
+    """One simulated host running ``vms`` identical VMs under a mode."""
+
+    def __init__(self, spec, hw, mode, wl, duration: float):
+        self.spec, self.hw, self.mode, self.wl, self.duration = spec, hw, mode, wl, duration
+        self.env = simpy.Environment()
+        self.freq = hw.val("freq_ghz") * 1e9
+        self.rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 0x6876]))
+        self.spec_pin = spec.pin
+        pcpus = spec.pcpus or hw.pcpus
+        policy = {"credit": "credit", "credit2": "credit", "cfs": "cfs", "host": "cfs", "hyperv": "cfs"}.get(mode.scheduler, "fifo")
+        self.sched = Scheduler(self.env, pcpus, policy, spec.pin)
+        self.cost = Costing(hw, mode, wl)
+        self.latencies: list[tuple[int, float, float]] = []  # (vm, start, latency)
+        self.bytes_done = 0.0
+        self.requests_done = 0
+        # devices
+        p = hw.val
+        self.nic_tx = Device(self.env, "nic.tx")
+        self.nic_rx = Device(self.env, "nic.rx")
+        self.disk = Device(self.env, "disk", servers=1 if p("disk_service_ms") > 1.0 else 16)
+        self.line_bps = p("nic_gbps") * 1e9
+        self.wire_s = p("nic_latency_us") * 1e-6
+        # VMs and backends
+        weights = spec.weights or (256,) * spec.vms
+        wake = None if mode.is_native else self.cost.wake()
+        poll = ((KVM_HALT_POLL_S[0], self.cost.wake(polled=True))
+                if mode.family == "kvm" and mode.cpu in ("hvm", "pvh") else None)
+        self.vms = [Runner(self, f"vm{i}", f"host.vm{i}", "vcpu", spec.vcpus, weights[i], wake_work=wake,
+                           pin_base=i * spec.vcpus, poll=poll) for i in range(spec.vms)]
+        self.backends: dict[str, Runner] = {}
+        self._shared: dict[str, Runner] = {}
+        self.per_vm_backend: dict[tuple[int, str], Runner] = {}
+
+    # -- backends --------------------------------------------------------------------------------
+    def backend(self, name: str | None, vm: int) -> Runner | None:
+        if name is None:
+            return None
+        if name in ("dom0", "root", "host"):
+            if name not in self._shared:
+                n = self.spec.dom0_vcpus if name in ("dom0", "root") else 1
+                label = {"dom0": "dom0", "root": "root partition", "host": "host OS"}[name]
+                r = Runner(self, label, f"host.{name}", "backend", n, 256.0, pin_base=self.sched.n - n)
+                self._shared[name] = r
+                self.backends[label] = r
+            return self._shared[name]
+        key = (vm, name)
+        if key not in self.per_vm_backend:
+            label = f"vm{vm} {name}"
+            r = Runner(self, label, f"host.vm{vm}.{name}", "backend", 1, 256.0,
+                       pin_base=(self.spec.vms * self.spec.vcpus + vm) % max(1, self.sched.n))
+            self.per_vm_backend[key] = r
+            self.backends[label] = r
+        return self.per_vm_backend[key]
+
+    # -- workload drivers ------------------------------------------------------------------------
+    def jitter(self) -> float:
+        """Multiplicative variation of one unit's work (gamma, mean 1, CV 0.3)."""
+        return float(self.rng.gamma(11.1, 1 / 11.1))
+
+    def start(self) -> None:
+        kind = self.wl.kind
+        for i, vm in enumerate(self.vms):
+            if kind == "cpu":
+                for _ in range(self.spec.vcpus * self.wl.threads_per_vcpu):
+                    self.env.process(self._cpu_thread(i, vm))
+            elif kind == "disk":
+                for _ in range(self.wl.params.queue_depth):
+                    self.env.process(self._disk_thread(i, vm))
+            elif kind == "stream":
+                self.env.process(self._stream(i, vm))
+        if kind == "request":
+            for c in range(self.wl.params.clients):
+                self.env.process(self._client(c, c % len(self.vms)))
+
+    def _cpu_thread(self, i: int, vm: Runner):
+        env, u = self.env, self.wl.per_unit
+        base = self.cost.unit()
+        while True:
+            done = env.event()
+            vm.submit(Item(base.scaled(self.jitter()), done, units=1.0))
+            yield done
+            if u.disk_ops:
+                n = self.rng.poisson(u.disk_ops)
+                for _ in range(n):
+                    if self.wl.disk_sync:
+                        yield from self._disk_io(i, vm)
+                    else:
+                        env.process(self._disk_io(i, vm))
+
+    def _disk_thread(self, i: int, vm: Runner):
+        base = self.cost.unit()
+        kick = self.cost.disk_guest()
+        while True:
+            t0 = self.env.now
+            done = self.env.event()
+            vm.submit(Item(base.scaled(self.jitter()).add(kick), done, units=0.0))
+            yield done
+            yield from self._disk_io(i, vm, kicked=True)
+            self.requests_done += 1
+            vm.entities[0].units += 1.0
+            self.latencies.append((i, t0, self.env.now - t0))
+
+    def _disk_io(self, i: int, vm: Runner, kicked: bool = False):
+        c = self.cost
+        if not kicked:
+            yield from vm.run(c.disk_guest())
+        be = self.backend(c.backend_name("disk"), i)
+        if be is not None:
+            yield from be.run(c.backend_disk())
+        u = self.wl.per_unit
+        hw = self.hw.val
+        transfer = u.disk_kb * 1024 / (hw("disk_mbps") * 1e6)
+        # random requests pay a positioning time (exponential around the profile's mean); all pay the transfer
+        position = self.rng.exponential(hw("disk_service_ms") / 1000.0) if self.wl.disk_random else 0.0
+        yield from self.disk.serve(position + transfer)
+        yield from vm.run(c.notify())
+
+    def _stream(self, i: int, vm: Runner):
+        env, c, p = self.env, self.cost, self.wl.params
+        seg = c.payload
+        batch = max(1, int(p.window_kb * 1024 / 2 // seg))  # half a window per notification
+        outstanding = simpy.Container(env, init=2, capacity=2)
+        nbytes = batch * seg
+        wire_bytes = batch * p.mtu
+        unit = c.unit(kb=seg / 1024)
+        acks = batch / 2  # one ACK per two segments
+        if p.direction == "tx":
+            guest = unit.scaled(batch).add(c.tx_guest(batch, nbytes)).add(c.rx_guest())
+            while True:
+                yield outstanding.get(1)
+                done = env.event()
+                vm.submit(Item(guest.scaled(self.jitter()), done, units=batch))
+                yield done
+                env.process(self._tx_batch(i, batch, nbytes, wire_bytes, acks, outstanding))
+        else:
+            guest = unit.scaled(batch).add(c.rx_guest()).add(c.tx_guest(1, 0))
+            while True:
+                yield outstanding.get(1)
+                env.process(self._rx_batch(i, vm, batch, nbytes, wire_bytes, guest, outstanding))
+
+    def _tx_batch(self, i, npkts, nbytes, wire_bytes, acks, outstanding):
+        c = self.cost
+        be = self.backend(c.backend_name("net"), i)
+        if be is not None and self.mode.io not in ("emulated", "hosted"):
+            yield from be.run(c.backend_net(npkts, nbytes, "tx"))
+        yield from self.nic_tx.serve(wire_bytes * 8 / self.line_bps)
+        self.bytes_done += nbytes
+        yield self.env.timeout(2 * self.wire_s)  # the window reopens when the ACKs are back
+        yield outstanding.put(1)
+
+    def _rx_batch(self, i, vm, npkts, nbytes, wire_bytes, guest, outstanding):
+        c = self.cost
+        yield self.env.timeout(self.wire_s)
+        yield from self.nic_rx.serve(wire_bytes * 8 / self.line_bps)
+        be = self.backend(c.backend_name("net"), i)
+        if be is not None:
+            yield from be.run(c.backend_net(npkts, nbytes, "rx"))
+        done = self.env.event()
+        vm.submit(Item(guest.scaled(self.jitter()), done, units=npkts))
+        yield done
+        self.bytes_done += nbytes
+        yield self.env.timeout(self.wire_s)
+        yield outstanding.put(1)
+
+    def _client(self, c: int, i: int):
+        env, cost, p, vm = self.env, self.cost, self.wl.params, self.vms[i]
+        rx_pkts = max(1, math.ceil(p.request_bytes / cost.payload))
+        tx_pkts = max(1, math.ceil(p.response_bytes / cost.payload))
+        kb = (p.request_bytes + p.response_bytes) / 1024
+        work = cost.unit(kb=kb).add(cost.rx_guest()).add(cost.tx_guest(tx_pkts, p.response_bytes))
+        be = self.backend(cost.backend_name("net"), i)
+        u = self.wl.per_unit
+        while True:
+            if p.think_us:
+                yield env.timeout(self.rng.exponential(p.think_us * 1e-6))
+            t0 = env.now
+            yield env.timeout(self.wire_s)
+            yield from self.nic_rx.serve((p.request_bytes + 52 * rx_pkts) * 8 / self.line_bps)
+            if be is not None:
+                yield from be.run(cost.backend_net(rx_pkts, p.request_bytes, "rx"))
+            done = env.event()
+            vm.submit(Item(work.scaled(self.jitter()), done, units=1.0))
+            yield done
+            if u.disk_ops and self.rng.random() < u.disk_ops:
+                yield from self._disk_io(i, vm)
+            if be is not None and self.mode.io not in ("emulated", "hosted"):
+                yield from be.run(cost.backend_net(tx_pkts, p.response_bytes, "tx"))
+            yield from self.nic_tx.serve((p.response_bytes + 52 * tx_pkts) * 8 / self.line_bps)
+            yield env.timeout(self.wire_s)
+            self.requests_done += 1
+            self.latencies.append((i, t0, env.now - t0))
+
+    # -- running -----------------------------------------------------------------------------------
+    def run(self) -> int:
+        """Run to the duration; returns the number of SimPy events processed."""
+        self.start()
+        env, end, n = self.env, self.duration, 0
+        horizon = env.timeout(end)
+        step = env.step
+        while not horizon.processed:
+            step()
+            n += 1
+        for r in self.vms + list(self.backends.values()):
+            r.flush(end, self.freq)
+        return n

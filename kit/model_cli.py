@@ -1,0 +1,147 @@
+"""``hvkit run`` and ``hvkit compare``."""
+from __future__ import annotations
+
+import json
+import sys
+
+import pandas as pd
+
+from .errors import HvkitError
+
+__all__ = ["register", "contributors"]
+
+
+def _add_spec_args(s, several: bool = False):
+    s.add_argument("--hardware", required=True)
+    if several:
+        s.add_argument("--hypervisors", required=True, help="modes separated by commas")
+    else:
+        s.add_argument("--hypervisor", required=True)
+    s.add_argument("--workload", required=True)
+    s.add_argument("--vcpus", type=int, default=1)
+    s.add_argument("--vms", type=int, default=1)
+    s.add_argument("--duration", type=float, default=None, help="simulated seconds (default: the workload's)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="e.g. memory.guest_page=2M, interrupts=posted, hw.exit_roundtrip_cycles=500, workload.mtu=500")
+    s.add_argument("--json", action="store_true")
+
+
+def register(sub) -> None:
+    s = sub.add_parser("run", help="simulate one workload under one mode")
+    _add_spec_args(s)
+    s.set_defaults(func=cmd_run)
+    s = sub.add_parser("compare", help="simulate one workload under several modes")
+    _add_spec_args(s, several=True)
+    s.set_defaults(func=cmd_compare)
+
+
+def _spec(args, hypervisor):
+    from .cli import _parse_set
+    from .spec import Spec
+    spec = Spec.make(hardware=args.hardware, hypervisor=hypervisor, workload=args.workload, vcpus=args.vcpus,
+                     vms=args.vms, duration=args.duration, seed=args.seed)
+    return spec.with_sets(_parse_set(args.set))
+
+
+def contributors(result, top: int = 3) -> dict:
+    """Per run: the categories whose time per unit of work grew most against native.
+
+    vCPU categories are compared per unit of work done (idle and queueing count
+    too, as time lost), and backend CPU time (dom0, vhost, QEMU threads) is
+    added per unit as well, so an I/O path's backend cost is seen.
+    """
+    s, b = result.summary, result.breakdown
+    out = {}
+    native_rows = s[s["hypervisor"] == "native"]
+    if native_rows.empty:
+        return out
+    nid = native_rows["run"].iloc[0]
+
+    def per_unit(rid):
+        row = s[s["run"] == rid].iloc[0]
+        units = row["units"] or 1.0
+        d = b[b["run"] == rid]
+        vc = d[(d["entity"] == "vcpu") & (d["category"] != "idle")].groupby("category")["seconds"].sum()
+        be = d[(d["entity"] == "backend") & (d["category"] != "idle")].groupby("category")["seconds"].sum()
+        return (pd.concat([vc, be]).groupby(level=0).sum() / units)
+
+    base = per_unit(nid)
+    for rid in s["run"]:
+        if rid == nid or s[s["run"] == rid]["error"].iloc[0]:
+            continue
+        diff = per_unit(rid).sub(base, fill_value=0.0)
+        total = diff[diff > 0].sum()
+        diff = diff[diff > 0].sort_values(ascending=False).head(top)
+        out[rid] = [(k, v / total if total else 0.0) for k, v in diff.items()]
+    return out
+
+
+def _print_table(result, native_included: bool) -> None:
+    s = result.summary
+    cons = contributors(result)
+    rows = []
+    for _, r in s.iterrows():
+        if r["error"]:
+            rows.append({"hypervisor": r["hypervisor"], "value": "-", "relative": "-", "top contributors to overhead": f"error: {r['error']}"})
+            continue
+        top = ", ".join(f"{k} {share:.0%}" for k, share in cons.get(r["run"], []))
+        rows.append({"hypervisor": r["hypervisor"], "value": f"{r['value']:.4g}",
+                     "relative": f"{r['relative_performance']:.3f}", "top contributors to overhead": top or "-"})
+    first = s.dropna(subset=["metric"]).iloc[0]
+    direction = "higher" if first["higher_is_better"] else "lower"
+    print(f"{first['workload']} on {first['hardware']}: {first['metric']} in {first['unit']} ({direction} is better); "
+          f"relative performance 1.0 = native")
+    with pd.option_context("display.max_colwidth", 120, "display.width", 200):
+        print(pd.DataFrame(rows).to_string(index=False))
+    lat = result.latency
+    if len(lat):
+        q = lat.groupby("scenario")["latency_us"].describe(percentiles=[0.5, 0.99])[["count", "mean", "50%", "99%"]]
+        print("\nrequest latency (us):")
+        print(q.round(1).to_string())
+
+
+def cmd_run(args):
+    from .run import run
+    result = run(_spec(args, args.hypervisor))
+    if args.json:
+        sys.stdout.write(json.dumps(result.to_records()[0], indent=1) + "\n")
+        return
+    from .run import compare  # noqa: F401  (same code path; native computed inside run)
+    _print_single(result)
+
+
+def _print_single(result) -> None:
+    r = result.summary.iloc[0]
+    print(f"{r['workload']} under {r['hypervisor']} on {r['hardware']}: {r['metric']} {r['value']:.4g} {r['unit']} "
+          f"(native {r['native_value']:.4g}); relative performance {r['relative_performance']:.3f}")
+    b = result.breakdown
+    vc = b[b["entity"] == "vcpu"].groupby("category")["seconds"].sum().sort_values(ascending=False)
+    print("vCPU time by category (s, all vCPUs):")
+    print(vc.round(6).to_string())
+    be = b[(b["entity"] == "backend") & (b["category"] != "idle")].groupby(["scope", "category"])["seconds"].sum()
+    if len(be):
+        print("backend CPU time (s):")
+        print(be.round(6).to_string())
+    ex = result.exits.sort_values("count", ascending=False)
+    if len(ex):
+        print("exits:")
+        print(ex[["reason", "count"]].round(1).to_string(index=False))
+    if len(result.latency):
+        lat = result.latency["latency_us"]
+        print(f"latency: mean {lat.mean():.1f} us, p50 {lat.quantile(.5):.1f} us, p99 {lat.quantile(.99):.1f} us")
+
+
+def cmd_compare(args):
+    from .cli import _split
+    from .run import compare
+    names = _split(args.hypervisors)
+    if not names:
+        raise HvkitError("no hypervisors given", field="--hypervisors", allowed="names separated by commas")
+    proto = _spec(args, "native")
+    kw = proto.model_dump(exclude={"hardware", "hypervisor", "workload"})
+    result = compare(args.hardware, args.workload, names, **kw)
+    if args.json:
+        sys.stdout.write(json.dumps(result.to_records(), indent=1) + "\n")
+        return
+    _print_table(result, "native" in names)
