@@ -306,7 +306,7 @@ class CostModel:
             return [Step("shadow page allocated and initialised", "hypervisor", self.sw("shadow_alloc", fam))]
         return []
 
-    def ev_cr3_load(self, n=1, ws: float = 0.0):
+    def ev_cr3_load(self, n=1, ws: float = 0.0, spaces: float = 2.0):
         mem, cpu = self.m.memory, self.m.cpu
         # the guest's own CR3 load flushes its (untagged) TLB entries: the working set is
         # walked again, with 2-D walks under nested paging
@@ -317,8 +317,13 @@ class CostModel:
                                   2 * (self.v("syscall_cycles") + self.sw("pv_hypercall")) + self.sw("cr3"))]
         if mem == "shadow":
             if self.hw_assisted:
+                # KVM keeps a few previous shadow roots; with more address spaces in rotation a
+                # switch misses that cache and reloads and resynchronizes the root
+                hit = min(1.0, SHADOW_PREV_ROOTS[0] / max(1.0, spaces))
                 steps = native + self.exit("CR3 load (shadow paging)", [
-                    Step(f"{self.fam}: switch shadow root", "hypervisor", self.sw("shadow_cr3", "kvm"))])
+                    Step(f"{self.fam}: switch shadow root", "hypervisor", self.sw("shadow_cr3", "kvm")),
+                    Step(f"{self.fam}: reload and sync the shadow root (previous-root cache miss)", "hypervisor",
+                         (1.0 - hit) * self.sw("shadow_root_load", "kvm"))])
             else:
                 steps = native + [Step("BT: translated CR3 load calls out to the VMM", "hypervisor",
                                        self.sw("bt_callout"))]
@@ -663,6 +668,9 @@ def default_guest_syscall(hw: Hardware) -> str:
         return "syscall"
     return "int80" if hw.year < 2004 else "sysenter"
 
+
+#: Previous shadow roots KVM caches for fast CR3 switches.
+SHADOW_PREV_ROOTS = (3, "Linux arch/x86/include/asm/kvm_host.h: KVM_MMU_NUM_PREV_ROOTS is 3")
 
 #: The most page-table updates one Xen mmu_update hypercall may carry.
 PV_BATCH_MAX = (2048, "Barham et al., SOSP 2003, section 3.3: up to 2,048 updates batched per hypercall")

@@ -27,7 +27,10 @@ import simpy
 from .scheduler_params import CFS, CREDIT, KVM_HALT_POLL_S
 from .unitcost import Costing, Work
 
-__all__ = ["Host", "Entity", "Runner", "Item", "Device", "Scheduler"]
+__all__ = ["Host", "Entity", "Runner", "Item", "Device", "Scheduler", "ITEM_TARGET_S"]
+
+#: Guest work per scheduled item for CPU-bound threads: short units are batched to about this much
+ITEM_TARGET_S = (1e-3, "estimated, because a millisecond is short against scheduler slices (0.75-30 ms) and long against the events it replaces")
 
 
 @dataclass
@@ -85,7 +88,8 @@ class Scheduler:
                       else [simpy.PreemptiveResource(env, capacity=pcpus)])
         self.entities: list[Entity] = []
         self.slice_s = CREDIT["slice_ms"][0] / 1000.0
-        self.period_s = CREDIT["slice_ms"][0] / 1000.0  # credits recomputed every 3 ticks of 10 ms
+        self.tick_s = CREDIT["tick_ms"][0] / 1000.0
+        self.period_s = self.tick_s * CREDIT["ticks_per_acct"][0]  # credits recomputed every 3 ticks
         self.busy = [0.0] * len(self.pools)
         if policy == "credit":
             env.process(self._credit_accounting())
@@ -97,11 +101,18 @@ class Scheduler:
 
     def _credit_accounting(self):
         while True:
-            yield self.env.timeout(self.period_s)
             total = sum(e.weight for e in self.entities) or 1.0
             for e in self.entities:
                 grant = self.period_s * self.n * e.weight / total
                 e.credit = min(e.credit + grant, self.period_s)
+            # waiting vCPUs move between UNDER and OVER with their new credit
+            for pool in self.pools:
+                for r in pool.queue:
+                    if r.priority != self.BOOST:
+                        r.priority = self.UNDER if r.proc_entity.credit > 0 else self.OVER
+                        r.key = (r.priority, r.time, not r.preempt)
+                pool.queue.sort(key=lambda r: r.key)
+            yield self.env.timeout(self.period_s)
 
     def priority(self, ent: Entity, waking: bool) -> float:
         if self.policy == "credit":
@@ -154,6 +165,9 @@ class Scheduler:
             if remaining <= 0:
                 break
             run = min(remaining, ent.slice_left)
+            if self.policy == "credit":  # credits are debited on 10 ms ticks
+                boundary = (math.floor(env.now / self.tick_s + 1e-9) + 1) * self.tick_s
+                run = min(run, max(boundary - env.now, 1e-9))
             t0 = env.now
             ent.state = ("running", t0, item, seconds)
             try:
@@ -173,6 +187,9 @@ class Scheduler:
                     self.release(ent)
                 else:
                     ent.slice_left = self.slice_for(ent, pool)
+            elif (ent.req is not None and self.policy == "credit" and ent.credit <= 0
+                  and any(r.proc_entity.credit > 0 for r in pool.queue)):
+                self.release(ent)  # at a tick an OVER vCPU yields to a waiting UNDER one
             if remaining <= 1e-15:
                 break
         ent.state = ("between", env.now, None, 0.0)
@@ -232,6 +249,8 @@ class Runner:
                 ent.acct["idle"] += idle
                 waking = True
                 polled = self.poll is not None and idle <= self.poll[0]
+                if idle <= 0.0:  # work arrived at the instant the queue emptied: the vCPU never halted
+                    waking = False
                 if not self.queue:
                     continue
             item = self.queue.popleft()
@@ -336,9 +355,10 @@ class Host:
         return self.per_vm_backend[key]
 
     # -- workload drivers ------------------------------------------------------------------------
-    def jitter(self) -> float:
-        """Multiplicative variation of one unit's work (gamma, mean 1, CV 0.3)."""
-        return float(self.rng.gamma(11.1, 1 / 11.1))
+    def jitter(self, k: int = 1) -> float:
+        """Multiplicative variation of the work of ``k`` units (gamma, mean 1, CV 0.3 per unit)."""
+        shape = 11.1 * k
+        return float(self.rng.gamma(shape, 1 / shape))
 
     def start(self) -> None:
         kind = self.wl.kind
@@ -358,17 +378,21 @@ class Host:
     def _cpu_thread(self, i: int, vm: Runner):
         env, u = self.env, self.wl.per_unit
         base = self.cost.unit()
+        # units shorter than a millisecond run in batches: one item per ~1 ms of guest work
+        k = max(1, int(math.ceil(ITEM_TARGET_S[0] * self.freq / max(base.total, 1.0))))
+        batch = base.scaled(k)
         while True:
             done = env.event()
-            vm.submit(Item(base.scaled(self.jitter()), done, units=1.0))
+            vm.submit(Item(batch.scaled(self.jitter(k)), done, units=float(k)))
             yield done
             if u.disk_ops:
-                n = self.rng.poisson(u.disk_ops)
-                for _ in range(n):
-                    if self.wl.disk_sync:
+                n = self.rng.poisson(u.disk_ops * k)
+                if self.wl.disk_sync:
+                    for _ in range(n):
                         yield from self._disk_io(i, vm)
-                    else:
-                        env.process(self._disk_io(i, vm))
+                elif n:
+                    # write-back: the block layer merges this item's writes into one request
+                    env.process(self._disk_io(i, vm, ops=n))
 
     def _disk_thread(self, i: int, vm: Runner):
         base = self.cost.unit()
@@ -383,7 +407,7 @@ class Host:
             vm.entities[0].units += 1.0
             self.latencies.append((i, t0, self.env.now - t0))
 
-    def _disk_io(self, i: int, vm: Runner, kicked: bool = False):
+    def _disk_io(self, i: int, vm: Runner, kicked: bool = False, ops: int = 1):
         c = self.cost
         if not kicked:
             yield from vm.run(c.disk_guest())
@@ -392,7 +416,7 @@ class Host:
             yield from be.run(c.backend_disk())
         u = self.wl.per_unit
         hw = self.hw.val
-        transfer = u.disk_kb * 1024 / (hw("disk_mbps") * 1e6)
+        transfer = ops * u.disk_kb * 1024 / (hw("disk_mbps") * 1e6)
         # random requests pay a positioning time (exponential around the profile's mean); all pay the transfer
         position = self.rng.exponential(hw("disk_service_ms") / 1000.0) if self.wl.disk_random else 0.0
         yield from self.disk.serve(position + transfer)

@@ -153,11 +153,12 @@ def _frames(summaries, brows, erows, lrows, specs) -> Result:
 def native_spec(spec: Spec) -> Spec:
     """The native baseline of a spec: same hardware, workload, seed, vCPUs and VMs.
 
-    Mode overrides do not apply to native and are dropped; hardware and workload
-    overrides are kept.
+    Mode overrides do not apply to native and are dropped, except the guest page
+    size, which belongs to the guest OS; hardware and workload overrides are kept.
     """
     data = spec.model_dump()
-    data.update(hypervisor="native", mode=(), dom0_vcpus=1)
+    guest = tuple((k, v) for k, v in spec.mode if k == "guest_page")  # a property of the guest OS
+    data.update(hypervisor="native", mode=guest, dom0_vcpus=1)
     return Spec(**data)
 
 
@@ -170,7 +171,7 @@ def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | N
         raise HvkitError("run() takes a kit.Spec", value=type(spec).__name__, allowed="kit.Spec(...)")
     s, b, e, l = _simulate(spec, run_id, scenario or spec.label())
     if baseline:
-        if spec.hypervisor == "native" and not spec.mode:
+        if spec.hypervisor == "native" and spec == native_spec(spec):
             nv = s["value"]
         else:
             nv = _simulate(native_spec(spec), -1, "native")[0]["value"]

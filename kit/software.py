@@ -44,6 +44,7 @@ SOFTWARE: dict[str, tuple[float, str]] = {
     "kvm.shadow_pf": (1100, _AA06 + ": hardware VMM page fault 11,242 cycles; classifying a fault against guest tables and injecting it"),
     "kvm.shadow_update": (600, "estimated, because a shadow PTE update after an emulated write is a few hundred instructions (kvm_mmu_pte_write)"),
     "kvm.shadow_cr3": (900, "estimated, because a CR3 exit under shadow paging looks up the cached shadow root (kvm_mmu_new_pgd)"),
+    "kvm.shadow_root_load": (4000, "estimated, because a CR3 load that misses the previous-root cache runs kvm_mmu_load: it allocates or finds the root, syncs unsync shadow pages (kvm_mmu_sync_roots) and flushes the vCPU's TLB"),
     "kvm.shadow_invlpg": (700, "estimated, because invlpg under shadow paging zaps one shadow entry"),
     "kvm.shadow_alloc": (2500, "estimated, because a new shadow page is allocated and zeroed, then filled on demand"),
     "kvm.hidden_fault": (1200, "estimated, because a hidden fault walks the guest tables and fills one shadow entry"),

@@ -121,7 +121,7 @@ class Costing:
         if u.pte_writes:
             w.add(self.work(cm.ev_pte_write(batch=u.pte_batch)), u.pte_writes)
         if u.cr3_loads:
-            w.add(self.work(cm.ev_cr3_load(ws=u.ws_pages)), u.cr3_loads)
+            w.add(self.work(cm.ev_cr3_load(ws=u.ws_pages, spaces=u.address_spaces)), u.cr3_loads)
         misses = self.tlb_misses(instr)
         if misses:
             w.add(self.work(cm.ev_tlb_miss()), misses)

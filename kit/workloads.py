@@ -47,6 +47,7 @@ class PerUnit(BaseModel):
     pt_pages: float = Field(0, ge=0)
     cr3_loads: float = Field(0, ge=0, description="address-space switches (process context switches)")
     ws_pages: float = Field(8, ge=0, description="pages touched after a TLB flush")
+    address_spaces: float = Field(2, ge=1, description="processes whose address spaces take turns on a CPU")
     tlb_mpki: float = Field(0, ge=0, description="TLB misses per 1000 instructions with 4 KiB pages and local access")
     random_refs: float = Field(0, ge=0, description="memory references spread uniformly over the footprint")
     dram_lines: float = Field(0, ge=0, description="cache lines streamed from DRAM")
