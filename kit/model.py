@@ -54,6 +54,7 @@ class Entity:
         self.credit = 0.0
         self.vruntime = 0.0
         self.slice_left = 0.0
+        self.active_at = -1.0
         self.units = 0.0
         # what the entity is doing now, for the final flush: (state, since, item, seconds)
         self.state: tuple = ("idle", 0.0, None, 0.0)
@@ -101,8 +102,13 @@ class Scheduler:
 
     def _credit_accounting(self):
         while True:
-            total = sum(e.weight for e in self.entities) or 1.0
-            for e in self.entities:
+            # credits go to active entities only (those that ran or waited in the last period)
+            now = self.env.now
+            queued = {id(r.proc_entity) for pool in self.pools for r in pool.queue}
+            active = [e for e in self.entities
+                      if e.req is not None or id(e) in queued or now - e.active_at <= self.period_s]
+            total = sum(e.weight for e in active) or 1.0
+            for e in active:
                 grant = self.period_s * self.n * e.weight / total
                 e.credit = min(e.credit + grant, self.period_s)
             # waiting vCPUs move between UNDER and OVER with their new credit
@@ -147,7 +153,9 @@ class Scheduler:
         seconds = item.work.total / freq
         remaining = seconds
         pool = self.pool_of(ent)
+        ent.active_at = env.now
         while True:
+            ent.active_at = env.now
             if ent.req is None:
                 if waking:
                     self.on_wake(ent, pool)
@@ -219,6 +227,8 @@ class Runner:
             ent = Entity(f"{name}.{'vcpu' if kind == 'vcpu' else 'thread'}{i}",
                          f"{scope}.{'vcpu' if kind == 'vcpu' else 'thread'}{i}", kind, weight,
                          pin=(pin_base + i) if host.spec_pin else None)
+            ent.acct["idle"] = host.env.now  # an entity created late was not running before
+            ent.state = ("idle", host.env.now, None, 0.0)
             self.entities.append(ent)
             host.sched.entities.append(ent)
             host.env.process(self._loop(ent))
@@ -332,6 +342,10 @@ class Host:
         self.backends: dict[str, Runner] = {}
         self._shared: dict[str, Runner] = {}
         self.per_vm_backend: dict[tuple[int, str], Runner] = {}
+        # backends exist from the start (dom0 boots before its guests)
+        for i in range(spec.vms):
+            for what in ("net", "disk"):
+                self.backend(self.cost.backend_name(what), i)
 
     # -- backends --------------------------------------------------------------------------------
     def backend(self, name: str | None, vm: int) -> Runner | None:

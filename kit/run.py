@@ -21,6 +21,7 @@ SUMMARY_COLUMNS = ["run", "scenario", "hardware", "hypervisor", "workload", "vcp
                    "metric", "unit", "higher_is_better", "value", "native_value", "relative_performance",
                    "units", "events", "events_per_sim_s", "wall_s", "pcpu_util", "nic_tx_util", "nic_rx_util",
                    "disk_util", "backend_util", "resolutions", "error"]
+VM_COLUMNS = ["run", "scenario", "vm", "units", "value"]
 
 
 @dataclass
@@ -44,12 +45,13 @@ class Result:
     breakdown: pd.DataFrame
     exits: pd.DataFrame
     latency: pd.DataFrame
+    vms: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=VM_COLUMNS))
     specs: list = field(default_factory=list)
 
     @staticmethod
     def concat(results: list["Result"]) -> "Result":
         return Result(*(pd.concat([getattr(r, k) for r in results], ignore_index=True)
-                        for k in ("summary", "breakdown", "exits", "latency")),
+                        for k in ("summary", "breakdown", "exits", "latency", "vms")),
                       specs=[s for r in results for s in r.specs])
 
     def to_records(self) -> list[dict]:
@@ -138,15 +140,23 @@ def _simulate(spec: Spec, run_id: int, scenario: str):
                  for k, v in sorted(exits.items())]
     lat_rows = [{"run": run_id, "scenario": scenario, "vm": vm, "start_s": st, "latency_us": lat * 1e6}
                 for vm, st, lat in host.latencies]
-    return summary, brows, exit_rows, lat_rows
+    vm_rows = []
+    for k, vm in enumerate(host.vms):
+        vu = sum(e.units for e in vm.entities)
+        share = vu / units if units else 0.0
+        vval = (value * share if wl.metric_kind == "rate" or wl.kind == "stream"
+                else (_metric_value(host, wl, duration, vu) if vu else float("inf")))
+        vm_rows.append({"run": run_id, "scenario": scenario, "vm": k, "units": vu, "value": vval})
+    return summary, brows, exit_rows, lat_rows, vm_rows
 
 
-def _frames(summaries, brows, erows, lrows, specs) -> Result:
+def _frames(summaries, brows, erows, lrows, specs, vrows=()) -> Result:
     return Result(
         pd.DataFrame(summaries, columns=SUMMARY_COLUMNS),
         pd.DataFrame(brows, columns=["run", "scenario", "scope", "entity", "category", "seconds"]),
         pd.DataFrame(erows, columns=["run", "scenario", "reason", "count", "cycles"]),
         pd.DataFrame(lrows, columns=["run", "scenario", "vm", "start_s", "latency_us"]),
+        pd.DataFrame(list(vrows), columns=VM_COLUMNS),
         specs=list(specs))
 
 
@@ -169,7 +179,7 @@ def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | N
     """
     if not isinstance(spec, Spec):
         raise HvkitError("run() takes a kit.Spec", value=type(spec).__name__, allowed="kit.Spec(...)")
-    s, b, e, l = _simulate(spec, run_id, scenario or spec.label())
+    s, b, e, l, v = _simulate(spec, run_id, scenario or spec.label())
     if baseline:
         if spec.hypervisor == "native" and spec == native_spec(spec):
             nv = s["value"]
@@ -177,7 +187,7 @@ def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | N
             nv = _simulate(native_spec(spec), -1, "native")[0]["value"]
         s["native_value"] = nv
         s["relative_performance"] = relative(s["value"], nv, s["higher_is_better"])
-    return _frames([s], b, e, l, [spec])
+    return _frames([s], b, e, l, [spec], v)
 
 
 def relative(value: float, native_value: float, higher_is_better: bool) -> float:
@@ -202,7 +212,7 @@ def compare(hardware: str, workload: str, hypervisors, **kw) -> Result:
             r = native
             r.summary.loc[:, ["native_value", "relative_performance"]] = [nv, 1.0]
             r.summary.loc[:, "run"] = i
-            for df in (r.breakdown, r.exits, r.latency):
+            for df in (r.breakdown, r.exits, r.latency, r.vms):
                 df.loc[:, "run"] = i
             parts.append(r)
             continue
