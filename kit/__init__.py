@@ -13,6 +13,10 @@ from .modes import Mode, hypervisor, list_hypervisors  # noqa: E402
 from .ops import OPS, list_ops  # noqa: E402
 from .microbench import microbench, op_path  # noqa: E402
 from .calibration import calibrate  # noqa: E402
+from .spec import Spec  # noqa: E402
+from .workloads import load_workload, list_workloads  # noqa: E402
+from .run import Result, run, compare  # noqa: E402
 
 __all__ = ["HvkitError", "Hardware", "load_hardware", "list_hardware", "Mode", "hypervisor",
-           "list_hypervisors", "OPS", "list_ops", "microbench", "op_path", "calibrate", "__version__"]
+           "list_hypervisors", "OPS", "list_ops", "microbench", "op_path", "calibrate", "Spec", "load_workload",
+           "list_workloads", "Result", "run", "compare", "__version__"]

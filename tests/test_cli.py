@@ -67,3 +67,34 @@ def test_set_moves_exiting_ops():
 def test_calibrate_json():
     out = json.loads(hvkit("calibrate", "--json").stdout)
     assert out["summary"]["all"]["median_abs_rel_error"] <= 0.15
+
+
+def test_run_json_has_the_documented_keys():
+    r = hvkit("run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload", "netperf-rr",
+              "--duration", "0.01", "--set", "memory.guest_page=2M", "--set", "interrupts=posted",
+              "--set", "hw.exit_roundtrip_cycles=500", "--json")
+    assert r.returncode == 0, r.stderr
+    rec = json.loads(r.stdout)
+    for key in ("hardware", "hypervisor", "workload", "seed", "metric", "unit", "higher_is_better", "value",
+                "native_value", "relative_performance", "breakdown", "exits", "events", "wall_s"):
+        assert key in rec, key
+    assert rec["relative_performance"] < 1
+
+
+def test_compare_table_and_json():
+    r = hvkit("compare", "--hardware", "skylake-sp-2017", "--workload", "netperf-rr", "--duration", "0.01",
+              "--hypervisors", "native,xen-pv,kvm,kvm-sriov")
+    assert r.returncode == 0, r.stderr
+    assert "top contributors" in r.stdout and "backend: dom0" in r.stdout
+    out = json.loads(hvkit("compare", "--hardware", "skylake-sp-2017", "--workload", "spec-int", "--duration", "0.05",
+                           "--hypervisors", "native,kvm", "--json").stdout)
+    assert [o["hypervisor"] for o in out] == ["native", "kvm"]
+
+
+def test_run_bad_set_exits_2():
+    r = hvkit("run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload", "spec-int",
+              "--set", "colour=blue")
+    assert r.returncode == 2 and "colour" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    r = hvkit("run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload", "spec-int",
+              "--set", "workload.mtu=10")
+    assert r.returncode == 2 and "mtu" in r.stderr
