@@ -90,8 +90,8 @@ def cmd_list(args):
         rows = [{"op": o.name, "suite": o.suite, "arch": o.arch, "title": o.title} for o in list_ops()]
     else:
         from .workloads import list_workloads
-        rows = [{"name": w.name, "metric": w.metric, "unit": w.unit, "higher_is_better": w.higher_is_better,
-                 "description": w.description} for w in list_workloads()]
+        rows = [{"id": w.id, "metric": w.metric, "unit": w.unit, "higher_is_better": w.higher_is_better,
+                 "name": w.name} for w in list_workloads()]
     if args.json:
         _print_json(rows)
     else:

@@ -75,8 +75,26 @@ class Work:
         return Work({category: cycles}) if cycles > 0 else Work()
 
 
+def _cached(fn):
+    """Memoize a Costing method per instance: its costs are constant within a run."""
+    name = fn.__name__
+
+    def wrapper(self, *args, **kw):
+        key = (name, args, tuple(sorted(kw.items())))
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = fn(self, *args, **kw)
+        return hit
+    wrapper.__name__, wrapper.__doc__ = name, fn.__doc__
+    return wrapper
+
+
 class Costing:
-    """Cached per-run costs of workload units, I/O batches and wakeups."""
+    """Cached per-run costs of workload units, I/O batches and wakeups.
+
+    The returned :class:`Work` objects are shared: callers scale or add them into
+    new objects and never modify them.
+    """
 
     def __init__(self, hw: Hardware, mode: Mode, wl: Workload):
         self.hw, self.mode, self.wl = hw, mode, wl
@@ -87,6 +105,7 @@ class Costing:
         self.freq = hw.val("freq_ghz") * 1e9
         p = wl.params
         self.payload = max(1.0, p.mtu - 52.0)  # TCP/IP headers with timestamps
+        self._memo: dict = {}
 
     # -- conversion --------------------------------------------------------------------------
     def work(self, steps, times: float = 1.0, keep_backend: bool = True) -> Work:
@@ -107,6 +126,7 @@ class Costing:
         return instructions(family or self.fam, self.mode.release, path) * self.cpi
 
     # -- the CPU part of one unit ------------------------------------------------------------
+    @_cached
     def unit(self, kb: float = 0.0) -> Work:
         """Native events of one unit of work under the mode (no I/O notifications)."""
         u, cm = self.wl.per_unit, self.cm
@@ -148,13 +168,16 @@ class Costing:
         return local + u.random_refs * p_miss
 
     # -- wakeups and I/O ---------------------------------------------------------------------
+    @_cached
     def wake(self, polled: bool = False) -> Work:
         return self.work(self.cm.ev_halt_wake(polled=polled))
 
+    @_cached
     def notify(self) -> Work:
         """Guest side of one interrupt from an I/O path (delivery, EOI)."""
         return self.work(self.cm.ev_io_notify(), keep_backend=False)
 
+    @_cached
     def kick(self) -> Work:
         """Guest side of one notification to an I/O backend."""
         return self.work(self.cm.ev_io_kick(), keep_backend=self.inline_backend)
@@ -164,6 +187,7 @@ class Costing:
         """True where device-model work runs in the vCPU's own thread (KVM+QEMU, hosted VMMs)."""
         return self.mode.io in ("emulated", "hosted") and self.fam in ("kvm", "vmware", "qemu")
 
+    @_cached
     def tx_guest(self, npkts: float, nbytes: float) -> Work:
         """Guest-side cost of handing ``npkts`` packets to the I/O path (one notification)."""
         io, cm = self.mode.io, self.cm
@@ -182,6 +206,7 @@ class Costing:
             w.add(self.kick())
         return w
 
+    @_cached
     def rx_guest(self) -> Work:
         """Guest-side cost of one receive interrupt (per batch)."""
         w = self.notify()
@@ -210,6 +235,7 @@ class Costing:
             return "host"
         return None
 
+    @_cached
     def backend_net(self, npkts: float, nbytes: float, direction: str) -> Work:
         """Backend CPU work for a batch of packets, on the backend entity."""
         io, kb = self.mode.io, nbytes / 1024
@@ -235,6 +261,7 @@ class Costing:
             return Work()
         return Work.of(label, c)
 
+    @_cached
     def disk_guest(self) -> Work:
         """Guest-side cost of submitting one disk request (beyond the unit's kernel work)."""
         io = self.mode.io
@@ -249,6 +276,7 @@ class Costing:
             return self.work(self.cm.ev_io_kick())
         return self.kick()
 
+    @_cached
     def backend_disk(self) -> Work:
         io = self.mode.io
         label = f"backend: {self.backend_name('disk')}"
