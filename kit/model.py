@@ -55,6 +55,8 @@ class Entity:
         self.vruntime = 0.0
         self.slice_left = 0.0
         self.active_at = -1.0
+        #: the capped group (a VM) this entity belongs to, or None
+        self.cap_group = None
         self.units = 0.0
         # what the entity is doing now, for the final flush: (state, since, item, seconds)
         self.state: tuple = ("idle", 0.0, None, 0.0)
@@ -92,6 +94,7 @@ class Scheduler:
         self.tick_s = CREDIT["tick_ms"][0] / 1000.0
         self.period_s = self.tick_s * CREDIT["ticks_per_acct"][0]  # credits recomputed every 3 ticks
         self.busy = [0.0] * len(self.pools)
+        self.next_period = env.event()
         if policy == "credit":
             env.process(self._credit_accounting())
 
@@ -118,6 +121,10 @@ class Scheduler:
                         r.priority = self.UNDER if r.proc_entity.credit > 0 else self.OVER
                         r.key = (r.priority, r.time, not r.preempt)
                 pool.queue.sort(key=lambda r: r.key)
+            for g in {id(e.cap_group): e.cap_group for e in self.entities if e.cap_group}.values():
+                g["used"] = 0.0  # a capped VM's budget is renewed every accounting period
+            ev, self.next_period = self.next_period, self.env.event()
+            ev.succeed()
             yield self.env.timeout(self.period_s)
 
     def priority(self, ent: Entity, waking: bool) -> float:
@@ -156,6 +163,12 @@ class Scheduler:
         ent.active_at = env.now
         while True:
             ent.active_at = env.now
+            g = ent.cap_group
+            while ent.req is None and g is not None and g["used"] >= g["quota"]:
+                t0 = env.now  # capped: parked until the next accounting period (Xen credit cap)
+                ent.state = ("queueing", t0, None, 0.0)
+                yield self.next_period
+                ent.acct["queueing"] += env.now - t0
             if ent.req is None:
                 if waking:
                     self.on_wake(ent, pool)
@@ -176,6 +189,9 @@ class Scheduler:
             if self.policy == "credit":  # credits are debited on 10 ms ticks
                 boundary = (math.floor(env.now / self.tick_s + 1e-9) + 1) * self.tick_s
                 run = min(run, max(boundary - env.now, 1e-9))
+                if g is not None:
+                    run = min(run, max(g["quota"] - g["used"], 1e-9))
+                    g["used"] += run  # reserved now, so concurrent vCPUs of the VM see it
             t0 = env.now
             ent.state = ("running", t0, item, seconds)
             try:
@@ -184,6 +200,8 @@ class Scheduler:
             except simpy.Interrupt:
                 done = env.now - t0
                 ent.req = None  # preempted: the resource already took the CPU away
+            if g is not None and self.policy == "credit":
+                g["used"] -= run - done  # give back what a preemption left unused
             ent.account(item.work, done / seconds if seconds else 1.0, freq)
             ent.units += item.units * (done / seconds if seconds else 1.0)
             self._busy(pool, done)
@@ -198,6 +216,8 @@ class Scheduler:
             elif (ent.req is not None and self.policy == "credit" and ent.credit <= 0
                   and any(r.proc_entity.credit > 0 for r in pool.queue)):
                 self.release(ent)  # at a tick an OVER vCPU yields to a waiting UNDER one
+            elif ent.req is not None and g is not None and g["used"] >= g["quota"]:
+                self.release(ent)  # the VM used its cap for this period
             if remaining <= 1e-15:
                 break
         ent.state = ("between", env.now, None, 0.0)
@@ -339,6 +359,12 @@ class Host:
                 if mode.family == "kvm" and mode.cpu in ("hvm", "pvh") else None)
         self.vms = [Runner(self, f"vm{i}", f"host.vm{i}", "vcpu", spec.vcpus, weights[i], wake_work=wake,
                            pin_base=i * spec.vcpus, poll=poll) for i in range(spec.vms)]
+        if spec.caps and policy == "credit":
+            for vm, cap in zip(self.vms, spec.caps):
+                if cap > 0:
+                    group = {"used": 0.0, "quota": cap / 100.0 * self.sched.period_s}
+                    for e in vm.entities:
+                        e.cap_group = group
         self.backends: dict[str, Runner] = {}
         self._shared: dict[str, Runner] = {}
         self.per_vm_backend: dict[tuple[int, str], Runner] = {}

@@ -17,7 +17,7 @@ from .modes import PARTS
 
 __all__ = ["Spec", "SET_KEYS"]
 
-_TOP = {"vcpus", "vms", "duration", "seed", "pcpus", "pin", "weights", "dom0_vcpus"}
+_TOP = {"vcpus", "vms", "duration", "seed", "pcpus", "pin", "weights", "caps", "dom0_vcpus"}
 _MODE_KEYS = set(PARTS) | {"shadow_cache"}
 _ALIASES = {"memory.guest_page": "guest_page", "memory.host_page": "host_page", "memory.technique": "memory"}
 
@@ -55,6 +55,8 @@ class Spec(BaseModel):
         Pin vCPU ``i`` of every VM to physical CPU ``i mod pcpus``.
     weights : tuple of int, optional
         Scheduler weight of each VM (Xen credit weight or CFS shares; default 256).
+    caps : tuple of int, optional
+        Xen credit cap of each VM in percent of one physical CPU (0: no cap).
     dom0_vcpus : int
         vCPUs of Xen's dom0 (or Hyper-V's root partition).
     mode, hw, params : tuple of (key, value)
@@ -72,6 +74,7 @@ class Spec(BaseModel):
     pcpus: int | None = Field(None, ge=1, le=1024)
     pin: bool = False
     weights: tuple[int, ...] | None = None
+    caps: tuple[int, ...] | None = None
     dom0_vcpus: int = Field(1, ge=1, le=64)
     mode: tuple[tuple[str, Any], ...] = ()
     hw: tuple[tuple[str, Any], ...] = ()
@@ -82,7 +85,7 @@ class Spec(BaseModel):
     def _freeze_maps(cls, v):
         return _freeze(v)
 
-    @field_validator("weights", mode="before")
+    @field_validator("weights", "caps", mode="before")
     @classmethod
     def _weights(cls, v):
         if isinstance(v, str):
@@ -102,9 +105,11 @@ class Spec(BaseModel):
         except ValidationError as exc:
             exc._hvkit_model = cls
             raise format_validation_error(exc, "spec") from None
-        if spec.weights is not None and len(spec.weights) != spec.vms:
-            raise HvkitError("one weight per VM", where="spec", field="weights", value=list(spec.weights),
-                             allowed=f"{spec.vms} integers")
+        for name in ("weights", "caps"):
+            v = getattr(spec, name)
+            if v is not None and len(v) != spec.vms:
+                raise HvkitError(f"one value per VM", where="spec", field=name, value=list(v),
+                                 allowed=f"{spec.vms} integers")
         for key, _ in spec.mode:
             if key not in _MODE_KEYS:
                 raise HvkitError("unknown hypervisor part", where="spec", field=f"mode.{key}", value=key,

@@ -263,3 +263,13 @@ def test_spec_is_frozen_and_replace_copies():
     u = s.with_sets([("memory.guest_page", "2M"), ("interrupts", "posted"), ("hw.exit_roundtrip_cycles", "500")])
     assert dict(u.mode) == {"guest_page": "2M", "interrupts": "posted"}
     assert isinstance(pd.DataFrame(), pd.DataFrame)
+
+
+def test_credit_cap_limits_a_vm_to_its_share_of_one_cpu():
+    """Xen credit cap: a VM capped at 50 gets at most half of one physical CPU, however many vCPUs it has."""
+    r = R(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="spec-int", vcpus=2, pcpus=4, caps=(50,))
+    b = r.breakdown
+    busy = b[(b["entity"] == "vcpu") & ~b["category"].isin(["idle", "queueing"])]["seconds"].sum()
+    assert busy == pytest.approx(0.5, rel=0.05)
+    free = R(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="spec-int", vcpus=2, pcpus=4)
+    assert free.summary["value"].iloc[0] > 3 * r.summary["value"].iloc[0]
