@@ -17,7 +17,8 @@ from .modes import PARTS
 
 __all__ = ["Spec", "SET_KEYS"]
 
-_TOP = {"vcpus", "vms", "duration", "seed", "pcpus", "pin", "weights", "caps", "dom0_vcpus"}
+_TOP = {"hardware", "hypervisor", "workload", "vcpus", "vms", "duration", "seed", "pcpus", "pin", "weights", "caps",
+        "dom0_vcpus"}
 _MODE_KEYS = set(PARTS) | {"shadow_cache"}
 _ALIASES = {"memory.guest_page": "guest_page", "memory.host_page": "host_page", "memory.technique": "memory"}
 

@@ -1,0 +1,118 @@
+"""Sweeps: expansion, identical numbers on every executor, failures kept, and a kill -9 that loses nothing."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import pandas as pd
+import pytest
+
+from kit.errors import HvkitError
+from kit.spec import Spec
+from kit.sweep import expand, load_sweep_file, mean_ci, sweep
+
+BASE = Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", duration=0.005, seed=3)
+GRID = {"hw.exit_roundtrip_cycles": [300, 1500], "hypervisor": ["kvm", "xen-hvm"]}
+SAME = ["point", "replication", "hypervisor", "seed", "value", "native_value", "relative_performance", "events", "error"]
+
+
+def test_expand_factorial_zip_points_and_replications():
+    assert len(expand(BASE, GRID, replications=3)) == 12
+    z = expand(BASE, zip_params={"vcpus": [1, 2, 3], "pcpus": [1, 2, 3]})
+    assert [(p["spec"].vcpus, p["spec"].pcpus) for p in z] == [(1, 1), (2, 2), (3, 3)]
+    pts = expand(BASE, {"vcpus": [1, 2]}, points=[{"workload": "spec-int"}, {"workload": "ttcp"}])
+    assert len(pts) == 4 and {p["spec"].workload for p in pts} == {"spec-int", "ttcp"}
+    seeds = [p["spec"].seed for p in expand(BASE, replications=3)]
+    assert len(set(seeds)) == 3 and seeds == [p["spec"].seed for p in expand(BASE, replications=3)]
+    with pytest.raises(HvkitError, match="same length"):
+        expand(BASE, zip_params={"vcpus": [1, 2], "pcpus": [1]})
+
+
+def test_results_identical_on_every_executor(tmp_path):
+    inline = sweep(BASE, GRID, replications=2, workers=1, progress=False)
+    with ProcessPoolExecutor(2) as ex:
+        pool = sweep(BASE, GRID, replications=2, executor=ex, progress=False)
+    with ThreadPoolExecutor(2) as ex:
+        threads = sweep(BASE, GRID, replications=2, executor=ex, progress=False)
+    pd.testing.assert_frame_equal(inline[SAME], pool[SAME])
+    pd.testing.assert_frame_equal(inline[SAME], threads[SAME])
+
+
+def test_dask_local_cluster_gives_the_same_numbers():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        dask_df = sweep(BASE, GRID, replications=2, executor=client, progress=False)
+    inline = sweep(BASE, GRID, replications=2, workers=1, progress=False)
+    pd.testing.assert_frame_equal(inline[SAME], dask_df[SAME])
+
+
+def test_a_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path):
+    df = sweep(BASE, {"hypervisor": ["kvm", "no-such-mode", "xen-hvm"]}, workers=1, progress=False,
+               store=tmp_path / "st")
+    bad = df[df["set.hypervisor"] == "no-such-mode"]
+    assert len(bad) == 1 and "unknown hypervisor" in bad["error"].iloc[0]
+    assert (df[df["set.hypervisor"] != "no-such-mode"]["error"] == "").all()
+
+
+def test_store_reuses_finished_points(tmp_path):
+    first = sweep(BASE, GRID, workers=1, progress=False, store=tmp_path / "st")
+    again = sweep(BASE, GRID, workers=1, progress=False, store=tmp_path / "st")
+    assert not first["reused"].any() and again["reused"].all()
+    pd.testing.assert_frame_equal(first[SAME], again[SAME])
+    ci = mean_ci(first, ["set.hypervisor"])
+    assert (ci["ci_low"] <= ci["mean"]).all() and (ci["mean"] <= ci["ci_high"]).all()
+
+
+def _sweep_yaml(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text(
+        "base: {hardware: skylake-sp-2017, hypervisor: kvm, workload: netperf-rr, duration: 0.02, seed: 5}\n"
+        "grid:\n  hw.exit_roundtrip_cycles: [200, 400, 600, 800, 1000, 1200, 1400, 1600]\n"
+        "  hypervisor: [kvm, xen-hvm]\nreplications: 2\n")
+    return p
+
+
+def test_kill_minus_9_then_resume_matches_an_uninterrupted_run(tmp_path):
+    y = _sweep_yaml(tmp_path)
+    out = tmp_path / "r.parquet"
+    store = tmp_path / "r.parquet.points"
+    cmd = [sys.executable, "-m", "kit.cli", "sweep", str(y), "-o", str(out), "--workers", "1", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(store.glob("*.parquet"))) < 5:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = len(list(store.glob("*.parquet")))
+    assert 5 <= done_before < 32 and not out.exists()
+    r = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    resumed = pd.read_parquet(out)
+    assert resumed["reused"].sum() >= done_before - 1  # at most the in-flight point is recomputed
+    full_out = tmp_path / "full.parquet"
+    subprocess.run([sys.executable, "-m", "kit.cli", "sweep", str(y), "-o", str(full_out), "--workers", "2",
+                    "--no-progress"], check=True, capture_output=True, timeout=300)
+    full = pd.read_parquet(full_out)
+    pd.testing.assert_frame_equal(resumed[SAME].reset_index(drop=True), full[SAME].reset_index(drop=True))
+
+
+def test_sweep_file_validation(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text("base: {hardware: skylake-sp-2017, hypervisor: kvm, workload: spec-int}\ngrids: {vcpus: [1]}\n")
+    with pytest.raises(HvkitError) as e:
+        load_sweep_file(p)
+    assert str(p) in str(e.value) and "grids" in str(e.value)
+    p.write_text("base: {hardware: skylake-sp-2017, hypervisor: kvm, workload: spec-int}\ngrid: {colour: [1]}\n")
+    with pytest.raises(HvkitError, match="colour"):
+        load_sweep_file(p)
+    r = subprocess.run([sys.executable, "-m", "kit.cli", "sweep", str(p), "-o", str(tmp_path / "x.parquet")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_example_sweep_file_is_valid():
+    base, kw = load_sweep_file(os.path.join(os.path.dirname(__file__), "..", "examples", "sweep-exit-latency.yaml"))
+    assert len(expand(base, **kw)) == 72
