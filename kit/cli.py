@@ -224,9 +224,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_calibrate)
 
+    s = sub.add_parser("lab", help="open JupyterLab on the quickstart notebook")
+    s.add_argument("notebook", nargs="?", default="notebooks/00-quickstart.ipynb")
+    s.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="passed to jupyter lab (e.g. --no-browser)")
+    s.set_defaults(func=cmd_lab)
+
     from . import cli_model
     cli_model.add_commands(sub)
     return p
+
+
+def cmd_lab(args):
+    import os
+    import subprocess
+
+    from .paths import project_root
+    nb = project_root() / args.notebook
+    if not nb.exists():
+        raise HvkitError("no such notebook", field="notebook", value=str(nb),
+                         allowed=[str(p.relative_to(project_root())) for p in (project_root() / "notebooks").glob("*.ipynb")])
+    cmd = [sys.executable, "-m", "jupyterlab", str(nb.relative_to(project_root())), *args.jupyter_args]
+    if os.geteuid() == 0 and "--allow-root" not in cmd:
+        cmd.append("--allow-root")
+    raise SystemExit(subprocess.call(cmd, cwd=project_root()))
 
 
 def main(argv=None) -> int:

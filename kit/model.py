@@ -95,6 +95,9 @@ class Scheduler:
         self.period_s = self.tick_s * CREDIT["ticks_per_acct"][0]  # credits recomputed every 3 ticks
         self.busy = [0.0] * len(self.pools)
         self.next_period = env.event()
+        #: (scope, state, start, end, guest_fraction) intervals before ``trace_until``
+        self.trace: list | None = None
+        self.trace_until = 0.0
         if policy == "credit":
             env.process(self._credit_accounting())
 
@@ -180,6 +183,7 @@ class Scheduler:
                 ent.state = ("queueing", t0, None, 0.0)
                 yield req
                 ent.acct["queueing"] += env.now - t0
+                self.record(ent, "waiting", t0, env.now)
                 ent.req = req
                 ent.slice_left = self.slice_for(ent, pool)
                 waking = False
@@ -202,6 +206,8 @@ class Scheduler:
                 ent.req = None  # preempted: the resource already took the CPU away
             if g is not None and self.policy == "credit":
                 g["used"] -= run - done  # give back what a preemption left unused
+            if self.trace is not None and t0 < self.trace_until:
+                self.record(ent, "backend" if ent.kind == "backend" else "running", t0, env.now, item.work)
             ent.account(item.work, done / seconds if seconds else 1.0, freq)
             ent.units += item.units * (done / seconds if seconds else 1.0)
             self._busy(pool, done)
@@ -221,6 +227,17 @@ class Scheduler:
             if remaining <= 1e-15:
                 break
         ent.state = ("between", env.now, None, 0.0)
+
+    def record(self, ent: Entity, state: str, start: float, end: float, work: Work | None = None) -> None:
+        """Keep an interval for the timeline (only when tracing, only early in the run)."""
+        if self.trace is None or start >= self.trace_until or end <= start:
+            return
+        gf = 1.0
+        if work is not None and work.total > 0 and state == "running":
+            guest = sum(v for k, v in work.cycles.items()
+                        if k in ("guest user", "guest kernel", "memory stalls", "page walks"))
+            gf = guest / work.total
+        self.trace.append((ent.scope, state, start, end, gf))
 
     def _busy(self, pool, dt):
         self.busy[self.pools.index(pool) if self.pinned else 0] += dt
@@ -277,6 +294,7 @@ class Runner:
                 yield ev
                 idle = env.now - t0
                 ent.acct["idle"] += idle
+                host.sched.record(ent, "idle", t0, env.now)
                 waking = True
                 polled = self.poll is not None and idle <= self.poll[0]
                 if idle <= 0.0:  # work arrived at the instant the queue emptied: the vCPU never halted
@@ -332,7 +350,7 @@ class Device:
 class Host:
     """One simulated host running ``vms`` identical VMs under a mode."""
 
-    def __init__(self, spec, hw, mode, wl, duration: float):
+    def __init__(self, spec, hw, mode, wl, duration: float, trace_s: float = 0.0):
         self.spec, self.hw, self.mode, self.wl, self.duration = spec, hw, mode, wl, duration
         self.env = simpy.Environment()
         self.freq = hw.val("freq_ghz") * 1e9
@@ -341,6 +359,8 @@ class Host:
         pcpus = spec.pcpus or hw.pcpus
         policy = {"credit": "credit", "credit2": "credit", "cfs": "cfs", "host": "cfs", "hyperv": "cfs"}.get(mode.scheduler, "fifo")
         self.sched = Scheduler(self.env, pcpus, policy, spec.pin)
+        if trace_s > 0:
+            self.sched.trace, self.sched.trace_until = [], trace_s
         self.cost = Costing(hw, mode, wl)
         self.latencies: list[tuple[int, float, float]] = []  # (vm, start, latency)
         self.bytes_done = 0.0

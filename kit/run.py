@@ -22,6 +22,7 @@ SUMMARY_COLUMNS = ["run", "scenario", "hardware", "hypervisor", "workload", "vcp
                    "units", "events", "events_per_sim_s", "wall_s", "pcpu_util", "nic_tx_util", "nic_rx_util",
                    "disk_util", "backend_util", "resolutions", "error"]
 VM_COLUMNS = ["run", "scenario", "vm", "units", "value"]
+TIMELINE_COLUMNS = ["run", "scenario", "scope", "state", "start_s", "end_s", "guest_fraction"]
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Result:
     latency: pd.DataFrame
     vms: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=VM_COLUMNS))
     specs: list = field(default_factory=list)
+    timeline: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TIMELINE_COLUMNS))
 
     @staticmethod
     def concat(results: list["Result"]) -> "Result":
@@ -99,10 +101,10 @@ def _metric_value(host: Host, wl, duration: float, units: float) -> float:
     return rate * wl.value_per_unit
 
 
-def _simulate(spec: Spec, run_id: int, scenario: str):
+def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0):
     hw, mode, wl, duration = resolve_spec(spec)
     t0 = time.perf_counter()
-    host = Host(spec, hw, mode, wl, duration)
+    host = Host(spec, hw, mode, wl, duration, trace_s=trace_s)
     events = host.run()
     wall = time.perf_counter() - t0
     runners = host.vms + list(host.backends.values())
@@ -147,7 +149,9 @@ def _simulate(spec: Spec, run_id: int, scenario: str):
         vval = (value * share if wl.metric_kind == "rate" or wl.kind == "stream"
                 else (_metric_value(host, wl, duration, vu) if vu else float("inf")))
         vm_rows.append({"run": run_id, "scenario": scenario, "vm": k, "units": vu, "value": vval})
-    return summary, brows, exit_rows, lat_rows, vm_rows
+    trace = [{"run": run_id, "scenario": scenario, "scope": sc, "state": st, "start_s": a, "end_s": min(b, trace_s),
+              "guest_fraction": gf} for sc, st, a, b, gf in (host.sched.trace or [])]
+    return summary, brows, exit_rows, lat_rows, vm_rows, trace
 
 
 def _frames(summaries, brows, erows, lrows, specs, vrows=()) -> Result:
@@ -172,14 +176,18 @@ def native_spec(spec: Spec) -> Spec:
     return Spec(**data)
 
 
-def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | None = None) -> Result:
+def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | None = None,
+        trace_s: float = 0.0) -> Result:
     """Simulate one spec; with ``baseline`` also its native run, for relative performance.
+
+    With ``trace_s`` > 0 the result's ``timeline`` holds every entity's states
+    (running, exiting, waiting, idle, backend) during the first ``trace_s`` seconds.
 
     Raises :class:`HvkitError` for a bad spec (nothing is simulated then).
     """
     if not isinstance(spec, Spec):
         raise HvkitError("run() takes a kit.Spec", value=type(spec).__name__, allowed="kit.Spec(...)")
-    s, b, e, l, v = _simulate(spec, run_id, scenario or spec.label())
+    s, b, e, l, v, tr = _simulate(spec, run_id, scenario or spec.label(), trace_s=trace_s)
     if baseline:
         if spec.hypervisor == "native" and spec == native_spec(spec):
             nv = s["value"]
@@ -187,7 +195,9 @@ def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | N
             nv = _simulate(native_spec(spec), -1, "native")[0]["value"]
         s["native_value"] = nv
         s["relative_performance"] = relative(s["value"], nv, s["higher_is_better"])
-    return _frames([s], b, e, l, [spec], v)
+    res = _frames([s], b, e, l, [spec], v)
+    res.timeline = pd.DataFrame(tr, columns=TIMELINE_COLUMNS)
+    return res
 
 
 def relative(value: float, native_value: float, higher_is_better: bool) -> float:
