@@ -534,7 +534,7 @@ class Host:
         rx_pkts = max(1, math.ceil(p.request_bytes / cost.payload))
         tx_pkts = max(1, math.ceil(p.response_bytes / cost.payload))
         kb = (p.request_bytes + p.response_bytes) / 1024
-        work = cost.unit(kb=kb).add(cost.rx_guest()).add(cost.tx_guest(tx_pkts, p.response_bytes))
+        work = cost.unit(kb=kb).scaled(1).add(cost.rx_guest()).add(cost.tx_guest(tx_pkts, p.response_bytes))
         be = self.backend(cost.backend_name("net"), i)
         u = self.wl.per_unit
         while True:

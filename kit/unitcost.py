@@ -209,7 +209,7 @@ class Costing:
     @_cached
     def rx_guest(self) -> Work:
         """Guest-side cost of one receive interrupt (per batch)."""
-        w = self.notify()
+        w = self.notify().scaled(1)  # a copy: cached costs are shared and never modified
         if self.mode.io == "emulated":
             w.add(self.work(self.cm.ev_mmio_user()), 2)  # ICR read, RDT write
         return w

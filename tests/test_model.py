@@ -273,3 +273,20 @@ def test_credit_cap_limits_a_vm_to_its_share_of_one_cpu():
     assert busy == pytest.approx(0.5, rel=0.05)
     free = R(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="spec-int", vcpus=2, pcpus=4)
     assert free.summary["value"].iloc[0] > 3 * r.summary["value"].iloc[0]
+
+
+def test_cached_costs_are_not_mutated_by_concurrent_clients():
+    """Many clients build their request work from the same cached unit cost: results must not depend on how many."""
+    one = R(hardware="p4-xeon-2003", hypervisor="vmware-bt", workload="specweb", params={"clients": 1}, duration=0.2)
+    from kit.unitcost import Costing
+    from kit.run import resolve_spec
+    hw, mode, wl, _ = resolve_spec(one.specs[0])
+    c = Costing(hw, mode, wl)
+    before = c.unit(kb=1.0).total
+    many = R(hardware="p4-xeon-2003", hypervisor="vmware-bt", workload="specweb", params={"clients": 8}, duration=0.2)
+    assert Costing(hw, mode, wl).unit(kb=1.0).total == before
+    b1 = one.breakdown[one.breakdown["entity"] == "vcpu"]
+    b8 = many.breakdown[many.breakdown["entity"] == "vcpu"]
+    per1 = b1[b1["category"] == "world switch"]["seconds"].sum() / one.summary["units"].iloc[0]
+    per8 = b8[b8["category"] == "world switch"]["seconds"].sum() / many.summary["units"].iloc[0]
+    assert per8 == pytest.approx(per1, rel=0.05)
