@@ -28,6 +28,14 @@ def _add_spec_args(s, several: bool = False):
 
 
 def register(sub) -> None:
+    s = sub.add_parser("reproduce", help="print a paper notebook's comparison table without Jupyter")
+    s.add_argument("name", nargs="?", help="paper name (see --list)")
+    s.add_argument("--list", action="store_true", help="list the papers")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_reproduce)
+    s = sub.add_parser("validate", help="error statistics over every published row the kit covers")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_validate)
     s = sub.add_parser("sweep", help="run a parameter sweep from a YAML file into a Parquet file")
     s.add_argument("file", help="sweep YAML (see examples/sweep-exit-latency.yaml)")
     s.add_argument("-o", "--output", required=True, help="results .parquet")
@@ -174,3 +182,49 @@ def cmd_sweep(args):
                      f"{len(failed)} failed; wrote {out}\n")
     for _, r in failed.head(10).iterrows():
         sys.stderr.write(f"  point {r['point']} replication {r['replication']}: {r['error']}\n")
+
+
+def cmd_reproduce(args):
+    from .papers import PAPERS, error_summary, reproduce
+    if args.list or not args.name:
+        rows = [{"name": k, "what": v[1]} for k, v in PAPERS.items()]
+        if args.json:
+            sys.stdout.write(json.dumps(rows, indent=1) + "\n")
+        else:
+            print(pd.DataFrame(rows).to_string(index=False))
+        return
+    table = reproduce(args.name)
+    if args.json:
+        out = {"name": args.name, "rows": json.loads(table.to_json(orient="records"))}
+        if "rel_error" in table:
+            out["summary"] = error_summary(table)
+        sys.stdout.write(json.dumps(out, indent=1) + "\n")
+        return
+    with pd.option_context("display.width", 220, "display.max_rows", 500, "display.max_colwidth", 70):
+        if "rel_error" in table:
+            show = table.drop(columns=["source", "gap"]).assign(rel_error=(table["rel_error"] * 100).round(1))
+            print(show.to_string(index=False))
+            st = error_summary(table)
+            print(f"\n{st['rows']} rows: median |relative error| {st['median_abs_rel_error']:.1%}, worst "
+                  f"{st['worst_abs_rel_error']:.1%} ({st['worst_row']}), {st['within_25pct']} within 25%")
+            for _, g in table[table["rel_error"].abs() > 0.25].iterrows():
+                print(f"- {g['system']}, {g['metric']}: {g['rel_error']:+.0%}: {g['gap']}")
+        else:
+            print(table.to_string(index=False))
+
+
+def cmd_validate(args):
+    from .papers import validate
+    report, stats = validate()
+    if args.json:
+        sys.stdout.write(json.dumps({"summary": stats, "rows": json.loads(report.to_json(orient="records"))},
+                                    indent=1) + "\n")
+        return
+    by = report.assign(abs_err=report["rel_error"].abs()).groupby("source")["abs_err"].agg(["count", "median", "max"])
+    with pd.option_context("display.width", 200, "display.max_colwidth", 80):
+        print(by.round(3).to_string())
+    a, v = stats["all"], stats["virtualized_only"]
+    print(f"\nall {a['rows']} published rows covered: median |relative error| {a['median_abs_rel_error']:.1%}, "
+          f"worst ratio {a['worst_ratio']:.2f}x, {a['within_25pct']} within 25%, {a['beyond_2x']} beyond 2x")
+    print(f"virtualized rows only ({v['rows']}): median {v['median_abs_rel_error']:.1%}, worst ratio "
+          f"{v['worst_ratio']:.2f}x; every gap above 25% explained: {stats['gaps_explained']}")

@@ -25,6 +25,7 @@ LARGE_PAGE_LOCAL_MISS_FACTOR = ({"4K": 1.0, "2M": 0.1, "1G": 0.02},
                                 "estimated, because a 2 MiB page covers 512 times the memory of a 4 KiB one; misses of local access fall by about an order of magnitude (Bhargava et al., ASPLOS 2008; Basu et al., ISCA 2013)")
 _PAGE_BYTES = {"4K": 4096, "2M": 2 << 20, "1G": 1 << 30}
 
+_ENTITY_LABEL = {"dom0": "dom0", "root": "root partition", "host": "host OS", "vhost": "vhost", "qemu": "qemu"}
 _BACKEND_LABEL = {"kvm": "qemu", "qemu": "qemu", "vmware": "host OS", "xen": "dom0", "hyperv": "root partition"}
 
 
@@ -239,7 +240,7 @@ class Costing:
     def backend_net(self, npkts: float, nbytes: float, direction: str) -> Work:
         """Backend CPU work for a batch of packets, on the backend entity."""
         io, kb = self.mode.io, nbytes / 1024
-        label = f"backend: {self.backend_name('net')}"
+        label = f"backend: {_ENTITY_LABEL.get(self.backend_name('net'))}"
         if io == "pv-split":
             c = self.sw("dom0_wake", "xen") + npkts * self.sw("netback_pkt", "xen") + kb * self.sw("grant_copy_kb", "xen") \
                 + self.sw("evtchn_send", "xen")
@@ -279,7 +280,7 @@ class Costing:
     @_cached
     def backend_disk(self) -> Work:
         io = self.mode.io
-        label = f"backend: {self.backend_name('disk')}"
+        label = f"backend: {_ENTITY_LABEL.get(self.backend_name('disk'))}"
         if io == "pv-split":
             c = self.sw("dom0_wake", "xen") + self.sw("blkback_op", "xen") + self.sw("evtchn_send", "xen")
         elif io in ("vhost", "virtio"):

@@ -1,0 +1,76 @@
+"""Published data, paper tables, committed predictions (backtest) and the reproduce/validate commands."""
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from kit.errors import HvkitError
+from kit.papers import PAPERS, committed_predictions, error_summary, predict_2003_testbed, reproduce, validate
+from kit.published import load_published
+
+
+def test_published_rows_carry_citation_table_testbed_mode_metric_value_unit():
+    df = load_published()
+    assert len(df) >= 118
+    for col in ("source", "table", "testbed", "system", "metric", "value"):
+        assert (df[col].str.strip().str.len() > 0).all(), col
+
+
+def test_loader_rejects_bad_rows(tmp_path, monkeypatch):
+    (tmp_path / "published").mkdir()
+    good = load_published("microbench_extra")
+    bad = good.drop(columns=["file"]).copy()
+    bad.loc[0, "unit"] = "furlongs"
+    bad.to_csv(tmp_path / "published" / "x.csv", index=False)
+    monkeypatch.setenv("HVKIT_ROOT", str(tmp_path.parent))
+    import kit.paths
+    monkeypatch.setattr(kit.paths, "data_dir", lambda: tmp_path)
+    import kit.published
+    monkeypatch.setattr(kit.published, "data_dir", lambda: tmp_path)
+    with pytest.raises(HvkitError) as e:
+        kit.published.load_published("x")
+    assert "x.csv, row 2" in str(e.value) and "unit" in str(e.value) and "furlongs" in str(e.value)
+
+
+@pytest.mark.parametrize("name", [n for n in PAPERS if n != "predictions-2003-testbed"])
+def test_paper_tables(name):
+    t = reproduce(name)
+    assert {"spec", "published", "model", "rel_error"} <= set(t.columns) and len(t) > 0
+    s = error_summary(t)
+    assert s["rows"] == len(t)
+    big = t[t["rel_error"].abs() > 0.25]
+    assert (big["gap"].str.len() > 20).all(), big[["system", "metric"]]
+
+
+def test_committed_predictions_equal_a_fresh_computation():
+    fresh = predict_2003_testbed()
+    committed = committed_predictions()
+    cols = ["hardware", "hypervisor", "workload", "params", "native_value", "value", "relative_performance"]
+    pd.testing.assert_frame_equal(fresh[cols].reset_index(drop=True), committed[cols].reset_index(drop=True),
+                                  check_dtype=False)
+    assert set(committed["workload"]) >= {"spec-int", "kernel-build", "osdb-ir", "osdb-oltp", "dbench", "specweb",
+                                          "ttcp", "linpack", "stream", "random-access", "netperf-rr"}
+    ttcp = committed[committed["workload"] == "ttcp"]
+    assert set(ttcp["params"]) == {"direction=tx;mtu=1500", "direction=tx;mtu=500", "direction=rx;mtu=1500",
+                                   "direction=rx;mtu=500"}
+
+
+def test_validate_statistics():
+    report, stats = validate()
+    assert stats["all"]["rows"] == len(report)
+    assert stats["all"]["median_abs_rel_error"] <= 0.15
+    assert stats["gaps_explained"]
+
+
+def test_reproduce_and_validate_commands():
+    run = lambda *a: subprocess.run([sys.executable, "-m", "kit.cli", *a], capture_output=True, text=True, timeout=300)
+    r = run("reproduce", "--list")
+    assert r.returncode == 0 and all(n in r.stdout for n in PAPERS)
+    out = json.loads(run("reproduce", "adams-agesen-2006-nanobench", "--json").stdout)
+    assert out["summary"]["rows"] == len(out["rows"])
+    r = run("validate")
+    assert r.returncode == 0 and "median |relative error|" in r.stdout
+    r = run("reproduce", "nope")
+    assert r.returncode == 2 and "barham-2003-lmbench" in r.stderr
