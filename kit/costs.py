@@ -307,7 +307,7 @@ class CostModel:
         return []
 
     def ev_cr3_load(self, n=1, ws: float = 0.0, spaces: float = 2.0):
-        mem, cpu = self.m.memory, self.m.cpu
+        mem = self.m.memory
         # the guest's own CR3 load flushes its (untagged) TLB entries: the working set is
         # walked again, with 2-D walks under nested paging
         native = [Step("address-space switch (CR3 load)", "guest", self.v("cr3_switch_cycles")),
@@ -607,7 +607,7 @@ class CostModel:
 
     def ev_io_kick(self, n=1):
         """Guest notifies the I/O backend; cycles until the backend runs."""
-        io, fam = self.m.io, self.fam
+        io = self.m.io
         if io in ("native", "sriov"):
             return [Step("doorbell write to the device", "device", DOORBELL_CYCLES[0])]
         if io == "pv-split":

@@ -9,14 +9,13 @@ allowed.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import HvkitError, format_validation_error
+from .yamlio import cached_load, locate, read_yaml
 
 __all__ = ["Quantity", "Features", "Params", "Hardware", "load_hardware", "list_hardware",
            "profiles_dir", "PARAM_DOCS"]
@@ -270,26 +269,14 @@ def list_hardware() -> list[str]:
 
 def load_hardware(name_or_path: str | os.PathLike) -> Hardware:
     """Load and validate a profile by id (``skylake-sp-2017``) or by path to a YAML file."""
-    return _load_cached(str(name_or_path))
+    if isinstance(name_or_path, Hardware):
+        return name_or_path
+    return cached_load(locate(str(name_or_path), profiles_dir(), "hardware profile"), _build)
 
 
-@lru_cache(maxsize=256)
-def _load_cached(name: str) -> Hardware:
-    path = Path(name)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.exists():
-            raise HvkitError("no such file", where=str(path))
-    else:
-        path = profiles_dir() / f"{name}.yaml"
-        if not path.exists():
-            raise HvkitError("unknown hardware profile", field="hardware", value=name,
-                             allowed=list_hardware())
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise HvkitError(f"not valid YAML: {exc}", where=str(path)) from None
-    hw = _validate(data, where=str(path))
-    if path.parent == profiles_dir() and hw.id != path.stem:
+def _build(path: Path) -> Hardware:
+    hw = _validate(read_yaml(path), where=str(path))
+    if path.parent.resolve() == profiles_dir().resolve() and hw.id != path.stem:
         raise HvkitError("profile id must match its file name", where=str(path), field="id",
                          value=hw.id, allowed=path.stem)
     return hw

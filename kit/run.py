@@ -133,8 +133,9 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0):
         "relative_performance": float("nan"), "units": units, "events": events,
         "events_per_sim_s": events / duration, "wall_s": wall,
         "pcpu_util": sum(host.sched.busy) / cap if n_pools else 0.0,
-        "nic_tx_util": host.nic_tx.busy / duration, "nic_rx_util": host.nic_rx.busy / duration,
-        "disk_util": host.disk.busy / (duration * host.disk.servers),
+        "nic_tx_util": host.nic_tx.busy_until(duration) / duration,
+        "nic_rx_util": host.nic_rx.busy_until(duration) / duration,
+        "disk_util": host.disk.busy_until(duration) / (duration * host.disk.servers),
         "backend_util": "; ".join(f"{k}={v:.3f}" for k, v in sorted(busy_backend.items())),
         "resolutions": "; ".join(mode.resolutions), "error": "",
     }

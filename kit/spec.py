@@ -109,7 +109,7 @@ class Spec(BaseModel):
         for name in ("weights", "caps"):
             v = getattr(spec, name)
             if v is not None and len(v) != spec.vms:
-                raise HvkitError(f"one value per VM", where="spec", field=name, value=list(v),
+                raise HvkitError("one value per VM", where="spec", field=name, value=list(v),
                                  allowed=f"{spec.vms} integers")
         for key, _ in spec.mode:
             if key not in _MODE_KEYS:

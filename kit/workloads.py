@@ -19,15 +19,14 @@ Kinds:
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import HvkitError, format_validation_error
 from .paths import project_root
+from .yamlio import cached_load, locate, read_yaml
 
 __all__ = ["PerUnit", "Workload", "load_workload", "list_workloads", "workloads_dir"]
 
@@ -137,26 +136,12 @@ def list_workloads() -> list[Workload]:
 
 def load_workload(name_or_path) -> Workload:
     """Load a preset by id (``kernel-build``) or a user's YAML file by path."""
-    return _load(str(name_or_path))
+    return cached_load(locate(str(name_or_path), workloads_dir(), "workload"), _build)
 
 
-@lru_cache(maxsize=256)
-def _load(name: str) -> Workload:
-    path = Path(name)
-    if path.suffix in (".yaml", ".yml"):
-        if not path.exists():
-            raise HvkitError("no such file", where=str(path))
-    else:
-        path = workloads_dir() / f"{name}.yaml"
-        if not path.exists():
-            raise HvkitError("unknown workload", field="workload", value=name,
-                             allowed=sorted(p.stem for p in workloads_dir().glob("*.yaml")))
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise HvkitError(f"not valid YAML: {exc}", where=str(path)) from None
-    wl = _validate(data, str(path))
-    if path.parent == workloads_dir() and wl.id != path.stem:
+def _build(path: Path) -> Workload:
+    wl = _validate(read_yaml(path), str(path))
+    if path.parent.resolve() == workloads_dir().resolve() and wl.id != path.stem:
         raise HvkitError("workload id must match its file name", where=str(path), field="id",
                          value=wl.id, allowed=path.stem)
     return wl

@@ -1,7 +1,6 @@
 """Hardware profiles: every required profile loads, every value has provenance,
 and every kind of bad profile is refused with a message naming file, field,
 value and what is allowed."""
-import copy
 
 import pytest
 import yaml

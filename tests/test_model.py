@@ -223,7 +223,7 @@ def test_device_queue_agrees_with_mm1():
     env.process(source())
     env.run()
     assert np.mean(times) == pytest.approx(1 / (mu - lam), rel=0.1)
-    assert dev.busy / env.now == pytest.approx(lam / mu, rel=0.05)
+    assert dev.busy_until(env.now) / env.now == pytest.approx(lam / mu, rel=0.05)
 
 
 # ---- API shape ---------------------------------------------------------------------------------------

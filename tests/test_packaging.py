@@ -36,3 +36,19 @@ def test_console_script_declared():
     py = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert py["project"]["scripts"]["hvkit"] == "kit.cli:main"
     assert py["project"]["name"] == "hvkit"
+
+
+def test_library_code_does_not_print_and_has_no_unused_names():
+    """ruff: T20 (no print outside the command-line modules) and pyflakes' F rules."""
+    import shutil
+    import subprocess
+    import sys
+    import pytest
+    if shutil.which("ruff") is None:
+        try:
+            import ruff  # noqa: F401
+        except ImportError:
+            pytest.skip("ruff is not installed")
+    r = subprocess.run([sys.executable, "-m", "ruff", "check", "kit", "tests", "bench", "tools"], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
