@@ -224,10 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_calibrate)
 
-    s = sub.add_parser("lab", help="open JupyterLab on the quickstart notebook")
+    s = sub.add_parser("lab", help="open JupyterLab on the quickstart notebook (other options go to jupyter lab)")
     s.add_argument("notebook", nargs="?", default="notebooks/00-quickstart.ipynb")
-    s.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="passed to jupyter lab (e.g. --no-browser)")
-    s.set_defaults(func=cmd_lab)
+    s.set_defaults(func=cmd_lab, jupyter_args=[])
 
     from . import cli_model
     cli_model.add_commands(sub)
@@ -252,7 +251,12 @@ def cmd_lab(args):
 def main(argv=None) -> int:
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        argv = list(sys.argv[1:] if argv is None else argv)
+        if argv[:1] == ["lab"]:  # everything hvkit does not know goes to jupyter lab
+            args, extra = parser.parse_known_args(argv)
+            args.jupyter_args = extra
+        else:
+            args = parser.parse_args(argv)
         if not getattr(args, "command", None):
             cmd_default(args)
         else:

@@ -210,7 +210,12 @@ class Scheduler:
                 req.proc_entity = ent
                 t0 = env.now
                 ent.state = ("queueing", t0, None, 0.0)
-                yield req
+                try:
+                    yield req
+                except simpy.Interrupt:
+                    # granted and preempted by a higher-priority waker before this process resumed
+                    ent.acct["queueing"] += env.now - t0
+                    continue
                 ent.acct["queueing"] += env.now - t0
                 self.record(ent, "waiting", t0, env.now)
                 ent.req = req

@@ -89,6 +89,7 @@ plots.overhead_breakdown(cmp.breakdown, cmp.summary)
 ## The panel
 
 The same run behind controls: pick a profile, a mode (and override any part of it), a workload, press **Run**.
+Run the cell (Shift+Enter) to get the live panel; a saved notebook shows only its text form.
 """),
     code("""
 from kit.widgets import ExperimentPanel
