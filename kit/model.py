@@ -139,8 +139,9 @@ class Scheduler:
             # credits go to active entities only (those that ran or waited in the last period)
             now = self.env.now
             queued = {id(r.proc_entity) for pool in self.pools for r in pool.queue}
+            # at boot every vCPU starts with its share, so an I/O vCPU is UNDER (and boosted) from the start
             active = [e for e in self.entities
-                      if e.req is not None or id(e) in queued or now - e.active_at <= self.period_s]
+                      if now == 0.0 or e.req is not None or id(e) in queued or now - e.active_at <= self.period_s]
             total = sum(e.weight for e in active) or 1.0
             for e in active:
                 grant = self.period_s * self.n * e.weight / total
@@ -149,7 +150,7 @@ class Scheduler:
             for pool in self.pools:
                 for r in pool.queue:
                     if r.priority != self.BOOST:
-                        r.priority = self.UNDER if r.proc_entity.credit > 0 else self.OVER
+                        r.priority = self.UNDER if r.proc_entity.credit >= 0 else self.OVER
                         r.key = (r.priority, r.time, not r.preempt)
                 pool.queue.sort(key=lambda r: r.key)
             for g in {id(e.cap_group): e.cap_group for e in self.entities if e.cap_group}.values():
@@ -160,7 +161,7 @@ class Scheduler:
 
     def priority(self, ent: Entity, waking: bool) -> float:
         if self.policy == "credit":
-            if ent.credit > 0:
+            if ent.credit >= 0:  # Xen: UNDER while credit is not negative; a waking UNDER vCPU is boosted
                 return self.BOOST if waking else self.UNDER
             return self.OVER
         if self.policy == "cfs":
@@ -224,7 +225,7 @@ class Scheduler:
             if remaining <= 0:
                 break
             run = min(remaining, ent.slice_left)
-            if self.policy == "credit":  # credits are debited on 10 ms ticks
+            if self.policy == "credit":  # the OVER/UNDER decision is taken on 10 ms ticks
                 boundary = (math.floor(env.now / self.tick_s + 1e-9) + 1) * self.tick_s
                 run = min(run, max(boundary - env.now, 1e-9))
                 if g is not None:
@@ -246,6 +247,7 @@ class Scheduler:
             ent.units += item.units * (done / seconds if seconds else 1.0)
             self._busy(pool, done)
             self.charge(ent, done)
+
             remaining -= done
             ent.slice_left -= done
             if ent.req is not None and ent.slice_left <= 1e-12:
@@ -253,8 +255,8 @@ class Scheduler:
                     self.release(ent)
                 else:
                     ent.slice_left = self.slice_for(ent, pool)
-            elif (ent.req is not None and self.policy == "credit" and ent.credit <= 0
-                  and any(r.proc_entity.credit > 0 for r in pool.queue)):
+            elif (ent.req is not None and self.policy == "credit" and ent.credit < 0
+                  and any(r.proc_entity.credit >= 0 for r in pool.queue)):
                 self.release(ent)  # at a tick an OVER vCPU yields to a waiting UNDER one
             elif ent.req is not None and g is not None and g["used"] >= g["quota"]:
                 self.release(ent)  # the VM used its cap for this period
@@ -393,23 +395,37 @@ class Device:
         return self.busy - sum(max(0.0, f - t) for f in self.free_at)
 
 
-class Host:
-    """One simulated host running ``vms`` identical VMs under a mode."""
+@dataclass
+class Guest:
+    """One VM with its workload's costs; ``primary`` VMs are the ones the run measures."""
 
-    def __init__(self, spec, hw, mode, wl, duration: float, trace_s: float = 0.0):
+    i: int
+    vm: Runner
+    cost: Costing
+    wl: object
+    primary: bool = True
+    bytes_done: float = 0.0
+
+
+class Host:
+    """One simulated host running ``vms`` identical VMs under a mode, and optionally a neighbour VM
+    running another workload (for isolation studies)."""
+
+    def __init__(self, spec, hw, mode, wl, duration: float, trace_s: float = 0.0, neighbor=None):
         self.spec, self.hw, self.mode, self.wl, self.duration = spec, hw, mode, wl, duration
         self.env = simpy.Environment()
         self.freq = hw.val("freq_ghz") * 1e9
         self.rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 0x6876]))
         self.spec_pin = spec.pin
         pcpus = spec.pcpus or hw.pcpus
-        policy = {"credit": "credit", "credit2": "credit", "cfs": "cfs", "host": "cfs", "hyperv": "cfs"}.get(mode.scheduler, "fifo")
+        # native processes and every host OS run under CFS; Xen under credit (credit2 approximated by credit)
+        policy = {"credit": "credit", "credit2": "credit", "cfs": "cfs", "host": "cfs", "hyperv": "cfs",
+                  "none": "cfs"}.get(mode.scheduler, "fifo")
         self.sched = Scheduler(self.env, pcpus, policy, spec.pin)
         if trace_s > 0:
             self.sched.trace, self.sched.trace_until = [], trace_s
         self.cost = Costing(hw, mode, wl)
         self.latencies: list[tuple[int, float, float]] = []  # (vm, start, latency)
-        self.bytes_done = 0.0
         self.requests_done = 0
         # devices
         p = hw.val
@@ -438,6 +454,18 @@ class Host:
         for i in range(spec.vms):
             for what in ("net", "disk"):
                 self.backend(self.cost.backend_name(what), i)
+        self.guests = [Guest(i, vm, self.cost, wl) for i, vm in enumerate(self.vms)]
+        self.neighbors: list[Runner] = []
+        if neighbor is not None:
+            ncost = Costing(hw, mode, neighbor)
+            k = spec.vms
+            nvm = Runner(self, "neighbor", "host.neighbor", "neighbor", spec.neighbor_vcpus, 256.0,
+                         wake_work=None if mode.is_native else ncost.wake(), pin_base=k * spec.vcpus,
+                         poll=((KVM_HALT_POLL_S[0], ncost.wake(polled=True)) if poll else None))
+            self.neighbors.append(nvm)
+            for what in ("net", "disk"):
+                self.backend(ncost.backend_name(what), k)
+            self.guests.append(Guest(k, nvm, ncost, neighbor, primary=False))
 
     # -- backends --------------------------------------------------------------------------------
     def backend(self, name: str | None, vm: int) -> Runner | None:
@@ -467,23 +495,25 @@ class Host:
         return float(self.rng.gamma(shape, 1 / shape))
 
     def start(self) -> None:
-        kind = self.wl.kind
-        for i, vm in enumerate(self.vms):
+        for g in self.guests:
+            wl, kind = g.wl, g.wl.kind
             if kind == "cpu":
-                for _ in range(self.spec.vcpus * self.wl.threads_per_vcpu):
-                    self.env.process(self._cpu_thread(i, vm))
+                for _ in range(len(g.vm.entities) * wl.threads_per_vcpu):
+                    self.env.process(self._cpu_thread(g))
             elif kind == "disk":
-                for _ in range(self.wl.params.queue_depth):
-                    self.env.process(self._disk_thread(i, vm))
+                for _ in range(wl.params.queue_depth):
+                    self.env.process(self._disk_thread(g))
             elif kind == "stream":
-                self.env.process(self._stream(i, vm))
-        if kind == "request":
-            for c in range(self.wl.params.clients):
-                self.env.process(self._client(c, c % len(self.vms)))
+                self.env.process(self._stream(g))
+        for g0 in (self.guests[0], *(g for g in self.guests if not g.primary)):
+            if g0.wl.kind == "request":
+                primaries = [g for g in self.guests if g.primary] if g0.primary else [g0]
+                for c in range(g0.wl.params.clients):
+                    self.env.process(self._client(c, primaries[c % len(primaries)]))
 
-    def _cpu_thread(self, i: int, vm: Runner):
-        env, u = self.env, self.wl.per_unit
-        base = self.cost.unit()
+    def _cpu_thread(self, g: Guest):
+        env, u, vm = self.env, g.wl.per_unit, g.vm
+        base = g.cost.unit()
         # units shorter than a millisecond run in batches: one item per ~1 ms of guest work
         k = max(1, int(math.ceil(ITEM_TARGET_S[0] * self.freq / max(base.total, 1.0))))
         batch = base.scaled(k)
@@ -493,43 +523,45 @@ class Host:
             yield done
             if u.disk_ops:
                 n = self.rng.poisson(u.disk_ops * k)
-                if self.wl.disk_sync:
+                if g.wl.disk_sync:
                     for _ in range(n):
-                        yield from self._disk_io(i, vm)
+                        yield from self._disk_io(g)
                 elif n:
                     # write-back: the block layer merges this item's writes into one request
-                    env.process(self._disk_io(i, vm, ops=n))
+                    env.process(self._disk_io(g, ops=n))
 
-    def _disk_thread(self, i: int, vm: Runner):
-        base = self.cost.unit()
-        kick = self.cost.disk_guest()
+    def _disk_thread(self, g: Guest):
+        vm = g.vm
+        base = g.cost.unit()
+        kick = g.cost.disk_guest()
         while True:
             t0 = self.env.now
             done = self.env.event()
             vm.submit(Item(base.scaled(self.jitter()).add(kick), done, units=0.0))
             yield done
-            yield from self._disk_io(i, vm, kicked=True)
-            self.requests_done += 1
+            yield from self._disk_io(g, kicked=True)
             vm.entities[0].units += 1.0
-            self.latencies.append((i, t0, self.env.now - t0))
+            if g.primary:
+                self.requests_done += 1
+                self.latencies.append((g.i, t0, self.env.now - t0))
 
-    def _disk_io(self, i: int, vm: Runner, kicked: bool = False, ops: int = 1):
-        c = self.cost
+    def _disk_io(self, g: Guest, kicked: bool = False, ops: int = 1):
+        c, vm = g.cost, g.vm
         if not kicked:
             yield from vm.run(c.disk_guest())
-        be = self.backend(c.backend_name("disk"), i)
+        be = self.backend(c.backend_name("disk"), g.i)
         if be is not None:
             yield from be.run(c.backend_disk())
-        u = self.wl.per_unit
+        u = g.wl.per_unit
         hw = self.hw.val
         transfer = ops * u.disk_kb * 1024 / (hw("disk_mbps") * 1e6)
         # random requests pay a positioning time (exponential around the profile's mean); all pay the transfer
-        position = self.rng.exponential(hw("disk_service_ms") / 1000.0) if self.wl.disk_random else 0.0
+        position = self.rng.exponential(hw("disk_service_ms") / 1000.0) if g.wl.disk_random else 0.0
         yield from self.disk.serve(position + transfer)
         yield from vm.run(c.notify())
 
-    def _stream(self, i: int, vm: Runner):
-        env, c, p = self.env, self.cost, self.wl.params
+    def _stream(self, g: Guest):
+        env, c, p, vm = self.env, g.cost, g.wl.params, g.vm
         seg = c.payload
         batch = max(1, int(p.window_kb * 1024 / 2 // seg))  # half a window per notification
         outstanding = simpy.Container(env, init=2, capacity=2)
@@ -544,45 +576,45 @@ class Host:
                 done = env.event()
                 vm.submit(Item(guest.scaled(self.jitter()), done, units=batch))
                 yield done
-                env.process(self._tx_batch(i, batch, nbytes, wire_bytes, acks, outstanding))
+                env.process(self._tx_batch(g, batch, nbytes, wire_bytes, acks, outstanding))
         else:
             guest = unit.scaled(batch).add(c.rx_guest()).add(c.tx_guest(1, 0))
             while True:
                 yield outstanding.get(1)
-                env.process(self._rx_batch(i, vm, batch, nbytes, wire_bytes, guest, outstanding))
+                env.process(self._rx_batch(g, batch, nbytes, wire_bytes, guest, outstanding))
 
-    def _tx_batch(self, i, npkts, nbytes, wire_bytes, acks, outstanding):
-        c = self.cost
-        be = self.backend(c.backend_name("net"), i)
+    def _tx_batch(self, g, npkts, nbytes, wire_bytes, acks, outstanding):
+        c = g.cost
+        be = self.backend(c.backend_name("net"), g.i)
         if be is not None and self.mode.io not in ("emulated", "hosted"):
             yield from be.run(c.backend_net(npkts, nbytes, "tx"))
         yield from self.nic_tx.serve(wire_bytes * 8 / self.line_bps)
-        self.bytes_done += nbytes
+        g.bytes_done += nbytes
         yield self.env.timeout(2 * self.wire_s)  # the window reopens when the ACKs are back
         yield outstanding.put(1)
 
-    def _rx_batch(self, i, vm, npkts, nbytes, wire_bytes, guest, outstanding):
-        c = self.cost
+    def _rx_batch(self, g, npkts, nbytes, wire_bytes, guest, outstanding):
+        c, vm = g.cost, g.vm
         yield self.env.timeout(self.wire_s)
         yield from self.nic_rx.serve(wire_bytes * 8 / self.line_bps)
-        be = self.backend(c.backend_name("net"), i)
+        be = self.backend(c.backend_name("net"), g.i)
         if be is not None:
             yield from be.run(c.backend_net(npkts, nbytes, "rx"))
         done = self.env.event()
         vm.submit(Item(guest.scaled(self.jitter()), done, units=npkts))
         yield done
-        self.bytes_done += nbytes
+        g.bytes_done += nbytes
         yield self.env.timeout(self.wire_s)
         yield outstanding.put(1)
 
-    def _client(self, c: int, i: int):
-        env, cost, p, vm = self.env, self.cost, self.wl.params, self.vms[i]
+    def _client(self, c: int, g: Guest):
+        env, cost, p, vm, i = self.env, g.cost, g.wl.params, g.vm, g.i
         rx_pkts = max(1, math.ceil(p.request_bytes / cost.payload))
         tx_pkts = max(1, math.ceil(p.response_bytes / cost.payload))
         kb = (p.request_bytes + p.response_bytes) / 1024
         work = cost.unit(kb=kb).scaled(1).add(cost.rx_guest()).add(cost.tx_guest(tx_pkts, p.response_bytes))
         be = self.backend(cost.backend_name("net"), i)
-        u = self.wl.per_unit
+        u = g.wl.per_unit
         while True:
             if p.think_us:
                 yield env.timeout(self.rng.exponential(p.think_us * 1e-6))
@@ -595,13 +627,19 @@ class Host:
             vm.submit(Item(work.scaled(self.jitter()), done, units=1.0))
             yield done
             if u.disk_ops and self.rng.random() < u.disk_ops:
-                yield from self._disk_io(i, vm)
+                yield from self._disk_io(g)
             if be is not None and self.mode.io not in ("emulated", "hosted"):
                 yield from be.run(cost.backend_net(tx_pkts, p.response_bytes, "tx"))
             yield from self.nic_tx.serve((p.response_bytes + 52 * tx_pkts) * 8 / self.line_bps)
             yield env.timeout(self.wire_s)
-            self.requests_done += 1
-            self.latencies.append((i, t0, env.now - t0))
+            if g.primary:
+                self.requests_done += 1
+                self.latencies.append((i, t0, env.now - t0))
+
+    @property
+    def bytes_done(self) -> float:
+        """Payload bytes the measured (primary) VMs moved."""
+        return sum(g.bytes_done for g in self.guests if g.primary)
 
     # -- running -----------------------------------------------------------------------------------
     def run(self) -> int:
@@ -613,6 +651,6 @@ class Host:
         while not horizon.processed:
             step()
             n += 1
-        for r in self.vms + list(self.backends.values()):
+        for r in self.vms + self.neighbors + list(self.backends.values()):
             r.flush(end, self.freq)
         return n

@@ -34,7 +34,8 @@ class Result:
     summary : DataFrame
         One row per run (``SUMMARY_COLUMNS``).
     breakdown : DataFrame
-        One row per run x entity x category: ``run, scenario, scope, entity, category, seconds``.
+        One row per run x entity x category: ``run, scenario, scope, entity, category, seconds``;
+        ``entity`` is ``vcpu`` (measured VMs), ``backend`` or ``neighbor``.
         For each entity the seconds add up to the simulated duration.
     exits : DataFrame
         One row per run x exit reason: ``run, scenario, reason, count, cycles``.
@@ -103,11 +104,12 @@ def _metric_value(host: Host, wl, duration: float, units: float) -> float:
 
 def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0):
     hw, mode, wl, duration = resolve_spec(spec)
+    neighbor = load_workload(spec.neighbor) if spec.neighbor else None
     t0 = time.perf_counter()
-    host = Host(spec, hw, mode, wl, duration, trace_s=trace_s)
+    host = Host(spec, hw, mode, wl, duration, trace_s=trace_s, neighbor=neighbor)
     events = host.run()
     wall = time.perf_counter() - t0
-    runners = host.vms + list(host.backends.values())
+    runners = host.vms + host.neighbors + list(host.backends.values())
     units = sum(e.units for vm in host.vms for e in vm.entities)
     value = _metric_value(host, wl, duration, units)
     brows, exits, exit_cycles = [], {}, {}

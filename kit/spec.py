@@ -18,7 +18,7 @@ from .modes import PARTS
 __all__ = ["Spec", "SET_KEYS"]
 
 _TOP = {"hardware", "hypervisor", "workload", "vcpus", "vms", "duration", "seed", "pcpus", "pin", "weights", "caps",
-        "dom0_vcpus"}
+        "dom0_vcpus", "neighbor", "neighbor_vcpus"}
 _MODE_KEYS = set(PARTS) | {"shadow_cache"}
 _ALIASES = {"memory.guest_page": "guest_page", "memory.host_page": "host_page", "memory.technique": "memory"}
 
@@ -60,6 +60,11 @@ class Spec(BaseModel):
         Xen credit cap of each VM in percent of one physical CPU (0: no cap).
     dom0_vcpus : int
         vCPUs of Xen's dom0 (or Hyper-V's root partition).
+    neighbor : str, optional
+        A workload for one more VM on the host, under the same mode, that is not
+        measured: the noisy neighbour of an isolation study.
+    neighbor_vcpus : int
+        vCPUs of the neighbour VM.
     mode, hw, params : tuple of (key, value)
         Overrides of mode parts, hardware values and workload parameters.
     """
@@ -77,6 +82,8 @@ class Spec(BaseModel):
     weights: tuple[int, ...] | None = None
     caps: tuple[int, ...] | None = None
     dom0_vcpus: int = Field(1, ge=1, le=64)
+    neighbor: str | None = None
+    neighbor_vcpus: int = Field(1, ge=1, le=64)
     mode: tuple[tuple[str, Any], ...] = ()
     hw: tuple[tuple[str, Any], ...] = ()
     params: tuple[tuple[str, Any], ...] = ()

@@ -73,8 +73,11 @@ def test_dashboard_run_changes_the_figure(voila_url, tmp_path):
         first = _figure_data(page)
         page.locator(".widget-dropdown", has_text="hypervisor").first.locator("select").select_option("xen-pv")
         run_button.click()
+        # the figure is rebuilt in place: wait for the new traces, not an intermediate empty state
         page.wait_for_function("(before) => { const el = document.querySelector('.js-plotly-plot');"
-                               " return el && el.data && JSON.stringify(el.data.map(t => [t.name, t.y ? Array.from(t.y) : null])) !== before; }",
+                               " if (!el || !el.data || el.data.length === 0) return false;"
+                               " const now = JSON.stringify(el.data.map(t => [t.name, t.y ? Array.from(t.y) : null]));"
+                               " return now !== before && now.includes('backend: dom0'); }",
                                arg=first, timeout=120_000)
         second = _figure_data(page)
         OUT.mkdir(exist_ok=True)

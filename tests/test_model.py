@@ -290,3 +290,20 @@ def test_cached_costs_are_not_mutated_by_concurrent_clients():
     per1 = b1[b1["category"] == "world switch"]["seconds"].sum() / one.summary["units"].iloc[0]
     per8 = b8[b8["category"] == "world switch"]["seconds"].sum() / many.summary["units"].iloc[0]
     assert per8 == pytest.approx(per1, rel=0.05)
+
+
+def test_a_noisy_neighbour_hurts_latency_and_is_not_counted():
+    """MODEL.md 5: performance isolation, a well-behaved guest next to a CPU hog on shared CPUs."""
+    quiet = R(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="netperf-rr", pcpus=2, duration=0.02)
+    noisy = R(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="netperf-rr", pcpus=2, duration=0.02,
+              neighbor="ttcp", neighbor_vcpus=2)
+    # a bulk sender shares the NIC: responses queue behind its batches
+    assert noisy.latency["latency_us"].quantile(0.99) > 3 * quiet.latency["latency_us"].quantile(0.99)
+    # a CPU hog does not: Xen's credit scheduler boosts the waking guest and dom0 past it
+    hog = R(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="netperf-rr", pcpus=2, duration=0.02,
+            neighbor="hackbench", neighbor_vcpus=2)
+    assert hog.latency["latency_us"].quantile(0.99) < 1.5 * quiet.latency["latency_us"].quantile(0.99)
+    b = noisy.breakdown
+    assert set(b["entity"]) == {"vcpu", "backend", "neighbor"}
+    assert b[b["entity"] == "vcpu"]["seconds"].sum() == pytest.approx(0.02, abs=1e-9)
+    assert b[b["entity"] == "neighbor"].groupby("scope")["seconds"].sum().values == pytest.approx([0.02, 0.02])
