@@ -32,6 +32,9 @@ INVLPG_CYCLES = (100, "estimated, because INVLPG flushes one TLB entry and seria
 EOI_CYCLES = (60, "estimated, because a local APIC or GIC CPU-interface EOI write takes tens of cycles")
 HYPERCALL_NATIVE = (10, "estimated, because natively a 'hypercall' is a plain function call")
 DOORBELL_CYCLES = (150, "estimated, because a posted MMIO doorbell write to a NIC costs about 100-200 cycles")
+POSTED_NOTIFY_FRACTION = (0.3, "estimated, because a posted-interrupt notification is an IPI the CPU consumes in microcode without an exit, a fraction of a full IPI's delivery")
+XEN_BLOCK_SWITCH_FRACTION = (0.3, "estimated, because blocking and waking a vCPU runs part of Xen's domain-switch path (the scheduler, not the full state save)")
+IRQ_REMAP_MISS_FRACTION = (0.1, "estimated, because interrupt-remapping entries are mostly cached, so about one interrupt in ten walks the remapping table")
 
 
 @dataclass(frozen=True)
@@ -474,7 +477,7 @@ class CostModel:
         it, fam = self.m.interrupts, self.fam
         guest = [Step("guest interrupt handler entry and return", "guest", self.v("irq_cycles"))]
         if it == "posted":
-            return [Step("posted-interrupt notification (no exit)", "transition", self.v("ipi_cycles") * 0.3)] + guest
+            return [Step("posted-interrupt notification (no exit)", "transition", self.v("ipi_cycles") * POSTED_NOTIFY_FRACTION[0])] + guest
         if it == "vgic":
             return [Step("list register written; guest takes the virtual IRQ", "hypervisor",
                          self.sw("inject", "kvm"))] + guest
@@ -585,7 +588,7 @@ class CostModel:
             return [Step("wake from idle (interrupt)", "guest", self.v("irq_cycles"))]
         if cpu == "pv":
             return [Step("SCHEDOP_block hypercall", "transition", self.v("syscall_cycles")),
-                    Step("Xen: block and wake the vCPU", "hypervisor", self.sw("upcall", "xen") + self.sw("vm_switch", "xen") * 0.3)]
+                    Step("Xen: block and wake the vCPU", "hypervisor", self.sw("upcall", "xen") + self.sw("vm_switch", "xen") * XEN_BLOCK_SWITCH_FRACTION[0])]
         if self.hw_assisted:
             f = fam if fam in ("kvm", "xen") else "kvm"
             return self.exit("HLT", [Step(f"{f}: halt, then wake and re-enter the vCPU", "hypervisor",
@@ -636,7 +639,7 @@ class CostModel:
         if io == "native":
             return self.ev_irq()
         if io == "sriov":
-            return [Step("IOMMU interrupt remapping", "device", self.v("iotlb_miss_cycles") * 0.1)] + self.ev_irq()
+            return [Step("IOMMU interrupt remapping", "device", self.v("iotlb_miss_cycles") * IRQ_REMAP_MISS_FRACTION[0])] + self.ev_irq()
         if io == "pv-split":
             return [Step("dom0 backend: EVTCHNOP_send", "backend", self.v("syscall_cycles") + self.sw("evtchn_send", "xen")),
                     Step("physical IPI to the guest's CPU", "device", self.v("ipi_cycles"))] + \

@@ -30,6 +30,11 @@ from .unitcost import Costing, Work
 
 __all__ = ["Host", "Entity", "Runner", "Item", "Device", "Scheduler", "ITEM_TARGET_S"]
 
+#: Parallel servers of a disk: a spinning disk serves one request at a time; a flash device many
+DISK_SERVERS = ({"hdd": 1, "flash": 16}, "estimated, because an NVMe SSD serves tens of requests in parallel across its channels while a disk head serves one; a profile whose random service time is under 1 ms is taken as flash")
+#: Variation of one unit's work: gamma with shape k has CV 1/sqrt(k)
+UNIT_WORK_CV = (0.3, "estimated, because per-request and per-compilation work varies by tens of percent around its mean in profiles of these benchmarks")
+
 #: Guest work per scheduled item for CPU-bound threads: short units are batched to about this much
 ITEM_TARGET_S = (1e-3, "estimated, because a millisecond is short against scheduler slices (0.75-30 ms) and long against the events it replaces")
 
@@ -431,7 +436,7 @@ class Host:
         p = hw.val
         self.nic_tx = Device(self.env, "nic.tx")
         self.nic_rx = Device(self.env, "nic.rx")
-        self.disk = Device(self.env, "disk", servers=1 if p("disk_service_ms") > 1.0 else 16)
+        self.disk = Device(self.env, "disk", servers=DISK_SERVERS[0]["hdd" if p("disk_service_ms") > 1.0 else "flash"])
         self.line_bps = p("nic_gbps") * 1e9
         self.wire_s = p("nic_latency_us") * 1e-6
         # VMs and backends
@@ -490,8 +495,8 @@ class Host:
 
     # -- workload drivers ------------------------------------------------------------------------
     def jitter(self, k: int = 1) -> float:
-        """Multiplicative variation of the work of ``k`` units (gamma, mean 1, CV 0.3 per unit)."""
-        shape = 11.1 * k
+        """Multiplicative variation of the work of ``k`` units (gamma, mean 1, CV ``UNIT_WORK_CV`` per unit)."""
+        shape = k / UNIT_WORK_CV[0] ** 2
         return float(self.rng.gamma(shape, 1 / shape))
 
     def start(self) -> None:

@@ -24,6 +24,10 @@ __all__ = ["Work", "Costing", "category_of", "LARGE_PAGE_LOCAL_MISS_FACTOR"]
 LARGE_PAGE_LOCAL_MISS_FACTOR = ({"4K": 1.0, "2M": 0.1, "1G": 0.02},
                                 "estimated, because a 2 MiB page covers 512 times the memory of a 4 KiB one; misses of local access fall by about an order of magnitude (Bhargava et al., ASPLOS 2008; Basu et al., ISCA 2013)")
 _PAGE_BYTES = {"4K": 4096, "2M": 2 << 20, "1G": 1 << 30}
+#: Emulated-device register accesses that exit
+E1000_TX_EXITS_PER_PACKET = (2, "estimated, because an e1000 driver writes the transmit descriptor tail (TDT) per packet and reads or acknowledges status once more (QEMU hw/net/e1000.c)")
+E1000_RX_EXITS_PER_INTERRUPT = (2, "estimated, because the e1000 interrupt handler reads ICR and the receive path writes RDT once per interrupt (Linux e1000_intr, e1000_clean_rx_irq)")
+IDE_EXITS_PER_REQUEST = (6, "estimated, because an ATA PIO/DMA command programs the sector count, LBA low/mid/high, device and command registers (ATA-6 taskfile)")
 
 _ENTITY_LABEL = {"dom0": "dom0", "root": "root partition", "host": "host OS", "vhost": "vhost", "qemu": "qemu"}
 _BACKEND_LABEL = {"kvm": "qemu", "qemu": "qemu", "vmware": "host OS", "xen": "dom0", "hyperv": "root partition"}
@@ -195,7 +199,7 @@ class Costing:
         w = Work()
         if io == "emulated":
             # e1000: descriptor-tail and status register writes per packet, handled by the device model
-            w.add(self.work(cm.ev_mmio_user()), 2 * npkts)
+            w.add(self.work(cm.ev_mmio_user()), E1000_TX_EXITS_PER_PACKET[0] * npkts)
             if self.inline_backend:
                 w.add(Work.of("backend: qemu", npkts * self.sw("qemu_e1000_pkt", "kvm")
                               + nbytes / 1024 * self.sw("copy_kb", "kvm")))
@@ -212,7 +216,7 @@ class Costing:
         """Guest-side cost of one receive interrupt (per batch)."""
         w = self.notify().scaled(1)  # a copy: cached costs are shared and never modified
         if self.mode.io == "emulated":
-            w.add(self.work(self.cm.ev_mmio_user()), 2)  # ICR read, RDT write
+            w.add(self.work(self.cm.ev_mmio_user()), E1000_RX_EXITS_PER_INTERRUPT[0])
         return w
 
     # -- backends ----------------------------------------------------------------------------
@@ -267,7 +271,7 @@ class Costing:
         """Guest-side cost of submitting one disk request (beyond the unit's kernel work)."""
         io = self.mode.io
         if io == "emulated":
-            w = self.work(self.cm.ev_pio_user(), 6)  # IDE: taskfile registers and command
+            w = self.work(self.cm.ev_pio_user(), IDE_EXITS_PER_REQUEST[0])
             if self.inline_backend:
                 w.add(Work.of("backend: qemu", self.sw("qemu_ide_op", "kvm")))
             return w
