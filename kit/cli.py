@@ -228,8 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("notebook", nargs="?", default="notebooks/00-quickstart.ipynb")
     s.set_defaults(func=cmd_lab, jupyter_args=[])
 
-    from . import cli_model
-    cli_model.add_commands(sub)
+    from .model_cli import register
+    register(sub)
     return p
 
 

@@ -92,7 +92,7 @@ def contributors(result, top: int = 3) -> dict:
     return out
 
 
-def _print_table(result, native_included: bool) -> None:
+def _print_table(result) -> None:
     s = result.summary
     cons = contributors(result)
     rows = []
@@ -122,7 +122,6 @@ def cmd_run(args):
     if args.json:
         sys.stdout.write(json.dumps(result.to_records()[0], indent=1) + "\n")
         return
-    from .run import compare  # noqa: F401  (same code path; native computed inside run)
     _print_single(result)
 
 
@@ -159,7 +158,7 @@ def cmd_compare(args):
     if args.json:
         sys.stdout.write(json.dumps(result.to_records(), indent=1) + "\n")
         return
-    _print_table(result, "native" in names)
+    _print_table(result)
 
 
 def cmd_sweep(args):

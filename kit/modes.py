@@ -288,12 +288,6 @@ def _resolve(name: str, p: dict, explicit: set, hw: Hardware, notes: list, where
                 ["pv-direct", "shadow"])
     if p["cpu"] == "bt" and p["memory"] != "shadow":
         _refuse("binary translation keeps shadow page tables", where, "memory", p["memory"], ["shadow"])
-    if p["memory"] == "nested":
-        levels_note = None
-        if p["host_page"] == "1G" and hw.is_arm:
-            levels_note = "1G stage-2 blocks"
-        if levels_note:
-            notes.append(levels_note)
     # --- I/O path -------------------------------------------------------------------------
     if p["io"] == "sriov":
         if f.iommu == "none" or not f.sriov:

@@ -16,7 +16,7 @@ from .errors import HvkitError
 from .microbench import microbench
 from .paths import data_dir
 from .published import load_published
-from .run import run
+from .run import compare
 from .spec import Spec
 
 __all__ = ["PAPERS", "reproduce", "error_summary", "validate", "predict_2003_testbed", "prediction_specs",
@@ -97,13 +97,11 @@ def prediction_specs() -> list[tuple[str, Spec]]:
 def predict_2003_testbed() -> pd.DataFrame:
     """Predicted relative performance with the breakdown that explains each prediction."""
     from .model_cli import contributors
-    from .run import compare
     rows = []
     for testbed, spec in prediction_specs():
-        r = run(spec)
-        s = r.summary.iloc[0]
         both = compare(spec.hardware, spec.workload, ["native", spec.hypervisor], duration=spec.duration,
                        seed=spec.seed, params=spec.params, mode=spec.mode)
+        s = both.summary.iloc[1]
         top = contributors(both, top=3).get(1, [])
         rows.append({"testbed": testbed, "hardware": spec.hardware, "hypervisor": spec.hypervisor,
                      "workload": spec.workload, "params": ";".join(f"{k}={v}" for k, v in spec.params),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures import as_completed as cf_as_completed
 from pathlib import Path
@@ -290,9 +289,3 @@ def load_sweep_file(path: str | os.PathLike) -> tuple[Spec, dict]:
     except HvkitError as exc:
         raise HvkitError(str(exc), where=str(path)) from None
     return base, kw
-
-
-def timed(f, *a, **k):
-    t0 = time.perf_counter()
-    out = f(*a, **k)
-    return out, time.perf_counter() - t0

@@ -2,7 +2,6 @@
 # Execute every notebook in place (outputs are committed and checked by nbval).
 set -euo pipefail
 cd "$(dirname "$0")/../notebooks"
-for nb in "$@"; do :; done
 files=("$@")
 if [ ${#files[@]} -eq 0 ]; then files=(*.ipynb papers/*.ipynb); fi
 for nb in "${files[@]}"; do

@@ -470,9 +470,7 @@ The native column characterizes each operation (its kernel work); the Xen and VM
 """, extra=[
     md("Native against the two hypervisors, per table, as the paper shows them (microseconds):"),
     code("""
-t = table.copy()
-t["table"] = papers.barham_2003()["table"].values if "table" in papers.barham_2003() else ""
-wide = t.pivot_table(index="metric", columns="system", values=["published", "model"], sort=False)
+wide = table.pivot_table(index="metric", columns="system", values=["published", "model"], sort=False)
 wide.round(2)
 """),
 ])
