@@ -17,8 +17,8 @@ import time
 import simpy
 
 from kit.run import run
-from kit.spec import Spec
-from kit.workloads import list_workloads
+from kit.inputs.spec import Spec
+from kit.inputs.workloads import list_workloads
 
 
 def bare_simpy(n: int = 300_000) -> float:

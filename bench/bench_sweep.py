@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from kit.run import run
-from kit.spec import Spec
+from kit.inputs.spec import Spec
 from kit.sweep import sweep
 
 QUICK = "--quick" in sys.argv

@@ -8,13 +8,13 @@ published microbenchmarks).
 __version__ = "0.1.0"
 
 from .errors import HvkitError  # noqa: E402
-from .hardware import Hardware, list_hardware, load_hardware  # noqa: E402
-from .modes import Mode, hypervisor, list_hypervisors  # noqa: E402
-from .ops import OPS, list_ops  # noqa: E402
-from .microbench import microbench, op_path  # noqa: E402
-from .calibration import calibrate  # noqa: E402
-from .spec import Spec  # noqa: E402
-from .workloads import load_workload, list_workloads  # noqa: E402
+from .inputs.hardware import Hardware, list_hardware, load_hardware  # noqa: E402
+from .inputs.modes import Mode, hypervisor, list_hypervisors  # noqa: E402
+from .costs.ops import OPS, list_ops  # noqa: E402
+from .costs.microbench import microbench, op_path  # noqa: E402
+from .papers.calibration import calibrate  # noqa: E402
+from .inputs.spec import Spec  # noqa: E402
+from .inputs.workloads import load_workload, list_workloads  # noqa: E402
 from .run import Result, run, compare  # noqa: E402
 
 __all__ = ["HvkitError", "Hardware", "load_hardware", "list_hardware", "Mode", "hypervisor",

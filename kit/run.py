@@ -9,11 +9,11 @@ import pandas as pd
 
 from . import __version__
 from .errors import HvkitError
-from .hardware import load_hardware
-from .model import Host
-from .modes import hypervisor
-from .spec import Spec
-from .workloads import load_workload
+from .inputs.hardware import load_hardware
+from .sim.host import Host
+from .inputs.modes import hypervisor
+from .inputs.spec import Spec
+from .inputs.workloads import load_workload
 
 __all__ = ["Result", "run", "compare", "resolve_spec", "SUMMARY_COLUMNS"]
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import __version__
 from .errors import HvkitError, format_validation_error
-from .spec import Spec
+from .inputs.spec import Spec
 
 __all__ = ["sweep", "expand", "run_point", "SweepFile", "load_sweep_file", "mean_ci", "Store"]
 

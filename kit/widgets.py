@@ -19,13 +19,13 @@ from IPython.display import display
 
 from . import plots
 from .errors import HvkitError
-from .hardware import list_hardware, load_hardware
-from .microbench import microbench
-from .modes import PARTS, list_hypervisors
-from .ops import list_ops
+from .inputs.hardware import list_hardware, load_hardware
+from .costs.microbench import microbench
+from .inputs.modes import PARTS, list_hypervisors
+from .costs.ops import list_ops
 from .run import compare
-from .spec import Spec
-from .workloads import list_workloads
+from .inputs.spec import Spec
+from .inputs.workloads import list_workloads
 
 __all__ = ["ExperimentPanel", "ComparePanel", "MicrobenchPanel", "SweepPanel", "hardware_summary"]
 

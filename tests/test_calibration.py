@@ -1,7 +1,7 @@
 """The calibration target of the foundation issue, and that every big gap is explained."""
 import pandas as pd
 
-from kit.calibration import calibrate, load_calibration, summary
+from kit.papers.calibration import calibrate, load_calibration, summary
 
 
 def test_published_rows_are_complete_and_cited():

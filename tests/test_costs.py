@@ -4,10 +4,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import kit
-from kit.costs import CostModel
-from kit.microbench import op_path
-from kit.ops import OPS
-from kit.software import SOFTWARE
+from kit.costs.events import CostModel
+from kit.costs.microbench import op_path
+from kit.costs.ops import OPS
+from kit.costs.codepaths import SOFTWARE
 
 
 def _sw(key):

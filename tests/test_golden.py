@@ -67,8 +67,8 @@ def _strip(obj):
 
 def cases() -> dict:
     """Name -> argv (or a callable) of every golden output."""
-    from kit.modes import PRESETS
-    from kit.workloads import list_workloads
+    from kit.inputs.modes import PRESETS
+    from kit.inputs.workloads import list_workloads
     modes = ",".join(PRESETS)
     out = {"validate": ["validate", "--json"], "calibrate": ["calibrate", "--json"]}
     for hw in PROFILES:
@@ -143,7 +143,7 @@ def test_golden_outputs_are_unchanged(group):
 def test_blind_predictions_recompute_exactly():
     import pandas as pd
 
-    from kit.papers import committed_predictions, predict_2003_testbed
+    from kit.papers.reproduce import committed_predictions, predict_2003_testbed
     fresh = predict_2003_testbed()
     committed = committed_predictions()
     pd.testing.assert_frame_equal(fresh.drop(columns=["kit_version"]), committed.drop(columns=["kit_version"]),

@@ -7,7 +7,7 @@ import yaml
 
 import kit
 from kit.errors import HvkitError
-from kit.hardware import Params, profiles_dir
+from kit.inputs.hardware import Params, profiles_dir
 
 REQUIRED = ["p4-xeon-2003", "p4-vtx-2006", "core2-2008", "sandybridge-ep-2012", "skylake-sp-2017",
             "icelake-sp-2021", "zen3-epyc-2021", "xgene-armv8-2014", "neoverse-n1-2019"]
@@ -185,5 +185,5 @@ def test_overrides_are_validated_and_copied():
 
 
 def test_every_param_is_documented():
-    from kit.hardware import PARAM_DOCS
+    from kit.inputs.hardware import PARAM_DOCS
     assert set(PARAM_DOCS) == set(Params.model_fields)

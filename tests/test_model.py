@@ -15,9 +15,9 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kit.model import Device
+from kit.sim.host import Device
 from kit.run import compare, run
-from kit.spec import Spec
+from kit.inputs.spec import Spec
 
 
 def R(**kw):
@@ -150,7 +150,7 @@ def test_xen_pv_network_work_is_dom0_time_and_dom0_saturation_limits_throughput(
 def test_vmware_bt_pays_a_world_switch_per_io_operation():
     """MODEL.md 4: hosted VMMs route I/O through the host OS with a world switch per operation."""
     r = R(hardware="p4-xeon-2003", hypervisor="vmware-bt", workload="ttcp")
-    from kit.hardware import load_hardware
+    from kit.inputs.hardware import load_hardware
     hw = load_hardware("p4-xeon-2003")
     ws = r.breakdown[r.breakdown["category"] == "world switch"]["seconds"].sum()
     packets = r.summary["units"].iloc[0]
@@ -278,7 +278,7 @@ def test_credit_cap_limits_a_vm_to_its_share_of_one_cpu():
 def test_cached_costs_are_not_mutated_by_concurrent_clients():
     """Many clients build their request work from the same cached unit cost: results must not depend on how many."""
     one = R(hardware="p4-xeon-2003", hypervisor="vmware-bt", workload="specweb", params={"clients": 1}, duration=0.2)
-    from kit.unitcost import Costing
+    from kit.sim.costing import Costing
     from kit.run import resolve_spec
     hw, mode, wl, _ = resolve_spec(one.specs[0])
     c = Costing(hw, mode, wl)

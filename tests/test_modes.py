@@ -4,7 +4,7 @@ import pytest
 
 import kit
 from kit.errors import HvkitError
-from kit.modes import PRESETS
+from kit.inputs.modes import PRESETS
 
 PRESET_NAMES = ["native", "xen-pv", "xen-hvm", "xen-pvh", "kvm", "kvm-emulated", "kvm-sriov", "qemu-tcg",
                 "vmware-bt", "hyperv"]

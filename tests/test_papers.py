@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from kit.errors import HvkitError
-from kit.papers import PAPERS, committed_predictions, error_summary, predict_2003_testbed, reproduce, validate
-from kit.published import load_published
+from kit.papers.reproduce import PAPERS, committed_predictions, error_summary, predict_2003_testbed, reproduce, validate
+from kit.papers.published import load_published
 
 
 def test_published_rows_carry_citation_table_testbed_mode_metric_value_unit():
@@ -25,12 +25,12 @@ def test_loader_rejects_bad_rows(tmp_path, monkeypatch):
     bad.loc[0, "unit"] = "furlongs"
     bad.to_csv(tmp_path / "published" / "x.csv", index=False)
     monkeypatch.setenv("HVKIT_ROOT", str(tmp_path.parent))
-    import kit.paths
-    monkeypatch.setattr(kit.paths, "data_dir", lambda: tmp_path)
-    import kit.published
-    monkeypatch.setattr(kit.published, "data_dir", lambda: tmp_path)
+    import kit.inputs.paths
+    monkeypatch.setattr(kit.inputs.paths, "data_dir", lambda: tmp_path)
+    import kit.papers.published
+    monkeypatch.setattr(kit.papers.published, "data_dir", lambda: tmp_path)
     with pytest.raises(HvkitError) as e:
-        kit.published.load_published("x")
+        kit.papers.published.load_published("x")
     assert "x.csv, row 2" in str(e.value) and "unit" in str(e.value) and "furlongs" in str(e.value)
 
 

@@ -5,7 +5,7 @@ import pytest
 
 import kit
 from kit import plots
-from kit.spec import Spec
+from kit.inputs.spec import Spec
 from kit.sweep import sweep
 from kit.widgets import ComparePanel, ExperimentPanel, MicrobenchPanel, SweepPanel
 

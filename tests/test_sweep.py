@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from kit.errors import HvkitError
-from kit.spec import Spec
+from kit.inputs.spec import Spec
 from kit.sweep import expand, load_sweep_file, mean_ci, sweep
 
 BASE = Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", duration=0.005, seed=3)

@@ -5,8 +5,8 @@ import yaml
 import kit
 from kit.errors import HvkitError
 from kit.run import run
-from kit.spec import Spec
-from kit.workloads import list_workloads, load_workload, workloads_dir
+from kit.inputs.spec import Spec
+from kit.inputs.workloads import list_workloads, load_workload, workloads_dir
 
 PRESETS = ["spec-int", "kernel-build", "osdb-ir", "osdb-oltp", "dbench", "specweb", "ttcp", "netperf-rr", "linpack",
            "stream", "random-access", "memcached", "fio-randread", "hackbench"]

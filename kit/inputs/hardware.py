@@ -14,8 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import HvkitError, format_validation_error
-from .yamlio import cached_load, locate, read_yaml
+from ..errors import HvkitError, format_validation_error
+from .files import cached_load, locate, read_yaml
 
 __all__ = ["Quantity", "Features", "Params", "Hardware", "load_hardware", "list_hardware",
            "profiles_dir", "PARAM_DOCS"]
@@ -259,7 +259,7 @@ def profiles_dir() -> Path:
     env = os.environ.get("HVKIT_PROFILES")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "hw_profiles"
+    return Path(__file__).resolve().parent.parent.parent / "hw_profiles"
 
 
 def list_hardware() -> list[str]:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import HvkitError
+from ..errors import HvkitError
 
 __all__ = ["locate", "read_yaml", "cached_load"]
 

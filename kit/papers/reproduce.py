@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import __version__
+from .. import __version__
 from .calibration import GAPS, calibrate, summary
-from .errors import HvkitError
-from .microbench import microbench
-from .paths import data_dir
+from ..errors import HvkitError
+from ..costs.microbench import microbench
+from ..inputs.paths import data_dir
 from .published import load_published
-from .run import compare
-from .spec import Spec
+from ..run import compare
+from ..inputs.spec import Spec
 
 __all__ = ["PAPERS", "reproduce", "error_summary", "validate", "predict_2003_testbed", "prediction_specs",
            "generation_table", "vhe_table"]
@@ -96,7 +96,7 @@ def prediction_specs() -> list[tuple[str, Spec]]:
 
 def predict_2003_testbed() -> pd.DataFrame:
     """Predicted relative performance with the breakdown that explains each prediction."""
-    from .model_cli import contributors
+    from ..cli.model import contributors
     rows = []
     for testbed, spec in prediction_specs():
         both = compare(spec.hardware, spec.workload, ["native", spec.hypervisor], duration=spec.duration,

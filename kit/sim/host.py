@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from .scheduler_params import CFS, CREDIT, KVM_HALT_POLL_S
-from .unitcost import Costing, Work
+from .params import CFS, CREDIT, KVM_HALT_POLL_S
+from .costing import Costing, Work
 
 __all__ = ["Host", "Entity", "Runner", "Item", "Device", "Scheduler", "ITEM_TARGET_S"]
 

@@ -24,9 +24,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import HvkitError, format_validation_error
+from ..errors import HvkitError, format_validation_error
 from .paths import project_root
-from .yamlio import cached_load, locate, read_yaml
+from .files import cached_load, locate, read_yaml
 
 __all__ = ["PerUnit", "Workload", "load_workload", "list_workloads", "workloads_dir"]
 

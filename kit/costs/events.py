@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .hardware import Hardware
-from .modes import Mode, page_levels_saved
-from .software import instructions
+from ..inputs.hardware import Hardware
+from ..inputs.modes import Mode, page_levels_saved
+from .codepaths import instructions
 
 __all__ = ["Step", "CostModel", "KERNEL_CALL_DENSITY", "EVENTS"]
 

@@ -12,8 +12,8 @@ import sys
 
 import pandas as pd
 
-from . import __version__
-from .errors import HvkitError
+from .. import __version__
+from ..errors import HvkitError
 
 DEFAULT_OPS = ["hypercall", "cpuid", "ipi", "eoi", "io_latency_out", "io_latency_in",
                "lmbench.null_call", "lmbench.page_fault", "lmbench.ctxsw_2p_0k", "lmbench.fork"]
@@ -73,9 +73,9 @@ def _mode_and_hw_overrides(pairs):
 # ---- commands ---------------------------------------------------------------------------------
 
 def cmd_list(args):
-    from .hardware import list_hardware, load_hardware
-    from .modes import list_hypervisors
-    from .ops import list_ops
+    from ..inputs.hardware import list_hardware, load_hardware
+    from ..inputs.modes import list_hypervisors
+    from ..costs.ops import list_ops
     what = args.what
     if what == "hardware":
         rows = []
@@ -89,7 +89,7 @@ def cmd_list(args):
     elif what == "ops":
         rows = [{"op": o.name, "suite": o.suite, "arch": o.arch, "title": o.title} for o in list_ops()]
     else:
-        from .workloads import list_workloads
+        from ..inputs.workloads import list_workloads
         rows = [{"id": w.id, "metric": w.metric, "unit": w.unit, "higher_is_better": w.higher_is_better,
                  "name": w.name} for w in list_workloads()]
     if args.json:
@@ -99,8 +99,8 @@ def cmd_list(args):
 
 
 def cmd_show(args):
-    from .hardware import PARAM_DOCS, load_hardware
-    from .modes import hypervisor
+    from ..inputs.hardware import PARAM_DOCS, load_hardware
+    from ..inputs.modes import hypervisor
     if args.what == "hardware":
         hw = load_hardware(args.name)
         if args.json:
@@ -135,7 +135,7 @@ def cmd_show(args):
 
 
 def cmd_microbench(args):
-    from .microbench import microbench
+    from ..costs.microbench import microbench
     names = _split(args.hypervisor) or DEFAULT_MODES
     hw_over, mode_over = _mode_and_hw_overrides(_parse_set(args.set))
     ops = [o for group in (args.op or []) for o in _split(group)] or None
@@ -158,7 +158,7 @@ def cmd_microbench(args):
 
 
 def cmd_calibrate(args):
-    from .calibration import calibrate, summary
+    from ..papers.calibration import calibrate, summary
     report = calibrate()
     stats = summary(report)
     if args.json:
@@ -180,7 +180,7 @@ def cmd_calibrate(args):
 
 
 def cmd_default(args):
-    from .microbench import microbench
+    from ..costs.microbench import microbench
     hw = "skylake-sp-2017"
     frames = [microbench(hw, m, DEFAULT_OPS) for m in DEFAULT_MODES]
     df = pd.concat(frames, ignore_index=True)
@@ -228,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("notebook", nargs="?", default="notebooks/00-quickstart.ipynb")
     s.set_defaults(func=cmd_lab, jupyter_args=[])
 
-    from .model_cli import register
+    from .model import register
     register(sub)
     return p
 
@@ -237,7 +237,7 @@ def cmd_lab(args):
     import os
     import subprocess
 
-    from .paths import project_root
+    from ..inputs.paths import project_root
     nb = project_root() / args.notebook
     if not nb.exists():
         raise HvkitError("no such notebook", field="notebook", value=str(nb),

@@ -13,7 +13,7 @@ are then used unchanged for every other operation and workload.
 """
 from __future__ import annotations
 
-from .errors import HvkitError
+from ..errors import HvkitError
 
 __all__ = ["SOFTWARE", "instructions", "source_of"]
 

@@ -20,13 +20,13 @@ import math
 
 import pandas as pd
 
-from .costs import PV_BATCH_MAX, CostModel
-from .errors import HvkitError
-from .hardware import load_hardware
-from .microbench import op_path, resolve
-from .modes import hypervisor
-from .paths import data_dir
-from .scheduler_params import CREDIT
+from ..costs.events import PV_BATCH_MAX, CostModel
+from ..errors import HvkitError
+from ..inputs.hardware import load_hardware
+from ..costs.microbench import op_path, resolve
+from ..inputs.modes import hypervisor
+from ..inputs.paths import data_dir
+from ..sim.params import CREDIT
 
 __all__ = ["load_calibration", "calibrate", "summary", "GAPS"]
 

@@ -6,7 +6,7 @@ import sys
 
 import pandas as pd
 
-from .errors import HvkitError
+from ..errors import HvkitError
 
 __all__ = ["register", "contributors"]
 
@@ -52,8 +52,8 @@ def register(sub) -> None:
 
 
 def _spec(args, hypervisor):
-    from .cli import _parse_set
-    from .spec import Spec
+    from .main import _parse_set
+    from ..inputs.spec import Spec
     spec = Spec.make(hardware=args.hardware, hypervisor=hypervisor, workload=args.workload, vcpus=args.vcpus,
                      vms=args.vms, duration=args.duration, seed=args.seed)
     return spec.with_sets(_parse_set(args.set))
@@ -117,7 +117,7 @@ def _print_table(result) -> None:
 
 
 def cmd_run(args):
-    from .run import run
+    from ..run import run
     result = run(_spec(args, args.hypervisor))
     if args.json:
         sys.stdout.write(json.dumps(result.to_records()[0], indent=1) + "\n")
@@ -147,8 +147,8 @@ def _print_single(result) -> None:
 
 
 def cmd_compare(args):
-    from .cli import _split
-    from .run import compare
+    from .main import _split
+    from ..run import compare
     names = _split(args.hypervisors)
     if not names:
         raise HvkitError("no hypervisors given", field="--hypervisors", allowed="names separated by commas")
@@ -164,7 +164,7 @@ def cmd_compare(args):
 def cmd_sweep(args):
     from pathlib import Path
 
-    from .sweep import load_sweep_file, sweep
+    from ..sweep import load_sweep_file, sweep
     out = Path(args.output)
     if out.suffix != ".parquet":
         raise HvkitError("the output must be a .parquet file", field="--output", value=str(out), allowed="*.parquet")
@@ -184,7 +184,7 @@ def cmd_sweep(args):
 
 
 def cmd_reproduce(args):
-    from .papers import PAPERS, error_summary, reproduce
+    from ..papers.reproduce import PAPERS, error_summary, reproduce
     if args.list or not args.name:
         rows = [{"name": k, "what": v[1]} for k, v in PAPERS.items()]
         if args.json:
@@ -213,7 +213,7 @@ def cmd_reproduce(args):
 
 
 def cmd_validate(args):
-    from .papers import validate
+    from ..papers.reproduce import validate
     report, stats = validate()
     if args.json:
         sys.stdout.write(json.dumps({"summary": stats, "rows": json.loads(report.to_json(orient="records"))},

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .costs import CostModel, Step
-from .errors import HvkitError
-from .hardware import Hardware, load_hardware
-from .modes import Mode, hypervisor
+from .events import CostModel, Step
+from ..errors import HvkitError
+from ..inputs.hardware import Hardware, load_hardware
+from ..inputs.modes import Mode, hypervisor
 from .ops import OPS, Op, get_op
 
 __all__ = ["op_path", "microbench", "resolve"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import HvkitError, format_validation_error
+from ..errors import HvkitError, format_validation_error
 from .modes import PARTS
 
 __all__ = ["Spec", "SET_KEYS"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .errors import HvkitError
-from .paths import data_dir
+from ..errors import HvkitError
+from ..inputs.paths import data_dir
 
 __all__ = ["load_published", "REQUIRED_COLUMNS", "COMPARE_KINDS"]
 

@@ -10,7 +10,7 @@ __all__ = ["project_root", "data_dir"]
 def project_root() -> Path:
     """The checkout that holds ``hw_profiles/`` and ``data/`` (``$HVKIT_ROOT`` overrides)."""
     env = os.environ.get("HVKIT_ROOT")
-    return Path(env) if env else Path(__file__).resolve().parent.parent
+    return Path(env) if env else Path(__file__).resolve().parent.parent.parent
 
 
 def data_dir() -> Path:

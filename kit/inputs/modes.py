@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .errors import HvkitError
+from ..errors import HvkitError
 from .hardware import Hardware, load_hardware
 
 __all__ = ["Mode", "PARTS", "PRESETS", "hypervisor", "list_hypervisors"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import HvkitError
+from ..errors import HvkitError
 
 __all__ = ["Op", "OPS", "get_op", "list_ops"]
 

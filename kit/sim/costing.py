@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .costs import CostModel, Step
-from .hardware import Hardware
-from .modes import Mode
-from .software import instructions
-from .workloads import Workload
+from ..costs.events import CostModel, Step
+from ..inputs.hardware import Hardware
+from ..inputs.modes import Mode
+from ..costs.codepaths import instructions
+from ..inputs.workloads import Workload
 
 __all__ = ["Work", "Costing", "category_of", "LARGE_PAGE_LOCAL_MISS_FACTOR"]
 
