@@ -32,40 +32,47 @@ class HvkitError(ValueError):
         self.where, self.field, self.value, self.allowed = where, field, value, allowed
 
 
-def format_validation_error(exc, where: str) -> HvkitError:
+def format_validation_error(exc, where: str, model=None) -> HvkitError:
     """Turn a pydantic ``ValidationError`` into one readable :class:`HvkitError`.
 
-    Only the first problem is reported, with its dotted field path, the bad
-    value and pydantic's statement of what is allowed.
+    Only the first problem is reported, with its dotted field path, a short excerpt of the bad value and what
+    is allowed. ``model`` (the pydantic class validated) lets an unknown key be answered with the known ones.
     """
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
     kind = err.get("type", "")
     if kind == "extra_forbidden":
-        return HvkitError("unknown key", where=where, field=loc, value=err.get("input"),
-                          allowed=_allowed_keys(exc, err))
+        return HvkitError("unknown key", where=where, field=loc, value=_excerpt(err.get("input")),
+                          allowed=_allowed_keys(model, err["loc"]))
     if kind == "missing":
         return HvkitError("required key is missing", where=where, field=loc)
     msg = err.get("msg", "invalid value")
-    allowed = None
+    msg = msg.removeprefix("Value error, ")
+    msg, _, allowed = msg.partition("; allowed: ")
     ctx = err.get("ctx") or {}
-    if "expected" in ctx:
+    if not allowed and "expected" in ctx:
         allowed = ctx["expected"]
-    return HvkitError(msg[0].lower() + msg[1:], where=where, field=loc, value=err.get("input"),
-                      allowed=allowed)
+    return HvkitError(msg[0].lower() + msg[1:], where=where, field=loc, value=_excerpt(err.get("input")),
+                      allowed=allowed or None)
 
 
-def _allowed_keys(exc, err):
+def _excerpt(value, limit: int = 60):
+    """The bad value, or a short excerpt of it (a message never quotes a whole file)."""
+    text = repr(value)
+    if len(text) <= limit:
+        return value
+    return text[:limit - 3] + "..."
+
+
+def _allowed_keys(model, loc):
     """Best effort: the keys the model at that location accepts."""
-    model = getattr(exc, "_hvkit_model", None)
     if model is None:
         return None
     node = model
-    for part in err["loc"][:-1]:
+    for part in loc[:-1]:
         fields = getattr(node, "model_fields", None)
         if not fields or part not in fields:
             return None
-        ann = fields[part].annotation
-        node = ann
+        node = fields[part].annotation
     fields = getattr(node, "model_fields", None)
     return sorted(fields) if fields else None

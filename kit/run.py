@@ -1,96 +1,23 @@
-"""``run`` and ``compare``: one frozen spec in, tidy DataFrames out."""
+"""``run`` and ``compare``: one frozen spec in, tidy DataFrames out.
+
+:func:`run` resolves a :class:`~kit.inputs.spec.Spec` (:func:`~kit.inputs.resolve.resolve`), simulates it on a
+:class:`~kit.sim.host.Host` and measures the host into a :class:`~kit.results.Result`; with ``baseline`` it also
+runs the native baseline of the same spec (:func:`native_spec`) for relative performance.
+"""
 from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import dataclass, field
 
-import pandas as pd
 
 from . import __version__
 from .errors import HvkitError
-from .inputs.hardware import load_hardware
-from .sim.host import Host
-from .inputs.modes import hypervisor
+from .inputs.resolve import resolve
 from .inputs.spec import Spec
-from .inputs.workloads import load_workload
+from .results import Result, relative
+from .sim.host import Host
 
-__all__ = ["Result", "run", "compare", "resolve_spec", "SUMMARY_COLUMNS"]
-
-SUMMARY_COLUMNS = ["run", "scenario", "hardware", "hypervisor", "workload", "vcpus", "vms", "seed", "duration",
-                   "metric", "unit", "higher_is_better", "value", "native_value", "relative_performance",
-                   "units", "events", "events_per_sim_s", "wall_s", "pcpu_util", "nic_tx_util", "nic_rx_util",
-                   "disk_util", "backend_util", "resolutions", "error"]
-VM_COLUMNS = ["run", "scenario", "vm", "units", "value"]
-TIMELINE_COLUMNS = ["run", "scenario", "scope", "state", "start_s", "end_s", "guest_fraction"]
-
-
-@dataclass
-class Result:
-    """Tidy tables of one or more runs.
-
-    Attributes
-    ----------
-    summary : DataFrame
-        One row per run (``SUMMARY_COLUMNS``).
-    breakdown : DataFrame
-        One row per run x entity x category: ``run, scenario, scope, entity, category, seconds``;
-        ``entity`` is ``vcpu`` (measured VMs), ``backend`` or ``neighbor``.
-        For each entity the seconds add up to the simulated duration.
-    exits : DataFrame
-        One row per run x exit reason: ``run, scenario, reason, count, cycles``.
-    latency : DataFrame
-        One row per request (request and disk workloads): ``run, scenario, vm, start_s, latency_us``.
-    """
-
-    summary: pd.DataFrame
-    breakdown: pd.DataFrame
-    exits: pd.DataFrame
-    latency: pd.DataFrame
-    vms: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=VM_COLUMNS))
-    specs: list = field(default_factory=list)
-    timeline: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TIMELINE_COLUMNS))
-
-    @staticmethod
-    def concat(results: list["Result"]) -> "Result":
-        return Result(*(pd.concat([getattr(r, k) for r in results], ignore_index=True)
-                        for k in ("summary", "breakdown", "exits", "latency", "vms")),
-                      specs=[s for r in results for s in r.specs])
-
-    def to_records(self) -> list[dict]:
-        """One JSON-ready object per run (the ``--json`` form)."""
-        out = []
-        for _, row in self.summary.iterrows():
-            rid = row["run"]
-            b = self.breakdown[(self.breakdown["run"] == rid) & (self.breakdown["entity"] == "vcpu")]
-            e = self.exits[self.exits["run"] == rid]
-            rec = {k: _py(row[k]) for k in SUMMARY_COLUMNS}
-            rec["breakdown"] = {k: round(float(v), 9) for k, v in b.groupby("category")["seconds"].sum().items()}
-            rec["backends"] = {k: round(float(v), 9) for k, v in self.breakdown[
-                (self.breakdown["run"] == rid) & (self.breakdown["entity"] == "backend")
-                & (self.breakdown["category"] != "idle")].groupby("scope")["seconds"].sum().items()}
-            rec["exits"] = {r: round(float(c), 3) for r, c in zip(e["reason"], e["count"])}
-            lat = self.latency[self.latency["run"] == rid]["latency_us"]
-            if len(lat):
-                rec["latency_us"] = {"mean": float(lat.mean()), "p50": float(lat.quantile(0.5)),
-                                     "p99": float(lat.quantile(0.99)), "n": int(len(lat))}
-            out.append(rec)
-        return out
-
-
-def _py(v):
-    if hasattr(v, "item"):
-        return v.item()
-    return v
-
-
-def resolve_spec(spec: Spec):
-    """Load and validate everything a spec names: (hardware, mode, workload, duration)."""
-    hw = load_hardware(spec.hardware).with_overrides(dict(spec.hw))
-    mode = hypervisor(spec.hypervisor, hw, **dict(spec.mode))
-    wl = load_workload(spec.workload).with_params(dict(spec.params))
-    duration = spec.duration or wl.default_duration
-    return hw, mode, wl, duration
+__all__ = ["run", "compare", "native_spec", "__version__"]
 
 
 def _metric_value(host: Host, wl, duration: float, units: float) -> float:
@@ -103,10 +30,10 @@ def _metric_value(host: Host, wl, duration: float, units: float) -> float:
 
 
 def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0):
-    hw, mode, wl, duration = resolve_spec(spec)
-    neighbor = load_workload(spec.neighbor) if spec.neighbor else None
+    res = resolve(spec)
+    hw, mode, wl, duration = res.hw, res.mode, res.workload, res.duration
     t0 = time.perf_counter()
-    host = Host(spec, hw, mode, wl, duration, trace_s=trace_s, neighbor=neighbor)
+    host = Host(res, trace_s=trace_s)
     events = host.run()
     wall = time.perf_counter() - t0
     runners = host.vms + host.neighbors + list(host.backends.values())
@@ -157,16 +84,6 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0):
     return summary, brows, exit_rows, lat_rows, vm_rows, trace
 
 
-def _frames(summaries, brows, erows, lrows, specs, vrows=()) -> Result:
-    return Result(
-        pd.DataFrame(summaries, columns=SUMMARY_COLUMNS),
-        pd.DataFrame(brows, columns=["run", "scenario", "scope", "entity", "category", "seconds"]),
-        pd.DataFrame(erows, columns=["run", "scenario", "reason", "count", "cycles"]),
-        pd.DataFrame(lrows, columns=["run", "scenario", "vm", "start_s", "latency_us"]),
-        pd.DataFrame(list(vrows), columns=VM_COLUMNS),
-        specs=list(specs))
-
-
 def native_spec(spec: Spec) -> Spec:
     """The native baseline of a spec: same hardware, workload, seed, vCPUs and VMs.
 
@@ -198,16 +115,7 @@ def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | N
             nv = _simulate(native_spec(spec), -1, "native")[0]["value"]
         s["native_value"] = nv
         s["relative_performance"] = relative(s["value"], nv, s["higher_is_better"])
-    res = _frames([s], b, e, l, [spec], v)
-    res.timeline = pd.DataFrame(tr, columns=TIMELINE_COLUMNS)
-    return res
-
-
-def relative(value: float, native_value: float, higher_is_better: bool) -> float:
-    """1.0 is native; lower is slower, whatever the metric's direction."""
-    if higher_is_better:
-        return value / native_value if native_value else float("nan")
-    return native_value / value if value else float("nan")
+    return Result.from_rows([s], b, e, l, [spec], v, timeline=tr)
 
 
 def compare(hardware: str, workload: str, hypervisors, **kw) -> Result:
@@ -233,15 +141,11 @@ def compare(hardware: str, workload: str, hypervisors, **kw) -> Result:
         try:
             r = run(spec, baseline=False, run_id=i, scenario=name)
         except HvkitError as exc:
-            parts.append(_frames([{**{c: None for c in SUMMARY_COLUMNS}, "run": i, "scenario": name,
-                                   "hardware": hardware, "hypervisor": name, "workload": workload,
-                                   "error": str(exc)}], [], [], [], [spec]))
+            parts.append(Result.failed(i, name, spec, str(exc)))
             continue
         except Exception as exc:  # keep what was computed; say what broke
-            parts.append(_frames([{**{c: None for c in SUMMARY_COLUMNS}, "run": i, "scenario": name,
-                                   "hardware": hardware, "hypervisor": name, "workload": workload,
-                                   "error": f"{type(exc).__name__}: {exc}; {traceback.format_exc(limit=1)}"}],
-                                 [], [], [], [spec]))
+            parts.append(Result.failed(i, name, spec,
+                                       f"{type(exc).__name__}: {exc}; {traceback.format_exc(limit=1)}"))
             continue
         r.summary.loc[:, "native_value"] = nv
         r.summary.loc[:, "relative_performance"] = relative(r.summary.loc[0, "value"], nv,
@@ -249,5 +153,3 @@ def compare(hardware: str, workload: str, hypervisors, **kw) -> Result:
         parts.append(r)
     return Result.concat(parts)
 
-
-__all__ += ["native_spec", "relative", "__version__"]

@@ -279,8 +279,9 @@ def test_cached_costs_are_not_mutated_by_concurrent_clients():
     """Many clients build their request work from the same cached unit cost: results must not depend on how many."""
     one = R(hardware="p4-xeon-2003", hypervisor="vmware-bt", workload="specweb", params={"clients": 1}, duration=0.2)
     from kit.sim.costing import Costing
-    from kit.run import resolve_spec
-    hw, mode, wl, _ = resolve_spec(one.specs[0])
+    from kit.inputs.resolve import resolve
+    res = resolve(one.specs[0])
+    hw, mode, wl = res.hw, res.mode, res.workload
     c = Costing(hw, mode, wl)
     before = c.unit(kb=1.0).total
     many = R(hardware="p4-xeon-2003", hypervisor="vmware-bt", workload="specweb", params={"clients": 8}, duration=0.2)

@@ -19,18 +19,14 @@ def test_published_rows_carry_citation_table_testbed_mode_metric_value_unit():
 
 
 def test_loader_rejects_bad_rows(tmp_path, monkeypatch):
-    (tmp_path / "published").mkdir()
+    (tmp_path / "data" / "published").mkdir(parents=True)
     good = load_published("microbench_extra")
     bad = good.drop(columns=["file"]).copy()
     bad.loc[0, "unit"] = "furlongs"
-    bad.to_csv(tmp_path / "published" / "x.csv", index=False)
-    monkeypatch.setenv("HVKIT_ROOT", str(tmp_path.parent))
-    import kit.inputs.paths
-    monkeypatch.setattr(kit.inputs.paths, "data_dir", lambda: tmp_path)
-    import kit.papers.published
-    monkeypatch.setattr(kit.papers.published, "data_dir", lambda: tmp_path)
+    bad.to_csv(tmp_path / "data" / "published" / "x.csv", index=False)
+    monkeypatch.setenv("HVKIT_ROOT", str(tmp_path))
     with pytest.raises(HvkitError) as e:
-        kit.papers.published.load_published("x")
+        load_published("x")
     assert "x.csv, row 2" in str(e.value) and "unit" in str(e.value) and "furlongs" in str(e.value)
 
 

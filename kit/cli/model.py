@@ -1,98 +1,26 @@
-"""``hvkit run`` and ``hvkit compare``."""
+"""``hvkit run`` and ``hvkit compare``: the system model from the command line."""
 from __future__ import annotations
 
 import json
 import sys
 
-import pandas as pd
-
 from ..errors import HvkitError
-
-__all__ = ["register", "contributors"]
-
-
-def _add_spec_args(s, several: bool = False):
-    s.add_argument("--hardware", required=True)
-    if several:
-        s.add_argument("--hypervisors", required=True, help="modes separated by commas")
-    else:
-        s.add_argument("--hypervisor", required=True)
-    s.add_argument("--workload", required=True)
-    s.add_argument("--vcpus", type=int, default=1)
-    s.add_argument("--vms", type=int, default=1)
-    s.add_argument("--duration", type=float, default=None, help="simulated seconds (default: the workload's)")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="e.g. memory.guest_page=2M, interrupts=posted, hw.exit_roundtrip_cycles=500, workload.mtu=500")
-    s.add_argument("--json", action="store_true")
+from .common import add_spec_args, spec_from_args, split
 
 
 def register(sub) -> None:
-    s = sub.add_parser("reproduce", help="print a paper notebook's comparison table without Jupyter")
-    s.add_argument("name", nargs="?", help="paper name (see --list)")
-    s.add_argument("--list", action="store_true", help="list the papers")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_reproduce)
-    s = sub.add_parser("validate", help="error statistics over every published row the kit covers")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_validate)
-    s = sub.add_parser("sweep", help="run a parameter sweep from a YAML file into a Parquet file")
-    s.add_argument("file", help="sweep YAML (see examples/sweep-exit-latency.yaml)")
-    s.add_argument("-o", "--output", required=True, help="results .parquet")
-    s.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    s.add_argument("--resume", action="store_true", help="continue an interrupted sweep from its store")
-    s.add_argument("--no-progress", action="store_true")
-    s.set_defaults(func=cmd_sweep)
-    s = sub.add_parser("run", help="simulate one workload under one mode")
-    _add_spec_args(s)
+    s = sub.add_parser("run", help="simulate one workload under one mode, against native")
+    add_spec_args(s)
     s.set_defaults(func=cmd_run)
-    s = sub.add_parser("compare", help="simulate one workload under several modes")
-    _add_spec_args(s, several=True)
+    s = sub.add_parser("compare", help="simulate one workload under several modes, against native")
+    add_spec_args(s, several=True)
     s.set_defaults(func=cmd_compare)
 
 
-def _spec(args, hypervisor):
-    from .main import _parse_set
-    from ..inputs.spec import Spec
-    spec = Spec.make(hardware=args.hardware, hypervisor=hypervisor, workload=args.workload, vcpus=args.vcpus,
-                     vms=args.vms, duration=args.duration, seed=args.seed)
-    return spec.with_sets(_parse_set(args.set))
-
-
-def contributors(result, top: int = 3) -> dict:
-    """Per run: the categories whose time per unit of work grew most against native.
-
-    vCPU categories are compared per unit of work done (idle and queueing count
-    too, as time lost), and backend CPU time (dom0, vhost, QEMU threads) is
-    added per unit as well, so an I/O path's backend cost is seen.
-    """
-    s, b = result.summary, result.breakdown
-    out = {}
-    native_rows = s[s["hypervisor"] == "native"]
-    if native_rows.empty:
-        return out
-    nid = native_rows["run"].iloc[0]
-
-    def per_unit(rid):
-        row = s[s["run"] == rid].iloc[0]
-        units = row["units"] or 1.0
-        d = b[b["run"] == rid]
-        vc = d[(d["entity"] == "vcpu") & (d["category"] != "idle")].groupby("category")["seconds"].sum()
-        be = d[(d["entity"] == "backend") & (d["category"] != "idle")].groupby("category")["seconds"].sum()
-        return (pd.concat([vc, be]).groupby(level=0).sum() / units)
-
-    base = per_unit(nid)
-    for rid in s["run"]:
-        if rid == nid or s[s["run"] == rid]["error"].iloc[0]:
-            continue
-        diff = per_unit(rid).sub(base, fill_value=0.0)
-        total = diff[diff > 0].sum()
-        diff = diff[diff > 0].sort_values(ascending=False).head(top)
-        out[rid] = [(k, v / total if total else 0.0) for k, v in diff.items()]
-    return out
-
-
 def _print_table(result) -> None:
+    import pandas as pd
+
+    from ..results import contributors
     s = result.summary
     cons = contributors(result)
     rows = []
@@ -118,7 +46,7 @@ def _print_table(result) -> None:
 
 def cmd_run(args):
     from ..run import run
-    result = run(_spec(args, args.hypervisor))
+    result = run(spec_from_args(args, args.hypervisor))
     if args.json:
         sys.stdout.write(json.dumps(result.to_records()[0], indent=1) + "\n")
         return
@@ -147,83 +75,14 @@ def _print_single(result) -> None:
 
 
 def cmd_compare(args):
-    from .main import _split
     from ..run import compare
-    names = _split(args.hypervisors)
+    names = split(args.hypervisors)
     if not names:
         raise HvkitError("no hypervisors given", field="--hypervisors", allowed="names separated by commas")
-    proto = _spec(args, "native")
+    proto = spec_from_args(args, "native")
     kw = proto.model_dump(exclude={"hardware", "hypervisor", "workload"})
     result = compare(args.hardware, args.workload, names, **kw)
     if args.json:
         sys.stdout.write(json.dumps(result.to_records(), indent=1) + "\n")
         return
     _print_table(result)
-
-
-def cmd_sweep(args):
-    from pathlib import Path
-
-    from ..sweep import load_sweep_file, sweep
-    out = Path(args.output)
-    if out.suffix != ".parquet":
-        raise HvkitError("the output must be a .parquet file", field="--output", value=str(out), allowed="*.parquet")
-    store = out.with_name(out.name + ".points")
-    if args.resume and not store.exists():
-        raise HvkitError("nothing to resume: no store next to the output", field="--resume", value=str(store))
-    base, kw = load_sweep_file(args.file)
-    df = sweep(base, **kw, workers=args.workers, store=store, progress=not args.no_progress)
-    tmp = out.with_name(out.name + ".tmp")
-    df.to_parquet(tmp, index=False)
-    tmp.replace(out)
-    failed = df[df["error"] != ""]
-    sys.stderr.write(f"sweep: {len(df)} points ({int(df['reused'].sum())} reused from {store}), "
-                     f"{len(failed)} failed; wrote {out}\n")
-    for _, r in failed.head(10).iterrows():
-        sys.stderr.write(f"  point {r['point']} replication {r['replication']}: {r['error']}\n")
-
-
-def cmd_reproduce(args):
-    from ..papers.reproduce import PAPERS, error_summary, reproduce
-    if args.list or not args.name:
-        rows = [{"name": k, "what": v[1]} for k, v in PAPERS.items()]
-        if args.json:
-            sys.stdout.write(json.dumps(rows, indent=1) + "\n")
-        else:
-            print(pd.DataFrame(rows).to_string(index=False))
-        return
-    table = reproduce(args.name)
-    if args.json:
-        out = {"name": args.name, "rows": json.loads(table.to_json(orient="records"))}
-        if "rel_error" in table:
-            out["summary"] = error_summary(table)
-        sys.stdout.write(json.dumps(out, indent=1) + "\n")
-        return
-    with pd.option_context("display.width", 220, "display.max_rows", 500, "display.max_colwidth", 70):
-        if "rel_error" in table:
-            show = table.drop(columns=["source", "gap"]).assign(rel_error=(table["rel_error"] * 100).round(1))
-            print(show.to_string(index=False))
-            st = error_summary(table)
-            print(f"\n{st['rows']} rows: median |relative error| {st['median_abs_rel_error']:.1%}, worst "
-                  f"{st['worst_abs_rel_error']:.1%} ({st['worst_row']}), {st['within_25pct']} within 25%")
-            for _, g in table[table["rel_error"].abs() > 0.25].iterrows():
-                print(f"- {g['system']}, {g['metric']}: {g['rel_error']:+.0%}: {g['gap']}")
-        else:
-            print(table.to_string(index=False))
-
-
-def cmd_validate(args):
-    from ..papers.reproduce import validate
-    report, stats = validate()
-    if args.json:
-        sys.stdout.write(json.dumps({"summary": stats, "rows": json.loads(report.to_json(orient="records"))},
-                                    indent=1) + "\n")
-        return
-    by = report.assign(abs_err=report["rel_error"].abs()).groupby("source")["abs_err"].agg(["count", "median", "max"])
-    with pd.option_context("display.width", 200, "display.max_colwidth", 80):
-        print(by.round(3).to_string())
-    a, v = stats["all"], stats["virtualized_only"]
-    print(f"\nall {a['rows']} published rows covered: median |relative error| {a['median_abs_rel_error']:.1%}, "
-          f"worst ratio {a['worst_ratio']:.2f}x, {a['within_25pct']} within 25%, {a['beyond_2x']} beyond 2x")
-    print(f"virtualized rows only ({v['rows']}): median {v['median_abs_rel_error']:.1%}, worst ratio "
-          f"{v['worst_ratio']:.2f}x; every gap above 25% explained: {stats['gaps_explained']}")

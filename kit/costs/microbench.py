@@ -3,22 +3,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .events import CostModel, Step
 from ..errors import HvkitError
-from ..inputs.hardware import Hardware, load_hardware
-from ..inputs.modes import Mode, hypervisor
+from ..inputs.hardware import Hardware
+from ..inputs.modes import Mode
+from ..inputs.resolve import resolve_platform
+from .events import CostModel, Step
 from .ops import OPS, Op, get_op
 
-__all__ = ["op_path", "microbench", "resolve"]
-
-
-def resolve(hardware, hypervisor_name, hw_overrides=None, mode_overrides=None) -> tuple[Hardware, Mode]:
-    """Load a profile (with overrides) and resolve a mode on it."""
-    hw = hardware if isinstance(hardware, Hardware) else load_hardware(hardware)
-    hw = hw.with_overrides(hw_overrides or {})
-    mode = hypervisor_name if isinstance(hypervisor_name, Mode) else hypervisor(
-        hypervisor_name, hw, **(mode_overrides or {}))
-    return hw, mode
+__all__ = ["op_path", "microbench"]
 
 
 def op_path(op: Op | str, hw: Hardware, mode: Mode, guest_syscall: str | None = None) -> list[Step]:
@@ -80,7 +72,7 @@ def microbench(hardware, hypervisor_name, ops=None, *, hw_overrides=None, mode_o
         One row per operation: ``op``, ``suite``, ``hardware``, ``hypervisor``,
         ``cycles``, ``us`` and ``path`` (a list of ``{step, kind, cycles}``).
     """
-    hw, mode = resolve(hardware, hypervisor_name, hw_overrides, mode_overrides)
+    hw, mode = resolve_platform(hardware, hypervisor_name, hw_overrides, mode_overrides)
     if ops:
         chosen = [get_op(o) for o in ops]
         for op in chosen:

@@ -1,24 +1,72 @@
-"""Finding and reading the kit's YAML files (profiles, workloads), shared by their loaders."""
+"""Finding and reading the kit's input files: one loader for every validated YAML file.
+
+The shipped catalogues (``hw_profiles/``, ``workloads/``, ``data/``) live at the top of a source checkout and
+inside the installed package (``kit/_data/``, mapped there when a wheel is built). ``$HVKIT_ROOT`` points all
+three at another folder. A catalogue entry is named by its id (``skylake-sp-2017``); a user's own file is given
+by a path ending in ``.yaml``. Every YAML file goes through :func:`load_validated`: size and type limits,
+UTF-8, no duplicate keys, bounded nesting and aliases, then a pydantic model, with one error formatter.
+"""
 from __future__ import annotations
 
+import os
+import re
+import stat
+from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
-from ..errors import HvkitError
+from ..errors import HvkitError, format_validation_error
 
-__all__ = ["locate", "read_yaml", "cached_load"]
+__all__ = ["project_root", "catalogue_dir", "data_dir", "locate", "read_yaml", "load_validated", "cached_load",
+           "MAX_YAML_BYTES", "ID_PATTERN"]
 
-_CACHE: dict = {}
+#: Largest YAML input accepted (profiles and workloads are a few KiB).
+MAX_YAML_BYTES = 1 << 20
+#: Deepest nesting and most aliases a YAML input may use (guards against alias bombs).
+MAX_YAML_DEPTH = 32
+MAX_YAML_ALIASES = 100
+#: What a catalogue id looks like (and therefore what cannot escape its folder).
+ID_PATTERN = r"^[a-z0-9][a-z0-9.\-]*$"
+CATALOGUES = ("hw_profiles", "workloads", "data")
+
+M = TypeVar("M", bound=BaseModel)
+_CACHE: dict[tuple[str, int, object], object] = {}
+
+
+def project_root() -> Path:
+    """The folder that holds the catalogues: ``$HVKIT_ROOT``, else the source checkout or the package data."""
+    env = os.environ.get("HVKIT_ROOT")
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parent.parent.parent
+    if (checkout / "hw_profiles").is_dir():
+        return checkout
+    return Path(str(resources.files("kit") / "_data"))
+
+
+def catalogue_dir(name: str) -> Path:
+    """One of ``hw_profiles``, ``workloads``, ``data`` under :func:`project_root`."""
+    if name not in CATALOGUES:
+        raise HvkitError("unknown catalogue", field="catalogue", value=name, allowed=CATALOGUES)
+    return project_root() / name
+
+
+def data_dir() -> Path:
+    return catalogue_dir("data")
 
 
 def locate(name: str, directory: Path, kind: str) -> Path:
-    """A shipped file by id, or a user's file by path; a clear error otherwise."""
+    """A catalogue entry by id, or a user's file by a path ending in ``.yaml``; a clear error otherwise."""
     path = Path(name)
     if path.suffix in (".yaml", ".yml"):
-        if not path.exists():
-            raise HvkitError("no such file", where=str(path))
         return path
+    if not re.match(ID_PATTERN, name):
+        raise HvkitError(f"not a {kind} name; give a user file as a path ending in .yaml", field=kind.split()[-1],
+                         value=_excerpt(name), allowed=sorted(p.stem for p in directory.glob("*.yaml")))
     path = directory / f"{name}.yaml"
     if not path.exists():
         raise HvkitError(f"unknown {kind}", field=kind.split()[-1], value=name,
@@ -26,16 +74,103 @@ def locate(name: str, directory: Path, kind: str) -> Path:
     return path
 
 
-def read_yaml(path: Path):
+def _excerpt(value: object, limit: int = 60) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A safe loader that refuses duplicate keys and counts aliases."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.aliases = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_YAML_ALIASES:
+                raise yaml.YAMLError(f"more than {MAX_YAML_ALIASES} aliases")
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.YAMLError(f"duplicate key '{_excerpt(key)}' (line {key_node.start_mark.line + 1})")
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _StrictLoader.construct_mapping)
+
+
+def _depth(obj: Any, level: int = 0) -> int:
+    if level > MAX_YAML_DEPTH:
+        return level
+    if isinstance(obj, dict):
+        return max((_depth(v, level + 1) for v in obj.values()), default=level + 1)
+    if isinstance(obj, list):
+        return max((_depth(v, level + 1) for v in obj), default=level + 1)
+    return level
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file with the limits above; one-line errors naming the file."""
+    where = str(path)
     try:
-        return yaml.safe_load(path.read_text())
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise HvkitError("no such file", where=where) from None
+    except OSError as exc:
+        raise HvkitError(f"cannot read: {exc.strerror}", where=where) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise HvkitError("not a regular file", where=where, allowed="a YAML file")
+    if st.st_size > MAX_YAML_BYTES:
+        raise HvkitError(f"too large ({st.st_size} bytes)", where=where, allowed=f"at most {MAX_YAML_BYTES} bytes")
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_YAML_BYTES + 1)
+    except OSError as exc:
+        raise HvkitError(f"cannot read: {exc.strerror}", where=where) from None
+    if len(raw) > MAX_YAML_BYTES:
+        raise HvkitError("too large", where=where, allowed=f"at most {MAX_YAML_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HvkitError("not UTF-8 text", where=where, allowed="a YAML file in UTF-8") from None
+    if "\x00" in text:
+        raise HvkitError("binary content", where=where, allowed="a YAML text file")
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise HvkitError(f"not valid YAML: {exc}", where=str(path)) from None
+        first = " ".join(str(exc).split())
+        raise HvkitError(f"not valid YAML: {_excerpt(first, 160)}", where=where) from None
+    except RecursionError:
+        raise HvkitError("nested too deeply", where=where, allowed=f"at most {MAX_YAML_DEPTH} levels") from None
+    if _depth(data) > MAX_YAML_DEPTH:
+        raise HvkitError("nested too deeply", where=where, allowed=f"at most {MAX_YAML_DEPTH} levels")
+    return data
 
 
-def cached_load(path: Path, build):
+def load_validated(data: Any, model: type[M], where: str, what: str) -> M:
+    """Validate already-read data against ``model``, with the kit's one error format."""
+    if not isinstance(data, dict):
+        raise HvkitError(f"{what} must be a YAML mapping", where=where, value=type(data).__name__,
+                         allowed="a mapping with keys " + ", ".join(model.model_fields))
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise format_validation_error(exc, where, model) from None
+
+
+def cached_load(path: Path, build: Callable[[Path], M]) -> M:
     """``build(path)``, cached until the file changes (so an edited user file is re-read)."""
-    key = (str(path.resolve()), path.stat().st_mtime_ns, build)
+    try:
+        key = (str(path.resolve()), path.stat().st_mtime_ns, build)
+    except OSError:
+        return build(path)  # read_yaml gives the one-line error
     if key not in _CACHE:
         _CACHE[key] = build(path)
-    return _CACHE[key]
+    return _CACHE[key]  # type: ignore[return-value]

@@ -12,10 +12,11 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..errors import HvkitError, format_validation_error
-from .files import cached_load, locate, read_yaml
+from ..errors import HvkitError
+from .coerce import Bool, Int, Num, to_bool, to_number
+from .files import ID_PATTERN, cached_load, catalogue_dir, load_validated, locate, read_yaml
 
 __all__ = ["Quantity", "Features", "Params", "Hardware", "load_hardware", "list_hardware",
            "profiles_dir", "PARAM_DOCS"]
@@ -25,7 +26,7 @@ class Quantity(BaseModel):
     """A number with its provenance."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    value: float
+    value: Num
     source: str = Field(min_length=3)
 
     @field_validator("source")
@@ -37,29 +38,25 @@ class Quantity(BaseModel):
         return s
 
 
-def _q(doc: str, ge: float = 0.0, le: float | None = None):
-    return Field(description=doc, json_schema_extra={"ge": ge, "le": le})
-
-
 class Features(BaseModel):
     """Virtualization features of the CPU and platform (booleans and enumerations)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     hw_virt: Literal["none", "vmx", "svm", "el2"]
-    nested_paging: bool = Field(description="EPT (Intel), NPT/RVI (AMD), stage-2 (ARM)")
-    ept_ad_bits: bool = False
-    tagged_tlb: bool = Field(description="VPID (Intel), ASID (AMD), VMID (ARM)")
-    tpr_shadow: bool = False
-    apicv: bool = Field(False, description="virtual APIC: EOI and TPR without exits (APICv, AVIC)")
-    posted_interrupts: bool = Field(False, description="interrupts delivered to a running vCPU without an exit")
-    vmcs_shadowing: bool = False
-    pml: bool = False
-    preemption_timer: bool = False
-    vhe: bool = False
+    nested_paging: Bool = Field(description="EPT (Intel), NPT/RVI (AMD), stage-2 (ARM)")
+    ept_ad_bits: Bool = False
+    tagged_tlb: Bool = Field(description="VPID (Intel), ASID (AMD), VMID (ARM)")
+    tpr_shadow: Bool = False
+    apicv: Bool = Field(False, description="virtual APIC: EOI and TPR without exits (APICv, AVIC)")
+    posted_interrupts: Bool = Field(False, description="interrupts delivered to a running vCPU without an exit")
+    vmcs_shadowing: Bool = False
+    pml: Bool = False
+    preemption_timer: Bool = False
+    vhe: Bool = False
     gic: Literal["none", "v2", "v3"] = "none"
-    la57: bool = False
+    la57: Bool = False
     iommu: Literal["none", "vt-d", "amd-vi", "smmu"] = "none"
-    sriov: bool = False
+    sriov: Bool = False
     source: str = Field(min_length=3)
 
 
@@ -141,11 +138,11 @@ class Hardware(BaseModel):
     """A validated hardware profile."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    id: str = Field(pattern=ID_PATTERN)
     name: str
     vendor: Literal["intel", "amd", "arm"]
     arch: Literal["x86", "x86_64", "arm64"]
-    year: int = Field(ge=1990, le=2100)
+    year: Int = Field(ge=1990, le=2100)
     description: str = ""
     features: Features
     params: Params
@@ -183,25 +180,14 @@ class Hardware(BaseModel):
                 if key not in Params.model_fields:
                     raise HvkitError("unknown hardware parameter", field=f"hw.{key}", value=key,
                                      allowed=list(Params.model_fields))
-                try:
-                    num = float(value)
-                except (TypeError, ValueError):
-                    raise HvkitError("not a number", field=f"hw.{key}", value=value,
-                                     allowed="a number") from None
+                num = to_number(value, field=f"hw.{key}")
                 data["params"][key] = {"value": num, "source": "override given by the user"}
         return _validate(data, where=f"hardware profile '{self.id}' with overrides")
 
 
 def _coerce_feature(name, value):
-    ann = Features.model_fields[name].annotation
-    if ann is bool and isinstance(value, str):
-        low = value.lower()
-        if low in ("true", "yes", "1", "on"):
-            return True
-        if low in ("false", "no", "0", "off"):
-            return False
-        raise HvkitError("not a boolean", field=f"hw.features.{name}", value=value,
-                         allowed="true, false")
+    if Features.model_fields[name].annotation is bool:
+        return to_bool(value, field=f"hw.features.{name}")
     return value
 
 
@@ -242,24 +228,14 @@ def _check_ranges(hw: Hardware, where: str) -> None:
 
 
 def _validate(data: dict, where: str) -> Hardware:
-    if not isinstance(data, dict):
-        raise HvkitError("a profile must be a YAML mapping", where=where, value=type(data).__name__,
-                         allowed="a mapping with keys " + ", ".join(Hardware.model_fields))
-    try:
-        hw = Hardware.model_validate(data)
-    except ValidationError as exc:
-        exc._hvkit_model = Hardware
-        raise format_validation_error(exc, where) from None
+    hw = load_validated(data, Hardware, where, "a profile")
     _check_ranges(hw, where)
     return hw
 
 
 def profiles_dir() -> Path:
-    """Where the shipped profiles live (``$HVKIT_PROFILES`` overrides)."""
-    env = os.environ.get("HVKIT_PROFILES")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent.parent / "hw_profiles"
+    """Where the shipped profiles live (``hw_profiles/`` under the project root; ``$HVKIT_ROOT`` moves it)."""
+    return catalogue_dir("hw_profiles")
 
 
 def list_hardware() -> list[str]:

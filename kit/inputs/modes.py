@@ -16,6 +16,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from ..errors import HvkitError
+from .coerce import to_bool
 from .hardware import Hardware, load_hardware
 
 __all__ = ["Mode", "PARTS", "PRESETS", "hypervisor", "list_hypervisors"]
@@ -204,8 +205,8 @@ def hypervisor(name: str, hardware: Hardware | str | None = None, **overrides) -
     where = f"hypervisor '{name}'"
     parts = dict(_BASE, el2_host=False, shadow_cache=True, **PRESETS[name])
     for key, value in overrides.items():
-        if isinstance(value, str) and key in ("el2_host", "shadow_cache"):
-            value = value.lower() in ("true", "1", "yes", "on")
+        if key in ("el2_host", "shadow_cache"):
+            value = to_bool(value, where=where, field=key)
         _check_part(key, value, where)
         parts[key] = value
     explicit = set(overrides)

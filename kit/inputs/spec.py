@@ -1,36 +1,134 @@
-"""The one frozen specification of a run.
+"""The one frozen specification of a run, and the one ``--set`` language.
 
-Widgets, the command line, sweeps, notebooks and tests all build a
-:class:`Spec` and hand it to :func:`kit.run`. Variants are made with
-:meth:`Spec.replace` or :meth:`Spec.with_sets`, never by mutation.
+Widgets, the command line, sweeps, notebooks and tests all build a :class:`Spec` and hand it to
+:func:`kit.run`. Variants are made with :meth:`Spec.replace` or :meth:`Spec.with_sets`, never by mutation.
+
+``--set key=value`` is parsed here and nowhere else (:func:`parse_set`, :func:`route`): a key is a top-level
+knob (``vcpus``, ``pcpus``, ``weights``...), a mode part (``memory``, ``io``, ``interrupts``, page sizes), a
+hardware value (``hw.<parameter>``, ``hw.features.<name>``) or a workload parameter (``workload.<name>``).
+Values are stored canonically (numbers as numbers, booleans as booleans), so a spec built from the command line
+equals the same spec built in Python.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import HvkitError, format_validation_error
+from .coerce import Bool, Int, Num, to_bool, to_number
+from .hardware import Features
 from .modes import PARTS
 
-__all__ = ["Spec", "SET_KEYS"]
+__all__ = ["Spec", "SET_KEYS", "TOP_KEYS", "MODE_KEYS", "Overrides", "parse_set", "parse_sets", "route",
+           "format_value"]
 
-_TOP = {"hardware", "hypervisor", "workload", "vcpus", "vms", "duration", "seed", "pcpus", "pin", "weights", "caps",
-        "dom0_vcpus", "neighbor", "neighbor_vcpus"}
-_MODE_KEYS = set(PARTS) | {"shadow_cache"}
-_ALIASES = {"memory.guest_page": "guest_page", "memory.host_page": "host_page", "memory.technique": "memory"}
+TOP_KEYS = frozenset({"hardware", "hypervisor", "workload", "vcpus", "vms", "duration", "seed", "pcpus", "pin",
+                      "weights", "caps", "dom0_vcpus", "neighbor", "neighbor_vcpus"})
+#: Mode parts that are switches rather than choices
+MODE_SWITCHES = frozenset({"shadow_cache"})
+MODE_KEYS = frozenset(PARTS) | MODE_SWITCHES
+ALIASES = {"memory.guest_page": "guest_page", "memory.host_page": "host_page", "memory.technique": "memory"}
 
 #: What ``--set`` reaches, for error messages.
-SET_KEYS = sorted(_TOP) + sorted(_MODE_KEYS) + sorted(_ALIASES) + ["hw.<parameter>", "hw.features.<name>",
-                                                                   "workload.<parameter>"]
+SET_KEYS = sorted(TOP_KEYS) + sorted(MODE_KEYS) + sorted(ALIASES) + ["hw.<parameter>", "hw.features.<name>",
+                                                                     "workload.<parameter>"]
+
+
+def parse_set(item: str) -> tuple[str, str]:
+    """One ``key=value`` argument as a pair; a one-line error when it is not one."""
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise HvkitError("--set takes key=value", field="--set", value=item,
+                         allowed="e.g. memory=shadow, hw.exit_roundtrip_cycles=500, workload.mtu=500")
+    return key.strip(), value.strip()
+
+
+def parse_sets(items: Iterable[str] | None) -> list[tuple[str, str]]:
+    return [parse_set(item) for item in items or []]
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """``--set`` pairs sorted by destination (canonical values)."""
+
+    top: dict = field(default_factory=dict)
+    mode: dict = field(default_factory=dict)
+    hw: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+
+
+def route(pairs: Iterable[tuple[str, Any]] | Mapping[str, Any]) -> Overrides:
+    """Sort ``(key, value)`` pairs by what they set; unknown keys are refused."""
+    items = pairs.items() if isinstance(pairs, Mapping) else pairs
+    out = Overrides()
+    for key, value in items:
+        key = ALIASES.get(key, key)
+        if key in TOP_KEYS:
+            out.top[key] = value
+        elif key.startswith("hw."):
+            name = key[3:]
+            out.hw[name] = _canonical_hw(name, value)
+        elif key.startswith("workload."):
+            out.params[key[9:]] = _canonical_number(value, f"--set {key}")
+        elif key.startswith("mode.") or key in MODE_KEYS:
+            name = key[5:] if key.startswith("mode.") else key
+            out.mode[name] = _canonical_mode(name, value)
+        else:
+            raise HvkitError("unknown setting", field=f"--set {key}", value=key, allowed=SET_KEYS)
+    return out
+
+
+def _canonical_number(value: Any, where: str) -> Any:
+    """Numeric text as int or float; numbers checked finite; other text left as it is."""
+    if isinstance(value, str):
+        text = value.strip()
+        for cast in (int, float):
+            try:
+                value = cast(text)
+                break
+            except ValueError:
+                continue
+        else:
+            return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        to_number(value, field=where)  # refuses NaN and infinities
+    return value
+
+
+def _canonical_hw(name: str, value: Any) -> Any:
+    if name.startswith("features."):
+        info = Features.model_fields.get(name.split(".", 1)[1])
+        if info is not None and info.annotation is bool:
+            return to_bool(value, field=f"hw.{name}")
+        return value
+    value = _canonical_number(value, f"hw.{name}")
+    if isinstance(value, (str, bool)):
+        to_number(value, field=f"hw.{name}")  # a one-line error: hardware values are numbers
+    return value
+
+
+def _canonical_mode(name: str, value: Any) -> Any:
+    if name in MODE_SWITCHES:
+        return to_bool(value, field=name)
+    return value if isinstance(value, bool) else str(value)
+
+
+def format_value(value: Any) -> str:
+    """A canonical value as ``--set`` text (``true``/``false`` for booleans)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _freeze(d) -> tuple:
     if d is None:
         return ()
-    if isinstance(d, dict):
+    if isinstance(d, Mapping):
         d = d.items()
     return tuple(sorted((str(k), v) for k, v in d))
 
@@ -73,17 +171,17 @@ class Spec(BaseModel):
     hardware: str
     hypervisor: str
     workload: str
-    vcpus: int = Field(1, ge=1, le=256)
-    vms: int = Field(1, ge=1, le=64)
-    duration: float | None = Field(None, gt=0, le=3600)
-    seed: int = Field(0, ge=0)
-    pcpus: int | None = Field(None, ge=1, le=1024)
-    pin: bool = False
-    weights: tuple[int, ...] | None = None
-    caps: tuple[int, ...] | None = None
-    dom0_vcpus: int = Field(1, ge=1, le=64)
+    vcpus: Int = Field(1, ge=1, le=256)
+    vms: Int = Field(1, ge=1, le=64)
+    duration: Num | None = Field(None, gt=0, le=3600)
+    seed: Int = Field(0, ge=0)
+    pcpus: Int | None = Field(None, ge=1, le=1024)
+    pin: Bool = False
+    weights: tuple[Int, ...] | None = None
+    caps: tuple[Int, ...] | None = None
+    dom0_vcpus: Int = Field(1, ge=1, le=64)
     neighbor: str | None = None
-    neighbor_vcpus: int = Field(1, ge=1, le=64)
+    neighbor_vcpus: Int = Field(1, ge=1, le=64)
     mode: tuple[tuple[str, Any], ...] = ()
     hw: tuple[tuple[str, Any], ...] = ()
     params: tuple[tuple[str, Any], ...] = ()
@@ -92,6 +190,15 @@ class Spec(BaseModel):
     @classmethod
     def _freeze_maps(cls, v):
         return _freeze(v)
+
+    @model_validator(mode="after")
+    def _canonical_overrides(self):
+        """Mode, hardware and workload overrides in the ``--set`` language's canonical form."""
+        ov = route([(f"mode.{k}", v) for k, v in self.mode] + [(f"hw.{k}", v) for k, v in self.hw]
+                   + [(f"workload.{k}", v) for k, v in self.params])
+        for name, values in (("mode", ov.mode), ("hw", ov.hw), ("params", ov.params)):
+            object.__setattr__(self, name, _freeze(values))
+        return self
 
     @field_validator("weights", "caps", mode="before")
     @classmethod
@@ -111,17 +218,16 @@ class Spec(BaseModel):
         try:
             spec = cls(**kw)
         except ValidationError as exc:
-            exc._hvkit_model = cls
-            raise format_validation_error(exc, "spec") from None
+            raise format_validation_error(exc, "spec", cls) from None
         for name in ("weights", "caps"):
             v = getattr(spec, name)
             if v is not None and len(v) != spec.vms:
                 raise HvkitError("one value per VM", where="spec", field=name, value=list(v),
                                  allowed=f"{spec.vms} integers")
         for key, _ in spec.mode:
-            if key not in _MODE_KEYS:
+            if key not in MODE_KEYS:
                 raise HvkitError("unknown hypervisor part", where="spec", field=f"mode.{key}", value=key,
-                                 allowed=sorted(_MODE_KEYS))
+                                 allowed=sorted(MODE_KEYS))
         return spec
 
     def replace(self, **kw) -> "Spec":
@@ -132,23 +238,11 @@ class Spec(BaseModel):
 
     def with_sets(self, pairs) -> "Spec":
         """A copy with ``--set key=value`` pairs applied."""
+        ov = route(pairs)
         data = self.model_dump()
-        mode, hw, params = dict(self.mode), dict(self.hw), dict(self.params)
-        for key, value in pairs:
-            key = _ALIASES.get(key, key)
-            if key in _TOP:
-                data[key] = value
-            elif key.startswith("hw."):
-                hw[key[3:]] = value
-            elif key.startswith("workload."):
-                params[key[9:]] = _num(value)
-            elif key.startswith("mode."):
-                mode[key[5:]] = value
-            elif key in _MODE_KEYS:
-                mode[key] = value
-            else:
-                raise HvkitError("unknown setting", field=f"--set {key}", value=key, allowed=SET_KEYS)
-        data.update(mode=mode, hw=hw, params=params)
+        data.update(ov.top)
+        data.update(mode={**dict(self.mode), **ov.mode}, hw={**dict(self.hw), **ov.hw},
+                    params={**dict(self.params), **ov.params})
         return Spec.make(**data)
 
     def key(self, version: str = "") -> str:
@@ -160,11 +254,3 @@ class Spec(BaseModel):
         return f"{self.hypervisor}/{self.workload}@{self.hardware}"
 
 
-def _num(v):
-    if isinstance(v, str):
-        for cast in (int, float):
-            try:
-                return cast(v)
-            except ValueError:
-                pass
-    return v

@@ -18,15 +18,14 @@ Kinds:
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import HvkitError, format_validation_error
-from .paths import project_root
-from .files import cached_load, locate, read_yaml
+from ..errors import HvkitError
+from .coerce import Bool, Int, Num
+from .files import ID_PATTERN, cached_load, catalogue_dir, load_validated, locate, read_yaml
 
 __all__ = ["PerUnit", "Workload", "load_workload", "list_workloads", "workloads_dir"]
 
@@ -35,61 +34,61 @@ class PerUnit(BaseModel):
     """Native events per unit of work."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    user_instr: float = Field(0, ge=0)
-    kernel_instr: float = Field(0, ge=0)
-    kernel_instr_per_kb: float = Field(0, ge=0, description="kernel instructions per KiB moved (copies, checksums)")
-    syscalls: float = Field(0, ge=0)
-    exceptions: float = Field(0, ge=0)
-    pagefaults: float = Field(0, ge=0)
-    pte_writes: float = Field(0, ge=0)
-    pte_batch: float = Field(1, ge=1, description="PTE writes a PV guest batches per hypercall")
-    pt_pages: float = Field(0, ge=0)
-    cr3_loads: float = Field(0, ge=0, description="address-space switches (process context switches)")
-    ws_pages: float = Field(8, ge=0, description="pages touched after a TLB flush")
-    address_spaces: float = Field(2, ge=1, description="processes whose address spaces take turns on a CPU")
-    tlb_mpki: float = Field(0, ge=0, description="TLB misses per 1000 instructions with 4 KiB pages and local access")
-    random_refs: float = Field(0, ge=0, description="memory references spread uniformly over the footprint")
-    dram_lines: float = Field(0, ge=0, description="cache lines streamed from DRAM")
-    ipis: float = Field(0, ge=0)
-    net_tx_pkts: float = Field(0, ge=0)
-    net_rx_pkts: float = Field(0, ge=0)
-    disk_ops: float = Field(0, ge=0)
-    disk_kb: float = Field(0, ge=0, description="KiB per disk operation")
+    user_instr: Num = Field(0, ge=0)
+    kernel_instr: Num = Field(0, ge=0)
+    kernel_instr_per_kb: Num = Field(0, ge=0, description="kernel instructions per KiB moved (copies, checksums)")
+    syscalls: Num = Field(0, ge=0)
+    exceptions: Num = Field(0, ge=0)
+    pagefaults: Num = Field(0, ge=0)
+    pte_writes: Num = Field(0, ge=0)
+    pte_batch: Num = Field(1, ge=1, description="PTE writes a PV guest batches per hypercall")
+    pt_pages: Num = Field(0, ge=0)
+    cr3_loads: Num = Field(0, ge=0, description="address-space switches (process context switches)")
+    ws_pages: Num = Field(8, ge=0, description="pages touched after a TLB flush")
+    address_spaces: Num = Field(2, ge=1, description="processes whose address spaces take turns on a CPU")
+    tlb_mpki: Num = Field(0, ge=0, description="TLB misses per 1000 instructions with 4 KiB pages and local access")
+    random_refs: Num = Field(0, ge=0, description="memory references spread uniformly over the footprint")
+    dram_lines: Num = Field(0, ge=0, description="cache lines streamed from DRAM")
+    ipis: Num = Field(0, ge=0)
+    net_tx_pkts: Num = Field(0, ge=0)
+    net_rx_pkts: Num = Field(0, ge=0)
+    disk_ops: Num = Field(0, ge=0)
+    disk_kb: Num = Field(0, ge=0, description="KiB per disk operation")
 
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    mtu: int = Field(1500, ge=256, le=9000)
+    mtu: Int = Field(1500, ge=256, le=9000)
     direction: Literal["tx", "rx"] = "tx"
-    clients: int = Field(1, ge=1, le=4096)
-    think_us: float = Field(0, ge=0)
-    window_kb: float = Field(64, gt=0)
-    request_bytes: float = Field(1, ge=1)
-    response_bytes: float = Field(1, ge=1)
-    queue_depth: int = Field(1, ge=1, le=1024)
+    clients: Int = Field(1, ge=1, le=4096)
+    think_us: Num = Field(0, ge=0)
+    window_kb: Num = Field(64, gt=0)
+    request_bytes: Num = Field(1, ge=1)
+    response_bytes: Num = Field(1, ge=1)
+    queue_depth: Int = Field(1, ge=1, le=1024)
 
 
 class Workload(BaseModel):
     """A validated workload."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    id: str = Field(pattern=ID_PATTERN)
     name: str
     description: str
     kind: Literal["cpu", "disk", "stream", "request"]
     metric: str
     unit: str
-    higher_is_better: bool
-    value_per_unit: float = Field(gt=0, description="metric units per unit of work (or, for time metrics, units in the whole job)")
+    higher_is_better: Bool
+    value_per_unit: Num = Field(gt=0, description="metric units per unit of work (or, for time metrics, units in the whole job)")
     metric_kind: Literal["rate", "time", "latency"] = "rate"
     source: str = Field(min_length=10)
-    threads_per_vcpu: int = Field(1, ge=1, le=256)
-    timer_hz: float = Field(250, ge=0)
-    footprint_mib: float = Field(64, gt=0)
-    mlp: float = Field(4, gt=0, description="memory-level parallelism of its DRAM traffic")
-    disk_random: bool = True
-    disk_sync: bool = True
-    default_duration: float = Field(1.0, gt=0)
+    threads_per_vcpu: Int = Field(1, ge=1, le=256)
+    timer_hz: Num = Field(250, ge=0)
+    footprint_mib: Num = Field(64, gt=0)
+    mlp: Num = Field(4, gt=0, description="memory-level parallelism of its DRAM traffic")
+    disk_random: Bool = True
+    disk_sync: Bool = True
+    default_duration: Num = Field(1.0, gt=0)
     per_unit: PerUnit
     params: Params = Params()
 
@@ -102,32 +101,29 @@ class Workload(BaseModel):
                 data["params"][k] = v
             elif k in PerUnit.model_fields:
                 data["per_unit"][k] = v
-            elif k in Workload.model_fields and k not in ("id", "per_unit", "params"):
+            elif k in TUNABLE:
                 data[k] = v
             else:
-                raise HvkitError("unknown workload parameter", field=f"workload.{k}", value=k,
-                                 allowed=sorted(set(Params.model_fields) | set(PerUnit.model_fields)))
+                why = ("is what the workload was characterized as, not a setting" if k in Workload.model_fields
+                       else "unknown workload parameter")
+                raise HvkitError(why, field=f"workload.{k}", value=k,
+                                 allowed=sorted(set(Params.model_fields) | set(PerUnit.model_fields) | TUNABLE))
         return _validate(data, f"workload '{self.id}' with overrides")
 
-    @property
-    def is_io(self) -> bool:
-        return self.kind in ("stream", "request", "disk")
+
+#: Workload fields a ``--set workload.<name>`` may change (besides ``params`` and ``per_unit``): how the
+#: guest runs, never what it is (its kind, metric and identity are fixed by its characterization).
+TUNABLE = frozenset({"threads_per_vcpu", "timer_hz", "footprint_mib", "mlp", "disk_random", "disk_sync",
+                     "default_duration"})
 
 
 def workloads_dir() -> Path:
-    env = os.environ.get("HVKIT_WORKLOADS")
-    return Path(env) if env else project_root() / "workloads"
+    """Where the workload presets live (``workloads/`` under the project root; ``$HVKIT_ROOT`` moves it)."""
+    return catalogue_dir("workloads")
 
 
 def _validate(data, where: str) -> Workload:
-    if not isinstance(data, dict):
-        raise HvkitError("a workload must be a YAML mapping", where=where, value=type(data).__name__,
-                         allowed="a mapping with keys " + ", ".join(Workload.model_fields))
-    try:
-        return Workload.model_validate(data)
-    except ValidationError as exc:
-        exc._hvkit_model = Workload
-        raise format_validation_error(exc, where) from None
+    return load_validated(data, Workload, where, "a workload")
 
 
 def list_workloads() -> list[Workload]:

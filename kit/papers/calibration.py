@@ -23,9 +23,11 @@ import pandas as pd
 from ..costs.events import PV_BATCH_MAX, CostModel
 from ..errors import HvkitError
 from ..inputs.hardware import load_hardware
-from ..costs.microbench import op_path, resolve
+from ..costs.microbench import op_path
 from ..inputs.modes import hypervisor
-from ..inputs.paths import data_dir
+from ..inputs.resolve import resolve_platform
+from ..inputs.spec import parse_set, route
+from ..inputs.files import data_dir
 from ..sim.params import CREDIT
 
 __all__ = ["load_calibration", "calibrate", "summary", "GAPS"]
@@ -64,11 +66,9 @@ def load_calibration() -> pd.DataFrame:
 
 
 def _parse_overrides(text: str) -> dict:
-    out = {}
-    for part in filter(None, (p.strip() for p in text.split(";"))):
-        key, _, value = part.partition("=")
-        out[key.strip()] = {"true": True, "false": False}.get(value.strip(), value.strip())
-    return out
+    """A row's ``overrides`` (``key=value`` pairs separated by ``;``) in the ``--set`` language: mode parts."""
+    pairs = [parse_set(p) for p in text.split(";") if p.strip()]
+    return route([(f"mode.{k}", v) for k, v in pairs]).mode
 
 
 def _cycles(op, hw, mode):
@@ -95,7 +95,7 @@ def model_value(row) -> float:
     cmp = row["compare"]
     if cmp == "parameter":
         return float(_parameter(row["op"]))
-    hw, mode = resolve(row["hardware"], row["hypervisor"], mode_overrides=_parse_overrides(row["overrides"]))
+    hw, mode = resolve_platform(row["hardware"], row["hypervisor"], mode_overrides=_parse_overrides(row["overrides"]))
     if cmp == "value":
         cycles = _cycles(row["op"], hw, mode)
     elif cmp == "extra_over_native":

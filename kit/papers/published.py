@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..errors import HvkitError
-from ..inputs.paths import data_dir
+from ..inputs.files import data_dir
 
 __all__ = ["load_published", "REQUIRED_COLUMNS", "COMPARE_KINDS"]
 

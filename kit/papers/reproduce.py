@@ -14,10 +14,10 @@ from .. import __version__
 from .calibration import GAPS, calibrate, summary
 from ..errors import HvkitError
 from ..costs.microbench import microbench
-from ..inputs.paths import data_dir
+from ..inputs.files import data_dir
 from .published import load_published
 from ..run import compare
-from ..inputs.spec import Spec
+from ..inputs.spec import Spec, format_value
 
 __all__ = ["PAPERS", "reproduce", "error_summary", "validate", "predict_2003_testbed", "prediction_specs",
            "generation_table", "vhe_table"]
@@ -96,7 +96,7 @@ def prediction_specs() -> list[tuple[str, Spec]]:
 
 def predict_2003_testbed() -> pd.DataFrame:
     """Predicted relative performance with the breakdown that explains each prediction."""
-    from ..cli.model import contributors
+    from ..results import contributors
     rows = []
     for testbed, spec in prediction_specs():
         both = compare(spec.hardware, spec.workload, ["native", spec.hypervisor], duration=spec.duration,
@@ -104,8 +104,8 @@ def predict_2003_testbed() -> pd.DataFrame:
         s = both.summary.iloc[1]
         top = contributors(both, top=3).get(1, [])
         rows.append({"testbed": testbed, "hardware": spec.hardware, "hypervisor": spec.hypervisor,
-                     "workload": spec.workload, "params": ";".join(f"{k}={v}" for k, v in spec.params),
-                     "mode_overrides": ";".join(f"{k}={v}" for k, v in spec.mode), "metric": s["metric"],
+                     "workload": spec.workload, "params": ";".join(f"{k}={format_value(v)}" for k, v in spec.params),
+                     "mode_overrides": ";".join(f"{k}={format_value(v)}" for k, v in spec.mode), "metric": s["metric"],
                      "unit": s["unit"], "native_value": round(float(s["native_value"]), 6),
                      "value": round(float(s["value"]), 6),
                      "relative_performance": round(float(s["relative_performance"]), 6),

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
+from ..inputs.resolve import Resolved
 from .params import CFS, CREDIT, KVM_HALT_POLL_S
 from .costing import Costing, Work
 
@@ -416,8 +417,10 @@ class Host:
     """One simulated host running ``vms`` identical VMs under a mode, and optionally a neighbour VM
     running another workload (for isolation studies)."""
 
-    def __init__(self, spec, hw, mode, wl, duration: float, trace_s: float = 0.0, neighbor=None):
-        self.spec, self.hw, self.mode, self.wl, self.duration = spec, hw, mode, wl, duration
+    def __init__(self, resolved: Resolved, trace_s: float = 0.0):
+        spec, hw, mode, wl = resolved.spec, resolved.hw, resolved.mode, resolved.workload
+        neighbor = resolved.neighbours[0] if resolved.neighbours else None
+        self.spec, self.hw, self.mode, self.wl, self.duration = spec, hw, mode, wl, resolved.duration
         self.env = simpy.Environment()
         self.freq = hw.val("freq_ghz") * 1e9
         self.rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 0x6876]))

@@ -1,0 +1,78 @@
+"""What every command shares: the parser class, JSON and table output, and reading specs from arguments."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ..errors import HvkitError
+
+__all__ = ["Parser", "print_json", "table", "split", "platform_overrides", "add_spec_args", "spec_from_args"]
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit status 2 (no usage dump)."""
+
+    def error(self, message):
+        raise HvkitError(f"{self.prog}: {message}")
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=1, default=_json_default) + "\n")
+
+
+def _json_default(o):
+    if hasattr(o, "item"):
+        return o.item()
+    if isinstance(o, (set, tuple)):
+        return list(o)
+    raise TypeError(type(o).__name__)
+
+
+def table(df) -> str:
+    import pandas as pd
+    with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 500,
+                           "display.max_colwidth", 60):
+        return df.to_string(index=False)
+
+
+def split(s: str | None) -> list[str]:
+    """A comma-separated list."""
+    return [x.strip() for x in s.split(",") if x.strip()] if s else []
+
+
+def platform_overrides(items: list[str] | None, command: str) -> tuple[dict, dict]:
+    """``--set`` arguments of a command that uses only a CPU and a mode: (hardware, mode) overrides."""
+    from ..inputs.spec import parse_sets, route
+    ov = route(parse_sets(items))
+    unused = sorted(ov.top) + [f"workload.{k}" for k in ov.params]
+    if unused:
+        raise HvkitError(f"not used by {command} (it needs only a CPU and a mode)", field="--set",
+                         value=unused[0], allowed="hw.<parameter>, hw.features.<name>, mode parts")
+    return ov.hw, ov.mode
+
+
+def add_spec_args(s: argparse.ArgumentParser, several: bool = False) -> None:
+    s.add_argument("--hardware", required=True, help="a profile id (hvkit list hardware) or a .yaml path")
+    if several:
+        s.add_argument("--hypervisors", required=True, help="modes separated by commas (hvkit list hypervisors)")
+    else:
+        s.add_argument("--hypervisor", required=True, help="a mode preset (hvkit list hypervisors)")
+    s.add_argument("--workload", required=True, help="a workload id (hvkit list workloads) or a .yaml path")
+    s.add_argument("--vcpus", default=1, help="vCPUs per VM (default 1)")
+    s.add_argument("--vms", default=1, help="identical VMs on the host (default 1)")
+    s.add_argument("--duration", default=None, help="simulated seconds (default: the workload's)")
+    s.add_argument("--seed", default=0, help="seed of every random stream (default 0)")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="any part of the spec, repeatable: memory.guest_page=2M, interrupts=posted, "
+                        "hw.exit_roundtrip_cycles=500, workload.mtu=500, pcpus=2, weights=256,512")
+    s.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+
+def spec_from_args(args, hypervisor: str):
+    """The spec the arguments describe (validated like every spec)."""
+    from ..inputs.spec import Spec, parse_sets
+    spec = Spec.make(hardware=args.hardware, hypervisor=hypervisor, workload=args.workload, vcpus=args.vcpus,
+                     vms=args.vms, duration=args.duration, seed=args.seed)
+    return spec.with_sets(parse_sets(args.set))

@@ -1,0 +1,102 @@
+"""One strict coercion of booleans and numbers for every input (files, ``--set``, the Python API, widgets).
+
+A boolean is ``true``/``false`` (or ``yes``/``no``, ``on``/``off``, ``1``/``0``), never any other word. A
+number is finite: NaN and infinities are refused wherever a number enters. An integer field refuses booleans
+and non-integral values. The pydantic field types :data:`Bool`, :data:`Num` and :data:`Int` apply the same
+rules inside validated models; :func:`to_bool` and :func:`to_number` outside them.
+"""
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
+
+from ..errors import HvkitError
+
+__all__ = ["TRUE", "FALSE", "strict_bool", "strict_number", "strict_int", "to_bool", "to_number", "Bool", "Num",
+           "Int"]
+
+TRUE = frozenset({"true", "yes", "on", "1"})
+FALSE = frozenset({"false", "no", "off", "0"})
+
+
+def strict_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low in TRUE:
+            return True
+        if low in FALSE:
+            return False
+    raise PydanticCustomError("strict_bool", "not a boolean; allowed: true, false")
+
+
+def strict_number(value: Any) -> float:
+    if isinstance(value, bool):
+        raise PydanticCustomError("strict_number", "a boolean is not a number; allowed: a finite number")
+    if isinstance(value, (int, float)):
+        num = float(value)
+    elif isinstance(value, str):
+        try:
+            num = float(value.strip())
+        except ValueError:
+            raise PydanticCustomError("strict_number", "not a number; allowed: a finite number") from None
+    else:
+        raise PydanticCustomError("strict_number", "not a number; allowed: a finite number")
+    if not math.isfinite(num):
+        raise PydanticCustomError("strict_number", "not a finite number; allowed: a finite number")
+    return num
+
+
+def strict_int(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        num = strict_number(value)
+    except PydanticCustomError as exc:
+        msg = exc.message().partition("; allowed: ")[0]
+        raise PydanticCustomError("strict_int", msg + "; allowed: an integer") from None
+    if num != int(num):
+        raise PydanticCustomError("strict_int", "not a whole number; allowed: an integer")
+    return int(num)
+
+
+def _keep_int(value: Any) -> Any:
+    """Numbers stay what they were given as (an int stays an int), once checked finite."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return strict_number(value)
+
+
+def _as_error(fn, value: Any, where: str | None, field: str | None) -> Any:
+    try:
+        return fn(value)
+    except PydanticCustomError as exc:
+        msg, _, allowed = exc.message().partition("; allowed: ")
+        raise HvkitError(msg, where=where, field=field, value=_short(value), allowed=allowed or None) from None
+
+
+def _short(value: Any) -> Any:
+    text = repr(value)
+    return value if len(text) <= 60 else text[:57] + "..."
+
+
+def to_bool(value: Any, *, where: str | None = None, field: str | None = None) -> bool:
+    """``value`` as a boolean, or a one-line :class:`HvkitError` naming ``field``."""
+    return _as_error(strict_bool, value, where, field)
+
+
+def to_number(value: Any, *, where: str | None = None, field: str | None = None, integer: bool = False) -> float:
+    """``value`` as a finite number (an integer with ``integer``), or a one-line :class:`HvkitError`."""
+    return _as_error(strict_int if integer else strict_number, value, where, field)
+
+
+#: pydantic field types with the rules above
+Bool = Annotated[bool, BeforeValidator(strict_bool)]
+Num = Annotated[float, BeforeValidator(_keep_int)]
+Int = Annotated[int, BeforeValidator(strict_int)]
