@@ -1,25 +1,30 @@
-"""Per-operation cost model.
+"""Per-event cost model: the path each guest event takes under a mode on a CPU.
 
-An operation (``kit.ops``) is a vector of primitive guest events: system
+An operation (:mod:`kit.costs.ops`) is a vector of primitive guest events: system
 calls, exceptions, page faults, page-table writes, CR3 loads, port and MMIO
 accesses, hypercalls, timer and interrupt events, plus native kernel and user
 work. :class:`CostModel` turns each event into the *path* it takes under a
 hypervisor mode on a hardware profile: hardware transitions (VM exit and entry,
 traps to EL2, world switches), hypervisor handler code (software path lengths
-from :mod:`kit.software` times the profile's ``kernel_cpi``), instruction
+from :mod:`kit.costs.codepaths` times the profile's ``kernel_cpi``), instruction
 emulation, page-walk references and device accesses. An operation's cost is
 the sum of its steps, so changing a transition cost in a profile moves every
 operation whose path contains that transition.
+
+Every event is a method registered with :func:`event` in :data:`EVENT_REGISTRY` (its name, meaning and whether
+it takes the count of its unit); :data:`EVENTS` lists them for readers and tools.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..inputs.hardware import Hardware
 from ..inputs.modes import Mode, page_levels_saved
 from .codepaths import instructions
 
-__all__ = ["Step", "CostModel", "KERNEL_CALL_DENSITY", "EVENTS"]
+__all__ = ["Step", "CostModel", "EventDef", "EVENT_REGISTRY", "EVENTS", "event", "KERNEL_CALL_DENSITY",
+           "default_guest_syscall"]
 
 #: Call/return pairs per kernel instruction (for binary translation's penalty).
 KERNEL_CALL_DENSITY = (1 / 50, "estimated, because Linux kernel paths execute a call/return pair or an indirect branch every 40-60 instructions")
@@ -53,98 +58,95 @@ class Step:
         return bool(self.reason) and self.kind == "transition" and self.step.startswith(("VM exit", "trap to EL2"))
 
 
-#: Events an operation may contain, with their meaning.
-EVENTS = {
-    "user_instr": "user-mode instructions",
-    "kernel_instr": "guest kernel instructions (handlers, scheduler, file system)",
-    "syscall": "system calls",
-    "exception": "exceptions handled by the guest kernel (divide error, protection fault)",
-    "pagefault": "demand page faults, each with one PTE write by the guest",
-    "pte_write": "page-table entry writes outside the fault path",
-    "pte_batch": "PTE writes batched per hypercall by a PV guest (a divisor, not a count)",
-    "pt_page": "page-table pages created or torn down",
-    "invlpg": "single-page TLB invalidations",
-    "cr3_load": "address-space switches",
-    "ws_pages": "pages the operation touches after an address-space switch or untagged exit",
-    "tlb_miss": "TLB misses (page walks)",
-    "pio_local": "port I/O to a device emulated in the hypervisor or kernel",
-    "pio_user": "port I/O to a device emulated by the userspace device model",
-    "pio_pmtimer": "port reads of the ACPI PM timer in the device model",
-    "pio_out_local": "port writes to an in-kernel device",
-    "mmio_local": "MMIO reads of an in-kernel device (interrupt controller)",
-    "mmio_user": "MMIO reads of a userspace-emulated device",
-    "cpuid": "CPUID instructions",
-    "hypercall": "null hypercalls",
-    "cr8_write": "writes of the task-priority register (CR8)",
-    "timer_arm": "TSC-deadline timer programmings",
-    "timer_fire": "timer interrupts taken",
-    "irq": "device interrupts delivered to the guest",
-    "eoi": "end-of-interrupt writes",
-    "ipi": "inter-processor interrupts sent and received",
-    "vm_switch": "switches between two VMs on one CPU",
-    "io_kick": "guest notifications of an I/O backend (doorbell, kick, event channel)",
-    "io_notify": "backend notifications of the guest (virtual interrupt)",
-}
+@dataclass(frozen=True)
+class EventDef:
+    """A registered guest event."""
+
+    name: str
+    meaning: str
+    #: the method that returns the event's path (a list of steps)
+    method: Callable[..., list[Step]]
+    #: the method takes the event's count (instructions, lines) instead of returning one event's path
+    takes_count: bool = False
+
+
+#: Every guest event the cost model knows, by name.
+EVENT_REGISTRY: dict[str, EventDef] = {}
+
+
+def event(name: str, meaning: str, takes_count: bool = False):
+    """Register a :class:`CostModel` method as the path of guest event ``name``."""
+    def register(method):
+        if name in EVENT_REGISTRY:
+            raise ValueError(f"event {name!r} registered twice")
+        EVENT_REGISTRY[name] = EventDef(name, meaning, method, takes_count)
+        return method
+    return register
 
 
 class CostModel:
     """The path and cycles of guest events under ``mode`` on ``hw``."""
 
-    def __init__(self, hw: Hardware, mode: Mode, guest_syscall: str | None = None):
-        self.hw, self.m = hw, mode
+    def __init__(self, hw: Hardware, mode: Mode, guest_syscall: str | None = None) -> None:
+        self.hw, self.mode = hw, mode
         self.cpi = hw.val("kernel_cpi")
-        self.fam = mode.family
-        self.rel = mode.release
-        self.arm = hw.is_arm
+        self.family = mode.family
+        self.release = mode.release
+        self.is_arm = hw.is_arm
         self.guest_syscall = guest_syscall or default_guest_syscall(hw)
         #: pages touched after a TLB flush (set per operation)
         self.ws = 4.0
 
     # -- primitives ------------------------------------------------------------------------
-    def v(self, name: str) -> float:
+    def path(self, name: str, *args, **kw) -> list[Step]:
+        """The path of registered event ``name``."""
+        return EVENT_REGISTRY[name].method(self, *args, **kw)
+
+    def param(self, name: str) -> float:
+        """A hardware parameter of the profile."""
         return self.hw.val(name)
 
-    def sw(self, path: str, family: str | None = None) -> float:
-        """Cycles of a software path of ``family`` (default: the mode's)."""
-        return instructions(family or self.fam, self.rel, path) * self.cpi
+    def hv_cycles(self, path: str, family: str | None = None) -> float:
+        """Cycles of hypervisor code path ``path`` of ``family`` (default: the mode's, with its fallback)."""
+        return instructions(family or self.family, self.release, path) * self.cpi
 
     def walk_refs(self, nested: bool) -> int:
         """Memory references of one TLB miss (2-D when nested)."""
-        levels = int(self.v("page_levels"))
-        pwc = int(self.v("pwc_skip_levels"))
-        n = max(1, levels - page_levels_saved(self.m.guest_page) - pwc)
+        levels = int(self.param("page_levels"))
+        pwc = int(self.param("pwc_skip_levels"))
+        n = max(1, levels - page_levels_saved(self.mode.guest_page) - pwc)
         if not nested:
             return n
-        mh = max(1, levels - page_levels_saved(self.m.host_page) - pwc)
+        mh = max(1, levels - page_levels_saved(self.mode.host_page) - pwc)
         return (n + 1) * (mh + 1) - 1
 
     def walk_cycles(self, nested: bool | None = None) -> float:
         if nested is None:
-            nested = self.m.memory == "nested"
-        return self.walk_refs(nested) * self.v("walk_ref_cycles")
+            nested = self.mode.memory == "nested"
+        return self.walk_refs(nested) * self.param("walk_ref_cycles")
 
     @property
     def hw_assisted(self) -> bool:
-        return self.m.cpu in ("hvm", "pvh")
+        return self.mode.cpu in ("hvm", "pvh")
 
     def _refill(self, ws: float) -> list[Step]:
-        pages = min(ws, self.v("tlb_entries"))
+        pages = min(ws, self.param("tlb_entries"))
         return [Step("TLB refill (untagged TLB flushed)", "walk", pages * self.walk_cycles())]
 
     def exit(self, reason: str, handler: list[Step], ws: float = 0.0) -> list[Step]:
         """A trap to the hypervisor, handled in its kernel part, and the return."""
-        rt = self.v("exit_roundtrip_cycles")
-        fam = self.fam
-        if self.arm:
+        rt = self.param("exit_roundtrip_cycles")
+        family = self.family
+        if self.is_arm:
             steps = [Step(f"trap to EL2 and return: {reason}", "transition", rt)]
-            if fam == "kvm" and not self.m.el2_host:
+            if family == "kvm" and not self.mode.el2_host:
                 steps += self._arm_world_switch()
-            elif fam == "kvm":
-                steps.append(Step("KVM (VHE): exit handled at EL2", "hypervisor", self.sw("arm_vhe_exit")))
+            elif family == "kvm":
+                steps.append(Step("KVM (VHE): exit handled at EL2", "hypervisor", self.hv_cycles("arm_vhe_exit")))
             steps += handler
             return [Step(st.step, st.kind, st.cycles, st.reason or reason) for st in steps]
         steps = [Step(f"VM exit + entry: {reason}", "transition", rt),
-                 Step(f"{fam}: exit dispatch", "hypervisor", self.sw("exit_dispatch"))]
+                 Step(f"{family}: exit dispatch", "hypervisor", self.hv_cycles("exit_dispatch"))]
         steps += handler
         ws = ws or self.ws
         if not self.hw.features.tagged_tlb and ws:
@@ -155,245 +157,260 @@ class CostModel:
         """KVM/ARM split mode: every exit handled by the host switches EL1 worlds."""
         return [
             Step("EL1 system registers: save guest, restore host, and back", "transition",
-                 2 * self.v("sysreg_switch_cycles")),
-            Step("VGIC state save and restore", "transition", self.v("vgic_switch_cycles")),
-            Step("virtual timer save and restore", "transition", self.sw("arm_timer_switch", "kvm")),
+                 2 * self.param("sysreg_switch_cycles")),
+            Step("VGIC state save and restore", "transition", self.param("vgic_switch_cycles")),
+            Step("virtual timer save and restore", "transition", self.hv_cycles("arm_timer_switch", "kvm")),
             Step("host EL1 run loop and hvc back to EL2", "hypervisor",
-                 self.sw("arm_run_loop", "kvm") + self.v("exit_roundtrip_cycles")),
+                 self.hv_cycles("arm_run_loop", "kvm") + self.param("exit_roundtrip_cycles")),
         ]
 
     def to_device_model(self, what: str = "device") -> list[Step]:
         """Forward an access to the userspace (or driver-domain, or host) device model."""
-        fam, arch = self.fam, self.m.arch
+        family, arch = self.family, self.mode.arch
         if arch == "type2-hosted":
-            return [Step("world switch to the host OS and back", "transition", 2 * self.v("world_switch_cycles")),
-                    Step("hosted VMM: I/O dispatch to the VMX process", "backend", self.sw("hosted_io_dispatch")),
-                    Step(f"VMX process: {what} emulation", "backend", self.sw("host_device"))]
-        if fam == "kvm":
+            return [Step("world switch to the host OS and back", "transition", 2 * self.param("world_switch_cycles")),
+                    Step("hosted VMM: I/O dispatch to the VMX process", "backend", self.hv_cycles("hosted_io_dispatch")),
+                    Step(f"VMX process: {what} emulation", "backend", self.hv_cycles("host_device"))]
+        if family == "kvm":
             return [Step("exit to QEMU and back (KVM_RUN returns, two system calls)", "backend",
-                         2 * self.v("syscall_cycles") + self.sw("user_exit")),
-                    Step(f"QEMU: {what} emulation", "backend", self.sw("qemu_device"))]
-        if fam == "xen":
+                         2 * self.param("syscall_cycles") + self.hv_cycles("user_exit")),
+                    Step(f"QEMU: {what} emulation", "backend", self.hv_cycles("qemu_device"))]
+        if family == "xen":
             return [Step("ioreq to the device model in dom0 (event channel, dom0 wakeup)", "backend",
-                         self.sw("ioreq")),
-                    Step(f"qemu-dm in dom0: {what} emulation", "backend", self.sw("qemu_device", "kvm"))]
-        if fam == "hyperv":
+                         self.hv_cycles("ioreq")),
+                    Step(f"qemu-dm in dom0: {what} emulation", "backend", self.hv_cycles("qemu_device", "kvm"))]
+        if family == "hyperv":
             return [Step("intercept forwarded to the root partition's worker process", "backend",
-                         self.sw("root_intercept")),
-                    Step(f"worker process: {what} emulation", "backend", self.sw("qemu_device", "kvm"))]
-        return [Step(f"QEMU: {what} emulation", "backend", self.sw("qemu_device", "kvm"))]
+                         self.hv_cycles("root_intercept")),
+                    Step(f"worker process: {what} emulation", "backend", self.hv_cycles("qemu_device", "kvm"))]
+        return [Step(f"QEMU: {what} emulation", "backend", self.hv_cycles("qemu_device", "kvm"))]
 
     # -- guest work ---------------------------------------------------------------------------
     def _tcg(self) -> float:
         return instructions("qemu", "current", "tcg_slowdown")
 
-    def ev_user_instr(self, n):
-        c = n * self.cpi
-        if self.m.cpu == "emulation":
+    @event("user_instr", "user-mode instructions", takes_count=True)
+    def ev_user_instr(self, instructions: float) -> list[Step]:
+        c = instructions * self.cpi
+        if self.mode.cpu == "emulation":
             return [Step("guest user code (translated by TCG)", "emulation", c * self._tcg())]
         return [Step("guest user code", "guest", c)]
 
-    def ev_kernel_instr(self, n):
-        c = n * self.cpi
-        if self.m.cpu == "emulation":
+    @event("kernel_instr", "guest kernel instructions (handlers, scheduler, file system)", takes_count=True)
+    def ev_kernel_instr(self, instructions: float) -> list[Step]:
+        c = instructions * self.cpi
+        if self.mode.cpu == "emulation":
             return [Step("guest kernel code (translated by TCG)", "emulation", c * self._tcg())]
         steps = [Step("guest kernel code", "guest", c)]
-        if self.m.cpu == "bt":
-            calls = n * KERNEL_CALL_DENSITY[0]
+        if self.mode.cpu == "bt":
+            calls = instructions * KERNEL_CALL_DENSITY[0]
             steps.append(Step("BT: translated calls and returns in kernel code", "emulation",
-                              calls * self.sw("bt_callret")))
+                              calls * self.hv_cycles("bt_callret")))
         return steps
 
-    def ev_call_ret(self, n=1):
-        if self.m.cpu == "bt":
+    @event("call_ret", "kernel call/return pairs (translated under binary translation)")
+    def ev_call_ret(self) -> list[Step]:
+        if self.mode.cpu == "bt":
             return [Step("BT: translated call and return (translation-cache lookup)", "emulation",
-                         self.sw("bt_callret"))]
+                         self.hv_cycles("bt_callret"))]
         return []
 
-    def ev_dram_lines(self, n=1):
-        ns = self.v("mem_latency_ns") * self.v("freq_ghz") / DRAM_MLP[0]
+    @event("dram_lines", "cache lines refilled from DRAM")
+    def ev_dram_lines(self) -> list[Step]:
+        ns = self.param("mem_latency_ns") * self.param("freq_ghz") / DRAM_MLP[0]
         return [Step("cache lines refilled from DRAM", "device", ns)]
 
     # -- CPU events ---------------------------------------------------------------------------
-    def ev_syscall(self, n=1):
-        base = [Step("system call entry and return", "guest", self.v("syscall_cycles"))]
-        cpu = self.m.cpu
+    @event("syscall", "system calls")
+    def ev_syscall(self) -> list[Step]:
+        base = [Step("system call entry and return", "guest", self.param("syscall_cycles"))]
+        cpu = self.mode.cpu
         if cpu == "emulation":
-            return [Step("system call (emulated by TCG)", "emulation", self.v("syscall_cycles") * self._tcg())]
+            return [Step("system call (emulated by TCG)", "emulation", self.param("syscall_cycles") * self._tcg())]
         if cpu == "pv" and self.hw.arch == "x86_64":
             return base + [Step("Xen: 64-bit PV system call bounces through the hypervisor", "hypervisor",
-                                self.v("syscall_cycles") + self.sw("syscall_bounce"))]
+                                self.param("syscall_cycles") + self.hv_cycles("syscall_bounce"))]
         if cpu == "bt":
             reflections = 2 if self.guest_syscall == "sysenter" else 1
             return base + [Step(f"BT: VMM reflects the system call ({self.guest_syscall})", "hypervisor",
-                                reflections * self.sw("bt_syscall_reflect"))]
+                                reflections * self.hv_cycles("bt_syscall_reflect"))]
         return base
 
-    def ev_exception(self, n=1):
-        base = [Step("exception delivery and return", "guest", self.v("exception_cycles"))]
-        cpu = self.m.cpu
+    @event("exception", "exceptions handled by the guest kernel (divide error, protection fault)")
+    def ev_exception(self) -> list[Step]:
+        base = [Step("exception delivery and return", "guest", self.param("exception_cycles"))]
+        cpu = self.mode.cpu
         if cpu == "pv":
-            return base + [Step("Xen: bounce the fault to the guest kernel", "hypervisor", self.sw("trap_bounce"))]
+            return base + [Step("Xen: bounce the fault to the guest kernel", "hypervisor", self.hv_cycles("trap_bounce"))]
         if cpu == "bt":
-            return base + [Step("BT: VMM classifies the fault and reflects it", "hypervisor", self.sw("bt_fault_reflect"))]
+            return base + [Step("BT: VMM classifies the fault and reflects it", "hypervisor", self.hv_cycles("bt_fault_reflect"))]
         if cpu == "emulation":
-            return [Step("exception (TCG unwinds translated code)", "emulation", self.sw("exception", "qemu"))]
+            return [Step("exception (TCG unwinds translated code)", "emulation", self.hv_cycles("exception", "qemu"))]
         return base
 
-    def ev_pagefault(self, n=1):
-        mem, cpu = self.m.memory, self.m.cpu
-        steps = [Step("page-fault delivery and return", "guest", self.v("exception_cycles"))]
+    @event("pagefault", "demand page faults, each with one PTE write by the guest")
+    def ev_pagefault(self) -> list[Step]:
+        mem, cpu = self.mode.memory, self.mode.cpu
+        steps = [Step("page-fault delivery and return", "guest", self.param("exception_cycles"))]
         if mem == "softmmu":
             return [Step("page fault (TCG softmmu miss and guest fault)", "emulation",
-                         self.sw("exception", "qemu") + self.sw("helper", "qemu"))]
+                         self.hv_cycles("exception", "qemu") + self.hv_cycles("helper", "qemu"))]
         if mem == "pv-direct":
-            steps.append(Step("Xen: bounce the fault to the guest kernel", "hypervisor", self.sw("trap_bounce")))
-            return steps + self.ev_pte_write(1, batch=1)
+            steps.append(Step("Xen: bounce the fault to the guest kernel", "hypervisor", self.hv_cycles("trap_bounce")))
+            return steps + self.ev_pte_write(batch=1)
         if mem == "shadow" and self.hw_assisted:
             steps += self.exit("#PF (shadow paging)", [
-                Step(f"{self.fam}: classify fault against guest tables, inject", "hypervisor",
-                     self.sw("shadow_pf"))])
-            return steps + self.ev_pte_write(1)
+                Step(f"{self.family}: classify fault against guest tables, inject", "hypervisor",
+                     self.hv_cycles("shadow_pf"))])
+            return steps + self.ev_pte_write()
         if mem == "shadow" and cpu == "bt":
-            steps.append(Step("BT: VMM classifies the fault and reflects it", "hypervisor", self.sw("bt_fault_reflect")))
-            steps += self.ev_pte_write(1)
-            if not self.m.shadow_cache:
+            steps.append(Step("BT: VMM classifies the fault and reflects it", "hypervisor", self.hv_cycles("bt_fault_reflect")))
+            steps += self.ev_pte_write()
+            if not self.mode.shadow_cache:
                 # without eager shadow fills the retried access takes a hidden fault
                 steps.append(Step("hidden fault: shadow entry filled", "hypervisor",
-                                  self.v("exception_cycles") + self.sw("hidden_fault")))
+                                  self.param("exception_cycles") + self.hv_cycles("hidden_fault")))
             return steps
-        return steps + self.ev_pte_write(1)
+        return steps + self.ev_pte_write()
 
-    def ev_pte_write(self, n=1, batch: float = 1.0):
-        mem = self.m.memory
+    @event("pte_write", "page-table entry writes outside the fault path (a PV guest batches them: pte_batch per hypercall)")
+    def ev_pte_write(self, batch: float = 1.0) -> list[Step]:
+        mem = self.mode.memory
         if mem == "pv-direct":
             per_call = max(1.0, batch)
-            hc = self.v("syscall_cycles") + self.sw("pv_hypercall")
+            hc = self.param("syscall_cycles") + self.hv_cycles("pv_hypercall")
             return [Step("Xen: mmu_update hypercall (amortized over the batch)", "transition", hc / per_call),
-                    Step("Xen: validate the page-table update", "hypervisor", self.sw("mmu_update"))]
+                    Step("Xen: validate the page-table update", "hypervisor", self.hv_cycles("mmu_update"))]
         if mem == "shadow" and self.hw_assisted:
             return self.exit("write to a write-protected guest page table", [
-                Step(f"{self.fam}: decode and emulate the write", "emulation", self.sw("emulate")),
-                Step(f"{self.fam}: update the shadow entry", "hypervisor",
-                     self.sw("shadow_update") if self.fam == "kvm" else 0.0)])
-        if mem == "shadow" and self.m.cpu == "bt":
-            return [Step("BT: traced page-table write updates the shadow", "hypervisor", self.sw("bt_traced_pte"))]
+                Step(f"{self.family}: decode and emulate the write", "emulation", self.hv_cycles("emulate")),
+                Step(f"{self.family}: update the shadow entry", "hypervisor",
+                     self.hv_cycles("shadow_update") if self.family == "kvm" else 0.0)])
+        if mem == "shadow" and self.mode.cpu == "bt":
+            return [Step("BT: traced page-table write updates the shadow", "hypervisor", self.hv_cycles("bt_traced_pte"))]
         if mem == "softmmu":
             return [Step("page-table store (TCG)", "emulation", PTE_STORE_CYCLES[0] * self._tcg())]
         return [Step("page-table store", "guest", PTE_STORE_CYCLES[0])]
 
-    def ev_invlpg(self, n=1):
-        mem = self.m.memory
+    @event("invlpg", "single-page TLB invalidations")
+    def ev_invlpg(self) -> list[Step]:
+        mem = self.mode.memory
         if mem == "shadow" and self.hw_assisted:
             return self.exit("INVLPG (shadow paging)", [
-                Step(f"{self.fam}: drop the shadow entry", "hypervisor", self.sw("shadow_invlpg"))])
+                Step(f"{self.family}: drop the shadow entry", "hypervisor", self.hv_cycles("shadow_invlpg"))])
         if mem == "shadow":
             # the traced PTE write already dropped the shadow entry
-            return [Step("BT: translated INVLPG calls out to the VMM", "hypervisor", self.sw("bt_callout"))]
+            return [Step("BT: translated INVLPG calls out to the VMM", "hypervisor", self.hv_cycles("bt_callout"))]
         if mem == "pv-direct":
             return [Step("Xen: mmuext_op INVLPG hypercall", "transition",
-                         self.v("syscall_cycles") + self.sw("pv_hypercall")),
+                         self.param("syscall_cycles") + self.hv_cycles("pv_hypercall")),
                     Step("INVLPG", "guest", INVLPG_CYCLES[0])]
         return [Step("INVLPG", "guest", INVLPG_CYCLES[0])]
 
-    def ev_pt_page(self, n=1):
-        mem = self.m.memory
-        entries = 1024 if self.v("page_levels") == 2 else 512
+    @event("pt_page", "page-table pages created or torn down")
+    def ev_pt_page(self) -> list[Step]:
+        mem = self.mode.memory
+        entries = 1024 if self.param("page_levels") == 2 else 512
         if mem == "pv-direct":
             return [Step("Xen: pin or unpin a page-table page (validate every entry)", "hypervisor",
-                         entries * self.sw("pt_validate_entry")),
+                         entries * self.hv_cycles("pt_validate_entry")),
                     Step("Xen: mmuext_op pin hypercall", "transition",
-                         self.v("syscall_cycles") + self.sw("pv_hypercall"))]
+                         self.param("syscall_cycles") + self.hv_cycles("pv_hypercall"))]
         if mem == "shadow":
-            fam = self.fam if self.fam in ("kvm", "vmware") else "kvm"
-            return [Step("shadow page allocated and initialised", "hypervisor", self.sw("shadow_alloc", fam))]
+            family = self.family if self.family in ("kvm", "vmware") else "kvm"
+            return [Step("shadow page allocated and initialised", "hypervisor", self.hv_cycles("shadow_alloc", family))]
         return []
 
-    def ev_cr3_load(self, n=1, ws: float = 0.0, spaces: float = 2.0):
-        mem = self.m.memory
+    @event("cr3_load", "address-space switches")
+    def ev_cr3_load(self, ws: float = 0.0, spaces: float = 2.0) -> list[Step]:
+        mem = self.mode.memory
         # the guest's own CR3 load flushes its (untagged) TLB entries: the working set is
         # walked again, with 2-D walks under nested paging
-        native = [Step("address-space switch (CR3 load)", "guest", self.v("cr3_switch_cycles")),
-                  Step("TLB refill after the switch", "walk", min(ws, self.v("tlb_entries")) * self.walk_cycles())]
+        native = [Step("address-space switch (CR3 load)", "guest", self.param("cr3_switch_cycles")),
+                  Step("TLB refill after the switch", "walk", min(ws, self.param("tlb_entries")) * self.walk_cycles())]
         if mem == "pv-direct":
             return native + [Step("Xen: mmuext_op new_baseptr and stack_switch hypercalls", "hypervisor",
-                                  2 * (self.v("syscall_cycles") + self.sw("pv_hypercall")) + self.sw("cr3"))]
+                                  2 * (self.param("syscall_cycles") + self.hv_cycles("pv_hypercall")) + self.hv_cycles("cr3"))]
         if mem == "shadow":
             if self.hw_assisted:
                 # KVM keeps a few previous shadow roots; with more address spaces in rotation a
                 # switch misses that cache and reloads and resynchronizes the root
                 hit = min(1.0, SHADOW_PREV_ROOTS[0] / max(1.0, spaces))
                 steps = native + self.exit("CR3 load (shadow paging)", [
-                    Step(f"{self.fam}: switch shadow root", "hypervisor", self.sw("shadow_cr3", "kvm")),
-                    Step(f"{self.fam}: reload and sync the shadow root (previous-root cache miss)", "hypervisor",
-                         (1.0 - hit) * self.sw("shadow_root_load", "kvm"))])
+                    Step(f"{self.family}: switch shadow root", "hypervisor", self.hv_cycles("shadow_cr3", "kvm")),
+                    Step(f"{self.family}: reload and sync the shadow root (previous-root cache miss)", "hypervisor",
+                         (1.0 - hit) * self.hv_cycles("shadow_root_load", "kvm"))])
             else:
                 steps = native + [Step("BT: translated CR3 load calls out to the VMM", "hypervisor",
-                                       self.sw("bt_callout"))]
-            if not self.m.shadow_cache:
-                fam = self.fam if self.fam in ("kvm", "vmware") else "kvm"
+                                       self.hv_cycles("bt_callout"))]
+            if not self.mode.shadow_cache:
+                family = self.family if self.family in ("kvm", "vmware") else "kvm"
                 steps.append(Step("hidden faults: shadows rebuilt for the working set", "hypervisor",
-                                  ws * (self.v("exception_cycles") + self.sw("hidden_fault", fam))))
+                                  ws * (self.param("exception_cycles") + self.hv_cycles("hidden_fault", family))))
             return steps
         if mem == "softmmu":
             return [Step("CR3 load (TCG flushes its softmmu TLB)", "emulation",
-                         self.sw("helper", "qemu") + ws * self.sw("softmmu_access", "qemu") * 10)]
+                         self.hv_cycles("helper", "qemu") + ws * self.hv_cycles("softmmu_access", "qemu") * 10)]
         return native
 
-    def ev_tlb_miss(self, n=1):
-        if self.m.memory == "softmmu":
-            return [Step("softmmu TLB refill", "emulation", self.sw("softmmu_access", "qemu") * 10)]
-        nested = self.m.memory == "nested"
+    @event("tlb_miss", "TLB misses (page walks)")
+    def ev_tlb_miss(self) -> list[Step]:
+        if self.mode.memory == "softmmu":
+            return [Step("softmmu TLB refill", "emulation", self.hv_cycles("softmmu_access", "qemu") * 10)]
+        nested = self.mode.memory == "nested"
         label = "2-D page walk (nested paging)" if nested else "page walk"
         return [Step(label, "walk", self.walk_cycles(nested))]
 
     # -- privileged instructions -----------------------------------------------------------------
     def _emul_helper(self, what):
-        return [Step(f"TCG helper: {what}", "emulation", self.sw("helper", "qemu"))]
+        return [Step(f"TCG helper: {what}", "emulation", self.hv_cycles("helper", "qemu"))]
 
-    def ev_cpuid(self, n=1):
-        cpu = self.m.cpu
+    @event("cpuid", "CPUID instructions")
+    def ev_cpuid(self) -> list[Step]:
+        cpu = self.mode.cpu
         if self.hw_assisted:
-            return self.exit("CPUID", [Step(f"{self.fam}: emulate CPUID", "hypervisor", self.sw("cpuid", "kvm"))])
+            return self.exit("CPUID", [Step(f"{self.family}: emulate CPUID", "hypervisor", self.hv_cycles("cpuid", "kvm"))])
         if cpu == "bt":
-            return [Step("BT: translated CPUID calls out to the VMM", "hypervisor", self.sw("bt_callout")),
-                     Step("VMM emulates CPUID", "hypervisor", self.sw("cpuid", "kvm"))]
+            return [Step("BT: translated CPUID calls out to the VMM", "hypervisor", self.hv_cycles("bt_callout")),
+                     Step("VMM emulates CPUID", "hypervisor", self.hv_cycles("cpuid", "kvm"))]
         if cpu == "emulation":
             return self._emul_helper("CPUID")
-        return [Step("CPUID", "guest", self.v("cpuid_cycles"))]
+        return [Step("CPUID", "guest", self.param("cpuid_cycles"))]
 
-    def ev_hypercall(self, n=1):
-        cpu, fam = self.m.cpu, self.fam
+    @event("hypercall", "null hypercalls")
+    def ev_hypercall(self) -> list[Step]:
+        cpu, family = self.mode.cpu, self.family
         if cpu == "native":
             return [Step("function call (no hypervisor)", "guest", HYPERCALL_NATIVE[0])]
         if cpu == "pv":
-            return [Step("PV hypercall trap into Xen and return", "transition", self.v("syscall_cycles")),
-                    Step("Xen: hypercall dispatch", "hypervisor", self.sw("pv_hypercall") + self.sw("hypercall"))]
+            return [Step("PV hypercall trap into Xen and return", "transition", self.param("syscall_cycles")),
+                    Step("Xen: hypercall dispatch", "hypervisor", self.hv_cycles("pv_hypercall") + self.hv_cycles("hypercall"))]
         if cpu == "bt":
-            return [Step("BT: VMM callout", "hypervisor", self.sw("bt_callout"))]
+            return [Step("BT: VMM callout", "hypervisor", self.hv_cycles("bt_callout"))]
         if cpu == "emulation":
             return self._emul_helper("hypercall")
-        if self.arm and fam == "xen":
-            return self.exit("HVC", [Step("Xen: hypercall handler", "hypervisor", self.sw("arm_hypercall"))])
-        name = "HVC" if self.arm else "VMCALL"
-        return self.exit(name, [Step(f"{fam}: hypercall handler", "hypervisor", self.sw("hypercall"))])
+        if self.is_arm and family == "xen":
+            return self.exit("HVC", [Step("Xen: hypercall handler", "hypervisor", self.hv_cycles("arm_hypercall"))])
+        name = "HVC" if self.is_arm else "VMCALL"
+        return self.exit(name, [Step(f"{family}: hypercall handler", "hypervisor", self.hv_cycles("hypercall"))])
 
-    def ev_cr8_write(self, n=1):
-        cpu, f = self.m.cpu, self.hw.features
-        native = [Step("TPR (CR8) write", "guest", self.v("msr_write_cycles"))]
+    @event("cr8_write", "writes of the task-priority register (CR8)")
+    def ev_cr8_write(self) -> list[Step]:
+        cpu, f = self.mode.cpu, self.hw.features
+        native = [Step("TPR (CR8) write", "guest", self.param("msr_write_cycles"))]
         if cpu == "bt":
-            return [Step("BT: CR8 write becomes a store to the virtual TPR", "emulation", self.sw("bt_cr8"))]
+            return [Step("BT: CR8 write becomes a store to the virtual TPR", "emulation", self.hv_cycles("bt_cr8"))]
         if cpu == "emulation":
             return self._emul_helper("CR8 write")
         if self.hw_assisted and not (f.tpr_shadow or f.apicv):
-            return self.exit("CR8 write", [Step(f"{self.fam}: update the virtual TPR", "hypervisor",
-                                                self.sw("apic_access"))])
+            return self.exit("CR8 write", [Step(f"{self.family}: update the virtual TPR", "hypervisor",
+                                                self.hv_cycles("apic_access"))])
         return native
 
     # -- I/O --------------------------------------------------------------------------------------
     def _pio(self, where: str, direction: str):
-        cpu, fam = self.m.cpu, self.fam
-        native = [Step(f"port {direction} on the chipset", "device", self.v("port_io_cycles"))]
+        cpu, family = self.mode.cpu, self.family
+        native = [Step(f"port {direction} on the chipset", "device", self.param("port_io_cycles"))]
         if cpu == "native":
             return native
         if cpu == "emulation":
@@ -402,92 +419,108 @@ class CostModel:
         if cpu == "bt":
             if where == "local":
                 return [Step("BT: translated port access calls the VMM's device directly", "hypervisor",
-                             self.sw("bt_inline_device"))]
-            return [Step("BT: VMM callout", "hypervisor", self.sw("bt_callout"))] + self.to_device_model()
+                             self.hv_cycles("bt_inline_device"))]
+            return [Step("BT: VMM callout", "hypervisor", self.hv_cycles("bt_callout"))] + self.to_device_model()
         if cpu == "pv":
-            steps = [Step("#GP delivery to Xen", "transition", self.v("exception_cycles")),
-                     Step("Xen: emulate the privileged I/O instruction", "emulation", self.sw("emulate_priv"))]
+            steps = [Step("#GP delivery to Xen", "transition", self.param("exception_cycles")),
+                     Step("Xen: emulate the privileged I/O instruction", "emulation", self.hv_cycles("emulate_priv"))]
             return steps + (self.to_device_model() if where != "local" else [])
-        if self.m.arch == "type2-hosted":
+        if self.mode.arch == "type2-hosted":
             return self.exit(f"I/O instruction ({direction})", [
-                Step(f"{fam}: decode the I/O exit", "emulation", self.sw("emulate"))]) + self.to_device_model()
+                Step(f"{family}: decode the I/O exit", "emulation", self.hv_cycles("emulate"))]) + self.to_device_model()
         handler = []
-        if direction == "in" and fam == "kvm":
-            handler.append(Step("kvm: instruction emulation", "emulation", self.sw("emulate")))
+        if direction == "in" and family == "kvm":
+            handler.append(Step("kvm: instruction emulation", "emulation", self.hv_cycles("emulate")))
         else:
-            handler.append(Step(f"{fam}: fast port-I/O path", "hypervisor", self.sw("pio_fast", "kvm")))
+            handler.append(Step(f"{family}: fast port-I/O path", "hypervisor", self.hv_cycles("pio_fast", "kvm")))
         steps = self.exit(f"I/O instruction ({direction})", handler)
         if where == "local":
-            steps.append(Step("in-kernel device emulation", "hypervisor", self.sw("qemu_device", "kvm")))
+            steps.append(Step("in-kernel device emulation", "hypervisor", self.hv_cycles("qemu_device", "kvm")))
         else:
             steps += self.to_device_model()
         if where == "pmtimer":
             steps.append(Step("device model reads the host clock (ACPI PM timer)", "backend",
-                              self.sw("qemu_pmtimer", "kvm")))
+                              self.hv_cycles("qemu_pmtimer", "kvm")))
         return steps
 
-    def ev_pio_local(self, n=1):
+    @event("pio_local", "port reads of a device emulated in the hypervisor or kernel")
+    def ev_pio_local(self) -> list[Step]:
         return self._pio("local", "in")
 
-    def ev_pio_out_local(self, n=1):
+    @event("pio_out_local", "port writes to an in-kernel device")
+    def ev_pio_out_local(self) -> list[Step]:
         return self._pio("local", "out")
 
-    def ev_pio_user(self, n=1):
+    @event("pio_user", "port I/O to a device emulated by the userspace device model")
+    def ev_pio_user(self) -> list[Step]:
         return self._pio("user", "in")
 
-    def ev_pio_pmtimer(self, n=1):
+    @event("pio_pmtimer", "port reads of the ACPI PM timer in the device model")
+    def ev_pio_pmtimer(self) -> list[Step]:
         return self._pio("pmtimer", "in")
 
     def _mmio(self, where: str):
-        cpu, fam = self.m.cpu, self.fam
+        cpu, family = self.mode.cpu, self.family
         if cpu == "native":
-            return [Step("uncached device-register read", "device", self.v("mmio_read_cycles"))]
+            return [Step("uncached device-register read", "device", self.param("mmio_read_cycles"))]
         if cpu == "emulation":
             return self._emul_helper("MMIO") + (self.to_device_model() if where == "user" else [])
         if cpu in ("bt", "pv"):
-            return ([Step("page fault on the unmapped device page", "transition", self.v("exception_cycles")),
+            return ([Step("page fault on the unmapped device page", "transition", self.param("exception_cycles")),
                      Step("VMM decodes and emulates the access", "emulation",
-                          self.sw("emulate_priv", "xen"))] + (self.to_device_model() if where == "user" else []))
-        if self.arm:
-            handler = (Step("Xen: emulate the GIC distributor access", "hypervisor", self.sw("arm_mmio_vgic"))
-                       if fam == "xen" else
+                          self.hv_cycles("emulate_priv", "xen"))] + (self.to_device_model() if where == "user" else []))
+        if self.is_arm:
+            handler = (Step("Xen: emulate the GIC distributor access", "hypervisor", self.hv_cycles("arm_mmio_vgic"))
+                       if family == "xen" else
                        Step("KVM: stage-2 abort decoded from the syndrome, VGIC distributor emulation",
-                            "hypervisor", self.sw("arm_mmio_vgic", "kvm")))
+                            "hypervisor", self.hv_cycles("arm_mmio_vgic", "kvm")))
             steps = self.exit("stage-2 data abort (MMIO)", [handler] if where == "local" else [])
             if where == "user":
                 steps += self.to_device_model()
             return steps
-        handler = [Step(f"{fam}: decode the MMIO access", "emulation", self.sw("mmio_decode"))]
+        handler = [Step(f"{family}: decode the MMIO access", "emulation", self.hv_cycles("mmio_decode"))]
         if where == "local":
-            handler.append(Step(f"{fam}: in-kernel device emulation", "hypervisor", self.sw("apic_access")))
+            handler.append(Step(f"{family}: in-kernel device emulation", "hypervisor", self.hv_cycles("apic_access")))
         steps = self.exit("EPT misconfiguration (MMIO)", handler)
         if where == "user":
             steps += self.to_device_model()
         return steps
 
-    def ev_mmio_local(self, n=1):
+    @event("mmio_local", "MMIO reads of an in-kernel device (interrupt controller)")
+    def ev_mmio_local(self) -> list[Step]:
         return self._mmio("local")
 
-    def ev_mmio_user(self, n=1):
+    @event("mmio_user", "MMIO reads of a userspace-emulated device")
+    def ev_mmio_user(self) -> list[Step]:
         return self._mmio("user")
 
     # -- interrupts and timers ---------------------------------------------------------------------
     def _virtual_irq_delivery(self):
         """Delivering an interrupt to a running vCPU, after the hypervisor has it."""
-        it, fam = self.m.interrupts, self.fam
-        guest = [Step("guest interrupt handler entry and return", "guest", self.v("irq_cycles"))]
+        it, family = self.mode.interrupts, self.family
+        guest = [Step("guest interrupt handler entry and return", "guest", self.param("irq_cycles"))]
         if it == "posted":
-            return [Step("posted-interrupt notification (no exit)", "transition", self.v("ipi_cycles") * POSTED_NOTIFY_FRACTION[0])] + guest
+            return [Step("posted-interrupt notification (no exit)", "transition", self.param("ipi_cycles") * POSTED_NOTIFY_FRACTION[0])] + guest
         if it == "vgic":
             return [Step("list register written; guest takes the virtual IRQ", "hypervisor",
-                         self.sw("inject", "kvm"))] + guest
+                         self.hv_cycles("inject", "kvm"))] + guest
         if it == "event-channel":
-            return [Step("Xen: event-channel upcall to the guest", "hypervisor", self.sw("upcall", "xen"))] + guest
-        return [Step(f"{fam}: inject the interrupt on VM entry", "hypervisor",
-                     self.sw("inject", fam if fam in ("kvm", "xen") else "kvm"))] + guest
+            return [Step("Xen: event-channel upcall to the guest", "hypervisor", self.hv_cycles("upcall", "xen"))] + guest
+        return [Step(f"{family}: inject the interrupt on VM entry", "hypervisor",
+                     self.hv_cycles("inject", family if family in ("kvm", "xen") else "kvm"))] + guest
 
-    def ev_eoi(self, n=1):
-        it, cpu = self.m.interrupts, self.m.cpu
+    def _remote_interrupt(self, target: str = "the guest's CPU", reason: str = "external interrupt",
+                          unguarded_exit: bool = False) -> list[Step]:
+        """The shared tail of an interrupt sent to a vCPU on another CPU: the physical IPI, the exit it causes
+        on a hardware-assisted CPU unless interrupts are posted, delivery to the guest and its EOI."""
+        steps = [Step(f"physical IPI to {target}", "device", self.param("ipi_cycles"))]
+        if (self.hw_assisted or unguarded_exit) and self.mode.interrupts != "posted":
+            steps += self.exit(reason, [])
+        return steps + self._virtual_irq_delivery() + self.ev_eoi()
+
+    @event("eoi", "end-of-interrupt writes")
+    def ev_eoi(self) -> list[Step]:
+        it, cpu = self.mode.interrupts, self.mode.cpu
         native = [Step("end-of-interrupt write", "guest", EOI_CYCLES[0])]
         if cpu == "native" or it in ("apicv", "posted", "vgic"):
             label = ("virtual EOI completed by the hardware (no exit)" if cpu != "native" else None)
@@ -496,166 +529,166 @@ class CostModel:
             return [Step("clear the event-channel pending bit", "guest", EOI_CYCLES[0])]
         if cpu == "bt":
             return [Step("BT: translated EOI write calls out to the VMM's APIC", "hypervisor",
-                         self.sw("bt_callout") + self.sw("eoi", "kvm"))]
+                         self.hv_cycles("bt_callout") + self.hv_cycles("eoi", "kvm"))]
         if cpu == "emulation":
-            return [Step("virtual APIC EOI emulated", "emulation", self.sw("helper", "qemu"))]
-        fam = self.fam if self.fam in ("kvm", "xen") else "kvm"
-        return self.exit("APIC access (EOI)", [Step(f"{fam}: EOI emulation", "hypervisor", self.sw("eoi", fam))])
+            return [Step("virtual APIC EOI emulated", "emulation", self.hv_cycles("helper", "qemu"))]
+        family = self.family if self.family in ("kvm", "xen") else "kvm"
+        return self.exit("APIC access (EOI)", [Step(f"{family}: EOI emulation", "hypervisor", self.hv_cycles("eoi", family))])
 
-    def ev_timer_arm(self, n=1, immediate: bool = False):
-        cpu, fam = self.m.cpu, self.fam
+    @event("timer_arm", "TSC-deadline timer programmings")
+    def ev_timer_arm(self, immediate: bool = False) -> list[Step]:
+        cpu, family = self.mode.cpu, self.family
         if cpu == "native":
-            steps = [Step("WRMSR TSC_DEADLINE", "guest", self.v("msr_write_cycles"))]
+            steps = [Step("WRMSR TSC_DEADLINE", "guest", self.param("msr_write_cycles"))]
         elif cpu == "pv":
-            steps = [Step("set_timer_op hypercall", "transition", self.v("syscall_cycles")),
-                     Step("Xen: program a timer", "hypervisor", self.sw("timer_arm", "xen"))]
+            steps = [Step("set_timer_op hypercall", "transition", self.param("syscall_cycles")),
+                     Step("Xen: program a timer", "hypervisor", self.hv_cycles("timer_arm", "xen"))]
         elif cpu in ("bt", "emulation"):
             steps = self._emul_helper("timer programming")
         else:
-            f = fam if fam in ("kvm", "xen") else "kvm"
-            path = "timer_arm" if (self.hw.features.preemption_timer or fam != "kvm" or self.arm) else "timer_arm_hrtimer"
+            f = family if family in ("kvm", "xen") else "kvm"
+            path = "timer_arm" if (self.hw.features.preemption_timer or family != "kvm" or self.is_arm) else "timer_arm_hrtimer"
             steps = self.exit("MSR write (TSC deadline)", [Step(f"{f}: program the guest timer", "hypervisor",
-                                                               self.sw(path, f))])
+                                                               self.hv_cycles(path, f))])
         if immediate:
             steps += self._virtual_irq_delivery() if cpu != "native" else [
-                Step("timer interrupt handler entry and return", "guest", self.v("irq_cycles"))]
+                Step("timer interrupt handler entry and return", "guest", self.param("irq_cycles"))]
             steps += self.ev_eoi()
         return steps
 
-    def ev_timer_fire(self, n=1):
-        cpu, fam = self.m.cpu, self.fam
+    @event("timer_fire", "timer interrupts taken")
+    def ev_timer_fire(self) -> list[Step]:
+        cpu, family = self.mode.cpu, self.family
         if cpu == "native":
-            return [Step("timer interrupt handler entry and return", "guest", self.v("irq_cycles"))] + self.ev_eoi()
+            return [Step("timer interrupt handler entry and return", "guest", self.param("irq_cycles"))] + self.ev_eoi()
         if self.hw_assisted:
-            f = fam if fam in ("kvm", "xen") else "kvm"
+            f = family if family in ("kvm", "xen") else "kvm"
             reason = "VMX preemption timer" if self.hw.features.preemption_timer else "external interrupt (host timer)"
-            steps = self.exit(reason, [Step(f"{f}: expire the guest timer", "hypervisor", self.sw("timer_fire", f))])
+            steps = self.exit(reason, [Step(f"{f}: expire the guest timer", "hypervisor", self.hv_cycles("timer_fire", f))])
         else:
-            steps = [Step("hypervisor timer interrupt", "hypervisor", self.v("irq_cycles"))]
+            steps = [Step("hypervisor timer interrupt", "hypervisor", self.param("irq_cycles"))]
         return steps + self._virtual_irq_delivery() + self.ev_eoi()
 
-    def ev_irq(self, n=1):
+    @event("irq", "device interrupts delivered to the guest")
+    def ev_irq(self) -> list[Step]:
         """A device interrupt for the guest (from a passthrough device or a backend)."""
-        cpu, it, fam = self.m.cpu, self.m.interrupts, self.fam
+        cpu, it, family = self.mode.cpu, self.mode.interrupts, self.family
         if cpu == "native":
-            return [Step("interrupt handler entry and return", "guest", self.v("irq_cycles"))] + self.ev_eoi()
+            return [Step("interrupt handler entry and return", "guest", self.param("irq_cycles"))] + self.ev_eoi()
         if it == "posted":
             return self._virtual_irq_delivery() + self.ev_eoi()
         host = [Step("hypervisor takes the physical interrupt", "hypervisor",
-                     self.v("irq_cycles") + self.sw("irq_host", fam if fam in ("kvm", "xen") else "kvm"))]
+                     self.param("irq_cycles") + self.hv_cycles("irq_host", family if family in ("kvm", "xen") else "kvm"))]
         if self.hw_assisted:
             steps = self.exit("external interrupt", host)
         else:
             steps = host
         return steps + self._virtual_irq_delivery() + self.ev_eoi()
 
-    def ev_ipi(self, n=1):
-        cpu, fam = self.m.cpu, self.fam
+    @event("ipi", "inter-processor interrupts sent and received")
+    def ev_ipi(self) -> list[Step]:
+        cpu, family = self.mode.cpu, self.family
         if cpu == "native":
-            return [Step("IPI send and delivery", "device", self.v("ipi_cycles")),
-                    Step("IPI handler entry and return", "guest", self.v("irq_cycles"))] + self.ev_eoi()
+            return [Step("IPI send and delivery", "device", self.param("ipi_cycles")),
+                    Step("IPI handler entry and return", "guest", self.param("irq_cycles"))] + self.ev_eoi()
         if cpu == "pv":
-            return [Step("EVTCHNOP_send hypercall", "transition", self.v("syscall_cycles")),
-                    Step("Xen: mark the event and notify the target", "hypervisor", self.sw("evtchn_send", "xen")),
-                    Step("physical IPI to the target CPU", "device", self.v("ipi_cycles"))] + \
-                self._virtual_irq_delivery() + self.ev_eoi()
+            return [Step("EVTCHNOP_send hypercall", "transition", self.param("syscall_cycles")),
+                    Step("Xen: mark the event and notify the target", "hypervisor", self.hv_cycles("evtchn_send", "xen"))] + \
+                self._remote_interrupt("the target CPU")
         if cpu in ("bt", "emulation"):
-            return [Step("VMM emulates the IPI", "emulation", self.sw("helper", "qemu")),
-                    Step("physical IPI to the target CPU", "device", self.v("ipi_cycles"))] + \
-                self._virtual_irq_delivery() + self.ev_eoi()
-        f = fam if fam in ("kvm", "xen") else "kvm"
-        if self.arm:
+            return [Step("VMM emulates the IPI", "emulation", self.hv_cycles("helper", "qemu"))] + \
+                self._remote_interrupt("the target CPU")
+        f = family if family in ("kvm", "xen") else "kvm"
+        if self.is_arm:
             reason = "GICD_SGIR write (GICv2 MMIO)" if self.hw.features.gic == "v2" else "ICC_SGI1R write (GICv3 sysreg)"
         else:
             reason = "APIC ICR write"
-        steps = self.exit(reason, [Step(f"{f}: send the virtual IPI", "hypervisor", self.sw("ipi_send", f))])
-        steps.append(Step("physical IPI to the target CPU", "device", self.v("ipi_cycles")))
-        if self.m.interrupts not in ("posted",):
-            steps += self.exit("external interrupt on the target", [])
-        return steps + self._virtual_irq_delivery() + self.ev_eoi()
+        steps = self.exit(reason, [Step(f"{f}: send the virtual IPI", "hypervisor", self.hv_cycles("ipi_send", f))])
+        return steps + self._remote_interrupt("the target CPU", "external interrupt on the target")
 
-    def ev_halt_wake(self, n=1, polled: bool = False):
+    @event("halt_wake", "a vCPU idles (HLT) and is woken by an interrupt")
+    def ev_halt_wake(self, polled: bool = False) -> list[Step]:
         """A vCPU idles (HLT) and is woken by an interrupt.
 
         With ``polled`` the wakeup arrived while KVM was still halt-polling, so the
         vCPU thread was never scheduled out.
         """
-        cpu, fam = self.m.cpu, self.fam
-        if polled and self.hw_assisted and fam == "kvm":
+        cpu, family = self.mode.cpu, self.family
+        if polled and self.hw_assisted and family == "kvm":
             return self.exit("HLT", [Step("kvm: halt-polling sees the interrupt, re-enters", "hypervisor",
-                                          self.sw("halt_poll_hit", "kvm"))])
+                                          self.hv_cycles("halt_poll_hit", "kvm"))])
         if cpu == "native":
-            return [Step("wake from idle (interrupt)", "guest", self.v("irq_cycles"))]
+            return [Step("wake from idle (interrupt)", "guest", self.param("irq_cycles"))]
         if cpu == "pv":
-            return [Step("SCHEDOP_block hypercall", "transition", self.v("syscall_cycles")),
-                    Step("Xen: block and wake the vCPU", "hypervisor", self.sw("upcall", "xen") + self.sw("vm_switch", "xen") * XEN_BLOCK_SWITCH_FRACTION[0])]
+            return [Step("SCHEDOP_block hypercall", "transition", self.param("syscall_cycles")),
+                    Step("Xen: block and wake the vCPU", "hypervisor", self.hv_cycles("upcall", "xen") + self.hv_cycles("vm_switch", "xen") * XEN_BLOCK_SWITCH_FRACTION[0])]
         if self.hw_assisted:
-            f = fam if fam in ("kvm", "xen") else "kvm"
+            f = family if family in ("kvm", "xen") else "kvm"
             return self.exit("HLT", [Step(f"{f}: halt, then wake and re-enter the vCPU", "hypervisor",
-                                          self.sw("vhost_wake", "kvm"))])
-        return [Step("VMM idles the vCPU and wakes it", "hypervisor", self.sw("vhost_wake", "kvm"))]
+                                          self.hv_cycles("vhost_wake", "kvm"))])
+        return [Step("VMM idles the vCPU and wakes it", "hypervisor", self.hv_cycles("vhost_wake", "kvm"))]
 
-    def ev_vm_switch(self, n=1):
-        cpu, fam = self.m.cpu, self.fam
+    @event("vm_switch", "switches between two VMs on one CPU")
+    def ev_vm_switch(self) -> list[Step]:
+        cpu, family = self.mode.cpu, self.family
         if cpu == "native":
-            return [Step("process context switch", "guest", self.v("cr3_switch_cycles") + 2 * self.v("syscall_cycles"))]
-        f = fam if fam in ("kvm", "xen") else "kvm"
-        steps = [Step(f"{f}: save one VM's state, schedule, load the other's", "hypervisor", self.sw("vm_switch", f))]
-        if self.arm:
+            return [Step("process context switch", "guest", self.param("cr3_switch_cycles") + 2 * self.param("syscall_cycles"))]
+        f = family if family in ("kvm", "xen") else "kvm"
+        steps = [Step(f"{f}: save one VM's state, schedule, load the other's", "hypervisor", self.hv_cycles("vm_switch", f))]
+        if self.is_arm:
             steps.insert(0, Step("EL1 system registers and VGIC switched between VMs", "transition",
-                                 2 * self.v("sysreg_switch_cycles") + self.v("vgic_switch_cycles")))
+                                 2 * self.param("sysreg_switch_cycles") + self.param("vgic_switch_cycles")))
         if self.hw_assisted:
             steps = self.exit("timer (preemption)", steps)
         return steps
 
-    def ev_io_kick(self, n=1):
+    @event("io_kick", "guest notifications of an I/O backend (doorbell, kick, event channel)")
+    def ev_io_kick(self) -> list[Step]:
         """Guest notifies the I/O backend; cycles until the backend runs."""
-        io = self.m.io
+        io = self.mode.io
         if io in ("native", "sriov"):
             return [Step("doorbell write to the device", "device", DOORBELL_CYCLES[0])]
         if io == "pv-split":
-            if self.m.cpu == "pv":
-                head = [Step("EVTCHNOP_send hypercall", "transition", self.v("syscall_cycles"))]
+            if self.mode.cpu == "pv":
+                head = [Step("EVTCHNOP_send hypercall", "transition", self.param("syscall_cycles"))]
             else:
                 head = self.exit("HVC/VMCALL (event channel send)", [])
-            return head + [Step("Xen: event channel send", "hypervisor", self.sw("evtchn_send", "xen")),
-                           Step("dom0 woken: backend (netback/blkback) runs", "backend", self.sw("dom0_wake", "xen"))]
+            return head + [Step("Xen: event channel send", "hypervisor", self.hv_cycles("evtchn_send", "xen")),
+                           Step("dom0 woken: backend (netback/blkback) runs", "backend", self.hv_cycles("dom0_wake", "xen"))]
         if io == "vhost":
             reason = "MMIO/PIO kick (ioeventfd)"
             return self.exit(reason, [Step("kvm: ioeventfd signals the vhost worker", "hypervisor",
-                                           self.sw("ioeventfd", "kvm"))]) + [
-                Step("vhost worker woken on the backend CPU", "backend", self.sw("vhost_wake", "kvm"))]
+                                           self.hv_cycles("ioeventfd", "kvm"))]) + [
+                Step("vhost worker woken on the backend CPU", "backend", self.hv_cycles("vhost_wake", "kvm"))]
         if io == "vmbus":
             return self.exit("VMBus signal hypercall", [Step("hyperv: post to the root partition", "backend",
-                                                             self.sw("vmbus_signal", "hyperv"))])
-        if io == "hosted" and self.m.cpu == "bt":
-            return [Step("BT: VMM callout", "hypervisor", self.sw("bt_callout"))] + self.to_device_model("NIC")
+                                                             self.hv_cycles("vmbus_signal", "hyperv"))])
+        if io == "hosted" and self.mode.cpu == "bt":
+            return [Step("BT: VMM callout", "hypervisor", self.hv_cycles("bt_callout"))] + self.to_device_model("NIC")
         # emulated registers or virtio with a QEMU backend: one exit to the device model
         return self._mmio("user") if io == "emulated" else self._pio("user", "out")
 
-    def ev_io_notify(self, n=1):
+    @event("io_notify", "backend notifications of the guest (virtual interrupt)")
+    def ev_io_notify(self) -> list[Step]:
         """Backend signals the guest: a virtual interrupt reaches the running vCPU."""
-        io = self.m.io
+        io = self.mode.io
         if io == "native":
             return self.ev_irq()
         if io == "sriov":
-            return [Step("IOMMU interrupt remapping", "device", self.v("iotlb_miss_cycles") * IRQ_REMAP_MISS_FRACTION[0])] + self.ev_irq()
+            return [Step("IOMMU interrupt remapping", "device", self.param("iotlb_miss_cycles") * IRQ_REMAP_MISS_FRACTION[0])] + self.ev_irq()
         if io == "pv-split":
-            return [Step("dom0 backend: EVTCHNOP_send", "backend", self.v("syscall_cycles") + self.sw("evtchn_send", "xen")),
-                    Step("physical IPI to the guest's CPU", "device", self.v("ipi_cycles"))] + \
-                (self.exit("external interrupt", []) if self.hw_assisted and self.m.interrupts != "posted" else []) + \
-                self._virtual_irq_delivery() + self.ev_eoi()
+            return [Step("dom0 backend: EVTCHNOP_send", "backend",
+                         self.param("syscall_cycles") + self.hv_cycles("evtchn_send", "xen"))] + self._remote_interrupt()
         if io == "vhost":
-            return [Step("vhost: irqfd injection", "backend", self.sw("irqfd", "kvm")),
-                    Step("physical IPI to the guest's CPU", "device", self.v("ipi_cycles"))] + \
-                (self.exit("external interrupt", []) if self.m.interrupts != "posted" else []) + \
-                self._virtual_irq_delivery() + self.ev_eoi()
+            return [Step("vhost: irqfd injection", "backend", self.hv_cycles("irqfd", "kvm"))] + \
+                self._remote_interrupt(unguarded_exit=True)
         # device model (QEMU, VMX process, root partition) raises the interrupt
-        steps = [Step("device model raises the interrupt (ioctl)", "backend", self.v("syscall_cycles") + self.sw("irqfd", "kvm")),
-                 Step("physical IPI to the guest's CPU", "device", self.v("ipi_cycles"))]
-        if self.hw_assisted and self.m.interrupts != "posted":
-            steps += self.exit("external interrupt", [])
-        return steps + self._virtual_irq_delivery() + self.ev_eoi()
+        return [Step("device model raises the interrupt (ioctl)", "backend",
+                     self.param("syscall_cycles") + self.hv_cycles("irqfd", "kvm"))] + self._remote_interrupt()
+
+
+#: Events an operation may contain, with their meaning (generated from the registry).
+EVENTS: dict[str, str] = {name: d.meaning for name, d in EVENT_REGISTRY.items()}
 
 
 def default_guest_syscall(hw: Hardware) -> str:

@@ -7,7 +7,7 @@ from ..errors import HvkitError
 from ..inputs.hardware import Hardware
 from ..inputs.modes import Mode
 from ..inputs.resolve import resolve_platform
-from .events import CostModel, Step
+from .events import EVENT_REGISTRY, CostModel, Step
 from .ops import OPS, Op, get_op
 
 __all__ = ["op_path", "microbench"]
@@ -31,20 +31,20 @@ def op_path(op: Op | str, hw: Hardware, mode: Mode, guest_syscall: str | None = 
             merged[key] += s.cycles * times
 
     for name, count in ev.items():
-        if name == "pte_batch":
+        if name == "pte_batch":  # a divisor of pte_write, not an event
             continue
-        if name in ("kernel_instr", "user_instr"):
-            add(getattr(cm, f"ev_{name}")(count), 1)
+        if EVENT_REGISTRY[name].takes_count:
+            add(cm.path(name, count), 1)
         elif name == "cr3_load":
-            add(cm.ev_cr3_load(ws=op.ws_pages), count)
+            add(cm.path(name, ws=op.ws_pages), count)
         elif name == "pte_write":
-            add(cm.ev_pte_write(batch=ev.get("pte_batch", 1)), count)
+            add(cm.path(name, batch=ev.get("pte_batch", 1)), count)
         elif name == "timer_arm":
-            add(cm.ev_timer_arm(immediate=op.immediate_timer), count)
+            add(cm.path(name, immediate=op.immediate_timer), count)
         else:
-            add(getattr(cm, f"ev_{name}")(), count)
+            add(cm.path(name), count)
     if op.dram_lines:
-        add(cm.ev_dram_lines(), op.dram_lines)
+        add(cm.path("dram_lines"), op.dram_lines)
     return [Step(k[0], k[1], merged[k]) for k in order if merged[k] > 0]
 
 

@@ -10,15 +10,15 @@ scheduling, I/O requests, backend work, devices, interrupts.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 
+from ..costs.codepaths import instructions
 from ..costs.events import CostModel, Step
 from ..inputs.hardware import Hardware
 from ..inputs.modes import Mode
-from ..costs.codepaths import instructions
 from ..inputs.workloads import Workload
+from .work import MEMORY_STALLS, Work, backend_category, category_of
 
-__all__ = ["Work", "Costing", "category_of", "LARGE_PAGE_LOCAL_MISS_FACTOR"]
+__all__ = ["Costing", "LARGE_PAGE_LOCAL_MISS_FACTOR", "TCP_IP_HEADER_BYTES"]
 
 #: How much larger pages cut TLB misses of local (non-random) access.
 LARGE_PAGE_LOCAL_MISS_FACTOR = ({"4K": 1.0, "2M": 0.1, "1G": 0.02},
@@ -27,58 +27,9 @@ _PAGE_BYTES = {"4K": 4096, "2M": 2 << 20, "1G": 1 << 30}
 #: Emulated-device register accesses that exit
 E1000_TX_EXITS_PER_PACKET = (2, "estimated, because an e1000 driver writes the transmit descriptor tail (TDT) per packet and reads or acknowledges status once more (QEMU hw/net/e1000.c)")
 E1000_RX_EXITS_PER_INTERRUPT = (2, "estimated, because the e1000 interrupt handler reads ICR and the receive path writes RDT once per interrupt (Linux e1000_intr, e1000_clean_rx_irq)")
+#: TCP/IP header bytes per segment (20 IP + 20 TCP + 12 timestamp option)
+TCP_IP_HEADER_BYTES = (52, "RFC 791, RFC 793 and RFC 7323: 20-byte IPv4 and TCP headers plus the 12-byte timestamp option Linux sends by default")
 IDE_EXITS_PER_REQUEST = (6, "estimated, because an ATA PIO/DMA command programs the sector count, LBA low/mid/high, device and command registers (ATA-6 taskfile)")
-
-_ENTITY_LABEL = {"dom0": "dom0", "root": "root partition", "host": "host OS", "vhost": "vhost", "qemu": "qemu"}
-_BACKEND_LABEL = {"kvm": "qemu", "qemu": "qemu", "vmware": "host OS", "xen": "dom0", "hyperv": "root partition"}
-
-
-def category_of(step: Step, family: str) -> str:
-    """The breakdown category of one step."""
-    if step.reason:
-        return f"exit: {step.reason}"
-    if step.kind == "guest":
-        return "guest user" if step.step.startswith("guest user") else "guest kernel"
-    if step.step.startswith("world switch"):
-        return "world switch"
-    if step.kind == "walk":
-        return "page walks"
-    if step.kind == "emulation":
-        return "emulation"
-    if step.kind == "backend":
-        return f"backend: {_BACKEND_LABEL.get(family, family)}"
-    if step.kind == "device":
-        return "device service"
-    if step.kind == "memory":
-        return "memory stalls"
-    return "hypervisor"
-
-
-@dataclass
-class Work:
-    """A piece of vCPU (or backend) work: cycles by category and exits by reason."""
-
-    cycles: dict = field(default_factory=dict)
-    exits: dict = field(default_factory=dict)
-    exit_cycles: dict = field(default_factory=dict)
-
-    @property
-    def total(self) -> float:
-        return sum(self.cycles.values())
-
-    def add(self, other: "Work", times: float = 1.0) -> "Work":
-        for src, dst in ((other.cycles, self.cycles), (other.exits, self.exits), (other.exit_cycles, self.exit_cycles)):
-            for k, v in src.items():
-                dst[k] = dst.get(k, 0.0) + v * times
-        return self
-
-    def scaled(self, k: float) -> "Work":
-        return Work().add(self, k)
-
-    @staticmethod
-    def of(category: str, cycles: float) -> "Work":
-        return Work({category: cycles}) if cycles > 0 else Work()
-
 
 def _cached(fn):
     """Memoize a Costing method per instance: its costs are constant within a run."""
@@ -97,11 +48,10 @@ def _cached(fn):
 class Costing:
     """Cached per-run costs of workload units, I/O batches and wakeups.
 
-    The returned :class:`Work` objects are shared: callers scale or add them into
-    new objects and never modify them.
+    The returned :class:`~kit.sim.work.Work` objects are immutable and shared by every request of the run.
     """
 
-    def __init__(self, hw: Hardware, mode: Mode, wl: Workload):
+    def __init__(self, hw: Hardware, mode: Mode, wl: Workload) -> None:
         self.hw, self.mode, self.wl = hw, mode, wl
         self.cm = CostModel(hw, mode)
         self.cm.ws = wl.per_unit.ws_pages
@@ -109,13 +59,15 @@ class Costing:
         self.cpi = hw.val("kernel_cpi")
         self.freq = hw.val("freq_ghz") * 1e9
         p = wl.params
-        self.payload = max(1.0, p.mtu - 52.0)  # TCP/IP headers with timestamps
+        self.payload = max(1.0, p.mtu - float(TCP_IP_HEADER_BYTES[0]))
         self._memo: dict = {}
 
     # -- conversion --------------------------------------------------------------------------
-    def work(self, steps, times: float = 1.0, keep_backend: bool = True) -> Work:
-        w = Work()
-        cyc, ex, exc = defaultdict(float), defaultdict(float), defaultdict(float)
+    def work(self, steps: list[Step], times: float = 1.0, keep_backend: bool = True) -> Work:
+        """The work of ``times`` paths made of ``steps`` (backend steps dropped unless ``keep_backend``)."""
+        cyc: defaultdict[str, float] = defaultdict(float)
+        ex: defaultdict[str, float] = defaultdict(float)
+        exc: defaultdict[str, float] = defaultdict(float)
         for s in steps:
             if s.kind == "backend" and not keep_backend:
                 continue
@@ -124,8 +76,7 @@ class Costing:
                 exc[s.reason] += s.cycles * times
             if s.is_exit:
                 ex[s.reason] += times
-        w.cycles, w.exits, w.exit_cycles = dict(cyc), dict(ex), dict(exc)
-        return w
+        return Work(dict(cyc), dict(ex), dict(exc))
 
     def sw(self, path: str, family: str | None = None) -> float:
         return instructions(family or self.fam, self.mode.release, path) * self.cpi
@@ -137,28 +88,28 @@ class Costing:
         u, cm = self.wl.per_unit, self.cm
         w = Work()
         instr = u.user_instr + u.kernel_instr + u.kernel_instr_per_kb * kb
-        w.add(self.work(cm.ev_user_instr(u.user_instr)))
-        w.add(self.work(cm.ev_kernel_instr(u.kernel_instr + u.kernel_instr_per_kb * kb)))
+        w = w + self.work(cm.ev_user_instr(u.user_instr))
+        w = w + self.work(cm.ev_kernel_instr(u.kernel_instr + u.kernel_instr_per_kb * kb))
         for n, fn in ((u.syscalls, cm.ev_syscall), (u.exceptions, cm.ev_exception), (u.pagefaults, cm.ev_pagefault),
                       (u.pt_pages, cm.ev_pt_page), (u.ipis, cm.ev_ipi)):
             if n:
-                w.add(self.work(fn()), n)
+                w = w.plus(self.work(fn()), n)
         if u.pte_writes:
-            w.add(self.work(cm.ev_pte_write(batch=u.pte_batch)), u.pte_writes)
+            w = w.plus(self.work(cm.ev_pte_write(batch=u.pte_batch)), u.pte_writes)
         if u.cr3_loads:
-            w.add(self.work(cm.ev_cr3_load(ws=u.ws_pages, spaces=u.address_spaces)), u.cr3_loads)
+            w = w.plus(self.work(cm.ev_cr3_load(ws=u.ws_pages, spaces=u.address_spaces)), u.cr3_loads)
         misses = self.tlb_misses(instr)
         if misses:
-            w.add(self.work(cm.ev_tlb_miss()), misses)
+            w = w.plus(self.work(cm.ev_tlb_miss()), misses)
         lines = u.random_refs + u.dram_lines
         if lines:
             per_line = self.hw.val("mem_latency_ns") * self.hw.val("freq_ghz") / self.wl.mlp
             if self.mode.memory == "softmmu":
                 per_line += self.sw("softmmu_access", "qemu")
-            w.add(Work.of("memory stalls", lines * per_line))
+            w = w + Work.of(MEMORY_STALLS, lines * per_line)
         if self.wl.timer_hz:
             ticks = w.total / self.freq * self.wl.timer_hz
-            w.add(self.work(cm.ev_timer_fire()), ticks)
+            w = w.plus(self.work(cm.ev_timer_fire()), ticks)
         return w
 
     def tlb_misses(self, instr: float) -> float:
@@ -199,24 +150,24 @@ class Costing:
         w = Work()
         if io == "emulated":
             # e1000: descriptor-tail and status register writes per packet, handled by the device model
-            w.add(self.work(cm.ev_mmio_user()), E1000_TX_EXITS_PER_PACKET[0] * npkts)
+            w = w.plus(self.work(cm.ev_mmio_user()), E1000_TX_EXITS_PER_PACKET[0] * npkts)
             if self.inline_backend:
-                w.add(Work.of("backend: qemu", npkts * self.sw("qemu_e1000_pkt", "kvm")
-                              + nbytes / 1024 * self.sw("copy_kb", "kvm")))
+                w = w + Work.of(backend_category("qemu"), npkts * self.sw("qemu_e1000_pkt", "kvm")
+                                + nbytes / 1024 * self.sw("copy_kb", "kvm"))
         elif io == "hosted":
-            w.add(self.work(cm.ev_io_kick()), npkts)
-            w.add(Work.of("backend: host OS", npkts * self.sw("host_net_pkt", "vmware")
-                          + nbytes / 1024 * self.sw("copy_kb", "kvm")))
+            w = w.plus(self.work(cm.ev_io_kick()), npkts)
+            w = w + Work.of(backend_category("host"), npkts * self.sw("host_net_pkt", "vmware")
+                            + nbytes / 1024 * self.sw("copy_kb", "kvm"))
         else:
-            w.add(self.kick())
+            w = w + self.kick()
         return w
 
     @_cached
     def rx_guest(self) -> Work:
         """Guest-side cost of one receive interrupt (per batch)."""
-        w = self.notify().scaled(1)  # a copy: cached costs are shared and never modified
+        w = self.notify()
         if self.mode.io == "emulated":
-            w.add(self.work(self.cm.ev_mmio_user()), E1000_RX_EXITS_PER_INTERRUPT[0])
+            w = w.plus(self.work(self.cm.ev_mmio_user()), E1000_RX_EXITS_PER_INTERRUPT[0])
         return w
 
     # -- backends ----------------------------------------------------------------------------
@@ -244,7 +195,7 @@ class Costing:
     def backend_net(self, npkts: float, nbytes: float, direction: str) -> Work:
         """Backend CPU work for a batch of packets, on the backend entity."""
         io, kb = self.mode.io, nbytes / 1024
-        label = f"backend: {_ENTITY_LABEL.get(self.backend_name('net'))}"
+        label = backend_category(str(self.backend_name("net")))
         if io == "pv-split":
             c = self.sw("dom0_wake", "xen") + npkts * self.sw("netback_pkt", "xen") + kb * self.sw("grant_copy_kb", "xen") \
                 + self.sw("evtchn_send", "xen")
@@ -273,10 +224,10 @@ class Costing:
         if io == "emulated":
             w = self.work(self.cm.ev_pio_user(), IDE_EXITS_PER_REQUEST[0])
             if self.inline_backend:
-                w.add(Work.of("backend: qemu", self.sw("qemu_ide_op", "kvm")))
+                w = w + Work.of(backend_category("qemu"), self.sw("qemu_ide_op", "kvm"))
             return w
         if io == "hosted":
-            return self.work(self.cm.ev_io_kick()).add(Work.of("backend: host OS", self.sw("host_disk_op", "vmware")))
+            return self.work(self.cm.ev_io_kick()) + Work.of(backend_category("host"), self.sw("host_disk_op", "vmware"))
         if io in ("native", "sriov"):
             return self.work(self.cm.ev_io_kick())
         return self.kick()
@@ -284,7 +235,7 @@ class Costing:
     @_cached
     def backend_disk(self) -> Work:
         io = self.mode.io
-        label = f"backend: {_ENTITY_LABEL.get(self.backend_name('disk'))}"
+        label = backend_category(str(self.backend_name("disk")))
         if io == "pv-split":
             c = self.sw("dom0_wake", "xen") + self.sw("blkback_op", "xen") + self.sw("evtchn_send", "xen")
         elif io in ("vhost", "virtio"):

@@ -1,7 +1,11 @@
 """Constants of the vCPU schedulers, with their sources."""
 from __future__ import annotations
 
-__all__ = ["CREDIT", "CFS", "KVM_HALT_POLL_S"]
+__all__ = ["CREDIT", "CFS", "KVM_HALT_POLL_S", "DEFAULT_WEIGHT"]
+
+#: The weight of an entity nobody weighted: Xen's default credit weight, and the CFS share the kit gives a
+#: vCPU thread of default priority (weights are relative, so 256 is the unit of both)
+DEFAULT_WEIGHT = (256, "Xen sched_credit.c: CSCHED_DEFAULT_WEIGHT; CFS shares relative to the same unit")
 
 #: Xen credit scheduler (xen/common/sched/credit.c)
 CREDIT = {
@@ -15,7 +19,7 @@ CREDIT = {
 CFS = {
     "latency_ms": (6, "Linux kernel/sched/fair.c: sysctl_sched_latency 6 ms (scaled by log2(CPUs))"),
     "min_granularity_ms": (0.75, "Linux kernel/sched/fair.c: sysctl_sched_min_granularity 0.75 ms"),
-    "wakeup_granularity_ms": (1, "Linux kernel/sched/fair.c: sysctl_sched_wakeup_granularity 1 ms"),
+    "bandwidth_period_ms": (100, "Linux Documentation/scheduler/sched-bwc.rst: cpu.cfs_period_us defaults to 100 ms"),
 }
 
 #: KVM halt polling: a halted vCPU polls this long before its thread sleeps

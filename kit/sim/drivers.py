@@ -1,0 +1,190 @@
+"""Workload drivers: the processes that make a guest do its work on a host.
+
+One family per workload kind (``kit.inputs.workloads``): CPU-bound threads that run units back to back (with
+optional disk I/O), disk threads that issue requests and wait, a bulk network stream under a TCP window, and
+closed-loop clients on the far side of the NIC. Each submits guest work to its VM's runner, backend work to the
+backend that serves the I/O path, and requests to the devices; :data:`DRIVERS` maps a kind to its starter.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import simpy
+
+from .costing import TCP_IP_HEADER_BYTES
+
+__all__ = ["start", "DRIVERS", "ITEM_TARGET_S", "UNIT_WORK_CV", "TCP_WINDOW_BATCHES", "SEGMENTS_PER_ACK"]
+
+#: Variation of one unit's work: gamma with shape k has CV 1/sqrt(k)
+UNIT_WORK_CV = (0.3, "estimated, because per-request and per-compilation work varies by tens of percent around its mean in profiles of these benchmarks")
+#: Guest work per scheduled item for CPU-bound threads: short units are batched to about this much
+ITEM_TARGET_S = (1e-3, "estimated, because a millisecond is short against scheduler slices (0.75-30 ms) and long against the events it replaces")
+#: Batches of half a TCP window in flight (one notification per half window)
+TCP_WINDOW_BATCHES = (2, "estimated, because a sender keeps its window full with about one notification per half window")
+#: Data segments per TCP ACK (delayed ACKs)
+SEGMENTS_PER_ACK = (2, "RFC 1122 section 4.2.3.2 and RFC 5681: a receiver ACKs at least every second full-sized segment")
+
+_HEADER = TCP_IP_HEADER_BYTES[0]
+
+
+def jitter(host, k: int = 1) -> float:
+    """Multiplicative variation of the work of ``k`` units (gamma, mean 1, CV ``UNIT_WORK_CV`` per unit)."""
+    shape = k / UNIT_WORK_CV[0] ** 2
+    return float(host.rng.gamma(shape, 1 / shape))
+
+
+def _start_cpu(host, g) -> None:
+    for _ in range(len(g.vm.entities) * g.wl.threads_per_vcpu):
+        host.env.process(cpu_thread(host, g))
+
+
+def _start_disk(host, g) -> None:
+    for _ in range(g.wl.params.queue_depth):
+        host.env.process(disk_thread(host, g))
+
+
+def _start_stream(host, g) -> None:
+    host.env.process(stream(host, g))
+
+
+#: The starter of each workload kind that runs inside its VM (request clients start per host, see start()).
+DRIVERS: dict[str, Callable] = {"cpu": _start_cpu, "disk": _start_disk, "stream": _start_stream}
+
+
+def start(host) -> None:
+    """Start every guest's driver processes, then the clients of request workloads."""
+    for g in host.guests:
+        starter = DRIVERS.get(g.wl.kind)
+        if starter is not None:
+            starter(host, g)
+    for g0 in (host.guests[0], *(g for g in host.guests if not g.primary)):
+        if g0.wl.kind == "request":
+            primaries = [g for g in host.guests if g.primary] if g0.primary else [g0]
+            for c in range(g0.wl.params.clients):
+                host.env.process(client(host, c, primaries[c % len(primaries)]))
+
+
+def cpu_thread(host, g):
+    """A guest thread that runs units back to back (batched to about ``ITEM_TARGET_S`` of work per item)."""
+    env, u, vm = host.env, g.wl.per_unit, g.vm
+    base = g.cost.unit()
+    k = max(1, int(math.ceil(ITEM_TARGET_S[0] * host.freq / max(base.total, 1.0))))
+    batch = base * k
+    while True:
+        yield from vm.run(batch * jitter(host, k), units=float(k))
+        if u.disk_ops:
+            n = host.rng.poisson(u.disk_ops * k)
+            if g.wl.disk_sync:
+                for _ in range(n):
+                    yield from disk_io(host, g)
+            elif n:
+                # write-back: the block layer merges this item's writes into one request
+                env.process(disk_io(host, g, ops=n))
+
+
+def disk_thread(host, g):
+    """A guest thread that issues one disk request at a time and waits for it (latency recorded)."""
+    vm = g.vm
+    base = g.cost.unit()
+    kick = g.cost.disk_guest()
+    while True:
+        t0 = host.env.now
+        yield from vm.run(base * jitter(host) + kick, units=0.0)
+        yield from disk_io(host, g, kicked=True)
+        vm.entities[0].units += 1.0
+        if g.primary:
+            host.requests_done += 1
+            host.latencies.append((g.i, t0, host.env.now - t0))
+
+
+def disk_io(host, g, kicked: bool = False, ops: int = 1):
+    """One disk request: the guest's submission, the backend, the device, the completion interrupt."""
+    c, vm = g.cost, g.vm
+    if not kicked:
+        yield from vm.run(c.disk_guest())
+    be = host.backend(c.backend_name("disk"), g.i)
+    if be is not None:
+        yield from be.run(c.backend_disk())
+    u = g.wl.per_unit
+    param = host.hw.val
+    transfer = ops * u.disk_kb * 1024 / (param("disk_mbps") * 1e6)
+    # random requests pay a positioning time (exponential around the profile's mean); all pay the transfer
+    position = host.rng.exponential(param("disk_service_ms") / 1000.0) if g.wl.disk_random else 0.0
+    yield from host.disk.serve(position + transfer)
+    yield from vm.run(c.notify())
+
+
+def stream(host, g):
+    """Bulk transfer under a TCP window: batches of half a window, transmit or receive."""
+    env, c, p, vm = host.env, g.cost, g.wl.params, g.vm
+    seg = c.payload
+    batch = max(1, int(p.window_kb * 1024 / TCP_WINDOW_BATCHES[0] // seg))
+    outstanding = simpy.Container(env, init=TCP_WINDOW_BATCHES[0], capacity=TCP_WINDOW_BATCHES[0])
+    nbytes = batch * seg
+    wire_bytes = batch * p.mtu
+    unit = c.unit(kb=seg / 1024)
+    if p.direction == "tx":
+        guest = unit * batch + c.tx_guest(batch, nbytes) + c.rx_guest()
+        while True:
+            yield outstanding.get(1)
+            yield from vm.run(guest * jitter(host), units=batch)
+            env.process(_tx_batch(host, g, batch, nbytes, wire_bytes, outstanding))
+    else:
+        guest = unit * batch + c.rx_guest() + c.tx_guest(1, 0)
+        while True:
+            yield outstanding.get(1)
+            env.process(_rx_batch(host, g, batch, nbytes, wire_bytes, guest, outstanding))
+
+
+def _tx_batch(host, g, npkts, nbytes, wire_bytes, outstanding):
+    c = g.cost
+    be = host.backend(c.backend_name("net"), g.i)
+    if be is not None and host.mode.io not in ("emulated", "hosted"):
+        yield from be.run(c.backend_net(npkts, nbytes, "tx"))
+    yield from host.nic_tx.serve(wire_bytes * 8 / host.line_bps)
+    g.bytes_done += nbytes
+    yield host.env.timeout(2 * host.wire_s)  # the window reopens when the ACKs are back
+    yield outstanding.put(1)
+
+
+def _rx_batch(host, g, npkts, nbytes, wire_bytes, guest, outstanding):
+    c, vm = g.cost, g.vm
+    yield host.env.timeout(host.wire_s)
+    yield from host.nic_rx.serve(wire_bytes * 8 / host.line_bps)
+    be = host.backend(c.backend_name("net"), g.i)
+    if be is not None:
+        yield from be.run(c.backend_net(npkts, nbytes, "rx"))
+    yield from vm.run(guest * jitter(host), units=npkts)
+    g.bytes_done += nbytes
+    yield host.env.timeout(host.wire_s)
+    yield outstanding.put(1)
+
+
+def client(host, c: int, g):
+    """A closed-loop client across the wire: send a request, wait for the response (latency recorded)."""
+    env, cost, p, vm, i = host.env, g.cost, g.wl.params, g.vm, g.i
+    rx_pkts = max(1, math.ceil(p.request_bytes / cost.payload))
+    tx_pkts = max(1, math.ceil(p.response_bytes / cost.payload))
+    kb = (p.request_bytes + p.response_bytes) / 1024
+    work = cost.unit(kb=kb) + cost.rx_guest() + cost.tx_guest(tx_pkts, p.response_bytes)
+    be = host.backend(cost.backend_name("net"), i)
+    u = g.wl.per_unit
+    while True:
+        if p.think_us:
+            yield env.timeout(host.rng.exponential(p.think_us * 1e-6))
+        t0 = env.now
+        yield env.timeout(host.wire_s)
+        yield from host.nic_rx.serve((p.request_bytes + _HEADER * rx_pkts) * 8 / host.line_bps)
+        if be is not None:
+            yield from be.run(cost.backend_net(rx_pkts, p.request_bytes, "rx"))
+        yield from vm.run(work * jitter(host), units=1.0)
+        if u.disk_ops and host.rng.random() < u.disk_ops:
+            yield from disk_io(host, g)
+        if be is not None and host.mode.io not in ("emulated", "hosted"):
+            yield from be.run(cost.backend_net(tx_pkts, p.response_bytes, "tx"))
+        yield from host.nic_tx.serve((p.response_bytes + _HEADER * tx_pkts) * 8 / host.line_bps)
+        yield env.timeout(host.wire_s)
+        if g.primary:
+            host.requests_done += 1
+            host.latencies.append((i, t0, env.now - t0))

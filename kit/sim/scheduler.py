@@ -1,0 +1,451 @@
+"""Physical CPUs and the policies that share them among entities (vCPUs and backend threads).
+
+:class:`Scheduler` owns the CPUs (SimPy preemptive resources, one pool or one per CPU when pinned) and the loop
+that runs a piece of work on them: wait for a CPU, run until the work, the slice or a policy boundary ends,
+account, decide whether to keep the CPU. What differs between schedulers is a :class:`Policy` object, chosen
+once: its priority, whether a waker preempts, its slice, how run time is charged, where a run must stop (a
+tick), and when a running entity yields.
+
+Policies: :class:`CreditPolicy` (Xen's credit scheduler), :class:`CfsPolicy` (Linux CFS, as it runs KVM vCPU
+threads, native processes and a hosted VMM's host), :class:`FifoPolicy` (arrival order). A cap (a VM limited to
+a share of one CPU per period) is a :class:`CapGroup`: under credit it is Xen's credit cap, renewed every
+accounting period; under CFS it is cgroup bandwidth control (``cpu.cfs_quota_us`` per ``cpu.cfs_period_us``).
+"""
+from __future__ import annotations
+
+import bisect
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import simpy
+
+from .params import CFS, CREDIT, DEFAULT_WEIGHT
+from .work import GUEST_CATEGORIES, QUEUEING, Work
+
+__all__ = ["Activity", "Item", "Entity", "CapGroup", "Policy", "CreditPolicy", "CfsPolicy", "FifoPolicy",
+           "POLICIES", "policy_for", "Scheduler"]
+
+#: Shortest run the scheduler asks SimPy for, so that a boundary reached by rounding still advances time.
+MIN_RUN_S = 1e-9
+#: Tolerance when locating the current tick (floating-point time is a multiple of the tick up to this).
+TICK_ROUNDING = 1e-9
+#: A slice is used up when less than this remains.
+SLICE_DONE_S = 1e-12
+#: A piece of work is finished when less than this remains.
+WORK_DONE_S = 1e-15
+
+
+@dataclass
+class Item:
+    """Work for a runner, and the event to fire when it is done."""
+
+    work: Work
+    done: simpy.Event | None = None
+    #: workload units this item completes
+    units: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """What an entity is doing now and since when (for the final flush of the accounting)."""
+
+    state: str  # idle, queueing, running, between
+    since: float
+    item: Item | None = None
+    #: CPU seconds of the item being run
+    seconds: float = 0.0
+
+
+@dataclass
+class CapGroup:
+    """Entities (a VM's vCPUs) limited together to ``quota_s`` CPU seconds per period."""
+
+    quota_s: float
+    used_s: float = 0.0
+
+
+class Entity:
+    """Something that runs on physical CPUs: a vCPU or a backend thread."""
+
+    def __init__(self, name: str, scope: str, kind: str, weight: float, pin: int | None = None) -> None:
+        self.name, self.scope, self.kind, self.weight, self.pin = name, scope, kind, weight, pin
+        self.acct: defaultdict[str, float] = defaultdict(float)
+        self.exits: defaultdict[str, float] = defaultdict(float)
+        self.exit_cycles: defaultdict[str, float] = defaultdict(float)
+        self.req: Any = None
+        #: Xen credit (seconds of CPU the entity may still use this period; negative: OVER)
+        self.credit = 0.0
+        #: CFS weighted virtual runtime (seconds)
+        self.vruntime = 0.0
+        self.slice_left = 0.0
+        self.active_at = -1.0
+        #: the capped group (a VM) this entity belongs to, or None
+        self.cap_group: CapGroup | None = None
+        self.units = 0.0
+        self.activity = Activity("idle", 0.0)
+
+    def account(self, work: Work, frac: float, freq: float) -> None:
+        """Add ``frac`` of ``work`` to the entity's time by category and its exits."""
+        for cat, c in work.cycles.items():
+            self.acct[cat] += c / freq * frac
+        for r, n in work.exits.items():
+            self.exits[r] += n * frac
+        for r, c in work.exit_cycles.items():
+            self.exit_cycles[r] += c * frac
+
+
+class _KeyedQueue(list):
+    """A request queue kept in priority order by binary insertion.
+
+    SimPy's default queue for priority resources re-sorts the whole list on every request; with hundreds of
+    waiting vCPUs that dominated run time. This plugs into SimPy's documented ``PutQueue`` seam and keeps the
+    same order (stable by request time within a priority).
+    """
+
+    def __init__(self, maxlen: int | None = None) -> None:
+        super().__init__()
+        self.maxlen = maxlen
+
+    def append(self, item: Any) -> None:
+        if self.maxlen is not None and len(self) >= self.maxlen:
+            raise RuntimeError("Cannot append event. Queue is full.")
+        bisect.insort_right(self, item, key=_request_key)
+
+
+def _request_key(req: Any) -> Any:
+    return req.key
+
+
+class _CpuPool(simpy.PreemptiveResource):
+    PutQueue = _KeyedQueue
+
+
+# ---- policies ---------------------------------------------------------------------------------------------
+
+class Policy:
+    """How a scheduler shares CPUs: one object per scheduler, chosen once."""
+
+    name: ClassVar[str] = ""
+    #: whether this scheduler enforces caps (a VM limited to a share of a CPU per period)
+    enforces_caps: ClassVar[bool] = False
+
+    def start(self, sched: Scheduler) -> None:
+        """Start the policy's own processes (accounting periods)."""
+
+    def on_wake(self, ent: Entity, pool: Any) -> None:
+        """Adjust a waking entity's state before it queues."""
+
+    def priority(self, ent: Entity, waking: bool) -> float:
+        """Queue priority (lower runs first)."""
+        return 0
+
+    def preempts(self, priority: float, waking: bool) -> bool:
+        """Whether a request with ``priority`` may preempt a running entity."""
+        return False
+
+    def slice_for(self, ent: Entity, pool: Any) -> float:
+        """How long ``ent`` may run before it yields to a waiting entity."""
+        return CREDIT["slice_ms"][0] / 1000.0
+
+    def clip_run(self, now: float, run: float) -> float:
+        """The longest run from ``now``: a policy decides at its own boundaries (ticks)."""
+        return run
+
+    def charge(self, ent: Entity, dt: float) -> None:
+        """Charge ``dt`` seconds of CPU to ``ent``."""
+
+    def yields_now(self, ent: Entity, pool: Any) -> bool:
+        """Whether a running entity gives up its CPU now (beyond the end of its slice)."""
+        return False
+
+
+class CreditPolicy(Policy):
+    """Xen's credit scheduler (xen/common/sched/credit.c).
+
+    Credits are handed out every 30 ms in proportion to weight and debited by run time; entities with credit
+    left (UNDER) run before those without (OVER); a waking entity with credit is BOOSTed and preempts; the
+    UNDER/OVER decision is taken on 10 ms ticks; a running entity yields at the end of its 30 ms slice when
+    others wait. A cap parks the VM once it has used its share of the accounting period.
+    """
+
+    name = "credit"
+    enforces_caps = True
+    BOOST, UNDER, OVER = 0, 1, 2
+
+    def __init__(self) -> None:
+        self.tick_s = CREDIT["tick_ms"][0] / 1000.0
+        self.period_s = self.tick_s * CREDIT["ticks_per_acct"][0]  # credits recomputed every 3 ticks
+
+    def start(self, sched: Scheduler) -> None:
+        sched.env.process(self._accounting(sched))
+
+    def _accounting(self, sched: Scheduler):
+        env = sched.env
+        while True:
+            # credits go to active entities only (those that ran or waited in the last period)
+            now = env.now
+            queued = {id(r.proc_entity) for pool in sched.pools for r in pool.queue}
+            # at boot every vCPU starts with its share, so an I/O vCPU is UNDER (and boosted) from the start
+            active = [e for e in sched.entities
+                      if now == 0.0 or e.req is not None or id(e) in queued or now - e.active_at <= self.period_s]
+            total = sum(e.weight for e in active) or 1.0
+            for e in active:
+                grant = self.period_s * sched.n * e.weight / total
+                e.credit = min(e.credit + grant, self.period_s)
+            # waiting vCPUs move between UNDER and OVER with their new credit
+            for pool in sched.pools:
+                for r in pool.queue:
+                    if r.priority != self.BOOST:
+                        r.priority = self.UNDER if r.proc_entity.credit >= 0 else self.OVER
+                        r.key = (r.priority, r.time, not r.preempt)
+                pool.queue.sort(key=_request_key)
+            sched.renew_caps()  # a capped VM's budget is renewed every accounting period
+            yield env.timeout(self.period_s)
+
+    def priority(self, ent: Entity, waking: bool) -> float:
+        if ent.credit >= 0:  # Xen: UNDER while credit is not negative; a waking UNDER vCPU is boosted
+            return self.BOOST if waking else self.UNDER
+        return self.OVER
+
+    def preempts(self, priority: float, waking: bool) -> bool:
+        return waking and priority == self.BOOST
+
+    def clip_run(self, now: float, run: float) -> float:
+        boundary = (math.floor(now / self.tick_s + TICK_ROUNDING) + 1) * self.tick_s
+        return min(run, max(boundary - now, MIN_RUN_S))
+
+    def charge(self, ent: Entity, dt: float) -> None:
+        ent.credit -= dt
+
+    def yields_now(self, ent: Entity, pool: Any) -> bool:
+        # at a tick an OVER entity yields to a waiting UNDER one
+        return ent.credit < 0 and any(r.proc_entity.credit >= 0 for r in pool.queue)
+
+
+class CfsPolicy(Policy):
+    """Linux CFS as it schedules vCPU threads (kernel/sched/fair.c).
+
+    The entity with the smallest weighted virtual runtime runs, for a slice of the scheduling latency divided
+    among the runnable entities of its CPU's run queue (never below the minimum granularity); a waking entity
+    preempts when its virtual runtime is smaller, and a sleeper's virtual runtime is brought up to half a
+    latency below the run queue's. The wake-up granularity is not modelled: a waker with a smaller virtual
+    runtime always preempts. Caps are cgroup bandwidth control: a quota per period.
+    """
+
+    name = "cfs"
+
+    def __init__(self) -> None:
+        self.latency_s = CFS["latency_ms"][0] / 1000.0
+        self.min_granularity_s = CFS["min_granularity_ms"][0] / 1000.0
+        self.period_s = CFS["bandwidth_period_ms"][0] / 1000.0
+
+    def start(self, sched: Scheduler) -> None:
+        if sched.capped:
+            sched.env.process(self._bandwidth_periods(sched))
+
+    def _bandwidth_periods(self, sched: Scheduler):
+        while True:
+            sched.renew_caps()  # the cgroup's runtime is refilled every cfs_period_us
+            yield sched.env.timeout(self.period_s)
+
+    def on_wake(self, ent: Entity, pool: Any) -> None:
+        floor = min((u.proc_entity.vruntime for u in pool.users if hasattr(u, "proc_entity")), default=ent.vruntime)
+        ent.vruntime = max(ent.vruntime, floor - self.latency_s / 2.0)
+
+    def priority(self, ent: Entity, waking: bool) -> float:
+        return ent.vruntime
+
+    def preempts(self, priority: float, waking: bool) -> bool:
+        return waking
+
+    def slice_for(self, ent: Entity, pool: Any) -> float:
+        runnable = (len(pool.users) + len(pool.queue)) / pool.capacity
+        return max(self.min_granularity_s, self.latency_s / max(1.0, runnable))
+
+    def charge(self, ent: Entity, dt: float) -> None:
+        ent.vruntime += dt * DEFAULT_WEIGHT[0] / ent.weight
+
+
+class FifoPolicy(Policy):
+    """First come, first served, with a fixed slice."""
+
+    name = "fifo"
+
+
+#: The policies by name.
+POLICIES: dict[str, type[Policy]] = {p.name: p for p in (CreditPolicy, CfsPolicy, FifoPolicy)}
+
+
+def policy_for(mode_scheduler: str) -> Policy:
+    """The policy that runs a mode's vCPUs.
+
+    Native processes and every host OS (KVM's Linux, a hosted VMM's host, Hyper-V's root partition as
+    approximated here) run under CFS; Xen under credit (credit2 is approximated by credit).
+    """
+    name = {"credit": "credit", "credit2": "credit", "cfs": "cfs", "host": "cfs", "hyperv": "cfs",
+            "none": "cfs"}.get(mode_scheduler, "fifo")
+    return POLICIES[name]()
+
+
+# ---- the scheduler ----------------------------------------------------------------------------------------
+
+class Scheduler:
+    """Physical CPUs shared by entities under a :class:`Policy`."""
+
+    def __init__(self, env: simpy.Environment, pcpus: int, policy: Policy, pin: bool, capped: bool = False) -> None:
+        self.env, self.n, self.policy, self.pinned = env, pcpus, policy, pin
+        self.pools = ([_CpuPool(env, capacity=1) for _ in range(pcpus)] if pin
+                      else [_CpuPool(env, capacity=pcpus)])
+        self.entities: list[Entity] = []
+        self.busy = [0.0] * len(self.pools)
+        #: fires when capped budgets are renewed
+        self.next_period = env.event()
+        self.caps: list[CapGroup] = []
+        #: whether caps will be added (the policy then runs its periods)
+        self.capped = capped
+        #: (scope, state, start, end, guest_fraction) intervals before ``trace_until``
+        self.trace: list | None = None
+        self.trace_until = 0.0
+        policy.start(self)
+
+    def add_cap(self, entities: list[Entity], quota_s: float) -> CapGroup:
+        """Limit ``entities`` together to ``quota_s`` seconds of CPU per policy period."""
+        group = CapGroup(quota_s)
+        for e in entities:
+            e.cap_group = group
+        self.caps.append(group)
+        return group
+
+    def renew_caps(self) -> None:
+        """A new period: every capped group's budget is renewed and parked entities may run."""
+        for g in self.caps:
+            g.used_s = 0.0
+        ev, self.next_period = self.next_period, self.env.event()
+        ev.succeed()
+
+    def pool_of(self, ent: Entity) -> Any:
+        if self.pinned:
+            return self.pools[(ent.pin or 0) % self.n]
+        return self.pools[0]
+
+    def execute(self, ent: Entity, item: Item, freq: float, waking: bool = False):
+        """Run ``item`` on a physical CPU for ``ent`` (a generator for ``yield from``).
+
+        Wait for a CPU, run until the work, the slice or a policy boundary ends, account, decide whether to keep
+        the CPU; repeat until the item is done.
+        """
+        env, policy = self.env, self.policy
+        seconds = item.work.total / freq
+        remaining = seconds
+        pool = self.pool_of(ent)
+        ent.active_at = env.now
+        while True:
+            ent.active_at = env.now
+            group = ent.cap_group
+            while ent.req is None and group is not None and group.used_s >= group.quota_s:
+                t0 = env.now  # capped: parked until the next period
+                ent.activity = Activity(QUEUEING, t0)
+                yield self.next_period
+                ent.acct[QUEUEING] += env.now - t0
+            if ent.req is None:
+                granted = yield from self._wait_for_cpu(ent, pool, waking)
+                if not granted:
+                    continue
+                waking = False
+            if remaining <= 0:
+                break
+            run = policy.clip_run(env.now, min(remaining, ent.slice_left))
+            if group is not None:
+                run = min(run, max(group.quota_s - group.used_s, MIN_RUN_S))
+                group.used_s += run  # reserved now, so concurrent vCPUs of the VM see it
+            done = yield from self._run(ent, item, seconds, run)
+            if group is not None:
+                group.used_s -= run - done  # give back what a preemption left unused
+            self._account(ent, item, seconds, freq, pool, done)
+            remaining -= done
+            ent.slice_left -= done
+            self._decide(ent, pool, group)
+            if remaining <= WORK_DONE_S:
+                break
+        ent.activity = Activity("between", env.now)
+
+    def _wait_for_cpu(self, ent: Entity, pool: Any, waking: bool):
+        """Queue for a CPU; False when the grant was preempted before this process resumed."""
+        env, policy = self.env, self.policy
+        if waking:
+            policy.on_wake(ent, pool)
+        prio = policy.priority(ent, waking)
+        req = pool.request(priority=prio, preempt=policy.preempts(prio, waking))
+        req.proc_entity = ent
+        t0 = env.now
+        ent.activity = Activity(QUEUEING, t0)
+        try:
+            yield req
+        except simpy.Interrupt:
+            # granted and preempted by a higher-priority waker before this process resumed
+            ent.acct[QUEUEING] += env.now - t0
+            return False
+        ent.acct[QUEUEING] += env.now - t0
+        self.record(ent, "waiting", t0, env.now)
+        ent.req = req
+        ent.slice_left = policy.slice_for(ent, pool)
+        return True
+
+    def _run(self, ent: Entity, item: Item, seconds: float, run: float):
+        """Hold the CPU for ``run`` seconds; the seconds actually run (less when preempted)."""
+        env = self.env
+        t0 = env.now
+        ent.activity = Activity("running", t0, item, seconds)
+        try:
+            yield env.timeout(run)
+            done = run
+        except simpy.Interrupt:
+            done = env.now - t0
+            ent.req = None  # preempted: the resource already took the CPU away
+        if self.trace is not None and t0 < self.trace_until:
+            self.record(ent, "backend" if ent.kind == "backend" else "running", t0, env.now, item.work)
+        return done
+
+    def _account(self, ent: Entity, item: Item, seconds: float, freq: float, pool: Any, done: float) -> None:
+        frac = done / seconds if seconds else 1.0
+        ent.account(item.work, frac, freq)
+        ent.units += item.units * frac
+        self._busy(pool, done)
+        self.policy.charge(ent, done)
+
+    def _decide(self, ent: Entity, pool: Any, group: CapGroup | None) -> None:
+        """After a run: keep the CPU, or give it up (slice used with others waiting, policy, cap)."""
+        if ent.req is None:
+            return
+        if ent.slice_left <= SLICE_DONE_S:
+            if pool.queue:
+                self.release(ent)
+            else:
+                ent.slice_left = self.policy.slice_for(ent, pool)
+        elif self.policy.yields_now(ent, pool):
+            self.release(ent)
+        elif group is not None and group.used_s >= group.quota_s:
+            self.release(ent)  # the VM used its cap for this period
+
+    def record(self, ent: Entity, state: str, start: float, end: float, work: Work | None = None) -> None:
+        """Keep an interval for the timeline (only when tracing, only early in the run)."""
+        if self.trace is None or start >= self.trace_until or end <= start:
+            return
+        gf = 1.0
+        if work is not None and work.total > 0 and state == "running":
+            guest = sum(v for k, v in work.cycles.items() if k in GUEST_CATEGORIES)
+            gf = guest / work.total
+        self.trace.append((ent.scope, state, start, end, gf))
+
+    def _busy(self, pool: Any, dt: float) -> None:
+        self.busy[self.pools.index(pool) if self.pinned else 0] += dt
+
+    def release(self, ent: Entity) -> None:
+        if ent.req is not None:
+            self.pool_of(ent).release(ent.req)
+            ent.req = None
+
+
+__all__ += ["MIN_RUN_S", "TICK_ROUNDING", "SLICE_DONE_S", "WORK_DONE_S"]
