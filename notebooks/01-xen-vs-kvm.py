@@ -7,7 +7,7 @@
 
 # %%
 import kit
-from kit import plots
+from kit import plots, studies
 import pandas as pd
 import plotly.io as pio
 pio.renderers.default = "plotly_mimetype"  # figures as data: JupyterLab renders them, the notebook stays small
@@ -21,11 +21,8 @@ pd.set_option("display.width", 120)
 # worlds and saves and restores the VGIC; Xen answers at EL2. With VHE (Neoverse N1) KVM's host runs at EL2.
 
 # %%
-rows = []
-for hw in ["xgene-armv8-2014", "neoverse-n1-2019", "sandybridge-ep-2012", "skylake-sp-2017"]:
-    for hv in ["kvm", "xen-hvm"]:
-        rows.append(kit.microbench(hw, hv, ["hypercall", "irqchip_trap"]))
-mb = pd.concat(rows)
+mb = studies.microbench_matrix(["xgene-armv8-2014", "neoverse-n1-2019", "sandybridge-ep-2012", "skylake-sp-2017"],
+                              ["kvm", "xen-hvm"], ["hypercall", "irqchip_trap"])
 mb.pivot_table(index=["hardware", "op"], columns="hypervisor", values="cycles")
 
 # %%
@@ -39,11 +36,8 @@ plots.path_waterfall(path, title="KVM/ARM hypercall without VHE: the world switc
 # 64-bit PV's syscall bounce through Xen, which is why PVH exists.
 
 # %%
-out = []
-for wl in ["spec-int", "hackbench"]:
-    r = kit.compare("skylake-sp-2017", wl, ["native", "xen-pv", "xen-pvh", "xen-hvm", "kvm", "qemu-tcg"], duration=0.2)
-    out.append(r.summary[["workload", "hypervisor", "relative_performance"]])
-cpu = pd.concat(out)
+cpu = studies.compare_grid("skylake-sp-2017", ["native", "xen-pv", "xen-pvh", "xen-hvm", "kvm", "qemu-tcg"],
+                           ["spec-int", "hackbench"], duration=0.2)[["workload", "hypervisor", "relative_performance"]]
 cpu.pivot(index="hypervisor", columns="workload", values="relative_performance")
 
 # %%
@@ -57,13 +51,12 @@ plots.relative_performance(cpu.assign(error=""), x="workload")
 # paging exits for each, nested paging does not.
 
 # %%
-rows = []
-for wl in ["random-access", "kernel-build"]:
-    for label, hv, mode in [("xen-pv", "xen-pv", {}), ("kvm nested", "kvm", {}), ("kvm shadow", "kvm", {"memory": "shadow"}),
-                            ("kvm nested 2M", "kvm", {"guest_page": "2M", "host_page": "2M"})]:
-        s = kit.run(kit.Spec.make(hardware="skylake-sp-2017", hypervisor=hv, workload=wl, mode=mode, vcpus=2, duration=0.5)).summary
-        rows.append({"workload": wl, "mode": label, "relative_performance": s["relative_performance"].iloc[0]})
-pd.DataFrame(rows).pivot(index="mode", columns="workload", values="relative_performance")
+paging = {"xen-pv": {"hypervisor": "xen-pv"}, "kvm nested": {"hypervisor": "kvm"},
+          "kvm shadow": {"hypervisor": "kvm", "mode": {"memory": "shadow"}},
+          "kvm nested 2M": {"hypervisor": "kvm", "mode": {"guest_page": "2M", "host_page": "2M"}}}
+mem = studies.run_variants(paging, workloads=["random-access", "kernel-build"], label="mode",
+                           hardware="skylake-sp-2017", vcpus=2, duration=0.5)
+mem.pivot(index="mode", columns="workload", values="relative_performance")
 
 # %% [markdown]
 # ## 4. I/O: split drivers through dom0 against virtio/vhost, and SR-IOV
@@ -88,13 +81,12 @@ plots.latency_cdf(io.latency)
 # interrupts with none (ELI's argument, Gordon et al., ASPLOS 2012).
 
 # %%
-rows = []
-for label, mode in [("exits (injected)", {"interrupts": "injected"}), ("APICv (virtual EOI)", {"interrupts": "apicv"}),
-                    ("posted", {"interrupts": "posted"})]:
-    r = kit.run(kit.Spec.make(hardware="skylake-sp-2017", hypervisor="kvm-sriov", workload="netperf-rr", mode=mode, duration=0.02))
-    rows.append({"delivery": label, "relative_performance": r.summary["relative_performance"].iloc[0],
-                 "mean latency (us)": r.latency["latency_us"].mean()})
-pd.DataFrame(rows)
+delivery = {"exits (injected)": {"mode": {"interrupts": "injected"}},
+            "APICv (virtual EOI)": {"mode": {"interrupts": "apicv"}},
+            "posted": {"mode": {"interrupts": "posted"}}}
+irq = studies.run_variants(delivery, label="delivery", latency=True, hardware="skylake-sp-2017",
+                           hypervisor="kvm-sriov", workload="netperf-rr", duration=0.02)
+irq[["delivery", "relative_performance", "latency_mean_us"]].rename(columns={"latency_mean_us": "mean latency (us)"})
 
 # %% [markdown]
 # ## 6. Several VMs: sharing and scalability
@@ -103,14 +95,9 @@ pd.DataFrame(rows)
 # scheduler and under CFS; weights divide the CPU in proportion.
 
 # %%
-rows = []
-for hv in ["xen-hvm", "kvm"]:
-    for vms, weights in [(1, None), (2, None), (2, (256, 768))]:
-        r = kit.run(kit.Spec.make(hardware="skylake-sp-2017", hypervisor=hv, workload="spec-int", vcpus=2, vms=vms,
-                                  pcpus=2, weights=weights, duration=1.0), baseline=False)
-        for _, v in r.vms.iterrows():
-            rows.append({"hypervisor": hv, "vms": vms, "weights": str(weights), "vm": v["vm"], "units": round(v["units"], 2)})
-pd.DataFrame(rows)
+shares = studies.vm_shares("skylake-sp-2017", "spec-int", ["xen-hvm", "kvm"], [(1, None), (2, None), (2, (256, 768))],
+                           vcpus=2, pcpus=2, duration=1.0)
+shares[["hypervisor", "vms", "weights", "vm", "units"]].round({"units": 2})
 
 # %% [markdown]
 # ## 7. On x86 and on ARM
@@ -119,14 +106,10 @@ pd.DataFrame(rows)
 # VHE removes most of it.
 
 # %%
-rows = []
-for hw in ["xgene-armv8-2014", "neoverse-n1-2019"]:
-    r = kit.compare(hw, "netperf-rr", ["native", "xen-hvm", "kvm"], duration=0.02)
-    e = r.exits.groupby("run")[["count", "cycles"]].sum()
-    s = r.summary.set_index("run")
-    s["cycles per exit"] = e["cycles"] / e["count"]
-    rows.append(s[["hardware", "hypervisor", "relative_performance", "cycles per exit"]])
-pd.concat(rows)
+arm = studies.compare_grid(["xgene-armv8-2014", "neoverse-n1-2019"], ["native", "xen-hvm", "kvm"], "netperf-rr",
+                           duration=0.02).set_index("run")
+arm["cycles per exit"] = arm["exit_cycles"] / arm["exits"]
+arm[["hardware", "hypervisor", "relative_performance", "cycles per exit"]]
 
 # %% [markdown]
 # ## 8. Isolation: a latency-sensitive guest next to a noisy neighbour
@@ -137,12 +120,8 @@ pd.concat(rows)
 # KVM through CFS.
 
 # %%
-rows = []
-for hv in ["xen-hvm", "kvm"]:
-    for nb in [None, "hackbench", "fio-randread", "ttcp"]:
-        r = kit.run(kit.Spec.make(hardware="skylake-sp-2017", hypervisor=hv, workload="netperf-rr", pcpus=2,
-                                  neighbor=nb, neighbor_vcpus=2, duration=0.02), baseline=False)
-        lat = r.latency["latency_us"]
-        rows.append({"hypervisor": hv, "neighbour": nb or "(none)", "trans/s": r.summary["value"].iloc[0],
-                     "p50 (us)": lat.quantile(0.5), "p99 (us)": lat.quantile(0.99)})
-pd.DataFrame(rows)
+iso = studies.neighbour_interference("skylake-sp-2017", "netperf-rr", ["xen-hvm", "kvm"],
+                                     [None, "hackbench", "fio-randread", "ttcp"], pcpus=2, neighbor_vcpus=2,
+                                     duration=0.02)
+iso[["hypervisor", "neighbour", "value", "latency_p50_us", "latency_p99_us"]].rename(
+    columns={"value": "trans/s", "latency_p50_us": "p50 (us)", "latency_p99_us": "p99 (us)"})

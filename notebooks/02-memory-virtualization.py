@@ -7,7 +7,7 @@
 
 # %%
 import kit
-from kit import plots
+from kit import plots, studies
 import pandas as pd
 import plotly.io as pio
 pio.renderers.default = "plotly_mimetype"  # figures as data: JupyterLab renders them, the notebook stays small
@@ -28,12 +28,10 @@ pd.DataFrame(refs)
 # ## Across workloads
 
 # %%
-rows = []
-for wl in ["random-access", "stream", "linpack", "osdb-ir", "kernel-build", "hackbench"]:
-    for label, hv, mode in [("pv direct", "xen-pv", {}), ("nested", "kvm", {}), ("shadow", "kvm", {"memory": "shadow"})]:
-        s = kit.run(kit.Spec.make(hardware="skylake-sp-2017", hypervisor=hv, workload=wl, mode=mode, duration=0.3)).summary
-        rows.append({"workload": wl, "paging": label, "relative_performance": s["relative_performance"].iloc[0]})
-mem = pd.DataFrame(rows)
+paging = {"pv direct": {"hypervisor": "xen-pv"}, "nested": {"hypervisor": "kvm"},
+          "shadow": {"hypervisor": "kvm", "mode": {"memory": "shadow"}}}
+mem = studies.run_variants(paging, workloads=["random-access", "stream", "linpack", "osdb-ir", "kernel-build", "hackbench"],
+                           label="paging", hardware="skylake-sp-2017", duration=0.3)
 mem.pivot(index="workload", columns="paging", values="relative_performance")
 
 # %% [markdown]
@@ -60,9 +58,6 @@ plots.sweep_heatmap(t.reset_index().assign(error="", d=t["nested - shadow"].valu
 # to 15 references and the TLB reaches 512 times further.
 
 # %%
-rows = []
-for g in ["4K", "2M"]:
-    s = kit.run(kit.Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="random-access",
-                              mode={"guest_page": g, "host_page": g}, duration=0.3)).summary
-    rows.append({"pages": g, "relative_performance": s["relative_performance"].iloc[0]})
-pd.DataFrame(rows)
+pages = {g: {"mode": {"guest_page": g, "host_page": g}} for g in ["4K", "2M"]}
+studies.run_variants(pages, label="pages", hardware="skylake-sp-2017", hypervisor="kvm", workload="random-access",
+                     duration=0.3)[["pages", "relative_performance"]]

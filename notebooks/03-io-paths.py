@@ -6,8 +6,7 @@
 # cost per packet (including the backend's) and latency tails.
 
 # %%
-import kit
-from kit import plots
+from kit import plots, studies
 import pandas as pd
 import plotly.io as pio
 pio.renderers.default = "plotly_mimetype"  # figures as data: JupyterLab renders them, the notebook stays small
@@ -15,22 +14,19 @@ pd.set_option("display.precision", 4)
 pd.set_option("display.width", 120)
 
 # %%
-modes = [("native", "native", {}), ("emulated (e1000)", "kvm-emulated", {}), ("virtio (QEMU)", "kvm", {"io": "virtio"}),
-         ("vhost", "kvm", {}), ("Xen split driver", "xen-hvm", {}), ("SR-IOV, exits", "kvm-sriov", {"interrupts": "apicv"}),
-         ("SR-IOV, posted", "kvm-sriov", {})]
-rows, lats = [], []
-for label, hv, mode in modes:
-    r = kit.run(kit.Spec.make(hardware="skylake-sp-2017", hypervisor=hv, workload="netperf-rr", mode=mode, duration=0.02))
-    b = r.breakdown[r.breakdown["category"] != "idle"]
-    units = r.summary["units"].iloc[0]
-    rows.append({"path": label, "trans/s": r.summary["value"].iloc[0], "relative": r.summary["relative_performance"].iloc[0],
-                 "CPU us per transaction (all threads)": b["seconds"].sum() / units * 1e6,
-                 "p99 latency (us)": r.latency["latency_us"].quantile(0.99)})
-    lats.append(r.latency.assign(scenario=label))
-pd.DataFrame(rows)
+paths = {"native": {"hypervisor": "native"}, "emulated (e1000)": {"hypervisor": "kvm-emulated"},
+         "virtio (QEMU)": {"hypervisor": "kvm", "mode": {"io": "virtio"}}, "vhost": {"hypervisor": "kvm"},
+         "Xen split driver": {"hypervisor": "xen-hvm"},
+         "SR-IOV, exits": {"hypervisor": "kvm-sriov", "mode": {"interrupts": "apicv"}},
+         "SR-IOV, posted": {"hypervisor": "kvm-sriov"}}
+common = dict(hardware="skylake-sp-2017", workload="netperf-rr", duration=0.02)
+io = studies.run_variants(paths, label="path", latency=True, **common)
+io[["path", "value", "relative_performance", "busy_us_per_unit", "latency_p99_us"]].rename(columns={
+    "value": "trans/s", "relative_performance": "relative", "busy_us_per_unit": "CPU us per transaction (all threads)",
+    "latency_p99_us": "p99 latency (us)"})
 
 # %%
-plots.latency_cdf(pd.concat(lats))
+plots.latency_cdf(studies.request_latencies(paths, **common))
 
 # %% [markdown]
 # ## Bulk transfer, transmit and receive, and the MTU
@@ -38,13 +34,7 @@ plots.latency_cdf(pd.concat(lats))
 # On the 2003 testbed, Xen's dom0 does the per-packet work; smaller packets mean more of it.
 
 # %%
-rows = []
-for direction in ["tx", "rx"]:
-    for mtu in [1500, 500]:
-        for hv in ["native", "xen-pv", "vmware-bt"]:
-            r = kit.run(kit.Spec.make(hardware="p4-xeon-2003", hypervisor=hv, workload="ttcp",
-                                      params={"direction": direction, "mtu": mtu}, duration=0.1))
-            s = r.summary.iloc[0]
-            rows.append({"direction": direction, "mtu": mtu, "hypervisor": hv, "Mbit/s": s["value"],
-                         "relative": s["relative_performance"], "backend util": s["backend_util"]})
-pd.DataFrame(rows)
+ttcp = studies.compare_grid("p4-xeon-2003", ["native", "xen-pv", "vmware-bt"], "ttcp",
+                            grid={"direction": ["tx", "rx"], "mtu": [1500, 500]}, duration=0.1)
+ttcp[["direction", "mtu", "hypervisor", "value", "relative_performance", "backend_util"]].rename(columns={
+    "value": "Mbit/s", "relative_performance": "relative", "backend_util": "backend util"})

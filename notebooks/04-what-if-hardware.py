@@ -6,7 +6,7 @@
 
 # %%
 import kit
-from kit import plots
+from kit import plots, studies
 import pandas as pd
 import plotly.io as pio
 pio.renderers.default = "plotly_mimetype"  # figures as data: JupyterLab renders them, the notebook stays small
@@ -38,11 +38,10 @@ walk.pivot_table(index="set.hw.walk_ref_cycles", columns="set.memory", values="r
 # the features on in the profile shows what Ivy Bridge and later bought.
 
 # %%
-rows = []
-for label, hw_over, mode in [("Sandy Bridge as is", {}, {}),
-                             ("+ APICv", {"features.apicv": True}, {"interrupts": "apicv"}),
-                             ("+ posted interrupts", {"features.apicv": True, "features.posted_interrupts": True}, {"interrupts": "posted"})]:
-    r = kit.run(kit.Spec.make(hardware="sandybridge-ep-2012", hypervisor="kvm-sriov", workload="netperf-rr", hw=hw_over, mode=mode, duration=0.02))
-    rows.append({"cpu": label, "relative_performance": r.summary["relative_performance"].iloc[0],
-                 "exits per transaction": r.exits["count"].sum() / r.summary["units"].iloc[0]})
-pd.DataFrame(rows)
+cpus = {"Sandy Bridge as is": {},
+        "+ APICv": {"hw": {"features.apicv": True}, "mode": {"interrupts": "apicv"}},
+        "+ posted interrupts": {"hw": {"features.apicv": True, "features.posted_interrupts": True},
+                                "mode": {"interrupts": "posted"}}}
+irq = studies.run_variants(cpus, label="cpu", hardware="sandybridge-ep-2012", hypervisor="kvm-sriov",
+                           workload="netperf-rr", duration=0.02)
+irq[["cpu", "relative_performance", "exits_per_unit"]].rename(columns={"exits_per_unit": "exits per transaction"})
