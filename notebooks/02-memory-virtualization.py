@@ -30,8 +30,8 @@ pd.DataFrame(refs)
 # %%
 paging = {"pv direct": {"hypervisor": "xen-pv"}, "nested": {"hypervisor": "kvm"},
           "shadow": {"hypervisor": "kvm", "mode": {"memory": "shadow"}}}
-mem = studies.run_variants(paging, workloads=["random-access", "stream", "linpack", "osdb-ir", "kernel-build", "hackbench"],
-                           label="paging", hardware="skylake-sp-2017", duration=0.3)
+workloads = ["random-access", "stream", "linpack", "osdb-ir", "kernel-build", "hackbench"]
+mem = studies.run_variants(paging, workloads=workloads, label="paging", hardware="skylake-sp-2017", duration=0.3)
 mem.pivot(index="workload", columns="paging", values="relative_performance")
 
 # %% [markdown]
