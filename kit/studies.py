@@ -3,9 +3,9 @@
 A study runs a family of specs (modes, variants of a mode, profiles, workloads, workload parameters) through
 the public API (:func:`kit.run`, :func:`kit.compare`, :func:`kit.microbench`) and returns one tidy DataFrame
 with a row per run (or per VM, or per request), labelled by what varied. The notebooks call these functions
-and only select, rename and pivot columns; the tests call the same functions. Nothing here prints or plots,
-and every spec is built with :meth:`kit.Spec.make`, so a bad name or value fails with one readable
-:class:`kit.HvkitError` before anything is simulated.
+and only select, rename and pivot columns; the tests call the same functions. Nothing here prints or plots.
+Every spec is built with :meth:`kit.Spec.make`, so a bad keyword or value fails with one readable
+:class:`kit.HvkitError` (before any run, where a study builds its specs first).
 
 A *variant* is a label and the :meth:`kit.Spec.make` keywords that make it differ from the common ones, e.g.
 ``{"kvm shadow": {"hypervisor": "kvm", "mode": {"memory": "shadow"}}}``; a variant's keywords replace the
@@ -171,15 +171,15 @@ def run_variants(variants: Mapping[str, Mapping[str, Any]], *, workloads: Sequen
         A bad spec, a run that completed no unit of work, or ``latency`` on a workload without requests.
     """
     variants = _variants(variants)
-    rows = []
+    plan = []
     for wl in _listed("workloads", workloads) if workloads is not None else [None]:
         for name, over in variants.items():
             kw = {**spec, **over}
             if wl is not None:
                 kw["workload"] = wl
-            r = run(Spec.make(**kw), baseline=baseline, scenario=name)
-            rows.append(_metrics(r, label, name, baseline=baseline, latency=latency))
-    return pd.DataFrame(rows)
+            plan.append((name, Spec.make(**kw)))
+    return pd.DataFrame([_metrics(run(s, baseline=baseline, scenario=name), label, name, baseline=baseline,
+                                  latency=latency) for name, s in plan])
 
 
 def request_latencies(variants: Mapping[str, Mapping[str, Any]], **spec) -> pd.DataFrame:
@@ -198,9 +198,8 @@ def request_latencies(variants: Mapping[str, Mapping[str, Any]], **spec) -> pd.D
         ``run`` (the variant's position), ``scenario`` (its label), ``vm``, ``start_s``, ``latency_us``: one
         row per completed request, the same requests :func:`run_variants` summarizes for the same specs.
     """
-    variants = _variants(variants)
-    parts = [run(Spec.make(**{**spec, **over}), baseline=False, run_id=i, scenario=name).latency
-             for i, (name, over) in enumerate(variants.items())]
+    plan = [(name, Spec.make(**{**spec, **over})) for name, over in _variants(variants).items()]
+    parts = [run(s, baseline=False, run_id=i, scenario=name).latency for i, (name, s) in enumerate(plan)]
     return pd.concat(parts, ignore_index=True)
 
 
@@ -225,14 +224,15 @@ def vm_shares(hardware: str, workload: str, hypervisors: Sequence[str],
         One row per mode x layout x VM: ``hypervisor``, ``vms``, ``weights`` (as given), ``vm``, ``units``
         (work the VM completed) and ``value`` (its share of the metric).
     """
+    plan = [(hv, vms, weights, Spec.make(hardware=hardware, hypervisor=hv, workload=workload, vms=vms,
+                                         weights=weights, **spec))
+            for hv in _listed("hypervisors", hypervisors) for vms, weights in _listed("layouts", layouts)]
     rows = []
-    for hv in _listed("hypervisors", hypervisors):
-        for vms, weights in _listed("layouts", layouts):
-            r = run(Spec.make(hardware=hardware, hypervisor=hv, workload=workload, vms=vms, weights=weights, **spec),
-                    baseline=False)
-            for _, v in r.vms.iterrows():
-                rows.append({"hypervisor": hv, "vms": vms, "weights": weights, "vm": v["vm"], "units": v["units"],
-                             "value": v["value"]})
+    for hv, vms, weights, s in plan:
+        r = run(s, baseline=False)
+        for _, v in r.vms.iterrows():
+            rows.append({"hypervisor": hv, "vms": vms, "weights": weights, "vm": v["vm"], "units": v["units"],
+                         "value": v["value"]})
     return pd.DataFrame(rows)
 
 
