@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# Execute every notebook in place (outputs are committed and checked by nbval).
+# Sync each notebook's py:percent source with its .ipynb, then execute the .ipynb in place: the outputs are
+# committed and checked by nbval. Arguments name notebooks (.py or .ipynb, relative to notebooks/ or to the
+# repository root); the default is every notebook. A source without an .ipynb gets one.
 set -euo pipefail
 cd "$(dirname "$0")/../notebooks"
 files=("$@")
-if [ ${#files[@]} -eq 0 ]; then files=(*.ipynb papers/*.ipynb); fi
-for nb in "${files[@]}"; do
-  [ -f "$nb" ] || continue
-  echo "executing $nb"
+if [ ${#files[@]} -eq 0 ]; then files=(*.py papers/*.py); fi
+for f in "${files[@]}"; do
+  base="${f#notebooks/}"
+  base="${base%.*}"
+  if [ -f "$base.py" ]; then pair="$base.py"; elif [ -f "$base.ipynb" ]; then pair="$base.ipynb"; else
+    echo "no notebook $f (looked for notebooks/$base.py and .ipynb)" >&2
+    exit 2
+  fi
+  # jupytext's pairing rule, as in JupyterLab: inputs from whichever file of the pair was saved last, outputs
+  # from the .ipynb; a missing .ipynb is created from the source (notebooks/jupytext.toml pairs them).
+  jupytext --sync "$pair"
+  echo "executing $base.ipynb"
   jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 \
-    --ExecutePreprocessor.store_widget_state=False "$nb"
+    --ExecutePreprocessor.store_widget_state=False "$base.ipynb"
 done

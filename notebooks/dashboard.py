@@ -1,0 +1,19 @@
+# %% [markdown]
+# # hvkit dashboard
+#
+# Serve with `voila notebooks/dashboard.ipynb`. Each panel runs the same `kit.run` / `kit.compare` /
+# `kit.microbench` / `kit.sweep` the command line runs.
+
+# %%
+from kit.widgets import ExperimentPanel, ComparePanel, MicrobenchPanel, SweepPanel
+experiment = ExperimentPanel(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr")
+experiment
+
+# %%
+ComparePanel(hardware="skylake-sp-2017", workload="netperf-rr")
+
+# %%
+MicrobenchPanel(hardware="xgene-armv8-2014", op="hypercall")
+
+# %%
+SweepPanel(hardware="skylake-sp-2017", workload="netperf-rr", workers=1)
