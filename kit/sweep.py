@@ -89,7 +89,7 @@ class SweepInterrupted(KeyboardInterrupt):
     """Ctrl-C (or SIGTERM in ``hvkit sweep``) stopped a sweep; every finished point it reported is stored."""
 
     def __init__(self, stored: int, total: int, store: str | None):
-        super().__init__(f"interrupted; {stored} of {total} points stored")
+        super().__init__(f"interrupted; {stored} of {total} points stored" if store else "interrupted")
         self.stored, self.total, self.store = stored, total, store
 
 
@@ -303,6 +303,13 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
+def _is_temp(name: str, prefix: str, suffix: str) -> bool:
+    """Whether ``name`` is one of our temporary names (``prefix``, 16 hex digits, ``suffix``)."""
+    mid = name[len(prefix):len(name) - len(suffix)]
+    return (name.startswith(prefix) and name.endswith(suffix) and len(mid) == 16
+            and all(c in "0123456789abcdef" for c in mid))
+
+
 def _open_excl(dir_fd: int, prefix: str, suffix: str) -> tuple[str, int]:
     """A new file with an unpredictable name in ``dir_fd``: never an existing file, never through a link."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
@@ -480,14 +487,18 @@ class Store:
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock_fd = fd
-        stale = [e.name for e in os.scandir(self._fd)
-                 if e.name.startswith(_TMP_PREFIX) and e.name.endswith(_TMP_SUFFIX)]
+        names = [e.name for e in os.scandir(self._fd)]
+        stale = [n for n in names if _is_temp(n, _TMP_PREFIX, _TMP_SUFFIX)]
         for name in stale:  # only a writer makes these, and we are the only writer now
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(name, dir_fd=self._fd)
         if stale:
             self.problems.append(f"{self.path}: removed {len(stale)} temporary file(s) left by an interrupted "
                                  f"write")
+        old = [n for n in names if n.endswith(".parquet")]
+        if old:
+            self.problems.append(f"{self.path}: {len(old)} point file(s) of the earlier one-file-per-point format "
+                                 f"are not read; their points are recomputed")
 
     # -- reading
     def _read_chunk(self, name: str) -> list:
@@ -676,7 +687,7 @@ def write_parquet_atomic(df: pd.DataFrame, path: str | os.PathLike) -> None:
     dfd = os.open(out.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _O_CLOEXEC)
     try:
         for e in os.scandir(dfd):  # left by a writer that was killed; the store lock makes us the only one
-            if e.name.startswith(f".{out.name}.") and e.name.endswith((".tmp", ".probe")):
+            if _is_temp(e.name, f".{out.name}.", ".tmp") or _is_temp(e.name, f".{out.name}.", ".probe"):
                 with contextlib.suppress(OSError):
                     os.unlink(e.name, dir_fd=dfd)
 
@@ -866,7 +877,7 @@ class _Run:
     def _retry(self, key: str, why: str, isolate: bool) -> None:
         self.attempts[key] = self.attempts.get(key, 0) + 1
         if self.attempts[key] >= MAX_ATTEMPTS:
-            self.given_up[key] = f"not computed: {why} ({self.attempts[key]} attempts); nothing stored"
+            self.given_up[key] = f"{why}, {self.attempts[key]} times"
             self.failed += 1
             if self.bar is not None:
                 self.bar.set_postfix(failed=self.failed)
@@ -881,7 +892,7 @@ class _Run:
             row = fut.result()
         except BrokenExecutor as exc:
             self.broken = True
-            self._retry(key, f"the worker process died ({type(exc).__name__})", isolate=True)
+            self._retry(key, f"its worker process died ({type(exc).__name__})", isolate=True)
             return
         except Exception as exc:  # not the model's answer (the model's errors come back as rows)
             self._retry(key, f"{type(exc).__name__}: {exc}", isolate=False)
@@ -910,10 +921,11 @@ class _Run:
             except OSError as exc:
                 n = len(self.buffer)
                 self.buffer = []
+                hint = "free space and " if exc.errno in (errno.ENOSPC, errno.EDQUOT) else ""
                 raise SweepStoreError(
                     f"cannot write to the store {self.store.path}: {exc.strerror or exc}; {self.stored} of "
-                    f"{self.total} points stored and valid, {n} finished ones not; free space and run again "
-                    f"with --resume", self.stored, self.total, exc) from None
+                    f"{self.total} points stored and valid, {n} finished ones not; {hint}run again with --resume",
+                    self.stored, self.total, exc) from None
             n = len(self.buffer)
             self.buffer = []
             self.stored += n
@@ -926,9 +938,9 @@ class _Run:
             return  # the other futures of the broken pool are still being failed
         self.broken = False
         if not self.own:
-            why = "the executor's worker process died and it cannot be rebuilt"
+            why = "a worker process of the executor died, and an executor we did not make is not rebuilt"
             for key in list(self.suspects) + list(self.todo):
-                self.given_up[key] = f"not computed: {why}; nothing stored"
+                self.given_up[key] = why
             self.failed += len(self.suspects) + len(self.todo)
             self.suspects.clear()
             self.todo.clear()
@@ -1070,6 +1082,8 @@ def _sweep(plan, st, executor, workers, progress, retry_errors) -> pd.DataFrame:
         raise SweepInterrupted(stored, len(specs), str(st.path) if st is not None else None) from None
     except BaseException:
         if run is not None:
+            with contextlib.suppress(Exception):  # keep what finished, whatever went wrong
+                run.flush(force=True)
             run.close(kill=True)
         raise
     else:
@@ -1089,7 +1103,7 @@ def _sweep(plan, st, executor, workers, progress, retry_errors) -> pd.DataFrame:
         elif k in results:
             res, was = results[k], False
         else:
-            res, was = _error_result(run.given_up[k]), False
+            res, was = _error_result(f"not computed: {run.given_up[k]}; nothing stored"), False
         r = {"spec_hash": k, "kit_version": __version__, **_spec_columns(p["spec"]), **res, "reused": was}
         r.update(point=p["point"], replication=p["replication"])
         for key, val in p["sets"].items():
@@ -1102,7 +1116,8 @@ def _sweep(plan, st, executor, workers, progress, retry_errors) -> pd.DataFrame:
     if run is not None and run.given_up:
         first = next(iter(run.given_up.values()))
         raise SweepIncomplete(f"{len(run.given_up)} of {run.total} points could not be computed ({first}); "
-                              f"{run.stored} stored; run again to retry them", df, len(run.given_up), run.stored)
+                              f"{run.stored} stored; run again (--resume) to retry them", df, len(run.given_up),
+                              run.stored)
     return df
 
 

@@ -237,6 +237,19 @@ def test_a_point_that_kills_its_worker_is_found_and_given_up_unstored(tmp_path, 
     assert again["reused"].tolist() == (~bad).tolist()
 
 
+def test_points_given_up_are_one_line_and_exit_1_without_an_output(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sweep_mod, "run_point", _killing_run_point)
+    out = tmp_path / "r.parquet"
+    with pytest.raises(SystemExit) as e:
+        cli.main(["sweep", str(_yaml(tmp_path, FAST_YAML)), "-o", str(out), "--workers", "2", "--no-progress"])
+    assert e.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("hvkit: error: 2 of 8 points could not be computed (its worker process died "
+                          "(BrokenProcessPool), 3 times); 6 stored; run again (--resume) to retry them")
+    assert not out.exists() and len(stored_records(tmp_path / "r.parquet.points")) == 6
+
+
 FLAKY = {"n": 0}
 
 
@@ -326,15 +339,43 @@ def test_a_link_planted_at_a_temporary_name_is_never_written_through(tmp_path, m
     victim = tmp_path / "victim"
     victim.write_text("precious")
     store = tmp_path / "st"
-    store.mkdir()
-    os.symlink(victim, store / ".tmp-aaaa.part")  # an attacker who guessed the first name
-    names = iter(["aaaa", "bbbb"] + [f"c{i}" for i in range(100)])
-    monkeypatch.setattr(sweep_mod.secrets, "token_hex", lambda n: next(names))
+    planted = store / f".tmp-{'a' * 16}.part"  # an attacker who guessed the first name
+    names = iter(["a" * 16] + [f"{i:016x}" for i in range(100)])
+    real_token, tried = sweep_mod.secrets.token_hex, []
+
+    def token(n):  # temporary names (16 hex digits) come from our list, chunk names stay random
+        if n != 8:
+            return real_token(n)
+        tried.append(next(names))
+        return tried[-1]
+
+    monkeypatch.setattr(sweep_mod.secrets, "token_hex", token)
+    real_lock = Store.lock
+
+    def lock_then_plant(self):  # planted after the lock, so that it is not cleaned as a stale temporary file
+        real_lock(self)
+        if not os.path.lexists(planted):
+            os.symlink(victim, planted)
+
+    monkeypatch.setattr(Store, "lock", lock_then_plant)
     base, kw = load_sweep_file(_yaml(tmp_path, FAST_YAML))
-    with pytest.warns(SweepStoreWarning, match="removed 1 temporary"):
-        df = sweep(base, **kw, workers=1, progress=False, store=store)
-    assert victim.read_text() == "precious"
+    df = sweep(base, **kw, workers=1, progress=False, store=store)
+    assert victim.read_text() == "precious" and os.readlink(planted) == str(victim)
     pd.testing.assert_frame_equal(df[SAME], fast_reference[SAME])
+    assert len(stored_records(store)) == N_FAST and tried[:2] == ["a" * 16, "0" * 16]  # the next name was used
+
+
+def test_a_stale_temporary_link_is_removed_not_followed(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    store = tmp_path / "st"
+    store.mkdir()
+    (store / f".tmp-{'a' * 16}.part").symlink_to(victim)
+    s = Store(store)
+    s.lock()
+    s.close()
+    assert "removed 1 temporary" in s.problems[0]
+    assert victim.read_text() == "precious" and not os.path.lexists(store / f".tmp-{'a' * 16}.part")
 
 
 def test_when_every_temporary_name_is_taken_the_write_fails_safely(tmp_path, monkeypatch, capsys):
@@ -342,13 +383,14 @@ def test_when_every_temporary_name_is_taken_the_write_fails_safely(tmp_path, mon
     victim.write_text("precious")
     y = _yaml(tmp_path, FAST_YAML)
     store = tmp_path / "r.parquet.points"
-    monkeypatch.setattr(sweep_mod.secrets, "token_hex", lambda n: "aaaa")
+    monkeypatch.setattr(sweep_mod.secrets, "token_hex", lambda n: "a" * 16)
+    planted = store / f".tmp-{'a' * 16}.part"
     real_lock = Store.lock
 
     def lock_then_plant(self):  # planted after the lock, so that it is not cleaned as a stale temporary file
         real_lock(self)
-        if not os.path.lexists(store / ".tmp-aaaa.part"):
-            os.symlink(victim, store / ".tmp-aaaa.part")
+        if not os.path.lexists(planted):
+            os.symlink(victim, planted)
 
     monkeypatch.setattr(Store, "lock", lock_then_plant)
     with pytest.raises(SystemExit) as e:
@@ -356,7 +398,7 @@ def test_when_every_temporary_name_is_taken_the_write_fails_safely(tmp_path, mon
     assert e.value.code == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot write to the store" in err and "0 of 8 points stored" in err
-    assert victim.read_text() == "precious" and os.readlink(store / ".tmp-aaaa.part") == str(victim)
+    assert victim.read_text() == "precious" and os.readlink(planted) == str(victim)
 
 
 def test_a_store_swapped_for_a_link_mid_sweep_redirects_nothing(tmp_path):
@@ -481,11 +523,14 @@ def test_special_files_in_the_store_neither_hang_nor_crash(tmp_path, fast_refere
     base, kw, _, store = _fresh_store(tmp_path)
     os.mkfifo(store / "points-00000090-fifo.jsonl")  # opening it for reading would block forever
     (store / "points-00000091-dir.jsonl").mkdir()
-    (store / ".tmp-stale.part").write_text("half a chunk")
+    (store / ".tmp-0123456789abcdef.part").write_text("half a chunk")
+    (store / ".tmp-mine.part").write_text("not one of ours: left alone")
+    (store / "0123456789abcdef.parquet").write_text("a point of the earlier format")
     with pytest.warns(SweepStoreWarning) as rec:
         df = sweep(base, **kw, workers=1, progress=False, store=store)
     msgs = " | ".join(str(w.message) for w in rec)
     assert msgs.count("not a regular file") == 2 and "removed 1 temporary" in msgs
+    assert "1 point file(s) of the earlier one-file-per-point format are not read" in msgs
     assert df["reused"].all()
     pd.testing.assert_frame_equal(df[SAME], fast_reference[SAME])
-    assert not (store / ".tmp-stale.part").exists()
+    assert not (store / ".tmp-0123456789abcdef.part").exists() and (store / ".tmp-mine.part").exists()
