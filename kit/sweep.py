@@ -322,9 +322,9 @@ def _open_excl(dir_fd: int, prefix: str, suffix: str) -> tuple[str, int]:
     raise FileExistsError(errno.EEXIST, "no unused temporary name after 100 tries", prefix)
 
 
-def _write_file_atomic(dir_fd: int, name: str, write, *, replace: bool) -> None:
-    """Write ``name`` in ``dir_fd`` via a fresh temporary file, synced, then renamed."""
-    tmp, fd = _open_excl(dir_fd, _TMP_PREFIX if not replace else f".{name}.", _TMP_SUFFIX if not replace else ".tmp")
+def _write_file_atomic(dir_fd: int, name: str, write, tmp_prefix: str, tmp_suffix: str) -> None:
+    """Write ``name`` in ``dir_fd`` via a fresh temporary file (``write(fd)``), synced, then renamed."""
+    tmp, fd = _open_excl(dir_fd, tmp_prefix, tmp_suffix)
     try:
         try:
             write(fd)
@@ -598,7 +598,7 @@ class Store:
                            "kit_version": __version__}).encode() + b"\n"
         self._seq += 1
         name = f"{_CHUNK_PREFIX}{self._seq:08d}-{secrets.token_hex(4)}{_CHUNK_SUFFIX}"
-        _write_file_atomic(self._fd, name, lambda fd: _write_all(fd, head + body), replace=False)
+        _write_file_atomic(self._fd, name, lambda fd: _write_all(fd, head + body), _TMP_PREFIX, _TMP_SUFFIX)
         self._chunks.append(name)
         for r in records:
             if r["key"] in index:
@@ -695,7 +695,7 @@ def write_parquet_atomic(df: pd.DataFrame, path: str | os.PathLike) -> None:
             with os.fdopen(os.dup(fd), "wb") as f:
                 df.to_parquet(f, index=False)
 
-        _write_file_atomic(dfd, out.name, write, replace=True)
+        _write_file_atomic(dfd, out.name, write, f".{out.name}.", ".tmp")
     finally:
         os.close(dfd)
 

@@ -323,8 +323,12 @@ def test_an_output_that_cannot_be_written_leaves_the_store_complete(tmp_path, mo
     assert err.count("\n") == 1 and f"cannot write {out}: No space left on device; all 8 points are stored" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.parquet.points", "s.yaml"]  # no temporary left
     monkeypatch.undo()
+    (tmp_path / ".r.parquet.0123456789abcdef.tmp").write_text("left by a writer that was killed")
+    (tmp_path / ".r.parquet.notes.tmp").write_text("not one of ours")
     assert cli.main(["sweep", str(y), "-o", str(out), "--workers", "1", "--no-progress", "--resume"]) == 0
     assert pd.read_parquet(out)["reused"].all()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".r.parquet.notes.tmp", "r.parquet", "r.parquet.points",
+                                                          "s.yaml"]
 
 
 # ---- links, swaps, corruption ----------------------------------------------------------------------
