@@ -196,7 +196,7 @@ def test_ctrl_c_and_sigterm_store_what_finished_and_say_one_line(tmp_path, slow_
 
 
 def test_a_second_sweep_into_the_same_store_is_refused(tmp_path):
-    proc, cmd, out, store = start(tmp_path)
+    proc, cmd, out, store = start(tmp_path, workers=1)  # one worker: still running when the second one starts
     try:
         wait_for(lambda: (store / ".lock").exists(), what="the first sweep to take its store")
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
