@@ -1,4 +1,5 @@
 """Sweeps: expansion, identical numbers on every executor, failures kept, and a kill -9 that loses nothing."""
+import json
 import os
 import signal
 import subprocess
@@ -75,6 +76,14 @@ def _sweep_yaml(tmp_path):
     return p
 
 
+def _stored_keys(store):
+    """Keys of every record in the store's chunk files, read without kit.sweep (duplicates kept)."""
+    keys = []
+    for f in sorted(store.glob("points-*.jsonl")):
+        keys += [json.loads(line)["key"] for line in f.read_bytes().splitlines()[1:]]
+    return keys
+
+
 def test_kill_minus_9_then_resume_matches_an_uninterrupted_run(tmp_path):
     y = _sweep_yaml(tmp_path)
     out = tmp_path / "r.parquet"
@@ -82,16 +91,18 @@ def test_kill_minus_9_then_resume_matches_an_uninterrupted_run(tmp_path):
     cmd = [sys.executable, "-m", "kit.cli", "sweep", str(y), "-o", str(out), "--workers", "1", "--no-progress"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 120
-    while time.time() < deadline and len(list(store.glob("*.parquet"))) < 5:
+    while time.time() < deadline and len(_stored_keys(store)) < 5:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    done_before = len(list(store.glob("*.parquet")))
+    done_before = len(_stored_keys(store))
     assert 5 <= done_before < 32 and not out.exists()
     r = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     resumed = pd.read_parquet(out)
-    assert resumed["reused"].sum() >= done_before - 1  # at most the in-flight point is recomputed
+    assert resumed["reused"].sum() == done_before  # every stored point reused, none recomputed
+    keys = _stored_keys(store)
+    assert len(keys) == len(set(keys)) == 32  # nothing stored twice
     full_out = tmp_path / "full.parquet"
     subprocess.run([sys.executable, "-m", "kit.cli", "sweep", str(y), "-o", str(full_out), "--workers", "2",
                     "--no-progress"], check=True, capture_output=True, timeout=300)
@@ -116,3 +127,71 @@ def test_sweep_file_validation(tmp_path):
 def test_example_sweep_file_is_valid():
     base, kw = load_sweep_file(os.path.join(os.path.dirname(__file__), "..", "examples", "sweep-exit-latency.yaml"))
     assert len(expand(base, **kw)) == 72
+
+
+# ---- results that are not measurements, errors, duplicates -----------------------------------------
+
+TINY = Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", duration=1e-6, seed=1)
+
+
+def test_a_non_finite_result_is_an_error_row_not_a_success(tmp_path):
+    # 1 us of netperf-rr finishes no transaction natively: relative performance would be 0/0
+    df = sweep(TINY, {"hypervisor": ["kvm", "xen-hvm"]}, workers=1, progress=False, store=tmp_path / "st")
+    assert (df["error"].str.contains("non-finite result")).all()
+    assert df["relative_performance"].isna().all() and df["value"].isna().all()
+    assert (df["metric"] == "transaction rate").all()  # what was asked is kept; no number is reported
+    assert mean_ci(df, ["set.hypervisor"]).empty
+
+
+def test_stored_errors_are_reused_until_retry_errors_recomputes_them(tmp_path):
+    grid = {"hypervisor": ["kvm", "no-such-mode"]}
+    sweep(BASE, grid, workers=1, progress=False, store=tmp_path / "st")
+    again = sweep(BASE, grid, workers=1, progress=False, store=tmp_path / "st")
+    assert again["reused"].all()
+    retried = sweep(BASE, grid, workers=1, progress=False, store=tmp_path / "st", retry_errors=True)
+    assert retried["reused"].tolist() == [True, False]  # only the error was recomputed
+    assert "unknown hypervisor" in retried["error"].iloc[1]
+    keys = _stored_keys(tmp_path / "st")
+    assert len(keys) == len(set(keys)) == 2  # the superseded record was compacted away
+
+
+def test_the_same_spec_twice_in_a_plan_is_computed_once(tmp_path):
+    df = sweep(BASE, {"hw.exit_roundtrip_cycles": [500, 500, 900]}, workers=1, progress=False,
+               store=tmp_path / "st")
+    assert len(df) == 3 and df["spec_hash"].nunique() == 2
+    assert df.iloc[0]["value"] == df.iloc[1]["value"]
+    assert sorted(_stored_keys(tmp_path / "st")) == sorted(set(df["spec_hash"]))
+
+
+def test_store_key_is_the_spec_key():
+    from kit.sweep import _spec_key
+    for p in expand(BASE, GRID, points=[{"workload.mtu": 500}, {"weights": "256", "caps": "50"}], replications=2):
+        spec = p["spec"]
+        assert _spec_key(json.loads(json.dumps(spec.model_dump(mode="json"))), "9.9") == spec.key("9.9")
+
+
+@pytest.mark.parametrize("kw,field", [
+    ({"grid": {"hw.exit_roundtrip_cycles": [100, float("nan")]}}, "grid.hw.exit_roundtrip_cycles[1]"),
+    ({"grid": {"workload.mtu": ["inf"]}}, "grid.workload.mtu[0]"),
+    ({"zip_params": {"vcpus": [1, 2], "hw.exit_roundtrip_cycles": [1.0, float("-inf")]}},
+     "zip.hw.exit_roundtrip_cycles[1]"),
+    ({"points": [{"workload.mtu": float("nan")}]}, "points[0].workload.mtu"),
+])
+def test_nan_and_inf_are_refused_in_grids_zips_and_points(kw, field):
+    with pytest.raises(HvkitError, match="not a finite number") as e:
+        sweep(BASE, **kw, workers=1, progress=False)
+    assert f"'{field}'" in str(e.value)
+
+
+def test_workers_are_bounded():
+    from kit.sweep import max_workers
+    assert max_workers() == 4 * len(os.sched_getaffinity(0))
+    for bad in (0, -1, max_workers() + 1, 2.5, True):
+        with pytest.raises(HvkitError, match="out of range"):
+            sweep(BASE, {"vcpus": [1]}, workers=bad, progress=False)
+
+
+def test_a_grid_too_large_is_refused_with_its_size_before_expansion():
+    grid = {f"hw.k{i}": list(range(100)) for i in range(6)}  # 10^12 points: expanding would never finish
+    with pytest.raises(HvkitError, match="1,000,000,000,000 points"):
+        expand(BASE, grid)

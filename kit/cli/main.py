@@ -46,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HvkitError as exc:
         sys.stderr.write(f"hvkit: error: {exc}\n")
         return 2
+    except SystemExit as exc:  # a command that chose its own exit status (after its own one-line message)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:
         sys.stderr.write("hvkit: interrupted\n")
         return 130
