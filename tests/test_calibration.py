@@ -1,4 +1,4 @@
-"""The calibration target of the foundation issue, and that every big gap is explained."""
+"""The calibration targets, and that every big gap is explained."""
 import pandas as pd
 
 from kit.papers.calibration import calibrate, load_calibration, summary

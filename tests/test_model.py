@@ -1,6 +1,6 @@
-"""What the system model must show (issue 3), each fact a test.
+"""What the system model must show, each fact a test.
 
-Sources: MODEL.md sections 2-6 (shared design brief), Barham et al. SOSP 2003,
+Sources: Barham et al. SOSP 2003,
 Adams & Agesen ASPLOS 2006, Gordon et al. ASPLOS 2012 (ELI), Dall et al. ISCA
 2016, Xen sched_credit.c.
 """
@@ -79,7 +79,7 @@ def test_same_spec_and_seed_give_identical_results_in_another_process():
 
 
 def test_kernel_build_event_budget():
-    """MODEL.md section 6 budget: 1 simulated second of kernel-build on a 4-vCPU VM <= 50,000 events."""
+    """Event budget: 1 simulated second of kernel-build on a 4-vCPU VM <= 50,000 events."""
     r = R(hardware="skylake-sp-2017", hypervisor="kvm", workload="kernel-build", vcpus=4, duration=1.0)
     assert r.summary["events"].iloc[0] <= 50_000
 
@@ -87,7 +87,7 @@ def test_kernel_build_event_budget():
 # ---- CPU virtualization -----------------------------------------------------------------------
 
 def test_cpu_bound_is_near_native_except_under_emulation():
-    """MODEL.md 2: hardware-assisted and PV within a few percent; TCG several times slower."""
+    """hardware-assisted and PV within a few percent; TCG several times slower."""
     for m in ("kvm", "xen-hvm", "xen-pv", "hyperv"):
         assert rel(hardware="skylake-sp-2017", hypervisor=m, workload="spec-int") >= 0.95, m
     assert rel(hardware="skylake-sp-2017", hypervisor="qemu-tcg", workload="spec-int") <= 1 / 3
@@ -96,7 +96,7 @@ def test_cpu_bound_is_near_native_except_under_emulation():
 # ---- memory virtualization: the crossover ----------------------------------------------------------
 
 def test_tlb_miss_heavy_favours_shadow_and_pv_paging():
-    """MODEL.md 3: misses cost native under shadow/PV and 2-D walks under nested paging."""
+    """misses cost native under shadow/PV and 2-D walks under nested paging."""
     nested = rel(hardware="skylake-sp-2017", hypervisor="kvm", workload="random-access")
     shadow = rel(hardware="skylake-sp-2017", hypervisor="kvm", workload="random-access", mode={"memory": "shadow"})
     pv = rel(hardware="skylake-sp-2017", hypervisor="xen-pv", workload="random-access")
@@ -105,7 +105,7 @@ def test_tlb_miss_heavy_favours_shadow_and_pv_paging():
 
 @pytest.mark.parametrize("wl", ["kernel-build", "hackbench"])
 def test_page_table_update_heavy_favours_nested(wl):
-    """MODEL.md 3: updates and CR3 loads exit under shadow paging and cost nothing under nested."""
+    """updates and CR3 loads exit under shadow paging and cost nothing under nested."""
     nested = rel(hardware="skylake-sp-2017", hypervisor="kvm", workload=wl)
     shadow = rel(hardware="skylake-sp-2017", hypervisor="kvm", workload=wl, mode={"memory": "shadow"})
     assert nested > shadow + 0.03
@@ -121,7 +121,7 @@ def test_large_pages_shrink_the_nested_penalty():
 # ---- I/O --------------------------------------------------------------------------------------
 
 def test_netperf_rr_latency_ordering():
-    """MODEL.md 4 and ELI (Gordon et al. 2012): emulated > virtio/vhost > SR-IOV with exits > posted ~ native."""
+    """ELI (Gordon et al. 2012): emulated > virtio/vhost > SR-IOV with exits > posted ~ native."""
     def mean_lat(mode, **over):
         r = R(hardware="skylake-sp-2017", hypervisor=mode, workload="netperf-rr", mode=over)
         return r.latency["latency_us"].mean()
@@ -133,7 +133,7 @@ def test_netperf_rr_latency_ordering():
 
 
 def test_xen_pv_network_work_is_dom0_time_and_dom0_saturation_limits_throughput():
-    """MODEL.md 4: the PV backend consumes dom0 CPU; when dom0 saturates, guest throughput is capped."""
+    """the PV backend consumes dom0 CPU; when dom0 saturates, guest throughput is capped."""
     r = R(hardware="p4-xeon-2003", hypervisor="xen-pv", workload="ttcp")
     dom0 = r.breakdown[r.breakdown["scope"].str.startswith("host.dom0")]
     assert dom0[dom0["category"] == "backend: dom0"]["seconds"].sum() > 0
@@ -148,7 +148,7 @@ def test_xen_pv_network_work_is_dom0_time_and_dom0_saturation_limits_throughput(
 
 
 def test_vmware_bt_pays_a_world_switch_per_io_operation():
-    """MODEL.md 4: hosted VMMs route I/O through the host OS with a world switch per operation."""
+    """hosted VMMs route I/O through the host OS with a world switch per operation."""
     r = R(hardware="p4-xeon-2003", hypervisor="vmware-bt", workload="ttcp")
     from kit.inputs.hardware import load_hardware
     hw = load_hardware("p4-xeon-2003")
@@ -168,7 +168,7 @@ def _cycles_per_exit(hw, mode):
 
 
 def test_arm_type2_pays_more_per_exit_and_vhe_shrinks_the_gap():
-    """MODEL.md 2 and Dall et al. ISCA 2016: KVM/ARM split mode switches worlds on every exit."""
+    """Dall et al. ISCA 2016: KVM/ARM split mode switches worlds on every exit."""
     gap_v80 = _cycles_per_exit("xgene-armv8-2014", "kvm") / _cycles_per_exit("xgene-armv8-2014", "xen-hvm")
     gap_vhe = _cycles_per_exit("neoverse-n1-2019", "kvm") / _cycles_per_exit("neoverse-n1-2019", "xen-hvm")
     assert gap_v80 > 3
@@ -294,7 +294,7 @@ def test_cached_costs_are_not_mutated_by_concurrent_clients():
 
 
 def test_a_noisy_neighbour_hurts_latency_and_is_not_counted():
-    """MODEL.md 5: performance isolation, a well-behaved guest next to a CPU hog on shared CPUs."""
+    """performance isolation, a well-behaved guest next to a CPU hog on shared CPUs."""
     quiet = R(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="netperf-rr", pcpus=2, duration=0.02)
     noisy = R(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="netperf-rr", pcpus=2, duration=0.02,
               neighbor="ttcp", neighbor_vcpus=2)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ..errors import HvkitError
 
-__all__ = ["SOFTWARE", "instructions", "source_of"]
+__all__ = ["SOFTWARE", "FALLBACK", "instructions"]
 
 _KUT12 = "calibrated: kvm-unit-tests x86/vmexit.c, commit 00bfecaa (2012) commit message"
 _AA06 = "calibrated: Adams & Agesen, ASPLOS 2006, nanobenchmarks"
@@ -155,10 +155,3 @@ def instructions(family: str, release: str, path: str) -> float:
             return SOFTWARE[key][0]
     raise HvkitError("no software path", field="path", value=f"{family}.{path}",
                      allowed=sorted(k for k in SOFTWARE if k.startswith(family + ".")))
-
-
-def source_of(family: str, release: str, path: str) -> str:
-    for key in _keys(family, release, path):
-        if key in SOFTWARE:
-            return SOFTWARE[key][1]
-    return ""
