@@ -509,12 +509,11 @@ class CostModel:
         return [Step(f"{family}: inject the interrupt on VM entry", "hypervisor",
                      self.hv_cycles("inject", family if family in ("kvm", "xen") else "kvm"))] + guest
 
-    def _remote_interrupt(self, target: str = "the guest's CPU", reason: str = "external interrupt",
-                          unguarded_exit: bool = False) -> list[Step]:
+    def _remote_interrupt(self, target: str = "the guest's CPU", reason: str = "external interrupt") -> list[Step]:
         """The shared tail of an interrupt sent to a vCPU on another CPU: the physical IPI, the exit it causes
         on a hardware-assisted CPU unless interrupts are posted, delivery to the guest and its EOI."""
         steps = [Step(f"physical IPI to {target}", "device", self.param("ipi_cycles"))]
-        if (self.hw_assisted or unguarded_exit) and self.mode.interrupts != "posted":
+        if self.hw_assisted and self.mode.interrupts != "posted":
             steps += self.exit(reason, [])
         return steps + self._virtual_irq_delivery() + self.ev_eoi()
 
@@ -681,7 +680,7 @@ class CostModel:
                          self.param("syscall_cycles") + self.hv_cycles("evtchn_send", "xen"))] + self._remote_interrupt()
         if io == "vhost":
             return [Step("vhost: irqfd injection", "backend", self.hv_cycles("irqfd", "kvm"))] + \
-                self._remote_interrupt(unguarded_exit=True)
+                self._remote_interrupt()
         # device model (QEMU, VMX process, root partition) raises the interrupt
         return [Step("device model raises the interrupt (ioctl)", "backend",
                      self.param("syscall_cycles") + self.hv_cycles("irqfd", "kvm"))] + self._remote_interrupt()
