@@ -70,9 +70,9 @@ class Result:
 
     @staticmethod
     def concat(results: list["Result"]) -> "Result":
-        return Result(*(pd.concat([getattr(r, k) for r in results], ignore_index=True)
-                        for k in ("summary", "breakdown", "exits", "latency", "vms")),
-                      specs=[s for r in results for s in r.specs])
+        tables = ("summary", "breakdown", "exits", "latency", "vms", "timeline")
+        frames = {k: pd.concat([getattr(r, k) for r in results], ignore_index=True) for k in tables}
+        return Result(**frames, specs=[s for r in results for s in r.specs])
 
     def to_records(self) -> list[dict]:
         """One JSON-ready object per run (the ``--json`` form)."""

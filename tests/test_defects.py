@@ -20,3 +20,46 @@ def test_full_emulation_with_vhost_takes_no_hardware_exit():
     # the same path under KVM (hardware-assisted, no posted interrupts on Sandy Bridge) does exit
     kvm = _steps("sandybridge-ep-2012", "kvm", "io_latency_in")
     assert any(s.startswith("VM exit") for s in kvm), kvm
+
+
+def test_concat_keeps_the_timeline():
+    a = kit.run(Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", duration=0.002),
+                baseline=False, trace_s=0.001)
+    b = kit.run(Spec.make(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="netperf-rr", duration=0.002),
+                baseline=False, run_id=1, trace_s=0.001)
+    assert len(a.timeline) and len(b.timeline)
+    both = Result.concat([a, b])
+    assert len(both.timeline) == len(a.timeline) + len(b.timeline)
+    assert set(both.timeline["run"]) == {0, 1}
+
+
+def test_a_zero_cap_means_uncapped():
+    """The README documents caps=50,0: the second VM is not capped."""
+    s = Spec.make(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="spec-int", vms=2).with_sets(
+        [("caps", "50,0")])
+    assert s.caps == (50, 0)
+    with pytest.raises(HvkitError, match="caps"):
+        s.with_sets([("caps", "-5,0")])
+    with pytest.raises(HvkitError, match="weights"):
+        s.with_sets([("weights", "256,0")])
+
+
+def test_hvkit_root_moves_every_catalogue(tmp_path, monkeypatch):
+    """$HVKIT_ROOT relocates hardware profiles as well as workloads and published data."""
+    from kit.inputs.files import catalogue_dir
+    src = catalogue_dir("hw_profiles") / "skylake-sp-2017.yaml"
+    (tmp_path / "hw_profiles").mkdir()
+    (tmp_path / "workloads").mkdir()
+    (tmp_path / "hw_profiles" / "skylake-sp-2017.yaml").write_text(src.read_text())
+    monkeypatch.setenv("HVKIT_ROOT", str(tmp_path))
+    assert kit.list_hardware() == ["skylake-sp-2017"]
+    assert catalogue_dir("workloads") == tmp_path / "workloads"
+    assert catalogue_dir("data") == tmp_path / "data"
+
+
+@pytest.mark.parametrize("feature", ["la57", "ept_ad_bits", "pml", "vmcs_shadowing"])
+def test_a_feature_no_mechanism_reads_cannot_be_set(feature):
+    """No setting is silently ignored: a feature flag that changes nothing is refused as not modelled yet."""
+    hw = kit.load_hardware("skylake-sp-2017")
+    with pytest.raises(HvkitError, match="not modelled yet"):
+        hw.with_overrides({f"features.{feature}": "true"})

@@ -18,7 +18,7 @@ from ..errors import HvkitError
 from .coerce import Bool, Int, Num, to_bool, to_number
 from .files import ID_PATTERN, cached_load, catalogue_dir, load_validated, locate, read_yaml
 
-__all__ = ["Quantity", "Features", "Params", "Hardware", "load_hardware", "list_hardware",
+__all__ = ["Quantity", "Features", "Params", "Hardware", "UNMODELLED_FEATURES", "load_hardware", "list_hardware",
            "profiles_dir", "PARAM_DOCS"]
 
 
@@ -58,6 +58,16 @@ class Features(BaseModel):
     iommu: Literal["none", "vt-d", "amd-vi", "smmu"] = "none"
     sriov: Bool = False
     source: str = Field(min_length=3)
+
+
+#: Features a profile records as facts but no mechanism of the model reads yet: overriding them would change
+#: nothing, so it is refused rather than silently ignored.
+UNMODELLED_FEATURES = {
+    "la57": "5-level paging is described by params.page_levels, which the page walks read",
+    "ept_ad_bits": "EPT accessed/dirty bits matter for dirty-page tracking (live migration), not modelled",
+    "pml": "page-modification logging matters for dirty-page tracking (live migration), not modelled",
+    "vmcs_shadowing": "VMCS shadowing matters for nested virtualization, not modelled",
+}
 
 
 class Params(BaseModel):
@@ -175,6 +185,10 @@ class Hardware(BaseModel):
                 if fname not in Features.model_fields or fname == "source":
                     raise HvkitError("unknown hardware feature", field=f"hw.{key}", value=fname,
                                      allowed=[f for f in Features.model_fields if f != "source"])
+                if fname in UNMODELLED_FEATURES:
+                    raise HvkitError(f"not modelled yet: {UNMODELLED_FEATURES[fname]}", field=f"hw.{key}",
+                                     value=value, allowed=sorted(set(Features.model_fields) - set(UNMODELLED_FEATURES)
+                                                                 - {"source"}))
                 data["features"][fname] = _coerce_feature(fname, value)
             else:
                 if key not in Params.model_fields:

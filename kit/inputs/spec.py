@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import HvkitError, format_validation_error
-from .coerce import Bool, Int, Num, to_bool, to_number
+from .coerce import Bool, Int, Num, strict_int, to_bool, to_number
 from .hardware import Features
 from .modes import PARTS
 
@@ -33,6 +33,9 @@ TOP_KEYS = frozenset({"hardware", "hypervisor", "workload", "vcpus", "vms", "dur
 MODE_SWITCHES = frozenset({"shadow_cache"})
 MODE_KEYS = frozenset(PARTS) | MODE_SWITCHES
 ALIASES = {"memory.guest_page": "guest_page", "memory.host_page": "host_page", "memory.technique": "memory"}
+
+#: Most vCPUs a VM may have
+MAX_VCPUS = 256
 
 #: What ``--set`` reaches, for error messages.
 SET_KEYS = sorted(TOP_KEYS) + sorted(MODE_KEYS) + sorted(ALIASES) + ["hw.<parameter>", "hw.features.<name>",
@@ -171,7 +174,7 @@ class Spec(BaseModel):
     hardware: str
     hypervisor: str
     workload: str
-    vcpus: Int = Field(1, ge=1, le=256)
+    vcpus: Int = Field(1, ge=1, le=MAX_VCPUS)
     vms: Int = Field(1, ge=1, le=64)
     duration: Num | None = Field(None, gt=0, le=3600)
     seed: Int = Field(0, ge=0)
@@ -202,15 +205,18 @@ class Spec(BaseModel):
 
     @field_validator("weights", "caps", mode="before")
     @classmethod
-    def _weights(cls, v):
+    def _per_vm_list(cls, v, info):
+        """Comma-separated text or a list: one integer per VM. Weights are positive; a cap of 0 means uncapped."""
         if isinstance(v, str):
-            try:
-                v = [int(x) for x in v.split(",") if x.strip()]
-            except ValueError:
-                raise ValueError("weights are integers separated by commas") from None
-        if v is not None and any(int(w) <= 0 for w in v):
+            v = [x.strip() for x in v.split(",") if x.strip()]
+        if v is None:
+            return v
+        values = [strict_int(x) for x in v]
+        if info.field_name == "weights" and any(w <= 0 for w in values):
             raise ValueError("weights must be positive")
-        return v
+        if info.field_name == "caps" and any(c < 0 or c > 100 * MAX_VCPUS for c in values):
+            raise ValueError("caps are percent of one CPU, 0 for no cap")
+        return values
 
     @classmethod
     def make(cls, **kw) -> "Spec":
