@@ -63,3 +63,24 @@ def test_a_feature_no_mechanism_reads_cannot_be_set(feature):
     hw = kit.load_hardware("skylake-sp-2017")
     with pytest.raises(HvkitError, match="not modelled yet"):
         hw.with_overrides({f"features.{feature}": "true"})
+
+
+@pytest.mark.parametrize("hypervisor", ["xen-hvm", "kvm"])
+def test_caps_hold_under_credit_and_cfs(hypervisor):
+    """A 50% cap holds under Xen credit (credit cap) and under CFS (cgroup bandwidth control); before the fix
+    CFS ignored caps silently."""
+    def busy(caps):
+        kw = dict(hardware="skylake-sp-2017", hypervisor=hypervisor, workload="spec-int", vcpus=2, pcpus=4,
+                  duration=1.0)
+        if caps:
+            kw["caps"] = caps
+        r = kit.run(Spec.make(**kw), baseline=False)
+        b = r.breakdown
+        return b[(b["entity"] == "vcpu") & ~b["category"].isin(["idle", "queueing"])]["seconds"].sum()
+    assert busy((50,)) == pytest.approx(0.5, rel=0.05)
+    assert busy(None) == pytest.approx(2.0, rel=0.02)
+
+
+def test_cfs_bandwidth_period_is_linux_default():
+    from kit.sim.params import CFS
+    assert CFS["bandwidth_period_ms"][0] == 100

@@ -235,6 +235,7 @@ class CfsPolicy(Policy):
     """
 
     name = "cfs"
+    enforces_caps = True
 
     def __init__(self) -> None:
         self.latency_s = CFS["latency_ms"][0] / 1000.0
