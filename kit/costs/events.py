@@ -317,8 +317,7 @@ class CostModel:
                     Step("Xen: mmuext_op pin hypercall", "transition",
                          self.param("syscall_cycles") + self.hv_cycles("pv_hypercall"))]
         if mem == "shadow":
-            family = self.family if self.family in ("kvm", "vmware") else "kvm"
-            return [Step("shadow page allocated and initialised", "hypervisor", self.hv_cycles("shadow_alloc", family))]
+            return [Step("shadow page allocated and initialised", "hypervisor", self.hv_cycles("shadow_alloc"))]
         return []
 
     @event("cr3_load", "address-space switches")
@@ -344,9 +343,8 @@ class CostModel:
                 steps = native + [Step("BT: translated CR3 load calls out to the VMM", "hypervisor",
                                        self.hv_cycles("bt_callout"))]
             if not self.mode.shadow_cache:
-                family = self.family if self.family in ("kvm", "vmware") else "kvm"
                 steps.append(Step("hidden faults: shadows rebuilt for the working set", "hypervisor",
-                                  ws * (self.param("exception_cycles") + self.hv_cycles("hidden_fault", family))))
+                                  ws * (self.param("exception_cycles") + self.hv_cycles("hidden_fault"))))
             return steps
         if mem == "softmmu":
             return [Step("CR3 load (TCG flushes its softmmu TLB)", "emulation",
@@ -507,7 +505,7 @@ class CostModel:
         if it == "event-channel":
             return [Step("Xen: event-channel upcall to the guest", "hypervisor", self.hv_cycles("upcall", "xen"))] + guest
         return [Step(f"{family}: inject the interrupt on VM entry", "hypervisor",
-                     self.hv_cycles("inject", family if family in ("kvm", "xen") else "kvm"))] + guest
+                     self.hv_cycles("inject"))] + guest
 
     def _remote_interrupt(self, target: str = "the guest's CPU", reason: str = "external interrupt") -> list[Step]:
         """The shared tail of an interrupt sent to a vCPU on another CPU: the physical IPI, the exit it causes
@@ -531,8 +529,7 @@ class CostModel:
                          self.hv_cycles("bt_callout") + self.hv_cycles("eoi", "kvm"))]
         if cpu == "emulation":
             return [Step("virtual APIC EOI emulated", "emulation", self.hv_cycles("helper", "qemu"))]
-        family = self.family if self.family in ("kvm", "xen") else "kvm"
-        return self.exit("APIC access (EOI)", [Step(f"{family}: EOI emulation", "hypervisor", self.hv_cycles("eoi", family))])
+        return self.exit("APIC access (EOI)", [Step(f"{self.family}: EOI emulation", "hypervisor", self.hv_cycles("eoi"))])
 
     @event("timer_arm", "TSC-deadline timer programmings")
     def ev_timer_arm(self, immediate: bool = False) -> list[Step]:
@@ -545,10 +542,9 @@ class CostModel:
         elif cpu in ("bt", "emulation"):
             steps = self._emul_helper("timer programming")
         else:
-            f = family if family in ("kvm", "xen") else "kvm"
             path = "timer_arm" if (self.hw.features.preemption_timer or family != "kvm" or self.is_arm) else "timer_arm_hrtimer"
-            steps = self.exit("MSR write (TSC deadline)", [Step(f"{f}: program the guest timer", "hypervisor",
-                                                               self.hv_cycles(path, f))])
+            steps = self.exit("MSR write (TSC deadline)", [Step(f"{family}: program the guest timer", "hypervisor",
+                                                               self.hv_cycles(path))])
         if immediate:
             steps += self._virtual_irq_delivery() if cpu != "native" else [
                 Step("timer interrupt handler entry and return", "guest", self.param("irq_cycles"))]
@@ -561,9 +557,8 @@ class CostModel:
         if cpu == "native":
             return [Step("timer interrupt handler entry and return", "guest", self.param("irq_cycles"))] + self.ev_eoi()
         if self.hw_assisted:
-            f = family if family in ("kvm", "xen") else "kvm"
             reason = "VMX preemption timer" if self.hw.features.preemption_timer else "external interrupt (host timer)"
-            steps = self.exit(reason, [Step(f"{f}: expire the guest timer", "hypervisor", self.hv_cycles("timer_fire", f))])
+            steps = self.exit(reason, [Step(f"{family}: expire the guest timer", "hypervisor", self.hv_cycles("timer_fire"))])
         else:
             steps = [Step("hypervisor timer interrupt", "hypervisor", self.param("irq_cycles"))]
         return steps + self._virtual_irq_delivery() + self.ev_eoi()
@@ -571,13 +566,13 @@ class CostModel:
     @event("irq", "device interrupts delivered to the guest")
     def ev_irq(self) -> list[Step]:
         """A device interrupt for the guest (from a passthrough device or a backend)."""
-        cpu, it, family = self.mode.cpu, self.mode.interrupts, self.family
+        cpu, it = self.mode.cpu, self.mode.interrupts
         if cpu == "native":
             return [Step("interrupt handler entry and return", "guest", self.param("irq_cycles"))] + self.ev_eoi()
         if it == "posted":
             return self._virtual_irq_delivery() + self.ev_eoi()
         host = [Step("hypervisor takes the physical interrupt", "hypervisor",
-                     self.param("irq_cycles") + self.hv_cycles("irq_host", family if family in ("kvm", "xen") else "kvm"))]
+                     self.param("irq_cycles") + self.hv_cycles("irq_host"))]
         if self.hw_assisted:
             steps = self.exit("external interrupt", host)
         else:
@@ -597,12 +592,11 @@ class CostModel:
         if cpu in ("bt", "emulation"):
             return [Step("VMM emulates the IPI", "emulation", self.hv_cycles("helper", "qemu"))] + \
                 self._remote_interrupt("the target CPU")
-        f = family if family in ("kvm", "xen") else "kvm"
         if self.is_arm:
             reason = "GICD_SGIR write (GICv2 MMIO)" if self.hw.features.gic == "v2" else "ICC_SGI1R write (GICv3 sysreg)"
         else:
             reason = "APIC ICR write"
-        steps = self.exit(reason, [Step(f"{f}: send the virtual IPI", "hypervisor", self.hv_cycles("ipi_send", f))])
+        steps = self.exit(reason, [Step(f"{family}: send the virtual IPI", "hypervisor", self.hv_cycles("ipi_send"))])
         return steps + self._remote_interrupt("the target CPU", "external interrupt on the target")
 
     @event("halt_wake", "a vCPU idles (HLT) and is woken by an interrupt")
@@ -622,8 +616,7 @@ class CostModel:
             return [Step("SCHEDOP_block hypercall", "transition", self.param("syscall_cycles")),
                     Step("Xen: block and wake the vCPU", "hypervisor", self.hv_cycles("upcall", "xen") + self.hv_cycles("vm_switch", "xen") * XEN_BLOCK_SWITCH_FRACTION[0])]
         if self.hw_assisted:
-            f = family if family in ("kvm", "xen") else "kvm"
-            return self.exit("HLT", [Step(f"{f}: halt, then wake and re-enter the vCPU", "hypervisor",
+            return self.exit("HLT", [Step(f"{family}: halt, then wake and re-enter the vCPU", "hypervisor",
                                           self.hv_cycles("vhost_wake", "kvm"))])
         return [Step("VMM idles the vCPU and wakes it", "hypervisor", self.hv_cycles("vhost_wake", "kvm"))]
 
@@ -632,8 +625,7 @@ class CostModel:
         cpu, family = self.mode.cpu, self.family
         if cpu == "native":
             return [Step("process context switch", "guest", self.param("cr3_switch_cycles") + 2 * self.param("syscall_cycles"))]
-        f = family if family in ("kvm", "xen") else "kvm"
-        steps = [Step(f"{f}: save one VM's state, schedule, load the other's", "hypervisor", self.hv_cycles("vm_switch", f))]
+        steps = [Step(f"{family}: save one VM's state, schedule, load the other's", "hypervisor", self.hv_cycles("vm_switch"))]
         if self.is_arm:
             steps.insert(0, Step("EL1 system registers and VGIC switched between VMs", "transition",
                                  2 * self.param("sysreg_switch_cycles") + self.param("vgic_switch_cycles")))
