@@ -1,5 +1,4 @@
 """Defects found in review, each with a test that failed before its fix."""
-import pandas as pd
 import pytest
 
 import kit

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import kit
-from kit.predictions_2015 import (MAX_HALF_WIDTH, MODEL_COMMIT, committed_predictions_2015, predict_rows,
+from kit.papers.predictions_2015 import (MAX_HALF_WIDTH, MODEL_COMMIT, committed_predictions_2015, predict_rows,
                                   prediction_specs_2015, t_quantile)
 
 #: Rows recomputed with their full seed sets: one per testbed family and kind of workload (request, CPU with IPIs,
@@ -79,7 +79,7 @@ def test_t_quantiles_match_the_standard_table():
 
 
 def test_a_too_wide_interval_is_refused():
-    from kit.predictions_2015 import Prediction
+    from kit.papers.predictions_2015 import Prediction
     # two seeds of a 0.3-second kernel build: a few compilations per vCPU, far too noisy for one point
     p = Prediction("t", "p", "b", kit.Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="kernel-build",
                                                 duration=0.3, seed=1), seeds=2)

@@ -20,7 +20,11 @@ from functools import lru_cache
 
 import pandas as pd
 
-import kit
+from .. import __version__
+from ..errors import HvkitError
+from ..inputs.files import data_dir
+from ..inputs.spec import Spec
+from ..run import compare
 
 __all__ = ["Prediction", "prediction_specs_2015", "predict_2015", "predict_rows", "t_quantile",
            "committed_predictions_2015", "PREDICTIONS_2015_CSV", "MODEL_COMMIT", "MAX_HALF_WIDTH"]
@@ -46,7 +50,7 @@ class Prediction:
     testbed: str
     paper: str
     benchmark: str
-    spec: kit.Spec
+    spec: Spec
     seeds: int = 5
 
 
@@ -65,7 +69,7 @@ def prediction_specs_2015() -> list[Prediction]:
     cpu_mem = f"{FELTER}; expected in the CPU and memory results table (linpack, STREAM, RandomAccess, PXZ)"
     for bench, wl, dur in (("linpack (HPL), GFLOPS", "linpack", 5.0), ("STREAM, GB/s", "stream", 20.0),
                            ("HPCC RandomAccess, GUPS", "random-access", 10.0), ("PXZ compression, MB/s", "pxz", 10.0)):
-        out.append(Prediction(felter, cpu_mem, bench, kit.Spec.make(
+        out.append(Prediction(felter, cpu_mem, bench, Spec.make(
             hardware=felter_hw, hypervisor="kvm", workload=wl, vcpus=32, duration=dur, seed=2015)))
     net = f"{FELTER}; expected in the network figures"
     latency = f"{FELTER}; expected in the network latency figure"
@@ -78,7 +82,7 @@ def prediction_specs_2015() -> list[Prediction]:
             ("Redis GET/SET (redis-benchmark defaults)", "redis", {}, 1, f"{FELTER}; expected in the Redis figures", 5),
             ("MySQL, SysBench OLTP, 32 clients", "mysql-oltp", {}, 32, f"{FELTER}; expected in the MySQL figures", 5)]
     for bench, wl, params, vcpus, paper, seeds in rows:
-        out.append(Prediction(felter, paper, bench, kit.Spec.make(
+        out.append(Prediction(felter, paper, bench, Spec.make(
             hardware=felter_hw, hypervisor="kvm", workload=wl, params=params, vcpus=vcpus, duration=0.3,
             seed=2015), seeds=seeds))
 
@@ -94,14 +98,14 @@ def prediction_specs_2015() -> list[Prediction]:
                         ("sandybridge-ep-2012", "Xeon E5-2450 server (Dall et al.)")):
         for bench, wl, params, dur in dall_rows:
             for hv in ("kvm", "xen-hvm"):
-                out.append(Prediction(testbed, dall_apps, bench, kit.Spec.make(
+                out.append(Prediction(testbed, dall_apps, bench, Spec.make(
                     hardware=hw, hypervisor=hv, workload=wl, params=params, vcpus=4, pcpus=8, pin=True,
                     dom0_vcpus=4, duration=dur, seed=2016)))
 
     adams = f"{ADAMS}; expected in the macrobenchmark figure"
     for bench, wl, dur in (("SPECint 2000", "spec-int", 10.0), ("compile job on Linux", "kernel-build", 60.0)):
         for mode in ({"release": "2006"}, {"release": "2006", "cpu": "hvm"}):
-            out.append(Prediction("HP xw4300, Pentium 4 672 with VT-x (Adams & Agesen)", adams, bench, kit.Spec.make(
+            out.append(Prediction("HP xw4300, Pentium 4 672 with VT-x (Adams & Agesen)", adams, bench, Spec.make(
                 hardware="p4-vtx-2006", hypervisor="vmware-bt", workload=wl, mode=mode, duration=dur, seed=2006)))
     return out
 
@@ -130,14 +134,14 @@ def t_quantile(p: float, df: int) -> float:
 
 # ---- computation ----------------------------------------------------------------------------------
 
-_DEFAULTS = kit.Spec.make(hardware="-", hypervisor="-", workload="-")
+_DEFAULTS = Spec.make(hardware="-", hypervisor="-", workload="-")
 
 
 def _pairs(items) -> str:
     return ";".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in items)
 
 
-def _knobs(spec: kit.Spec) -> str:
+def _knobs(spec: Spec) -> str:
     """The spec's host and VM settings that differ from the defaults."""
     keys = ("vcpus", "vms", "pcpus", "pin", "weights", "caps", "dom0_vcpus", "neighbor", "neighbor_vcpus", "hw")
     return _pairs((k, getattr(spec, k)) for k in keys if getattr(spec, k) != getattr(_DEFAULTS, k))
@@ -173,7 +177,7 @@ def _sig(x: float, digits: int = 5) -> float:
 def predict_rows(preds: list[Prediction]) -> pd.DataFrame:
     """Compute the rows of ``preds``; rows that differ only in hypervisor share their native runs.
 
-    Raises :class:`kit.HvkitError` if a run fails or a confidence half-width is not under
+    Raises :class:`HvkitError` if a run fails or a confidence half-width is not under
     :data:`MAX_HALF_WIDTH`.
     """
     groups: dict[tuple, list[int]] = {}
@@ -186,11 +190,11 @@ def predict_rows(preds: list[Prediction]) -> pd.DataFrame:
         samples = {m: {"rel": [], "value": [], "native": [], "runs": []} for m in modes}
         native_runs = []
         for k in range(n):
-            res = kit.compare(base.hardware, base.workload, ["native", *modes], seed=base.seed + k, **kw)
+            res = compare(base.hardware, base.workload, ["native", *modes], seed=base.seed + k, **kw)
             s = res.summary
             bad = s[s["error"] != ""]
             if len(bad):
-                raise kit.HvkitError("a predicted run failed", where=base.label(), field="hypervisor",
+                raise HvkitError("a predicted run failed", where=base.label(), field="hypervisor",
                                      value=bad["hypervisor"].iloc[0], allowed=bad["error"].iloc[0])
             native_runs.append(_per_unit(res, s["run"].iloc[0]))
             for m in modes:
@@ -208,10 +212,10 @@ def predict_rows(preds: list[Prediction]) -> pd.DataFrame:
             mean, half = float(rel.mean()), t * float(rel.std(ddof=1)) / math.sqrt(n)
             values = [*d["rel"], *d["value"], *d["native"], mean, half]
             if not all(math.isfinite(v) for v in values):
-                raise kit.HvkitError("a prediction is not finite", where=p.spec.label(), field="relative_performance",
+                raise HvkitError("a prediction is not finite", where=p.spec.label(), field="relative_performance",
                                      value=values, allowed="finite numbers")
             if half >= MAX_HALF_WIDTH:
-                raise kit.HvkitError("confidence interval too wide: raise seeds or duration", where=p.spec.label(),
+                raise HvkitError("confidence interval too wide: raise seeds or duration", where=p.spec.label(),
                                      field="seeds", value=f"{n} seeds, half-width {half:.4f}",
                                      allowed=f"a 95% half-width under {MAX_HALF_WIDTH}")
             rows[i] = {
@@ -222,7 +226,7 @@ def predict_rows(preds: list[Prediction]) -> pd.DataFrame:
                 "relative_performance": round(mean, 4), "ci_low": round(mean - half, 4),
                 "ci_high": round(mean + half, 4), "ci_half_width": round(half, 4), "seeds": n,
                 "first_seed": p.spec.seed, "duration": float(base.duration),
-                "explained_by": _explained(native_runs, d["runs"]), "kit_version": kit.__version__,
+                "explained_by": _explained(native_runs, d["runs"]), "kit_version": __version__,
                 "model_commit": MODEL_COMMIT}
     return pd.DataFrame([rows[i] for i in range(len(preds))])
 
@@ -234,5 +238,4 @@ def predict_2015() -> pd.DataFrame:
 
 def committed_predictions_2015() -> pd.DataFrame:
     """The committed table (``data/predictions/predictions-2015-2016.csv``)."""
-    from kit.paths import data_dir
     return pd.read_csv(data_dir() / PREDICTIONS_2015_CSV, keep_default_na=False)
