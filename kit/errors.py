@@ -7,6 +7,9 @@ stderr and exit status 2; library callers catch it like any exception.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 __all__ = ["HvkitError", "format_validation_error"]
 
 
@@ -14,7 +17,7 @@ class HvkitError(ValueError):
     """A problem with user input, with a message meant to be read by a person."""
 
     def __init__(self, message: str, *, where: str | None = None, field: str | None = None,
-                 value: object = None, allowed: object = None):
+                 value: object = None, allowed: object = None) -> None:
         parts = []
         if where:
             parts.append(str(where))
@@ -32,7 +35,7 @@ class HvkitError(ValueError):
         self.where, self.field, self.value, self.allowed = where, field, value, allowed
 
 
-def format_validation_error(exc, where: str, model=None) -> HvkitError:
+def format_validation_error(exc: Any, where: str, model: Any = None) -> HvkitError:
     """Turn a pydantic ``ValidationError`` into one readable :class:`HvkitError`.
 
     Only the first problem is reported, with its dotted field path, a short excerpt of the bad value and what
@@ -56,7 +59,7 @@ def format_validation_error(exc, where: str, model=None) -> HvkitError:
                       allowed=allowed or None)
 
 
-def _excerpt(value, limit: int = 60):
+def _excerpt(value: object, limit: int = 60) -> object:
     """The bad value, or a short excerpt of it (a message never quotes a whole file)."""
     text = repr(value)
     if len(text) <= limit:
@@ -64,7 +67,7 @@ def _excerpt(value, limit: int = 60):
     return text[:limit - 3] + "..."
 
 
-def _allowed_keys(model, loc):
+def _allowed_keys(model: Any, loc: Sequence[Any]) -> list[str] | None:
     """Best effort: the keys the model at that location accepts."""
     if model is None:
         return None

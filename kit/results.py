@@ -6,7 +6,9 @@ exit reason (``exits``), per request (``latency``), per VM (``vms``) and, when t
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -51,7 +53,9 @@ class Result:
     timeline: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TIMELINE_COLUMNS))
 
     @classmethod
-    def from_rows(cls, summaries, breakdown, exits, latency, specs, vms=(), timeline=()) -> "Result":
+    def from_rows(cls, summaries: Iterable[dict], breakdown: Iterable[dict], exits: Iterable[dict],
+                  latency: Iterable[dict], specs: Iterable[Any], vms: Iterable[dict] = (),
+                  timeline: Iterable[dict] = ()) -> Result:
         """A result from lists of row dicts (one list per table)."""
         return cls(pd.DataFrame(summaries, columns=SUMMARY_COLUMNS),
                    pd.DataFrame(breakdown, columns=BREAKDOWN_COLUMNS),
@@ -62,7 +66,7 @@ class Result:
                    timeline=pd.DataFrame(list(timeline), columns=TIMELINE_COLUMNS))
 
     @classmethod
-    def failed(cls, run_id: int, scenario: str, spec, error: str) -> "Result":
+    def failed(cls, run_id: int, scenario: str, spec: Any, error: str) -> Result:
         """The one-row result of a run that could not be made: its spec and its error."""
         row = {**{c: None for c in SUMMARY_COLUMNS}, "run": run_id, "scenario": scenario, "hardware": spec.hardware,
                "hypervisor": spec.hypervisor, "workload": spec.workload, "error": error}
@@ -95,7 +99,7 @@ class Result:
         return out
 
 
-def _py(v):
+def _py(v: Any) -> Any:
     if hasattr(v, "item"):
         return v.item()
     return v
@@ -108,7 +112,7 @@ def relative(value: float, native_value: float, higher_is_better: bool) -> float
     return native_value / value if value else float("nan")
 
 
-def contributors(result, top: int = 3) -> dict:
+def contributors(result: Result, top: int = 3) -> dict[int, list[tuple[str, float]]]:
     """Per run: the categories whose time per unit of work grew most against native.
 
     vCPU categories are compared per unit of work done (idle and queueing count
@@ -116,13 +120,13 @@ def contributors(result, top: int = 3) -> dict:
     added per unit as well, so an I/O path's backend cost is seen.
     """
     s, b = result.summary, result.breakdown
-    out = {}
+    out: dict[int, list[tuple[str, float]]] = {}
     native_rows = s[s["hypervisor"] == "native"]
     if native_rows.empty:
         return out
     nid = native_rows["run"].iloc[0]
 
-    def per_unit(rid):
+    def per_unit(rid: int) -> pd.Series:
         row = s[s["run"] == rid].iloc[0]
         units = row["units"] or 1.0
         d = b[b["run"] == rid]

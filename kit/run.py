@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Sequence
+from typing import Any
 
 
 from . import __version__
 from .errors import HvkitError
 from .inputs.resolve import resolve
 from .inputs.spec import Spec
+from .inputs.workloads import Workload
 from .results import Result, relative
 from .sim.host import Host
 
 __all__ = ["run", "compare", "native_spec", "__version__"]
 
 
-def _metric_value(host: Host, wl, duration: float, units: float) -> float:
+def _metric_value(host: Host, wl: Workload, duration: float, units: float) -> float:
     if wl.kind == "stream":
         return host.bytes_done * wl.value_per_unit / duration
     rate = units / duration
@@ -29,7 +32,7 @@ def _metric_value(host: Host, wl, duration: float, units: float) -> float:
     return rate * wl.value_per_unit
 
 
-def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0):
+def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0) -> tuple[dict, list, list, list, list, list]:
     res = resolve(spec)
     hw, mode, wl, duration = res.hw, res.mode, res.workload, res.duration
     t0 = time.perf_counter()
@@ -39,7 +42,9 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0):
     runners = host.vms + host.neighbors + list(host.backends.values())
     units = sum(e.units for vm in host.vms for e in vm.entities)
     value = _metric_value(host, wl, duration, units)
-    brows, exits, exit_cycles = [], {}, {}
+    brows: list[dict] = []
+    exits: dict[str, float] = {}
+    exit_cycles: dict[str, float] = {}
     for r in runners:
         for ent in r.entities:
             for cat, sec in sorted(ent.acct.items()):
@@ -55,7 +60,7 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0):
     cap = host.sched.n * duration
     busy_backend = {r.name: sum(sec for e in r.entities for c, sec in e.acct.items() if c not in ("idle", "queueing"))
                     / (len(r.entities) * duration) for r in host.backends.values()}
-    summary = {
+    summary: dict[str, Any] = {
         "run": run_id, "scenario": scenario, "hardware": hw.id, "hypervisor": mode.name, "workload": wl.id,
         "vcpus": spec.vcpus, "vms": spec.vms, "seed": spec.seed, "duration": duration, "metric": wl.metric,
         "unit": wl.unit, "higher_is_better": wl.higher_is_better, "value": value, "native_value": float("nan"),
@@ -72,13 +77,13 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0):
                  for k, v in sorted(exits.items())]
     lat_rows = [{"run": run_id, "scenario": scenario, "vm": vm, "start_s": st, "latency_us": lat * 1e6}
                 for vm, st, lat in host.latencies]
-    vm_rows = []
-    for k, vm in enumerate(host.vms):
-        vu = sum(e.units for e in vm.entities)
+    vm_rows: list[dict] = []
+    for index, runner in enumerate(host.vms):
+        vu = sum(e.units for e in runner.entities)
         share = vu / units if units else 0.0
         vval = (value * share if wl.metric_kind == "rate" or wl.kind == "stream"
                 else (_metric_value(host, wl, duration, vu) if vu else float("inf")))
-        vm_rows.append({"run": run_id, "scenario": scenario, "vm": k, "units": vu, "value": vval})
+        vm_rows.append({"run": run_id, "scenario": scenario, "vm": index, "units": vu, "value": vval})
     trace = [{"run": run_id, "scenario": scenario, "scope": sc, "state": st, "start_s": a, "end_s": min(b, trace_s),
               "guest_fraction": gf} for sc, st, a, b, gf in (host.sched.trace or [])]
     return summary, brows, exit_rows, lat_rows, vm_rows, trace
@@ -118,7 +123,7 @@ def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | N
     return Result.from_rows([s], b, e, l, [spec], v, timeline=tr)
 
 
-def compare(hardware: str, workload: str, hypervisors, **kw) -> Result:
+def compare(hardware: str, workload: str, hypervisors: str | Sequence[str], **kw: Any) -> Result:
     """Run one workload under several modes on one profile (native is computed once).
 
     Extra keyword arguments go to :class:`Spec` (vcpus, vms, duration, seed, mode, hw, params...).

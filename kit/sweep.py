@@ -233,7 +233,7 @@ def _py(v):
 
 
 def _error_result(message: str, keep: dict | None = None) -> dict:
-    out = {k: None for k in METRIC_COLUMNS}
+    out: dict[str, Any] = {k: None for k in METRIC_COLUMNS}
     for k in ("metric", "unit", "higher_is_better"):
         if keep is not None:
             out[k] = keep.get(k)
@@ -674,7 +674,7 @@ def check_output(path: str | os.PathLike) -> Path:
                errno.EPERM: "no permission to write in its directory",
                errno.EROFS: "its directory is on a read-only file system",
                errno.ENOSPC: "no space left on its device",
-               errno.EDQUOT: "disk quota exceeded on its device"}.get(exc.errno, f"cannot write there: {exc.strerror}")
+               errno.EDQUOT: "disk quota exceeded on its device"}.get(exc.errno or 0, f"cannot write there: {exc.strerror}")
         raise bad(why, str(parent)) from None
     finally:
         os.close(dfd)
@@ -867,9 +867,9 @@ class _Run:
         if self.dask:
             deadline = None if timeout is None else time.monotonic() + timeout
             while True:
-                done = [f for f in self.pending if f.done()]
-                if done or (deadline is not None and time.monotonic() >= deadline):
-                    return done
+                ready = [f for f in self.pending if f.done()]
+                if ready or (deadline is not None and time.monotonic() >= deadline):
+                    return ready
                 time.sleep(0.02)
         done, _ = cf_wait(list(self.pending), timeout=timeout, return_when=FIRST_COMPLETED)
         return list(done)
@@ -1027,7 +1027,7 @@ def sweep(base: Spec, grid: dict | None = None, *, zip_params: dict | None = Non
     if executor is None:
         workers = check_workers(workers)
     own_store = store is not None and not isinstance(store, Store)
-    st = Store(store) if own_store else store
+    st: Store | None = store if isinstance(store, Store) else (Store(store) if store is not None else None)
     try:
         if st is not None:
             st.lock()
@@ -1103,7 +1103,8 @@ def _sweep(plan, st, executor, workers, progress, retry_errors) -> pd.DataFrame:
         elif k in results:
             res, was = results[k], False
         else:
-            res, was = _error_result(f"not computed: {run.given_up[k]}; nothing stored"), False
+            given_up = run.given_up if run is not None else {}
+            res, was = _error_result(f"not computed: {given_up.get(k, 'interrupted')}; nothing stored"), False
         r = {"spec_hash": k, "kit_version": __version__, **_spec_columns(p["spec"]), **res, "reused": was}
         r.update(point=p["point"], replication=p["replication"])
         for key, val in p["sets"].items():
@@ -1167,8 +1168,8 @@ def load_sweep_file(path: str | os.PathLike) -> tuple[Spec, dict]:
         base = Spec.make(**sf.base).with_sets(list(sf.set.items()))
     except HvkitError as exc:
         raise HvkitError(str(exc), where=str(path)) from None
-    kw = {"grid": sf.grid, "zip_params": sf.zip or None, "points": sf.points or None,
-          "replications": sf.replications}
+    kw: dict[str, Any] = {"grid": sf.grid, "zip_params": sf.zip or None, "points": sf.points or None,
+                          "replications": sf.replications}
     try:
         expand(base, **kw)  # validate every point before anything runs
     except HvkitError as exc:

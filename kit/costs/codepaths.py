@@ -13,6 +13,8 @@ are then used unchanged for every other operation and workload.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ..errors import HvkitError
 
 __all__ = ["SOFTWARE", "FALLBACK", "instructions"]
@@ -137,8 +139,8 @@ SOFTWARE: dict[str, tuple[float, str]] = {
 FALLBACK = {"hyperv": "xen", "xen": "kvm", "vmware": "kvm", "qemu": "kvm"}
 
 
-def _keys(family: str, release: str, path: str):
-    fam = family
+def _keys(family: str, release: str, path: str) -> Iterator[str]:
+    fam: str | None = family
     while fam:
         yield f"{fam}@{release}.{path}"
         yield f"{fam}.{path}"

@@ -468,7 +468,7 @@ class CostModel:
                      Step("VMM decodes and emulates the access", "emulation",
                           self.hv_cycles("emulate_priv", "xen"))] + (self.to_device_model() if where == "user" else []))
         if self.is_arm:
-            handler = (Step("Xen: emulate the GIC distributor access", "hypervisor", self.hv_cycles("arm_mmio_vgic"))
+            handler: Step = (Step("Xen: emulate the GIC distributor access", "hypervisor", self.hv_cycles("arm_mmio_vgic"))
                        if family == "xen" else
                        Step("KVM: stage-2 abort decoded from the syndrome, VGIC distributor emulation",
                             "hypervisor", self.hv_cycles("arm_mmio_vgic", "kvm")))
@@ -476,10 +476,10 @@ class CostModel:
             if where == "user":
                 steps += self.to_device_model()
             return steps
-        handler = [Step(f"{family}: decode the MMIO access", "emulation", self.hv_cycles("mmio_decode"))]
+        handlers = [Step(f"{family}: decode the MMIO access", "emulation", self.hv_cycles("mmio_decode"))]
         if where == "local":
-            handler.append(Step(f"{family}: in-kernel device emulation", "hypervisor", self.hv_cycles("apic_access")))
-        steps = self.exit("EPT misconfiguration (MMIO)", handler)
+            handlers.append(Step(f"{family}: in-kernel device emulation", "hypervisor", self.hv_cycles("apic_access")))
+        steps = self.exit("EPT misconfiguration (MMIO)", handlers)
         if where == "user":
             steps += self.to_device_model()
         return steps

@@ -1,6 +1,9 @@
 """``microbench``: what single guest operations cost under a mode on a CPU."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import pandas as pd
 
 from ..errors import HvkitError
@@ -22,7 +25,7 @@ def op_path(op: Op | str, hw: Hardware, mode: Mode, guest_syscall: str | None = 
     merged: dict[tuple[str, str], float] = {}
     order: list[tuple[str, str]] = []
 
-    def add(steps, times):
+    def add(steps: list[Step], times: float) -> None:
         for s in steps:
             key = (s.step, s.kind)
             if key not in merged:
@@ -52,8 +55,9 @@ def _applicable(op: Op, hw: Hardware) -> bool:
     return op.arch == "any" or (op.arch == "arm") == hw.is_arm
 
 
-def microbench(hardware, hypervisor_name, ops=None, *, hw_overrides=None, mode_overrides=None,
-               guest_syscall=None) -> pd.DataFrame:
+def microbench(hardware: Hardware | str, hypervisor_name: Mode | str, ops: str | Sequence[str] | None = None, *,
+               hw_overrides: Mapping[str, Any] | None = None, mode_overrides: Mapping[str, Any] | None = None,
+               guest_syscall: str | None = None) -> pd.DataFrame:
     """Cost of guest operations under a mode on a profile.
 
     Parameters

@@ -8,6 +8,7 @@ rules inside validated models; :func:`to_bool` and :func:`to_number` outside the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator
@@ -73,7 +74,7 @@ def _keep_int(value: Any) -> Any:
     return strict_number(value)
 
 
-def _as_error(fn, value: Any, where: str | None, field: str | None) -> Any:
+def _as_error(fn: Callable[[Any], Any], value: Any, where: str | None, field: str | None) -> Any:
     try:
         return fn(value)
     except PydanticCustomError as exc:

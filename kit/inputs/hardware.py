@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -199,7 +199,7 @@ class Hardware(BaseModel):
         return _validate(data, where=f"hardware profile '{self.id}' with overrides")
 
 
-def _coerce_feature(name, value):
+def _coerce_feature(name: str, value: Any) -> Any:
     if Features.model_fields[name].annotation is bool:
         return to_bool(value, field=f"hw.features.{name}")
     return value

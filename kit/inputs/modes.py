@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
 from ..errors import HvkitError
 from .coerce import to_bool
@@ -169,7 +170,7 @@ def list_hypervisors() -> dict[str, str]:
     return dict(_PRESET_DOCS)
 
 
-def _check_part(key: str, value, where: str) -> None:
+def _check_part(key: str, value: Any, where: str) -> None:
     if key in ("el2_host", "shadow_cache"):
         if not isinstance(value, bool):
             raise HvkitError("must be true or false", where=where, field=key, value=value,
@@ -182,7 +183,7 @@ def _check_part(key: str, value, where: str) -> None:
         raise HvkitError("not a known value", where=where, field=key, value=value, allowed=list(PARTS[key]))
 
 
-def hypervisor(name: str, hardware: Hardware | str | None = None, **overrides) -> Mode:
+def hypervisor(name: str, hardware: Hardware | str | None = None, **overrides: Any) -> Mode:
     """Resolve preset ``name`` (with part ``overrides``) on ``hardware``.
 
     Parameters
@@ -220,7 +221,7 @@ def hypervisor(name: str, hardware: Hardware | str | None = None, **overrides) -
     return Mode(name=name, resolutions=tuple(notes), **parts)
 
 
-def _refuse(msg, where, field_, value, allowed):
+def _refuse(msg: str, where: str, field_: str, value: Any, allowed: Any) -> NoReturn:
     raise HvkitError(msg, where=where, field=field_, value=value, allowed=allowed)
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from ..errors import HvkitError, format_validation_error
 from .coerce import Bool, Int, Num, strict_int, to_bool, to_number
@@ -128,7 +128,7 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def _freeze(d) -> tuple:
+def _freeze(d: Any) -> tuple:
     if d is None:
         return ()
     if isinstance(d, Mapping):
@@ -191,11 +191,11 @@ class Spec(BaseModel):
 
     @field_validator("mode", "hw", "params", mode="before")
     @classmethod
-    def _freeze_maps(cls, v):
+    def _freeze_maps(cls, v: Any) -> tuple:
         return _freeze(v)
 
     @model_validator(mode="after")
-    def _canonical_overrides(self):
+    def _canonical_overrides(self) -> Spec:
         """Mode, hardware and workload overrides in the ``--set`` language's canonical form."""
         ov = route([(f"mode.{k}", v) for k, v in self.mode] + [(f"hw.{k}", v) for k, v in self.hw]
                    + [(f"workload.{k}", v) for k, v in self.params])
@@ -205,7 +205,7 @@ class Spec(BaseModel):
 
     @field_validator("weights", "caps", mode="before")
     @classmethod
-    def _per_vm_list(cls, v, info):
+    def _per_vm_list(cls, v: Any, info: ValidationInfo) -> list[int] | None:
         """Comma-separated text or a list: one integer per VM. Weights are positive; a cap of 0 means uncapped."""
         if isinstance(v, str):
             v = [x.strip() for x in v.split(",") if x.strip()]
@@ -219,7 +219,7 @@ class Spec(BaseModel):
         return values
 
     @classmethod
-    def make(cls, **kw) -> "Spec":
+    def make(cls, **kw: Any) -> Spec:
         """Validated construction with a readable error."""
         try:
             spec = cls(**kw)
@@ -236,13 +236,13 @@ class Spec(BaseModel):
                                  allowed=sorted(MODE_KEYS))
         return spec
 
-    def replace(self, **kw) -> "Spec":
+    def replace(self, **kw: Any) -> Spec:
         """A copy with fields replaced (validated)."""
         data = self.model_dump()
         data.update(kw)
         return Spec.make(**data)
 
-    def with_sets(self, pairs) -> "Spec":
+    def with_sets(self, pairs: Iterable[tuple[str, Any]] | Mapping[str, Any]) -> Spec:
         """A copy with ``--set key=value`` pairs applied."""
         ov = route(pairs)
         data = self.model_dump()

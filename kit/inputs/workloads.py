@@ -18,7 +18,9 @@ Kinds:
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -122,7 +124,7 @@ def workloads_dir() -> Path:
     return catalogue_dir("workloads")
 
 
-def _validate(data, where: str) -> Workload:
+def _validate(data: Any, where: str) -> Workload:
     return load_validated(data, Workload, where, "a workload")
 
 
@@ -130,7 +132,7 @@ def list_workloads() -> list[Workload]:
     return [load_workload(p.stem) for p in sorted(workloads_dir().glob("*.yaml"))]
 
 
-def load_workload(name_or_path) -> Workload:
+def load_workload(name_or_path: str | os.PathLike[str]) -> Workload:
     """Load a preset by id (``kernel-build``) or a user's YAML file by path."""
     return cached_load(locate(str(name_or_path), workloads_dir(), "workload"), _build)
 

@@ -87,7 +87,7 @@ def prediction_specs_2015() -> list[Prediction]:
             seed=2015), seeds=seeds))
 
     dall_apps = f"{DALL}; expected in the application benchmark figure (performance normalized to native)"
-    dall_rows = [("kernbench", "kernel-build", {}, 30.0), ("hackbench", "hackbench", {}, 0.5),
+    dall_rows: list[tuple[str, str, dict, float]] = [("kernbench", "kernel-build", {}, 30.0), ("hackbench", "hackbench", {}, 0.5),
                  ("SPECjvm2008", "specjvm", {}, 20.0), ("netperf TCP_RR", "netperf-rr", {}, 0.3),
                  ("netperf TCP_STREAM (guest receives)", "ttcp", {"direction": "rx"}, 0.3),
                  ("netperf TCP_MAERTS (guest transmits)", "ttcp", {"direction": "tx"}, 0.3),
@@ -187,7 +187,7 @@ def predict_rows(preds: list[Prediction]) -> pd.DataFrame:
     for (base, n), members in groups.items():
         modes = list(dict.fromkeys(preds[i].spec.hypervisor for i in members))
         kw = base.model_dump(exclude={"hardware", "hypervisor", "workload", "seed"})
-        samples = {m: {"rel": [], "value": [], "native": [], "runs": []} for m in modes}
+        samples: dict[str, dict[str, list]] = {m: {"rel": [], "value": [], "native": [], "runs": []} for m in modes}
         native_runs = []
         for k in range(n):
             res = compare(base.hardware, base.workload, ["native", *modes], seed=base.seed + k, **kw)

@@ -80,7 +80,7 @@ def generation_table() -> pd.DataFrame:
 def prediction_specs() -> list[tuple[str, Spec]]:
     """The predicted runs: the 2003 testbed (Xen PV, VMware Workstation 3.2) and Sandy Bridge KVM."""
     out = []
-    wl_2003 = [("spec-int", {}, 1.0), ("kernel-build", {}, 2.0), ("osdb-ir", {}, 1.0), ("osdb-oltp", {}, 1.0),
+    wl_2003: list[tuple[str, dict, float]] = [("spec-int", {}, 1.0), ("kernel-build", {}, 2.0), ("osdb-ir", {}, 1.0), ("osdb-oltp", {}, 1.0),
                ("dbench", {}, 1.0), ("specweb", {}, 0.5)]
     wl_2003 += [("ttcp", {"direction": d, "mtu": m}, 0.2) for d in ("tx", "rx") for m in (1500, 500)]
     for wl, params, dur in wl_2003:

@@ -119,7 +119,7 @@ def _request_key(req: Any) -> Any:
 
 
 class _CpuPool(simpy.PreemptiveResource):
-    PutQueue = _KeyedQueue
+    PutQueue = _KeyedQueue  # type: ignore[assignment]  # SimPy's documented seam for the queue class
 
 
 # ---- policies ---------------------------------------------------------------------------------------------
@@ -128,6 +128,8 @@ class Policy:
     """How a scheduler shares CPUs: one object per scheduler, chosen once."""
 
     name: ClassVar[str] = ""
+    #: the period over which caps are enforced (seconds)
+    period_s: float = CREDIT["tick_ms"][0] * CREDIT["ticks_per_acct"][0] / 1000.0
     #: whether this scheduler enforces caps (a VM limited to a share of a CPU per period)
     enforces_caps: ClassVar[bool] = False
 
@@ -200,7 +202,7 @@ class CreditPolicy(Policy):
                     if r.priority != self.BOOST:
                         r.priority = self.UNDER if r.proc_entity.credit >= 0 else self.OVER
                         r.key = (r.priority, r.time, not r.preempt)
-                pool.queue.sort(key=_request_key)
+                pool.queue.sort(key=_request_key)  # type: ignore[attr-defined]  # a _KeyedQueue (a list)
             sched.renew_caps()  # a capped VM's budget is renewed every accounting period
             yield env.timeout(self.period_s)
 
