@@ -129,11 +129,12 @@ def compare(hardware: str, workload: str, hypervisors: str | Sequence[str], **kw
     Extra keyword arguments go to :class:`Spec` (vcpus, vms, duration, seed, mode, hw, params...).
     A mode that fails (an impossible combination) gives a row with its error; the others still run.
     """
+    names = [hypervisors] if isinstance(hypervisors, str) else list(hypervisors)  # one name is one mode
     base = Spec.make(hardware=hardware, hypervisor="native", workload=workload, **kw)
     native = run(native_spec(base), baseline=False, run_id=0, scenario="native")
     nv = native.summary.loc[0, "value"]
     parts = []
-    for i, name in enumerate(hypervisors):
+    for i, name in enumerate(names):
         if name == "native":
             r = native
             r.summary.loc[:, ["native_value", "relative_performance"]] = [nv, 1.0]

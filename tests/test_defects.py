@@ -83,3 +83,10 @@ def test_caps_hold_under_credit_and_cfs(hypervisor):
 def test_cfs_bandwidth_period_is_linux_default():
     from kit.sim.params import CFS
     assert CFS["bandwidth_period_ms"][0] == 100
+
+
+def test_one_name_is_one_mode_and_one_op():
+    r = kit.compare("skylake-sp-2017", "spec-int", "kvm", duration=0.01)
+    assert list(r.summary["hypervisor"]) == ["kvm"]
+    df = kit.microbench("skylake-sp-2017", "kvm", "hypercall")
+    assert list(df["op"]) == ["hypercall"]

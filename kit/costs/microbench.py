@@ -76,6 +76,8 @@ def microbench(hardware: Hardware | str, hypervisor_name: Mode | str, ops: str |
         One row per operation: ``op``, ``suite``, ``hardware``, ``hypervisor``,
         ``cycles``, ``us`` and ``path`` (a list of ``{step, kind, cycles}``).
     """
+    if isinstance(ops, str):  # one name is one operation
+        ops = [ops]
     hw, mode = resolve_platform(hardware, hypervisor_name, hw_overrides, mode_overrides)
     if ops:
         chosen = [get_op(o) for o in ops]
