@@ -52,3 +52,35 @@ def test_library_code_does_not_print_and_has_no_unused_names():
     r = subprocess.run([sys.executable, "-m", "ruff", "check", "kit", "tests", "bench", "tools", "notebooks"],
                        cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_a_wheel_carries_the_catalogues_and_runs_from_elsewhere(tmp_path):
+    """pip install of the built wheel (not editable): the profiles, workloads and published data travel inside the
+    package and are found through it, from a directory that is not the checkout."""
+    import os
+    import subprocess
+    import sys
+    wheels = tmp_path / "wheels"
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    wheel = next(wheels.glob("hvkit-*.whl"))
+    site = tmp_path / "site"
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert (site / "kit" / "_data" / "hw_profiles" / "skylake-sp-2017.yaml").exists()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "HVKIT_ROOT")}
+    env["PYTHONPATH"] = str(site)
+    probe = ("import kit, sys; from kit.inputs.files import project_root; "
+             "sys.stdout.write(kit.__file__ + '\\n' + str(project_root()) + '\\n')")
+    r = subprocess.run([sys.executable, "-c", probe], cwd=elsewhere, env=env, capture_output=True, text=True)
+    kit_file, root = r.stdout.split()
+    assert kit_file.startswith(str(site)) and root == str(site / "kit" / "_data"), r.stdout + r.stderr
+    for argv in (["validate"], ["run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload",
+                                "spec-int", "--duration", "0.01", "--json"]):
+        r = subprocess.run([sys.executable, "-m", "kit.cli", *argv], cwd=elsewhere, env=env, capture_output=True,
+                           text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
