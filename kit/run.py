@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 
-from . import __version__
+from .version import __version__
 from .errors import HvkitError
 from .inputs.resolve import resolve
 from .inputs.spec import Spec

@@ -19,7 +19,10 @@ from typing import Any
 
 import pandas as pd
 
-from . import HvkitError, Spec, compare, microbench, run
+from .costs.microbench import microbench
+from .errors import HvkitError
+from .inputs.spec import Spec
+from .run import compare, run
 
 __all__ = ["microbench_matrix", "compare_grid", "run_variants", "request_latencies", "vm_shares",
            "neighbour_interference"]

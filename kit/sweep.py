@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import __version__
+from .version import __version__
 from .errors import HvkitError
 from .inputs.files import load_validated, read_yaml
 from .inputs.spec import Spec

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from .. import __version__
+from ..version import __version__
 from ..errors import HvkitError
 from . import catalog, lab, micro, model, papers, sweep
 from .common import Parser

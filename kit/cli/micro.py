@@ -1,7 +1,7 @@
 """``hvkit microbench``, ``hvkit calibrate`` and the table that bare ``hvkit`` prints."""
 from __future__ import annotations
 
-from .. import __version__
+from ..version import __version__
 from .common import platform_overrides, print_json, split, table
 
 DEFAULT_OPS = ["hypercall", "cpuid", "ipi", "eoi", "io_latency_out", "io_latency_in",

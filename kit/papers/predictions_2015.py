@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from .. import __version__
+from ..version import __version__
 from ..errors import HvkitError
 from ..inputs.files import data_dir
 from ..inputs.spec import Spec

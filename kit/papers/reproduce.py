@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import __version__
+from ..version import __version__
 from .calibration import GAPS, calibrate, summary
 from ..errors import HvkitError
 from ..costs.microbench import microbench
