@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["HvkitError", "format_validation_error"]
+__all__ = ["HvkitError", "format_validation_error", "suggestion"]
 
 
 class HvkitError(ValueError):
@@ -25,14 +25,26 @@ class HvkitError(ValueError):
             parts.append(f"field '{field}'")
         head = ": ".join(parts)
         text = f"{head}: {message}" if head else message
+        guess = None
+        if isinstance(allowed, (list, tuple, set, frozenset)):
+            choices = sorted(map(str, allowed))
+            guess = suggestion(value, choices)
+            allowed = ", ".join(choices)
         if value is not None:
-            text += f" (got {value!r})"
+            text += f" (got {value!r}" + (f", did you mean '{guess}'?)" if guess else ")")
         if allowed is not None:
-            if isinstance(allowed, (list, tuple, set, frozenset)):
-                allowed = ", ".join(sorted(map(str, allowed)))
             text += f"; allowed: {allowed}"
         super().__init__(text)
         self.where, self.field, self.value, self.allowed = where, field, value, allowed
+
+
+def suggestion(value: object, choices: Sequence[str]) -> str | None:
+    """The allowed name closest to a misspelt one (``kmv`` -> ``kvm``), or None."""
+    if not isinstance(value, str) or not value or value in choices:
+        return None
+    import difflib
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def format_validation_error(exc: Any, where: str, model: Any = None) -> HvkitError:

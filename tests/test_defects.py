@@ -90,3 +90,16 @@ def test_one_name_is_one_mode_and_one_op():
     assert list(r.summary["hypervisor"]) == ["kvm"]
     df = kit.microbench("skylake-sp-2017", "kvm", "hypercall")
     assert list(df["op"]) == ["hypercall"]
+
+
+def test_a_misspelt_name_gets_a_suggestion(capsys):
+    from kit.cli import main
+    assert main(["run", "--hardware", "skylake-sp-2017", "--hypervisor", "kmv", "--workload", "spec-int"]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'kvm'?" in err and len(err.splitlines()) == 1
+    assert main(["run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload", "spec-int",
+                 "--set", "hw.exit_roundtrip_cycle=3"]) == 2
+    assert "did you mean 'exit_roundtrip_cycles'?" in capsys.readouterr().err
+    # a name far from every choice gets no guess
+    assert main(["run", "--hardware", "skylake-sp-2017", "--hypervisor", "zzzzzz", "--workload", "spec-int"]) == 2
+    assert "did you mean" not in capsys.readouterr().err

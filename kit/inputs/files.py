@@ -64,12 +64,12 @@ def locate(name: str, directory: Path, kind: str) -> Path:
     path = Path(name)
     if path.suffix in (".yaml", ".yml"):
         return path
-    if not re.match(ID_PATTERN, name):
-        raise HvkitError(f"not a {kind} name; give a user file as a path ending in .yaml", field=kind.split()[-1],
+    if not re.match(ID_PATTERN, name) and ("/" in name or "\\" in name or name.startswith(".") or "\x00" in name):
+        raise HvkitError(f"not a {kind} name; give a user file as a path ending in .yaml", field=kind.split()[0],
                          value=_excerpt(name), allowed=sorted(p.stem for p in directory.glob("*.yaml")))
     path = directory / f"{name}.yaml"
     if not path.exists():
-        raise HvkitError(f"unknown {kind}", field=kind.split()[-1], value=name,
+        raise HvkitError(f"unknown {kind}", field=kind.split()[0], value=name,
                          allowed=sorted(p.stem for p in directory.glob("*.yaml")))
     return path
 
