@@ -35,7 +35,11 @@ class HvkitError(ValueError):
         if allowed is not None:
             text += f"; allowed: {allowed}"
         super().__init__(text)
-        self.where, self.field, self.value, self.allowed = where, field, value, allowed
+        self.message, self.where, self.field, self.value, self.allowed = message, where, field, value, allowed
+
+    def renamed(self, field: str | None, where: str | None = None) -> HvkitError:
+        """The same error about ``field`` as the user spelt it (a ``--set`` key, not the file's inner path)."""
+        return HvkitError(self.message, where=where, field=field, value=self.value, allowed=self.allowed)
 
 
 def suggestion(value: object, choices: Sequence[str]) -> str | None:
@@ -65,7 +69,14 @@ def format_validation_error(exc: Any, where: str, model: Any = None) -> HvkitErr
     msg = msg.removeprefix("Value error, ")
     msg, _, allowed = msg.partition("; allowed: ")
     ctx = err.get("ctx") or {}
-    if not allowed and "expected" in ctx:
+    bounds = {"greater_than_equal": ("too small", ">= {ge}"), "greater_than": ("too small", "> {gt}"),
+              "less_than_equal": ("too large", "<= {le}"), "less_than": ("too large", "< {lt}")}
+    if kind == "literal_error":
+        msg, allowed = "not one of the allowed values", ctx.get("expected", "")
+    elif kind in bounds:
+        msg, template = bounds[kind]
+        allowed = template.format(**ctx)
+    elif not allowed and "expected" in ctx:
         allowed = ctx["expected"]
     return HvkitError(msg[0].lower() + msg[1:], where=where, field=loc, value=_excerpt(err.get("input")),
                       allowed=allowed or None)

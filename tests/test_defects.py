@@ -103,3 +103,15 @@ def test_a_misspelt_name_gets_a_suggestion(capsys):
     # a name far from every choice gets no guess
     assert main(["run", "--hardware", "skylake-sp-2017", "--hypervisor", "zzzzzz", "--workload", "spec-int"]) == 2
     assert "did you mean" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("setting,field", [("hw.exit_roundtrip_cycles=-5", "hw.exit_roundtrip_cycles"),
+                                           ("hw.features.gic=v9", "hw.features.gic"),
+                                           ("workload.mtu=100", "workload.mtu")])
+def test_set_errors_name_the_key_as_spelt(setting, field, capsys):
+    """Errors about --set values name the --set key, never the profile's inner path (params.X.value)."""
+    from kit.cli import main
+    assert main(["run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload", "ttcp",
+                 "--set", setting]) == 2
+    err = capsys.readouterr().err
+    assert f"field '{field}'" in err and ".value" not in err and len(err.splitlines()) == 1

@@ -9,6 +9,7 @@ allowed.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -196,7 +197,12 @@ class Hardware(BaseModel):
                                      allowed=list(Params.model_fields))
                 num = to_number(value, field=f"hw.{key}")
                 data["params"][key] = {"value": num, "source": "override given by the user"}
-        return _validate(data, where=f"hardware profile '{self.id}' with overrides")
+        try:
+            return _validate(data, where=f"hardware profile '{self.id}' with overrides")
+        except HvkitError as exc:  # name the field as the override spelt it: hw.<parameter>, hw.features.<name>
+            field = re.sub(r"^params\.(\w+)\.value$", r"hw.\1", exc.field or "")
+            field = re.sub(r"^features\.", "hw.features.", field)
+            raise exc.renamed(field or None, f"hardware profile '{self.id}' with --set overrides") from None
 
 
 def _coerce_feature(name: str, value: Any) -> Any:

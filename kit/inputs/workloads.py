@@ -19,6 +19,7 @@ Kinds:
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 from typing import Literal
@@ -110,7 +111,12 @@ class Workload(BaseModel):
                        else "unknown workload parameter")
                 raise HvkitError(why, field=f"workload.{k}", value=k,
                                  allowed=sorted(set(Params.model_fields) | set(PerUnit.model_fields) | TUNABLE))
-        return _validate(data, f"workload '{self.id}' with overrides")
+        try:
+            return _validate(data, f"workload '{self.id}' with overrides")
+        except HvkitError as exc:  # name the field as the override spelt it: workload.<name>
+            field = re.sub(r"^(params|per_unit)\.", "", exc.field or "")
+            raise exc.renamed(f"workload.{field}" if field else None,
+                              f"workload '{self.id}' with --set overrides") from None
 
 
 #: Workload fields a ``--set workload.<name>`` may change (besides ``params`` and ``per_unit``): how the
