@@ -28,7 +28,7 @@ class HvkitError(ValueError):
         guess = None
         if isinstance(allowed, (list, tuple, set, frozenset)):
             choices = sorted(map(str, allowed))
-            guess = suggestion(value, choices)
+            guess = suggestion(value, choices) if "unknown" in message else None  # a misspelt name
             allowed = ", ".join(choices)
         if value is not None:
             text += f" (got {value!r}" + (f", did you mean '{guess}'?)" if guess else ")")

@@ -98,3 +98,32 @@ def test_run_bad_set_exits_2():
     r = hvkit("run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload", "spec-int",
               "--set", "workload.mtu=10")
     assert r.returncode == 2 and "mtu" in r.stderr
+
+
+def test_show_workload_and_find_by_trait(capsys):
+    from kit.cli import main
+    from kit.cli.catalog import TRAIT_NAMES
+    from kit.inputs.workloads import TRAITS
+    assert tuple(TRAITS) == TRAIT_NAMES
+    assert main(["show", "workload", "random-access"]) == 0
+    out = capsys.readouterr().out
+    assert "GUPS" in out and "random_refs" in out and "tlb-heavy" in out and "Luszczek" in out
+    assert main(["list", "workloads", "--trait", "io-heavy", "--json"]) == 0
+    ids = {r["id"] for r in json.loads(capsys.readouterr().out)}
+    assert {"netperf-rr", "ttcp", "fio-randread"} <= ids and "spec-int" not in ids
+    assert main(["list", "workloads", "--trait", "tlb-hevy"]) == 2
+    assert "did you mean 'tlb-heavy'?" in capsys.readouterr().err
+
+
+def test_every_option_of_every_command_says_what_it_does_and_each_command_has_examples():
+    import argparse
+
+    from kit.cli import build_parser
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, cmd in sub.choices.items():
+        for action in cmd._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, f"hvkit {name}: {action.option_strings or action.dest} has no help"
+        assert cmd.epilog and "examples:" in cmd.epilog and f"hvkit {name}" in cmd.epilog, name

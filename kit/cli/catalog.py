@@ -2,18 +2,35 @@
 from __future__ import annotations
 
 from ..errors import HvkitError
-from .common import platform_overrides, print_json, table
+from .common import RawEpilog, platform_overrides, print_json, table
+
+#: the trait names (kept here, not imported, so that --help stays cheap; a test checks they agree)
+TRAIT_NAMES = ("tlb-heavy", "memory-bound", "syscall-heavy", "kernel-heavy", "page-table-heavy", "io-heavy",
+               "cpu-bound")
+LIST_EXAMPLES = """examples:
+  hvkit list hardware
+  hvkit list workloads --trait tlb-heavy
+  hvkit list ops --json"""
+SHOW_EXAMPLES = """examples:
+  hvkit show hardware xgene-armv8-2014             every value with its provenance
+  hvkit show hypervisor kvm --hardware core2-2008  the resolved composition (shadow paging there)
+  hvkit show workload memcached                    metric, per-unit counts, traits, source"""
 
 
 def register(sub) -> None:
-    s = sub.add_parser("list", help="list hardware, hypervisors, workloads or ops")
-    s.add_argument("what", choices=["hardware", "hypervisors", "workloads", "ops"])
+    s = sub.add_parser("list", help="list hardware, hypervisors, workloads or ops",
+                       description="List a catalogue: hardware profiles, hypervisor mode presets, workloads or "
+                                   "guest operations.", epilog=LIST_EXAMPLES, formatter_class=RawEpilog)
+    s.add_argument("what", choices=["hardware", "hypervisors", "workloads", "ops"], help="which catalogue")
+    s.add_argument("--trait", help="workloads only: those with this trait (" + ", ".join(TRAIT_NAMES) + ")")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.set_defaults(func=cmd_list)
 
-    s = sub.add_parser("show", help="show a hardware profile or a resolved hypervisor mode")
-    s.add_argument("what", choices=["hardware", "hypervisor"])
-    s.add_argument("name", help="a profile id, or a mode preset")
+    s = sub.add_parser("show", help="show a hardware profile, a resolved hypervisor mode or a workload",
+                       description="Show one catalogue entry with the provenance of every value.",
+                       epilog=SHOW_EXAMPLES, formatter_class=RawEpilog)
+    s.add_argument("what", choices=["hardware", "hypervisor", "workload"], help="which catalogue")
+    s.add_argument("name", help="a profile id, a mode preset or a workload id (or a .yaml path)")
     s.add_argument("--hardware", help="for 'show hypervisor': the profile to resolve the mode on")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="mode parts or hw.<parameter> overrides")
     s.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -40,8 +57,12 @@ def cmd_list(args) -> None:
     elif what == "ops":
         rows = [{"op": o.name, "suite": o.suite, "arch": o.arch, "title": o.title} for o in list_ops()]
     else:
-        rows = [{"id": w.id, "metric": w.metric, "unit": w.unit, "higher_is_better": w.higher_is_better,
-                 "name": w.name} for w in list_workloads()]
+        from ..inputs.workloads import TRAITS, traits
+        if args.trait and args.trait not in TRAITS:
+            raise HvkitError("unknown trait", field="--trait", value=args.trait, allowed=list(TRAITS))
+        rows = [{"id": w.id, "kind": w.kind, "metric": w.metric, "unit": w.unit,
+                 "higher_is_better": w.higher_is_better, "traits": ", ".join(traits(w)), "name": w.name}
+                for w in list_workloads() if not args.trait or args.trait in traits(w)]
     if args.json:
         print_json(rows)
     else:
@@ -49,10 +70,12 @@ def cmd_list(args) -> None:
 
 
 def cmd_show(args) -> None:
-    import pandas as pd
 
     from ..inputs.hardware import PARAM_DOCS, load_hardware
     from ..inputs.resolve import resolve_platform
+    if args.what == "workload":
+        _show_workload(args)
+        return
     if args.what == "hardware":
         hw = load_hardware(args.name)
         if args.json:
@@ -60,14 +83,14 @@ def cmd_show(args) -> None:
             return
         print(f"{hw.id}: {hw.name} ({hw.vendor}, {hw.arch}, {hw.year}), {hw.pcpus} logical CPUs")
         if hw.description:
-            print(hw.description)
+            print(wrap(hw.description))
         f = hw.features.model_dump()
         src = f.pop("source")
-        print("features: " + ", ".join(f"{k}={v}" for k, v in f.items()))
-        print(f"  source: {src}")
-        rows = [{"parameter": k, "value": q.value, "meaning": PARAM_DOCS[k], "source": q.source}
-                for k, q in hw.params]
-        print(table(pd.DataFrame(rows)))
+        print(wrap("features: " + ", ".join(f"{k}={v}" for k, v in f.items())))
+        print(wrap(f"source: {src}", indent="  "))
+        for k, q in hw.params:
+            print(f"{k} = {q.value:g}  ({PARAM_DOCS[k]})")
+            print(wrap(q.source, indent="    "))
         return
     if not args.hardware:
         raise HvkitError("show hypervisor needs --hardware", field="--hardware",
@@ -83,3 +106,32 @@ def cmd_show(args) -> None:
             print(f"  {k:12s} {v}")
     for note in mode.resolutions:
         print(f"  resolved: {note}")
+
+
+def wrap(text: str, indent: str = "", width: int = 100) -> str:
+    """Long provenance text wrapped for a terminal."""
+    import textwrap
+    return textwrap.fill(" ".join(text.split()), width=width, initial_indent=indent, subsequent_indent=indent + "  ")
+
+
+def _show_workload(args) -> None:
+    from ..inputs.workloads import PerUnit, load_workload, rates, traits
+    wl = load_workload(args.name)
+    if args.json:
+        print_json({**wl.model_dump(), "traits": traits(wl), "rates_per_kilo_instruction": rates(wl)})
+        return
+    print(f"{wl.id}: {wl.name} ({wl.kind} workload)")
+    print(wrap(wl.description))
+    direction = "higher" if wl.higher_is_better else "lower"
+    how = (f"the job is {wl.value_per_unit:g} units of work, its time = units / (units per second)"
+           if wl.metric_kind == "time" else f"value = units of work per second x {wl.value_per_unit:g}")
+    print(f"metric: {wl.metric} in {wl.unit}, {direction} is better ({how})")
+    print("traits: " + (", ".join(traits(wl)) or "-"))
+    print("per unit of work (characterized on native):")
+    for name, info in PerUnit.model_fields.items():
+        value = getattr(wl.per_unit, name)
+        if value != info.default:
+            print(f"  {name:20s} {value:>14,.6g}  {info.description or ''}")
+    print("parameters: " + ", ".join(f"{k}={v}" for k, v in wl.params.model_dump().items()))
+    print("source:")
+    print(wrap(wl.source, indent="  "))

@@ -8,7 +8,11 @@ from typing import Any
 
 from ..errors import HvkitError
 
-__all__ = ["Parser", "print_json", "table", "split", "platform_overrides", "add_spec_args", "spec_from_args"]
+__all__ = ["RawEpilog", "Parser", "print_json", "table", "split", "platform_overrides", "add_spec_args", "spec_from_args"]
+
+
+class RawEpilog(argparse.RawDescriptionHelpFormatter):
+    """Keeps the line breaks of a command's examples."""
 
 
 class Parser(argparse.ArgumentParser):

@@ -4,11 +4,17 @@ from __future__ import annotations
 import sys
 
 from ..errors import HvkitError
+from .common import RawEpilog
 
 
 def register(sub) -> None:
     s = sub.add_parser("lab", help="open JupyterLab on the quickstart notebook; options hvkit does not know "
-                                   "(--no-browser, --ip=127.0.0.1, --port=...) pass through to JupyterLab")
+                                   "(--no-browser, --ip=127.0.0.1, --port=...) pass through to JupyterLab",
+                       description="Open JupyterLab on the project's notebooks. Every option hvkit does not know "
+                                   "passes through to jupyter lab.",
+                       epilog="examples:\n  hvkit lab\n  hvkit lab --no-browser --ip=127.0.0.1 --port=8888\n"
+                              "  hvkit lab notebooks/01-xen-vs-kvm.ipynb",
+                       formatter_class=RawEpilog)
     s.add_argument("notebook", nargs="?", default="notebooks/00-quickstart.ipynb",
                    help="a notebook path relative to the project (default: the quickstart)")
     s.set_defaults(func=cmd_lab, jupyter_args=[])

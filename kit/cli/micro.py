@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 from ..version import __version__
-from .common import platform_overrides, print_json, split, table
+from .common import RawEpilog, platform_overrides, print_json, split, table
+
+MICROBENCH_EXAMPLES = """examples:
+  hvkit microbench --hardware xgene-armv8-2014 --hypervisor kvm --op hypercall
+  hvkit microbench --hardware skylake-sp-2017 --hypervisors native,kvm,xen-hvm --op cpuid,ipi
+  hvkit microbench --hardware skylake-sp-2017 --hypervisor kvm --set memory=shadow --op lmbench.fork
+  hvkit microbench --hardware skylake-sp-2017 --hypervisor kvm --set hw.exit_roundtrip_cycles=200 --json"""
 
 DEFAULT_OPS = ["hypercall", "cpuid", "ipi", "eoi", "io_latency_out", "io_latency_in",
                "lmbench.null_call", "lmbench.page_fault", "lmbench.ctxsw_2p_0k", "lmbench.fork"]
@@ -10,7 +16,10 @@ DEFAULT_MODES = ["native", "xen-pv", "xen-hvm", "kvm", "kvm-emulated", "vmware-b
 
 
 def register(sub) -> None:
-    s = sub.add_parser("microbench", help="cost of guest operations under one or more modes")
+    s = sub.add_parser("microbench", help="cost of guest operations under one or more modes",
+                       description="What single guest operations (hypercall, cpuid, lmbench fork...) cost under "
+                                   "one or more modes on a CPU, step by step.", epilog=MICROBENCH_EXAMPLES,
+                       formatter_class=RawEpilog)
     s.add_argument("--hardware", required=True, help="a profile id (hvkit list hardware) or a .yaml path")
     s.add_argument("--hypervisor", "--hypervisors", dest="hypervisor",
                    help="a mode, or several separated by commas (default: seven common modes)")
@@ -22,7 +31,9 @@ def register(sub) -> None:
     s.add_argument("--json", action="store_true", help="print JSON instead of tables")
     s.set_defaults(func=cmd_microbench)
 
-    s = sub.add_parser("calibrate", help="published microbenchmarks beside the model")
+    s = sub.add_parser("calibrate", help="published microbenchmarks beside the model",
+                       description="Every published microbenchmark row the kit covers, beside the model's value.",
+                       epilog="examples:\n  hvkit calibrate\n  hvkit calibrate --json", formatter_class=RawEpilog)
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.set_defaults(func=cmd_calibrate)
 

@@ -5,14 +5,28 @@ import json
 import sys
 
 from ..errors import HvkitError
-from .common import add_spec_args, spec_from_args, split
+from .common import RawEpilog, add_spec_args, spec_from_args, split
+
+RUN_EXAMPLES = """examples:
+  hvkit run --hardware skylake-sp-2017 --hypervisor kvm --workload kernel-build --vcpus 4
+  hvkit run --hardware skylake-sp-2017 --hypervisor kvm --workload random-access --set memory.guest_page=2M
+  hvkit run --hardware p4-xeon-2003 --hypervisor xen-pv --workload ttcp --set workload.mtu=500 --json
+  hvkit run --hardware skylake-sp-2017 --hypervisor xen-hvm --workload netperf-rr --set pcpus=1 \\
+      --set neighbor=spec-int"""
+COMPARE_EXAMPLES = """examples:
+  hvkit compare --hardware skylake-sp-2017 --workload netperf-rr --hypervisors native,xen-pv,kvm,kvm-sriov
+  hvkit compare --hardware xgene-armv8-2014 --workload memcached --hypervisors kvm,xen-hvm --json"""
 
 
 def register(sub) -> None:
-    s = sub.add_parser("run", help="simulate one workload under one mode, against native")
+    s = sub.add_parser("run", help="simulate one workload under one mode, against native",
+                       description="Simulate a workload on VMs under a hypervisor mode, and the same on native, "
+                                   "and say where the time went.", epilog=RUN_EXAMPLES, formatter_class=RawEpilog)
     add_spec_args(s)
     s.set_defaults(func=cmd_run)
-    s = sub.add_parser("compare", help="simulate one workload under several modes, against native")
+    s = sub.add_parser("compare", help="simulate one workload under several modes, against native",
+                       description="Simulate one workload under several modes (native computed once).",
+                       epilog=COMPARE_EXAMPLES, formatter_class=RawEpilog)
     add_spec_args(s, several=True)
     s.set_defaults(func=cmd_compare)
 

@@ -4,14 +4,21 @@ from __future__ import annotations
 import json
 import sys
 
+from .common import RawEpilog
+
 
 def register(sub) -> None:
-    s = sub.add_parser("reproduce", help="print a paper notebook's comparison table without Jupyter")
+    s = sub.add_parser("reproduce", help="print a paper notebook's comparison table without Jupyter",
+                       description="A paper's published values beside the model's, row by row.",
+                       epilog="examples:\n  hvkit reproduce --list\n  hvkit reproduce barham-2003-lmbench --json",
+                       formatter_class=RawEpilog)
     s.add_argument("name", nargs="?", help="paper name (see --list)")
     s.add_argument("--list", action="store_true", help="list the papers")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.set_defaults(func=cmd_reproduce)
-    s = sub.add_parser("validate", help="error statistics over every published row the kit covers")
+    s = sub.add_parser("validate", help="error statistics over every published row the kit covers",
+                       description="Error statistics over every published row the kit covers.",
+                       epilog="examples:\n  hvkit validate\n  hvkit validate --json", formatter_class=RawEpilog)
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.set_defaults(func=cmd_validate)
 

@@ -4,10 +4,16 @@ from __future__ import annotations
 import sys
 
 from ..errors import HvkitError
+from .common import RawEpilog
 
 
 def register(sub) -> None:
-    s = sub.add_parser("sweep", help="run a parameter sweep from a YAML file into a Parquet file")
+    s = sub.add_parser("sweep", help="run a parameter sweep from a YAML file into a Parquet file",
+                       description="Run every point of a sweep file on all cores; finished points are stored as "
+                                   "they finish, so an interrupted sweep resumes where it stopped.",
+                       epilog="examples:\n  hvkit sweep examples/sweep-exit-latency.yaml -o results.parquet\n"
+                              "  hvkit sweep examples/sweep-exit-latency.yaml -o results.parquet --resume --workers 2",
+                       formatter_class=RawEpilog)
     s.add_argument("file", help="sweep YAML (see examples/sweep-exit-latency.yaml)")
     s.add_argument("-o", "--output", required=True, help="results .parquet (finished points go to <output>.points/)")
     s.add_argument("--workers", type=int, default=None, help="processes, 1 to 4 x the CPUs (default: all CPUs)")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from typing import Literal
 
@@ -30,32 +31,33 @@ from ..errors import HvkitError
 from .coerce import Bool, Int, Num
 from .files import ID_PATTERN, cached_load, catalogue_dir, load_validated, locate, read_yaml
 
-__all__ = ["PerUnit", "Workload", "load_workload", "list_workloads", "workloads_dir"]
+__all__ = ["PerUnit", "Workload", "load_workload", "list_workloads", "workloads_dir", "rates", "traits", "TRAITS",
+           "TUNABLE"]
 
 
 class PerUnit(BaseModel):
     """Native events per unit of work."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    user_instr: Num = Field(0, ge=0)
-    kernel_instr: Num = Field(0, ge=0)
+    user_instr: Num = Field(0, ge=0, description="user-mode instructions")
+    kernel_instr: Num = Field(0, ge=0, description="guest kernel instructions")
     kernel_instr_per_kb: Num = Field(0, ge=0, description="kernel instructions per KiB moved (copies, checksums)")
-    syscalls: Num = Field(0, ge=0)
-    exceptions: Num = Field(0, ge=0)
-    pagefaults: Num = Field(0, ge=0)
-    pte_writes: Num = Field(0, ge=0)
+    syscalls: Num = Field(0, ge=0, description="system calls")
+    exceptions: Num = Field(0, ge=0, description="exceptions the guest kernel handles (not page faults)")
+    pagefaults: Num = Field(0, ge=0, description="demand page faults")
+    pte_writes: Num = Field(0, ge=0, description="page-table entry writes outside the fault path")
     pte_batch: Num = Field(1, ge=1, description="PTE writes a PV guest batches per hypercall")
-    pt_pages: Num = Field(0, ge=0)
+    pt_pages: Num = Field(0, ge=0, description="page-table pages created or torn down")
     cr3_loads: Num = Field(0, ge=0, description="address-space switches (process context switches)")
     ws_pages: Num = Field(8, ge=0, description="pages touched after a TLB flush")
     address_spaces: Num = Field(2, ge=1, description="processes whose address spaces take turns on a CPU")
     tlb_mpki: Num = Field(0, ge=0, description="TLB misses per 1000 instructions with 4 KiB pages and local access")
     random_refs: Num = Field(0, ge=0, description="memory references spread uniformly over the footprint")
     dram_lines: Num = Field(0, ge=0, description="cache lines streamed from DRAM")
-    ipis: Num = Field(0, ge=0)
-    net_tx_pkts: Num = Field(0, ge=0)
-    net_rx_pkts: Num = Field(0, ge=0)
-    disk_ops: Num = Field(0, ge=0)
+    ipis: Num = Field(0, ge=0, description="inter-processor interrupts sent")
+    net_tx_pkts: Num = Field(0, ge=0, description="network packets sent")
+    net_rx_pkts: Num = Field(0, ge=0, description="network packets received")
+    disk_ops: Num = Field(0, ge=0, description="disk requests")
     disk_kb: Num = Field(0, ge=0, description="KiB per disk operation")
 
 
@@ -149,3 +151,42 @@ def _build(path: Path) -> Workload:
         raise HvkitError("workload id must match its file name", where=str(path), field="id",
                          value=wl.id, allowed=path.stem)
     return wl
+
+
+# ---- finding workloads by character -------------------------------------------------------------------------
+
+def rates(wl: Workload) -> dict[str, float]:
+    """A workload's events per 1,000 instructions (and its kernel share), to compare workloads at a glance."""
+    u = wl.per_unit
+    instr = u.user_instr + u.kernel_instr
+    per_ki = 1000.0 / instr if instr else 0.0
+    return {"tlb_mpki": u.tlb_mpki, "random_refs_pki": u.random_refs * per_ki, "dram_lines_pki": u.dram_lines * per_ki,
+            "syscalls_pki": u.syscalls * per_ki, "pt_updates_pki": (u.pte_writes + u.pagefaults) * per_ki,
+            "cr3_loads_pki": u.cr3_loads * per_ki, "kernel_share": u.kernel_instr / instr if instr else 0.0,
+            "disk_ops_per_unit": u.disk_ops}
+
+
+#: Traits a researcher searches by, each with the rule that grants it. The thresholds are labels for finding
+#: workloads, not model parameters: they split the presets where their virtualization costs differ in kind
+#: (a TLB miss rate of 2 per kilo-instruction makes 2-D walks visible; 0.1 system calls per kilo-instruction
+#: makes 64-bit PV's syscall bounce visible; a page-table update per 100 kilo-instructions makes shadow paging's
+#: write faults visible).
+TRAITS: dict[str, tuple[str, Callable[[Workload, dict[str, float]], bool]]] = {
+    "tlb-heavy": ("TLB misses dominate (2-D page walks matter)",
+                  lambda w, r: r["tlb_mpki"] >= 2 or r["random_refs_pki"] >= 1),
+    "memory-bound": ("DRAM traffic dominates", lambda w, r: r["dram_lines_pki"] >= 1 or r["random_refs_pki"] >= 1),
+    "syscall-heavy": ("many system calls per instruction", lambda w, r: r["syscalls_pki"] >= 0.1),
+    "kernel-heavy": ("most instructions run in the guest kernel", lambda w, r: r["kernel_share"] >= 0.5),
+    "page-table-heavy": ("frequent page-table updates or address-space switches (shadow paging matters)",
+                         lambda w, r: r["pt_updates_pki"] >= 0.01 or r["cr3_loads_pki"] >= 0.005),
+    "io-heavy": ("network or disk I/O on every unit (the I/O path matters)",
+                 lambda w, r: w.kind != "cpu" or r["disk_ops_per_unit"] >= 0.5),
+    "cpu-bound": ("compute in user mode, little kernel or I/O",
+                  lambda w, r: w.kind == "cpu" and r["kernel_share"] < 0.1 and r["disk_ops_per_unit"] == 0),
+}
+
+
+def traits(wl: Workload) -> list[str]:
+    """The :data:`TRAITS` a workload has."""
+    r = rates(wl)
+    return [name for name, (_, rule) in TRAITS.items() if rule(wl, r)]
