@@ -1146,12 +1146,12 @@ class SweepFile(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid")
-    base: dict
-    set: dict = Field(default_factory=dict)
-    grid: dict[str, list] = Field(default_factory=dict)
-    zip: dict[str, list] = Field(default_factory=dict)
-    points: list[dict] = Field(default_factory=list)
-    replications: int = Field(1, ge=1, le=1000)
+    base: dict = Field(description="spec fields every point starts from (see Spec below)")
+    set: dict = Field(default_factory=dict, description="--set pairs applied to the base")
+    grid: dict[str, list] = Field(default_factory=dict, description="--set keys to lists of values (full factorial)")
+    zip: dict[str, list] = Field(default_factory=dict, description="--set keys to equal-length lists that advance together")
+    points: list[dict] = Field(default_factory=list, description="explicit points, each a {--set key: value} mapping")
+    replications: int = Field(1, ge=1, le=1000, description="runs of each point, with seeds derived from the spec")
 
 
 def load_sweep_file(path: str | os.PathLike) -> tuple[Spec, dict]:

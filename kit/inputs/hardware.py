@@ -27,8 +27,8 @@ class Quantity(BaseModel):
     """A number with its provenance."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    value: Num
-    source: str = Field(min_length=3)
+    value: Num = Field(description="the number, in the unit its parameter names")
+    source: str = Field(min_length=3, description="a citation, a datasheet, or 'estimated, because ...'")
 
     @field_validator("source")
     @classmethod
@@ -43,22 +43,22 @@ class Features(BaseModel):
     """Virtualization features of the CPU and platform (booleans and enumerations)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    hw_virt: Literal["none", "vmx", "svm", "el2"]
+    hw_virt: Literal["none", "vmx", "svm", "el2"] = Field(description="hardware virtualization: VT-x, AMD-V, ARM EL2")
     nested_paging: Bool = Field(description="EPT (Intel), NPT/RVI (AMD), stage-2 (ARM)")
-    ept_ad_bits: Bool = False
+    ept_ad_bits: Bool = Field(False, description="accessed/dirty bits in EPT entries")
     tagged_tlb: Bool = Field(description="VPID (Intel), ASID (AMD), VMID (ARM)")
-    tpr_shadow: Bool = False
+    tpr_shadow: Bool = Field(False, description="CR8/TPR accesses without exits")
     apicv: Bool = Field(False, description="virtual APIC: EOI and TPR without exits (APICv, AVIC)")
     posted_interrupts: Bool = Field(False, description="interrupts delivered to a running vCPU without an exit")
-    vmcs_shadowing: Bool = False
-    pml: Bool = False
-    preemption_timer: Bool = False
-    vhe: Bool = False
-    gic: Literal["none", "v2", "v3"] = "none"
-    la57: Bool = False
-    iommu: Literal["none", "vt-d", "amd-vi", "smmu"] = "none"
-    sriov: Bool = False
-    source: str = Field(min_length=3)
+    vmcs_shadowing: Bool = Field(False, description="an L1 hypervisor reads and writes a shadow VMCS without exits")
+    pml: Bool = Field(False, description="page-modification logging (hardware dirty-page log)")
+    preemption_timer: Bool = Field(False, description="VMX-preemption timer (guest timers without host hrtimers)")
+    vhe: Bool = Field(False, description="ARMv8.1 virtualization host extensions (host kernel at EL2)")
+    gic: Literal["none", "v2", "v3"] = Field("none", description="ARM generic interrupt controller version")
+    la57: Bool = Field(False, description="5-level paging available")
+    iommu: Literal["none", "vt-d", "amd-vi", "smmu"] = Field("none", description="IOMMU for DMA remapping and device assignment")
+    sriov: Bool = Field(False, description="an SR-IOV capable NIC")
+    source: str = Field(min_length=3, description="where the feature list comes from")
 
 
 #: Features a profile records as facts but no mechanism of the model reads yet: overriding them would change
@@ -149,14 +149,14 @@ class Hardware(BaseModel):
     """A validated hardware profile."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    id: str = Field(pattern=ID_PATTERN)
-    name: str
-    vendor: Literal["intel", "amd", "arm"]
-    arch: Literal["x86", "x86_64", "arm64"]
-    year: Int = Field(ge=1990, le=2100)
-    description: str = ""
-    features: Features
-    params: Params
+    id: str = Field(pattern=ID_PATTERN, description="the profile's id (its file name in hw_profiles/)")
+    name: str = Field(description="the CPU and platform, as a person names it")
+    vendor: Literal["intel", "amd", "arm"] = Field(description="CPU vendor")
+    arch: Literal["x86", "x86_64", "arm64"] = Field(description="instruction set the guests run")
+    year: Int = Field(ge=1990, le=2100, description="year the platform shipped")
+    description: str = Field("", description="what the platform is, in a paragraph")
+    features: Features = Field(description="virtualization features (booleans and enumerations)")
+    params: Params = Field(description="numeric parameters, each a value with its source")
 
     def val(self, name: str) -> float:
         """The value of parameter ``name``."""

@@ -171,23 +171,23 @@ class Spec(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    hardware: str
-    hypervisor: str
-    workload: str
-    vcpus: Int = Field(1, ge=1, le=MAX_VCPUS)
-    vms: Int = Field(1, ge=1, le=64)
-    duration: Num | None = Field(None, gt=0, le=3600)
-    seed: Int = Field(0, ge=0)
-    pcpus: Int | None = Field(None, ge=1, le=1024)
-    pin: Bool = False
-    weights: tuple[Int, ...] | None = None
-    caps: tuple[Int, ...] | None = None
-    dom0_vcpus: Int = Field(1, ge=1, le=64)
-    neighbor: str | None = None
-    neighbor_vcpus: Int = Field(1, ge=1, le=64)
-    mode: tuple[tuple[str, Any], ...] = ()
-    hw: tuple[tuple[str, Any], ...] = ()
-    params: tuple[tuple[str, Any], ...] = ()
+    hardware: str = Field(description="profile id or YAML path")
+    hypervisor: str = Field(description="mode preset")
+    workload: str = Field(description="workload id or YAML path")
+    vcpus: Int = Field(1, ge=1, le=MAX_VCPUS, description="vCPUs per VM")
+    vms: Int = Field(1, ge=1, le=64, description="identical VMs on the host")
+    duration: Num | None = Field(None, gt=0, le=3600, description="simulated seconds (default: the workload's)")
+    seed: Int = Field(0, ge=0, description="seed of every random stream of the run")
+    pcpus: Int | None = Field(None, ge=1, le=1024, description="physical CPUs the host offers (default: the profile's)")
+    pin: Bool = Field(False, description="pin vCPU i of every VM to physical CPU i mod pcpus")
+    weights: tuple[Int, ...] | None = Field(None, description="scheduler weight of each VM (default 256)")
+    caps: tuple[Int, ...] | None = Field(None, description="cap of each VM in percent of one CPU (0: no cap)")
+    dom0_vcpus: Int = Field(1, ge=1, le=64, description="vCPUs of Xen's dom0 or Hyper-V's root partition")
+    neighbor: str | None = Field(None, description="workload of an unmeasured neighbour VM")
+    neighbor_vcpus: Int = Field(1, ge=1, le=64, description="vCPUs of the neighbour VM")
+    mode: tuple[tuple[str, Any], ...] = Field((), description="overrides of mode parts")
+    hw: tuple[tuple[str, Any], ...] = Field((), description="overrides of hardware values")
+    params: tuple[tuple[str, Any], ...] = Field((), description="overrides of workload parameters")
 
     @field_validator("mode", "hw", "params", mode="before")
     @classmethod

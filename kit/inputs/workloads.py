@@ -62,40 +62,43 @@ class PerUnit(BaseModel):
 
 
 class Params(BaseModel):
+    """Network, client and queue parameters of a workload."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
-    mtu: Int = Field(1500, ge=256, le=9000)
-    direction: Literal["tx", "rx"] = "tx"
-    clients: Int = Field(1, ge=1, le=4096)
-    think_us: Num = Field(0, ge=0)
-    window_kb: Num = Field(64, gt=0)
-    request_bytes: Num = Field(1, ge=1)
-    response_bytes: Num = Field(1, ge=1)
-    queue_depth: Int = Field(1, ge=1, le=1024)
+    mtu: Int = Field(1500, ge=256, le=9000, description="network MTU (bytes)")
+    direction: Literal["tx", "rx"] = Field("tx", description="stream kind: the guest transmits or receives")
+    clients: Int = Field(1, ge=1, le=4096, description="request kind: closed-loop clients")
+    think_us: Num = Field(0, ge=0, description="request kind: mean think time between a client's requests (us)")
+    window_kb: Num = Field(64, gt=0, description="stream kind: TCP window (KiB)")
+    request_bytes: Num = Field(1, ge=1, description="request kind: bytes per request")
+    response_bytes: Num = Field(1, ge=1, description="request kind: bytes per response")
+    queue_depth: Int = Field(1, ge=1, le=1024, description="disk kind: requests in flight")
 
 
 class Workload(BaseModel):
     """A validated workload."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    id: str = Field(pattern=ID_PATTERN)
-    name: str
-    description: str
-    kind: Literal["cpu", "disk", "stream", "request"]
-    metric: str
-    unit: str
-    higher_is_better: Bool
+    id: str = Field(pattern=ID_PATTERN, description="the workload's id (its file name in workloads/)")
+    name: str = Field(description="the benchmark, as a person names it")
+    description: str = Field(description="what one unit of work is, in a paragraph")
+    kind: Literal["cpu", "disk", "stream", "request"] = Field(
+        description="how it runs: CPU-bound threads, disk requests, a bulk network stream, or request/response clients")
+    metric: str = Field(description="what the benchmark reports")
+    unit: str = Field(description="the metric's unit")
+    higher_is_better: Bool = Field(description="whether a larger metric is better")
     value_per_unit: Num = Field(gt=0, description="metric units per unit of work (or, for time metrics, units in the whole job)")
-    metric_kind: Literal["rate", "time", "latency"] = "rate"
-    source: str = Field(min_length=10)
-    threads_per_vcpu: Int = Field(1, ge=1, le=256)
-    timer_hz: Num = Field(250, ge=0)
-    footprint_mib: Num = Field(64, gt=0)
+    metric_kind: Literal["rate", "time", "latency"] = Field("rate", description="a rate of units, or the time of a job")
+    source: str = Field(min_length=10, description="where the characterization comes from (citation or 'estimated, because')")
+    threads_per_vcpu: Int = Field(1, ge=1, le=256, description="guest threads per vCPU (CPU-bound kind)")
+    timer_hz: Num = Field(250, ge=0, description="guest timer interrupts per second while busy")
+    footprint_mib: Num = Field(64, gt=0, description="memory the workload touches (MiB)")
     mlp: Num = Field(4, gt=0, description="memory-level parallelism of its DRAM traffic")
-    disk_random: Bool = True
-    disk_sync: Bool = True
-    default_duration: Num = Field(1.0, gt=0)
-    per_unit: PerUnit
-    params: Params = Params()
+    disk_random: Bool = Field(True, description="disk requests pay a positioning time")
+    disk_sync: Bool = Field(True, description="the thread waits for each disk request (else write-back)")
+    default_duration: Num = Field(1.0, gt=0, description="simulated seconds when the spec gives none")
+    per_unit: PerUnit = Field(description="native events per unit of work")
+    params: Params = Field(default_factory=Params, description="network and client parameters")
 
     def with_params(self, overrides: dict) -> "Workload":
         if not overrides:

@@ -1,0 +1,110 @@
+"""The reference of the YAML formats, generated from the validation models (so it cannot drift from them).
+
+:func:`format_reference` writes Markdown for the hardware profile, workload and sweep formats and the ``--set``
+keys: every field with its type, default, bounds and meaning, read from the same pydantic models that validate
+the files. ``docs/formats.md`` is its output; a test keeps the two equal.
+"""
+from __future__ import annotations
+
+import typing
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from .inputs.hardware import PARAM_DOCS, UNMODELLED_FEATURES, Features, Hardware, Params, Quantity
+from .inputs.modes import PARTS
+from .inputs.spec import ALIASES, MODE_KEYS, TOP_KEYS, Spec
+from .inputs.workloads import TRAITS, TUNABLE, PerUnit, Workload
+from .inputs.workloads import Params as WorkloadParams
+from .sweep import SweepFile
+
+__all__ = ["format_reference"]
+
+
+def _type_name(ann: Any) -> str:
+    origin = typing.get_origin(ann)
+    if origin is typing.Annotated:
+        return _type_name(typing.get_args(ann)[0])
+    if origin is typing.Literal:
+        return " or ".join(repr(a) for a in typing.get_args(ann))
+    if origin is not None:
+        args = [a for a in typing.get_args(ann) if a is not type(None)]
+        inner = ", ".join(_type_name(a) for a in args)
+        name = getattr(origin, "__name__", str(origin))
+        if name == "tuple" and typing.get_args(ann)[-1] is Ellipsis:
+            return f"list of {_type_name(typing.get_args(ann)[0])}"
+        if name in ("Union", "UnionType"):
+            return inner + (" or none" if type(None) in typing.get_args(ann) else "")
+        return f"{name}[{inner}]"
+    if isinstance(ann, type):
+        if issubclass(ann, BaseModel):
+            return ann.__name__
+        return {"float": "number", "int": "integer", "bool": "true/false", "str": "text"}.get(ann.__name__,
+                                                                                          ann.__name__)
+    return str(ann)
+
+
+def _bounds(info: FieldInfo) -> str:
+    out = []
+    for m in info.metadata:
+        for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            v = getattr(m, attr, None)
+            if v is not None:
+                out.append(f"{sym} {v}")
+    return ", ".join(out)
+
+
+def _default(info: FieldInfo) -> str:
+    if info.is_required():
+        return "required"
+    if info.default_factory is not None:
+        return "empty"
+    return f"`{info.default!r}`" if info.default is not None else "none"
+
+
+def _table(model: type[BaseModel], docs: dict[str, str] | None = None, prefix: str = "") -> list[str]:
+    rows = ["| field | type | default | bounds | meaning |", "|---|---|---|---|---|"]
+    for name, info in model.model_fields.items():
+        meaning = (docs or {}).get(name) or info.description or ""
+        rows.append(f"| `{prefix}{name}` | {_type_name(info.annotation)} | {_default(info)} | {_bounds(info)} | "
+                    f"{meaning} |")
+    return rows
+
+
+def format_reference() -> str:
+    """The Markdown reference of every YAML format and of the ``--set`` keys."""
+    out = ["# File formats and settings", "",
+           "Generated from the validation models by `kit.reference.format_reference()`; "
+           "`tests/test_docs.py` keeps this page equal to it.", "",
+           "Every number is finite (NaN and infinities are refused), integers refuse fractions, booleans are "
+           "`true`/`false`. Unknown keys and duplicate keys are refused with the file, the field and what is "
+           "allowed. Files above 1 MiB, non-regular files and non-UTF-8 text are refused.", ""]
+    out += ["## Hardware profile (`hw_profiles/*.yaml`)", "",
+            "Top-level keys:", ""] + _table(Hardware)
+    out += ["", "Each `params` entry is a quantity with its provenance:", ""] + _table(Quantity)
+    out += ["", "A source that starts with 'estimated' must say why ('estimated, because ...').", "",
+            "### `params`", ""] + _table(Params, PARAM_DOCS)
+    out += ["", "### `features`", ""] + _table(Features)
+    out += ["", "Features a profile records but no mechanism reads yet (overriding them is refused): "
+            + ", ".join(f"`{k}` ({v})" for k, v in UNMODELLED_FEATURES.items()) + ".", ""]
+    out += ["## Workload (`workloads/*.yaml`)", "", "Top-level keys:", ""] + _table(Workload)
+    out += ["", "### `per_unit`: native events per unit of work", ""] + _table(PerUnit)
+    out += ["", "### `params`", ""] + _table(WorkloadParams)
+    out += ["", "Traits (`hvkit list workloads --trait T`): "
+            + "; ".join(f"`{k}`: {v[0]}" for k, v in TRAITS.items()) + ".", ""]
+    out += ["## Sweep file (`hvkit sweep FILE`)", ""] + _table(SweepFile)
+    out += ["", "## Spec and `--set` keys", "", "Spec fields (the keys of a sweep file's `base`):", ""]
+    out += _table(Spec)
+    out += ["", "`--set key=value` reaches:", "",
+            "- top-level knobs: " + ", ".join(f"`{k}`" for k in sorted(TOP_KEYS)) + ";",
+            "- mode parts: " + ", ".join(f"`{k}`" for k in sorted(MODE_KEYS)) + " (also spelt `mode.<part>`);",
+            "- aliases: " + ", ".join(f"`{k}` = `{v}`" for k, v in sorted(ALIASES.items())) + ";",
+            "- hardware: `hw.<parameter>` (any `params` key above), `hw.features.<name>`;",
+            "- workload: `workload.<name>` (any `per_unit` or `params` key, and "
+            + ", ".join(f"`{k}`" for k in sorted(TUNABLE)) + ").", "",
+            "Mode parts and their values:", ""]
+    for part, values in PARTS.items():
+        out.append(f"- `{part}`: " + "; ".join(f"`{k}` ({v})" for k, v in values.items()))
+    out.append("")
+    return "\n".join(out)

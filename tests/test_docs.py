@@ -1,0 +1,71 @@
+"""The documentation builds, its generated pages equal their generators, and every recipe runs."""
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RECIPES = ROOT / "docs" / "recipes.md"
+
+
+def test_the_format_reference_is_generated_from_the_validation_models():
+    from kit.reference import format_reference
+    committed = (ROOT / "docs" / "formats.md").read_text()
+    assert committed == format_reference(), "regenerate: python -c \"from kit.reference import format_reference; " \
+                                            "open('docs/formats.md', 'w').write(format_reference())\""
+
+
+def test_every_field_of_every_format_is_documented_with_a_meaning():
+    from kit.inputs.hardware import Features, Hardware, Params, Quantity
+    from kit.inputs.spec import Spec
+    from kit.inputs.workloads import Params as WParams
+    from kit.inputs.workloads import PerUnit, Workload
+    from kit.sweep import SweepFile
+    from kit.inputs.hardware import PARAM_DOCS
+    for model in (Features, Hardware, Quantity, Spec, WParams, PerUnit, Workload, SweepFile):
+        for name, info in model.model_fields.items():
+            assert info.description, f"{model.__name__}.{name}"
+    assert set(PARAM_DOCS) == set(Params.model_fields)
+
+
+def test_the_site_builds_strictly(tmp_path):
+    """mkdocs with mkdocstrings: the API reference and every page build without a warning."""
+    pytest.importorskip("mkdocs")
+    r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    api = (tmp_path / "site" / "api" / "index.html").read_text()
+    assert "with_sets" in api and "compare" in api
+
+
+def _blocks(lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", RECIPES.read_text(), re.S)
+
+
+def _commands(block: str) -> list[list[str]]:
+    joined = block.replace("\\\n", " ")
+    return [shlex.split(line) for line in joined.splitlines() if line.strip() and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("command", [c for b in _blocks("bash") for c in _commands(b)],
+                         ids=lambda c: " ".join(c[1:4]))
+def test_every_recipe_command_runs(command):
+    from kit.cli import main
+    assert command[0] == "hvkit"
+    import contextlib
+    import io
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = main(command[1:])
+    assert code == 0, err.getvalue()
+
+
+@pytest.mark.parametrize("block", _blocks("python"), ids=lambda b: b.splitlines()[-1][:40])
+def test_every_recipe_python_block_runs(block, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "out.html"
+    code = block.replace('"exit-latency.html"', repr(str(out)))
+    exec(compile(code, str(RECIPES), "exec"), {})
