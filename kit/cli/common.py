@@ -69,7 +69,7 @@ def add_spec_args(s: argparse.ArgumentParser, several: bool = False) -> None:
     s.add_argument("--duration", default=None, help="simulated seconds (default: the workload's)")
     s.add_argument("--seed", default=0, help="seed of every random stream (default 0)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="any part of the spec, repeatable: memory.guest_page=2M, interrupts=posted, "
+                   help="any part of the spec, repeatable: guest_page=2M, interrupts=posted, "
                         "hw.exit_roundtrip_cycles=500, workload.mtu=500, pcpus=2, weights=256,512")
     s.add_argument("--json", action="store_true", help="print JSON instead of tables")
 

@@ -25,7 +25,7 @@ def register(sub) -> None:
                    help="a mode, or several separated by commas (default: seven common modes)")
     s.add_argument("--op", action="append", help="operation(s); repeat or separate by commas (hvkit list ops)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override a mode part (memory=shadow, memory.guest_page=2M) or a hardware value "
+                   help="override a mode part (memory=shadow, guest_page=2M) or a hardware value "
                         "(hw.exit_roundtrip_cycles=500)")
     s.add_argument("--path", action="store_true", help="print every operation's path")
     s.add_argument("--json", action="store_true", help="print JSON instead of tables")

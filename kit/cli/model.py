@@ -9,7 +9,7 @@ from .common import RawEpilog, add_spec_args, spec_from_args, split
 
 RUN_EXAMPLES = """examples:
   hvkit run --hardware skylake-sp-2017 --hypervisor kvm --workload kernel-build --vcpus 4
-  hvkit run --hardware skylake-sp-2017 --hypervisor kvm --workload random-access --set memory.guest_page=2M
+  hvkit run --hardware skylake-sp-2017 --hypervisor kvm --workload random-access --set guest_page=2M
   hvkit run --hardware p4-xeon-2003 --hypervisor xen-pv --workload ttcp --set workload.mtu=500 --json
   hvkit run --hardware skylake-sp-2017 --hypervisor xen-hvm --workload netperf-rr --set pcpus=1 \\
       --set neighbor=spec-int"""
@@ -81,8 +81,10 @@ def _print_single(result) -> None:
         print(be.round(6).to_string())
     ex = result.exits.sort_values("count", ascending=False)
     if len(ex):
-        print("exits:")
-        print(ex[["reason", "count"]].round(1).to_string(index=False))
+        # exits are expected counts (a unit of work carries a rate of them), so they print as rates
+        per_s = ex["count"] / r["duration"]
+        print("exits per second (all vCPUs):")
+        print(ex.assign(per_second=per_s.round(0).astype(int))[["reason", "per_second"]].to_string(index=False))
     if len(result.latency):
         lat = result.latency["latency_us"]
         print(f"latency: mean {lat.mean():.1f} us, p50 {lat.quantile(.5):.1f} us, p99 {lat.quantile(.99):.1f} us")

@@ -32,6 +32,7 @@ TOP_KEYS = frozenset({"hardware", "hypervisor", "workload", "vcpus", "vms", "dur
 #: Mode parts that are switches rather than choices
 MODE_SWITCHES = frozenset({"shadow_cache"})
 MODE_KEYS = frozenset(PARTS) | MODE_SWITCHES
+#: Other spellings accepted for a key (the reference and the README use the canonical one on the right)
 ALIASES = {"memory.guest_page": "guest_page", "memory.host_page": "host_page", "memory.technique": "memory"}
 
 #: Most vCPUs a VM may have
