@@ -164,7 +164,7 @@ def _context(df: pd.DataFrame, skip: Iterable[str] = ()) -> str:
     return f" ({' on '.join(parts)})" if parts else ""
 
 
-def _listing(names: list[str], limit: int = 6) -> str:
+def _listing(names: list[str], limit: int = 4) -> str:
     return ", ".join(names) if len(names) <= limit else ", ".join(names[:limit]) + f" and {len(names) - limit} more"
 
 
@@ -304,7 +304,9 @@ def latency_cdf(latency: pd.DataFrame, by: str = "scenario", title: str | None =
                             marker_color=colors[name], marker_size=9, name=f"{name} p{int(q * 100)}",
                             legendgroup=name, showlegend=False,
                             hovertemplate=f"{name} p{int(q * 100)}: " + "%{x:.1f} µs<extra></extra>")
-    default = f"Request latency distribution: {_listing(names)} (circle p50, diamond p99)"
+    default = f"Request latency distribution: {_listing(names)}"
+    fig.add_annotation(text="circle: median (p50), diamond: p99", xref="paper", yref="paper", x=1, y=0,
+                       xanchor="right", yanchor="bottom", showarrow=False, font={"size": 11})
     fig.update_layout(title=title or default, yaxis_title="fraction of requests completed within",
                       legend_title=words[by], template="plotly_white")
     return fig
