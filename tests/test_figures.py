@@ -9,7 +9,6 @@ import pytest
 
 import kit
 from kit import papers, plots
-from kit.spec import Spec
 from kit.sweep import sweep
 
 MODES = ["native", "xen-pv", "xen-hvm", "kvm", "kvm-emulated", "kvm-sriov"]
@@ -22,7 +21,7 @@ def cmp():
 
 @pytest.fixture(scope="module")
 def swept():
-    base = Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", duration=0.003)
+    base = kit.Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", duration=0.003)
     return sweep(base, {"hw.exit_roundtrip_cycles": [200, 2000], "hypervisor": ["kvm", "xen-hvm"]},
                  replications=2, workers=1, progress=False)
 
@@ -348,7 +347,7 @@ def test_sweep_heatmap_means_and_scales(swept):
 
 
 def test_vcpu_timeline_durations_equal_the_trace():
-    r = kit.run(Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", duration=0.005),
+    r = kit.run(kit.Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", duration=0.005),
                 baseline=False, trace_s=0.0005)
     t0, t1 = 0.0001, 0.0003
     fig = plots.vcpu_timeline(r.timeline, t0, t1)
