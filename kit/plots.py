@@ -1,202 +1,455 @@
 """Figure builders: pure functions from result DataFrames to plotly figures.
 
-They display nothing and write no file. Colours are consistent across all
-figures: one per hypervisor mode (:data:`MODE_COLORS`) and one per breakdown
-category (:func:`category_color`; exit reasons share a warm family).
+They display nothing and write no file. Every figure has a title saying what
+is compared (``title=`` overrides it) and axes titled in words with units:
+:func:`label` turns a column name into words, from :data:`LABELS` or a
+readable fallback, and ``labels={column: words}`` lets a caller name its own
+columns. Colours are stable across figures: one per hypervisor mode
+(:data:`MODE_COLORS`), a deterministic one for any other label
+(:func:`mode_colors`), one per breakdown category (:data:`CATEGORY_COLORS`)
+and a warm family for exit reasons (:func:`category_colors`); within one
+figure no two series share a colour.
 """
 from __future__ import annotations
 
+import re
+import zlib
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
+import plotly.express as px
 import plotly.graph_objects as go
 
-__all__ = ["MODE_COLORS", "CATEGORY_COLORS", "STATE_COLORS", "mode_color", "category_color",
-           "relative_performance", "overhead_breakdown", "exits_per_second", "latency_cdf", "path_waterfall",
-           "sweep_line", "sweep_heatmap", "vcpu_timeline", "published_vs_model"]
+from .sim import work as W
+
+__all__ = ["MODE_COLORS", "CATEGORY_COLORS", "STATE_COLORS", "LABELS", "label", "mode_color", "mode_colors",
+           "category_color", "category_colors", "relative_performance", "overhead_breakdown", "exits_per_second",
+           "latency_cdf", "path_waterfall", "sweep_line", "sweep_heatmap", "vcpu_timeline", "published_vs_model"]
 
 MODE_COLORS = {
     "native": "#4d4d4d", "xen-pv": "#1f77b4", "xen-hvm": "#6baed6", "xen-pvh": "#08519c", "kvm": "#d62728",
     "kvm-emulated": "#ff9896", "kvm-sriov": "#8c2d04", "qemu-tcg": "#9467bd", "vmware-bt": "#2ca02c",
     "hyperv": "#17becf",
 }
+#: One colour per breakdown category; the names come from the model's one category table (kit.sim.work)
 CATEGORY_COLORS = {
-    "guest user": "#9ecae1", "guest kernel": "#3182bd", "memory stalls": "#c6dbef", "page walks": "#31a354",
-    "hypervisor": "#756bb1", "emulation": "#e377c2", "world switch": "#8c564b", "device service": "#bdbdbd",
-    "queueing": "#fdae6b", "idle": "#f0f0f0", "backend: dom0": "#08519c", "backend: qemu": "#a50f15",
-    "backend: vhost": "#ef3b2c", "backend: host OS": "#54278f", "backend: root partition": "#006d2c",
+    W.GUEST_USER: "#9ecae1", W.GUEST_KERNEL: "#3182bd", W.MEMORY_STALLS: "#a1d99b", W.PAGE_WALKS: "#31a354",
+    W.HYPERVISOR: "#756bb1", W.EMULATION: "#e377c2", W.WORLD_SWITCH: "#8c564b", W.DEVICE_SERVICE: "#bdbdbd",
+    W.QUEUEING: "#fdae6b", W.IDLE: "#f0f0f0", W.backend_category("dom0"): "#08519c",
+    W.backend_category("qemu"): "#a50f15", W.backend_category("vhost"): "#ef3b2c",
+    W.backend_category("host"): "#54278f", W.backend_category("root"): "#006d2c",
 }
-_EXIT_SHADES = ["#fd8d3c", "#e6550d", "#a63603", "#fdd0a2", "#f16913", "#d94801", "#8c2d04", "#fdae6b"]
 STATE_COLORS = {"running": "#3182bd", "exiting": "#e6550d", "waiting": "#fdae6b", "idle": "#f0f0f0",
                 "backend": "#756bb1"}
+# Labels that are not presets (user-made modes, paper systems, sweep values) draw from this list: each colour is
+# at least 28 CIE76 units from every MODE_COLORS entry and from the others, and none is grey.
+_SERIES = ["#511cfb", "#f2b701", "#fe00ce", "#9c9c5e", "#b00068", "#ff7f0e", "#11a579", "#782ab6", "#b3de69",
+           "#f781bf", "#da16ff", "#3283fe", "#a6761d", "#f6cf71", "#dcb0f2", "#86ce00"]
+# Exit reasons: warm colours at least 24 CIE76 units from every CATEGORY_COLORS entry and from each other.
+_EXITS = ["#bcbd22", "#fc0080", "#85660d", "#ff9da6", "#ff7f00", "#882255", "#edad08", "#ddcc77", "#dc587d",
+          "#a65628", "#cf1c90", "#ed645a"]
+
+#: Words (with units) for the columns figures are drawn from; ``set.`` and ``mode.`` prefixes are looked up
+#: without the prefix. Callers add their own with ``labels={column: words}``.
+LABELS = {
+    "relative_performance": "relative performance (1.0 = native, higher is better)",
+    "hypervisor": "hypervisor mode", "scenario": "mode", "workload": "workload", "hardware": "hardware profile",
+    "system": "system", "vcpus": "vCPUs per VM", "vms": "VMs", "pcpus": "physical CPUs", "seed": "seed",
+    "duration": "simulated duration (s)", "replication": "replication",
+    "cpu": "CPU virtualization", "memory": "memory virtualization", "io": "I/O path",
+    "interrupts": "interrupt delivery", "arch": "hypervisor architecture", "scheduler": "vCPU scheduler",
+    "guest_page": "guest page size", "host_page": "host page size",
+    "hw.exit_roundtrip_cycles": "VM exit round trip (cycles)", "hw.world_switch_cycles": "world switch (cycles)",
+    "hw.walk_ref_cycles": "page-walk memory reference (cycles)", "hw.mem_latency_ns": "memory latency (ns)",
+    "hw.freq_ghz": "clock frequency (GHz)", "hw.syscall_cycles": "system call round trip (cycles)",
+    "hw.irq_cycles": "interrupt delivery (cycles)", "hw.nic_gbps": "NIC line rate (Gbit/s)",
+    "workload.clients": "concurrent clients", "workload.tlb_mpki": "TLB misses per 1,000 instructions",
+    "workload.cr3_loads": "address-space switches per unit of work", "workload.mtu": "MTU (bytes)",
+    "workload.think_us": "client think time (µs)", "workload.queue_depth": "I/O queue depth",
+    "latency_us": "request latency (µs)", "value": "measured value", "native_value": "native value",
+    "units": "units of work completed", "pcpu_util": "physical CPU utilization (fraction)",
+    "backend_util": "backend CPU utilization (fraction)", "published": "published value", "model": "model value",
+}
+_UNITS = {"cycles": "cycles", "us": "µs", "ns": "ns", "ms": "ms", "s": "s", "ghz": "GHz", "gbps": "Gbit/s",
+          "mbps": "MB/s", "gib": "GiB", "mib": "MiB", "kb": "KiB", "bytes": "bytes", "mpki": "per 1,000 instructions",
+          "util": "fraction", "pct": "%"}
+_PREFIX_WORDS = {"hw.": "hardware: ", "workload.": "workload: ", "mode.": ""}
+
+
+def label(column: str, labels: dict | None = None) -> str:
+    """Words with units for a column name: ``labels`` first, then :data:`LABELS`, then a readable fallback.
+
+    >>> label("set.hw.exit_roundtrip_cycles")
+    'VM exit round trip (cycles)'
+    >>> label("set.hw.pwc_skip_levels")
+    'hardware: pwc skip levels'
+    >>> label("set.workload.think_us")
+    'client think time (µs)'
+    """
+    name = str(column)
+    if labels and name in labels:
+        return labels[name]
+    for key in (name, name.removeprefix("set."), name.removeprefix("set.").removeprefix("mode.")):
+        if key in LABELS:
+            return LABELS[key]
+    name, prefix = name.removeprefix("set."), ""
+    for p, words in _PREFIX_WORDS.items():
+        if name.startswith(p):
+            name, prefix = name[len(p):], words
+            break
+    parts = [p for p in re.split(r"[_.]", name) if p]
+    unit = _UNITS.get(parts[-1].lower()) if len(parts) > 1 else None
+    words = " ".join(parts[:-1] if unit else parts) or name
+    return f"{prefix}{words}" + (f" ({unit})" if unit else "")
+
+
+def _short(text: str) -> str:
+    """A label without its trailing parenthesis, for titles."""
+    return re.sub(r"\s*\([^()]*\)$", "", text)
+
+
+def _pick(name: str, palette: list[str], used: Iterable[str] = ()) -> str:
+    """A colour from ``palette`` chosen by a stable hash of ``name``, skipping colours in ``used``."""
+    used = set(used)
+    start = zlib.crc32(name.encode()) % len(palette)
+    for i in range(len(palette)):
+        c = palette[(start + i) % len(palette)]
+        if c not in used:
+            return c
+    return palette[start]  # more series than colours: distinctness is no longer possible
 
 
 def mode_color(name: str) -> str:
-    return MODE_COLORS.get(name, "#7f7f7f")
+    """The colour of one mode (or any other series label): its preset colour, else a stable non-grey one."""
+    return MODE_COLORS.get(name) or _pick(str(name), _SERIES)
+
+
+def mode_colors(names: Iterable) -> dict[str, str]:
+    """Colours for the series of one figure: presets keep theirs, other labels get distinct stable ones.
+
+    A label's colour depends on the label alone unless it would repeat another in the same figure; then the
+    labels are taken in sorted order and each takes the next free colour, so the result does not depend on the
+    order of the traces.
+    """
+    names = list(dict.fromkeys(str(n) for n in names))
+    out = {n: MODE_COLORS[n] for n in names if n in MODE_COLORS}
+    used = set(out.values())
+    for n in sorted(n for n in names if n not in out):
+        out[n] = _pick(n, _SERIES, used)
+        used.add(out[n])
+    return {n: out[n] for n in names}
 
 
 def category_color(cat: str) -> str:
+    """The colour of one breakdown category; exit reasons (``exit: ...``) take warm colours."""
     if cat in CATEGORY_COLORS:
         return CATEGORY_COLORS[cat]
-    if cat.startswith("exit: "):
-        return _EXIT_SHADES[sum(map(ord, cat)) % len(_EXIT_SHADES)]
-    if cat.startswith("backend"):
-        return "#6a51a3"
-    return "#7f7f7f"
+    return _pick(cat, _EXITS if cat.startswith("exit: ") else _SERIES)
 
 
-def relative_performance(summary: pd.DataFrame, x: str = "workload") -> go.Figure:
-    """Grouped bars of relative performance (1.0 = native) by mode, grouped by ``x``."""
-    fig = go.Figure()
-    ok = summary[summary["error"].fillna("") == ""] if "error" in summary else summary
-    for mode, d in ok.groupby("hypervisor", sort=False):
-        fig.add_bar(name=mode, x=d[x].astype(str), y=d["relative_performance"], marker_color=mode_color(mode),
-                    hovertemplate="%{x}<br>" + mode + ": %{y:.3f} of native<extra></extra>")
-    fig.add_hline(y=1.0, line_dash="dash", line_color=mode_color("native"), annotation_text="native")
-    fig.update_layout(barmode="group", yaxis_title="relative performance (1.0 = native, higher is better)",
-                      xaxis_title=x, legend_title="mode", template="plotly_white")
+def category_colors(cats: Iterable[str]) -> dict[str, str]:
+    """Colours for the categories of one figure, distinct within it (see :func:`mode_colors`)."""
+    cats = list(dict.fromkeys(cats))
+    out = {c: CATEGORY_COLORS[c] for c in cats if c in CATEGORY_COLORS}
+    used = set(out.values())
+    for c in sorted(c for c in cats if c not in out):
+        out[c] = _pick(c, _EXITS if c.startswith("exit: ") else _SERIES, used)
+        used.add(out[c])
+    return {c: out[c] for c in cats}
+
+
+def _context(df: pd.DataFrame, skip: Iterable[str] = ()) -> str:
+    """`` (netperf-rr on skylake-sp-2017)`` when the table holds one workload and one hardware profile."""
+    parts = []
+    for col in ("workload", "hardware"):
+        if col in df and col not in skip and df[col].nunique() == 1:
+            parts.append(str(df[col].iloc[0]))
+    return f" ({' on '.join(parts)})" if parts else ""
+
+
+def _listing(names: list[str], limit: int = 4) -> str:
+    return ", ".join(names) if len(names) <= limit else ", ".join(names[:limit]) + f" and {len(names) - limit} more"
+
+
+def _valid_runs(summary: pd.DataFrame, need: str) -> tuple[pd.DataFrame, list[str]]:
+    """Rows without an error and with a positive ``need`` column, and the labels of those left out."""
+    err = summary["error"].fillna("").astype(str) if "error" in summary else pd.Series("", index=summary.index)
+    val = pd.to_numeric(summary[need], errors="coerce")
+    ok = (err == "") & np.isfinite(val) & (val > 0)
+    return summary[ok], [str(s) for s in summary.loc[~ok, "scenario"]] if "scenario" in summary else []
+
+
+def _bar_names(summary: pd.DataFrame) -> dict:
+    """One x-axis name per run: its scenario, with the run number added where two runs share one."""
+    names = summary["scenario"].astype(str) if "scenario" in summary else summary["hypervisor"].astype(str)
+    dup = names.duplicated(keep=False)
+    return {r: (f"{n} (run {r})" if d else n) for r, n, d in zip(summary["run"], names, dup)}
+
+
+def _left_out(fig: go.Figure, dropped: list[str], why: str) -> None:
+    if dropped:
+        fig.add_annotation(text=f"not shown: {', '.join(dropped)} ({why})", xref="paper", yref="paper", x=0, y=-0.2,
+                           showarrow=False, xanchor="left", font={"size": 11, "color": "#b30000"})
+
+
+def relative_performance(summary: pd.DataFrame, x: str = "workload", title: str | None = None,
+                         labels: dict | None = None) -> go.Figure:
+    """Bars of relative performance (1.0 = native) by mode, grouped by ``x``, with the native line at 1."""
+    err = summary["error"].fillna("").astype(str) if "error" in summary else pd.Series("", index=summary.index)
+    rp = pd.to_numeric(summary["relative_performance"], errors="coerce")
+    keep = (err == "") & np.isfinite(rp)
+    ok = summary[keep].assign(**{x: lambda d: d[x].astype(str), "hypervisor": lambda d: d["hypervisor"].astype(str)})
+    modes = list(dict.fromkeys(ok["hypervisor"]))
+    words = {c: label(c, labels) for c in (x, "hypervisor", "relative_performance")}
+    fig = px.bar(ok, x=x, y="relative_performance", color="hypervisor", color_discrete_map=mode_colors(modes),
+                 category_orders={"hypervisor": modes, x: list(dict.fromkeys(ok[x]))}, labels=words,
+                 barmode="relative" if x == "hypervisor" else "group")
+    fig.update_traces(hovertemplate="%{x}<br>%{fullData.name}: %{y:.3f} of native<extra></extra>")
+    fig.add_hline(y=1.0, line_dash="dash", line_color=MODE_COLORS["native"], annotation_text="native = 1",
+                  annotation_position="top left")
+    others = [m for m in modes if m != "native"]
+    by = "" if x in ("hypervisor", "scenario") else f", by {_short(words[x])}"
+    default = f"Relative performance against native: {_listing(others or modes)}{by}{_context(ok, skip=[x])}"
+    fig.update_layout(title=title or default, legend_title=words["hypervisor"], template="plotly_white",
+                      showlegend=x != "hypervisor")
+    _left_out(fig, [str(s) for s in summary.loc[~keep, "hypervisor"]], "failed or no result")
     return fig
 
 
-def _per_unit(breakdown: pd.DataFrame, summary: pd.DataFrame, include_idle: bool) -> pd.DataFrame:
-    b = breakdown.copy()
-    if not include_idle:
-        b = b[b["category"] != "idle"]
-    b = b[(b["entity"] == "vcpu") | (b["category"] != "idle")]
-    units = summary.set_index("run")["units"].replace(0, np.nan)
-    agg = b.groupby(["run", "category"], sort=False)["seconds"].sum().reset_index()
-    agg["us_per_unit"] = agg["seconds"] / agg["run"].map(units) * 1e6
-    agg["scenario"] = agg["run"].map(summary.set_index("run")["hypervisor"])
-    return agg
+def _category_order(cat: str) -> tuple:
+    return (cat.startswith("exit"), cat.startswith("backend"), cat)
 
 
-def overhead_breakdown(breakdown: pd.DataFrame, summary: pd.DataFrame, include_idle: bool = False) -> go.Figure:
-    """Stacked bars per mode of where the time per unit of work goes, by category and exit reason.
+def overhead_breakdown(breakdown: pd.DataFrame, summary: pd.DataFrame, include_idle: bool = False,
+                       title: str | None = None, labels: dict | None = None) -> go.Figure:
+    """Stacked bars, one per run, of where the CPU time per unit of work goes, by category and exit reason.
 
     vCPU time and backend CPU time (dom0, vhost, QEMU) are both shown per unit of
-    work, so an I/O path's cost appears wherever it is paid.
+    work, so an I/O path's cost appears wherever it is paid. Each bar's total is
+    written above it. A category a run does not have is simply absent from that
+    bar (never a gap that would restart the stack).
     """
-    agg = _per_unit(breakdown, summary, include_idle)
-    order = list(dict.fromkeys(summary["hypervisor"]))
-    fig = go.Figure()
-    for cat in sorted(agg["category"].unique(), key=lambda c: (c.startswith("exit"), c.startswith("backend"), c)):
-        d = agg[agg["category"] == cat].set_index("scenario").reindex(order)
-        fig.add_bar(name=cat, x=order, y=d["us_per_unit"], marker_color=category_color(cat),
-                    hovertemplate=cat + ": %{y:.3g} us per unit<extra></extra>")
-    fig.update_layout(barmode="stack", yaxis_title="microseconds per unit of work", xaxis_title="mode",
-                      legend_title="category", template="plotly_white")
+    ok, dropped = _valid_runs(summary, "units")
+    names = _bar_names(ok)
+    b = breakdown[breakdown["run"].isin(ok["run"])]
+    if not include_idle:
+        b = b[b["category"] != "idle"]
+    b = b[(b["entity"] == "vcpu") | (b["category"] != "idle")]  # a backend thread's idle is not the guest's cost
+    agg = b.groupby(["run", "category"], sort=False)["seconds"].sum().reset_index()
+    agg["us_per_unit"] = agg["seconds"] / agg["run"].map(ok.set_index("run")["units"]) * 1e6
+    agg["bar"] = agg["run"].map(names)
+    order = [names[r] for r in ok["run"]]
+    cats = sorted(agg["category"].unique(), key=_category_order)
+    y_words = label("us_per_unit", {"us_per_unit": "CPU time per unit of work (µs)", **(labels or {})})
+    fig = px.bar(agg, x="bar", y="us_per_unit", color="category", color_discrete_map=category_colors(cats),
+                 category_orders={"category": cats, "bar": order},
+                 labels={"bar": label("scenario", labels), "us_per_unit": y_words,
+                         "category": label("category", {"category": "where the time goes", **(labels or {})})})
+    fig.update_traces(hovertemplate="%{x}<br>%{fullData.name}: %{y:.3g} µs per unit<extra></extra>")
+    totals = agg.groupby("bar")["us_per_unit"].sum()
+    for name in order:
+        if name in totals:
+            fig.add_annotation(x=name, y=float(totals[name]), text=f"{totals[name]:.3g} µs", showarrow=False,
+                               yshift=10, font={"size": 11})
+    default = f"Where the CPU time goes per unit of work: {_listing(order)}{_context(ok)}"
+    fig.update_layout(barmode="stack", title=title or default, template="plotly_white")
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=order, range=[-0.5, len(order) - 0.5])
+    _left_out(fig, dropped, "failed or no completed work")
     return fig
 
 
-def exits_per_second(exits: pd.DataFrame, summary: pd.DataFrame) -> go.Figure:
-    """Exits per simulated second by reason, grouped by mode."""
-    dur = summary.set_index("run")["duration"]
-    mode = summary.set_index("run")["hypervisor"]
-    e = exits.copy()
-    e["per_s"] = e["count"] / e["run"].map(dur)
-    e["mode"] = e["run"].map(mode)
-    fig = go.Figure()
-    for reason, d in e.groupby("reason", sort=True):
-        fig.add_bar(name=reason, x=d["mode"], y=d["per_s"], marker_color=category_color(f"exit: {reason}"))
-    fig.update_layout(barmode="stack", yaxis_title="exits per second (all vCPUs)", xaxis_title="mode",
-                      legend_title="exit reason", template="plotly_white")
+def exits_per_second(exits: pd.DataFrame, summary: pd.DataFrame, title: str | None = None,
+                     labels: dict | None = None) -> go.Figure:
+    """Stacked bars, one per run, of VM exits per simulated second by reason; a run without exits says so."""
+    ok, dropped = _valid_runs(summary, "duration")
+    names = _bar_names(ok)
+    e = exits[exits["run"].isin(ok["run"])].copy()
+    e["per_s"] = e["count"] / e["run"].map(ok.set_index("run")["duration"])
+    e["bar"] = e["run"].map(names)
+    e = e[e["per_s"] > 0]
+    order = [names[r] for r in ok["run"]]
+    reasons = sorted(e["reason"].astype(str).unique())
+    exit_colors = category_colors([f"exit: {r}" for r in reasons])
+    y_words = label("per_s", {"per_s": "VM exits per simulated second (all vCPUs)", **(labels or {})})
+    fig = px.bar(e, x="bar", y="per_s", color="reason",
+                 color_discrete_map={r: exit_colors[f"exit: {r}"] for r in reasons},
+                 category_orders={"reason": reasons, "bar": order},
+                 labels={"bar": label("scenario", labels), "per_s": y_words,
+                         "reason": label("reason", {"reason": "exit reason", **(labels or {})})})
+    fig.update_traces(hovertemplate="%{x}<br>%{fullData.name}: %{y:,.0f} per s<extra></extra>")
+    for name in order:
+        if name not in set(e["bar"]):
+            fig.add_annotation(x=name, y=0, text="no exits", showarrow=False, yshift=10, font={"size": 11})
+    default = f"VM exits per second by reason: {_listing(order)}{_context(ok)}"
+    fig.update_layout(barmode="stack", title=title or default, template="plotly_white")
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=order, range=[-0.5, len(order) - 0.5])
+    _left_out(fig, dropped, "failed")
     return fig
 
 
-def latency_cdf(latency: pd.DataFrame, by: str = "scenario") -> go.Figure:
-    """Empirical CDF of request latency per mode, with p50 and p99 marked."""
-    fig = go.Figure()
-    for name, d in latency.groupby(by, sort=False):
-        v = np.sort(d["latency_us"].to_numpy())
-        if not len(v):
-            continue
-        p = np.arange(1, len(v) + 1) / len(v)
-        color = mode_color(str(name))
-        fig.add_scatter(x=v, y=p, mode="lines", name=str(name), line_color=color)
+def latency_cdf(latency: pd.DataFrame, by: str = "scenario", title: str | None = None,
+                labels: dict | None = None) -> go.Figure:
+    """Empirical CDF of request latency, one line per ``by`` value, with p50 (circle) and p99 (diamond) marked."""
+    lat = latency[np.isfinite(pd.to_numeric(latency["latency_us"], errors="coerce"))]
+    lat = lat.assign(**{by: lat[by].astype(str)})
+    names = list(dict.fromkeys(lat[by]))
+    colors = mode_colors(names)
+    words = {"latency_us": label("latency_us", labels), by: label(by, labels)}
+    fig = px.ecdf(lat, x="latency_us", color=by, color_discrete_map=colors, category_orders={by: names},
+                  labels=words, render_mode="svg")
+    fig.for_each_trace(lambda t: t.update(line_color=colors[t.name], legendgroup=t.name,
+                                          hovertemplate="%{fullData.name}: %{y:.1%} of requests within %{x:.1f} µs"
+                                                        "<extra></extra>"))
+    for name, d in lat.groupby(by, sort=False):
+        v = d["latency_us"].to_numpy(dtype=float)
         for q, sym in ((0.5, "circle"), (0.99, "diamond")):
-            xq = float(np.quantile(v, q))
-            fig.add_scatter(x=[xq], y=[q], mode="markers", marker_symbol=sym, marker_color=color, marker_size=9,
-                            name=f"{name} p{int(q * 100)}", showlegend=False,
-                            hovertemplate=f"{name} p{int(q * 100)}: " + "%{x:.1f} us<extra></extra>")
-    fig.update_layout(xaxis_title="request latency (us)", yaxis_title="fraction of requests",
-                      legend_title="mode", template="plotly_white")
+            fig.add_scatter(x=[float(np.quantile(v, q))], y=[q], mode="markers", marker_symbol=sym,
+                            marker_color=colors[name], marker_size=9, name=f"{name} p{int(q * 100)}",
+                            legendgroup=name, showlegend=False,
+                            hovertemplate=f"{name} p{int(q * 100)}: " + "%{x:.1f} µs<extra></extra>")
+    default = f"Request latency distribution: {_listing(names)}"
+    fig.add_annotation(text="circle: median (p50), diamond: p99", xref="paper", yref="paper", x=1, y=0,
+                       xanchor="right", yanchor="bottom", showarrow=False, font={"size": 11})
+    fig.update_layout(title=title or default, yaxis_title="fraction of requests completed within",
+                      legend_title=words[by], template="plotly_white")
     return fig
 
 
-def path_waterfall(path: list[dict], title: str = "") -> go.Figure:
-    """The steps of one operation's path as a waterfall (cycles)."""
+def path_waterfall(path: list[dict], title: str | None = None) -> go.Figure:
+    """The steps of one operation's path as a waterfall of CPU cycles, ending in the total."""
+    cycles = [float(s["cycles"]) for s in path]
+    total = sum(cycles)
     fig = go.Figure(go.Waterfall(
-        x=[s["step"] for s in path] + ["total"], y=[s["cycles"] for s in path] + [0],
+        x=[s["step"] for s in path] + ["total"], y=cycles + [0.0],
         measure=["relative"] * len(path) + ["total"], connector={"line": {"color": "#bdbdbd"}},
-        text=[f"{s['cycles']:.0f}" for s in path] + [f"{sum(s['cycles'] for s in path):.0f}"],
-        textposition="outside"))
-    fig.update_layout(title=title, yaxis_title="cycles", template="plotly_white", showlegend=False)
+        text=[f"{c:,.0f}" for c in cycles] + [f"{total:,.0f}"], textposition="outside",
+        hovertemplate="%{x}: %{y:,.0f} cycles<extra></extra>"))
+    fig.update_layout(title=title or f"The path of one operation, step by step ({total:,.0f} cycles in all)",
+                      xaxis_title="step of the path", yaxis_title="CPU cycles (cumulative)",
+                      template="plotly_white", showlegend=False)
     return fig
 
 
 def sweep_line(df: pd.DataFrame, x: str, y: str = "relative_performance", color: str | None = None,
-               level: float = 0.95) -> go.Figure:
-    """Mean of ``y`` against ``x`` with a confidence band over replications, one line per ``color``."""
+               level: float = 0.95, title: str | None = None, labels: dict | None = None) -> go.Figure:
+    """Mean of ``y`` against ``x`` with a confidence band over replications, one line per ``color`` value."""
     from .sweep import mean_ci
     by = [x] + ([color] if color else [])
     g = mean_ci(df, by, value=y, level=level).sort_values(by)
+    g = g[np.isfinite(g["mean"])]
+    words = {c: label(c, labels) for c in [x, y] + ([color] if color else [])}
+    groups = [(str(n), d) for n, d in g.groupby(color, sort=False)] if color else [(_short(words[y]), g)]
+    colors = mode_colors([n for n, _ in groups])
     fig = go.Figure()
-    for name, d in (g.groupby(color, sort=False) if color else [(y, g)]):
-        c = mode_color(str(name))
-        fig.add_scatter(x=list(d[x]) + list(d[x])[::-1], y=list(d["ci_high"]) + list(d["ci_low"])[::-1],
-                        fill="toself", fillcolor=c, opacity=0.2, line_width=0, showlegend=False, hoverinfo="skip",
-                        name=f"{name} band")
-        fig.add_scatter(x=d[x], y=d["mean"], mode="lines+markers", name=str(name), line_color=c)
-    fig.update_layout(xaxis_title=x, yaxis_title=y, legend_title=color or "", template="plotly_white")
+    for name, d in groups:
+        c = colors[name]
+        xs, lo, hi = list(d[x]), list(d["ci_low"]), list(d["ci_high"])
+        fig.add_scatter(x=xs + xs[::-1], y=hi + lo[::-1], fill="toself", fillcolor=c, opacity=0.2, line_width=0,
+                        showlegend=False, hoverinfo="skip", name=f"{name} band", legendgroup=name)
+        fig.add_scatter(x=d[x], y=d["mean"], mode="lines+markers", name=name, line_color=c, legendgroup=name,
+                        hovertemplate=f"{name}<br>{_short(words[x])} %{{x}}: %{{y:.4g}}<extra></extra>")
+    vs = f"{_short(words[y])} against {_short(words[x])}"
+    default = vs[0].upper() + vs[1:] + (f", by {_short(words[color])}" if color else "") + _context(df)
+    fig.update_layout(title=title or default, xaxis_title=words[x], yaxis_title=words[y],
+                      legend_title=words[color] if color else "", template="plotly_white")
     return fig
 
 
-def sweep_heatmap(df: pd.DataFrame, x: str, y: str, z: str = "relative_performance") -> go.Figure:
-    """Mean of ``z`` over a two-parameter grid."""
+def sweep_heatmap(df: pd.DataFrame, x: str, y: str, z: str = "relative_performance", title: str | None = None,
+                  labels: dict | None = None, center: float | None = None) -> go.Figure:
+    """Mean of ``z`` over a two-parameter grid.
+
+    Signed values (any below zero) or an explicit ``center`` get a diverging
+    scale centred there (zero by default); otherwise a sequential one.
+    """
     ok = df[df["error"] == ""] if "error" in df else df
     t = ok.groupby([y, x])[z].mean().unstack(x)
-    fig = go.Figure(go.Heatmap(z=t.values, x=[str(c) for c in t.columns], y=[str(i) for i in t.index],
-                               colorscale="RdYlGn", colorbar_title=z))
-    fig.update_layout(xaxis_title=x, yaxis_title=y, template="plotly_white")
+    vals = t.to_numpy(dtype=float)
+    words = {c: label(c, labels) for c in (x, y, z)}
+    if center is None and np.nanmin(vals) < 0:
+        center = 0.0
+    scale = {"colorscale": "RdBu", "zmid": center} if center is not None else {"colorscale": "Viridis"}
+    fig = go.Figure(go.Heatmap(z=[[None if np.isnan(v) else float(v) for v in row] for row in vals],
+                               x=[str(c) for c in t.columns], y=[str(i) for i in t.index], **scale,
+                               colorbar={"title": {"text": words[z], "side": "right"}}, texttemplate="%{z:.3g}",
+                               hovertemplate=f"{_short(words[x])} %{{x}}, {_short(words[y])} %{{y}}: "
+                                             "%{z:.4g}<extra></extra>"))
+    default = f"{_short(words[z])} over {_short(words[x])} and {_short(words[y])}{_context(df)}"
+    fig.update_layout(title=title or default[0].upper() + default[1:], xaxis_title=words[x], yaxis_title=words[y],
+                      template="plotly_white")
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(type="category")
     return fig
 
 
-def vcpu_timeline(timeline: pd.DataFrame, t0: float = 0.0, t1: float | None = None) -> go.Figure:
-    """What each vCPU and backend thread was doing in a short window (running, exiting, waiting, idle, backend)."""
+def vcpu_timeline(timeline: pd.DataFrame, t0: float = 0.0, t1: float | None = None,
+                  title: str | None = None) -> go.Figure:
+    """What each vCPU and backend thread was doing in ``[t0, t1]`` seconds (running, exiting, waiting, idle)."""
     tl = timeline.copy()
-    if t1 is not None:
-        tl = tl[(tl["end_s"] > t0) & (tl["start_s"] < t1)]
+    if t1 is None:
+        t1 = float(tl["end_s"].max()) if len(tl) else t0
+    tl = tl[(tl["end_s"] > t0) & (tl["start_s"] < t1)]
     rows = []
     for r in tl.itertuples():
+        a, b = max(r.start_s, t0), min(r.end_s, t1)
         if r.state == "running" and r.guest_fraction < 1.0:
             mid = r.start_s + (r.end_s - r.start_s) * r.guest_fraction
-            rows.append((r.scope, "running", r.start_s, mid))
-            rows.append((r.scope, "exiting", mid, r.end_s))
-        else:
-            rows.append((r.scope, r.state, r.start_s, r.end_s))
+            for state, lo, hi in (("running", r.start_s, mid), ("exiting", mid, r.end_s)):
+                lo, hi = max(lo, t0), min(hi, t1)
+                if hi > lo:
+                    rows.append((r.scope, state, lo, hi))
+        elif b > a:
+            rows.append((r.scope, r.state, a, b))
     fig = go.Figure()
     for state in STATE_COLORS:
-        seg = [x for x in rows if x[1] == state]
-        if not seg:
-            continue
-        fig.add_bar(name=state, orientation="h", y=[s[0] for s in seg], base=[s[2] * 1e6 for s in seg],
-                    x=[(s[3] - s[2]) * 1e6 for s in seg], marker_color=STATE_COLORS[state],
-                    hovertemplate=state + ": %{base:.1f} us + %{x:.2f} us<extra></extra>")
-    fig.update_layout(barmode="overlay", xaxis_title="time (us)", yaxis_title="", legend_title="state",
-                      template="plotly_white", yaxis={"categoryorder": "category descending"})
+        seg = [s for s in rows if s[1] == state]
+        if seg:
+            fig.add_bar(name=state, orientation="h", y=[s[0] for s in seg], base=[s[2] * 1e6 for s in seg],
+                        x=[(s[3] - s[2]) * 1e6 for s in seg], marker_color=STATE_COLORS[state],
+                        hovertemplate=state + ": from %{base:.1f} µs for %{x:.2f} µs<extra></extra>")
+    default = f"What each vCPU and backend thread does, {t0 * 1e6:.0f} to {t1 * 1e6:.0f} µs{_context(tl)}"
+    fig.update_layout(barmode="overlay", title=title or default, xaxis_title="simulated time (µs)",
+                      yaxis_title="vCPU or backend thread", legend_title="state", template="plotly_white",
+                      yaxis={"categoryorder": "category descending"})
     return fig
 
 
-def published_vs_model(report: pd.DataFrame, x: str = "published", y: str = "model", color: str = "system") -> go.Figure:
-    """Published values against the model's on log-log axes, with the 1:1 line and 2x bounds."""
+def published_vs_model(report: pd.DataFrame, x: str = "published", y: str = "model", color: str = "system",
+                       title: str | None = None, labels: dict | None = None) -> go.Figure:
+    """Published values against the model's on log-log axes, with the 1:1 line and factor-of-2 bounds.
+
+    Colour is the system; when rows carry different units (cycles and µs), the
+    marker symbol is the unit and the axis titles say so.
+    """
+    rep = report[np.isfinite(report[x].astype(float)) & np.isfinite(report[y].astype(float))
+                 & (report[x].astype(float) > 0) & (report[y].astype(float) > 0)]
+    unit_of = rep["unit"].astype(str) if "unit" in rep else pd.Series("", index=rep.index)
+    units = [u for u in dict.fromkeys(unit_of) if u]
+    unit_words = {"us": "µs"}
+    shown = [unit_words.get(u, u) for u in units]
+    in_units = f" ({shown[0]})" if len(shown) == 1 else f" ({' or '.join(shown)}, by marker)" if shown else ""
+    words = {x: _short(label(x, labels)) + in_units, y: _short(label(y, labels)) + in_units,
+             color: label(color, labels)}
+    systems = list(dict.fromkeys(rep[color].astype(str)))
+    colors = mode_colors(systems)
+    symbols = dict(zip(units, ["circle", "diamond", "square", "triangle-up", "x"]))
     fig = go.Figure()
-    for name, d in report.groupby(color, sort=False):
-        fig.add_scatter(x=d[x], y=d[y], mode="markers", name=str(name), text=d.get("metric"),
-                        hovertemplate="%{text}<br>published %{x:.3g}<br>model %{y:.3g}<extra></extra>")
-    lo = float(min(report[x].min(), report[y].min())) * 0.8
-    hi = float(max(report[x].max(), report[y].max())) * 1.25
-    for k, dash in ((1, "solid"), (2, "dot"), (0.5, "dot")):
+    for (name, unit), d in rep.groupby([rep[color].astype(str), unit_of], sort=False):
+        u = unit_words.get(unit, unit)
+        fig.add_scatter(x=d[x].astype(float), y=d[y].astype(float), mode="markers",
+                        name=name + (f" ({u})" if len(units) > 1 else ""), legendgroup=name,
+                        marker={"color": colors[name], "symbol": symbols.get(unit, "circle"), "size": 9},
+                        text=d["metric"] if "metric" in d else None,
+                        hovertemplate="%{text}<br>published %{x:.3g} " + u + "<br>model %{y:.3g} " + u
+                        + "<extra></extra>")
+    lo = float(min(rep[x].min(), rep[y].min())) * 0.8
+    hi = float(max(rep[x].max(), rep[y].max())) * 1.25
+    for k, dash, name in ((1, "solid", "model = published"), (2, "dot", "model = 2 x published"),
+                          (0.5, "dot", "model = published / 2")):
         fig.add_scatter(x=[lo, hi], y=[lo * k, hi * k], mode="lines", line={"color": "#bdbdbd", "dash": dash},
-                        showlegend=False, hoverinfo="skip")
-    fig.update_layout(xaxis_type="log", yaxis_type="log", xaxis_title=f"{x}", yaxis_title=f"{y}",
-                      template="plotly_white", legend_title=color)
+                        showlegend=False, hoverinfo="skip", name=name)
+    default = f"Model against published values: {len(rep)} measurements of {_listing(systems)}"
+    fig.update_layout(xaxis_type="log", yaxis_type="log", xaxis_title=words[x], yaxis_title=words[y],
+                      title=title or default, template="plotly_white", legend_title=words[color])
     return fig

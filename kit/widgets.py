@@ -4,9 +4,12 @@ Each panel builds a :class:`kit.Spec` (or the arguments of ``compare`` /
 ``microbench`` / ``sweep``) from its controls, calls the same function the
 command line calls, and hands the result to a figure builder from
 :mod:`kit.plots`. A run cannot be started twice at once; errors appear in the
-panel as a message. Figures are plotly ``FigureWidget`` s updated in place
-where the widget front end is available, and static ``go.Figure`` output in an
-``Output`` otherwise (``static=True``, or when anywidget is missing).
+panel as a message. A figure is shown as plotly's own output (the
+``application/vnd.plotly.v1+json`` bundle JupyterLab and Voila render) in an
+``Output`` widget, replaced whole on every run. Plotly's ``FigureWidget`` is not
+used: anywidget gives each widget model two seconds to load plotly's 5 MB
+front-end module and otherwise drops every later update to that model, which
+is what left a dashboard's lower panels with empty axes in Voila.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import html
 import ipywidgets as W
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 from IPython.display import display
 
 from . import plots
@@ -48,18 +52,18 @@ def hardware_summary(hw_id: str) -> str:
 class _Panel(W.VBox):
     """Shared machinery: a Run button, a status line, a figure, a table, one run at a time."""
 
-    def __init__(self, controls: list, static: bool | None = None):
+    def __init__(self, controls: list, kind: str):
         self.button = W.Button(description="Run", button_style="primary", icon="play")
         self.button.on_click(self._on_click)
         self.status = W.HTML()
         self.table = W.Output()
-        self.static = static if static is not None else not _has_figure_widget()
-        self.figure = None if self.static else go.FigureWidget()
         self.fig_out = W.Output()
+        self.last_figure: go.Figure | None = None
         self.busy = False
         self.last_result = None
-        fig_box = self.fig_out if self.static else self.figure
-        super().__init__([*controls, W.HBox([self.button, self.status]), fig_box, self.table])
+        super().__init__([*controls, W.HBox([self.button, self.status]), self.fig_out, self.table])
+        self.add_class("hvkit-panel")
+        self.add_class(f"hvkit-{kind}")  # a handle for the browser test and for styling
 
     def _on_click(self, _=None):
         self.run()
@@ -86,18 +90,15 @@ class _Panel(W.VBox):
         return None
 
     def show_figure(self, fig: go.Figure) -> None:
-        if self.static:
-            self.fig_out.clear_output(wait=True)
-            with self.fig_out:
-                display(fig)
-        else:
-            with self.figure.batch_update():
-                self.figure.data = ()
-                self.figure.add_traces(list(fig.data))
-                self.figure.layout = fig.layout
+        """Replace the panel's figure with ``fig`` (the whole figure: nothing of the previous one remains)."""
+        self.last_figure = fig
+        bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig.to_dict())
+        bundle["text/plain"] = f"<figure: {fig.layout.title.text or 'untitled'}>"
+        self.fig_out.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
 
-    def current_figure(self) -> go.Figure:
-        return go.Figure(self.figure) if not self.static else self._last_fig
+    def current_figure(self) -> go.Figure | None:
+        """The figure on show (None before the first run)."""
+        return self.last_figure
 
     def show_table(self, df: pd.DataFrame) -> None:
         self.table.clear_output(wait=True)
@@ -108,14 +109,6 @@ class _Panel(W.VBox):
         return "done"
 
 
-def _has_figure_widget() -> bool:
-    try:
-        import anywidget  # noqa: F401
-        return True
-    except ImportError:
-        return False
-
-
 def _dd(options, value, description, width="220px"):
     return W.Dropdown(options=options, value=value, description=description, style={"description_width": "initial"},
                       layout=W.Layout(width=width))
@@ -124,7 +117,7 @@ def _dd(options, value, description, width="220px"):
 class ExperimentPanel(_Panel):
     """Configure one hypervisor mode, run one workload, see where the time goes against native."""
 
-    def __init__(self, hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", static=None):
+    def __init__(self, hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr"):
         self.hardware = _dd(list_hardware(), hardware, "hardware", "260px")
         self.hw_info = W.HTML(hardware_summary(hardware))
         self.hypervisor = _dd(list(list_hypervisors()), hypervisor, "hypervisor")
@@ -142,7 +135,7 @@ class ExperimentPanel(_Panel):
         controls = [W.HBox([self.hardware, self.hw_info]), W.HBox([self.hypervisor, self.workload, self.params]),
                     W.HBox(list(self.overrides.values())[:3]), W.HBox(list(self.overrides.values())[3:]),
                     W.HBox([self.vcpus, self.vms, self.seed, self.duration])]
-        super().__init__(controls, static)
+        super().__init__(controls, "experiment")
 
     def spec(self) -> Spec:
         """The spec the controls describe."""
@@ -169,7 +162,6 @@ class ExperimentPanel(_Panel):
 
     def _render(self, r):
         fig = plots.overhead_breakdown(r.breakdown, r.summary)
-        self._last_fig = fig
         self.show_figure(fig)
         self.show_table(r.summary[["hypervisor", "workload", "metric", "unit", "value", "relative_performance",
                                    "events", "resolutions"]])
@@ -184,14 +176,14 @@ class ComparePanel(_Panel):
     """Several modes side by side on one workload."""
 
     def __init__(self, hardware="skylake-sp-2017", workload="netperf-rr",
-                 hypervisors=("native", "xen-pv", "xen-hvm", "kvm", "kvm-sriov"), static=None):
+                 hypervisors=("native", "xen-pv", "xen-hvm", "kvm", "kvm-sriov")):
         self.hardware = _dd(list_hardware(), hardware, "hardware", "260px")
         self.workload = _dd([w.id for w in list_workloads()], workload, "workload")
         self.hypervisors = W.SelectMultiple(options=list(list_hypervisors()), value=tuple(hypervisors),
                                             description="modes", rows=6)
         self.view = W.ToggleButtons(options=["relative", "breakdown", "exits", "latency"], value="relative")
         self.view.observe(lambda ch: self.last_result is not None and self._render(self.last_result), "value")
-        super().__init__([W.HBox([self.hardware, self.workload]), W.HBox([self.hypervisors, self.view])], static)
+        super().__init__([W.HBox([self.hardware, self.workload]), W.HBox([self.hypervisors, self.view])], "compare")
 
     def _compute(self):
         names = list(self.hypervisors.value) or ["native"]
@@ -204,7 +196,6 @@ class ComparePanel(_Panel):
                "breakdown": lambda: plots.overhead_breakdown(r.breakdown, r.summary),
                "exits": lambda: plots.exits_per_second(r.exits, r.summary),
                "latency": lambda: plots.latency_cdf(r.latency)}[self.view.value]()
-        self._last_fig = fig
         self.show_figure(fig)
         self.show_table(r.summary[["hypervisor", "value", "unit", "relative_performance", "error"]])
 
@@ -212,15 +203,14 @@ class ComparePanel(_Panel):
 class MicrobenchPanel(_Panel):
     """One operation across modes, with the path of the selected one."""
 
-    def __init__(self, hardware="xgene-armv8-2014", op="hypercall", hypervisors=("native", "kvm", "xen-hvm"),
-                 static=None):
+    def __init__(self, hardware="xgene-armv8-2014", op="hypercall", hypervisors=("native", "kvm", "xen-hvm")):
         self.hardware = _dd(list_hardware(), hardware, "hardware", "260px")
         self.op = _dd([o.name for o in list_ops()], op, "operation", "280px")
         self.hypervisors = W.SelectMultiple(options=list(list_hypervisors()), value=tuple(hypervisors),
                                             description="modes", rows=5)
         self.path_of = _dd(list(list_hypervisors()), hypervisors[1] if len(hypervisors) > 1 else hypervisors[0],
                            "path of")
-        super().__init__([W.HBox([self.hardware, self.op]), W.HBox([self.hypervisors, self.path_of])], static)
+        super().__init__([W.HBox([self.hardware, self.op]), W.HBox([self.hypervisors, self.path_of])], "microbench")
 
     def _compute(self):
         frames = [microbench(self.hardware.value, m, [self.op.value]) for m in self.hypervisors.value]
@@ -231,8 +221,8 @@ class MicrobenchPanel(_Panel):
         if row.empty:
             row = df.iloc[[-1]]
         r = row.iloc[0]
-        fig = plots.path_waterfall(r["path"], title=f"{r['op']} under {r['hypervisor']} on {r['hardware']}")
-        self._last_fig = fig
+        fig = plots.path_waterfall(r["path"], title=f"The path of {r['op']} under {r['hypervisor']} on "
+                                                    f"{r['hardware']}: {r['cycles']:,.0f} cycles")
         self.show_figure(fig)
         self.show_table(df[["op", "hypervisor", "cycles", "us"]])
 
@@ -244,7 +234,7 @@ class SweepPanel(_Panel):
               "hw.world_switch_cycles": (500, 5000), "vcpus": (1, 8), "workload.clients": (1, 32)}
 
     def __init__(self, hardware="skylake-sp-2017", workload="netperf-rr", hypervisors=("kvm", "xen-hvm"),
-                 static=None, workers=None):
+                 workers=None):
         self.hardware = _dd(list_hardware(), hardware, "hardware", "260px")
         self.workload = _dd([w.id for w in list_workloads()], workload, "workload")
         self.hypervisors = W.SelectMultiple(options=list(list_hypervisors()), value=tuple(hypervisors),
@@ -260,7 +250,7 @@ class SweepPanel(_Panel):
         self.param.observe(self._param_changed, "value")
         super().__init__([W.HBox([self.hardware, self.workload, self.hypervisors]),
                           W.HBox([self.param, self.range]), W.HBox([self.steps, self.reps, self.duration]),
-                          self.progress], static)
+                          self.progress], "sweep")
 
     def _param_changed(self, ch):
         lo, hi = self.PARAMS[ch["new"]]
@@ -283,7 +273,6 @@ class SweepPanel(_Panel):
 
     def _render(self, df):
         fig = plots.sweep_line(df, x=f"set.{self.param.value}", color="set.hypervisor")
-        self._last_fig = fig
         self.show_figure(fig)
         failed = df[df["error"] != ""]
         self.show_table(failed[["point", "error"]] if len(failed) else df.groupby("set.hypervisor")[

@@ -51,7 +51,8 @@ t.round(3)
 
 # %%
 plots.sweep_heatmap(t.reset_index().assign(error="", d=t["nested - shadow"].values), x="set.workload.tlb_mpki",
-                    y="set.workload.cr3_loads", z="d")
+                    y="set.workload.cr3_loads", z="d",
+                    labels={"d": "nested minus shadow (relative performance)"})
 
 # %% [markdown]
 # Positive cells: nested paging is ahead. Large pages move the line: with 2 MiB guest and host pages the walk shrinks

@@ -84,3 +84,11 @@ def test_a_wheel_carries_the_catalogues_and_runs_from_elsewhere(tmp_path):
         r = subprocess.run([sys.executable, "-m", "kit.cli", *argv], cwd=elsewhere, env=env, capture_output=True,
                            text=True, timeout=300)
         assert r.returncode == 0, r.stderr
+
+
+def test_the_type_checker_passes():
+    """mypy (pydantic plugin) over kit/, strict on the public API (see [tool.mypy] in pyproject.toml)."""
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -1,85 +1,42 @@
-"""Figure builders (inspected through fig.data and fig.layout) and panels driven without a browser."""
+"""Panels driven without a browser: set control values, press Run, inspect the figure on show.
+
+The figure builders themselves are checked against their data in test_figures.py."""
 import pandas as pd
 import plotly.graph_objects as go
-import pytest
 
-import kit
-from kit import plots
-from kit.inputs.spec import Spec
-from kit.sweep import sweep
 from kit.widgets import ComparePanel, ExperimentPanel, MicrobenchPanel, SweepPanel
 
 
-@pytest.fixture(scope="module")
-def cmp():
-    return kit.compare("skylake-sp-2017", "netperf-rr", ["native", "xen-pv", "kvm"], duration=0.005)
+def _shown(panel):
+    """The plotly bundle in the panel's Output, as the front end receives it."""
+    (out,) = panel.fig_out.outputs
+    return out["data"]["application/vnd.plotly.v1+json"]
 
 
-def test_relative_performance_bars(cmp):
-    fig = plots.relative_performance(cmp.summary, x="hypervisor")
-    assert isinstance(fig, go.Figure) and [t.name for t in fig.data] == ["native", "xen-pv", "kvm"]
-    assert fig.data[0].marker.color == plots.MODE_COLORS["native"]
-    assert fig.layout.shapes[0].y0 == 1.0  # the native reference line
-    assert list(fig.data[1].y) == [pytest.approx(cmp.summary["relative_performance"].iloc[1])]
-
-
-def test_breakdown_stacks_categories_per_unit(cmp):
-    fig = plots.overhead_breakdown(cmp.breakdown, cmp.summary)
-    names = {t.name for t in fig.data}
-    assert "backend: dom0" in names and any(n.startswith("exit: ") for n in names)
-    assert fig.layout.barmode == "stack"
-    dom0 = next(t for t in fig.data if t.name == "backend: dom0")
-    assert dom0.marker.color == plots.category_color("backend: dom0")
-    s = cmp.summary.set_index("hypervisor")
-    b = cmp.breakdown[(cmp.breakdown["category"] == "backend: dom0")]
-    assert dom0.y[1] == pytest.approx(b["seconds"].sum() / s.loc["xen-pv", "units"] * 1e6)
-
-
-def test_exits_latency_waterfall_timeline(cmp):
-    ex = plots.exits_per_second(cmp.exits, cmp.summary)
-    assert ex.layout.barmode == "stack" and len(ex.data) == cmp.exits["reason"].nunique()
-    lat = plots.latency_cdf(cmp.latency)
-    lines = [t for t in lat.data if t.mode == "lines"]
-    assert len(lines) == 3 and lines[0].y[-1] == pytest.approx(1.0)
-    p50 = [t for t in lat.data if t.name.endswith("p50")]
-    assert len(p50) == 3
-    mb = kit.microbench("xgene-armv8-2014", "kvm", ["hypercall"]).iloc[0]
-    wf = plots.path_waterfall(mb["path"])
-    assert list(wf.data[0].x)[-1] == "total" and sum(wf.data[0].y) == pytest.approx(mb["cycles"])
-    r = kit.run(Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", duration=0.005),
-                baseline=False, trace_s=0.0005)
-    tl = plots.vcpu_timeline(r.timeline)
-    assert {t.name for t in tl.data} <= set(plots.STATE_COLORS) and len(tl.data) >= 2
-
-
-def test_sweep_figures():
-    base = Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", duration=0.003)
-    df = sweep(base, {"hw.exit_roundtrip_cycles": [200, 2000], "hypervisor": ["kvm", "xen-hvm"]}, replications=2,
-               workers=1, progress=False)
-    line = plots.sweep_line(df, x="set.hw.exit_roundtrip_cycles", color="set.hypervisor")
-    assert [t.name for t in line.data if t.mode == "lines+markers"] == ["kvm", "xen-hvm"]
-    heat = plots.sweep_heatmap(df, x="set.hw.exit_roundtrip_cycles", y="set.hypervisor")
-    assert heat.data[0].z.shape == (2, 2)
-
-
-def test_experiment_panel_builds_the_spec_and_updates_the_figure():
-    p = ExperimentPanel(static=False)
+def test_experiment_panel_builds_the_spec_and_replaces_the_figure():
+    p = ExperimentPanel()
+    assert p.current_figure() is None and p.fig_out.outputs == ()
     p.duration.value = 0.005
     p.overrides["interrupts"].value = "apicv"
     p.params.value = "clients=2"
     spec = p.spec()
     assert dict(spec.mode) == {"interrupts": "apicv"} and dict(spec.params) == {"clients": 2}
     p.run()
-    first = [t.name for t in p.figure.data]
+    first = [t["name"] for t in _shown(p)["data"]]
+    assert first == [t.name for t in p.current_figure().data]
     p.hypervisor.value = "xen-pv"
     p.overrides["interrupts"].value = "(preset)"
     p.run()
-    assert "backend: dom0" in [t.name for t in p.figure.data] and first != [t.name for t in p.figure.data]
-    assert "xen-pv" in p.status.value
+    second = [t["name"] for t in _shown(p)["data"]]
+    assert "backend: dom0" in second and "backend: dom0" not in first
+    assert len(p.fig_out.outputs) == 1 and "xen-pv" in p.status.value
+    assert isinstance(p.current_figure(), go.Figure)
+    assert _shown(p)["layout"]["title"]["text"] == p.current_figure().layout.title.text
+    assert "hvkit-experiment" in p._dom_classes
 
 
 def test_panel_shows_errors_and_refuses_a_second_run():
-    p = ExperimentPanel(static=True)
+    p = ExperimentPanel()
     p.hardware.value = "p4-xeon-2003"
     p.hypervisor.value = "kvm"
     assert p.run() is None and "hardware virtualization" in p.status.value
@@ -87,21 +44,38 @@ def test_panel_shows_errors_and_refuses_a_second_run():
     assert p.run() is None and "already in progress" in p.status.value
 
 
-def test_compare_microbench_and_sweep_panels():
-    c = ComparePanel(hypervisors=("native", "kvm"), static=True)
+def test_compare_panel_draws_the_native_line_on_the_relative_view_only():
+    c = ComparePanel(hypervisors=("native", "kvm"))
     c.workload.value = "spec-int"
     r = c.run()
     assert list(r.summary["hypervisor"]) == ["native", "kvm"]
+    views = {}
+    for view in ["breakdown", "exits", "latency", "relative"]:
+        c.view.value = view
+        fig = c.current_figure()
+        views[view] = ([s.y0 for s in fig.layout.shapes], [a.text for a in fig.layout.annotations])
+        assert _shown(c)["layout"].get("shapes", []) == [s.to_plotly_json() for s in fig.layout.shapes]
+    assert views["relative"][0] == [1.0] and "native = 1" in views["relative"][1]
+    for view in ["breakdown", "exits", "latency"]:
+        assert views[view][0] == [] and "native = 1" not in views[view][1], view
     c.view.value = "breakdown"
-    assert c._last_fig.layout.barmode == "stack"
-    m = MicrobenchPanel(static=True)
+    assert c.current_figure().layout.barmode == "stack"
+
+
+def test_microbench_and_sweep_panels():
+    m = MicrobenchPanel()
     df = m.run()
     assert set(df["hypervisor"]) == {"native", "kvm", "xen-hvm"}
-    assert "VGIC state save and restore" in list(m._last_fig.data[0].x)
-    s = SweepPanel(static=True, workers=1)
+    fig = m.current_figure()
+    assert "VGIC state save and restore" in list(fig.data[0].x)
+    assert fig.layout.title.text.startswith("The path of hypercall under kvm on xgene-armv8-2014: ")
+    s = SweepPanel(workers=1)
     s.duration.value = 0.003
     s.steps.value = 2
     s.reps.value = 1
     out = s.run()
     assert isinstance(out, pd.DataFrame) and len(out) == 4
     assert s.grid()["hw.exit_roundtrip_cycles"] == [200, 2000]
+    fig = s.current_figure()
+    assert [t["name"] for t in _shown(s)["data"] if t.get("mode") == "lines+markers"] == ["kvm", "xen-hvm"]
+    assert fig.layout.xaxis.title.text == "VM exit round trip (cycles)"

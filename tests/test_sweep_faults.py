@@ -108,7 +108,10 @@ def start(tmp_path, *extra, workers=2):
     out = tmp_path / "r.parquet"
     cmd = [sys.executable, "-m", "kit.cli", "sweep", str(y), "-o", str(out), "--workers", str(workers),
            "--no-progress", *extra]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # a terminal's default Ctrl-C disposition, whatever this test inherited (a background job ignores SIGINT, and
+    # a Python started with SIGINT ignored never raises KeyboardInterrupt)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     return proc, cmd, out, tmp_path / "r.parquet.points"
 
 
