@@ -12,10 +12,14 @@ RUN_EXAMPLES = """examples:
   hvkit run --hardware skylake-sp-2017 --hypervisor kvm --workload random-access --set guest_page=2M
   hvkit run --hardware p4-xeon-2003 --hypervisor xen-pv --workload ttcp --set workload.mtu=500 --json
   hvkit run --hardware skylake-sp-2017 --hypervisor xen-hvm --workload netperf-rr --set pcpus=1 \\
-      --set neighbor=spec-int"""
+      --set neighbor=spec-int
+  hvkit run --hardware skylake-sp-2017 --hypervisor kvm --workload netperf-rr --save-spec exp.yaml
+  hvkit run --spec exp.yaml --set interrupts=posted     # a saved experiment, varied"""
 COMPARE_EXAMPLES = """examples:
   hvkit compare --hardware skylake-sp-2017 --workload netperf-rr --hypervisors native,xen-pv,kvm,kvm-sriov
-  hvkit compare --hardware xgene-armv8-2014 --workload memcached --hypervisors kvm,xen-hvm --json"""
+  hvkit compare --hardware xgene-armv8-2014 --workload memcached --hypervisors kvm,xen-hvm --json
+  hvkit compare --spec exp.yaml                          # native against the file's mode
+  hvkit compare --spec exp.yaml --hypervisors native,kvm,xen-hvm"""
 
 
 def register(sub) -> None:
@@ -60,7 +64,7 @@ def _print_table(result) -> None:
 
 def cmd_run(args):
     from ..run import run
-    result = run(spec_from_args(args, args.hypervisor))
+    result = run(spec_from_args(args))
     if args.json:
         sys.stdout.write(json.dumps(result.to_records()[0], indent=1) + "\n")
         return
@@ -92,12 +96,16 @@ def _print_single(result) -> None:
 
 def cmd_compare(args):
     from ..run import compare
+    proto = spec_from_args(args, "native")
     names = split(args.hypervisors)
+    if not names and args.spec and args.hypervisors is None:
+        from ..inputs.specfile import load_spec
+        mode = load_spec(args.spec).hypervisor
+        names = ["native"] + ([mode] if mode != "native" else [])
     if not names:
         raise HvkitError("no hypervisors given", field="--hypervisors", allowed="names separated by commas")
-    proto = spec_from_args(args, "native")
     kw = proto.model_dump(exclude={"hardware", "hypervisor", "workload"})
-    result = compare(args.hardware, args.workload, names, **kw)
+    result = compare(proto.hardware, proto.workload, names, **kw)
     if args.json:
         sys.stdout.write(json.dumps(result.to_records(), indent=1) + "\n")
         return
