@@ -9,8 +9,8 @@
 import kit
 from kit import plots, studies
 import pandas as pd
-import plotly.io as pio
-pio.renderers.default = "plotly_mimetype"  # figures as data: JupyterLab renders them, the notebook stays small
+from kit.export import notebook_renderer
+notebook_renderer()  # figures as plotly JSON (what nbval checks), plus a PNG for GitHub when committed
 pd.set_option("display.precision", 4)
 pd.set_option("display.width", 120)
 
@@ -29,11 +29,21 @@ mb.pivot_table(index=["hardware", "op"], columns="hypervisor", values="cycles")
 path = kit.microbench("xgene-armv8-2014", "kvm", ["hypercall"]).iloc[0]["path"]
 plots.path_waterfall(path, title="KVM/ARM hypercall without VHE: the world switch")
 
+# %%
+cyc = mb.set_index(["hardware", "op", "hypervisor"])["cycles"]
+vhe_path = kit.microbench("neoverse-n1-2019", "kvm", ["hypercall"]).iloc[0]["path"]
+assert any(st["step"] == "VGIC state save and restore" for st in path)  # split mode switches EL1 worlds
+assert not any("EL1 system registers" in st["step"] or "VGIC" in st["step"] for st in vhe_path)  # VHE does not
+assert cyc["xgene-armv8-2014", "hypercall", "kvm"] > 10 * cyc["xgene-armv8-2014", "hypercall", "xen-hvm"]
+assert cyc["neoverse-n1-2019", "hypercall", "kvm"] < 3 * cyc["neoverse-n1-2019", "hypercall", "xen-hvm"]
+
 # %% [markdown]
 # ## 2. CPU virtualization: PV, HVM, PVH on CPU-bound and kernel-heavy work
 #
-# CPU-bound code runs natively under every technique except full emulation; system-call-heavy code pays for
-# 64-bit PV's syscall bounce through Xen, which is why PVH exists.
+# CPU-bound code runs natively under every technique except full emulation. System-call-heavy code (hackbench)
+# pays under every mode, for different mechanisms: 64-bit PV bounces each system call through Xen (hypervisor time),
+# while PVH, HVM and KVM take system calls natively and pay instead for two-dimensional page walks and for exits on
+# the IPIs that wake the other side of each pipe.
 
 # %%
 cpu = studies.compare_grid("skylake-sp-2017", ["native", "xen-pv", "xen-pvh", "xen-hvm", "kvm", "qemu-tcg"],
@@ -42,6 +52,19 @@ cpu.pivot(index="hypervisor", columns="workload", values="relative_performance")
 
 # %%
 plots.relative_performance(cpu.assign(error=""), x="workload")
+
+# %%
+rel = cpu.pivot(index="hypervisor", columns="workload", values="relative_performance")
+assert (rel["spec-int"].drop(["qemu-tcg"]) > 0.97).all() and rel.loc["qemu-tcg", "spec-int"] < 0.5
+assert (rel["hackbench"].drop(["native", "qemu-tcg"]) < 0.95).all()
+hb = kit.compare("skylake-sp-2017", "hackbench", ["xen-pv", "xen-pvh"], duration=0.2)
+t = hb.breakdown[hb.breakdown["entity"] == "vcpu"].pivot_table(index="category", columns="scenario", values="seconds",
+                                                                aggfunc="sum", fill_value=0.0)
+assert t.loc["hypervisor", "xen-pv"] > 5 * t.loc["hypervisor", "xen-pvh"]  # the syscall bounce
+assert t.loc["page walks", "xen-pvh"] > 3 * t.loc["page walks", "xen-pv"]  # 2-D walks
+assert any(c.startswith("exit: APIC") for c in t.index[t["xen-pvh"] > 0]) and not any(
+    c.startswith("exit:") for c in t.index[t["xen-pv"] > 0])
+t.loc[[c for c in t.index if c in ("hypervisor", "page walks") or c.startswith("exit:")]].round(4)
 
 # %% [markdown]
 # ## 3. Memory: PV direct paging, shadow and nested paging
@@ -57,6 +80,12 @@ paging = {"xen-pv": {"hypervisor": "xen-pv"}, "kvm nested": {"hypervisor": "kvm"
 mem = studies.run_variants(paging, workloads=["random-access", "kernel-build"], label="mode",
                            hardware="skylake-sp-2017", vcpus=2, duration=0.5)
 mem.pivot(index="mode", columns="workload", values="relative_performance")
+
+# %%
+m = mem.pivot(index="mode", columns="workload", values="relative_performance")
+assert m.loc["kvm nested", "random-access"] < 0.8 < 0.99 < m.loc[["xen-pv", "kvm shadow"], "random-access"].min()
+assert m.loc["kvm nested 2M", "random-access"] > m.loc["kvm nested", "random-access"]
+assert m.loc["kvm shadow", "kernel-build"] < m.loc["kvm nested", "kernel-build"]
 
 # %% [markdown]
 # ## 4. I/O: split drivers through dom0 against virtio/vhost, and SR-IOV
@@ -74,6 +103,13 @@ plots.overhead_breakdown(io.breakdown, io.summary)
 # %%
 plots.latency_cdf(io.latency)
 
+# %%
+cats = io.breakdown.groupby("scenario")["category"].agg(set)
+assert not any(c.startswith("backend") for c in cats["kvm-sriov"]) and "backend: dom0" in cats["xen-pv"]
+assert "backend: vhost" in cats["kvm"]
+r = io.summary.set_index("hypervisor")["relative_performance"]
+assert r.drop("native").idxmax() == "kvm-sriov" and r.drop("native").idxmin() == "kvm-emulated"
+
 # %% [markdown]
 # ## 5. Interrupt delivery
 #
@@ -88,16 +124,30 @@ irq = studies.run_variants(delivery, label="delivery", latency=True, hardware="s
                            hypervisor="kvm-sriov", workload="netperf-rr", duration=0.02)
 irq[["delivery", "relative_performance", "latency_mean_us"]].rename(columns={"latency_mean_us": "mean latency (us)"})
 
+# %%
+d = irq.set_index("delivery")
+assert d["relative_performance"].is_monotonic_increasing and d["latency_mean_us"].is_monotonic_decreasing
+
 # %% [markdown]
 # ## 6. Several VMs: sharing and scalability
 #
-# Two VMs of two vCPUs each on two physical CPUs get about half of what one gets alone, under Xen's credit
-# scheduler and under CFS; weights divide the CPU in proportion.
+# Two VMs of two vCPUs each on two physical CPUs, under Xen's credit scheduler and under CFS: each gets about half of
+# what one gets alone, and weights of 256 and 768 divide the CPUs about one to three.
 
 # %%
 shares = studies.vm_shares("skylake-sp-2017", "spec-int", ["xen-hvm", "kvm"], [(1, None), (2, None), (2, (256, 768))],
                            vcpus=2, pcpus=2, duration=1.0)
 shares[["hypervisor", "vms", "weights", "vm", "units"]].round({"units": 2})
+
+# %%
+for hv, g in shares.groupby("hypervisor"):
+    alone = g[g["vms"] == 1]["units"].iloc[0]
+    even = g[(g["vms"] == 2) & g["weights"].isna()]["units"]
+    w = g[g["weights"].notna()].set_index("vm")["units"]
+    assert ((even / (alone / 2) - 1).abs() < 0.1).all(), (hv, even.tolist(), alone)
+    assert 2.5 < w[1] / w[0] < 3.5, (hv, w.tolist())
+    print(f"{hv}: alone {alone:.1f} units; two VMs {even.iloc[0]:.1f} and {even.iloc[1]:.1f}; "
+          f"weights 256:768 give 1:{w[1] / w[0]:.2f}")
 
 # %% [markdown]
 # ## 7. On x86 and on ARM
@@ -111,13 +161,18 @@ arm = studies.compare_grid(["xgene-armv8-2014", "neoverse-n1-2019"], ["native", 
 arm["cycles per exit"] = arm["exit_cycles"] / arm["exits"]
 arm[["hardware", "hypervisor", "relative_performance", "cycles per exit"]]
 
+# %%
+cpe = arm.set_index(["hardware", "hypervisor"])["cycles per exit"]
+assert cpe["xgene-armv8-2014", "kvm"] > 4 * cpe["xgene-armv8-2014", "xen-hvm"]  # the world switch on every exit
+assert cpe["neoverse-n1-2019", "kvm"] < cpe["xgene-armv8-2014", "kvm"] / 5  # VHE removes most of it
+
 # %% [markdown]
 # ## 8. Isolation: a latency-sensitive guest next to a noisy neighbour
 #
 # A netperf-rr guest shares two physical CPUs with a neighbour VM (two vCPUs) running a CPU hog (hackbench), disk
 # reads (fio) or a bulk transfer (ttcp). The neighbour is not measured; what it does to the guest's tail latency is.
 # Under Xen the neighbour and dom0 compete through the credit scheduler (boost lets the waking guest preempt); under
-# KVM through CFS.
+# KVM through CFS. The sentences below the table are computed from it.
 
 # %%
 iso = studies.neighbour_interference("skylake-sp-2017", "netperf-rr", ["xen-hvm", "kvm"],
@@ -125,3 +180,25 @@ iso = studies.neighbour_interference("skylake-sp-2017", "netperf-rr", ["xen-hvm"
                                      duration=0.02)
 iso[["hypervisor", "neighbour", "value", "latency_p50_us", "latency_p99_us"]].rename(
     columns={"value": "trans/s", "latency_p50_us": "p50 (us)", "latency_p99_us": "p99 (us)"})
+
+# %%
+base_p99 = iso[iso["neighbour"] == "(none)"].set_index("hypervisor")["latency_p99_us"]
+for hv, g in iso[iso["neighbour"] != "(none)"].groupby("hypervisor", sort=False):
+    g = g.assign(ratio=g["latency_p99_us"] / base_p99[hv])
+    worst = g.loc[g["ratio"].idxmax()]
+    print(f"{hv}: the worst neighbour is {worst['neighbour']} (p99 {worst['latency_p99_us']:.0f} us, "
+          f"{worst['ratio']:.1f}x alone); a hackbench neighbour changes p99 by "
+          f"{g.set_index('neighbour').loc['hackbench', 'ratio'] - 1:+.0%}")
+    assert abs(g.set_index("neighbour").loc["hackbench", "ratio"] - 1) < 0.05  # boost / CFS wake-up preemption
+
+
+# %% [markdown]
+# ## The panel
+#
+# The comparisons above behind controls: pick a profile, a workload and the modes, press **Run**, and switch between
+# relative performance, the time breakdown, exits and latency. Run the cell (Shift+Enter) to get the live panel; a
+# saved notebook shows only its text form.
+
+# %%
+from kit.widgets import ComparePanel
+ComparePanel(hardware="skylake-sp-2017", workload="netperf-rr", hypervisors=("native", "xen-pv", "xen-hvm", "kvm"))

@@ -13,11 +13,16 @@ def _norm(req: str) -> tuple[str, str]:
     return name, req[len(name):].replace(" ", "")
 
 
+#: conda-forge names of the packages whose PyPI name differs (kaleido 1.x is python-kaleido there)
+CONDA_NAMES = {"python-kaleido": "kaleido"}
+
+
 def test_environment_yml_agrees_with_pyproject():
     py = tomllib.loads((ROOT / "pyproject.toml").read_text())
     wanted = dict(_norm(r) for r in py["project"]["dependencies"] + py["project"]["optional-dependencies"]["test"])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda = dict(_norm(d) for d in env["dependencies"] if isinstance(d, str) and not d.startswith(("python", "pip")))
+    conda = {CONDA_NAMES.get(n, n): v for n, v in (_norm(d) for d in env["dependencies"] if isinstance(d, str))
+             if n not in ("python", "pip")}
     assert conda == wanted
     assert "conda-forge" in env["channels"]
 

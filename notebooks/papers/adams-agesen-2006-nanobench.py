@@ -10,8 +10,8 @@
 import kit
 from kit import plots, papers
 import pandas as pd
-import plotly.io as pio
-pio.renderers.default = "plotly_mimetype"
+from kit.export import notebook_renderer
+notebook_renderer()  # figures as plotly JSON (what nbval checks), plus a PNG for GitHub when committed
 pd.set_option("display.max_rows", 200)
 pd.set_option("display.max_colwidth", 60)
 pd.set_option("display.width", 160)
