@@ -109,3 +109,17 @@ big
 # %%
 p = big.set_index("pages")["relative_performance"]
 assert p["2M"] > p["4K"] + 0.1
+
+# %% [markdown]
+# ## The panel
+#
+# Find the crossover for another workload, CPU or pair of techniques: pick two parameters and their values, the mode
+# part and its two values, press **Run**; the heatmap is the first minus the second. The panel keeps to what answers
+# in seconds (at most 60 short runs); a larger grid belongs in `hvkit sweep`. Run the cell (Shift+Enter) to get the
+# live panel.
+
+# %%
+from kit.widgets import CrossoverPanel
+CrossoverPanel(hardware="skylake-sp-2017", workload="osdb-ir", part="memory", first="nested", second="shadow",
+               x="workload.tlb_mpki", xs="0.1, 0.5, 2, 5", y="workload.pte_writes", ys="0, 20, 60, 200", workers=1)
+
