@@ -12,18 +12,22 @@ import plotly.graph_objects as go
 
 __all__ = ["MODE_COLORS", "CATEGORY_COLORS", "STATE_COLORS", "mode_color", "category_color",
            "relative_performance", "overhead_breakdown", "exits_per_second", "latency_cdf", "path_waterfall",
-           "sweep_line", "sweep_heatmap", "vcpu_timeline", "published_vs_model"]
+           "sweep_line", "sweep_heatmap", "vcpu_timeline", "published_vs_model", "migration_timeline",
+           "migration_rounds", "METHOD_COLORS"]
 
 MODE_COLORS = {
     "native": "#4d4d4d", "xen-pv": "#1f77b4", "xen-hvm": "#6baed6", "xen-pvh": "#08519c", "kvm": "#d62728",
     "kvm-emulated": "#ff9896", "kvm-sriov": "#8c2d04", "qemu-tcg": "#9467bd", "vmware-bt": "#2ca02c",
-    "hyperv": "#17becf",
+    "hyperv": "#17becf", "kvm-on-kvm": "#67000d", "container-nat": "#bcbd22", "container-host": "#dbdb8d",
 }
+#: live-migration methods
+METHOD_COLORS = {"pre-copy": "#1f77b4", "post-copy": "#ff7f0e"}
 CATEGORY_COLORS = {
     "guest user": "#9ecae1", "guest kernel": "#3182bd", "memory stalls": "#c6dbef", "page walks": "#31a354",
     "hypervisor": "#756bb1", "emulation": "#e377c2", "world switch": "#8c564b", "device service": "#bdbdbd",
     "queueing": "#fdae6b", "idle": "#f0f0f0", "backend: dom0": "#08519c", "backend: qemu": "#a50f15",
     "backend: vhost": "#ef3b2c", "backend: host OS": "#54278f", "backend: root partition": "#006d2c",
+    "paused": "#000000", "migration": "#ff7f0e", "container network": "#bcbd22", "container storage": "#8c6d31",
 }
 _EXIT_SHADES = ["#fd8d3c", "#e6550d", "#a63603", "#fdd0a2", "#f16913", "#d94801", "#8c2d04", "#fdae6b"]
 STATE_COLORS = {"running": "#3182bd", "exiting": "#e6550d", "waiting": "#fdae6b", "idle": "#f0f0f0",
@@ -199,4 +203,37 @@ def published_vs_model(report: pd.DataFrame, x: str = "published", y: str = "mod
                         showlegend=False, hoverinfo="skip")
     fig.update_layout(xaxis_type="log", yaxis_type="log", xaxis_title=f"{x}", yaxis_title=f"{y}",
                       template="plotly_white", legend_title=color)
+    return fig
+
+
+def migration_timeline(timeline: pd.DataFrame, title: str = "") -> go.Figure:
+    """A live migration over time: the guest's throughput relative to the same run without the migration, the
+    migration's use of the link (right axis), and the phases (rounds, stop-and-copy, post-copy) as bands."""
+    fig = go.Figure()
+    tl = timeline.sort_values("t_s")
+    for phase, d in tl.groupby((tl["phase"] != tl["phase"].shift()).cumsum()):
+        name = d["phase"].iloc[0]
+        if name in ("before", "after"):
+            continue
+        fig.add_vrect(x0=float(d["t_s"].iloc[0]), x1=float(d["t_s"].iloc[-1]), line_width=0, opacity=0.12,
+                      fillcolor="#000000" if name in ("stop-and-copy", "stop") else "#1f77b4",
+                      annotation_text=name if len(d) > 2 else None, annotation_position="top left")
+    fig.add_scatter(x=tl["t_s"], y=tl["relative_throughput"], mode="lines", name="guest throughput (relative)",
+                    line_color="#d62728")
+    fig.add_scatter(x=tl["t_s"], y=tl["migration_mbps"], mode="lines", name="migration traffic (Mbit/s)",
+                    line_color="#7f7f7f", yaxis="y2")
+    fig.update_layout(title=title, xaxis_title="time (s)", yaxis_title="throughput / same run without migration",
+                      yaxis2={"title": "Mbit/s", "overlaying": "y", "side": "right", "showgrid": False},
+                      template="plotly_white", legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def migration_rounds(rounds: pd.DataFrame, title: str = "") -> go.Figure:
+    """Pages sent per round (pre-copy rounds and the stop-and-copy) and pages dirtied during each round."""
+    fig = go.Figure()
+    x = [f"{r}: {k}" if k != "pre-copy" else str(r) for r, k in zip(rounds["round"], rounds["kind"])]
+    fig.add_bar(x=x, y=rounds["pages"], name="pages sent", marker_color="#1f77b4")
+    fig.add_bar(x=x, y=rounds["dirtied"], name="pages dirtied during the round", marker_color="#ff7f0e")
+    fig.update_layout(title=title, barmode="group", xaxis_title="round", yaxis_title="4 KiB pages",
+                      yaxis_type="log", template="plotly_white")
     return fig
