@@ -48,7 +48,8 @@ class Migration:
         paused), ``rounds`` (pre-copy rounds including the stop-and-copy; 0 for post-copy), ``bytes_sent``,
         ``pages_sent``, the CPU seconds of the migration threads on the source and the target, the guest's
         tracking cost, first writes and faults, whether it converged and why it stopped, the guest's throughput
-        before and during the migration.
+        before (``throughput_before``, units/s, and ``page_writes_per_s``, its rate of page writes: the dirty
+        rate the migration chases) and during the migration.
     rounds : DataFrame
         One row per round (``ROUND_COLUMNS``).
     timeline : DataFrame
@@ -241,6 +242,7 @@ def _result(spec: Spec, host: Host, mig: Migrator, cfg: MigrationConfig, end: fl
         "tracking_cpu_s": rep.tracking_cycles / freq, "first_writes": rep.first_writes,
         "tracking_exits": rep.tracking_exits, "postcopy_faults": rep.faults, "postcopy_stall_s": rep.stall_s,
         "throughput_before": base,
+        "page_writes_per_s": base * mig.ws.pages_per_unit if base > 0 else float("nan"),
         "relative_throughput_during": done / expected if expected > 0 else float("nan"),
         "latency_p99_before_us": float(np.percentile(lat_b, 99)) * 1e6 if lat_b else float("nan"),
         "latency_p99_during_us": float(np.percentile(lat_d, 99)) * 1e6 if lat_d else float("nan"),

@@ -451,13 +451,14 @@ class Migrator:
         rnd = Round(2, env.now, kind="push")
         cursor = 0
         while True:
+            yield self.window.get(1)  # a free slot first, then the chunk: faults meanwhile may have fetched pages
             chunk, cursor = self._next_push(cursor)
             if chunk is None:
+                yield self.window.put(1)
                 break
             zero = int((~self.nonzero[chunk]).sum())
             rep.source_cycles += self.transfer.send_cycles(len(chunk), zero)
             nbytes = self.transfer.wire_bytes(len(chunk), zero)
-            yield self.window.get(1)
             self.resident[chunk] = True  # in flight: a fault on it now waits for this chunk, not a new request
             env.process(self._wire(nbytes, on_arrival=self._receiver(len(chunk), zero)))
             rnd.pages += len(chunk)
