@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 __all__ = ["MODE_COLORS", "CATEGORY_COLORS", "STATE_COLORS", "mode_color", "category_color",
            "relative_performance", "overhead_breakdown", "exits_per_second", "latency_cdf", "path_waterfall",
            "sweep_line", "sweep_heatmap", "vcpu_timeline", "published_vs_model", "migration_timeline",
-           "migration_rounds", "METHOD_COLORS"]
+           "migration_rounds", "downtime_vs_dirty_rate", "METHOD_COLORS"]
 
 MODE_COLORS = {
     "native": "#4d4d4d", "xen-pv": "#1f77b4", "xen-hvm": "#6baed6", "xen-pvh": "#08519c", "kvm": "#d62728",
@@ -236,4 +236,19 @@ def migration_rounds(rounds: pd.DataFrame, title: str = "") -> go.Figure:
     fig.add_bar(x=x, y=rounds["dirtied"], name="pages dirtied during the round", marker_color="#ff7f0e")
     fig.update_layout(title=title, barmode="group", xaxis_title="round", yaxis_title="4 KiB pages",
                       yaxis_type="log", template="plotly_white")
+    return fig
+
+
+def downtime_vs_dirty_rate(df: pd.DataFrame, x: str = "page_writes_per_s", y: str = "downtime_ms",
+                           color: str = "method") -> go.Figure:
+    """One line per migration method: ``y`` (downtime) against the guest's rate of page writes, on a log axis;
+    hollow markers for migrations that did not converge."""
+    fig = go.Figure()
+    for name, d in df.sort_values(x).groupby(color, sort=False):
+        ok = d["converged"].astype(bool) if "converged" in d else pd.Series(True, index=d.index)
+        fig.add_scatter(x=d[x], y=d[y], mode="lines+markers", name=str(name),
+                        line_color=METHOD_COLORS.get(str(name), mode_color(str(name))),
+                        marker={"symbol": ["circle" if c else "circle-open" for c in ok], "size": 9})
+    fig.update_layout(xaxis_type="log", xaxis_title="page writes per second", yaxis_title=y, legend_title=color,
+                      template="plotly_white")
     return fig

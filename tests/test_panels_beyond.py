@@ -1,4 +1,5 @@
 """The live-migration figures and panels, driven without a browser."""
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
@@ -27,6 +28,16 @@ def test_migration_rounds_figure(mig):
     fig = plots.migration_rounds(mig.rounds)
     assert [t.name for t in fig.data] == ["pages sent", "pages dirtied during the round"]
     assert list(fig.data[0].y) == list(mig.rounds["pages"])
+
+
+def test_downtime_against_dirty_rate_figure():
+    df = pd.DataFrame({"method": ["pre-copy", "pre-copy", "post-copy", "post-copy"],
+                       "page_writes_per_s": [10.0, 1000.0, 10.0, 1000.0], "downtime_ms": [5.0, 300.0, 2.0, 2.0],
+                       "converged": [True, False, True, True]})
+    fig = plots.downtime_vs_dirty_rate(df)
+    assert [t.name for t in fig.data] == ["pre-copy", "post-copy"]
+    assert list(fig.data[0].y) == [5.0, 300.0] and list(fig.data[0].marker.symbol) == ["circle", "circle-open"]
+    assert fig.data[1].line.color == plots.METHOD_COLORS["post-copy"] and fig.layout.xaxis.type == "log"
 
 
 def test_migration_panel_builds_the_spec_and_runs():
