@@ -46,8 +46,9 @@ class Migration:
     summary : dict
         ``method``, ``total_s`` (from the first page sent to the last page received), ``downtime_ms`` (the VM
         paused), ``rounds`` (pre-copy rounds including the stop-and-copy; 0 for post-copy), ``bytes_sent``,
-        ``pages_sent``, the CPU seconds of the migration threads on the source and the target, the guest's
-        tracking cost, first writes and faults, whether it converged and why it stopped, the guest's throughput
+        ``pages_sent``, the CPU seconds of the migration threads on the source and the target
+        (``source_cpu_s``, ``target_cpu_s``), the guest's CPU seconds for dirty tracking under pre-copy or for its
+        network faults under post-copy (``tracking_cpu_s``), its first writes and faults, whether it converged and why it stopped, the guest's throughput
         before (``throughput_before``, units/s, and ``page_writes_per_s``, its rate of page writes: the dirty
         rate the migration chases) and during the migration.
     rounds : DataFrame
