@@ -206,7 +206,7 @@ def predict_clark(preds: list[MigrationPrediction] | None = None) -> pd.DataFram
                                  allowed=f"under {MAX_REL_HALF_WIDTH:.0%} of the mean")
         parts = [_downtime_parts(m) for m in runs]
         avg = {k: sum(d[k] for d in parts) / len(parts) for k in parts[0]}
-        mean = {k: sum(x[k] for x in s) / len(s) for k in ("rounds", "bytes_sent", "source_cpu_s", "target_cpu_s",
+        means = {k: sum(x[k] for x in s) / len(s) for k in ("rounds", "bytes_sent", "source_cpu_s", "target_cpu_s",
                                                             "tracking_cpu_s", "first_writes",
                                                             "relative_throughput_during", "guest_vcpu_busy_s")}
         reasons = sorted({x["stop_reason"] for x in s})
@@ -215,8 +215,8 @@ def predict_clark(preds: list[MigrationPrediction] | None = None) -> pd.DataFram
                      f"stopped: {'; '.join(reasons)}; downtime: {avg['final_pages']:.0f} dirty pages at "
                      f"{avg['final_rate']:.0f} Mbit/s ({avg['final_wire_s'] * 1e3:.0f} ms with the CPU state) plus "
                      f"device reconnection and resumption; guest pays shadow log-dirty faults "
-                     f"({mean['tracking_cpu_s']:.2f} CPU s, {mean['first_writes']:.0f} first writes); dom0's save "
-                     f"tool {mean['source_cpu_s']:.2f} CPU s, the target's restore {mean['target_cpu_s']:.2f} CPU s")
+                     f"({means['tracking_cpu_s']:.2f} CPU s, {means['first_writes']:.0f} first writes); dom0's save "
+                     f"tool {means['source_cpu_s']:.2f} CPU s, the target's restore {means['target_cpu_s']:.2f} CPU s")
         rows.append({
             "testbed": p.testbed, "paper": p.paper, "benchmark": p.benchmark, "hardware": p.spec.hardware,
             "hypervisor": p.spec.hypervisor, "workload": p.spec.workload,
@@ -224,9 +224,9 @@ def predict_clark(preds: list[MigrationPrediction] | None = None) -> pd.DataFram
             "link_gbps": s[0]["link_gbps"], "method": s[0]["method"], "policy": s[0]["policy"],
             "tracking": s[0]["tracking"], "downtime_ms": round(dm, 2), "downtime_ci_low": round(dm - dh, 2),
             "downtime_ci_high": round(dm + dh, 2), "total_s": round(tm, 3), "total_ci_low": round(tm - th, 3),
-            "total_ci_high": round(tm + th, 3), "rounds": round(mean["rounds"], 1),
-            "mib_sent": round(mean["bytes_sent"] / 2 ** 20, 1),
-            "relative_throughput_during": round(mean["relative_throughput_during"], 4),
+            "total_ci_high": round(tm + th, 3), "rounds": round(means["rounds"], 1),
+            "mib_sent": round(means["bytes_sent"] / 2 ** 20, 1),
+            "relative_throughput_during": round(means["relative_throughput_during"], 4),
             "seeds": p.seeds, "first_seed": p.spec.seed, "explained_by": explained, "kit_version": __version__,
             "model_commit": MODEL_COMMIT})
     return pd.DataFrame(rows)
