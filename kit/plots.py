@@ -25,13 +25,16 @@ from .sim import work as W
 
 __all__ = ["MODE_COLORS", "CATEGORY_COLORS", "STATE_COLORS", "LABELS", "label", "mode_color", "mode_colors",
            "category_color", "category_colors", "relative_performance", "overhead_breakdown", "exits_per_second",
-           "latency_cdf", "path_waterfall", "sweep_line", "sweep_heatmap", "vcpu_timeline", "published_vs_model"]
+           "latency_cdf", "path_waterfall", "sweep_line", "sweep_heatmap", "vcpu_timeline", "published_vs_model",
+           "migration_timeline", "migration_rounds", "downtime_vs_dirty_rate", "METHOD_COLORS"]
 
 MODE_COLORS = {
     "native": "#4d4d4d", "xen-pv": "#1f77b4", "xen-hvm": "#6baed6", "xen-pvh": "#08519c", "kvm": "#d62728",
     "kvm-emulated": "#ff9896", "kvm-sriov": "#8c2d04", "qemu-tcg": "#9467bd", "vmware-bt": "#2ca02c",
-    "hyperv": "#17becf",
+    "hyperv": "#17becf", "kvm-on-kvm": "#67000d", "container-nat": "#bcbd22", "container-host": "#eebb99",
 }
+#: live-migration methods
+METHOD_COLORS = {"pre-copy": "#1f77b4", "post-copy": "#ff7f0e"}
 #: One colour per breakdown category; the names come from the model's one category table (kit.sim.work)
 CATEGORY_COLORS = {
     W.GUEST_USER: "#9ecae1", W.GUEST_KERNEL: "#3182bd", W.MEMORY_STALLS: "#a1d99b", W.PAGE_WALKS: "#31a354",
@@ -39,6 +42,7 @@ CATEGORY_COLORS = {
     W.QUEUEING: "#fdae6b", W.IDLE: "#f0f0f0", W.backend_category("dom0"): "#08519c",
     W.backend_category("qemu"): "#a50f15", W.backend_category("vhost"): "#ef3b2c",
     W.backend_category("host"): "#54278f", W.backend_category("root"): "#006d2c",
+    W.PAUSED: "#000000", W.MIGRATION: "#006666", W.CONTAINER_NET: "#00bbaa", W.CONTAINER_FS: "#668822",
 }
 STATE_COLORS = {"running": "#3182bd", "exiting": "#e6550d", "waiting": "#fdae6b", "idle": "#f0f0f0",
                 "backend": "#756bb1"}
@@ -452,4 +456,52 @@ def published_vs_model(report: pd.DataFrame, x: str = "published", y: str = "mod
     default = f"Model against published values: {len(rep)} measurements of {_listing(systems)}"
     fig.update_layout(xaxis_type="log", yaxis_type="log", xaxis_title=words[x], yaxis_title=words[y],
                       title=title or default, template="plotly_white", legend_title=words[color])
+    return fig
+
+
+def migration_timeline(timeline: pd.DataFrame, title: str = "") -> go.Figure:
+    """A live migration over time: the guest's throughput relative to the same run without the migration, the
+    migration's use of the link (right axis), and the phases (rounds, stop-and-copy, post-copy) as bands."""
+    fig = go.Figure()
+    tl = timeline.sort_values("t_s")
+    for phase, d in tl.groupby((tl["phase"] != tl["phase"].shift()).cumsum()):
+        name = d["phase"].iloc[0]
+        if name in ("before", "after"):
+            continue
+        fig.add_vrect(x0=float(d["t_s"].iloc[0]), x1=float(d["t_s"].iloc[-1]), line_width=0, opacity=0.12,
+                      fillcolor="#000000" if name in ("stop-and-copy", "stop") else "#1f77b4",
+                      annotation_text=name if len(d) > 2 else None, annotation_position="top left")
+    fig.add_scatter(x=tl["t_s"], y=tl["relative_throughput"], mode="lines", name="guest throughput (relative)",
+                    line_color="#d62728")
+    fig.add_scatter(x=tl["t_s"], y=tl["migration_mbps"], mode="lines", name="migration traffic (Mbit/s)",
+                    line_color="#7f7f7f", yaxis="y2")
+    fig.update_layout(title=title, xaxis_title="time (s)", yaxis_title="throughput / same run without migration",
+                      yaxis2={"title": "Mbit/s", "overlaying": "y", "side": "right", "showgrid": False},
+                      template="plotly_white", legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def migration_rounds(rounds: pd.DataFrame, title: str = "") -> go.Figure:
+    """Pages sent per round (pre-copy rounds and the stop-and-copy) and pages dirtied during each round."""
+    fig = go.Figure()
+    x = [f"{r}: {k}" if k != "pre-copy" else str(r) for r, k in zip(rounds["round"], rounds["kind"])]
+    fig.add_bar(x=x, y=rounds["pages"], name="pages sent", marker_color="#1f77b4")
+    fig.add_bar(x=x, y=rounds["dirtied"], name="pages dirtied during the round", marker_color="#ff7f0e")
+    fig.update_layout(title=title, barmode="group", xaxis_title="round", yaxis_title="4 KiB pages",
+                      yaxis_type="log", template="plotly_white")
+    return fig
+
+
+def downtime_vs_dirty_rate(df: pd.DataFrame, x: str = "page_writes_per_s", y: str = "downtime_ms",
+                           color: str = "method") -> go.Figure:
+    """One line per migration method: ``y`` (downtime) against the guest's rate of page writes, on a log axis;
+    hollow markers for migrations that did not converge."""
+    fig = go.Figure()
+    for name, d in df.sort_values(x).groupby(color, sort=False):
+        ok = d["converged"].astype(bool) if "converged" in d else pd.Series(True, index=d.index)
+        fig.add_scatter(x=d[x], y=d[y], mode="lines+markers", name=str(name),
+                        line_color=METHOD_COLORS.get(str(name), mode_color(str(name))),
+                        marker={"symbol": ["circle" if c else "circle-open" for c in ok], "size": 9})
+    fig.update_layout(xaxis_type="log", xaxis_title="page writes per second", yaxis_title=y, legend_title=color,
+                      template="plotly_white")
     return fig

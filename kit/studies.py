@@ -13,6 +13,7 @@ common keywords of the same name.
 """
 from __future__ import annotations
 
+import inspect
 import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,10 +23,11 @@ import pandas as pd
 from .costs.microbench import microbench
 from .errors import HvkitError
 from .inputs.spec import Spec
+from .migrate import migrate
 from .run import compare, run
 
 __all__ = ["microbench_matrix", "compare_grid", "run_variants", "request_latencies", "vm_shares",
-           "neighbour_interference"]
+           "neighbour_interference", "migrations"]
 
 NO_NEIGHBOUR = "(none)"
 
@@ -264,3 +266,45 @@ def neighbour_interference(hardware: str, workload: str, hypervisors: Sequence[s
     parts = [run_variants(variants, label="neighbour", latency=True, baseline=False, hardware=hardware,
                           hypervisor=hv, workload=workload, **spec) for hv in _listed("hypervisors", hypervisors)]
     return pd.concat(parts, ignore_index=True)
+
+
+#: Keywords of :func:`kit.migrate` (the rest of a variant's keywords go to :meth:`kit.Spec.make`).
+MIGRATE_OPTIONS = frozenset(inspect.signature(migrate).parameters) - {"spec"}
+
+
+def migrations(variants: Mapping[str, Mapping[str, Any]], *, label: str = "variant", seeds: int = 1,
+               **common) -> pd.DataFrame:
+    """Live-migrate each variant (with ``seeds`` consecutive seeds) and tabulate the migrations' summaries.
+
+    Parameters
+    ----------
+    variants : mapping of str to mapping
+        Label -> keywords of :meth:`kit.Spec.make` and of :func:`kit.migrate` (``method``, ``vm_mib``,
+        ``link_gbps``, ``tracking``...), which replace the common ones of the same name.
+    label : str
+        Name of the column holding the variant's label.
+    seeds : int
+        Runs per variant, from the spec's seed on.
+    **common
+        Keywords shared by every variant.
+
+    Returns
+    -------
+    DataFrame
+        One row per variant x seed: ``label``, ``seed`` and the fields of :attr:`kit.Migration.summary`.
+    """
+    variants = _variants(variants)
+    if seeds < 1:
+        raise HvkitError("needs at least one seed", field="seeds", value=seeds)
+    plan = []
+    for name, over in variants.items():
+        kw = {**common, **over}
+        opts = {k: v for k, v in kw.items() if k in MIGRATE_OPTIONS}
+        spec = Spec.make(**{k: v for k, v in kw.items() if k not in MIGRATE_OPTIONS})
+        plan.append((name, spec, opts))
+    rows = []
+    for name, spec, opts in plan:
+        for k in range(seeds):
+            m = migrate(spec.replace(seed=spec.seed + k), **opts)
+            rows.append({label: name, **m.summary})
+    return pd.DataFrame(rows)

@@ -193,6 +193,47 @@ for hv, g in iso[iso["neighbour"] != "(none)"].groupby("hypervisor", sort=False)
 
 
 # %% [markdown]
+# ## 9. Containers as the reference point
+#
+# Felter et al. (ISPASS 2015) asked what a VM costs against a container, on a two-socket Sandy Bridge server. A
+# container runs on the native CPU and memory paths, so CPU- and memory-bound work runs as on bare metal; what it
+# adds is on its network path: a veth pair and the host's bridge, and with Docker's port mapping conntrack and NAT
+# on every packet. Host networking (`--net=host`) removes all of it.
+
+# %%
+levels = studies.compare_grid("sandybridge-ep-2665-2012", ["native", "container-host", "container-nat", "kvm"],
+                              ["random-access", "netperf-rr", "redis"], duration=0.05)
+levels.pivot(index="hypervisor", columns="workload", values="relative_performance").loc[
+    ["native", "container-host", "container-nat", "kvm"]]
+
+# %%
+rel = levels.set_index(["hypervisor", "workload"])["relative_performance"]
+assert rel["container-host", "netperf-rr"] == rel["container-nat", "random-access"] == 1.0
+assert rel["kvm", "netperf-rr"] < rel["container-nat", "netperf-rr"] < 1.0
+plots.relative_performance(levels.assign(error=""), x="workload")
+
+# %% [markdown]
+# ## 10. A hypervisor inside a VM
+#
+# Nested virtualization (the Turtles project, OSDI 2010): a guest hypervisor (L1) runs its guest (L2) through the
+# real one (L0). Every exit of L2 goes to L0, which reflects it into L1; L1's handler then traps to L0 on each
+# VMREAD and VMWRITE unless the CPU shadows the VMCS (Haswell onwards), and on its VMRESUME. A CPUID costs a
+# handful of exits instead of one.
+
+# %%
+nest = studies.microbench_matrix(["sandybridge-ep-2012", "skylake-sp-2017"], ["kvm", "kvm-on-kvm"], ["cpuid", "ipi"])
+nest.pivot_table(index=["hardware", "op"], columns="hypervisor", values="cycles")
+
+# %%
+plots.path_waterfall(kit.microbench("sandybridge-ep-2012", "kvm-on-kvm", "cpuid").iloc[0]["path"],
+                     title="CPUID in a nested guest on Sandy Bridge: reflected, with L1's VMCS accesses trapping")
+
+# %%
+nested = studies.compare_grid("sandybridge-ep-2012", ["native", "kvm", "kvm-on-kvm"], ["specjbb", "netperf-rr"],
+                              duration=0.05)
+nested.pivot(index="hypervisor", columns="workload", values="relative_performance")
+
+# %% [markdown]
 # ## The panel
 #
 # The comparisons above behind controls: pick a profile, a workload and the modes, press **Run**, and switch between

@@ -61,6 +61,43 @@ for direction, g in xen.groupby("direction"):
           f"at MTU 500, where Xen delivers {g.loc[500, 'relative_performance']:.2f} of native")
 
 # %% [markdown]
+# ## Containers: veth, bridge and NAT against a VM's I/O paths
+#
+# A container's packets cross no hypervisor, but unless it shares the host's stack they cross a veth pair and the
+# host's bridge, and with Docker's port mapping conntrack, NAT and the FORWARD chain on every packet. The CPU time
+# per transaction counts every thread: the container's own, or the guest's vCPU and its backend.
+
+# %%
+ct_paths = {"native": {"hypervisor": "native"}, "container, host network": {"hypervisor": "container-host"},
+            "container, veth + bridge": {"hypervisor": "container-nat", "mode": {"io": "veth-bridge"}},
+            "container, NAT": {"hypervisor": "container-nat"}, "KVM, vhost": {"hypervisor": "kvm"},
+            "KVM, SR-IOV": {"hypervisor": "kvm-sriov"}}
+ct = studies.run_variants(ct_paths, label="path", latency=True, **common)
+ct[["path", "value", "relative_performance", "busy_us_per_unit", "latency_p99_us"]].rename(columns={
+    "value": "trans/s", "relative_performance": "relative", "busy_us_per_unit": "CPU us per transaction (all threads)",
+    "latency_p99_us": "p99 latency (us)"})
+
+# %%
+cpu = ct.set_index("path")["busy_us_per_unit"]
+assert cpu["container, host network"] == cpu["native"]  # no veth, no bridge, no NAT
+assert cpu["native"] < cpu["container, veth + bridge"] < cpu["container, NAT"]
+
+# %% [markdown]
+# ## Container storage: an overlay against a volume
+#
+# A union file system (overlayfs, AUFS) resolves each operation through the image's layers; a volume is a host
+# directory, the native path. Random 4 KiB reads from flash:
+
+# %%
+storage = {"native": {"hypervisor": "native"}, "container, volume": {"hypervisor": "container-host",
+                                                                    "mode": {"storage": "volume"}},
+           "container, overlay": {"hypervisor": "container-host"}, "KVM, virtio-blk": {"hypervisor": "kvm"}}
+st = studies.run_variants(storage, label="storage", latency=True, hardware="skylake-sp-2017", workload="fio-randread",
+                          duration=0.05)
+st[["storage", "value", "busy_us_per_unit", "latency_mean_us"]].rename(columns={
+    "value": "IOPS", "busy_us_per_unit": "CPU us per read", "latency_mean_us": "mean latency (us)"})
+
+# %% [markdown]
 # ## The panel
 #
 # The I/O paths behind controls: pick a profile, an I/O workload (netperf-rr, memcached, fio-randread, ttcp...) and

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 
 from ..version import __version__
 from ..errors import HvkitError
-from . import catalog, lab, micro, model, papers, sweep
+from . import catalog, lab, micro, migrate, model, papers, sweep
 from .common import Parser
 
 __all__ = ["main", "build_parser"]
 
-GROUPS = (catalog, micro, model, sweep, papers, lab)
+GROUPS = (catalog, micro, model, migrate, sweep, papers, lab)
 
 
 def build_parser() -> Parser:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from ..inputs.hardware import Hardware
 from ..inputs.modes import Mode, page_levels_saved
+from . import nested
 from .codepaths import instructions
 
 __all__ = ["Step", "CostModel", "EventDef", "EVENT_REGISTRY", "EVENTS", "event", "KERNEL_CALL_DENSITY",
@@ -39,6 +40,9 @@ HYPERCALL_NATIVE = (10, "estimated, because natively a 'hypercall' is a plain fu
 DOORBELL_CYCLES = (150, "estimated, because a posted MMIO doorbell write to a NIC costs about 100-200 cycles")
 POSTED_NOTIFY_FRACTION = (0.3, "estimated, because a posted-interrupt notification is an IPI the CPU consumes in microcode without an exit, a fraction of a full IPI's delivery")
 XEN_BLOCK_SWITCH_FRACTION = (0.3, "estimated, because blocking and waking a vCPU runs part of Xen's domain-switch path (the scheduler, not the full state save)")
+#: I/O paths on which the (host) kernel drives the device itself: native, and a container's veth paths (their
+#: extra kernel work is charged by the container costing, kit.sim.compositions)
+NATIVE_DEVICE_IO = ("native", "veth-bridge", "veth-nat")
 IRQ_REMAP_MISS_FRACTION = (0.1, "estimated, because interrupt-remapping entries are mostly cached, so about one interrupt in ten walks the remapping table")
 
 
@@ -120,9 +124,15 @@ class CostModel:
         mh = max(1, levels - page_levels_saved(self.mode.host_page) - pwc)
         return (n + 1) * (mh + 1) - 1
 
+    @property
+    def two_d(self) -> bool:
+        """Whether a TLB miss walks in two dimensions: nested paging, or any guest of a nested hypervisor (L1 runs
+        on L0's EPT, so even its shadow or PV tables are walked through EPT01)."""
+        return self.mode.memory == "nested" or self.mode.nested != "none"
+
     def walk_cycles(self, nested: bool | None = None) -> float:
         if nested is None:
-            nested = self.mode.memory == "nested"
+            nested = self.two_d
         return self.walk_refs(nested) * self.param("walk_ref_cycles")
 
     @property
@@ -135,6 +145,8 @@ class CostModel:
 
     def exit(self, reason: str, handler: list[Step], ws: float = 0.0) -> list[Step]:
         """A trap to the hypervisor, handled in its kernel part, and the return."""
+        if self.mode.nested != "none":  # L2's exit goes to L0, which reflects it to L1 (kit.costs.nested)
+            return nested.reflected_exit(self, reason, handler, Step)
         rt = self.param("exit_roundtrip_cycles")
         family = self.family
         if self.is_arm:
@@ -355,9 +367,9 @@ class CostModel:
     def ev_tlb_miss(self) -> list[Step]:
         if self.mode.memory == "softmmu":
             return [Step("softmmu TLB refill", "emulation", self.hv_cycles("softmmu_access", "qemu") * 10)]
-        nested = self.mode.memory == "nested"
-        label = "2-D page walk (nested paging)" if nested else "page walk"
-        return [Step(label, "walk", self.walk_cycles(nested))]
+        two_d = self.two_d
+        label = "2-D page walk (nested paging)" if two_d else "page walk"
+        return [Step(label, "walk", self.walk_cycles(two_d))]
 
     # -- privileged instructions -----------------------------------------------------------------
     def _emul_helper(self, what):
@@ -637,7 +649,7 @@ class CostModel:
     def ev_io_kick(self) -> list[Step]:
         """Guest notifies the I/O backend; cycles until the backend runs."""
         io = self.mode.io
-        if io in ("native", "sriov"):
+        if io in NATIVE_DEVICE_IO or io == "sriov":
             return [Step("doorbell write to the device", "device", DOORBELL_CYCLES[0])]
         if io == "pv-split":
             if self.mode.cpu == "pv":
@@ -663,7 +675,7 @@ class CostModel:
     def ev_io_notify(self) -> list[Step]:
         """Backend signals the guest: a virtual interrupt reaches the running vCPU."""
         io = self.mode.io
-        if io == "native":
+        if io in NATIVE_DEVICE_IO:
             return self.ev_irq()
         if io == "sriov":
             return [Step("IOMMU interrupt remapping", "device", self.param("iotlb_miss_cycles") * IRQ_REMAP_MISS_FRACTION[0])] + self.ev_irq()

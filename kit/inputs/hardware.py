@@ -63,11 +63,10 @@ class Features(BaseModel):
 
 #: Features a profile records as facts but no mechanism of the model reads yet: overriding them would change
 #: nothing, so it is refused rather than silently ignored.
+#: (``ept_ad_bits`` and ``pml`` are read by live migration's dirty tracking, kit.costs.tracking;
+#: ``vmcs_shadowing`` by nested virtualization's exit reflection, kit.costs.nested.)
 UNMODELLED_FEATURES = {
     "la57": "5-level paging is described by params.page_levels, which the page walks read",
-    "ept_ad_bits": "EPT accessed/dirty bits matter for dirty-page tracking (live migration), not modelled",
-    "pml": "page-modification logging matters for dirty-page tracking (live migration), not modelled",
-    "vmcs_shadowing": "VMCS shadowing matters for nested virtualization, not modelled",
 }
 
 

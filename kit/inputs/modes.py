@@ -20,7 +20,7 @@ from ..errors import HvkitError
 from .coerce import to_bool
 from .hardware import Hardware, load_hardware
 
-__all__ = ["Mode", "PARTS", "PRESETS", "hypervisor", "list_hypervisors"]
+__all__ = ["Mode", "PARTS", "PRESETS", "hypervisor", "list_hypervisors", "L0_IO", "CONTAINER_IO", "l0_io"]
 
 #: Allowed values of each part, with a one-line meaning.
 PARTS: dict[str, dict[str, str]] = {
@@ -45,9 +45,11 @@ PARTS: dict[str, dict[str, str]] = {
         "pv-split": "split driver: frontend in the guest, backend in a driver domain",
         "virtio": "virtio with the backend in the userspace device model",
         "vhost": "virtio with an in-kernel vhost backend",
-        "sriov": "SR-IOV virtual function assigned through an IOMMU",
+        "sriov": "SR-IOV virtual function assigned through an IOMMU (through both levels when nested)",
         "hosted": "I/O forwarded to the host OS by a hosted VMM",
         "vmbus": "synthetic devices over VMBus to the root partition",
+        "veth-bridge": "container: a veth pair into the host's Linux bridge",
+        "veth-nat": "container: veth and bridge with iptables NAT and connection tracking (Docker port mapping)",
     },
     "interrupts": {
         "native": "no virtualization",
@@ -64,6 +66,7 @@ PARTS: dict[str, dict[str, str]] = {
         "in-kernel": "hypervisor inside the host kernel, device model in userspace (KVM)",
         "type2-hosted": "hosted VMM beside a host OS (VMware Workstation)",
         "emulator": "a userspace emulator process",
+        "container": "processes in namespaces and cgroups on the host kernel",
     },
     "scheduler": {
         "none": "no vCPU scheduler",
@@ -80,6 +83,7 @@ PARTS: dict[str, dict[str, str]] = {
         "vmware": "VMware hosted VMM",
         "hyperv": "Microsoft Hyper-V",
         "qemu": "QEMU TCG",
+        "container": "Linux containers (namespaces and cgroups, no hypervisor)",
     },
     "release": {
         "current": "recent software paths (about 2016 onwards)",
@@ -89,7 +93,23 @@ PARTS: dict[str, dict[str, str]] = {
     },
     "guest_page": {"4K": "4 KiB guest pages", "2M": "2 MiB guest pages", "1G": "1 GiB guest pages"},
     "host_page": {"4K": "4 KiB host/EPT pages", "2M": "2 MiB host pages", "1G": "1 GiB host pages"},
+    "nested": {
+        "none": "the hypervisor runs on the hardware",
+        "kvm": "the hypervisor runs as a guest of KVM (L0): every exit of its guest goes to L0 first",
+        "xen": "the hypervisor runs as an HVM guest of Xen (L0)",
+        "hyperv": "the hypervisor runs as a guest of Hyper-V (L0)",
+    },
+    "storage": {
+        "native": "the file system the workload's files are on (a VM's disk is its I/O path)",
+        "overlay": "container: a union file system over the image layers (overlayfs, AUFS), copy-up on first write",
+        "volume": "container: a bind-mounted host directory (a Docker volume)",
+    },
 }
+
+#: The I/O path a nested guest's hypervisor (L1) gets from L0 for its own traffic, by L0's family.
+L0_IO = {"kvm": "vhost", "xen": "pv-split", "hyperv": "vmbus"}
+#: I/O paths of a container's network namespace
+CONTAINER_IO = ("native", "veth-bridge", "veth-nat")
 
 _PAGE_LEVELS_SAVED = {"4K": 0, "2M": 1, "1G": 2}
 
@@ -113,6 +133,10 @@ class Mode:
     el2_host: bool = False
     #: shadow tables survive address-space switches (false in early hosted VMMs)
     shadow_cache: bool = True
+    #: the hypervisor (L0) this mode's hypervisor (L1) runs on, or "none"
+    nested: str = "none"
+    #: a container's file system (overlay, volume); "native" otherwise
+    storage: str = "native"
     resolutions: tuple[str, ...] = field(default=())
 
     @property
@@ -126,7 +150,7 @@ class Mode:
         return d
 
 
-_BASE = dict(release="current", guest_page="4K", host_page="4K")
+_BASE = dict(release="current", guest_page="4K", host_page="4K", nested="none", storage="native")
 
 PRESETS: dict[str, dict] = {
     "native": dict(family="none", cpu="native", memory="native", io="native", interrupts="native",
@@ -149,6 +173,12 @@ PRESETS: dict[str, dict] = {
                       arch="type2-hosted", scheduler="host"),
     "hyperv": dict(family="hyperv", cpu="hvm", memory="nested", io="vmbus", interrupts="best",
                    arch="type1-root-partition", scheduler="hyperv"),
+    "kvm-on-kvm": dict(family="kvm", cpu="hvm", memory="nested", io="vhost", interrupts="best",
+                       arch="in-kernel", scheduler="cfs", nested="kvm"),
+    "container-nat": dict(family="container", cpu="native", memory="native", io="veth-nat", interrupts="native",
+                          arch="container", scheduler="cfs", storage="overlay"),
+    "container-host": dict(family="container", cpu="native", memory="native", io="native", interrupts="native",
+                           arch="container", scheduler="cfs", storage="overlay"),
 }
 
 _PRESET_DOCS = {
@@ -162,6 +192,9 @@ _PRESET_DOCS = {
     "qemu-tcg": "QEMU pure emulation (TCG)",
     "vmware-bt": "hosted binary translation with shadow paging (VMware Workstation style)",
     "hyperv": "Hyper-V: type-1 microkernel, root partition, VMBus synthetic devices",
+    "kvm-on-kvm": "nested: a KVM guest hypervisor (L1) on KVM (L0), EPT on EPT, virtio/vhost at both levels",
+    "container-nat": "a Docker-style container: native CPU and memory, veth, bridge and NAT, overlay file system",
+    "container-host": "a container on the host's network stack (--net=host), overlay file system",
 }
 
 
@@ -228,11 +261,25 @@ def _refuse(msg: str, where: str, field_: str, value: Any, allowed: Any) -> NoRe
 def _resolve(name: str, p: dict, explicit: set, hw: Hardware, notes: list, where: str) -> None:
     f = hw.features
     where = f"{where} on '{hw.id}'"
+    container = p["family"] == "container"
+    if container:
+        _resolve_container(p, explicit, notes, where)
+        return
+    if p["storage"] != "native":
+        _refuse("a union file system or volume is a container's; a VM's storage is its I/O path", where,
+                "storage", p["storage"], ["native"])
+    if p["io"] in ("veth-bridge", "veth-nat"):
+        _refuse("veth networking belongs to containers", where, "io", p["io"],
+                [k for k in PARTS["io"] if k not in CONTAINER_IO])
     if p["cpu"] == "native":
         for key in ("memory", "io", "interrupts"):
             if key in explicit and p[key] != "native":
                 _refuse("native runs without a hypervisor", where, key, p[key], ["native"])
+        if p["nested"] != "none":
+            _refuse("nesting needs a hypervisor on top of L0", where, "nested", p["nested"], ["none"])
         return
+    if p["nested"] != "none":
+        _resolve_nested(p, explicit, hw, notes, where)
     # --- architecture-specific structure -------------------------------------------------
     if hw.is_arm:
         if p["family"] == "vmware" or p["cpu"] == "bt":
@@ -337,6 +384,48 @@ def _resolve(name: str, p: dict, explicit: set, hw: Hardware, notes: list, where
         _refuse("1 GiB pages need 4-level paging", where, "guest_page", "1G", ["4K", "2M"])
     if p["host_page"] != "4K" and p["memory"] != "nested":
         notes.append(f"host_page={p['host_page']} has no effect without nested paging")
+
+
+def _resolve_container(p: dict, explicit: set, notes: list, where: str) -> None:
+    """A container runs on the host kernel: native CPU, memory and interrupts; its own network path and storage."""
+    for key in ("cpu", "memory", "interrupts"):
+        if p[key] != "native":
+            _refuse("a container runs natively on the host kernel", where, key, p[key], ["native"])
+    if p["io"] not in CONTAINER_IO:
+        _refuse("a container's network is the host's stack, a veth pair or veth with NAT", where, "io", p["io"],
+                list(CONTAINER_IO))
+    if p["nested"] != "none":
+        _refuse("a container has no hypervisor to nest", where, "nested", p["nested"], ["none"])
+    if p["storage"] == "native":
+        p["storage"] = "volume"
+        notes.append("container storage: a volume (a host directory, the native path)")
+
+
+def _resolve_nested(p: dict, explicit: set, hw: Hardware, notes: list, where: str) -> None:
+    """A hypervisor (L1, the mode's family) running as a guest of another (L0, ``nested``): Turtles."""
+    f = hw.features
+    if hw.is_arm:
+        _refuse("nested virtualization on ARM (NV, NV2) is not modelled", where, "nested", p["nested"], ["none"])
+    if f.hw_virt == "none" or not f.nested_paging:
+        _refuse(f"the model runs L1 on EPT/NPT with VMX/SVM at L0, which {hw.id} lacks", where, "nested",
+                p["nested"], ["none"])
+    if p["cpu"] in ("hvm", "pvh") and p["interrupts"] in ("best", "posted"):
+        if p["interrupts"] == "posted" and "interrupts" in explicit:
+            _refuse("posted interrupts for a nested guest are not modelled", where, "interrupts", "posted",
+                    ["apicv"] * bool(f.apicv) + ["injected"])
+        p["interrupts"] = "apicv" if f.apicv else "injected"
+    l0_io = "sriov" if p["io"] == "sriov" else L0_IO[p["nested"]]
+    memory = {"nested": "EPT on EPT (L0 shadows L1's EPT: multi-dimensional paging)",
+              "shadow": "shadow paging by L1 on L0's EPT"}.get(p["memory"], f"{p['memory']} paging in L1 on L0's EPT")
+    notes.append(f"nested: the guest (L2) runs under {p['family']} (L1) on {p['nested']} (L0); every exit of L2 "
+                 f"goes to L0, which reflects it to L1; memory: {memory}; L1's own I/O to L0: {l0_io}"
+                 + ("; VMCS shadowing spares L1's VMREAD/VMWRITE exits" if f.vmcs_shadowing and not hw.vendor == "amd"
+                    else ""))
+
+
+def l0_io(mode: Mode) -> str:
+    """The I/O path L0 gives a nested guest's hypervisor (L1) for its own traffic."""
+    return "sriov" if mode.io == "sriov" else L0_IO[mode.nested]
 
 
 def page_levels_saved(size: str) -> int:

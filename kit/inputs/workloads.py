@@ -31,8 +31,8 @@ from ..errors import HvkitError
 from .coerce import Bool, Int, Num
 from .files import ID_PATTERN, cached_load, catalogue_dir, load_validated, locate, read_yaml
 
-__all__ = ["PerUnit", "Workload", "load_workload", "list_workloads", "workloads_dir", "rates", "traits", "TRAITS",
-           "TUNABLE"]
+__all__ = ["PerUnit", "WritableSet", "Workload", "load_workload", "list_workloads", "workloads_dir", "writable_set",
+           "GUEST_OS_MIB", "rates", "traits", "TRAITS", "TUNABLE"]
 
 
 class PerUnit(BaseModel):
@@ -59,6 +59,25 @@ class PerUnit(BaseModel):
     net_rx_pkts: Num = Field(0, ge=0, description="network packets received")
     disk_ops: Num = Field(0, ge=0, description="disk requests")
     disk_kb: Num = Field(0, ge=0, description="KiB per disk operation")
+    connections: Num = Field(0, ge=0, description="TCP connections opened per unit (NAT tracks each new one)")
+    copy_up_kb: Num = Field(0, ge=0, description="KiB of image files first written per unit (an overlay copies them up)")
+
+
+class WritableSet(BaseModel):
+    """How a workload writes memory: the writable working set that live migration has to chase.
+
+    Per unit of work the guest writes ``pages_per_unit`` pages; a share ``hot_fraction`` of those writes lands
+    in a hot set of ``hot_mib`` rewritten continually (stacks, allocator metadata, socket buffers, game state),
+    the rest anywhere in the workload's footprint. ``touched_per_written`` pages are read or written per page
+    written (post-copy faults on reads as well).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    pages_per_unit: Num = Field(ge=0, description="4 KiB pages written per unit of work")
+    hot_mib: Num = Field(ge=0, description="MiB of pages rewritten continually")
+    hot_fraction: Num = Field(ge=0, le=1, description="share of the page writes that land in the hot set")
+    touched_per_written: Num = Field(3, ge=1, description="pages read or written per page written")
+    source: str = Field(min_length=10, description="where the writable set comes from (citation or estimate)")
 
 
 class Params(BaseModel):
@@ -99,13 +118,19 @@ class Workload(BaseModel):
     default_duration: Num = Field(1.0, gt=0, description="simulated seconds when the spec gives none")
     per_unit: PerUnit = Field(description="native events per unit of work")
     params: Params = Field(default_factory=Params, description="network and client parameters")
+    writable: WritableSet | None = Field(None, description="the writable working set (default: derived, see writable_set)")
 
     def with_params(self, overrides: dict) -> "Workload":
         if not overrides:
             return self
         data = self.model_dump()
         for k, v in overrides.items():
-            if k in Params.model_fields:
+            if k.startswith("writable.") and k[9:] in WritableSet.model_fields and k[9:] != "source":
+                if data["writable"] is None:  # start from the derived set, then say the value was set
+                    data["writable"] = writable_set(self).model_dump()
+                data["writable"][k[9:]] = v
+                data["writable"]["source"] = "override given by the user"
+            elif k in Params.model_fields:
                 data["params"][k] = v
             elif k in PerUnit.model_fields:
                 data["per_unit"][k] = v
@@ -115,7 +140,8 @@ class Workload(BaseModel):
                 why = ("is what the workload was characterized as, not a setting" if k in Workload.model_fields
                        else "unknown workload parameter")
                 raise HvkitError(why, field=f"workload.{k}", value=k,
-                                 allowed=sorted(set(Params.model_fields) | set(PerUnit.model_fields) | TUNABLE))
+                                 allowed=sorted(set(Params.model_fields) | set(PerUnit.model_fields) | TUNABLE
+                                                | {f"writable.{f}" for f in WritableSet.model_fields if f != "source"}))
         try:
             return _validate(data, f"workload '{self.id}' with overrides")
         except HvkitError as exc:  # name the field as the override spelt it: workload.<name>
@@ -128,6 +154,46 @@ class Workload(BaseModel):
 #: guest runs, never what it is (its kind, metric and identity are fixed by its characterization).
 TUNABLE = frozenset({"threads_per_vcpu", "timer_hz", "footprint_mib", "mlp", "disk_random", "disk_sync",
                      "default_duration"})
+
+
+#: Memory a guest OS and its daemons occupy besides the workload's footprint.
+GUEST_OS_MIB = (64, "estimated, because a minimal Linux server guest (kernel, page tables, init, sshd, logging) "
+                    "resides in a few tens of MiB")
+#: Pages a unit writes besides its faults and I/O buffers (its stack and allocator metadata).
+BASE_PAGES_PER_UNIT = (2, "estimated, because a unit of work writes at least its stack and a heap or slab page")
+#: Hot set of a workload that does not declare one.
+DEFAULT_HOT_MIB = (4, "estimated, because stacks, allocator metadata and per-CPU kernel data of a process are a few "
+                      "MiB rewritten continually")
+#: Share of random memory references and of streamed cache lines that are stores.
+STORE_SHARE = (0.5, "estimated, because a random-update kernel (HPCC RandomAccess) reads and writes each word it "
+                    "touches and STREAM's kernels store one array for every one or two they load")
+
+
+def writable_set(wl: Workload) -> WritableSet:
+    """The workload's writable working set: the one it declares, or one derived from its per-unit counts.
+
+    Derived: a unit writes its stack and allocator metadata (:data:`BASE_PAGES_PER_UNIT`) and its network
+    buffers (payload / 4 KiB), which the kernel and the allocator recycle, so they land in a hot set of
+    :data:`DEFAULT_HOT_MIB` (never more than the footprint); and it writes the pages its demand faults fill, its
+    disk buffers and the stores among its random references and streamed lines (:data:`STORE_SHARE`), which land
+    anywhere in its footprint.
+    """
+    if wl.writable is not None:
+        return wl.writable
+    u, p = wl.per_unit, wl.params
+    if wl.kind == "request":
+        net_bytes = p.request_bytes + p.response_bytes
+    elif wl.kind == "stream":
+        net_bytes = max(1.0, p.mtu - 52.0)
+    else:
+        net_bytes = 0.0
+    hot = BASE_PAGES_PER_UNIT[0] + net_bytes / 4096.0
+    spread = (u.pagefaults + u.disk_ops * u.disk_kb / 4.0
+              + STORE_SHARE[0] * (u.random_refs + u.dram_lines * 64.0 / 4096.0))
+    return WritableSet(pages_per_unit=hot + spread, hot_mib=min(DEFAULT_HOT_MIB[0], wl.footprint_mib),
+                       hot_fraction=hot / (hot + spread),
+                       source="derived: stack and network buffers (hot), faults, disk buffers and stores (spread) "
+                              "per unit (kit.inputs.workloads.writable_set)")
 
 
 def workloads_dir() -> Path:

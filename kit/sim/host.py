@@ -23,11 +23,12 @@ import simpy
 from ..inputs.resolve import Resolved
 from ..inputs.workloads import Workload
 from . import drivers
+from .compositions import costing_for
 from .costing import Costing
 from .devices import DISK_SERVERS, Device
 from .params import DEFAULT_WEIGHT, KVM_HALT_POLL_S
 from .scheduler import Activity, Entity, Item, Scheduler, policy_for
-from .work import IDLE, QUEUEING, Work
+from .work import IDLE, PAUSED, QUEUEING, Work
 
 __all__ = ["Host", "Runner", "Guest", "SHARED_BACKENDS"]
 
@@ -49,6 +50,8 @@ class Runner:
         #: (seconds, work): a wakeup within the halt-poll window costs this instead
         self.poll = poll
         self.entities: list[Entity] = []
+        #: while set, the runner's entities take no new work (a paused VM); fires when it resumes
+        self.gate: simpy.Event | None = None
         unit = "vcpu" if kind == "vcpu" else "thread"
         for i in range(n):
             ent = Entity(f"{name}.{unit}{i}", f"{scope}.{unit}{i}", kind, weight,
@@ -70,10 +73,34 @@ class Runner:
         self.submit(Item(work, done, units))
         yield done
 
+    def pause(self) -> None:
+        """Stop the entities taking new work (each finishes the piece it is running) until :meth:`resume`."""
+        if self.gate is None:
+            self.gate = self.host.env.event()
+
+    def resume(self) -> None:
+        gate, self.gate = self.gate, None
+        if gate is not None:
+            gate.succeed()
+
+    def _held(self, ent: Entity):
+        """Wait while the runner is paused, off the CPU, accounted as paused."""
+        host = self.host
+        host.sched.release(ent)
+        while self.gate is not None:
+            t0 = host.env.now
+            ent.activity = Activity(PAUSED, t0)
+            yield self.gate
+            ent.acct[PAUSED] += host.env.now - t0
+
     def _loop(self, ent: Entity):
         env, host = self.host.env, self.host
-        waking = False
+        waking = polled = False
         while True:
+            if self.gate is not None:
+                yield from self._held(ent)
+                waking, polled = True, False
+                continue
             if not self.queue:
                 host.sched.release(ent)
                 ev = env.event()
@@ -88,7 +115,7 @@ class Runner:
                 polled = self.poll is not None and idle <= self.poll[0]
                 if idle <= 0.0:  # work arrived at the instant the queue emptied: the vCPU never halted
                     waking = False
-                if not self.queue:
+                if not self.queue or self.gate is not None:
                     continue
             item = self.queue.popleft()
             if waking and self.wake_work is not None:
@@ -111,7 +138,7 @@ class Runner:
                 ent.account(act.item.work, dt / act.seconds, freq)
                 ent.units += act.item.units * dt / act.seconds
                 self.host.sched._busy(self.host.sched.pool_of(ent), dt)
-            elif act.state in (IDLE, QUEUEING):
+            elif act.state in (IDLE, QUEUEING, PAUSED):
                 ent.acct[act.state] += dt
             else:
                 ent.acct[IDLE] += dt
@@ -145,7 +172,7 @@ class Host:
         self.sched = Scheduler(self.env, spec.pcpus or hw.pcpus, policy, spec.pin, capped=capped)
         if trace_s > 0:
             self.sched.trace, self.sched.trace_until = [], trace_s
-        self.cost = Costing(hw, mode, wl)
+        self.cost = costing_for(hw, mode, wl)
         self.latencies: list[tuple[int, float, float]] = []  # (vm, start, latency)
         self.requests_done = 0
         # devices
@@ -177,7 +204,7 @@ class Host:
         self.guests = [Guest(i, vm, self.cost, wl) for i, vm in enumerate(self.vms)]
         self.neighbors: list[Runner] = []
         for neighbour in resolved.neighbours:
-            ncost = Costing(hw, mode, neighbour)
+            ncost = costing_for(hw, mode, neighbour)
             k = spec.vms
             nvm = Runner(self, "neighbor", "host.neighbor", "neighbor", spec.neighbor_vcpus, DEFAULT_WEIGHT[0],
                          wake_work=None if mode.is_native else ncost.wake(), pin_base=k * spec.vcpus,

@@ -14,7 +14,8 @@ from types import MappingProxyType
 from ..costs.events import Step
 
 __all__ = ["Work", "category_of", "GUEST_USER", "GUEST_KERNEL", "PAGE_WALKS", "HYPERVISOR", "EMULATION",
-           "WORLD_SWITCH", "DEVICE_SERVICE", "MEMORY_STALLS", "QUEUEING", "IDLE", "EXIT_PREFIX", "BACKEND_PREFIX",
+           "WORLD_SWITCH", "DEVICE_SERVICE", "MEMORY_STALLS", "QUEUEING", "IDLE", "PAUSED", "CONTAINER_NET",
+           "CONTAINER_FS", "EXIT_PREFIX", "BACKEND_PREFIX",
            "BACKEND_LABELS", "FIXED_CATEGORIES", "GUEST_CATEGORIES", "backend_category"]
 
 GUEST_USER = "guest user"
@@ -27,6 +28,13 @@ WORLD_SWITCH = "world switch"
 DEVICE_SERVICE = "device service"
 QUEUEING = "queueing"
 IDLE = "idle"
+#: a VM stopped by its hypervisor (live migration's stop-and-copy, post-copy's network faults)
+PAUSED = "paused"
+#: kernel work a container adds on its network path (veth, bridge, NAT) and in its file system (overlay)
+CONTAINER_NET = "container network"
+CONTAINER_FS = "container storage"
+#: CPU the migration threads spend (on the hosts' backend entities or their own threads)
+MIGRATION = "migration"
 #: ``exit: <reason>`` categories: the cycles of every step of an exit, by reason
 EXIT_PREFIX = "exit: "
 #: ``backend: <entity>`` categories: device-model and backend work, by the entity that runs it
@@ -66,6 +74,10 @@ def category_of(step: Step, family: str) -> str:
         return DEVICE_SERVICE
     if step.kind == "memory":
         return MEMORY_STALLS
+    if step.kind == "container-net":
+        return CONTAINER_NET
+    if step.kind == "container-fs":
+        return CONTAINER_FS
     return HYPERVISOR
 
 

@@ -1,0 +1,141 @@
+"""Costing of composed modes: a nested guest whose I/O crosses two hypervisors, and a container.
+
+:func:`costing_for` is the one place the host asks for the costs of a mode. A plain mode gets
+:class:`~kit.sim.costing.Costing`. A nested guest (``mode.nested``) gets :class:`NestedCosting`: its exits are
+already reflected by the cost model (:mod:`kit.costs.nested`); what it adds is that the backends serving it (its
+hypervisor's vhost thread or device model, L1) are themselves a guest of L0, so every batch they move also pays
+L1's own exits to L0 and L0's backend (unless the device is assigned through both levels). A container gets
+:class:`ContainerCosting`: native paths plus the kernel work of its network path and file system
+(:mod:`kit.costs.containers`).
+"""
+from __future__ import annotations
+
+import math
+
+from ..costs.containers import (BRIDGE_PKT_INSTR, CONNECTION_SETUP_INSTR, CONNTRACK_PKT_INSTR, COPY_UP_INSTR_PER_KB,
+                                FORWARD_FILTER_PKT_INSTR, NAT_PKT_INSTR, OVERLAY_OP_INSTR, VETH_PKT_INSTR)
+from ..costs.events import Step
+from ..inputs.hardware import Hardware
+from ..inputs.modes import Mode, hypervisor, l0_io
+from ..inputs.workloads import Workload
+from .costing import Costing
+from .drivers import SEGMENTS_PER_ACK
+from .work import CONTAINER_FS, CONTAINER_NET, Work
+
+__all__ = ["costing_for", "NestedCosting", "ContainerCosting", "L0_PRESETS"]
+
+#: The preset that describes how L0 runs the guest hypervisor (L1), by L0's family.
+L0_PRESETS = {"kvm": "kvm", "xen": "xen-hvm", "hyperv": "hyperv"}
+
+
+def costing_for(hw: Hardware, mode: Mode, wl: Workload) -> Costing:
+    """The costing of ``wl`` under ``mode`` on ``hw``: plain, nested or container."""
+    if mode.nested != "none":
+        return NestedCosting(hw, mode, wl)
+    if mode.family == "container":
+        return ContainerCosting(hw, mode, wl)
+    return Costing(hw, mode, wl)
+
+
+class NestedCosting(Costing):
+    """A nested guest (L2): its backends run in L1, which is a guest of L0."""
+
+    def __init__(self, hw: Hardware, mode: Mode, wl: Workload) -> None:
+        super().__init__(hw, mode, wl)
+        #: L1 as a guest of L0, with the I/O path L0 gives it
+        self.l1_mode = hypervisor(L0_PRESETS[mode.nested], hw, io=l0_io(mode))
+        self.l1 = Costing(hw, self.l1_mode, wl)
+        self._l0: dict = {}
+
+    def _l0_net(self, npkts: float, nbytes: float, direction: str) -> Work:
+        """What L1 pays to move a batch through L0 (its kick and interrupt exits) and L0's backend work."""
+        key = ("net", npkts, nbytes, direction)
+        if key not in self._l0:
+            l1 = self.l1
+            self._l0[key] = l1.tx_guest(npkts, nbytes) + l1.rx_guest() + l1.backend_net(npkts, nbytes, direction)
+        return self._l0[key]
+
+    def _l0_disk(self) -> Work:
+        if "disk" not in self._l0:
+            l1 = self.l1
+            self._l0["disk"] = l1.disk_guest() + l1.notify() + l1.backend_disk()
+        return self._l0["disk"]
+
+    def backend_net(self, npkts: float, nbytes: float, direction: str) -> Work:
+        w = super().backend_net(npkts, nbytes, direction)
+        return w + self._l0_net(npkts, nbytes, direction) if w.total > 0 else w
+
+    def backend_disk(self) -> Work:
+        w = super().backend_disk()
+        return w + self._l0_disk() if w.total > 0 else w
+
+    def tx_guest(self, npkts: float, nbytes: float) -> Work:
+        w = super().tx_guest(npkts, nbytes)
+        if self.inline_backend:  # the device model runs in the vCPU's thread in L1: its own I/O goes through L0
+            w = w + self._l0_net(npkts, nbytes, "tx")
+        return w
+
+    def disk_guest(self) -> Work:
+        w = super().disk_guest()
+        if self.inline_backend and self.mode.io == "emulated":
+            w = w + self._l0_disk()
+        return w
+
+
+class ContainerCosting(Costing):
+    """A container: native paths, plus the kernel work of its veth, bridge and NAT path and its overlay."""
+
+    def __init__(self, hw: Hardware, mode: Mode, wl: Workload) -> None:
+        super().__init__(hw, mode, wl)
+        self._extra: dict = {}
+
+    def _per_packet(self) -> Work:
+        """Kernel work one packet pays on the container's network path (nothing with host networking)."""
+        if "pkt" not in self._extra:
+            io, cpi = self.mode.io, self.cpi
+            steps: list[Step] = []
+            if io in ("veth-bridge", "veth-nat"):
+                steps += [Step("veth pair: hand the packet to the other namespace", "container-net",
+                               VETH_PKT_INSTR[0] * cpi),
+                          Step("Linux bridge: forward the frame", "container-net", BRIDGE_PKT_INSTR[0] * cpi)]
+            if io == "veth-nat":
+                steps += [Step("conntrack: look the connection up, update its state", "container-net",
+                               CONNTRACK_PKT_INSTR[0] * cpi),
+                          Step("NAT: rewrite address and port", "container-net", NAT_PKT_INSTR[0] * cpi),
+                          Step("iptables FORWARD chain (br_netfilter)", "container-net",
+                               FORWARD_FILTER_PKT_INSTR[0] * cpi)]
+            self._extra["pkt"] = self.work(steps)
+        return self._extra["pkt"]
+
+    def _rx_packets_per_unit(self) -> float:
+        """Packets a unit of work receives (the same counts the drivers send)."""
+        wl, p = self.wl, self.wl.params
+        if wl.kind == "request":
+            return float(max(1, math.ceil(p.request_bytes / self.payload)))
+        if wl.kind == "stream":
+            return 1.0 if p.direction == "rx" else 1.0 / SEGMENTS_PER_ACK[0]
+        return 0.0
+
+    def unit(self, kb: float = 0.0) -> Work:
+        key = ("unit", kb)
+        if key not in self._extra:
+            w = super().unit(kb)
+            rx = self._rx_packets_per_unit()
+            if rx:
+                w = w + self._per_packet() * rx
+            u, cpi = self.wl.per_unit, self.cpi
+            if self.mode.io == "veth-nat" and u.connections:
+                w = w + Work.of(CONTAINER_NET, u.connections * CONNECTION_SETUP_INSTR[0] * cpi)
+            if self.mode.storage == "overlay" and u.copy_up_kb:
+                w = w + Work.of(CONTAINER_FS, u.copy_up_kb * COPY_UP_INSTR_PER_KB[0] * cpi)
+            self._extra[key] = w
+        return self._extra[key]
+
+    def tx_guest(self, npkts: float, nbytes: float) -> Work:
+        return super().tx_guest(npkts, nbytes) + self._per_packet() * npkts
+
+    def disk_guest(self) -> Work:
+        w = super().disk_guest()
+        if self.mode.storage == "overlay":
+            w = w + Work.of(CONTAINER_FS, OVERLAY_OP_INSTR[0] * self.cpi)
+        return w

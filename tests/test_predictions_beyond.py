@@ -1,0 +1,95 @@
+"""The third set of blind predictions (Clark et al. 2005, Turtles 2010, Felter et al.'s Docker runs): each file lists
+what its generator computes, every prediction is a mean with a narrow 95% interval, and cheap rows recompute to the
+committed numbers at this model version."""
+import math
+
+import pandas as pd
+import pytest
+
+import kit
+from kit.papers import predictions_beyond as pb
+
+NUMERIC_FELTER = ["native_value", "value", "relative_performance", "ci_low", "ci_high", "ci_half_width"]
+
+
+@pytest.fixture(scope="module")
+def clark():
+    return pb.committed(pb.CLARK_CSV)
+
+
+@pytest.fixture(scope="module")
+def turtles():
+    return pb.committed(pb.TURTLES_CSV)
+
+
+@pytest.fixture(scope="module")
+def felter():
+    return pb.committed(pb.FELTER_DOCKER_CSV)
+
+
+def test_clark_rows_are_the_generator_specs_with_narrow_intervals(clark):
+    specs = pb.clark_specs()
+    assert list(clark["benchmark"]) == [p.benchmark for p in specs]
+    assert list(clark["vm_mib"]) == [p.options["vm_mib"] for p in specs]
+    assert list(clark["seeds"]) == [p.seeds for p in specs]
+    assert set(clark["model_commit"]) == {pb.MODEL_COMMIT}
+    for name in ("downtime", "total"):
+        col = "downtime_ms" if name == "downtime" else "total_s"
+        lo, hi = clark[f"{name}_ci_low"], clark[f"{name}_ci_high"]
+        assert ((lo <= clark[col]) & (clark[col] <= hi)).all()
+        assert ((hi - lo) / 2 < pb.MAX_REL_HALF_WIDTH * clark[col] + 0.01).all()
+        assert (clark[col] > 0).all()
+    assert (clark["link_gbps"] == 1.0).all() and set(clark["policy"]) == {"xen"}
+    assert set(clark["tracking"]) == {"log-dirty-shadow"}
+    assert (clark["explained_by"].str.contains("round 1")).all()
+
+
+def test_turtles_rows_are_the_generator_specs_with_narrow_intervals(turtles):
+    specs = pb.turtles_specs()
+    assert list(zip(turtles["benchmark"], turtles["configuration"])) == [(p.benchmark, p.configuration)
+                                                                         for p in specs]
+    assert set(turtles["model_commit"]) == {pb.MODEL_COMMIT}
+    assert (turtles["ci_half_width"] < pb.MAX_HALF_WIDTH).all()
+    assert turtles["overhead"].map(math.isfinite).all()
+    assert (turtles["overhead"] == (1 - turtles["nested_over_single"]).round(4)).all()
+    assert {"kernel-build", "specjbb", "ttcp"} == set(turtles["workload"])
+
+
+def test_felter_docker_rows_are_the_generator_specs_with_narrow_intervals(felter):
+    specs = pb.felter_docker_specs()
+    assert list(zip(felter["hypervisor"], felter["workload"])) == [(p.spec.hypervisor, p.spec.workload)
+                                                                   for p in specs]
+    assert set(felter["model_commit"]) == {pb.MODEL_COMMIT}
+    assert (felter["ci_half_width"] < pb.MAX_HALF_WIDTH).all()
+    for c in NUMERIC_FELTER:
+        assert felter[c].map(lambda v: math.isfinite(float(v))).all(), c
+    assert set(felter["hypervisor"]) == {"container-nat", "container-host"}
+    # host networking and the CPU and memory benchmarks run on the native paths
+    native_paths = felter[(felter["hypervisor"] == "container-host") & (felter["mode_overrides"] == "")]
+    assert (native_paths["relative_performance"] == 1.0).all()
+    assert (felter["explained_by"].str.len() > 0).all()
+
+
+def test_every_profile_workload_and_mode_exists(clark, turtles, felter):
+    for df in (clark, turtles, felter):
+        assert set(df["hardware"]) <= set(kit.list_hardware())
+        assert set(df["workload"]) <= {w.id for w in kit.list_workloads()}
+    for mode in set(clark["hypervisor"]) | set(felter["hypervisor"]):
+        assert mode in kit.list_hypervisors()
+    for mode in set(turtles["single"]) | set(turtles["nested"]):
+        assert mode.split(";")[0] in kit.list_hypervisors()
+
+
+def test_cheap_rows_recompute_to_the_committed_numbers(turtles, felter):
+    jbb = [p for p in pb.turtles_specs() if p.spec.workload == "specjbb"][:1]
+    fresh = pb.predict_turtles(jbb)
+    row = turtles[(turtles["workload"] == "specjbb")].iloc[:1].reset_index(drop=True)
+    cols = ["single_relative", "nested_relative", "nested_over_single", "overhead", "ci_half_width"]
+    pd.testing.assert_frame_equal(fresh[cols], row[cols], check_dtype=False)
+    udp = [i for i, p in enumerate(pb.felter_docker_specs())
+           if p.spec.workload == "netperf-udp-rr" and p.spec.hypervisor == "container-nat"]
+    fresh = pb.predict_felter_docker([pb.felter_docker_specs()[i] for i in udp])
+    expected = felter.iloc[udp].reset_index(drop=True)
+    pd.testing.assert_frame_equal(fresh[NUMERIC_FELTER].astype(float), expected[NUMERIC_FELTER].astype(float),
+                                  check_exact=False, rtol=1e-4, atol=1e-4)
+    assert list(fresh["explained_by"]) == list(expected["explained_by"])
