@@ -17,7 +17,7 @@ __all__ = ["Result", "SUMMARY_COLUMNS", "VM_COLUMNS", "TIMELINE_COLUMNS", "BREAK
 
 SUMMARY_COLUMNS = ["run", "scenario", "hardware", "hypervisor", "workload", "vcpus", "vms", "seed", "duration",
                    "metric", "unit", "higher_is_better", "value", "native_value", "relative_performance",
-                   "units", "events", "events_per_sim_s", "wall_s", "pcpu_util", "nic_tx_util", "nic_rx_util",
+                   "units", "events", "events_per_sim_s", "wall_s", "engine", "pcpu_util", "nic_tx_util", "nic_rx_util",
                    "disk_util", "backend_util", "resolutions", "error"]
 VM_COLUMNS = ["run", "scenario", "vm", "units", "value"]
 TIMELINE_COLUMNS = ["run", "scenario", "scope", "state", "start_s", "end_s", "guest_fraction"]

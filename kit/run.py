@@ -65,7 +65,7 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0) -> t
         "vcpus": spec.vcpus, "vms": spec.vms, "seed": spec.seed, "duration": duration, "metric": wl.metric,
         "unit": wl.unit, "higher_is_better": wl.higher_is_better, "value": value, "native_value": float("nan"),
         "relative_performance": float("nan"), "units": units, "events": events,
-        "events_per_sim_s": events / duration, "wall_s": wall,
+        "events_per_sim_s": events / duration, "wall_s": wall, "engine": host.sched.engine,
         "pcpu_util": sum(host.sched.busy) / cap if n_pools else 0.0,
         "nic_tx_util": host.nic_tx.busy_until(duration) / duration,
         "nic_rx_util": host.nic_rx.busy_until(duration) / duration,

@@ -21,6 +21,9 @@ import pytest
 GOLDEN = Path(__file__).resolve().parent / "golden"
 PROFILES = ["skylake-sp-2017", "p4-xeon-2003", "xgene-armv8-2014"]
 SEED = 7
+#: The discrete engine simulates every slice and tick: its numbers are frozen bit for bit, so that refactors of
+#: the engine stay checked exactly (the hybrid engine is checked against it by tests/test_equivalence.py).
+DISCRETE = ["--set", "engine=discrete"]
 #: Scheduler and host scenarios: (name, hardware, hypervisor, workload, extra CLI arguments)
 SCENARIOS = [
     ("credit-caps", "skylake-sp-2017", "xen-hvm", "spec-int",
@@ -76,10 +79,10 @@ def cases() -> dict:
             out[f"microbench-{hw}-{mode}"] = ["microbench", "--hardware", hw, "--hypervisor", mode, "--json"]
         for wl in list_workloads():
             out[f"compare-{hw}-{wl.id}"] = ["compare", "--hardware", hw, "--workload", wl.id, "--hypervisors", modes,
-                                            "--seed", str(SEED), "--json"]
+                                            "--seed", str(SEED), "--json", *DISCRETE]
     for name, hw, hv, wl, extra in SCENARIOS:
         out[f"run-{name}"] = ["run", "--hardware", hw, "--hypervisor", hv, "--workload", wl, "--seed", str(SEED),
-                              "--json", *extra]
+                              "--json", *DISCRETE, *extra]
     return out
 
 

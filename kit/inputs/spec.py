@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -24,11 +24,15 @@ from .coerce import Bool, Int, Num, strict_int, to_bool, to_number
 from .hardware import Features
 from .modes import PARTS
 
-__all__ = ["Spec", "SET_KEYS", "TOP_KEYS", "MODE_KEYS", "Overrides", "parse_set", "parse_sets", "route",
+__all__ = ["Spec", "ENGINES", "SET_KEYS", "TOP_KEYS", "MODE_KEYS", "Overrides", "parse_set", "parse_sets", "route",
            "format_value"]
 
 TOP_KEYS = frozenset({"hardware", "hypervisor", "workload", "vcpus", "vms", "duration", "seed", "pcpus", "pin",
-                      "weights", "caps", "dom0_vcpus", "neighbor", "neighbor_vcpus"})
+                      "weights", "caps", "dom0_vcpus", "neighbor", "neighbor_vcpus", "engine", "precision"})
+#: How a run is computed: ``hybrid`` (the default: the closed form where nothing contends, fluid processor
+#: sharing for CPU-bound work, discrete events where an outcome depends on them) or ``discrete`` (every slice and
+#: tick simulated; the reference the hybrid engine is tested against, and what a timeline needs).
+ENGINES = ("hybrid", "discrete")
 #: Mode parts that are switches rather than choices
 MODE_SWITCHES = frozenset({"shadow_cache"})
 MODE_KEYS = frozenset(PARTS) | MODE_SWITCHES
@@ -166,6 +170,13 @@ class Spec(BaseModel):
         measured: the noisy neighbour of an isolation study.
     neighbor_vcpus : int
         vCPUs of the neighbour VM.
+    engine : {"hybrid", "discrete"}
+        How the run is computed (``ENGINES``); both give the same answer within sampling noise
+        (``tests/test_equivalence.py``).
+    precision : float, optional
+        Stop a request or disk workload early, once the 95% confidence interval of its metric is narrower
+        than this fraction of the mean (``duration`` is then the longest it runs); default: run the whole
+        duration (reproducible papers and the CLI).
     mode, hw, params : tuple of (key, value)
         Overrides of mode parts, hardware values and workload parameters.
     """
@@ -185,6 +196,8 @@ class Spec(BaseModel):
     dom0_vcpus: Int = Field(1, ge=1, le=64)
     neighbor: str | None = None
     neighbor_vcpus: Int = Field(1, ge=1, le=64)
+    engine: Literal["hybrid", "discrete"] = "hybrid"
+    precision: Num | None = Field(None, gt=0, lt=1)
     mode: tuple[tuple[str, Any], ...] = ()
     hw: tuple[tuple[str, Any], ...] = ()
     params: tuple[tuple[str, Any], ...] = ()

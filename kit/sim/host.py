@@ -21,20 +21,63 @@ import numpy as np
 import simpy
 
 from ..inputs.resolve import Resolved
+from ..inputs.spec import Spec
 from ..inputs.workloads import Workload
 from . import drivers
 from .costing import Costing
 from .devices import DISK_SERVERS, Device
 from .params import DEFAULT_WEIGHT, KVM_HALT_POLL_S
-from .scheduler import Activity, Entity, Item, Scheduler, policy_for
+from .fluid import FluidScheduler
+from .scheduler import Activity, Entity, Item, Policy, Scheduler, policy_for
 from .work import IDLE, QUEUEING, Work
 
-__all__ = ["Host", "Runner", "Guest", "SHARED_BACKENDS"]
+__all__ = ["Host", "Runner", "Guest", "SHARED_BACKENDS", "scheduler_for", "contended"]
 
 #: Backends shared by every VM of the host, with their label in results
 SHARED_BACKENDS = {"dom0": "dom0", "root": "root partition", "host": "host OS"}
 #: The seed stream of a host, distinct from other uses of the spec's seed
 _HOST_STREAM = 0x6876
+
+
+def contended(spec: Spec, pcpus: int, costs: list[Costing]) -> bool:
+    """Whether two entities of the host (vCPUs, backend threads) may ever want the same physical CPU.
+
+    ``costs`` holds the costing of each VM (the measured ones, then the neighbour), which names its backends.
+    Entities are counted as :class:`Host` creates them: with pinning, per physical CPU; otherwise per host.
+    """
+    n = max(1, pcpus)
+    pins = [i * spec.vcpus + j for i in range(spec.vms) for j in range(spec.vcpus)]
+    if len(costs) > spec.vms:  # the neighbour
+        pins += [spec.vms * spec.vcpus + j for j in range(spec.neighbor_vcpus)]
+    shared: set[str] = set()
+    per_vm: set[tuple[int, str]] = set()
+    for vm, cost in enumerate(costs):
+        for what in ("net", "disk"):
+            name = cost.backend_name(what)
+            if name is None:
+                continue
+            if name in SHARED_BACKENDS:
+                shared.add(name)
+            else:
+                per_vm.add((vm, name))
+    for name in shared:
+        k = spec.dom0_vcpus if name in ("dom0", "root") else 1
+        pins += [n - k + t for t in range(k)]
+    pins += [(spec.vms * spec.vcpus + vm) % n for vm, _ in per_vm]
+    if not spec.pin:
+        return len(pins) > n
+    per_cpu: dict[int, int] = {}
+    for p in pins:
+        per_cpu[p % n] = per_cpu.get(p % n, 0) + 1
+    return max(per_cpu.values()) > 1
+
+
+def scheduler_for(engine: str, policy: Policy) -> type[Scheduler] | type[FluidScheduler]:
+    """The scheduler class of an engine: the discrete one where asked, or where the policy's outcomes depend on
+    slice boundaries (:meth:`Policy.requires_slices`); the fluid one otherwise."""
+    if engine == "discrete" or policy.requires_slices():
+        return Scheduler
+    return FluidScheduler
 
 
 class Runner:
@@ -73,6 +116,7 @@ class Runner:
     def _loop(self, ent: Entity):
         env, host = self.host.env, self.host
         waking = False
+        chains = getattr(host.sched, "chains", False)
         while True:
             if not self.queue:
                 host.sched.release(ent)
@@ -95,10 +139,23 @@ class Runner:
                 wake = self.poll[1] if polled and self.poll is not None else self.wake_work
                 yield from host.sched.execute(ent, Item(wake), host.freq, waking=True)
                 waking = False
-            yield from host.sched.execute(ent, item, host.freq, waking=waking)
+            if chains:  # the scheduler runs this item and the ones queued behind it
+                yield from host.sched.run_chain(ent, item, host.freq, waking, self)
+            else:
+                yield from host.sched.execute(ent, item, host.freq, waking=waking)
+                self.finish(item)
             waking = False
-            if item.done is not None:
-                item.done.succeed()
+
+    def finish(self, item: Item) -> None:
+        """An item is done: call its continuation, or fire its event."""
+        if item.then is not None:
+            item.then()
+        elif item.done is not None:
+            item.done.succeed()
+
+    def take(self) -> Item | None:
+        """The next queued item, if any (for a scheduler that chains a runner's items)."""
+        return self.queue.popleft() if self.queue else None
 
     def flush(self, now: float, freq: float) -> None:
         """Account the state each entity is in at the end of the run."""
@@ -107,10 +164,8 @@ class Runner:
             dt = now - act.since
             if dt <= 0:
                 continue
-            if act.state == "running" and act.item is not None and act.seconds > 0:
-                ent.account(act.item.work, dt / act.seconds, freq)
-                ent.units += act.item.units * dt / act.seconds
-                self.host.sched._busy(self.host.sched.pool_of(ent), dt)
+            if act.state == "running" and self.host.sched.flush(ent, now, freq):
+                pass
             elif act.state in (IDLE, QUEUEING):
                 ent.acct[act.state] += dt
             else:
@@ -142,10 +197,16 @@ class Host:
         self.rng = np.random.default_rng(np.random.SeedSequence([spec.seed, _HOST_STREAM]))
         policy = policy_for(mode.scheduler)
         capped = bool(spec.caps) and any(c > 0 for c in spec.caps or ()) and policy.enforces_caps
-        self.sched = Scheduler(self.env, spec.pcpus or hw.pcpus, policy, spec.pin, capped=capped)
+        self.cost = Costing(hw, mode, wl)
+        pcpus = spec.pcpus or hw.pcpus
+        ncosts = [Costing(hw, mode, n) for n in resolved.neighbours]
+        slices = (trace_s > 0 or policy.requires_slices()
+                  or (any(drivers.blocks(w) for w in (wl, *resolved.neighbours))
+                      and contended(spec, pcpus, [self.cost] * spec.vms + ncosts)))
+        engine = scheduler_for("discrete" if slices else spec.engine, policy)
+        self.sched: Scheduler | FluidScheduler = engine(self.env, pcpus, policy, spec.pin, capped=capped)
         if trace_s > 0:
             self.sched.trace, self.sched.trace_until = [], trace_s
-        self.cost = Costing(hw, mode, wl)
         self.latencies: list[tuple[int, float, float]] = []  # (vm, start, latency)
         self.requests_done = 0
         # devices
@@ -176,8 +237,7 @@ class Host:
                 self.backend(self.cost.backend_name(what), i)
         self.guests = [Guest(i, vm, self.cost, wl) for i, vm in enumerate(self.vms)]
         self.neighbors: list[Runner] = []
-        for neighbour in resolved.neighbours:
-            ncost = Costing(hw, mode, neighbour)
+        for neighbour, ncost in zip(resolved.neighbours, ncosts):
             k = spec.vms
             nvm = Runner(self, "neighbor", "host.neighbor", "neighbor", spec.neighbor_vcpus, DEFAULT_WEIGHT[0],
                          wake_work=None if mode.is_native else ncost.wake(), pin_base=k * spec.vcpus,

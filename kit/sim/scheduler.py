@@ -17,6 +17,7 @@ import bisect
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import simpy
@@ -39,12 +40,14 @@ WORK_DONE_S = 1e-15
 
 @dataclass
 class Item:
-    """Work for a runner, and the event to fire when it is done."""
+    """Work for a runner, and the event to fire (or the continuation to call) when it is done."""
 
     work: Work
     done: simpy.Event | None = None
     #: workload units this item completes
     units: float = 0.0
+    #: called when the item is done, instead of firing ``done``: it may submit the next item at once
+    then: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +165,15 @@ class Policy:
         """Whether a running entity gives up its CPU now (beyond the end of its slice)."""
         return False
 
+    def fluid_weight(self, ent: Entity) -> float:
+        """The entity's share of contended CPUs in the fluid engine (its long-run share under this policy)."""
+        return ent.weight
+
+    def requires_slices(self) -> bool:
+        """Whether an outcome of this policy depends on slice boundaries, so that the hybrid engine must run the
+        discrete scheduler (a mechanism such as lock-holder preemption or co-scheduling says so here)."""
+        return False
+
 
 class CreditPolicy(Policy):
     """Xen's credit scheduler (xen/common/sched/credit.c).
@@ -276,6 +288,9 @@ class FifoPolicy(Policy):
 
     name = "fifo"
 
+    def fluid_weight(self, ent: Entity) -> float:
+        return 1.0  # round robin in arrival order: equal shares whatever the weight
+
 
 #: The policies by name.
 POLICIES: dict[str, type[Policy]] = {p.name: p for p in (CreditPolicy, CfsPolicy, FifoPolicy)}
@@ -296,6 +311,8 @@ def policy_for(mode_scheduler: str) -> Policy:
 
 class Scheduler:
     """Physical CPUs shared by entities under a :class:`Policy`."""
+
+    engine = "discrete"
 
     def __init__(self, env: simpy.Environment, pcpus: int, policy: Policy, pin: bool, capped: bool = False) -> None:
         self.env, self.n, self.policy, self.pinned = env, pcpus, policy, pin
@@ -373,6 +390,17 @@ class Scheduler:
             if remaining <= WORK_DONE_S:
                 break
         ent.activity = Activity("between", env.now)
+
+    def flush(self, ent: Entity, now: float, freq: float) -> bool:
+        """Account the part of its item that a running ``ent`` did since its last run began; False if none."""
+        act = ent.activity
+        dt = now - act.since
+        if act.item is None or act.seconds <= 0:
+            return False
+        ent.account(act.item.work, dt / act.seconds, freq)
+        ent.units += act.item.units * dt / act.seconds
+        self._busy(self.pool_of(ent), dt)
+        return True
 
     def _wait_for_cpu(self, ent: Entity, pool: Any, waking: bool):
         """Queue for a CPU; False when the grant was preempted before this process resumed."""
