@@ -113,7 +113,7 @@ class ChainedCpuThread:
 
     def submit(self) -> None:
         k = self.k
-        self.g.vm.submit(Item(self.batch * jitter(self.host, k), units=float(k), then=self._done))
+        self.g.vm.submit(Item(self.batch, units=float(k), then=self._done, scale=jitter(self.host, k)))
 
     def _done(self) -> None:
         host, g = self.host, self.g

@@ -93,6 +93,8 @@ class _Pool:
         self.rho = 0.0  # d(vclock)/dt
         self.last = 0.0
         self.heap: list[tuple[float, int, _Job]] = []
+        #: (virtual runtime, seq, job) of the running jobs, for :meth:`min_vruntime`
+        self.vr_heap: list[tuple[float, int, _Job]] = []
         #: total weight, and count per weight, of the sharing (not boosted) jobs
         self.total_weight = 0.0
         self.weights: dict[float, int] = {}
@@ -106,6 +108,16 @@ class _Pool:
     @property
     def users(self) -> list[_Job]:
         return list(self.jobs.values())
+
+    def min_vruntime(self, default: float) -> float:
+        """The smallest virtual runtime among the running entities (``default`` when none), in O(log n).
+
+        A running entity's virtual runtime is charged when its item completes, so it is constant while it is here.
+        """
+        heap, jobs = self.vr_heap, self.jobs
+        while heap and jobs.get(heap[0][2].ent) is not heap[0][2]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else default
 
 
 class FluidScheduler:
@@ -184,7 +196,7 @@ class FluidScheduler:
         done = min(job.seconds, self._done(pool, job))
         self._charge(pool, job, done)
         frac = done / job.seconds
-        ent.account(job.item.work, frac, freq)
+        ent.account(job.item.work, frac * job.item.scale, freq)
         ent.units += job.item.units * frac
         ent.acct[QUEUEING] += max(0.0, now - job.start - done)
         ent.activity = Activity("between", now)
@@ -197,10 +209,10 @@ class FluidScheduler:
         while True:
             now = env.now
             ent.active_at = now
-            seconds = item.work.total / freq
+            seconds = item.work.total * item.scale / freq
             if seconds > WORK_DONE_S:
                 break
-            ent.account(item.work, 1.0, freq)  # nothing to run: done at once
+            ent.account(item.work, item.scale, freq)  # nothing to run: done at once
             ent.units += item.units
             nxt = self._next(runner, item)
             if nxt is None:
@@ -233,7 +245,7 @@ class FluidScheduler:
         ent, now = job.ent, self.env.now
         self._charge(pool, job, job.seconds)
         self._remove(pool, job)
-        ent.account(job.item.work, 1.0, job.freq)
+        ent.account(job.item.work, job.item.scale, job.freq)
         ent.units += job.item.units
         wait = now - job.start - job.seconds
         if wait > 0:
@@ -306,6 +318,10 @@ class FluidScheduler:
             pool.capped += 1
             self._to_eager(pool)
         pool.jobs[job.ent] = job
+        heapq.heappush(pool.vr_heap, (job.ent.vruntime, job.seq, job))
+        if len(pool.vr_heap) > 2 * len(pool.jobs) + 16:  # drop the entries of finished jobs
+            pool.vr_heap = [(j.ent.vruntime, j.seq, j) for j in pool.jobs.values()]
+            heapq.heapify(pool.vr_heap)
         if job.boosted:
             job.rate, job.t0 = 1.0, self.env.now
             pool.boosted[job.ent] = job
@@ -385,13 +401,19 @@ class FluidScheduler:
         self._advance(pool)
         now = self.env.now
         nxt = _INF
-        for j in pool.boosted.values():
-            nxt = min(nxt, j.t0 + (min(j.boost_until, j.seconds) - j.done))
+        if pool.boosted:
+            for j in pool.boosted.values():
+                nxt = min(nxt, j.t0 + (min(j.boost_until, j.seconds) - j.done))
         if self._lazy_ok(pool):
             if not pool.lazy:
                 self._to_lazy(pool)
             share = pool.capacity - len(pool.boosted)
-            pool.rho = min(1.0 / max(pool.weights), share / pool.total_weight) if pool.weights and share > 0 else 0.0
+            weights = pool.weights
+            if weights and share > 0:
+                wmax = next(iter(weights)) if len(weights) == 1 else max(weights)
+                pool.rho = min(1.0 / wmax, share / pool.total_weight)
+            else:
+                pool.rho = 0.0
             heap, jobs = pool.heap, pool.jobs
             while heap and jobs.get(heap[0][2].ent) is not heap[0][2]:
                 heapq.heappop(heap)  # completed, or boosted since
@@ -461,7 +483,7 @@ class FluidScheduler:
         self._advance(pool)
         now = self.env.now
         finished: list[_Job] = []
-        for j in list(pool.boosted.values()):
+        for j in (list(pool.boosted.values()) if pool.boosted else ()):
             left = j.done + (now - j.t0)
             if j.seconds - left <= WORK_DONE_S:
                 finished.append(j)

@@ -97,6 +97,8 @@ class Runner:
             ent = Entity(f"{name}.{unit}{i}", f"{scope}.{unit}{i}", kind, weight,
                          pin=(pin_base + i) if host.spec.pin else None)
             ent.acct[IDLE] = host.env.now  # an entity created late was not running before
+            if getattr(host.sched, "chains", False):
+                ent.tally = {}  # the hybrid engine accounts each item once, spread over categories at the end
             ent.activity = Activity(IDLE, host.env.now)
             self.entities.append(ent)
             host.sched.entities.append(ent)
@@ -286,4 +288,6 @@ class Host:
             n += 1
         for r in self.vms + self.neighbors + list(self.backends.values()):
             r.flush(end, self.freq)
+            for ent in r.entities:
+                ent.settle()
         return n

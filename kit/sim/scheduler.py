@@ -48,6 +48,8 @@ class Item:
     units: float = 0.0
     #: called when the item is done, instead of firing ``done``: it may submit the next item at once
     then: Callable[[], None] | None = None
+    #: the item is ``scale`` times ``work`` (a varied unit batch shares its Work object with the others)
+    scale: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +90,25 @@ class Entity:
         self.cap_group: CapGroup | None = None
         self.units = 0.0
         self.activity = Activity("idle", 0.0)
+        #: deferred accounting (the hybrid engine): id(work) -> [work, fraction of it done, frequency]
+        self.tally: dict[int, list] | None = None
+
+    def settle(self) -> None:
+        """Spread the deferred accounting over categories and exits (once, at the end of a run)."""
+        tally, self.tally = self.tally, None
+        for work, frac, freq in (tally or {}).values():
+            self.account(work, frac, freq)
 
     def account(self, work: Work, frac: float, freq: float) -> None:
         """Add ``frac`` of ``work`` to the entity's time by category and its exits."""
+        if self.tally is not None:  # deferred: one multiply-add per item, spread over categories at the end
+            key = id(work)
+            hit = self.tally.get(key)
+            if hit is None:
+                self.tally[key] = [work, frac, freq]
+            else:
+                hit[1] += frac
+            return
         for cat, c in work.cycles.items():
             self.acct[cat] += c / freq * frac
         for r, n in work.exits.items():
@@ -266,7 +284,12 @@ class CfsPolicy(Policy):
             yield sched.env.timeout(self.period_s)
 
     def on_wake(self, ent: Entity, pool: Any) -> None:
-        floor = min((u.proc_entity.vruntime for u in pool.users if hasattr(u, "proc_entity")), default=ent.vruntime)
+        smallest = getattr(pool, "min_vruntime", None)  # a pool that keeps it (the fluid engine's) says so
+        if smallest is not None:
+            floor = smallest(ent.vruntime)
+        else:
+            floor = min((u.proc_entity.vruntime for u in pool.users if hasattr(u, "proc_entity")),
+                        default=ent.vruntime)
         ent.vruntime = max(ent.vruntime, floor - self.latency_s / 2.0)
 
     def priority(self, ent: Entity, waking: bool) -> float:
@@ -357,7 +380,7 @@ class Scheduler:
         the CPU; repeat until the item is done.
         """
         env, policy = self.env, self.policy
-        seconds = item.work.total / freq
+        seconds = item.work.total * item.scale / freq
         remaining = seconds
         pool = self.pool_of(ent)
         ent.active_at = env.now
@@ -397,7 +420,7 @@ class Scheduler:
         dt = now - act.since
         if act.item is None or act.seconds <= 0:
             return False
-        ent.account(act.item.work, dt / act.seconds, freq)
+        ent.account(act.item.work, dt / act.seconds * act.item.scale, freq)
         ent.units += act.item.units * dt / act.seconds
         self._busy(self.pool_of(ent), dt)
         return True
@@ -441,7 +464,7 @@ class Scheduler:
 
     def _account(self, ent: Entity, item: Item, seconds: float, freq: float, pool: Any, done: float) -> None:
         frac = done / seconds if seconds else 1.0
-        ent.account(item.work, frac, freq)
+        ent.account(item.work, frac * item.scale, freq)
         ent.units += item.units * frac
         self._busy(pool, done)
         self.policy.charge(ent, done)
