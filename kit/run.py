@@ -18,9 +18,16 @@ from .inputs.resolve import resolve
 from .inputs.spec import Spec
 from .inputs.workloads import Workload
 from .results import Result, relative
-from .sim.host import Host
+from .sim.host import Host, has_closed_form
 
 __all__ = ["run", "compare", "native_spec", "__version__"]
+
+
+def _rate_value(wl: Workload, rate: float) -> float:
+    """The metric of a rate of units (bytes for a stream) per second."""
+    if wl.metric_kind == "time" and wl.kind != "stream":
+        return wl.value_per_unit / rate if rate > 0 else float("inf")
+    return rate * wl.value_per_unit
 
 
 def _metric_value(host: Host, wl: Workload, duration: float, units: float) -> float:
@@ -32,12 +39,13 @@ def _metric_value(host: Host, wl: Workload, duration: float, units: float) -> fl
     return rate * wl.value_per_unit
 
 
-def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0) -> tuple[dict, list, list, list, list, list]:
+def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0) -> tuple[dict, list, list, dict, list, list]:
     res = resolve(spec)
     hw, mode, wl, duration = res.hw, res.mode, res.workload, res.duration
     t0 = time.perf_counter()
     host = Host(res, trace_s=trace_s)
-    events = host.run()
+    events = host.closed_form() if has_closed_form(res, trace_s) else host.run()
+    duration = host.duration  # shorter when the run stopped at its requested precision
     wall = time.perf_counter() - t0
     runners = host.vms + host.neighbors + list(host.backends.values())
     units = sum(e.units for vm in host.vms for e in vm.entities)
@@ -65,18 +73,23 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0) -> t
         "vcpus": spec.vcpus, "vms": spec.vms, "seed": spec.seed, "duration": duration, "metric": wl.metric,
         "unit": wl.unit, "higher_is_better": wl.higher_is_better, "value": value, "native_value": float("nan"),
         "relative_performance": float("nan"), "units": units, "events": events,
-        "events_per_sim_s": events / duration, "wall_s": wall, "engine": host.sched.engine,
+        "events_per_sim_s": events / duration, "wall_s": wall, "engine": host.engine,
         "pcpu_util": sum(host.sched.busy) / cap if n_pools else 0.0,
         "nic_tx_util": host.nic_tx.busy_until(duration) / duration,
         "nic_rx_util": host.nic_rx.busy_until(duration) / duration,
         "disk_util": host.disk.busy_until(duration) / (duration * host.disk.servers),
         "backend_util": "; ".join(f"{k}={v:.3f}" for k, v in sorted(busy_backend.items())),
-        "resolutions": "; ".join(mode.resolutions), "error": "",
+        "resolutions": "; ".join(mode.resolutions), "stop_reason": host.stop_reason,
+        "ci_low": None, "ci_high": None, "error": "",
     }
+    interval = host.stopper.interval() if host.stopper is not None else None
+    if interval is not None:
+        lo, hi = (_rate_value(wl, r) for r in interval)
+        summary["ci_low"], summary["ci_high"] = min(lo, hi), max(lo, hi)
     exit_rows = [{"run": run_id, "scenario": scenario, "reason": k, "count": v, "cycles": exit_cycles.get(k, 0.0)}
                  for k, v in sorted(exits.items())]
-    lat_rows = [{"run": run_id, "scenario": scenario, "vm": vm, "start_s": st, "latency_us": lat * 1e6}
-                for vm, st, lat in host.latencies]
+    lat_vm, lat_start, lat_s = host.latencies.columns()
+    lat_rows = {"run": run_id, "scenario": scenario, "vm": lat_vm, "start_s": lat_start, "latency_us": lat_s * 1e6}
     vm_rows: list[dict] = []
     for index, runner in enumerate(host.vms):
         vu = sum(e.units for e in runner.entities)

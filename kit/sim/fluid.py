@@ -230,9 +230,26 @@ class FluidScheduler:
                 job.boost_until = self.policy.slice_for(ent, pool)
         ent.req = job
         ent.activity = Activity("running", now, item, seconds)
+        was_dirty = pool.dirty
         self._add(pool, job)
-        if not defer:
+        if not defer and (was_dirty or not self._add_uncontended(pool, job)):
             self._touch(pool)
+
+    def _add_uncontended(self, pool: _Pool, job: _Job) -> bool:
+        """An arrival in a pool where everyone runs at full speed and still will: no rate changes, so only the
+        timer may move (no end-of-instant recomputation). False when that does not hold."""
+        if (not pool.lazy or pool.boosted or pool.capped or len(pool.weights) != 1
+                or len(pool.jobs) > pool.capacity):
+            return False
+        rho = 1.0 / job.weight
+        if len(pool.jobs) > 1 and pool.rho != rho:
+            return False
+        pool.rho = rho
+        pool.dirty = False
+        at = self.env.now + job.seconds
+        if at < pool.timer_at:
+            self._set_timer(pool, at)
+        return True
 
     def _next(self, runner: Any, item: Item) -> Item | None:
         """Finish ``item`` for its runner and take the runner's next item (None: the chain ends)."""
@@ -506,5 +523,19 @@ class FluidScheduler:
                     finished.append(j)
         for j in finished:
             self._complete(pool, j)
-        pool.dirty = True
-        self._recompute(pool)
+        if not pool.dirty or not self._still_uncontended(pool):
+            pool.dirty = True
+            self._recompute(pool)
+
+    def _still_uncontended(self, pool: _Pool) -> bool:
+        """After completions and chained arrivals in a pool where everyone ran at full speed and still does: only
+        the timer moves. False when that does not hold (the caller recomputes)."""
+        if (not pool.lazy or pool.boosted or pool.capped or len(pool.weights) != 1
+                or len(pool.jobs) > pool.capacity or pool.rho != 1.0 / next(iter(pool.weights))):
+            return False
+        heap, jobs = pool.heap, pool.jobs
+        while heap and jobs.get(heap[0][2].ent) is not heap[0][2]:
+            heapq.heappop(heap)
+        pool.dirty = False
+        self._set_timer(pool, self.env.now + (heap[0][0] - pool.vclock) / pool.rho if heap else _INF)
+        return True

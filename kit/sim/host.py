@@ -29,9 +29,10 @@ from .devices import DISK_SERVERS, Device
 from .params import DEFAULT_WEIGHT, KVM_HALT_POLL_S
 from .fluid import FluidScheduler
 from .scheduler import Activity, Entity, Item, Policy, Scheduler, policy_for
+from .stopping import STOP_KINDS, LatencyLog, Stopper
 from .work import IDLE, QUEUEING, Work
 
-__all__ = ["Host", "Runner", "Guest", "SHARED_BACKENDS", "scheduler_for", "contended"]
+__all__ = ["Host", "Runner", "Guest", "SHARED_BACKENDS", "scheduler_for", "contended", "has_closed_form"]
 
 #: Backends shared by every VM of the host, with their label in results
 SHARED_BACKENDS = {"dom0": "dom0", "root": "root partition", "host": "host OS"}
@@ -70,6 +71,23 @@ def contended(spec: Spec, pcpus: int, costs: list[Costing]) -> bool:
     for p in pins:
         per_cpu[p % n] = per_cpu.get(p % n, 0) + 1
     return max(per_cpu.values()) > 1
+
+
+def has_closed_form(resolved: Resolved, trace_s: float = 0.0) -> bool:
+    """Whether the run's answer is a closed form: nothing contends and nothing waits.
+
+    CPU-bound guests without I/O (so backends and devices stay idle and vCPUs never sleep), no cap, no neighbour,
+    and a physical CPU for every vCPU: each vCPU then runs its units back to back at full speed for the whole
+    duration, and the expected result is the unit's cost times the number of units that fit (``Host.closed_form``).
+    """
+    spec, wl = resolved.spec, resolved.workload
+    if spec.engine != "hybrid" or trace_s > 0 or resolved.neighbours:
+        return False
+    if wl.kind != "cpu" or wl.per_unit.disk_ops or (spec.caps and any(c > 0 for c in spec.caps)):
+        return False
+    if policy_for(resolved.mode.scheduler).requires_slices():
+        return False
+    return spec.vms * spec.vcpus <= (spec.pcpus or resolved.hw.pcpus)
 
 
 def scheduler_for(engine: str, policy: Policy) -> type[Scheduler] | type[FluidScheduler]:
@@ -195,6 +213,10 @@ class Host:
         spec, hw, mode, wl = resolved.spec, resolved.hw, resolved.mode, resolved.workload
         self.spec, self.hw, self.mode, self.wl, self.duration = spec, hw, mode, wl, resolved.duration
         self.env = simpy.Environment()
+        self._engine = ""
+        #: batch means of the metric (runs that may stop early), and why the run ended
+        self.stopper: Stopper | None = None
+        self.stop_reason = "duration"
         self.freq = hw.val("freq_ghz") * 1e9
         self.rng = np.random.default_rng(np.random.SeedSequence([spec.seed, _HOST_STREAM]))
         policy = policy_for(mode.scheduler)
@@ -209,7 +231,7 @@ class Host:
         self.sched: Scheduler | FluidScheduler = engine(self.env, pcpus, policy, spec.pin, capped=capped)
         if trace_s > 0:
             self.sched.trace, self.sched.trace_until = [], trace_s
-        self.latencies: list[tuple[int, float, float]] = []  # (vm, start, latency)
+        self.latencies = LatencyLog()  # (vm, start, latency) per request
         self.requests_done = 0
         # devices
         param = hw.val
@@ -276,16 +298,68 @@ class Host:
         """Payload bytes the measured (primary) VMs moved."""
         return sum(g.bytes_done for g in self.guests if g.primary)
 
+    @property
+    def engine(self) -> str:
+        """What computed the run: ``analytic`` (the closed form), ``hybrid`` or ``discrete``."""
+        return self._engine or self.sched.engine
+
     # -- running -----------------------------------------------------------------------------------
+    def closed_form(self) -> int:
+        """Account the run from its closed form instead of simulating it (see :func:`has_closed_form`).
+
+        Every vCPU runs units back to back for the whole duration: it completes ``duration * freq / unit``
+        units, and each category, exit reason and exit cycle is that many times the unit's; backends stay idle.
+        Returns 0, the number of SimPy events processed.
+        """
+        d = self.duration
+        unit = self.cost.unit()
+        units = d * self.freq / unit.total
+        for vm in self.vms:
+            for ent in vm.entities:
+                ent.account(unit, units, self.freq)
+                ent.settle()
+                ent.units = units
+                ent.acct[IDLE] = 0.0
+                self.sched.pool_of(ent).busy += d
+        for r in self.backends.values():
+            for ent in r.entities:
+                ent.acct[IDLE] = d
+        self._engine = "analytic"
+        return 0
+
+    def progress(self) -> float:
+        """What the run's metric counts so far: the measured VMs' units (bytes for a stream)."""
+        if self.wl.kind == "stream":
+            return self.bytes_done
+        return sum(e.units for vm in self.vms for e in vm.entities)
+
+    def _watch(self, stopper: Stopper):
+        while True:
+            yield self.env.timeout(stopper.batch_s)
+            stopper.check()
+
     def run(self) -> int:
-        """Run to the duration; returns the number of SimPy events processed."""
+        """Run to the duration, or until the metric is known to ``spec.precision`` (request and I/O workloads);
+        returns the number of SimPy events processed. ``duration`` becomes the time simulated, ``stop_reason``
+        says why it ended and ``stopper`` holds the batch means."""
         drivers.start(self)
         env, end, n = self.env, self.duration, 0
+        if self.wl.kind in STOP_KINDS and self.spec.precision is not None:
+            self.stopper = Stopper(self.progress, end, self.spec.precision)
+            env.process(self._watch(self.stopper))
         horizon = env.timeout(end)
         step = env.step
+        stopper = self.stopper
         while not horizon.processed:
             step()
             n += 1
+            if stopper is not None and stopper.done:
+                end = self.duration = env.now
+                self.stop_reason = "precision"
+                break
+        else:
+            if stopper is not None:
+                self.stop_reason = "duration (precision not reached)"
         for r in self.vms + self.neighbors + list(self.backends.values()):
             r.flush(end, self.freq)
             for ent in r.entities:
