@@ -6,21 +6,24 @@ runs the native baseline of the same spec (:func:`native_spec`) for relative per
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 
 from .version import __version__
 from .errors import HvkitError
-from .inputs.resolve import resolve
+from .inputs.hardware import Hardware
+from .inputs.modes import hypervisor
+from .inputs.resolve import Resolved, resolve, resolve_platform
 from .inputs.spec import Spec
 from .inputs.workloads import Workload
 from .results import Result, relative
 from .sim.host import Host, has_closed_form
 
-__all__ = ["run", "compare", "native_spec", "__version__"]
+__all__ = ["run", "compare", "native_spec", "native_value", "baseline_stats", "BASELINE_CACHE_SIZE", "__version__"]
 
 
 def _rate_value(wl: Workload, rate: float) -> float:
@@ -39,8 +42,9 @@ def _metric_value(host: Host, wl: Workload, duration: float, units: float) -> fl
     return rate * wl.value_per_unit
 
 
-def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0) -> tuple[dict, list, list, dict, list, list]:
-    res = resolve(spec)
+def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0,
+              resolved: Resolved | None = None) -> tuple[dict, list, list, dict, list, list]:
+    res = resolved if resolved is not None else resolve(spec)
     hw, mode, wl, duration = res.hw, res.mode, res.workload, res.duration
     t0 = time.perf_counter()
     host = Host(res, trace_s=trace_s)
@@ -114,6 +118,100 @@ def native_spec(spec: Spec) -> Spec:
     return Spec(**data)
 
 
+class _HardwareReads:
+    """A hardware profile that records which of its values a run reads (to key native baselines on exactly that).
+
+    Names are ``params.<name>``, ``features.<name>`` or a top-level field (``arch``, ``year``, ``id``...).
+    """
+
+    def __init__(self, hw: Hardware) -> None:
+        self._hw = hw
+        self.reads: set[str] = set()
+
+    def val(self, name: str) -> float:
+        self.reads.add(f"params.{name}")
+        return self._hw.val(name)
+
+    @property
+    def pcpus(self) -> int:
+        return int(self.val("sockets") * self.val("cores_per_socket") * self.val("threads_per_core"))
+
+    @property
+    def is_arm(self) -> bool:
+        self.reads.add("arch")
+        return self._hw.is_arm
+
+    @property
+    def features(self) -> Any:
+        return _FeatureReads(self._hw.features, self.reads)
+
+    def __getattr__(self, name: str) -> Any:
+        self.reads.add(name)
+        return getattr(self._hw, name)
+
+
+class _FeatureReads:
+    def __init__(self, features: Any, reads: set[str]) -> None:
+        self._features, self._reads = features, reads
+
+    def __getattr__(self, name: str) -> Any:
+        self._reads.add(f"features.{name}")
+        return getattr(self._features, name)
+
+
+def _read(hw: Hardware, name: str) -> Any:
+    """The value a :class:`_HardwareReads` name stands for."""
+    if name.startswith("params."):
+        return hw.val(name[7:])
+    if name.startswith("features."):
+        return getattr(hw.features, name[9:])
+    return getattr(hw, name)
+
+
+#: Native baselines computed in this process: base key -> [(names read, their values, native summary value)].
+_BASELINES: dict[str, list[tuple[tuple[str, ...], tuple, float]]] = {}
+#: Most base keys kept (a sweep over a hardware value has one base per workload and knob setting).
+BASELINE_CACHE_SIZE = 1024
+#: How many native baselines were computed and how many reused (for benchmarks and tests).
+baseline_stats = {"computed": 0, "reused": 0}
+
+
+def _baseline_key(native: Spec) -> str:
+    """Everything a native run reads except the hardware overrides (compared value by value, see
+    :func:`native_value`)."""
+    return native.replace(hw=()).key(__version__)
+
+
+def native_value(spec: Spec) -> float:
+    """The metric of ``spec``'s native baseline, computed once per process for what native reads.
+
+    A native run is keyed on its spec without hardware overrides, plus the values of exactly the hardware
+    parameters and features it read (recorded the first time): a sweep over a value native never reads, such as
+    the VM exit latency, has one native run per workload and setting, not one per point.
+    """
+    native = native_spec(spec)
+    base = _baseline_key(native)
+    entries = _BASELINES.get(base, [])
+    if entries:
+        hw = resolve_platform(native.hardware, "native", dict(native.hw), dict(native.mode))[0]
+        for names, values, value in entries:
+            if tuple(_read(hw, n) for n in names) == values:
+                baseline_stats["reused"] += 1
+                return value
+    res = resolve(native)
+    tracked = _HardwareReads(res.hw)
+    hw = cast(Hardware, tracked)  # what the mode's resolution and the run read of it is recorded
+    res = dataclasses.replace(res, hw=hw, mode=hypervisor("native", hw, **dict(native.mode)))
+    s = _simulate(native, -1, "native", resolved=res)[0]
+    res = dataclasses.replace(res, hw=tracked._hw)
+    names = tuple(sorted(tracked.reads))
+    if base not in _BASELINES and len(_BASELINES) >= BASELINE_CACHE_SIZE:
+        _BASELINES.pop(next(iter(_BASELINES)))
+    _BASELINES.setdefault(base, []).append((names, tuple(_read(res.hw, n) for n in names), s["value"]))
+    baseline_stats["computed"] += 1
+    return s["value"]
+
+
 def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | None = None,
         trace_s: float = 0.0) -> Result:
     """Simulate one spec; with ``baseline`` also its native run, for relative performance.
@@ -130,7 +228,7 @@ def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | N
         if spec.hypervisor == "native" and spec == native_spec(spec):
             nv = s["value"]
         else:
-            nv = _simulate(native_spec(spec), -1, "native")[0]["value"]
+            nv = native_value(spec)
         s["native_value"] = nv
         s["relative_performance"] = relative(s["value"], nv, s["higher_is_better"])
     return Result.from_rows([s], b, e, l, [spec], v, timeline=tr)
