@@ -7,6 +7,8 @@ runs the native baseline of the same spec (:func:`native_spec`) for relative per
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import time
 import traceback
 from collections.abc import Sequence
@@ -21,9 +23,10 @@ from .inputs.resolve import Resolved, resolve, resolve_platform
 from .inputs.spec import Spec
 from .inputs.workloads import Workload
 from .results import Result, relative
-from .sim.host import Host, has_closed_form
+from .sim.costing import Costing
+from .sim.host import Host, backend_label, has_closed_form
 
-__all__ = ["run", "compare", "native_spec", "native_value", "baseline_stats", "BASELINE_CACHE_SIZE", "__version__"]
+__all__ = ["run", "compare", "native_spec", "native_value", "closed_form_metrics", "baseline_stats", "BASELINE_CACHE_SIZE", "__version__"]
 
 
 def _rate_value(wl: Workload, rate: float) -> float:
@@ -118,6 +121,34 @@ def native_spec(spec: Spec) -> Spec:
     return Spec(**data)
 
 
+def closed_form_metrics(spec: Spec) -> dict | None:
+    """The summary metrics of ``spec`` from its closed form, without a host or a table (None if it has none).
+
+    The same numbers as ``run(spec).summary`` (bit for bit, the same sums in the same order) for a spec where
+    nothing contends and nothing waits (:func:`~kit.sim.host.has_closed_form`); the bulk path of sweeps.
+    """
+    res = resolve(spec)
+    if not has_closed_form(res):
+        return None
+    hw, mode, wl, d = res.hw, res.mode, res.workload, res.duration
+    cost = Costing(hw, mode, wl)
+    freq = hw.val("freq_ghz") * 1e9
+    per_vcpu = d * freq / cost.unit().total
+    n = spec.vms * spec.vcpus
+    units = sum(per_vcpu for _ in range(n))
+    pcpus = spec.pcpus or hw.pcpus
+    busy = [d] * n + [0.0] * (pcpus - n) if spec.pin else [sum(d for _ in range(n))]
+    value = _rate_value(wl, units / d)
+    labels = sorted({backend_label(name, i) for i in range(spec.vms) for what in ("net", "disk")
+                     if (name := cost.backend_name(what)) is not None})
+    nv = value if spec.hypervisor == "native" and spec == native_spec(spec) else native_value(spec, hw)
+    return {"value": value, "native_value": nv, "relative_performance": relative(value, nv, wl.higher_is_better),
+            "units": units, "events": 0, "events_per_sim_s": 0.0, "wall_s": 0.0, "engine": "analytic",
+            "pcpu_util": sum(busy) / (pcpus * d), "nic_tx_util": 0.0, "nic_rx_util": 0.0, "disk_util": 0.0,
+            "backend_util": "; ".join(f"{k}={0.0:.3f}" for k in labels), "metric": wl.metric, "unit": wl.unit,
+            "higher_is_better": wl.higher_is_better, "stop_reason": "duration", "error": ""}
+
+
 class _HardwareReads:
     """A hardware profile that records which of its values a run reads (to key native baselines on exactly that).
 
@@ -176,28 +207,33 @@ BASELINE_CACHE_SIZE = 1024
 baseline_stats = {"computed": 0, "reused": 0}
 
 
-def _baseline_key(native: Spec) -> str:
-    """Everything a native run reads except the hardware overrides (compared value by value, see
-    :func:`native_value`)."""
-    return native.replace(hw=()).key(__version__)
+def _baseline_key(spec: Spec) -> str:
+    """Everything the native run of ``spec`` reads except the hardware overrides (compared value by value, see
+    :func:`native_value`): the key of ``native_spec(spec)`` without them, computed without building it."""
+    data = spec.model_dump(mode="json")
+    data.update(hypervisor="native", mode=[[k, v] for k, v in data["mode"] if k == "guest_page"], dom0_vcpus=1,
+                hw=[])
+    blob = json.dumps(data, sort_keys=True) + __version__
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def native_value(spec: Spec) -> float:
+def native_value(spec: Spec, hw: Hardware | None = None) -> float:
     """The metric of ``spec``'s native baseline, computed once per process for what native reads.
 
     A native run is keyed on its spec without hardware overrides, plus the values of exactly the hardware
     parameters and features it read (recorded the first time): a sweep over a value native never reads, such as
     the VM exit latency, has one native run per workload and setting, not one per point.
     """
-    native = native_spec(spec)
-    base = _baseline_key(native)
+    base = _baseline_key(spec)
     entries = _BASELINES.get(base, [])
     if entries:
-        hw = resolve_platform(native.hardware, "native", dict(native.hw), dict(native.mode))[0]
+        if hw is None:  # the spec's hardware with its overrides, which native keeps
+            hw = resolve_platform(spec.hardware, "native", dict(spec.hw))[0]
         for names, values, value in entries:
             if tuple(_read(hw, n) for n in names) == values:
                 baseline_stats["reused"] += 1
                 return value
+    native = native_spec(spec)
     res = resolve(native)
     tracked = _HardwareReads(res.hw)
     hw = cast(Hardware, tracked)  # what the mode's resolution and the run read of it is recorded

@@ -58,7 +58,7 @@ __all__ = ["sweep", "expand", "run_point", "SweepFile", "load_sweep_file", "mean
 
 METRIC_COLUMNS = ["value", "native_value", "relative_performance", "units", "events", "events_per_sim_s",
                   "wall_s", "pcpu_util", "nic_tx_util", "nic_rx_util", "disk_util", "backend_util", "metric",
-                  "unit", "higher_is_better", "error"]
+                  "unit", "higher_is_better", "engine", "stop_reason", "error"]
 #: The metric columns that hold numbers; a finished point must have every one finite.
 NUMERIC_COLUMNS = ["value", "native_value", "relative_performance", "units", "events", "events_per_sim_s",
                    "wall_s", "pcpu_util", "nic_tx_util", "nic_rx_util", "disk_util"]
@@ -242,10 +242,14 @@ def _error_result(message: str, keep: dict | None = None) -> dict:
 
 
 def _result_of(spec: Spec) -> dict:
-    from .run import run
+    from .run import closed_form_metrics, run
     try:
-        s = run(spec).summary.iloc[0]
-        result = {k: _py(s[k]) for k in METRIC_COLUMNS}
+        fast = closed_form_metrics(spec)  # no host and no table where the answer is a closed form
+        if fast is not None:
+            result = {k: _py(fast[k]) for k in METRIC_COLUMNS}
+        else:
+            s = run(spec).summary.iloc[0]
+            result = {k: _py(s[k]) for k in METRIC_COLUMNS}
     except (MemoryError, OSError):
         raise  # the machine, not the model: the sweep retries the point and stores nothing
     except Exception as exc:  # the model's answer for this spec: recorded, and the sweep goes on
@@ -1041,6 +1045,43 @@ def sweep(base: Spec, grid: dict | None = None, *, zip_params: dict | None = Non
                 st.close()
 
 
+def _closed_forms(specs: dict[str, Spec], todo: list[str]) -> tuple[dict[str, dict], list[str]]:
+    """Split the points to compute into those with a closed form (computed here, in bulk: one cost evaluation per
+    distinct platform, replications share it, no SimPy and no table) and those the executor simulates."""
+    from .run import closed_form_metrics
+    closed: dict[str, dict] = {}
+    rest: list[str] = []
+    memo: dict[str, dict | None] = {}
+    for k in todo:
+        spec = specs[k]
+        data = spec.model_dump(mode="json")
+        data["seed"] = 0  # the closed form ignores the seed: replications share it
+        platform = json.dumps(data, sort_keys=True)
+        if platform not in memo:
+            try:
+                memo[platform] = closed_form_metrics(spec)
+            except Exception:  # the executor computes it and records the model's error as a row
+                memo[platform] = None
+        m = memo[platform]
+        if m is None:
+            rest.append(k)
+            continue
+        result = {c: _py(m[c]) for c in METRIC_COLUMNS}
+        closed[k] = result if all(math.isfinite(result[c]) for c in NUMERIC_COLUMNS) else _result_of(spec)
+    return closed, rest
+
+
+def _store_now(st: Store | None, records: list[dict], bar) -> None:
+    """Write finished points to the store in chunks of ``FLUSH_POINTS`` (durable when this returns)."""
+    for i in range(0, len(records), FLUSH_POINTS):
+        chunk = records[i:i + FLUSH_POINTS]
+        if st is not None:
+            with _signals_deferred():
+                st.put_many(chunk)
+        if bar is not None:
+            bar.update(len(chunk))
+
+
 def _sweep(plan, st, executor, workers, progress, retry_errors) -> pd.DataFrame:
     specs: dict[str, Spec] = {}
     keys = []
@@ -1067,13 +1108,21 @@ def _sweep(plan, st, executor, workers, progress, retry_errors) -> pd.DataFrame:
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(specs), initial=len(reused), desc="sweep", unit="pt", dynamic_ncols=True)
-    run = _Run(specs, spec_json, todo, executor, workers, st, bar, stored=len(reused), total=len(specs)) \
-        if todo else None
+    try:
+        closed, todo = _closed_forms(specs, todo)  # points with a closed form: here, in bulk, no executor
+        _store_now(st, [{"key": k, "version": __version__, "spec": spec_json[k], "result": r}
+                        for k, r in closed.items()], bar)
+    except BaseException:
+        if bar is not None:
+            bar.close()
+        raise
+    run = _Run(specs, spec_json, todo, executor, workers, st, bar, stored=len(reused) + len(closed),
+               total=len(specs)) if todo else None
     try:
         if run is not None:
             run.run()
     except KeyboardInterrupt:
-        stored = len(reused)
+        stored = len(reused) + len(closed)
         if run is not None:
             with contextlib.suppress(Exception):
                 run.flush(force=True)
@@ -1100,6 +1149,8 @@ def _sweep(plan, st, executor, workers, progress, retry_errors) -> pd.DataFrame:
     for k, p in zip(keys, plan):
         if k in reused:
             res, was = reused[k], True
+        elif k in closed:
+            res, was = closed[k], False
         elif k in results:
             res, was = results[k], False
         else:

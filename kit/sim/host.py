@@ -32,7 +32,8 @@ from .scheduler import Activity, Entity, Item, Policy, Scheduler, policy_for
 from .stopping import STOP_KINDS, LatencyLog, Stopper
 from .work import IDLE, QUEUEING, Work
 
-__all__ = ["Host", "Runner", "Guest", "SHARED_BACKENDS", "scheduler_for", "contended", "has_closed_form"]
+__all__ = ["Host", "Runner", "Guest", "SHARED_BACKENDS", "scheduler_for", "contended", "has_closed_form",
+           "backend_label"]
 
 #: Backends shared by every VM of the host, with their label in results
 SHARED_BACKENDS = {"dom0": "dom0", "root": "root partition", "host": "host OS"}
@@ -71,6 +72,11 @@ def contended(spec: Spec, pcpus: int, costs: list[Costing]) -> bool:
     for p in pins:
         per_cpu[p % n] = per_cpu.get(p % n, 0) + 1
     return max(per_cpu.values()) > 1
+
+
+def backend_label(name: str, vm: int) -> str:
+    """How results name backend ``name`` serving VM ``vm`` (a shared backend has one name for all VMs)."""
+    return SHARED_BACKENDS[name] if name in SHARED_BACKENDS else f"vm{vm} {name}"
 
 
 def has_closed_form(resolved: Resolved, trace_s: float = 0.0) -> bool:
@@ -279,14 +285,14 @@ class Host:
         if name in SHARED_BACKENDS:
             if name not in self._shared:
                 n = self.spec.dom0_vcpus if name in ("dom0", "root") else 1
-                label = SHARED_BACKENDS[name]
+                label = backend_label(name, vm)
                 r = Runner(self, label, f"host.{name}", "backend", n, DEFAULT_WEIGHT[0], pin_base=self.sched.n - n)
                 self._shared[name] = r
                 self.backends[label] = r
             return self._shared[name]
         key = (vm, name)
         if key not in self.per_vm_backend:
-            label = f"vm{vm} {name}"
+            label = backend_label(name, vm)
             r = Runner(self, label, f"host.vm{vm}.{name}", "backend", 1, DEFAULT_WEIGHT[0],
                        pin_base=(self.spec.vms * self.spec.vcpus + vm) % max(1, self.sched.n))
             self.per_vm_backend[key] = r
