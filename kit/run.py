@@ -26,7 +26,8 @@ from .results import Result, relative
 from .sim.costing import Costing
 from .sim.host import Host, backend_label, has_closed_form
 
-__all__ = ["run", "compare", "native_spec", "native_value", "closed_form_metrics", "baseline_stats", "BASELINE_CACHE_SIZE", "__version__"]
+__all__ = ["run", "compare", "native_spec", "native_value", "closed_form_metrics", "Baseline", "add_baseline",
+           "take_new_baselines", "baseline_stats", "BASELINE_CACHE_SIZE", "__version__"]
 
 
 def _rate_value(wl: Workload, rate: float) -> float:
@@ -199,8 +200,24 @@ def _read(hw: Hardware, name: str) -> Any:
     return getattr(hw, name)
 
 
-#: Native baselines computed in this process: base key -> [(names read, their values, native summary value)].
-_BASELINES: dict[str, list[tuple[tuple[str, ...], tuple, float]]] = {}
+@dataclasses.dataclass(frozen=True)
+class Baseline:
+    """A native run, keyed on what it read: ``base`` (its spec without hardware overrides) and the values of the
+    hardware parameters and features it read (``names``, ``values``). ``spec`` is the native spec with only the
+    overrides it read and ``summary`` its summary row (None when it came from a sweep store)."""
+
+    base: str
+    names: tuple[str, ...]
+    values: tuple
+    value: float
+    spec: Spec | None = None
+    summary: dict | None = None
+
+
+#: Native baselines known to this process: base key -> baselines (computed here, or loaded from a sweep store).
+_BASELINES: dict[str, list[Baseline]] = {}
+#: Baselines computed since :func:`take_new_baselines` was last called (a sweep stores them).
+_NEW_BASELINES: list[Baseline] = []
 #: Most base keys kept (a sweep over a hardware value has one base per workload and knob setting).
 BASELINE_CACHE_SIZE = 1024
 #: How many native baselines were computed and how many reused (for benchmarks and tests).
@@ -229,10 +246,10 @@ def native_value(spec: Spec, hw: Hardware | None = None) -> float:
     if entries:
         if hw is None:  # the spec's hardware with its overrides, which native keeps
             hw = resolve_platform(spec.hardware, "native", dict(spec.hw))[0]
-        for names, values, value in entries:
-            if tuple(_read(hw, n) for n in names) == values:
+        for b in entries:
+            if tuple(_read(hw, n) for n in b.names) == b.values:
                 baseline_stats["reused"] += 1
-                return value
+                return b.value
     native = native_spec(spec)
     res = resolve(native)
     tracked = _HardwareReads(res.hw)
@@ -241,11 +258,29 @@ def native_value(spec: Spec, hw: Hardware | None = None) -> float:
     s = _simulate(native, -1, "native", resolved=res)[0]
     res = dataclasses.replace(res, hw=tracked._hw)
     names = tuple(sorted(tracked.reads))
-    if base not in _BASELINES and len(_BASELINES) >= BASELINE_CACHE_SIZE:
-        _BASELINES.pop(next(iter(_BASELINES)))
-    _BASELINES.setdefault(base, []).append((names, tuple(_read(res.hw, n) for n in names), s["value"]))
+    read_hw = {k: v for k, v in native.hw if (k if k.startswith("features.") else f"params.{k}") in names}
+    s.update(native_value=s["value"], relative_performance=1.0)
+    b = Baseline(base, names, tuple(_read(res.hw, n) for n in names), s["value"], native.replace(hw=read_hw), s)
+    add_baseline(b)
+    _NEW_BASELINES.append(b)
     baseline_stats["computed"] += 1
     return s["value"]
+
+
+def add_baseline(b: Baseline) -> None:
+    """Make a native baseline known to this process (a sweep loads the ones its store holds)."""
+    if b.base not in _BASELINES and len(_BASELINES) >= BASELINE_CACHE_SIZE:
+        _BASELINES.pop(next(iter(_BASELINES)))
+    entries = _BASELINES.setdefault(b.base, [])
+    if all(e.names != b.names or e.values != b.values for e in entries):
+        entries.append(b)
+
+
+def take_new_baselines() -> list[Baseline]:
+    """The baselines computed since the last call (and forget them)."""
+    out = list(_NEW_BASELINES)
+    _NEW_BASELINES.clear()
+    return out
 
 
 def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | None = None,

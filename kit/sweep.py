@@ -1071,6 +1071,47 @@ def _closed_forms(specs: dict[str, Spec], todo: list[str]) -> tuple[dict[str, di
     return closed, rest
 
 
+def _load_baselines(index: dict[str, dict]) -> None:
+    """Make the native baselines a store holds known to this process (and to the workers it forks)."""
+    from .run import Baseline, add_baseline
+    for rec in index.values():
+        b = rec.get("baseline")
+        if rec["version"] != __version__ or not isinstance(b, dict) or rec["result"]["error"]:
+            continue
+        names, values = b.get("reads"), b.get("values")
+        if (isinstance(b.get("base"), str) and isinstance(names, list) and isinstance(values, list)
+                and len(names) == len(values) and all(isinstance(n, str) for n in names)):
+            add_baseline(Baseline(b["base"], tuple(names), tuple(values), rec["result"]["value"]))
+
+
+def _baselines_first(specs: dict[str, Spec], todo: list[str]) -> None:
+    """Compute each distinct native baseline of the points to simulate once, here, before the workers start (they
+    inherit them when forked, and the store keeps them): not once per point and worker."""
+    from .run import native_value
+    for k in todo:
+        if specs[k].hypervisor == "native":
+            continue
+        try:
+            native_value(specs[k])
+        except Exception:  # the point's own run reports what is wrong with it
+            continue
+
+
+def _baseline_records() -> list[dict]:
+    """Store records of the baselines computed in this process since the last call."""
+    from .run import take_new_baselines
+    out = []
+    for b in take_new_baselines():
+        if b.spec is None or b.summary is None:
+            continue
+        result = {c: _py(b.summary.get(c)) for c in METRIC_COLUMNS}
+        if any(not isinstance(result[c], (int, float)) or not math.isfinite(result[c]) for c in NUMERIC_COLUMNS):
+            continue
+        out.append({"key": b.spec.key(__version__), "version": __version__, "spec": b.spec.model_dump(mode="json"),
+                    "result": result, "baseline": {"base": b.base, "reads": list(b.names), "values": list(b.values)}})
+    return out
+
+
 def _store_now(st: Store | None, records: list[dict], bar) -> None:
     """Write finished points to the store in chunks of ``FLUSH_POINTS`` (durable when this returns)."""
     for i in range(0, len(records), FLUSH_POINTS):
@@ -1109,9 +1150,12 @@ def _sweep(plan, st, executor, workers, progress, retry_errors) -> pd.DataFrame:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(specs), initial=len(reused), desc="sweep", unit="pt", dynamic_ncols=True)
     try:
+        _load_baselines(index)
         closed, todo = _closed_forms(specs, todo)  # points with a closed form: here, in bulk, no executor
         _store_now(st, [{"key": k, "version": __version__, "spec": spec_json[k], "result": r}
                         for k, r in closed.items()], bar)
+        _baselines_first(specs, todo)
+        _store_now(st, _baseline_records(), None)
     except BaseException:
         if bar is not None:
             bar.close()
