@@ -80,6 +80,8 @@ MAX_CHUNK_BYTES = 1 << 30
 
 _FORMAT = "hvkit-sweep-points/1"
 _CHUNK_PREFIX, _CHUNK_SUFFIX = "points-", ".jsonl"
+#: Native baselines a sweep computed (see kit.run.native_value), in chunks of the same format
+_BASELINE_PREFIX = "baselines-"
 _TMP_PREFIX, _TMP_SUFFIX = ".tmp-", ".part"
 #: Compact the store when it holds more chunk files than this (one file per flush adds up in long sweeps).
 _COMPACT_FILES = 32
@@ -427,7 +429,10 @@ class Store:
     SHA-256 of the rest) and one JSON record per point: ``key`` (the spec's
     hash with the kit version), ``version``, ``spec`` (its JSON form) and
     ``result`` (the metric columns). Later chunks win when a key appears twice
-    (a point recomputed with ``retry_errors``). Files are created with
+    (a point recomputed with ``retry_errors``). ``<dir>/baselines-<seq>-<random>.jsonl`` chunks, of the same
+    format, hold the native baselines the sweeps computed (each a point of the native spec with the hardware
+    overrides native reads, tagged with what it read), so that a resumed or extended sweep runs none again.
+    Files are created with
     unpredictable names, ``O_EXCL`` and ``O_NOFOLLOW``, relative to the opened
     directory, so a link planted in the store, or the store swapped for a link,
     redirects nothing. A writer holds an exclusive lock on ``<dir>/.lock``.
@@ -592,17 +597,42 @@ class Store:
         return set(self._ensure())
 
     # -- writing
-    def put_many(self, records: list[dict]) -> None:
-        """Append points as one chunk; they are durable when this returns."""
+    def _write_chunk(self, prefix: str, records: list[dict]) -> str:
         if not self.locked:
             raise RuntimeError("lock() the store before writing to it")
-        index = self._ensure()
         body = "".join(json.dumps(r, separators=(",", ":"), allow_nan=False) + "\n" for r in records).encode()
         head = json.dumps({"format": _FORMAT, "rows": len(records), "sha256": hashlib.sha256(body).hexdigest(),
                            "kit_version": __version__}).encode() + b"\n"
         self._seq += 1
-        name = f"{_CHUNK_PREFIX}{self._seq:08d}-{secrets.token_hex(4)}{_CHUNK_SUFFIX}"
+        name = f"{prefix}{self._seq:08d}-{secrets.token_hex(4)}{_CHUNK_SUFFIX}"
         _write_file_atomic(self._fd, name, lambda fd: _write_all(fd, head + body), _TMP_PREFIX, _TMP_SUFFIX)
+        return name
+
+    def put_baselines(self, records: list[dict]) -> None:
+        """Append native baselines (point records with a ``baseline`` entry) as one chunk of their own."""
+        self._ensure()  # the sequence number continues after every chunk
+        self._write_chunk(_BASELINE_PREFIX, records)
+
+    def load_baselines(self) -> list[dict]:
+        """The native baselines stored (records that check like points); bad chunks are reported like points'."""
+        self._ensure()
+        out = []
+        for name in sorted(e.name for e in os.scandir(self._fd)
+                           if e.name.startswith(_BASELINE_PREFIX) and e.name.endswith(_CHUNK_SUFFIX)):
+            with contextlib.suppress(ValueError, IndexError):
+                self._seq = max(self._seq, int(name.split("-")[1]))
+            try:
+                recs = self._read_chunk(name)
+            except _BadChunk as exc:
+                self._report(name, str(exc))
+                continue
+            out.extend(r for r in recs if _check_record(r) is None)
+        return out
+
+    def put_many(self, records: list[dict]) -> None:
+        """Append points as one chunk; they are durable when this returns."""
+        index = self._ensure()
+        name = self._write_chunk(_CHUNK_PREFIX, records)
         self._chunks.append(name)
         for r in records:
             if r["key"] in index:
@@ -1071,10 +1101,10 @@ def _closed_forms(specs: dict[str, Spec], todo: list[str]) -> tuple[dict[str, di
     return closed, rest
 
 
-def _load_baselines(index: dict[str, dict]) -> None:
+def _load_baselines(records: list[dict]) -> None:
     """Make the native baselines a store holds known to this process (and to the workers it forks)."""
     from .run import Baseline, add_baseline
-    for rec in index.values():
+    for rec in records:
         b = rec.get("baseline")
         if rec["version"] != __version__ or not isinstance(b, dict) or rec["result"]["error"]:
             continue
@@ -1150,12 +1180,15 @@ def _sweep(plan, st, executor, workers, progress, retry_errors) -> pd.DataFrame:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(specs), initial=len(reused), desc="sweep", unit="pt", dynamic_ncols=True)
     try:
-        _load_baselines(index)
+        _load_baselines(st.load_baselines() if st is not None else [])
         closed, todo = _closed_forms(specs, todo)  # points with a closed form: here, in bulk, no executor
         _store_now(st, [{"key": k, "version": __version__, "spec": spec_json[k], "result": r}
                         for k, r in closed.items()], bar)
         _baselines_first(specs, todo)
-        _store_now(st, _baseline_records(), None)
+        records = _baseline_records()
+        if st is not None and records:
+            with _signals_deferred():
+                st.put_baselines(records)
     except BaseException:
         if bar is not None:
             bar.close()
