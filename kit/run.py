@@ -12,19 +12,18 @@ import json
 import time
 import traceback
 from collections.abc import Sequence
-from typing import Any, cast
-
+from typing import TYPE_CHECKING, Any, cast
 
 from .version import __version__
 from .errors import HvkitError
-from .inputs.hardware import Hardware
-from .inputs.modes import hypervisor
-from .inputs.resolve import Resolved, resolve, resolve_platform
-from .inputs.spec import Spec
-from .inputs.workloads import Workload
-from .results import Result, relative
-from .sim.costing import Costing
-from .sim.host import Host, backend_label, has_closed_form
+
+if TYPE_CHECKING:  # the engine is imported where it is used, so that ``import kit`` and the CLI start light
+    from .inputs.hardware import Hardware
+    from .inputs.resolve import Resolved
+    from .inputs.spec import Spec
+    from .inputs.workloads import Workload
+    from .results import Result
+    from .sim.host import Host
 
 __all__ = ["run", "compare", "native_spec", "native_value", "closed_form_metrics", "Baseline", "add_baseline",
            "take_new_baselines", "baseline_stats", "BASELINE_CACHE_SIZE", "__version__"]
@@ -48,6 +47,8 @@ def _metric_value(host: Host, wl: Workload, duration: float, units: float) -> fl
 
 def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0,
               resolved: Resolved | None = None) -> tuple[dict, list, list, dict, list, list]:
+    from .inputs.resolve import resolve
+    from .sim.host import Host, has_closed_form
     res = resolved if resolved is not None else resolve(spec)
     hw, mode, wl, duration = res.hw, res.mode, res.workload, res.duration
     t0 = time.perf_counter()
@@ -116,6 +117,7 @@ def native_spec(spec: Spec) -> Spec:
     Mode overrides do not apply to native and are dropped, except the guest page
     size, which belongs to the guest OS; hardware and workload overrides are kept.
     """
+    from .inputs.spec import Spec
     data = spec.model_dump()
     guest = tuple((k, v) for k, v in spec.mode if k == "guest_page")  # a property of the guest OS
     data.update(hypervisor="native", mode=guest, dom0_vcpus=1)
@@ -128,6 +130,10 @@ def closed_form_metrics(spec: Spec) -> dict | None:
     The same numbers as ``run(spec).summary`` (bit for bit, the same sums in the same order) for a spec where
     nothing contends and nothing waits (:func:`~kit.sim.host.has_closed_form`); the bulk path of sweeps.
     """
+    from .inputs.resolve import resolve
+    from .results import relative
+    from .sim.costing import Costing
+    from .sim.host import backend_label, has_closed_form
     res = resolve(spec)
     if not has_closed_form(res):
         return None
@@ -241,6 +247,8 @@ def native_value(spec: Spec, hw: Hardware | None = None) -> float:
     parameters and features it read (recorded the first time): a sweep over a value native never reads, such as
     the VM exit latency, has one native run per workload and setting, not one per point.
     """
+    from .inputs.modes import hypervisor
+    from .inputs.resolve import resolve, resolve_platform
     base = _baseline_key(spec)
     entries = _BASELINES.get(base, [])
     if entries:
@@ -253,7 +261,7 @@ def native_value(spec: Spec, hw: Hardware | None = None) -> float:
     native = native_spec(spec)
     res = resolve(native)
     tracked = _HardwareReads(res.hw)
-    hw = cast(Hardware, tracked)  # what the mode's resolution and the run read of it is recorded
+    hw = cast("Hardware", tracked)  # what the mode's resolution and the run read of it is recorded
     res = dataclasses.replace(res, hw=hw, mode=hypervisor("native", hw, **dict(native.mode)))
     s = _simulate(native, -1, "native", resolved=res)[0]
     res = dataclasses.replace(res, hw=tracked._hw)
@@ -293,6 +301,8 @@ def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | N
 
     Raises :class:`HvkitError` for a bad spec (nothing is simulated then).
     """
+    from .inputs.spec import Spec
+    from .results import Result, relative
     if not isinstance(spec, Spec):
         raise HvkitError("run() takes a kit.Spec", value=type(spec).__name__, allowed="kit.Spec(...)")
     s, b, e, l, v, tr = _simulate(spec, run_id, scenario or spec.label(), trace_s=trace_s)
@@ -312,6 +322,8 @@ def compare(hardware: str, workload: str, hypervisors: str | Sequence[str], **kw
     Extra keyword arguments go to :class:`Spec` (vcpus, vms, duration, seed, mode, hw, params...).
     A mode that fails (an impossible combination) gives a row with its error; the others still run.
     """
+    from .inputs.spec import Spec
+    from .results import Result, relative
     names = [hypervisors] if isinstance(hypervisors, str) else list(hypervisors)  # one name is one mode
     base = Spec.make(hardware=hardware, hypervisor="native", workload=workload, **kw)
     native = run(native_spec(base), baseline=False, run_id=0, scenario="native")
