@@ -40,6 +40,8 @@ ALIASES = {"memory.guest_page": "guest_page", "memory.host_page": "host_page", "
 
 #: Most vCPUs a VM may have
 MAX_VCPUS = 256
+#: Most VMs on a host (a consolidation study of small VMs reaches hundreds)
+MAX_VMS = 256
 
 #: What ``--set`` reaches, for error messages.
 SET_KEYS = sorted(TOP_KEYS) + sorted(MODE_KEYS) + sorted(ALIASES) + ["hw.<parameter>", "hw.features.<name>",
@@ -186,7 +188,7 @@ class Spec(BaseModel):
     hypervisor: str
     workload: str
     vcpus: Int = Field(1, ge=1, le=MAX_VCPUS)
-    vms: Int = Field(1, ge=1, le=64)
+    vms: Int = Field(1, ge=1, le=MAX_VMS)
     duration: Num | None = Field(None, gt=0, le=3600)
     seed: Int = Field(0, ge=0)
     pcpus: Int | None = Field(None, ge=1, le=1024)

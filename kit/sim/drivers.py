@@ -15,7 +15,7 @@ import simpy
 from .costing import TCP_IP_HEADER_BYTES
 from .scheduler import Item
 
-__all__ = ["start", "blocks", "ChainedCpuThread", "DRIVERS", "ITEM_TARGET_S", "UNIT_WORK_CV", "TCP_WINDOW_BATCHES", "SEGMENTS_PER_ACK"]
+__all__ = ["start", "blocks", "ChainedCpuThread", "ChainedWrite", "DRIVERS", "ITEM_TARGET_S", "UNIT_WORK_CV", "TCP_WINDOW_BATCHES", "SEGMENTS_PER_ACK"]
 
 #: Variation of one unit's work: gamma with shape k has CV 1/sqrt(k)
 UNIT_WORK_CV = (0.3, "estimated, because per-request and per-compilation work varies by tens of percent around its mean in profiles of these benchmarks")
@@ -120,8 +120,39 @@ class ChainedCpuThread:
         if g.wl.per_unit.disk_ops:
             n = host.rng.poisson(g.wl.per_unit.disk_ops * self.k)
             if n:
-                host.env.process(disk_io(host, g, ops=n))
+                ChainedWrite(host, g, n).start()
         self.submit()
+
+
+class ChainedWrite:
+    """An asynchronous :func:`disk_io` (write-back of ``ops`` merged operations) as continuations, for a scheduler
+    that chains items: the guest's submission, the backend's work, the device and the completion interrupt each
+    hand over to the next in a callback, with no process of its own."""
+
+    def __init__(self, host, g, ops: int) -> None:
+        self.host, self.g, self.ops = host, g, ops
+
+    def start(self) -> None:
+        self.g.vm.submit(Item(self.g.cost.disk_guest(), then=self._submitted))
+
+    def _submitted(self) -> None:
+        c = self.g.cost
+        be = self.host.backend(c.backend_name("disk"), self.g.i)
+        if be is not None:
+            be.submit(Item(c.backend_disk(), then=self._to_device))
+        else:
+            self._to_device()
+
+    def _to_device(self) -> None:
+        host, g = self.host, self.g
+        param = host.hw.val
+        transfer = self.ops * g.wl.per_unit.disk_kb * 1024 / (param("disk_mbps") * 1e6)
+        position = host.rng.exponential(param("disk_service_ms") / 1000.0) if g.wl.disk_random else 0.0
+        done = host.env.timeout(host.disk.book(position + transfer))
+        done.callbacks.append(self._served)
+
+    def _served(self, _event) -> None:
+        self.g.vm.submit(Item(self.g.cost.notify()))
 
 
 def disk_thread(host, g):

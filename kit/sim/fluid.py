@@ -93,8 +93,10 @@ class _Pool:
         self.rho = 0.0  # d(vclock)/dt
         self.last = 0.0
         self.heap: list[tuple[float, int, _Job]] = []
-        #: (virtual runtime, seq, job) of the running jobs, for :meth:`min_vruntime`
+        #: (virtual runtime, seq, job) of the running jobs, for :meth:`min_vruntime`, and negated for the sharing
+        #: ones, for :meth:`max_vruntime`
         self.vr_heap: list[tuple[float, int, _Job]] = []
+        self.vr_max_heap: list[tuple[float, int, _Job]] = []
         #: total weight, and count per weight, of the sharing (not boosted) jobs
         self.total_weight = 0.0
         self.weights: dict[float, int] = {}
@@ -108,6 +110,17 @@ class _Pool:
     @property
     def users(self) -> list[_Job]:
         return list(self.jobs.values())
+
+    def sharing(self):
+        """The running jobs that are not boosted."""
+        return (j for j in self.jobs.values() if not j.boosted)
+
+    def max_vruntime(self) -> float:
+        """The largest virtual runtime among the sharing (not boosted) jobs, in O(log n) amortized."""
+        heap, jobs = self.vr_max_heap, self.jobs
+        while heap and (jobs.get(heap[0][2].ent) is not heap[0][2] or heap[0][2].boosted):
+            heapq.heappop(heap)
+        return -heap[0][0] if heap else -_INF
 
     def min_vruntime(self, default: float) -> float:
         """The smallest virtual runtime among the running entities (``default`` when none), in O(log n).
@@ -137,6 +150,8 @@ class FluidScheduler:
         self.trace: list | None = None
         self.trace_until = 0.0
         self._seq = 0
+        #: the item a waking entity runs after its wakeup work
+        self._follow: dict[Entity, Item] = {}
         policy.start(self)
 
     @property
@@ -174,13 +189,17 @@ class FluidScheduler:
         """Run ``item`` for ``ent`` (a generator for ``yield from``), sharing the CPUs with the other work."""
         yield from self.run_chain(ent, item, freq, waking, None)
 
-    def run_chain(self, ent: Entity, item: Item, freq: float, waking: bool, runner: Any):
+    def run_chain(self, ent: Entity, item: Item, freq: float, waking: bool, runner: Any, wake: Item | None = None):
         """Run ``item`` and then, without a process switch, the items that ``runner`` has queued when each one
-        completes (``runner.finish(item)`` and ``runner.take()``); returns when the runner's queue is empty."""
+        completes (``runner.finish(item)`` and ``runner.take()``); returns when the runner's queue is empty.
+        ``wake`` is the waking entity's own work (halt exit, wakeup), run first."""
         session = simpy.Event(self.env)
         pool = self.pool_of(ent)
         if waking:
             self.policy.on_wake(ent, pool)
+        if wake is not None:
+            self._follow[ent] = item
+            item = wake
         self._start(pool, ent, item, freq, waking, runner, session, defer=False)
         if not session.triggered:
             yield session
@@ -214,7 +233,7 @@ class FluidScheduler:
                 break
             ent.account(item.work, item.scale, freq)  # nothing to run: done at once
             ent.units += item.units
-            nxt = self._next(runner, item)
+            nxt = self._next(ent, runner, item)
             if nxt is None:
                 session.succeed()
                 return
@@ -233,7 +252,10 @@ class FluidScheduler:
         was_dirty = pool.dirty
         self._add(pool, job)
         if not defer and (was_dirty or not self._add_uncontended(pool, job)):
-            self._touch(pool)
+            if pool.lazy and not pool.capped:
+                self._recompute(pool)  # O(log n): no need to wait for the end of the instant
+            else:
+                self._touch(pool)
 
     def _add_uncontended(self, pool: _Pool, job: _Job) -> bool:
         """An arrival in a pool where everyone runs at full speed and still will: no rate changes, so only the
@@ -251,8 +273,11 @@ class FluidScheduler:
             self._set_timer(pool, at)
         return True
 
-    def _next(self, runner: Any, item: Item) -> Item | None:
+    def _next(self, ent: Entity, runner: Any, item: Item) -> Item | None:
         """Finish ``item`` for its runner and take the runner's next item (None: the chain ends)."""
+        follow = self._follow.pop(ent, None)
+        if follow is not None:  # the wakeup is done: now the item it woke for
+            return follow
         if runner is None:
             return None
         runner.finish(item)
@@ -268,7 +293,7 @@ class FluidScheduler:
         if wait > 0:
             ent.acct[QUEUEING] += wait
         job.done, job.t0 = job.seconds, now
-        nxt = self._next(job.runner, job.item)
+        nxt = self._next(ent, job.runner, job.item)
         if nxt is None:
             job.session.succeed()
         else:
@@ -283,7 +308,7 @@ class FluidScheduler:
         prio = policy.priority(ent, True)
         if not policy.preempts(prio, True):
             return False
-        return any(policy.priority(j.ent, False) > prio for j in pool.jobs.values() if not j.boosted)
+        return policy.preempts_running(prio, pool)
 
     # -- the pool's clock -----------------------------------------------------------------------------------
     def _advance(self, pool: _Pool) -> None:
@@ -313,6 +338,10 @@ class FluidScheduler:
 
     def _share(self, pool: _Pool, job: _Job) -> None:
         """Make ``job`` a sharing job (its progress so far in ``done``)."""
+        heapq.heappush(pool.vr_max_heap, (-job.ent.vruntime, job.seq, job))
+        if len(pool.vr_max_heap) > 2 * len(pool.jobs) + 16:  # drop the entries of finished jobs
+            pool.vr_max_heap = [(-j.ent.vruntime, j.seq, j) for j in pool.sharing()]
+            heapq.heapify(pool.vr_max_heap)
         pool.total_weight += job.weight
         pool.weights[job.weight] = pool.weights.get(job.weight, 0) + 1
         if pool.lazy:

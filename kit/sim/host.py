@@ -14,6 +14,7 @@ the simulated duration.
 """
 from __future__ import annotations
 
+import gc
 from collections import deque
 from dataclasses import dataclass
 
@@ -161,13 +162,15 @@ class Runner:
                 if not self.queue:
                     continue
             item = self.queue.popleft()
+            wake = None
             if waking and self.wake_work is not None:
-                wake = self.poll[1] if polled and self.poll is not None else self.wake_work
-                yield from host.sched.execute(ent, Item(wake), host.freq, waking=True)
-                waking = False
-            if chains:  # the scheduler runs this item and the ones queued behind it
-                yield from host.sched.run_chain(ent, item, host.freq, waking, self)
+                wake = Item(self.poll[1] if polled and self.poll is not None else self.wake_work)
+            if chains:  # the scheduler runs the wakeup, this item and the ones queued behind it
+                yield from host.sched.run_chain(ent, item, host.freq, waking, self, wake=wake)
             else:
+                if wake is not None:
+                    yield from host.sched.execute(ent, wake, host.freq, waking=True)
+                    waking = False
                 yield from host.sched.execute(ent, item, host.freq, waking=waking)
                 self.finish(item)
             waking = False
@@ -356,16 +359,26 @@ class Host:
         horizon = env.timeout(end)
         step = env.step
         stopper = self.stopper
-        while not horizon.processed:
-            step()
-            n += 1
-            if stopper is not None and stopper.done:
-                end = self.duration = env.now
-                self.stop_reason = "precision"
-                break
-        else:
-            if stopper is not None:
-                self.stop_reason = "duration (precision not reached)"
+        # What existed before the run (the kit, pandas, the caller's objects) is left out of the cycle collector's
+        # traversals while it runs: its full collections otherwise cost in proportion to everything loaded, which
+        # made a run's cost jump with the size of the process rather than the model. Restored afterwards.
+        freeze = gc.isenabled()
+        if freeze:
+            gc.freeze()
+        try:
+            while not horizon.processed:
+                step()
+                n += 1
+                if stopper is not None and stopper.done:
+                    end = self.duration = env.now
+                    self.stop_reason = "precision"
+                    break
+            else:
+                if stopper is not None:
+                    self.stop_reason = "duration (precision not reached)"
+        finally:
+            if freeze:
+                gc.unfreeze()
         for r in self.vms + self.neighbors + list(self.backends.values()):
             r.flush(end, self.freq)
             for ent in r.entities:

@@ -36,6 +36,8 @@ TICK_ROUNDING = 1e-9
 SLICE_DONE_S = 1e-12
 #: A piece of work is finished when less than this remains.
 WORK_DONE_S = 1e-15
+#: Distinct Work objects an entity's deferred accounting holds (shared ones: unit batches, wakeups, I/O paths).
+TALLY_SIZE = 64
 
 
 @dataclass
@@ -104,11 +106,13 @@ class Entity:
         if self.tally is not None:  # deferred: one multiply-add per item, spread over categories at the end
             key = id(work)
             hit = self.tally.get(key)
-            if hit is None:
-                self.tally[key] = [work, frac, freq]
-            else:
+            if hit is not None:
                 hit[1] += frac
-            return
+                return
+            if len(self.tally) < TALLY_SIZE:
+                self.tally[key] = [work, frac, freq]
+                return
+            # a Work made for one request: spread at once, so the tally stays small
         for cat, c in work.cycles.items():
             self.acct[cat] += c / freq * frac
         for r, n in work.exits.items():
@@ -182,6 +186,11 @@ class Policy:
     def yields_now(self, ent: Entity, pool: Any) -> bool:
         """Whether a running entity gives up its CPU now (beyond the end of its slice)."""
         return False
+
+    def preempts_running(self, prio: float, pool: Any) -> bool:
+        """Whether a waker of priority ``prio`` goes ahead of some running, not boosted entity of ``pool`` (the
+        fluid engine's question; a pool that keeps summaries of its running entities may answer it faster)."""
+        return any(self.priority(j.ent, False) > prio for j in pool.sharing())
 
     def fluid_weight(self, ent: Entity) -> float:
         """The entity's share of contended CPUs in the fluid engine (its long-run share under this policy)."""
@@ -297,6 +306,12 @@ class CfsPolicy(Policy):
 
     def preempts(self, priority: float, waking: bool) -> bool:
         return waking
+
+    def preempts_running(self, prio: float, pool: Any) -> bool:
+        largest = getattr(pool, "max_vruntime", None)  # the fluid engine's pools keep it
+        if largest is not None:
+            return largest() > prio
+        return super().preempts_running(prio, pool)
 
     def slice_for(self, ent: Entity, pool: Any) -> float:
         runnable = (len(pool.users) + len(pool.queue)) / pool.capacity
@@ -502,4 +517,4 @@ class Scheduler:
             ent.req = None
 
 
-__all__ += ["MIN_RUN_S", "TICK_ROUNDING", "SLICE_DONE_S", "WORK_DONE_S"]
+__all__ += ["MIN_RUN_S", "TICK_ROUNDING", "SLICE_DONE_S", "WORK_DONE_S", "TALLY_SIZE"]
