@@ -61,7 +61,8 @@ class Result:
         return cls(pd.DataFrame(summaries, columns=SUMMARY_COLUMNS),
                    pd.DataFrame(breakdown, columns=BREAKDOWN_COLUMNS),
                    pd.DataFrame(exits, columns=EXIT_COLUMNS),
-                   pd.DataFrame(latency if isinstance(latency, Mapping) else list(latency), columns=LATENCY_COLUMNS),
+                   (pd.DataFrame(latency, columns=LATENCY_COLUMNS, copy=False) if isinstance(latency, Mapping)
+                    else pd.DataFrame(list(latency), columns=LATENCY_COLUMNS)),
                    pd.DataFrame(list(vms), columns=VM_COLUMNS),
                    specs=list(specs),
                    timeline=pd.DataFrame(list(timeline), columns=TIMELINE_COLUMNS))

@@ -45,14 +45,14 @@ def _metric_value(host: Host, wl: Workload, duration: float, units: float) -> fl
     return rate * wl.value_per_unit
 
 
-def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0,
-              resolved: Resolved | None = None) -> tuple[dict, list, list, dict, list, list]:
+def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, resolved: Resolved | None = None,
+              tables: bool = True) -> tuple[dict, list, list, dict, list, list]:
     from .inputs.resolve import resolve
     from .sim.host import Host, has_closed_form
     res = resolved if resolved is not None else resolve(spec)
     hw, mode, wl, duration = res.hw, res.mode, res.workload, res.duration
     t0 = time.perf_counter()
-    host = Host(res, trace_s=trace_s)
+    host = Host(res, trace_s=trace_s, latencies=tables)
     events = host.closed_form() if has_closed_form(res, trace_s) else host.run()
     duration = host.duration  # shorter when the run stopped at its requested precision
     wall = time.perf_counter() - t0
@@ -97,8 +97,11 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0,
         summary["ci_low"], summary["ci_high"] = min(lo, hi), max(lo, hi)
     exit_rows = [{"run": run_id, "scenario": scenario, "reason": k, "count": v, "cycles": exit_cycles.get(k, 0.0)}
                  for k, v in sorted(exits.items())]
-    lat_vm, lat_start, lat_s = host.latencies.columns()
-    lat_rows = {"run": run_id, "scenario": scenario, "vm": lat_vm, "start_s": lat_start, "latency_us": lat_s * 1e6}
+    if not tables:  # a native baseline: only its summary is used
+        return summary, [], [], {}, [], []
+    lat_vm, lat_start, lat_s = host.latencies.take()
+    lat_s *= 1e6  # in place: the columns are the run's own
+    lat_rows = {"run": run_id, "scenario": scenario, "vm": lat_vm, "start_s": lat_start, "latency_us": lat_s}
     vm_rows: list[dict] = []
     for index, runner in enumerate(host.vms):
         vu = sum(e.units for e in runner.entities)
@@ -263,7 +266,7 @@ def native_value(spec: Spec, hw: Hardware | None = None) -> float:
     tracked = _HardwareReads(res.hw)
     hw = cast("Hardware", tracked)  # what the mode's resolution and the run read of it is recorded
     res = dataclasses.replace(res, hw=hw, mode=hypervisor("native", hw, **dict(native.mode)))
-    s = _simulate(native, -1, "native", resolved=res)[0]
+    s = _simulate(native, -1, "native", resolved=res, tables=False)[0]
     res = dataclasses.replace(res, hw=tracked._hw)
     names = tuple(sorted(tracked.reads))
     read_hw = {k: v for k, v in native.hw if (k if k.startswith("features.") else f"params.{k}") in names}

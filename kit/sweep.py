@@ -1180,6 +1180,7 @@ def _sweep(plan, st, executor, workers, progress, retry_errors) -> pd.DataFrame:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(specs), initial=len(reused), desc="sweep", unit="pt", dynamic_ncols=True)
     try:
+        _baseline_records()  # baselines computed before this sweep are not its own to store
         _load_baselines(st.load_baselines() if st is not None else [])
         closed, todo = _closed_forms(specs, todo)  # points with a closed form: here, in bulk, no executor
         _store_now(st, [{"key": k, "version": __version__, "spec": spec_json[k], "result": r}

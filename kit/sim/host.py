@@ -30,7 +30,7 @@ from .devices import DISK_SERVERS, Device
 from .params import DEFAULT_WEIGHT, KVM_HALT_POLL_S
 from .fluid import FluidScheduler
 from .scheduler import Activity, Entity, Item, Policy, Scheduler, policy_for
-from .stopping import STOP_KINDS, LatencyLog, Stopper
+from .stopping import STOP_KINDS, LatencyLog, NoLatencyLog, Stopper
 from .work import IDLE, QUEUEING, Work
 
 __all__ = ["Host", "Runner", "Guest", "SHARED_BACKENDS", "scheduler_for", "contended", "has_closed_form",
@@ -218,7 +218,7 @@ class Host:
     """One simulated host running ``vms`` identical VMs under a mode, and optionally a neighbour VM running
     another workload (for isolation studies)."""
 
-    def __init__(self, resolved: Resolved, trace_s: float = 0.0) -> None:
+    def __init__(self, resolved: Resolved, trace_s: float = 0.0, latencies: bool = True) -> None:
         spec, hw, mode, wl = resolved.spec, resolved.hw, resolved.mode, resolved.workload
         self.spec, self.hw, self.mode, self.wl, self.duration = spec, hw, mode, wl, resolved.duration
         self.env = simpy.Environment()
@@ -240,7 +240,7 @@ class Host:
         self.sched: Scheduler | FluidScheduler = engine(self.env, pcpus, policy, spec.pin, capped=capped)
         if trace_s > 0:
             self.sched.trace, self.sched.trace_until = [], trace_s
-        self.latencies = LatencyLog()  # (vm, start, latency) per request
+        self.latencies = LatencyLog() if latencies else NoLatencyLog(1)  # (vm, start, latency) per request
         self.requests_done = 0
         # devices
         param = hw.val

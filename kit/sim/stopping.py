@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-__all__ = ["Stopper", "LatencyLog", "t95", "batch_ci", "BATCHES", "MIN_BATCHES", "STOP_KINDS"]
+__all__ = ["Stopper", "LatencyLog", "NoLatencyLog", "t95", "batch_ci", "BATCHES", "MIN_BATCHES", "STOP_KINDS"]
 
 #: Batches over the longest duration a run may take.
 BATCHES = (100, "estimated, because a hundred batches over a preset's duration keep tens of requests per batch, long against the few round trips over which requests are correlated, while the interval is checked often enough to stop within a few percent of the time it needs")
@@ -26,9 +26,19 @@ MIN_BATCHES = (20, "estimated, because the t interval of a batch mean needs abou
 STOP_KINDS = frozenset({"request", "disk", "stream"})
 
 
-def t95(df: int) -> float:
-    """The 0.975 quantile of Student's t with ``df`` degrees of freedom (Cornish-Fisher expansion, within 1e-3 of
-    the exact value from 3 degrees of freedom up)."""
+#: The 0.975 quantile of Student's t for 1 to 30 degrees of freedom (any statistics table, e.g. NIST/SEMATECH
+#: e-Handbook of Statistical Methods, table 1.3.6.7.2).
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t95(df: float) -> float:
+    """The 0.975 quantile of Student's t with ``df`` degrees of freedom: the table up to 30 (a fractional ``df``,
+    as Welch's, is rounded down, which widens the interval), then the Cornish-Fisher expansion (within 1e-4)."""
+    if df < 1:
+        raise ValueError("t95 needs at least one degree of freedom")
+    if df < 31:
+        return _T975[int(df) - 1]
     z = 1.959963984540054
     g1 = (z ** 3 + z) / 4
     g2 = (5 * z ** 5 + 16 * z ** 3 + 3 * z) / 96
@@ -82,6 +92,9 @@ class LatencyLog:
     """Per-request rows ``(vm, start, latency)`` in columnar arrays that grow by doubling."""
 
     def __init__(self, capacity: int = 1024) -> None:
+        self._empty(capacity)
+
+    def _empty(self, capacity: int) -> None:
         self.vm = np.empty(capacity, dtype=np.int32)
         self.start = np.empty(capacity, dtype=np.float64)
         self.latency = np.empty(capacity, dtype=np.float64)
@@ -102,5 +115,22 @@ class LatencyLog:
         return self.n
 
     def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The rows so far: vm, start (s) and latency (s) arrays."""
+        """The rows so far: vm, start (s) and latency (s) arrays (views)."""
         return self.vm[:self.n], self.start[:self.n], self.latency[:self.n]
+
+    def take(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows as arrays of their own length (shrunk in place, no copy); the log is emptied."""
+        n = self.n
+        out = []
+        for a in (self.vm, self.start, self.latency):
+            a.resize(n, refcheck=False)  # only the log refers to them
+            out.append(a)
+        self._empty(1)
+        return out[0], out[1], out[2]
+
+
+class NoLatencyLog(LatencyLog):
+    """A log that keeps nothing (a native baseline, whose requests nobody reads)."""
+
+    def append(self, row: tuple[int, float, float]) -> None:
+        pass
