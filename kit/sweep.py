@@ -616,7 +616,7 @@ class Store:
     def load_baselines(self) -> list[dict]:
         """The native baselines stored (records that check like points); bad chunks are reported like points'."""
         self._ensure()
-        out = []
+        out: list[dict] = []
         for name in sorted(e.name for e in os.scandir(self._fd)
                            if e.name.startswith(_BASELINE_PREFIX) and e.name.endswith(_CHUNK_SUFFIX)):
             with contextlib.suppress(ValueError, IndexError):
@@ -1130,7 +1130,7 @@ def _baselines_first(specs: dict[str, Spec], todo: list[str]) -> None:
 def _baseline_records() -> list[dict]:
     """Store records of the baselines computed in this process since the last call."""
     from .run import take_new_baselines
-    out = []
+    out: list[dict] = []
     for b in take_new_baselines():
         if b.spec is None or b.summary is None:
             continue

@@ -2,7 +2,7 @@
 levels of overcommit, within the discrete engine's 95% confidence interval.
 
 The discrete engine simulates every slice and tick; its replications are frozen in
-``tests/golden/equivalence-discrete.json`` (written by ``python tests/test_equivalence.py --write``, with the
+``tests/reference/equivalence-discrete.json`` (written by ``python tests/test_equivalence.py --write``, with the
 discrete engine, which ``tests/test_golden.py`` pins bit for bit). The test runs the same cases with the hybrid
 engine (the default: closed form where nothing contends, fluid sharing for CPU-bound work, slices where waking
 vCPUs contend) and compares the means.
@@ -23,7 +23,7 @@ from statistics import NormalDist, mean, stdev
 
 import pytest
 
-REFERENCE = Path(__file__).resolve().parent / "golden" / "equivalence-discrete.json"
+REFERENCE = Path(__file__).resolve().parent / "reference" / "equivalence-discrete.json"
 HARDWARE = "skylake-sp-2017"
 REPLICATIONS = 5
 #: VMs x vCPUs on how many physical CPUs: none contend, twice and four times overcommitted

@@ -36,9 +36,11 @@ ran.
 from __future__ import annotations
 
 import heapq
+from functools import partial
 from typing import Any
 
 import simpy
+from simpy.events import EventPriority
 
 from .scheduler import WORK_DONE_S, Activity, CapGroup, Entity, Item, Policy
 from .work import QUEUEING
@@ -47,7 +49,7 @@ __all__ = ["FluidScheduler", "END_OF_INSTANT"]
 
 #: SimPy priority of the event that recomputes rates at the end of an instant (after every NORMAL event of the
 #: same time, so that a completion and the next arrival of the same entity make one rate change, not two).
-END_OF_INSTANT = 2
+END_OF_INSTANT = EventPriority(2)
 _INF = float("inf")
 
 
@@ -432,11 +434,11 @@ class FluidScheduler:
             return
         pool.eoi = True
         ev = simpy.Event(self.env)
-        ev.callbacks.append(lambda _e, p=pool: self._end_of_instant(p))
+        ev.callbacks.append(partial(self._end_of_instant, pool))
         ev._ok, ev._value = True, None
         self.env.schedule(ev, END_OF_INSTANT)
 
-    def _end_of_instant(self, pool: _Pool) -> None:
+    def _end_of_instant(self, pool: _Pool, _event: Any = None) -> None:
         pool.eoi = False
         self._recompute(pool)
 
@@ -520,9 +522,9 @@ class FluidScheduler:
             return
         gen = pool.timer_gen
         ev = self.env.timeout(max(0.0, at - self.env.now))
-        ev.callbacks.append(lambda _e, p=pool, g=gen: self._fire(p, g))
+        ev.callbacks.append(partial(self._fire, pool, gen))
 
-    def _fire(self, pool: _Pool, gen: int) -> None:
+    def _fire(self, pool: _Pool, gen: int, _event: Any = None) -> None:
         if gen != pool.timer_gen:
             return  # superseded by a later rate change
         pool.timer_at = _INF

@@ -143,7 +143,7 @@ class Runner:
     def _loop(self, ent: Entity):
         env, host = self.host.env, self.host
         waking = False
-        chains = getattr(host.sched, "chains", False)
+        run_chain = getattr(host.sched, "run_chain", None)  # the fluid scheduler chains a runner's items
         while True:
             if not self.queue:
                 host.sched.release(ent)
@@ -165,8 +165,8 @@ class Runner:
             wake = None
             if waking and self.wake_work is not None:
                 wake = Item(self.poll[1] if polled and self.poll is not None else self.wake_work)
-            if chains:  # the scheduler runs the wakeup, this item and the ones queued behind it
-                yield from host.sched.run_chain(ent, item, host.freq, waking, self, wake=wake)
+            if run_chain is not None:  # the scheduler runs the wakeup, this item and the ones queued behind it
+                yield from run_chain(ent, item, host.freq, waking, self, wake=wake)
             else:
                 if wake is not None:
                     yield from host.sched.execute(ent, wake, host.freq, waking=True)

@@ -158,8 +158,8 @@ class Policy:
     #: whether this scheduler enforces caps (a VM limited to a share of a CPU per period)
     enforces_caps: ClassVar[bool] = False
 
-    def start(self, sched: Scheduler) -> None:
-        """Start the policy's own processes (accounting periods)."""
+    def start(self, sched: Any) -> None:
+        """Start the policy's own processes (accounting periods) on a scheduler (discrete or fluid)."""
 
     def on_wake(self, ent: Entity, pool: Any) -> None:
         """Adjust a waking entity's state before it queues."""
@@ -219,10 +219,10 @@ class CreditPolicy(Policy):
         self.tick_s = CREDIT["tick_ms"][0] / 1000.0
         self.period_s = self.tick_s * CREDIT["ticks_per_acct"][0]  # credits recomputed every 3 ticks
 
-    def start(self, sched: Scheduler) -> None:
+    def start(self, sched: Any) -> None:
         sched.env.process(self._accounting(sched))
 
-    def _accounting(self, sched: Scheduler):
+    def _accounting(self, sched: Any):
         env = sched.env
         while True:
             # credits go to active entities only (those that ran or waited in the last period)
@@ -241,7 +241,7 @@ class CreditPolicy(Policy):
                     if r.priority != self.BOOST:
                         r.priority = self.UNDER if r.proc_entity.credit >= 0 else self.OVER
                         r.key = (r.priority, r.time, not r.preempt)
-                pool.queue.sort(key=_request_key)  # type: ignore[attr-defined]  # a _KeyedQueue (a list)
+                pool.queue.sort(key=_request_key)  # a _KeyedQueue (a list), or the fluid pool's empty list
             sched.renew_caps()  # a capped VM's budget is renewed every accounting period
             yield env.timeout(self.period_s)
 
@@ -283,11 +283,11 @@ class CfsPolicy(Policy):
         self.min_granularity_s = CFS["min_granularity_ms"][0] / 1000.0
         self.period_s = CFS["bandwidth_period_ms"][0] / 1000.0
 
-    def start(self, sched: Scheduler) -> None:
+    def start(self, sched: Any) -> None:
         if sched.capped:
             sched.env.process(self._bandwidth_periods(sched))
 
-    def _bandwidth_periods(self, sched: Scheduler):
+    def _bandwidth_periods(self, sched: Any):
         while True:
             sched.renew_caps()  # the cgroup's runtime is refilled every cfs_period_us
             yield sched.env.timeout(self.period_s)
