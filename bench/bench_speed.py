@@ -39,11 +39,14 @@ from kit.inputs.workloads import list_workloads  # noqa: E402
 from kit.run import closed_form_metrics, run  # noqa: E402
 from kit.sim.costing import Costing  # noqa: E402
 from kit.sim.drivers import UNIT_WORK_CV  # noqa: E402
+from kit.sim.stopping import t95  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 HW = "skylake-sp-2017"
 PCPUS = 16
 REFERENCE = Path(__file__).resolve().parent / "simgrid_reference.json"
+#: Replications of the discrete simulation the closed form is compared with
+REPS = 10
 
 
 def machine() -> str:
@@ -163,8 +166,8 @@ def scaling() -> None:
 # ---- 2. the analytic path ----------------------------------------------------------------------------------
 
 def analytic() -> None:
-    print("\n2. The analytic path (one VM, 2 vCPUs, KVM): closed form against the discrete simulation, "
-          "5 replications each")
+    print(f"\n2. The analytic path (one VM, 2 vCPUs, KVM): closed form against the discrete simulation, "
+          f"{REPS} replications each")
     inside, total, ratios = 0, 0, []
     for wl in list_workloads():
         spec = Spec.make(hardware=HW, hypervisor="kvm", workload=wl.id, vcpus=2)
@@ -173,21 +176,21 @@ def analytic() -> None:
         t_closed = best(lambda: closed_form_metrics(spec), 5)
         t_run = best(lambda: run(spec, baseline=False), 3)
         vals, t_sim = [], 0.0
-        for seed in range(5):
+        for seed in range(REPS):
             s = spec.replace(seed=seed, engine="discrete")
             t = time.process_time()
             vals.append(run(s, baseline=False).summary["value"].iloc[0])
             t_sim += time.process_time() - t
         m, sd = float(np.mean(vals)), float(np.std(vals, ddof=1))
-        half = 2.776 * sd / np.sqrt(5)
+        half = t95(REPS - 1) * sd / np.sqrt(REPS)
         a = run(spec, baseline=False).summary["value"].iloc[0]
         ok = abs(a - m) <= half
         inside += ok
         total += 1
-        ratios.append(t_sim / 5 / t_closed)
+        ratios.append(t_sim / REPS / t_closed)
         print(f"  {wl.id:14s} closed form {a:.6g}, simulation {m:.6g} +- {half:.2g}: "
-              f"{'inside' if ok else 'OUTSIDE'}; speed-up {t_sim / 5 / t_closed:,.0f}x (metrics only), "
-              f"{t_sim / 5 / t_run:,.1f}x (run() with its tables)")
+              f"{'inside' if ok else 'OUTSIDE'}; speed-up {t_sim / REPS / t_closed:,.0f}x (metrics only), "
+              f"{t_sim / REPS / t_run:,.1f}x (run() with its tables)")
     print(f"  {inside} of {total} closed forms inside the simulation's 95% interval; median speed-up "
           f"{np.median(ratios):,.0f}x")
 
@@ -246,14 +249,18 @@ def startup() -> None:
 
 # ---- 5. memory ---------------------------------------------------------------------------------------------
 
+#: The peak resident memory of this process (VmHWM: unlike ru_maxrss, not inherited from the parent across exec).
+PEAK = "int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])"
+
+
 def memory() -> None:
-    code = ("import resource, time\nfrom kit.run import run\nfrom kit.inputs.spec import Spec\n"
+    code = ("import time\nfrom kit.run import run\nfrom kit.inputs.spec import Spec\n"
             "t = time.process_time()\n"
             "r = run(Spec.make(hardware='skylake-sp-2017', hypervisor='kvm', workload='memcached', vms=8, vcpus=4,"
-            " duration=0.5))\n"
-            "print(len(r.latency), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.process_time() - t)\n")
-    base = ("import resource\nimport kit.run, kit.results, kit.sim.host, kit.inputs.spec, pandas\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+            f" duration=0.5))\nprint(len(r.latency), {PEAK}, time.process_time() - t)\n")
+    base = ("from kit.run import run\nfrom kit.inputs.spec import Spec\n"
+            "run(Spec.make(hardware='skylake-sp-2017', hypervisor='kvm', workload='memcached', vms=8, vcpus=4,"
+            f" duration=0.001))\nprint({PEAK})\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     n, peak, cpu = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                   env=env).stdout.split()
@@ -261,7 +268,7 @@ def memory() -> None:
                                env=env).stdout)
     print(f"\n5. memcached, 8 VMs x 4 vCPUs, 0.5 s (with its native baseline): {int(n):,} requests, peak "
           f"{int(peak) / 1024:.0f} MiB ({(int(peak) - floor) * 1024 / int(n):.0f} bytes a request above the "
-          f"{floor / 1024:.0f} MiB of the loaded kit), {float(cpu):.1f} s CPU")
+          f"{floor / 1024:.0f} MiB of the same run for 1 ms), {float(cpu):.1f} s CPU")
 
 
 # ---- 6. widgets and early stopping ---------------------------------------------------------------------------
