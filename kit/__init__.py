@@ -21,19 +21,43 @@ Lower layers never import higher ones (``tests/test_architecture.py``). The publ
 :func:`load_hardware`, :func:`hypervisor`, :func:`microbench`, :func:`calibrate`, :class:`Spec`, :func:`run`,
 :func:`compare`, :func:`migrate`, ``kit.sweep.sweep``, ``kit.plots``, ``kit.widgets``.
 """
-from .version import __version__
+from __future__ import annotations
 
-from .errors import HvkitError  # noqa: E402
-from .inputs.hardware import Hardware, list_hardware, load_hardware  # noqa: E402
-from .inputs.modes import Mode, hypervisor, list_hypervisors  # noqa: E402
-from .costs.ops import OPS, list_ops  # noqa: E402
-from .costs.microbench import microbench, op_path  # noqa: E402
-from .papers.calibration import calibrate  # noqa: E402
-from .inputs.spec import Spec  # noqa: E402
-from .inputs.workloads import load_workload, list_workloads  # noqa: E402
-from .results import Result  # noqa: E402
-from .run import compare, run  # noqa: E402
-from .migrate import Migration, migrate  # noqa: E402
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .version import __version__
+from .errors import HvkitError
+from .run import compare, run  # light: kit.run imports the engine when it first runs
+
+if TYPE_CHECKING:
+    from .costs.microbench import microbench, op_path
+    from .costs.ops import OPS, list_ops
+    from .inputs.hardware import Hardware, list_hardware, load_hardware
+    from .inputs.modes import Mode, hypervisor, list_hypervisors
+    from .inputs.spec import Spec
+    from .inputs.workloads import list_workloads, load_workload
+    from .migrations import Migration, migrate
+    from .papers.calibration import calibrate
+    from .results import Result
+
+#: Where each lazily imported public name lives (importing ``kit`` stays light: the command line starts fast, and
+#: pandas, pydantic and the engine load when first used).
+_LAZY = {"Hardware": "inputs.hardware", "load_hardware": "inputs.hardware", "list_hardware": "inputs.hardware",
+         "Mode": "inputs.modes", "hypervisor": "inputs.modes", "list_hypervisors": "inputs.modes",
+         "OPS": "costs.ops", "list_ops": "costs.ops", "microbench": "costs.microbench", "op_path": "costs.microbench",
+         "calibrate": "papers.calibration", "Spec": "inputs.spec", "load_workload": "inputs.workloads",
+         "list_workloads": "inputs.workloads", "Result": "results", "migrate": "migrations", "Migration": "migrations"}
+
+
+def __getattr__(name: str) -> Any:
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module 'kit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{where}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = ["HvkitError", "Hardware", "load_hardware", "list_hardware", "Mode", "hypervisor",
            "list_hypervisors", "OPS", "list_ops", "microbench", "op_path", "calibrate", "Spec", "load_workload",

@@ -23,7 +23,7 @@ from .inputs.hardware import list_hardware
 from .inputs.modes import list_hypervisors
 from .inputs.spec import Spec
 from .inputs.workloads import list_workloads
-from .migrate import METHODS, POLICIES, migrate
+from .migrations import METHODS, POLICIES, migrate
 from .run import compare
 
 __all__ = ["MigrationPanel", "LevelsPanel"]

@@ -6,7 +6,7 @@ exit reason (``exits``), per request (``latency``), per VM (``vms``) and, when t
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +17,8 @@ __all__ = ["Result", "SUMMARY_COLUMNS", "VM_COLUMNS", "TIMELINE_COLUMNS", "BREAK
 
 SUMMARY_COLUMNS = ["run", "scenario", "hardware", "hypervisor", "workload", "vcpus", "vms", "seed", "duration",
                    "metric", "unit", "higher_is_better", "value", "native_value", "relative_performance",
-                   "units", "events", "events_per_sim_s", "wall_s", "pcpu_util", "nic_tx_util", "nic_rx_util",
-                   "disk_util", "backend_util", "resolutions", "error"]
+                   "units", "events", "events_per_sim_s", "wall_s", "engine", "pcpu_util", "nic_tx_util", "nic_rx_util",
+                   "disk_util", "backend_util", "resolutions", "stop_reason", "ci_low", "ci_high", "error"]
 VM_COLUMNS = ["run", "scenario", "vm", "units", "value"]
 TIMELINE_COLUMNS = ["run", "scenario", "scope", "state", "start_s", "end_s", "guest_fraction"]
 BREAKDOWN_COLUMNS = ["run", "scenario", "scope", "entity", "category", "seconds"]
@@ -54,13 +54,15 @@ class Result:
 
     @classmethod
     def from_rows(cls, summaries: Iterable[dict], breakdown: Iterable[dict], exits: Iterable[dict],
-                  latency: Iterable[dict], specs: Iterable[Any], vms: Iterable[dict] = (),
+                  latency: Iterable[dict] | Mapping[str, Any], specs: Iterable[Any], vms: Iterable[dict] = (),
                   timeline: Iterable[dict] = ()) -> Result:
-        """A result from lists of row dicts (one list per table)."""
+        """A result from lists of row dicts (one list per table); ``latency`` may also be columns (a mapping of
+        column name to an array or a scalar), which keeps a run with millions of requests light."""
         return cls(pd.DataFrame(summaries, columns=SUMMARY_COLUMNS),
                    pd.DataFrame(breakdown, columns=BREAKDOWN_COLUMNS),
                    pd.DataFrame(exits, columns=EXIT_COLUMNS),
-                   pd.DataFrame(latency, columns=LATENCY_COLUMNS),
+                   (pd.DataFrame(latency, columns=LATENCY_COLUMNS, copy=False) if isinstance(latency, Mapping)
+                    else pd.DataFrame(list(latency), columns=LATENCY_COLUMNS)),
                    pd.DataFrame(list(vms), columns=VM_COLUMNS),
                    specs=list(specs),
                    timeline=pd.DataFrame(list(timeline), columns=TIMELINE_COLUMNS))

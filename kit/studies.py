@@ -23,7 +23,7 @@ import pandas as pd
 from .costs.microbench import microbench
 from .errors import HvkitError
 from .inputs.spec import Spec
-from .migrate import migrate
+from .migrations import migrate
 from .run import compare, run
 
 __all__ = ["microbench_matrix", "compare_grid", "run_variants", "request_latencies", "vm_shares",

@@ -58,7 +58,7 @@ __all__ = ["sweep", "expand", "run_point", "SweepFile", "load_sweep_file", "mean
 
 METRIC_COLUMNS = ["value", "native_value", "relative_performance", "units", "events", "events_per_sim_s",
                   "wall_s", "pcpu_util", "nic_tx_util", "nic_rx_util", "disk_util", "backend_util", "metric",
-                  "unit", "higher_is_better", "error"]
+                  "unit", "higher_is_better", "engine", "stop_reason", "error"]
 #: The metric columns that hold numbers; a finished point must have every one finite.
 NUMERIC_COLUMNS = ["value", "native_value", "relative_performance", "units", "events", "events_per_sim_s",
                    "wall_s", "pcpu_util", "nic_tx_util", "nic_rx_util", "disk_util"]
@@ -80,6 +80,8 @@ MAX_CHUNK_BYTES = 1 << 30
 
 _FORMAT = "hvkit-sweep-points/1"
 _CHUNK_PREFIX, _CHUNK_SUFFIX = "points-", ".jsonl"
+#: Native baselines a sweep computed (see kit.run.native_value), in chunks of the same format
+_BASELINE_PREFIX = "baselines-"
 _TMP_PREFIX, _TMP_SUFFIX = ".tmp-", ".part"
 #: Compact the store when it holds more chunk files than this (one file per flush adds up in long sweeps).
 _COMPACT_FILES = 32
@@ -242,10 +244,14 @@ def _error_result(message: str, keep: dict | None = None) -> dict:
 
 
 def _result_of(spec: Spec) -> dict:
-    from .run import run
+    from .run import closed_form_metrics, run
     try:
-        s = run(spec).summary.iloc[0]
-        result = {k: _py(s[k]) for k in METRIC_COLUMNS}
+        fast = closed_form_metrics(spec)  # no host and no table where the answer is a closed form
+        if fast is not None:
+            result = {k: _py(fast[k]) for k in METRIC_COLUMNS}
+        else:
+            s = run(spec).summary.iloc[0]
+            result = {k: _py(s[k]) for k in METRIC_COLUMNS}
     except (MemoryError, OSError):
         raise  # the machine, not the model: the sweep retries the point and stores nothing
     except Exception as exc:  # the model's answer for this spec: recorded, and the sweep goes on
@@ -423,7 +429,10 @@ class Store:
     SHA-256 of the rest) and one JSON record per point: ``key`` (the spec's
     hash with the kit version), ``version``, ``spec`` (its JSON form) and
     ``result`` (the metric columns). Later chunks win when a key appears twice
-    (a point recomputed with ``retry_errors``). Files are created with
+    (a point recomputed with ``retry_errors``). ``<dir>/baselines-<seq>-<random>.jsonl`` chunks, of the same
+    format, hold the native baselines the sweeps computed (each a point of the native spec with the hardware
+    overrides native reads, tagged with what it read), so that a resumed or extended sweep runs none again.
+    Files are created with
     unpredictable names, ``O_EXCL`` and ``O_NOFOLLOW``, relative to the opened
     directory, so a link planted in the store, or the store swapped for a link,
     redirects nothing. A writer holds an exclusive lock on ``<dir>/.lock``.
@@ -588,17 +597,42 @@ class Store:
         return set(self._ensure())
 
     # -- writing
-    def put_many(self, records: list[dict]) -> None:
-        """Append points as one chunk; they are durable when this returns."""
+    def _write_chunk(self, prefix: str, records: list[dict]) -> str:
         if not self.locked:
             raise RuntimeError("lock() the store before writing to it")
-        index = self._ensure()
         body = "".join(json.dumps(r, separators=(",", ":"), allow_nan=False) + "\n" for r in records).encode()
         head = json.dumps({"format": _FORMAT, "rows": len(records), "sha256": hashlib.sha256(body).hexdigest(),
                            "kit_version": __version__}).encode() + b"\n"
         self._seq += 1
-        name = f"{_CHUNK_PREFIX}{self._seq:08d}-{secrets.token_hex(4)}{_CHUNK_SUFFIX}"
+        name = f"{prefix}{self._seq:08d}-{secrets.token_hex(4)}{_CHUNK_SUFFIX}"
         _write_file_atomic(self._fd, name, lambda fd: _write_all(fd, head + body), _TMP_PREFIX, _TMP_SUFFIX)
+        return name
+
+    def put_baselines(self, records: list[dict]) -> None:
+        """Append native baselines (point records with a ``baseline`` entry) as one chunk of their own."""
+        self._ensure()  # the sequence number continues after every chunk
+        self._write_chunk(_BASELINE_PREFIX, records)
+
+    def load_baselines(self) -> list[dict]:
+        """The native baselines stored (records that check like points); bad chunks are reported like points'."""
+        self._ensure()
+        out: list[dict] = []
+        for name in sorted(e.name for e in os.scandir(self._fd)
+                           if e.name.startswith(_BASELINE_PREFIX) and e.name.endswith(_CHUNK_SUFFIX)):
+            with contextlib.suppress(ValueError, IndexError):
+                self._seq = max(self._seq, int(name.split("-")[1]))
+            try:
+                recs = self._read_chunk(name)
+            except _BadChunk as exc:
+                self._report(name, str(exc))
+                continue
+            out.extend(r for r in recs if _check_record(r) is None)
+        return out
+
+    def put_many(self, records: list[dict]) -> None:
+        """Append points as one chunk; they are durable when this returns."""
+        index = self._ensure()
+        name = self._write_chunk(_CHUNK_PREFIX, records)
         self._chunks.append(name)
         for r in records:
             if r["key"] in index:
@@ -1041,6 +1075,84 @@ def sweep(base: Spec, grid: dict | None = None, *, zip_params: dict | None = Non
                 st.close()
 
 
+def _closed_forms(specs: dict[str, Spec], todo: list[str]) -> tuple[dict[str, dict], list[str]]:
+    """Split the points to compute into those with a closed form (computed here, in bulk: one cost evaluation per
+    distinct platform, replications share it, no SimPy and no table) and those the executor simulates."""
+    from .run import closed_form_metrics
+    closed: dict[str, dict] = {}
+    rest: list[str] = []
+    memo: dict[str, dict | None] = {}
+    for k in todo:
+        spec = specs[k]
+        data = spec.model_dump(mode="json")
+        data["seed"] = 0  # the closed form ignores the seed: replications share it
+        platform = json.dumps(data, sort_keys=True)
+        if platform not in memo:
+            try:
+                memo[platform] = closed_form_metrics(spec)
+            except Exception:  # the executor computes it and records the model's error as a row
+                memo[platform] = None
+        m = memo[platform]
+        if m is None:
+            rest.append(k)
+            continue
+        result = {c: _py(m[c]) for c in METRIC_COLUMNS}
+        closed[k] = result if all(math.isfinite(result[c]) for c in NUMERIC_COLUMNS) else _result_of(spec)
+    return closed, rest
+
+
+def _load_baselines(records: list[dict]) -> None:
+    """Make the native baselines a store holds known to this process (and to the workers it forks)."""
+    from .run import Baseline, add_baseline
+    for rec in records:
+        b = rec.get("baseline")
+        if rec["version"] != __version__ or not isinstance(b, dict) or rec["result"]["error"]:
+            continue
+        names, values = b.get("reads"), b.get("values")
+        if (isinstance(b.get("base"), str) and isinstance(names, list) and isinstance(values, list)
+                and len(names) == len(values) and all(isinstance(n, str) for n in names)):
+            add_baseline(Baseline(b["base"], tuple(names), tuple(values), rec["result"]["value"]))
+
+
+def _baselines_first(specs: dict[str, Spec], todo: list[str]) -> None:
+    """Compute each distinct native baseline of the points to simulate once, here, before the workers start (they
+    inherit them when forked, and the store keeps them): not once per point and worker."""
+    from .run import native_value
+    for k in todo:
+        if specs[k].hypervisor == "native":
+            continue
+        try:
+            native_value(specs[k])
+        except Exception:  # the point's own run reports what is wrong with it
+            continue
+
+
+def _baseline_records() -> list[dict]:
+    """Store records of the baselines computed in this process since the last call."""
+    from .run import take_new_baselines
+    out: list[dict] = []
+    for b in take_new_baselines():
+        if b.spec is None or b.summary is None:
+            continue
+        result = {c: _py(b.summary.get(c)) for c in METRIC_COLUMNS}
+        if any(not isinstance(result[c], (int, float)) or not math.isfinite(result[c]) for c in NUMERIC_COLUMNS):
+            continue
+        out.append({"key": b.spec.key(__version__), "version": __version__, "spec": b.spec.model_dump(mode="json"),
+                    "result": result, "baseline": {"base": b.base, "reads": list(b.names), "values": list(b.values)}})
+    return out
+
+
+def _store_now(st: Store | None, records: list[dict], bar) -> None:
+    """Write finished points to the store in chunks of ``FLUSH_POINTS`` (durable when this returns)."""
+    for i in range(0, len(records), FLUSH_POINTS):
+        chunk = records[i:i + FLUSH_POINTS]
+        if st is not None:
+            with _signals_deferred():
+                st.put_many(chunk)
+        if bar is not None:
+            bar.update(len(chunk))
+
+
 def _sweep(plan, st, executor, workers, progress, retry_errors) -> pd.DataFrame:
     specs: dict[str, Spec] = {}
     keys = []
@@ -1067,13 +1179,28 @@ def _sweep(plan, st, executor, workers, progress, retry_errors) -> pd.DataFrame:
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(specs), initial=len(reused), desc="sweep", unit="pt", dynamic_ncols=True)
-    run = _Run(specs, spec_json, todo, executor, workers, st, bar, stored=len(reused), total=len(specs)) \
-        if todo else None
+    try:
+        _baseline_records()  # baselines computed before this sweep are not its own to store
+        _load_baselines(st.load_baselines() if st is not None else [])
+        closed, todo = _closed_forms(specs, todo)  # points with a closed form: here, in bulk, no executor
+        _store_now(st, [{"key": k, "version": __version__, "spec": spec_json[k], "result": r}
+                        for k, r in closed.items()], bar)
+        _baselines_first(specs, todo)
+        records = _baseline_records()
+        if st is not None and records:
+            with _signals_deferred():
+                st.put_baselines(records)
+    except BaseException:
+        if bar is not None:
+            bar.close()
+        raise
+    run = _Run(specs, spec_json, todo, executor, workers, st, bar, stored=len(reused) + len(closed),
+               total=len(specs)) if todo else None
     try:
         if run is not None:
             run.run()
     except KeyboardInterrupt:
-        stored = len(reused)
+        stored = len(reused) + len(closed)
         if run is not None:
             with contextlib.suppress(Exception):
                 run.flush(force=True)
@@ -1100,6 +1227,8 @@ def _sweep(plan, st, executor, workers, progress, retry_errors) -> pd.DataFrame:
     for k, p in zip(keys, plan):
         if k in reused:
             res, was = reused[k], True
+        elif k in closed:
+            res, was = closed[k], False
         elif k in results:
             res, was = results[k], False
         else:

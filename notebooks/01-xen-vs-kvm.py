@@ -40,7 +40,9 @@ assert cyc["neoverse-n1-2019", "hypercall", "kvm"] < 3 * cyc["neoverse-n1-2019",
 # %% [markdown]
 # ## 2. CPU virtualization: PV, HVM, PVH on CPU-bound and kernel-heavy work
 #
-# CPU-bound code runs natively under every technique except full emulation. System-call-heavy code (hackbench)
+# CPU-bound code runs at native speed under every technique except full emulation, apart from its TLB misses: under
+# nested paging each one is a two-dimensional walk (a few percent for SPEC CINT's miss rate), under PV direct paging
+# a native walk. System-call-heavy code (hackbench)
 # pays under every mode, for different mechanisms: 64-bit PV bounces each system call through Xen (hypervisor time),
 # while PVH, HVM and KVM take system calls natively and pay instead for two-dimensional page walks and for exits on
 # the IPIs that wake the other side of each pipe.
@@ -55,7 +57,8 @@ plots.relative_performance(cpu.assign(error=""), x="workload")
 
 # %%
 rel = cpu.pivot(index="hypervisor", columns="workload", values="relative_performance")
-assert (rel["spec-int"].drop(["qemu-tcg"]) > 0.97).all() and rel.loc["qemu-tcg", "spec-int"] < 0.5
+assert (rel["spec-int"].drop(["qemu-tcg"]) > 0.95).all() and rel.loc["qemu-tcg", "spec-int"] < 0.5
+assert rel.loc["xen-pv", "spec-int"] > rel.loc["xen-hvm", "spec-int"]  # native walks against 2-D walks
 assert (rel["hackbench"].drop(["native", "qemu-tcg"]) < 0.95).all()
 hb = kit.compare("skylake-sp-2017", "hackbench", ["xen-pv", "xen-pvh"], duration=0.2)
 t = hb.breakdown[hb.breakdown["entity"] == "vcpu"].pivot_table(index="category", columns="scenario", values="seconds",

@@ -3,7 +3,9 @@
 ``hvkit validate --json``, ``hvkit calibrate --json``, ``hvkit compare --json`` for every workload preset under
 every mode preset on three profiles (fixed seed), a set of scheduler scenarios (weights, caps, pinning,
 overcommit, a neighbour, several VMs), ``hvkit microbench --json`` on the three profiles, and the blind
-predictions recomputed. The files in ``tests/golden/`` were written by this module; a change that moves a number
+predictions recomputed. Runs and comparisons use the discrete engine (``--set engine=discrete``), which simulates
+every slice and tick and is frozen bit for bit; the ``hybrid-*`` files freeze the default (hybrid) engine on the
+scheduler scenarios and one profile's comparisons. The files in ``tests/golden/`` were written by this module; a change that moves a number
 on purpose regenerates them (``python tests/test_golden.py --write``) in a commit that says why.
 Wall-clock times are the only fields left out.
 """
@@ -21,6 +23,11 @@ import pytest
 GOLDEN = Path(__file__).resolve().parent / "golden"
 PROFILES = ["skylake-sp-2017", "p4-xeon-2003", "xgene-armv8-2014"]
 SEED = 7
+#: The discrete engine simulates every slice and tick: its numbers are frozen bit for bit, so that refactors of
+#: the engine stay checked exactly (the hybrid engine is checked against it by tests/test_equivalence.py).
+DISCRETE = ["--set", "engine=discrete"]
+#: The default engine's golden set (``hybrid-*``) covers the scheduler scenarios and this profile's comparisons
+HYBRID_PROFILE = "skylake-sp-2017"
 #: Scheduler and host scenarios: (name, hardware, hypervisor, workload, extra CLI arguments)
 SCENARIOS = [
     ("credit-caps", "skylake-sp-2017", "xen-hvm", "spec-int",
@@ -76,10 +83,17 @@ def cases() -> dict:
             out[f"microbench-{hw}-{mode}"] = ["microbench", "--hardware", hw, "--hypervisor", mode, "--json"]
         for wl in list_workloads():
             out[f"compare-{hw}-{wl.id}"] = ["compare", "--hardware", hw, "--workload", wl.id, "--hypervisors", modes,
-                                            "--seed", str(SEED), "--json"]
+                                            "--seed", str(SEED), "--json", *DISCRETE]
     for name, hw, hv, wl, extra in SCENARIOS:
         out[f"run-{name}"] = ["run", "--hardware", hw, "--hypervisor", hv, "--workload", wl, "--seed", str(SEED),
-                              "--json", *extra]
+                              "--json", *DISCRETE, *extra]
+    # the default (hybrid) engine: the scheduler scenarios and one profile's comparisons
+    for wl in list_workloads():
+        out[f"hybrid-compare-{HYBRID_PROFILE}-{wl.id}"] = ["compare", "--hardware", HYBRID_PROFILE, "--workload", wl.id,
+                                                           "--hypervisors", modes, "--seed", str(SEED), "--json"]
+    for name, hw, hv, wl, extra in SCENARIOS:
+        out[f"hybrid-run-{name}"] = ["run", "--hardware", hw, "--hypervisor", hv, "--workload", wl, "--seed",
+                                     str(SEED), "--json", *extra]
     return out
 
 

@@ -8,7 +8,7 @@ import kit
 from kit.cli import main
 from kit.costs.tracking import PML_ENTRIES, Tracking, choose_method
 from kit.errors import HvkitError
-from kit.migrate import migrate
+from kit.migrations import migrate
 from kit.sim.migration import XEN_POLICY
 
 QUAKE = dict(hardware="skylake-sp-2017", hypervisor="kvm", workload="quake3-server", seed=3)

@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -24,11 +24,15 @@ from .coerce import Bool, Int, Num, strict_int, to_bool, to_number
 from .hardware import Features
 from .modes import PARTS
 
-__all__ = ["Spec", "SET_KEYS", "TOP_KEYS", "MODE_KEYS", "Overrides", "parse_set", "parse_sets", "route",
+__all__ = ["Spec", "ENGINES", "SET_KEYS", "TOP_KEYS", "MODE_KEYS", "Overrides", "parse_set", "parse_sets", "route",
            "format_value"]
 
 TOP_KEYS = frozenset({"hardware", "hypervisor", "workload", "vcpus", "vms", "duration", "seed", "pcpus", "pin",
-                      "weights", "caps", "dom0_vcpus", "neighbor", "neighbor_vcpus"})
+                      "weights", "caps", "dom0_vcpus", "neighbor", "neighbor_vcpus", "engine", "precision"})
+#: How a run is computed: ``hybrid`` (the default: the closed form where nothing contends, fluid processor
+#: sharing for CPU-bound work, discrete events where an outcome depends on them) or ``discrete`` (every slice and
+#: tick simulated; the reference the hybrid engine is tested against, and what a timeline needs).
+ENGINES = ("hybrid", "discrete")
 #: Mode parts that are switches rather than choices
 MODE_SWITCHES = frozenset({"shadow_cache"})
 MODE_KEYS = frozenset(PARTS) | MODE_SWITCHES
@@ -37,6 +41,8 @@ ALIASES = {"memory.guest_page": "guest_page", "memory.host_page": "host_page", "
 
 #: Most vCPUs a VM may have
 MAX_VCPUS = 256
+#: Most VMs on a host (a consolidation study of small VMs reaches hundreds)
+MAX_VMS = 256
 
 #: What ``--set`` reaches, for error messages.
 SET_KEYS = sorted(TOP_KEYS) + sorted(MODE_KEYS) + sorted(ALIASES) + ["hw.<parameter>", "hw.features.<name>",
@@ -167,6 +173,13 @@ class Spec(BaseModel):
         measured: the noisy neighbour of an isolation study.
     neighbor_vcpus : int
         vCPUs of the neighbour VM.
+    engine : {"hybrid", "discrete"}
+        How the run is computed (``ENGINES``); both give the same answer within sampling noise
+        (``tests/test_equivalence.py``).
+    precision : float, optional
+        Stop a request or disk workload early, once the 95% confidence interval of its metric is narrower
+        than this fraction of the mean (``duration`` is then the longest it runs); default: run the whole
+        duration (reproducible papers and the CLI).
     mode, hw, params : tuple of (key, value)
         Overrides of mode parts, hardware values and workload parameters.
     """
@@ -176,7 +189,7 @@ class Spec(BaseModel):
     hypervisor: str = Field(description="mode preset")
     workload: str = Field(description="workload id or YAML path")
     vcpus: Int = Field(1, ge=1, le=MAX_VCPUS, description="vCPUs per VM")
-    vms: Int = Field(1, ge=1, le=64, description="identical VMs on the host")
+    vms: Int = Field(1, ge=1, le=MAX_VMS, description="identical VMs on the host")
     duration: Num | None = Field(None, gt=0, le=3600, description="simulated seconds (default: the workload's)")
     seed: Int = Field(0, ge=0, description="seed of every random stream of the run")
     pcpus: Int | None = Field(None, ge=1, le=1024, description="physical CPUs the host offers (default: the profile's)")
@@ -186,6 +199,11 @@ class Spec(BaseModel):
     dom0_vcpus: Int = Field(1, ge=1, le=64, description="vCPUs of Xen's dom0 or Hyper-V's root partition")
     neighbor: str | None = Field(None, description="workload of an unmeasured neighbour VM")
     neighbor_vcpus: Int = Field(1, ge=1, le=64, description="vCPUs of the neighbour VM")
+    engine: Literal["hybrid", "discrete"] = Field(
+        "hybrid", description="hybrid: closed form or fluid CPU sharing where exact, events where outcomes depend "
+                              "on them; discrete: every slice an event (timelines, equivalence checks)")
+    precision: Num | None = Field(None, gt=0, lt=1, description="stop request/disk/stream runs once the 95% "
+                                                               "interval of the metric is within this fraction")
     mode: tuple[tuple[str, Any], ...] = Field((), description="overrides of mode parts")
     hw: tuple[tuple[str, Any], ...] = Field((), description="overrides of hardware values")
     params: tuple[tuple[str, Any], ...] = Field((), description="overrides of workload parameters")

@@ -187,6 +187,7 @@ def predict_rows(preds: list[Prediction]) -> pd.DataFrame:
     for (base, n), members in groups.items():
         modes = list(dict.fromkeys(preds[i].spec.hypervisor for i in members))
         kw = base.model_dump(exclude={"hardware", "hypervisor", "workload", "seed"})
+        kw["engine"] = "discrete"  # committed predictions recompute bit for bit with the engine that computed them
         samples: dict[str, dict[str, list]] = {m: {"rel": [], "value": [], "native": [], "runs": []} for m in modes}
         native_runs = []
         for k in range(n):

@@ -30,7 +30,7 @@ import pandas as pd
 from ..errors import HvkitError
 from ..inputs.files import data_dir
 from ..inputs.spec import Spec
-from ..migrate import migrate
+from ..migrations import migrate
 from ..run import compare
 from ..version import __version__
 from .predictions_2015 import FELTER, Prediction, _explained, _per_unit, predict_rows, t_quantile
@@ -241,6 +241,7 @@ def predict_turtles(preds: list[NestedPrediction] | None = None) -> pd.DataFrame
         single_name, single_parts = p.single
         nested_name, nested_parts = p.nested
         kw = p.spec.model_dump(exclude={"hardware", "hypervisor", "workload", "seed", "mode"})
+        kw["engine"] = "discrete"  # the engine the committed predictions were computed with
         rel_s, rel_n, ratio, nat, sr, nr = [], [], [], [], [], []
         for k in range(p.seeds):
             seed = p.spec.seed + k

@@ -26,13 +26,17 @@ class Device:
 
     def serve(self, seconds: float):
         """Serve one request of ``seconds`` (a generator for ``yield from``): returns when it is done."""
+        yield self.env.timeout(self.book(seconds))
+
+    def book(self, seconds: float) -> float:
+        """Queue one request of ``seconds``; how long from now until it is done."""
         now = self.env.now
         k = min(range(self.servers), key=self.free_at.__getitem__) if self.servers > 1 else 0
         start = max(now, self.free_at[k])
         self.free_at[k] = start + seconds
         self.busy += seconds
         self.served += 1
-        yield self.env.timeout(start + seconds - now)
+        return start + seconds - now
 
     def busy_until(self, t: float) -> float:
         """Busy time counted up to ``t`` (service booked past the horizon is excluded)."""

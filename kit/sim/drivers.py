@@ -13,8 +13,9 @@ from collections.abc import Callable
 import simpy
 
 from .costing import TCP_IP_HEADER_BYTES
+from .scheduler import Item
 
-__all__ = ["start", "DRIVERS", "ITEM_TARGET_S", "UNIT_WORK_CV", "TCP_WINDOW_BATCHES", "SEGMENTS_PER_ACK"]
+__all__ = ["start", "blocks", "ChainedCpuThread", "ChainedWrite", "DRIVERS", "ITEM_TARGET_S", "UNIT_WORK_CV", "TCP_WINDOW_BATCHES", "SEGMENTS_PER_ACK"]
 
 #: Variation of one unit's work: gamma with shape k has CV 1/sqrt(k)
 UNIT_WORK_CV = (0.3, "estimated, because per-request and per-compilation work varies by tens of percent around its mean in profiles of these benchmarks")
@@ -35,8 +36,12 @@ def jitter(host, k: int = 1) -> float:
 
 
 def _start_cpu(host, g) -> None:
+    chained = getattr(host.sched, "chains", False) and not (g.wl.per_unit.disk_ops and g.wl.disk_sync)
     for _ in range(len(g.vm.entities) * g.wl.threads_per_vcpu):
-        host.env.process(cpu_thread(host, g))
+        if chained:
+            ChainedCpuThread(host, g).submit()
+        else:
+            host.env.process(cpu_thread(host, g))
 
 
 def _start_disk(host, g) -> None:
@@ -50,6 +55,15 @@ def _start_stream(host, g) -> None:
 
 #: The starter of each workload kind that runs inside its VM (request clients start per host, see start()).
 DRIVERS: dict[str, Callable] = {"cpu": _start_cpu, "disk": _start_disk, "stream": _start_stream}
+
+
+def blocks(wl) -> bool:
+    """Whether the workload's vCPUs sleep and wake (waiting for requests, the disk or the network).
+
+    The latency of a waking vCPU under contention depends on where the running ones are in their slices, so the
+    hybrid engine simulates slices for such a workload on a host where entities contend.
+    """
+    return wl.kind != "cpu" or bool(wl.per_unit.disk_ops and wl.disk_sync)
 
 
 def start(host) -> None:
@@ -81,6 +95,64 @@ def cpu_thread(host, g):
             elif n:
                 # write-back: the block layer merges this item's writes into one request
                 env.process(disk_io(host, g, ops=n))
+
+
+class ChainedCpuThread:
+    """:func:`cpu_thread` as a continuation, for a scheduler that chains items (the hybrid engine).
+
+    Each item's ``then`` draws the item's write-back and submits the next unit batch in the same callback, so a
+    thread that never waits costs no process switch per item. Threads whose writes are synchronous wait for the
+    disk and stay :func:`cpu_thread` processes.
+    """
+
+    def __init__(self, host, g) -> None:
+        self.host, self.g = host, g
+        base = g.cost.unit()
+        self.k = max(1, int(math.ceil(ITEM_TARGET_S[0] * host.freq / max(base.total, 1.0))))
+        self.batch = base * self.k
+
+    def submit(self) -> None:
+        k = self.k
+        self.g.vm.submit(Item(self.batch, units=float(k), then=self._done, scale=jitter(self.host, k)))
+
+    def _done(self) -> None:
+        host, g = self.host, self.g
+        if g.wl.per_unit.disk_ops:
+            n = host.rng.poisson(g.wl.per_unit.disk_ops * self.k)
+            if n:
+                ChainedWrite(host, g, n).start()
+        self.submit()
+
+
+class ChainedWrite:
+    """An asynchronous :func:`disk_io` (write-back of ``ops`` merged operations) as continuations, for a scheduler
+    that chains items: the guest's submission, the backend's work, the device and the completion interrupt each
+    hand over to the next in a callback, with no process of its own."""
+
+    def __init__(self, host, g, ops: int) -> None:
+        self.host, self.g, self.ops = host, g, ops
+
+    def start(self) -> None:
+        self.g.vm.submit(Item(self.g.cost.disk_guest(), then=self._submitted))
+
+    def _submitted(self) -> None:
+        c = self.g.cost
+        be = self.host.backend(c.backend_name("disk"), self.g.i)
+        if be is not None:
+            be.submit(Item(c.backend_disk(), then=self._to_device))
+        else:
+            self._to_device()
+
+    def _to_device(self) -> None:
+        host, g = self.host, self.g
+        param = host.hw.val
+        transfer = self.ops * g.wl.per_unit.disk_kb * 1024 / (param("disk_mbps") * 1e6)
+        position = host.rng.exponential(param("disk_service_ms") / 1000.0) if g.wl.disk_random else 0.0
+        done = host.env.timeout(host.disk.book(position + transfer))
+        done.callbacks.append(self._served)
+
+    def _served(self, _event) -> None:
+        self.g.vm.submit(Item(self.g.cost.notify()))
 
 
 def disk_thread(host, g):

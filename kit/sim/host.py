@@ -14,6 +14,7 @@ the simulated duration.
 """
 from __future__ import annotations
 
+import gc
 from collections import deque
 from dataclasses import dataclass
 
@@ -21,21 +22,88 @@ import numpy as np
 import simpy
 
 from ..inputs.resolve import Resolved
+from ..inputs.spec import Spec
 from ..inputs.workloads import Workload
 from . import drivers
 from .compositions import costing_for
 from .costing import Costing
 from .devices import DISK_SERVERS, Device
 from .params import DEFAULT_WEIGHT, KVM_HALT_POLL_S
-from .scheduler import Activity, Entity, Item, Scheduler, policy_for
+from .fluid import FluidScheduler
+from .scheduler import Activity, Entity, Item, Policy, Scheduler, policy_for
+from .stopping import STOP_KINDS, LatencyLog, NoLatencyLog, Stopper
 from .work import IDLE, PAUSED, QUEUEING, Work
 
-__all__ = ["Host", "Runner", "Guest", "SHARED_BACKENDS"]
+__all__ = ["Host", "Runner", "Guest", "SHARED_BACKENDS", "scheduler_for", "contended", "has_closed_form",
+           "backend_label"]
 
 #: Backends shared by every VM of the host, with their label in results
 SHARED_BACKENDS = {"dom0": "dom0", "root": "root partition", "host": "host OS"}
 #: The seed stream of a host, distinct from other uses of the spec's seed
 _HOST_STREAM = 0x6876
+
+
+def contended(spec: Spec, pcpus: int, costs: list[Costing]) -> bool:
+    """Whether two entities of the host (vCPUs, backend threads) may ever want the same physical CPU.
+
+    ``costs`` holds the costing of each VM (the measured ones, then the neighbour), which names its backends.
+    Entities are counted as :class:`Host` creates them: with pinning, per physical CPU; otherwise per host.
+    """
+    n = max(1, pcpus)
+    pins = [i * spec.vcpus + j for i in range(spec.vms) for j in range(spec.vcpus)]
+    if len(costs) > spec.vms:  # the neighbour
+        pins += [spec.vms * spec.vcpus + j for j in range(spec.neighbor_vcpus)]
+    shared: set[str] = set()
+    per_vm: set[tuple[int, str]] = set()
+    for vm, cost in enumerate(costs):
+        for what in ("net", "disk"):
+            name = cost.backend_name(what)
+            if name is None:
+                continue
+            if name in SHARED_BACKENDS:
+                shared.add(name)
+            else:
+                per_vm.add((vm, name))
+    for name in shared:
+        k = spec.dom0_vcpus if name in ("dom0", "root") else 1
+        pins += [n - k + t for t in range(k)]
+    pins += [(spec.vms * spec.vcpus + vm) % n for vm, _ in per_vm]
+    if not spec.pin:
+        return len(pins) > n
+    per_cpu: dict[int, int] = {}
+    for p in pins:
+        per_cpu[p % n] = per_cpu.get(p % n, 0) + 1
+    return max(per_cpu.values()) > 1
+
+
+def backend_label(name: str, vm: int) -> str:
+    """How results name backend ``name`` serving VM ``vm`` (a shared backend has one name for all VMs)."""
+    return SHARED_BACKENDS[name] if name in SHARED_BACKENDS else f"vm{vm} {name}"
+
+
+def has_closed_form(resolved: Resolved, trace_s: float = 0.0) -> bool:
+    """Whether the run's answer is a closed form: nothing contends and nothing waits.
+
+    CPU-bound guests without I/O (so backends and devices stay idle and vCPUs never sleep), no cap, no neighbour,
+    and a physical CPU for every vCPU: each vCPU then runs its units back to back at full speed for the whole
+    duration, and the expected result is the unit's cost times the number of units that fit (``Host.closed_form``).
+    """
+    spec, wl = resolved.spec, resolved.workload
+    if spec.engine != "hybrid" or trace_s > 0 or resolved.neighbours:
+        return False
+    if wl.kind != "cpu" or wl.per_unit.disk_ops or (spec.caps and any(c > 0 for c in spec.caps)):
+        return False
+    if policy_for(resolved.mode.scheduler).requires_slices():
+        return False
+    return spec.vms * spec.vcpus <= (spec.pcpus or resolved.hw.pcpus)
+
+
+def scheduler_for(engine: str, policy: Policy) -> type[Scheduler] | type[FluidScheduler]:
+    """The scheduler class of an engine: the discrete one where asked, or where the policy's outcomes depend on
+    slice boundaries (:meth:`Policy.requires_slices`); the fluid one otherwise."""
+    if engine == "discrete" or policy.requires_slices():
+        return Scheduler
+    return FluidScheduler
 
 
 class Runner:
@@ -57,6 +125,8 @@ class Runner:
             ent = Entity(f"{name}.{unit}{i}", f"{scope}.{unit}{i}", kind, weight,
                          pin=(pin_base + i) if host.spec.pin else None)
             ent.acct[IDLE] = host.env.now  # an entity created late was not running before
+            if getattr(host.sched, "chains", False):
+                ent.tally = {}  # the hybrid engine accounts each item once, spread over categories at the end
             ent.activity = Activity(IDLE, host.env.now)
             self.entities.append(ent)
             host.sched.entities.append(ent)
@@ -96,6 +166,7 @@ class Runner:
     def _loop(self, ent: Entity):
         env, host = self.host.env, self.host
         waking = polled = False
+        run_chain = getattr(host.sched, "run_chain", None)  # the fluid scheduler chains a runner's items
         while True:
             if self.gate is not None:
                 yield from self._held(ent)
@@ -118,14 +189,29 @@ class Runner:
                 if not self.queue or self.gate is not None:
                     continue
             item = self.queue.popleft()
+            wake = None
             if waking and self.wake_work is not None:
-                wake = self.poll[1] if polled and self.poll is not None else self.wake_work
-                yield from host.sched.execute(ent, Item(wake), host.freq, waking=True)
-                waking = False
-            yield from host.sched.execute(ent, item, host.freq, waking=waking)
+                wake = Item(self.poll[1] if polled and self.poll is not None else self.wake_work)
+            if run_chain is not None:  # the scheduler runs the wakeup, this item and the ones queued behind it
+                yield from run_chain(ent, item, host.freq, waking, self, wake=wake)
+            else:
+                if wake is not None:
+                    yield from host.sched.execute(ent, wake, host.freq, waking=True)
+                    waking = False
+                yield from host.sched.execute(ent, item, host.freq, waking=waking)
+                self.finish(item)
             waking = False
-            if item.done is not None:
-                item.done.succeed()
+
+    def finish(self, item: Item) -> None:
+        """An item is done: call its continuation, or fire its event."""
+        if item.then is not None:
+            item.then()
+        elif item.done is not None:
+            item.done.succeed()
+
+    def take(self) -> Item | None:
+        """The next queued item, if any (for a scheduler that chains a runner's items)."""
+        return self.queue.popleft() if self.queue else None
 
     def flush(self, now: float, freq: float) -> None:
         """Account the state each entity is in at the end of the run."""
@@ -134,10 +220,8 @@ class Runner:
             dt = now - act.since
             if dt <= 0:
                 continue
-            if act.state == "running" and act.item is not None and act.seconds > 0:
-                ent.account(act.item.work, dt / act.seconds, freq)
-                ent.units += act.item.units * dt / act.seconds
-                self.host.sched._busy(self.host.sched.pool_of(ent), dt)
+            if act.state == "running" and self.host.sched.flush(ent, now, freq):
+                pass
             elif act.state in (IDLE, QUEUEING, PAUSED):
                 ent.acct[act.state] += dt
             else:
@@ -161,19 +245,29 @@ class Host:
     """One simulated host running ``vms`` identical VMs under a mode, and optionally a neighbour VM running
     another workload (for isolation studies)."""
 
-    def __init__(self, resolved: Resolved, trace_s: float = 0.0) -> None:
+    def __init__(self, resolved: Resolved, trace_s: float = 0.0, latencies: bool = True) -> None:
         spec, hw, mode, wl = resolved.spec, resolved.hw, resolved.mode, resolved.workload
         self.spec, self.hw, self.mode, self.wl, self.duration = spec, hw, mode, wl, resolved.duration
         self.env = simpy.Environment()
+        self._engine = ""
+        #: batch means of the metric (runs that may stop early), and why the run ended
+        self.stopper: Stopper | None = None
+        self.stop_reason = "duration"
         self.freq = hw.val("freq_ghz") * 1e9
         self.rng = np.random.default_rng(np.random.SeedSequence([spec.seed, _HOST_STREAM]))
         policy = policy_for(mode.scheduler)
         capped = bool(spec.caps) and any(c > 0 for c in spec.caps or ()) and policy.enforces_caps
-        self.sched = Scheduler(self.env, spec.pcpus or hw.pcpus, policy, spec.pin, capped=capped)
+        self.cost = costing_for(hw, mode, wl)
+        pcpus = spec.pcpus or hw.pcpus
+        ncosts = [costing_for(hw, mode, n) for n in resolved.neighbours]
+        slices = (trace_s > 0 or policy.requires_slices()
+                  or (any(drivers.blocks(w) for w in (wl, *resolved.neighbours))
+                      and contended(spec, pcpus, [self.cost] * spec.vms + ncosts)))
+        engine = scheduler_for("discrete" if slices else spec.engine, policy)
+        self.sched: Scheduler | FluidScheduler = engine(self.env, pcpus, policy, spec.pin, capped=capped)
         if trace_s > 0:
             self.sched.trace, self.sched.trace_until = [], trace_s
-        self.cost = costing_for(hw, mode, wl)
-        self.latencies: list[tuple[int, float, float]] = []  # (vm, start, latency)
+        self.latencies = LatencyLog() if latencies else NoLatencyLog(1)  # (vm, start, latency) per request
         self.requests_done = 0
         # devices
         param = hw.val
@@ -203,8 +297,7 @@ class Host:
                 self.backend(self.cost.backend_name(what), i)
         self.guests = [Guest(i, vm, self.cost, wl) for i, vm in enumerate(self.vms)]
         self.neighbors: list[Runner] = []
-        for neighbour in resolved.neighbours:
-            ncost = costing_for(hw, mode, neighbour)
+        for neighbour, ncost in zip(resolved.neighbours, ncosts):
             k = spec.vms
             nvm = Runner(self, "neighbor", "host.neighbor", "neighbor", spec.neighbor_vcpus, DEFAULT_WEIGHT[0],
                          wake_work=None if mode.is_native else ncost.wake(), pin_base=k * spec.vcpus,
@@ -222,14 +315,14 @@ class Host:
         if name in SHARED_BACKENDS:
             if name not in self._shared:
                 n = self.spec.dom0_vcpus if name in ("dom0", "root") else 1
-                label = SHARED_BACKENDS[name]
+                label = backend_label(name, vm)
                 r = Runner(self, label, f"host.{name}", "backend", n, DEFAULT_WEIGHT[0], pin_base=self.sched.n - n)
                 self._shared[name] = r
                 self.backends[label] = r
             return self._shared[name]
         key = (vm, name)
         if key not in self.per_vm_backend:
-            label = f"vm{vm} {name}"
+            label = backend_label(name, vm)
             r = Runner(self, label, f"host.vm{vm}.{name}", "backend", 1, DEFAULT_WEIGHT[0],
                        pin_base=(self.spec.vms * self.spec.vcpus + vm) % max(1, self.sched.n))
             self.per_vm_backend[key] = r
@@ -241,16 +334,80 @@ class Host:
         """Payload bytes the measured (primary) VMs moved."""
         return sum(g.bytes_done for g in self.guests if g.primary)
 
+    @property
+    def engine(self) -> str:
+        """What computed the run: ``analytic`` (the closed form), ``hybrid`` or ``discrete``."""
+        return self._engine or self.sched.engine
+
     # -- running -----------------------------------------------------------------------------------
+    def closed_form(self) -> int:
+        """Account the run from its closed form instead of simulating it (see :func:`has_closed_form`).
+
+        Every vCPU runs units back to back for the whole duration: it completes ``duration * freq / unit``
+        units, and each category, exit reason and exit cycle is that many times the unit's; backends stay idle.
+        Returns 0, the number of SimPy events processed.
+        """
+        d = self.duration
+        unit = self.cost.unit()
+        units = d * self.freq / unit.total
+        for vm in self.vms:
+            for ent in vm.entities:
+                ent.account(unit, units, self.freq)
+                ent.settle()
+                ent.units = units
+                ent.acct[IDLE] = 0.0
+                self.sched.pool_of(ent).busy += d
+        for r in self.backends.values():
+            for ent in r.entities:
+                ent.acct[IDLE] = d
+        self._engine = "analytic"
+        return 0
+
+    def progress(self) -> float:
+        """What the run's metric counts so far: the measured VMs' units (bytes for a stream)."""
+        if self.wl.kind == "stream":
+            return self.bytes_done
+        return sum(e.units for vm in self.vms for e in vm.entities)
+
+    def _watch(self, stopper: Stopper):
+        while True:
+            yield self.env.timeout(stopper.batch_s)
+            stopper.check()
+
     def run(self) -> int:
-        """Run to the duration; returns the number of SimPy events processed."""
+        """Run to the duration, or until the metric is known to ``spec.precision`` (request and I/O workloads);
+        returns the number of SimPy events processed. ``duration`` becomes the time simulated, ``stop_reason``
+        says why it ended and ``stopper`` holds the batch means."""
         drivers.start(self)
         env, end, n = self.env, self.duration, 0
+        if self.wl.kind in STOP_KINDS and self.spec.precision is not None:
+            self.stopper = Stopper(self.progress, end, self.spec.precision)
+            env.process(self._watch(self.stopper))
         horizon = env.timeout(end)
         step = env.step
-        while not horizon.processed:
-            step()
-            n += 1
+        stopper = self.stopper
+        # What existed before the run (the kit, pandas, the caller's objects) is left out of the cycle collector's
+        # traversals while it runs: its full collections otherwise cost in proportion to everything loaded, which
+        # made a run's cost jump with the size of the process rather than the model. Restored afterwards.
+        freeze = gc.isenabled()
+        if freeze:
+            gc.freeze()
+        try:
+            while not horizon.processed:
+                step()
+                n += 1
+                if stopper is not None and stopper.done:
+                    end = self.duration = env.now
+                    self.stop_reason = "precision"
+                    break
+            else:
+                if stopper is not None:
+                    self.stop_reason = "duration (precision not reached)"
+        finally:
+            if freeze:
+                gc.unfreeze()
         for r in self.vms + self.neighbors + list(self.backends.values()):
             r.flush(end, self.freq)
+            for ent in r.entities:
+                ent.settle()
         return n

@@ -17,6 +17,7 @@ import bisect
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import simpy
@@ -35,16 +36,22 @@ TICK_ROUNDING = 1e-9
 SLICE_DONE_S = 1e-12
 #: A piece of work is finished when less than this remains.
 WORK_DONE_S = 1e-15
+#: Distinct Work objects an entity's deferred accounting holds (shared ones: unit batches, wakeups, I/O paths).
+TALLY_SIZE = 64
 
 
 @dataclass
 class Item:
-    """Work for a runner, and the event to fire when it is done."""
+    """Work for a runner, and the event to fire (or the continuation to call) when it is done."""
 
     work: Work
     done: simpy.Event | None = None
     #: workload units this item completes
     units: float = 0.0
+    #: called when the item is done, instead of firing ``done``: it may submit the next item at once
+    then: Callable[[], None] | None = None
+    #: the item is ``scale`` times ``work`` (a varied unit batch shares its Work object with the others)
+    scale: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +92,27 @@ class Entity:
         self.cap_group: CapGroup | None = None
         self.units = 0.0
         self.activity = Activity("idle", 0.0)
+        #: deferred accounting (the hybrid engine): id(work) -> [work, fraction of it done, frequency]
+        self.tally: dict[int, list] | None = None
+
+    def settle(self) -> None:
+        """Spread the deferred accounting over categories and exits (once, at the end of a run)."""
+        tally, self.tally = self.tally, None
+        for work, frac, freq in (tally or {}).values():
+            self.account(work, frac, freq)
 
     def account(self, work: Work, frac: float, freq: float) -> None:
         """Add ``frac`` of ``work`` to the entity's time by category and its exits."""
+        if self.tally is not None:  # deferred: one multiply-add per item, spread over categories at the end
+            key = id(work)
+            hit = self.tally.get(key)
+            if hit is not None:
+                hit[1] += frac
+                return
+            if len(self.tally) < TALLY_SIZE:
+                self.tally[key] = [work, frac, freq]
+                return
+            # a Work made for one request: spread at once, so the tally stays small
         for cat, c in work.cycles.items():
             self.acct[cat] += c / freq * frac
         for r, n in work.exits.items():
@@ -133,8 +158,8 @@ class Policy:
     #: whether this scheduler enforces caps (a VM limited to a share of a CPU per period)
     enforces_caps: ClassVar[bool] = False
 
-    def start(self, sched: Scheduler) -> None:
-        """Start the policy's own processes (accounting periods)."""
+    def start(self, sched: Any) -> None:
+        """Start the policy's own processes (accounting periods) on a scheduler (discrete or fluid)."""
 
     def on_wake(self, ent: Entity, pool: Any) -> None:
         """Adjust a waking entity's state before it queues."""
@@ -162,6 +187,20 @@ class Policy:
         """Whether a running entity gives up its CPU now (beyond the end of its slice)."""
         return False
 
+    def preempts_running(self, prio: float, pool: Any) -> bool:
+        """Whether a waker of priority ``prio`` goes ahead of some running, not boosted entity of ``pool`` (the
+        fluid engine's question; a pool that keeps summaries of its running entities may answer it faster)."""
+        return any(self.priority(j.ent, False) > prio for j in pool.sharing())
+
+    def fluid_weight(self, ent: Entity) -> float:
+        """The entity's share of contended CPUs in the fluid engine (its long-run share under this policy)."""
+        return ent.weight
+
+    def requires_slices(self) -> bool:
+        """Whether an outcome of this policy depends on slice boundaries, so that the hybrid engine must run the
+        discrete scheduler (a mechanism such as lock-holder preemption or co-scheduling says so here)."""
+        return False
+
 
 class CreditPolicy(Policy):
     """Xen's credit scheduler (xen/common/sched/credit.c).
@@ -180,10 +219,10 @@ class CreditPolicy(Policy):
         self.tick_s = CREDIT["tick_ms"][0] / 1000.0
         self.period_s = self.tick_s * CREDIT["ticks_per_acct"][0]  # credits recomputed every 3 ticks
 
-    def start(self, sched: Scheduler) -> None:
+    def start(self, sched: Any) -> None:
         sched.env.process(self._accounting(sched))
 
-    def _accounting(self, sched: Scheduler):
+    def _accounting(self, sched: Any):
         env = sched.env
         while True:
             # credits go to active entities only (those that ran or waited in the last period)
@@ -202,7 +241,7 @@ class CreditPolicy(Policy):
                     if r.priority != self.BOOST:
                         r.priority = self.UNDER if r.proc_entity.credit >= 0 else self.OVER
                         r.key = (r.priority, r.time, not r.preempt)
-                pool.queue.sort(key=_request_key)  # type: ignore[attr-defined]  # a _KeyedQueue (a list)
+                pool.queue.sort(key=_request_key)  # a _KeyedQueue (a list), or the fluid pool's empty list
             sched.renew_caps()  # a capped VM's budget is renewed every accounting period
             yield env.timeout(self.period_s)
 
@@ -244,17 +283,22 @@ class CfsPolicy(Policy):
         self.min_granularity_s = CFS["min_granularity_ms"][0] / 1000.0
         self.period_s = CFS["bandwidth_period_ms"][0] / 1000.0
 
-    def start(self, sched: Scheduler) -> None:
+    def start(self, sched: Any) -> None:
         if sched.capped:
             sched.env.process(self._bandwidth_periods(sched))
 
-    def _bandwidth_periods(self, sched: Scheduler):
+    def _bandwidth_periods(self, sched: Any):
         while True:
             sched.renew_caps()  # the cgroup's runtime is refilled every cfs_period_us
             yield sched.env.timeout(self.period_s)
 
     def on_wake(self, ent: Entity, pool: Any) -> None:
-        floor = min((u.proc_entity.vruntime for u in pool.users if hasattr(u, "proc_entity")), default=ent.vruntime)
+        smallest = getattr(pool, "min_vruntime", None)  # a pool that keeps it (the fluid engine's) says so
+        if smallest is not None:
+            floor = smallest(ent.vruntime)
+        else:
+            floor = min((u.proc_entity.vruntime for u in pool.users if hasattr(u, "proc_entity")),
+                        default=ent.vruntime)
         ent.vruntime = max(ent.vruntime, floor - self.latency_s / 2.0)
 
     def priority(self, ent: Entity, waking: bool) -> float:
@@ -262,6 +306,12 @@ class CfsPolicy(Policy):
 
     def preempts(self, priority: float, waking: bool) -> bool:
         return waking
+
+    def preempts_running(self, prio: float, pool: Any) -> bool:
+        largest = getattr(pool, "max_vruntime", None)  # the fluid engine's pools keep it
+        if largest is not None:
+            return largest() > prio
+        return super().preempts_running(prio, pool)
 
     def slice_for(self, ent: Entity, pool: Any) -> float:
         runnable = (len(pool.users) + len(pool.queue)) / pool.capacity
@@ -275,6 +325,9 @@ class FifoPolicy(Policy):
     """First come, first served, with a fixed slice."""
 
     name = "fifo"
+
+    def fluid_weight(self, ent: Entity) -> float:
+        return 1.0  # round robin in arrival order: equal shares whatever the weight
 
 
 #: The policies by name.
@@ -296,6 +349,8 @@ def policy_for(mode_scheduler: str) -> Policy:
 
 class Scheduler:
     """Physical CPUs shared by entities under a :class:`Policy`."""
+
+    engine = "discrete"
 
     def __init__(self, env: simpy.Environment, pcpus: int, policy: Policy, pin: bool, capped: bool = False) -> None:
         self.env, self.n, self.policy, self.pinned = env, pcpus, policy, pin
@@ -340,7 +395,7 @@ class Scheduler:
         the CPU; repeat until the item is done.
         """
         env, policy = self.env, self.policy
-        seconds = item.work.total / freq
+        seconds = item.work.total * item.scale / freq
         remaining = seconds
         pool = self.pool_of(ent)
         ent.active_at = env.now
@@ -373,6 +428,17 @@ class Scheduler:
             if remaining <= WORK_DONE_S:
                 break
         ent.activity = Activity("between", env.now)
+
+    def flush(self, ent: Entity, now: float, freq: float) -> bool:
+        """Account the part of its item that a running ``ent`` did since its last run began; False if none."""
+        act = ent.activity
+        dt = now - act.since
+        if act.item is None or act.seconds <= 0:
+            return False
+        ent.account(act.item.work, dt / act.seconds * act.item.scale, freq)
+        ent.units += act.item.units * dt / act.seconds
+        self._busy(self.pool_of(ent), dt)
+        return True
 
     def _wait_for_cpu(self, ent: Entity, pool: Any, waking: bool):
         """Queue for a CPU; False when the grant was preempted before this process resumed."""
@@ -413,7 +479,7 @@ class Scheduler:
 
     def _account(self, ent: Entity, item: Item, seconds: float, freq: float, pool: Any, done: float) -> None:
         frac = done / seconds if seconds else 1.0
-        ent.account(item.work, frac, freq)
+        ent.account(item.work, frac * item.scale, freq)
         ent.units += item.units * frac
         self._busy(pool, done)
         self.policy.charge(ent, done)
@@ -451,4 +517,4 @@ class Scheduler:
             ent.req = None
 
 
-__all__ += ["MIN_RUN_S", "TICK_ROUNDING", "SLICE_DONE_S", "WORK_DONE_S"]
+__all__ += ["MIN_RUN_S", "TICK_ROUNDING", "SLICE_DONE_S", "WORK_DONE_S", "TALLY_SIZE"]

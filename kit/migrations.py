@@ -153,6 +153,9 @@ def migrate(spec: Spec, *, link_gbps: float | None = None, method: str = "pre-co
         gbps = _option(link_gbps, "link_gbps")
         if shared_link:
             spec = spec.with_sets([("hw.nic_gbps", gbps)])
+    # the migration pauses the guest, charges tracking per first write and samples completed work every few
+    # milliseconds: outcomes that depend on each item's progress, which only the discrete engine simulates
+    spec = spec.replace(engine="discrete")
     res = resolve(spec)
     hw, mode, wl = res.hw, res.mode, res.workload
     if start is None:
@@ -228,8 +231,10 @@ def _result(spec: Spec, host: Host, mig: Migrator, cfg: MigrationConfig, end: fl
         expected = base * (rep.end_s - rep.start_s)
     n_pre = int((rounds["kind"].isin(["pre-copy", "stop-and-copy"])).sum())
     vcpu_s = sum(sec for e in mig.vm.entities for c, sec in e.acct.items() if c not in ("idle", "queueing", "paused"))
-    lat_b = [lat for _, st, lat in host.latencies if st + lat <= rep.start_s]
-    lat_d = [lat for _, st, lat in host.latencies if rep.start_s < st + lat <= rep.end_s]
+    _, starts, lats = host.latencies.columns()
+    ends = starts + lats
+    lat_b = list(lats[ends <= rep.start_s])
+    lat_d = list(lats[(ends > rep.start_s) & (ends <= rep.end_s)])
     summary = {
         "method": cfg.method, "hardware": host.hw.id, "hypervisor": host.mode.name, "workload": wl.id,
         "tracking": cfg.tracking if cfg.method == "pre-copy" else "none",
@@ -283,7 +288,7 @@ def _timeline(host: Host, mig: Migrator, end: float, bin_s: float | None,
     tr_at = np.interp(edges, t, track)
     base = _baseline_rate(mig, mig.report.start_s)
     r_at = np.interp(edges, *ref) if ref is not None else None
-    lat = pd.DataFrame(host.latencies, columns=["vm", "start", "latency"])
+    lat = pd.DataFrame(dict(zip(["vm", "start", "latency"], host.latencies.columns())))
     lat = lat[lat["vm"] == 0]
     done_at = (lat["start"] + lat["latency"]).to_numpy()
     phases = [s.phase for s in samples]

@@ -1,0 +1,572 @@
+"""The hybrid engine's CPU scheduler: fluid processor sharing between rate changes, events where they matter.
+
+The discrete :class:`~kit.sim.scheduler.Scheduler` simulates every slice and tick. Most of those events change
+nothing an answer reads: a slice timer that fires with nobody waiting, or a round robin among CPU-bound vCPUs whose
+only outcome, over any interval longer than a few slices, is that each gets its weighted share of the CPUs.
+:class:`FluidScheduler` has the same interface (``execute``, ``release``, ``flush``) and advances work as weighted
+processor sharing (generalised processor sharing, as SimGrid's fluid model does): between two rate changes (an
+arrival, a completion, a wake-up that preempts, the end of the slice it won) every piece of work advances at its
+rate, and the only event is the next completion. What the policy decides stays with the policy object:
+
+- the share of each entity is :meth:`Policy.fluid_weight` (Xen credit and CFS both converge to shares proportional
+  to weight, capped at one CPU each); a cap is a :class:`~kit.sim.scheduler.CapGroup` whose rate is limited to its
+  quota per period (:attr:`Policy.period_s`);
+- a waking entity asks the policy as in the discrete engine (:meth:`Policy.on_wake`, :meth:`Policy.priority`,
+  :meth:`Policy.preempts`): one that would preempt (a BOOSTed credit vCPU, a CFS sleeper with the smallest
+  virtual runtime) runs at once on a CPU of its own for at most one slice (:meth:`Policy.slice_for`), so a waking
+  backend's latency is its own work, as in the discrete engine; one that would not preempt shares;
+- credit and virtual runtime are charged with the CPU time each item received (:meth:`Policy.charge`), once per
+  item (and for the part done at the end of the run), never per slice.
+
+Cost. A pool in the common case (no cap; no share above one CPU, or equal weights) keeps a virtual clock (service
+per unit of weight) and a heap of finishing tags, so an arrival or a completion costs O(log n); otherwise it
+recomputes explicit max-min fair rates, O(n), when the set of running work changes. A runner's consecutive items
+are chained (:meth:`FluidScheduler.run_chain`): when an item completes, the next one in its runner's queue starts
+in the same callback, and an item with a ``then`` continuation (a CPU-bound guest thread) hands over its successor
+without a process switch, so a CPU-bound unit costs one event, its completion.
+
+Where slices carry the answer. The latency of a waking vCPU that must wait for a CPU depends on where the running
+ones are in their slices and ticks; :func:`kit.sim.host.engine_for` therefore gives the discrete scheduler to a
+host whose guests sleep and wake (:func:`kit.sim.drivers.blocks`) when its entities contend, and to any host whose
+policy says an outcome depends on slice boundaries (:meth:`Policy.requires_slices`). That is the seam for the
+mechanisms of the consolidation issue: lock-holder preemption, pause-loop exits or co-scheduling return True there
+(or mark the workload as one whose vCPUs block) and get slices; the result's ``engine`` column says which engine
+ran.
+"""
+from __future__ import annotations
+
+import heapq
+from functools import partial
+from typing import Any
+
+import simpy
+from simpy.events import EventPriority
+
+from .scheduler import WORK_DONE_S, Activity, CapGroup, Entity, Item, Policy
+from .work import QUEUEING
+
+__all__ = ["FluidScheduler", "END_OF_INSTANT"]
+
+#: SimPy priority of the event that recomputes rates at the end of an instant (after every NORMAL event of the
+#: same time, so that a completion and the next arrival of the same entity make one rate change, not two).
+END_OF_INSTANT = EventPriority(2)
+_INF = float("inf")
+
+
+class _Job:
+    """A piece of work in a fluid pool."""
+
+    __slots__ = ("ent", "item", "seconds", "freq", "start", "session", "runner", "weight", "boosted", "boost_until",
+                 "done", "t0", "rate", "charged", "tag", "seq", "group")
+
+    def __init__(self, ent: Entity, item: Item, seconds: float, freq: float, start: float, session: simpy.Event,
+                 runner: Any, weight: float, seq: int) -> None:
+        self.ent, self.item, self.seconds, self.freq, self.start = ent, item, seconds, freq, start
+        self.session, self.runner, self.weight, self.seq = session, runner, weight, seq
+        self.boosted = False
+        #: CPU seconds done at which a boosted job goes back to sharing
+        self.boost_until = 0.0
+        #: CPU seconds done as of ``t0``, advancing at ``rate`` (boosted jobs, and every job when eager)
+        self.done, self.t0, self.rate = 0.0, start, 0.0
+        #: CPU seconds already charged to the policy, the cap and the pool's busy time
+        self.charged = 0.0
+        #: service per unit of weight at which the job ends (lazy regime)
+        self.tag = 0.0
+        self.group: CapGroup | None = ent.cap_group
+
+    @property
+    def proc_entity(self) -> Entity:  # what policies read from a pool's users (as from a SimPy request)
+        return self.ent
+
+
+class _Pool:
+    """CPUs shared by fluid jobs: lazy (a virtual clock and a tag heap) or eager (explicit rates)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.jobs: dict[Entity, _Job] = {}
+        #: boosted jobs, one CPU each
+        self.boosted: dict[Entity, _Job] = {}
+        #: nothing waits in a queue in the fluid engine (policies read ``queue`` and ``users``)
+        self.queue: list = []
+        self.capped = 0
+        self.lazy = True
+        self.vclock = 0.0  # service per unit of weight of the sharing jobs (lazy regime)
+        self.rho = 0.0  # d(vclock)/dt
+        self.last = 0.0
+        self.heap: list[tuple[float, int, _Job]] = []
+        #: (virtual runtime, seq, job) of the running jobs, for :meth:`min_vruntime`, and negated for the sharing
+        #: ones, for :meth:`max_vruntime`
+        self.vr_heap: list[tuple[float, int, _Job]] = []
+        self.vr_max_heap: list[tuple[float, int, _Job]] = []
+        #: total weight, and count per weight, of the sharing (not boosted) jobs
+        self.total_weight = 0.0
+        self.weights: dict[float, int] = {}
+        self.dirty = False
+        #: an end-of-instant recomputation is scheduled
+        self.eoi = False
+        self.timer_gen = 0
+        self.timer_at = _INF
+        self.busy = 0.0
+
+    @property
+    def users(self) -> list[_Job]:
+        return list(self.jobs.values())
+
+    def sharing(self):
+        """The running jobs that are not boosted."""
+        return (j for j in self.jobs.values() if not j.boosted)
+
+    def max_vruntime(self) -> float:
+        """The largest virtual runtime among the sharing (not boosted) jobs, in O(log n) amortized."""
+        heap, jobs = self.vr_max_heap, self.jobs
+        while heap and (jobs.get(heap[0][2].ent) is not heap[0][2] or heap[0][2].boosted):
+            heapq.heappop(heap)
+        return -heap[0][0] if heap else -_INF
+
+    def min_vruntime(self, default: float) -> float:
+        """The smallest virtual runtime among the running entities (``default`` when none), in O(log n).
+
+        A running entity's virtual runtime is charged when its item completes, so it is constant while it is here.
+        """
+        heap, jobs = self.vr_heap, self.jobs
+        while heap and jobs.get(heap[0][2].ent) is not heap[0][2]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else default
+
+
+class FluidScheduler:
+    """Physical CPUs shared as fluid under a :class:`Policy` (the discrete scheduler's interface)."""
+
+    engine = "hybrid"
+    #: a runner may hand its consecutive items to :meth:`run_chain`
+    chains = True
+
+    def __init__(self, env: simpy.Environment, pcpus: int, policy: Policy, pin: bool, capped: bool = False) -> None:
+        self.env, self.n, self.policy, self.pinned = env, pcpus, policy, pin
+        self.pools = [_Pool(1) for _ in range(pcpus)] if pin else [_Pool(pcpus)]
+        self.entities: list[Entity] = []
+        self.caps: list[CapGroup] = []
+        self.capped = capped
+        self.next_period = env.event()
+        self.trace: list | None = None
+        self.trace_until = 0.0
+        self._seq = 0
+        #: the item a waking entity runs after its wakeup work
+        self._follow: dict[Entity, Item] = {}
+        policy.start(self)
+
+    @property
+    def busy(self) -> list[float]:
+        return [p.busy for p in self.pools]
+
+    # -- the discrete scheduler's interface ---------------------------------------------------------------
+    def add_cap(self, entities: list[Entity], quota_s: float) -> CapGroup:
+        group = CapGroup(quota_s)
+        for e in entities:
+            e.cap_group = group
+        self.caps.append(group)
+        return group
+
+    def renew_caps(self) -> None:
+        """A new period (a cap is a rate limit here: its quota per period)."""
+        for g in self.caps:
+            g.used_s = 0.0
+        ev, self.next_period = self.next_period, self.env.event()
+        ev.succeed()
+
+    def pool_of(self, ent: Entity) -> _Pool:
+        if self.pinned:
+            return self.pools[(ent.pin or 0) % self.n]
+        return self.pools[0]
+
+    def record(self, ent: Entity, state: str, start: float, end: float, work: Any = None) -> None:
+        """Timelines are the discrete engine's (``run(..., trace_s=...)`` uses it)."""
+
+    def release(self, ent: Entity) -> None:
+        """The entity goes idle: a slice its wake-up won ends with it."""
+        ent.req = None
+
+    def execute(self, ent: Entity, item: Item, freq: float, waking: bool = False):
+        """Run ``item`` for ``ent`` (a generator for ``yield from``), sharing the CPUs with the other work."""
+        yield from self.run_chain(ent, item, freq, waking, None)
+
+    def run_chain(self, ent: Entity, item: Item, freq: float, waking: bool, runner: Any, wake: Item | None = None):
+        """Run ``item`` and then, without a process switch, the items that ``runner`` has queued when each one
+        completes (``runner.finish(item)`` and ``runner.take()``); returns when the runner's queue is empty.
+        ``wake`` is the waking entity's own work (halt exit, wakeup), run first."""
+        session = simpy.Event(self.env)
+        pool = self.pool_of(ent)
+        if waking:
+            self.policy.on_wake(ent, pool)
+        if wake is not None:
+            self._follow[ent] = item
+            item = wake
+        self._start(pool, ent, item, freq, waking, runner, session, defer=False)
+        if not session.triggered:
+            yield session
+        ent.activity = Activity("between", self.env.now)
+
+    def flush(self, ent: Entity, now: float, freq: float) -> bool:
+        """Account the part done of the item ``ent`` is running at the end of the run; False if none."""
+        pool = self.pool_of(ent)
+        job = pool.jobs.get(ent)
+        if job is None:
+            return False
+        self._advance(pool)
+        done = min(job.seconds, self._done(pool, job))
+        self._charge(pool, job, done)
+        frac = done / job.seconds
+        ent.account(job.item.work, frac * job.item.scale, freq)
+        ent.units += job.item.units * frac
+        ent.acct[QUEUEING] += max(0.0, now - job.start - done)
+        ent.activity = Activity("between", now)
+        return True
+
+    # -- starting and finishing work ------------------------------------------------------------------------
+    def _start(self, pool: _Pool, ent: Entity, item: Item, freq: float, waking: bool, runner: Any,
+               session: simpy.Event, defer: bool) -> None:
+        env = self.env
+        while True:
+            now = env.now
+            ent.active_at = now
+            seconds = item.work.total * item.scale / freq
+            if seconds > WORK_DONE_S:
+                break
+            ent.account(item.work, item.scale, freq)  # nothing to run: done at once
+            ent.units += item.units
+            nxt = self._next(ent, runner, item)
+            if nxt is None:
+                session.succeed()
+                return
+            item, waking = nxt, False
+        self._seq += 1
+        job = _Job(ent, item, seconds, freq, now, session, runner, self.policy.fluid_weight(ent), self._seq)
+        held = ent.req if isinstance(ent.req, _Job) and ent.req.boosted else None
+        if held is not None and held.boost_until > held.seconds:  # still inside the slice its wake-up won
+            job.boosted, job.boost_until = True, held.boost_until - held.seconds
+        elif waking and job.group is None and len(pool.jobs) + 1 > pool.capacity:
+            job.boosted = self._wins_cpu(pool, ent)
+            if job.boosted:
+                job.boost_until = self.policy.slice_for(ent, pool)
+        ent.req = job
+        ent.activity = Activity("running", now, item, seconds)
+        was_dirty = pool.dirty
+        self._add(pool, job)
+        if not defer and (was_dirty or not self._add_uncontended(pool, job)):
+            if pool.lazy and not pool.capped:
+                self._recompute(pool)  # O(log n): no need to wait for the end of the instant
+            else:
+                self._touch(pool)
+
+    def _add_uncontended(self, pool: _Pool, job: _Job) -> bool:
+        """An arrival in a pool where everyone runs at full speed and still will: no rate changes, so only the
+        timer may move (no end-of-instant recomputation). False when that does not hold."""
+        if (not pool.lazy or pool.boosted or pool.capped or len(pool.weights) != 1
+                or len(pool.jobs) > pool.capacity):
+            return False
+        rho = 1.0 / job.weight
+        if len(pool.jobs) > 1 and pool.rho != rho:
+            return False
+        pool.rho = rho
+        pool.dirty = False
+        at = self.env.now + job.seconds
+        if at < pool.timer_at:
+            self._set_timer(pool, at)
+        return True
+
+    def _next(self, ent: Entity, runner: Any, item: Item) -> Item | None:
+        """Finish ``item`` for its runner and take the runner's next item (None: the chain ends)."""
+        follow = self._follow.pop(ent, None)
+        if follow is not None:  # the wakeup is done: now the item it woke for
+            return follow
+        if runner is None:
+            return None
+        runner.finish(item)
+        return runner.take()
+
+    def _complete(self, pool: _Pool, job: _Job) -> None:
+        ent, now = job.ent, self.env.now
+        self._charge(pool, job, job.seconds)
+        self._remove(pool, job)
+        ent.account(job.item.work, job.item.scale, job.freq)
+        ent.units += job.item.units
+        wait = now - job.start - job.seconds
+        if wait > 0:
+            ent.acct[QUEUEING] += wait
+        job.done, job.t0 = job.seconds, now
+        nxt = self._next(ent, job.runner, job.item)
+        if nxt is None:
+            job.session.succeed()
+        else:
+            self._start(pool, ent, nxt, job.freq, False, job.runner, job.session, defer=True)
+
+    # -- a waking entity ----------------------------------------------------------------------------------
+    def _wins_cpu(self, pool: _Pool, ent: Entity) -> bool:
+        """Whether a waking ``ent`` would preempt running work in the discrete engine (asked of the policy)."""
+        policy = self.policy
+        if len(pool.boosted) >= pool.capacity:
+            return False
+        prio = policy.priority(ent, True)
+        if not policy.preempts(prio, True):
+            return False
+        return policy.preempts_running(prio, pool)
+
+    # -- the pool's clock -----------------------------------------------------------------------------------
+    def _advance(self, pool: _Pool) -> None:
+        now = self.env.now
+        dt = now - pool.last
+        if dt > 0:
+            pool.last = now
+            if pool.lazy:
+                pool.vclock += pool.rho * dt
+
+    def _done(self, pool: _Pool, job: _Job) -> float:
+        """CPU seconds ``job`` has received by now."""
+        if pool.lazy and not job.boosted:
+            return job.seconds - (job.tag - pool.vclock) * job.weight
+        return job.done + job.rate * (self.env.now - job.t0)
+
+    def _charge(self, pool: _Pool, job: _Job, done: float) -> None:
+        """Charge the CPU time ``job`` received since its last charge (policy, cap, busy time)."""
+        dt = done - job.charged
+        if dt <= 0:
+            return
+        job.charged = done
+        self.policy.charge(job.ent, dt)
+        pool.busy += dt
+        if job.group is not None:
+            job.group.used_s += dt
+
+    def _share(self, pool: _Pool, job: _Job) -> None:
+        """Make ``job`` a sharing job (its progress so far in ``done``)."""
+        heapq.heappush(pool.vr_max_heap, (-job.ent.vruntime, job.seq, job))
+        if len(pool.vr_max_heap) > 2 * len(pool.jobs) + 16:  # drop the entries of finished jobs
+            pool.vr_max_heap = [(-j.ent.vruntime, j.seq, j) for j in pool.sharing()]
+            heapq.heapify(pool.vr_max_heap)
+        pool.total_weight += job.weight
+        pool.weights[job.weight] = pool.weights.get(job.weight, 0) + 1
+        if pool.lazy:
+            job.tag = pool.vclock + (job.seconds - job.done) / job.weight
+            heapq.heappush(pool.heap, (job.tag, job.seq, job))
+
+    def _unshare(self, pool: _Pool, job: _Job) -> None:
+        pool.total_weight -= job.weight
+        left = pool.weights[job.weight] - 1
+        if left:
+            pool.weights[job.weight] = left
+        else:
+            del pool.weights[job.weight]
+            if not pool.weights:
+                pool.total_weight = 0.0  # no drift from sums of floats
+
+    def _add(self, pool: _Pool, job: _Job) -> None:
+        self._advance(pool)
+        if job.group is not None:
+            pool.capped += 1
+            self._to_eager(pool)
+        pool.jobs[job.ent] = job
+        heapq.heappush(pool.vr_heap, (job.ent.vruntime, job.seq, job))
+        if len(pool.vr_heap) > 2 * len(pool.jobs) + 16:  # drop the entries of finished jobs
+            pool.vr_heap = [(j.ent.vruntime, j.seq, j) for j in pool.jobs.values()]
+            heapq.heapify(pool.vr_heap)
+        if job.boosted:
+            job.rate, job.t0 = 1.0, self.env.now
+            pool.boosted[job.ent] = job
+        else:
+            self._share(pool, job)
+        pool.dirty = True
+
+    def _remove(self, pool: _Pool, job: _Job) -> None:
+        del pool.jobs[job.ent]
+        if job.group is not None:
+            pool.capped -= 1
+        if job.boosted:
+            del pool.boosted[job.ent]
+        else:
+            self._unshare(pool, job)  # a lazy heap entry is dropped when it reaches the top
+        pool.dirty = True
+
+    def _unboost(self, pool: _Pool, job: _Job) -> None:
+        """The slice a wake-up won is over: the job shares again."""
+        job.done = self._done(pool, job)
+        job.t0 = self.env.now
+        job.boosted = False
+        del pool.boosted[job.ent]
+        self._share(pool, job)
+        pool.dirty = True
+
+    # -- regimes --------------------------------------------------------------------------------------------
+    def _lazy_ok(self, pool: _Pool) -> bool:
+        """Whether every sharing job advances at ``weight * rho`` for one rho (no cap, no share above a CPU)."""
+        if pool.capped:
+            return False
+        if len(pool.weights) <= 1:
+            return True
+        return pool.total_weight >= (pool.capacity - len(pool.boosted)) * max(pool.weights)
+
+    def _to_eager(self, pool: _Pool) -> None:
+        if not pool.lazy:
+            return
+        now = self.env.now
+        for j in pool.jobs.values():
+            if not j.boosted:
+                j.done, j.t0, j.rate = j.seconds - (j.tag - pool.vclock) * j.weight, now, 0.0
+        pool.lazy = False
+        pool.heap = []
+
+    def _to_lazy(self, pool: _Pool) -> None:
+        now = self.env.now
+        pool.lazy = True
+        pool.vclock = 0.0
+        pool.heap = []
+        for j in pool.jobs.values():
+            if not j.boosted:
+                j.done += j.rate * (now - j.t0)
+                j.tag = (j.seconds - j.done) / j.weight
+                pool.heap.append((j.tag, j.seq, j))
+        heapq.heapify(pool.heap)
+
+    def _touch(self, pool: _Pool) -> None:
+        """Recompute rates once, at the end of this instant."""
+        pool.dirty = True
+        if pool.eoi:
+            return
+        pool.eoi = True
+        ev = simpy.Event(self.env)
+        ev.callbacks.append(partial(self._end_of_instant, pool))
+        ev._ok, ev._value = True, None
+        self.env.schedule(ev, END_OF_INSTANT)
+
+    def _end_of_instant(self, pool: _Pool, _event: Any = None) -> None:
+        pool.eoi = False
+        self._recompute(pool)
+
+    def _recompute(self, pool: _Pool) -> None:
+        if not pool.dirty:
+            return
+        pool.dirty = False
+        self._advance(pool)
+        now = self.env.now
+        nxt = _INF
+        if pool.boosted:
+            for j in pool.boosted.values():
+                nxt = min(nxt, j.t0 + (min(j.boost_until, j.seconds) - j.done))
+        if self._lazy_ok(pool):
+            if not pool.lazy:
+                self._to_lazy(pool)
+            share = pool.capacity - len(pool.boosted)
+            weights = pool.weights
+            if weights and share > 0:
+                wmax = next(iter(weights)) if len(weights) == 1 else max(weights)
+                pool.rho = min(1.0 / wmax, share / pool.total_weight)
+            else:
+                pool.rho = 0.0
+            heap, jobs = pool.heap, pool.jobs
+            while heap and jobs.get(heap[0][2].ent) is not heap[0][2]:
+                heapq.heappop(heap)  # completed, or boosted since
+            if heap and pool.rho > 0:
+                nxt = min(nxt, now + max(0.0, heap[0][0] - pool.vclock) / pool.rho)
+        else:
+            self._to_eager(pool)
+            self._rates(pool)
+            for j in pool.jobs.values():
+                if not j.boosted and j.rate > 0:
+                    nxt = min(nxt, now + max(0.0, j.seconds - j.done) / j.rate)
+        self._set_timer(pool, nxt)
+
+    def _rates(self, pool: _Pool) -> None:
+        """Weighted max-min fair rates of the sharing jobs: caps as rate limits, no job above one CPU."""
+        now = self.env.now
+        share = []
+        for j in pool.jobs.values():
+            if not j.boosted:
+                j.done += j.rate * (now - j.t0)
+                j.t0 = now
+                share.append(j)
+        left = float(pool.capacity - len(pool.boosted))
+        period = self.policy.period_s
+        while share:
+            total = sum(j.weight for j in share)
+            level = left / total if total > 0 else 0.0
+            fixed: dict[int, _Job] = {}
+            groups: dict[int, list[_Job]] = {}
+            for j in share:
+                if j.group is not None:
+                    groups.setdefault(id(j.group), []).append(j)
+            for members in groups.values():
+                limit = members[0].group.quota_s / period  # type: ignore[union-attr]  # grouped by group
+                wg = sum(j.weight for j in members)
+                if level * wg > limit:
+                    for j in members:
+                        j.rate = min(1.0, limit * j.weight / wg)
+                        fixed[id(j)] = j
+            for j in share:
+                if id(j) not in fixed and level * j.weight > 1.0:
+                    j.rate = 1.0
+                    fixed[id(j)] = j
+            if not fixed:
+                for j in share:
+                    j.rate = level * j.weight
+                break
+            left = max(0.0, left - sum(j.rate for j in fixed.values()))
+            share = [j for j in share if id(j) not in fixed]
+
+    # -- the one event: the next completion -----------------------------------------------------------------
+    def _set_timer(self, pool: _Pool, at: float) -> None:
+        if at == pool.timer_at:
+            return
+        pool.timer_gen += 1
+        pool.timer_at = at
+        if at == _INF:
+            return
+        gen = pool.timer_gen
+        ev = self.env.timeout(max(0.0, at - self.env.now))
+        ev.callbacks.append(partial(self._fire, pool, gen))
+
+    def _fire(self, pool: _Pool, gen: int, _event: Any = None) -> None:
+        if gen != pool.timer_gen:
+            return  # superseded by a later rate change
+        pool.timer_at = _INF
+        self._advance(pool)
+        now = self.env.now
+        finished: list[_Job] = []
+        for j in (list(pool.boosted.values()) if pool.boosted else ()):
+            left = j.done + (now - j.t0)
+            if j.seconds - left <= WORK_DONE_S:
+                finished.append(j)
+            elif j.boost_until - left <= WORK_DONE_S:
+                self._unboost(pool, j)
+        if pool.lazy:
+            heap, jobs, v = pool.heap, pool.jobs, pool.vclock
+            while heap:
+                tag, _, j = heap[0]
+                if jobs.get(j.ent) is not j or j.boosted:
+                    heapq.heappop(heap)
+                    continue
+                if (tag - v) * j.weight > WORK_DONE_S:
+                    break
+                heapq.heappop(heap)
+                finished.append(j)
+        else:
+            for j in pool.jobs.values():
+                if not j.boosted and j.seconds - (j.done + j.rate * (now - j.t0)) <= WORK_DONE_S:
+                    finished.append(j)
+        for j in finished:
+            self._complete(pool, j)
+        if not pool.dirty or not self._still_uncontended(pool):
+            pool.dirty = True
+            self._recompute(pool)
+
+    def _still_uncontended(self, pool: _Pool) -> bool:
+        """After completions and chained arrivals in a pool where everyone ran at full speed and still does: only
+        the timer moves. False when that does not hold (the caller recomputes)."""
+        if (not pool.lazy or pool.boosted or pool.capped or len(pool.weights) != 1
+                or len(pool.jobs) > pool.capacity or pool.rho != 1.0 / next(iter(pool.weights))):
+            return False
+        heap, jobs = pool.heap, pool.jobs
+        while heap and jobs.get(heap[0][2].ent) is not heap[0][2]:
+            heapq.heappop(heap)
+        pool.dirty = False
+        self._set_timer(pool, self.env.now + (heap[0][0] - pool.vclock) / pool.rho if heap else _INF)
+        return True

@@ -1,0 +1,139 @@
+"""The hybrid engine gives the discrete engine's answer: every workload preset under every mode preset, at three
+levels of overcommit, within the discrete engine's 95% confidence interval.
+
+The discrete engine simulates every slice and tick; its replications are frozen in
+``tests/reference/equivalence-discrete.json`` (written by ``python tests/test_equivalence.py --write``, with the
+discrete engine, which ``tests/test_golden.py`` pins bit for bit). The test runs the same cases with the hybrid
+engine (the default: closed form where nothing contends, fluid sharing for CPU-bound work, slices where waking
+vCPUs contend) and compares the means.
+
+The comparison is a two-sample one: the difference of the means must lie within the 95% interval of the
+difference (Welch), the discrete interval widened by the hybrid's own sampling error. With hundreds of cases, some
+fall outside a 95% interval by chance even when the engines agree; so every case must pass at the family-wise
+level (Bonferroni over all cases), and at least ``MIN_COVERAGE`` of the cases at the 95% level itself. A bias of
+the hybrid engine in any mechanism shows up as a run of failures at 95% and, when large, as a family-wise failure.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from statistics import NormalDist, mean, stdev
+
+import pytest
+
+REFERENCE = Path(__file__).resolve().parent / "reference" / "equivalence-discrete.json"
+HARDWARE = "skylake-sp-2017"
+REPLICATIONS = 5
+#: VMs x vCPUs on how many physical CPUs: none contend, twice and four times overcommitted
+OVERCOMMIT = {"spare": dict(vms=2, vcpus=2, pcpus=16), "2x": dict(vms=2, vcpus=2, pcpus=2),
+              "4x": dict(vms=2, vcpus=2, pcpus=1)}
+#: Share of the cases that must pass at the 95% level (the expected share is 95%; 90% leaves room for chance).
+MIN_COVERAGE = 0.90
+
+
+def _cases() -> dict[str, dict]:
+    from kit.inputs.modes import PRESETS
+    from kit.inputs.workloads import list_workloads
+    out = {}
+    for wl in list_workloads():
+        # short runs: the comparison needs replications, not long ones (request workloads: a few thousand requests)
+        duration = 0.2 if wl.kind == "cpu" else min(wl.default_duration, 0.01)
+        for mode in PRESETS:
+            for level, knobs in OVERCOMMIT.items():
+                out[f"{wl.id}/{mode}/{level}"] = dict(hardware=HARDWARE, hypervisor=mode, workload=wl.id,
+                                                      duration=duration, **knobs)
+    return out
+
+
+def _values(kw: dict, engine: str) -> list[float] | str:
+    """The metric of each replication, or the refusal of an impossible combination."""
+    from kit.errors import HvkitError
+    from kit.inputs.spec import Spec
+    from kit.run import run
+    try:
+        spec = Spec.make(**kw, engine=engine)
+        return [float(run(spec.replace(seed=seed), baseline=False).summary["value"].iloc[0])
+                for seed in range(REPLICATIONS)]
+    except HvkitError as exc:
+        return f"refused: {exc}"
+
+
+def _t975(df: float) -> float:
+    from kit.sim.stopping import t95
+    return t95(max(1.0, df))
+
+
+def _welch(a: list[float], b: list[float], level: float) -> tuple[float, float]:
+    """(|difference of means|, half-width of its two-sided ``level`` interval)."""
+    n = len(a)
+    va, vb = stdev(a) ** 2 / n, stdev(b) ** 2 / n
+    diff = abs(mean(a) - mean(b))
+    se = math.sqrt(va + vb)
+    if se == 0.0:
+        return diff, 1e-9 * max(1.0, abs(mean(a)))
+    df = (va + vb) ** 2 / ((va ** 2 + vb ** 2) / (n - 1)) if va + vb > 0 else n - 1
+    if level == 0.95:
+        q = _t975(df)
+    else:  # a family-wise level: the normal quantile, inflated as t's is at this df
+        z = NormalDist().inv_cdf(0.5 + level / 2)
+        q = z * _t975(df) / NormalDist().inv_cdf(0.975)
+    return diff, q * se
+
+
+@pytest.fixture(scope="module")
+def comparison():
+    assert REFERENCE.exists(), f"{REFERENCE} is missing: python tests/test_equivalence.py --write"
+    reference = json.loads(REFERENCE.read_text())
+    cases = _cases()
+    assert sorted(reference) == sorted(cases), "the reference covers other cases: python tests/test_equivalence.py --write"
+    rows = []
+    for name, kw in cases.items():
+        ref = reference[name]
+        got = _values(kw, "hybrid")
+        rows.append((name, ref, got))
+    return rows
+
+
+def test_every_case_has_the_discrete_engines_answer(comparison):
+    family = 1 - 0.05 / len(comparison)
+    bad, within, compared = [], 0, 0
+    for name, ref, got in comparison:
+        if isinstance(ref, str) or isinstance(got, str):
+            assert isinstance(ref, str) and isinstance(got, str), f"{name}: one engine refused: {ref} / {got}"
+            continue
+        compared += 1
+        diff, half95 = _welch(ref, got, 0.95)
+        within += diff <= half95
+        diff, half = _welch(ref, got, family)
+        if diff > half:
+            bad.append(f"{name}: discrete {mean(ref):.6g} hybrid {mean(got):.6g} (difference {diff:.3g} > {half:.3g})")
+    assert not bad, "outside the family-wise interval:\n" + "\n".join(bad)
+    assert compared > 0.8 * len(comparison)
+    assert within / compared >= MIN_COVERAGE, f"only {within} of {compared} cases within the 95% interval"
+
+
+def test_the_cases_exercise_every_engine(comparison):
+    """The grid reaches the closed form, the fluid scheduler and the discrete scheduler under the hybrid engine."""
+    from kit.inputs.spec import Spec
+    from kit.run import run
+    engines = set()
+    for name, kw in _cases().items():
+        if name.split("/")[1] in ("kvm", "xen-hvm") and name.split("/")[0] in ("spec-int", "kernel-build",
+                                                                               "netperf-rr"):
+            engines.add(run(Spec.make(**kw), baseline=False).summary["engine"].iloc[0])
+    assert engines == {"analytic", "hybrid", "discrete"}
+
+
+def write() -> None:
+    out = {name: _values(kw, "discrete") for name, kw in _cases().items()}
+    REFERENCE.write_text(json.dumps(out, indent=0, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--write"]:
+        write()
+    else:
+        sys.stderr.write("usage: python tests/test_equivalence.py --write\n")
+        sys.exit(2)
