@@ -17,6 +17,7 @@ from .errors import HvkitError
 from .inputs.resolve import resolve
 from .inputs.spec import Spec
 from .inputs.workloads import Workload
+from .measure import censored_latency_rows, check_duration, check_measured, run_warnings
 from .results import Result, relative
 from .sim.host import Host
 
@@ -35,6 +36,7 @@ def _metric_value(host: Host, wl: Workload, duration: float, units: float) -> fl
 def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0) -> tuple[dict, list, list, list, list, list]:
     res = resolve(spec)
     hw, mode, wl, duration = res.hw, res.mode, res.workload, res.duration
+    check_duration(res)
     t0 = time.perf_counter()
     host = Host(res, trace_s=trace_s)
     events = host.run()
@@ -42,6 +44,9 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0) -> t
     runners = host.vms + host.neighbors + list(host.backends.values())
     units = sum(e.units for vm in host.vms for e in vm.entities)
     value = _metric_value(host, wl, duration, units)
+    vm_units = [sum(e.units for e in vm.entities) for vm in host.vms]
+    vm_finished = [sum(e.finished_units for e in vm.entities) for vm in host.vms]
+    check_measured(res, value, vm_units, vm_finished)
     brows: list[dict] = []
     exits: dict[str, float] = {}
     exit_cycles: dict[str, float] = {}
@@ -71,12 +76,13 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0) -> t
         "nic_rx_util": host.nic_rx.busy_until(duration) / duration,
         "disk_util": host.disk.busy_until(duration) / (duration * host.disk.servers),
         "backend_util": "; ".join(f"{k}={v:.3f}" for k, v in sorted(busy_backend.items())),
-        "resolutions": "; ".join(mode.resolutions), "error": "",
+        "resolutions": "; ".join(mode.resolutions), "warnings": run_warnings(res, units, vm_finished), "error": "",
     }
     exit_rows = [{"run": run_id, "scenario": scenario, "reason": k, "count": v, "cycles": exit_cycles.get(k, 0.0)}
                  for k, v in sorted(exits.items())]
-    lat_rows = [{"run": run_id, "scenario": scenario, "vm": vm, "start_s": st, "latency_us": lat * 1e6}
-                for vm, st, lat in host.latencies]
+    lat_rows = [{"run": run_id, "scenario": scenario, "vm": vm, "start_s": st, "latency_us": lat * 1e6,
+                 "censored": False} for vm, st, lat in host.latencies]
+    lat_rows += censored_latency_rows(host.in_flight, duration, run_id, scenario)
     vm_rows: list[dict] = []
     for index, runner in enumerate(host.vms):
         vu = sum(e.units for e in runner.entities)

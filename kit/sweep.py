@@ -58,7 +58,7 @@ __all__ = ["sweep", "expand", "run_point", "SweepFile", "load_sweep_file", "mean
 
 METRIC_COLUMNS = ["value", "native_value", "relative_performance", "units", "events", "events_per_sim_s",
                   "wall_s", "pcpu_util", "nic_tx_util", "nic_rx_util", "disk_util", "backend_util", "metric",
-                  "unit", "higher_is_better", "error"]
+                  "unit", "higher_is_better", "warnings", "error"]
 #: The metric columns that hold numbers; a finished point must have every one finite.
 NUMERIC_COLUMNS = ["value", "native_value", "relative_performance", "units", "events", "events_per_sim_s",
                    "wall_s", "pcpu_util", "nic_tx_util", "nic_rx_util", "disk_util"]
@@ -237,6 +237,7 @@ def _error_result(message: str, keep: dict | None = None) -> dict:
     for k in ("metric", "unit", "higher_is_better"):
         if keep is not None:
             out[k] = keep.get(k)
+    out["warnings"] = ""
     out["error"] = message
     return out
 

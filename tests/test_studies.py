@@ -162,13 +162,13 @@ def test_request_latencies_are_the_requests_run_variants_summarizes():
 def test_run_variants_latency_needs_requests():
     with pytest.raises(HvkitError, match="no requests"):
         studies.run_variants({"kvm": {}}, latency=True, hardware="skylake-sp-2017", hypervisor="kvm",
-                             workload="spec-int", duration=SHORT)
+                             workload="hackbench", duration=SHORT)
 
 
 # --- vm_shares and neighbour_interference --------------------------------------------------------------------
 
 def test_vm_shares_one_row_per_vm_and_weights_divide_the_cpu():
-    d = studies.vm_shares("skylake-sp-2017", "spec-int", ["kvm"], [(1, None), (2, (256, 768))], vcpus=1, pcpus=1,
+    d = studies.vm_shares("skylake-sp-2017", "dbench", ["kvm"], [(1, None), (2, (256, 768))], vcpus=1, pcpus=1,
                           duration=0.05)
     assert list(zip(d["vms"], d["vm"])) == [(1, 0), (2, 0), (2, 1)]
     assert d["weights"].iloc[0] is None and d["weights"].iloc[1] == (256, 768)

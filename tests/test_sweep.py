@@ -1,5 +1,6 @@
 """Sweeps: expansion, identical numbers on every executor, failures kept, and a kill -9 that loses nothing."""
 import json
+import importlib
 import os
 import signal
 import subprocess
@@ -134,9 +135,24 @@ def test_example_sweep_file_is_valid():
 TINY = Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", duration=1e-6, seed=1)
 
 
-def test_a_non_finite_result_is_an_error_row_not_a_success(tmp_path):
-    # 1 us of netperf-rr finishes no transaction natively: relative performance would be 0/0
+def test_a_run_shorter_than_one_unit_is_an_error_row_not_a_success(tmp_path):
+    # 1 us of netperf-rr is shorter than one transaction natively: relative performance would be 0/0
     df = sweep(TINY, {"hypervisor": ["kvm", "xen-hvm"]}, workers=1, progress=False, store=tmp_path / "st")
+    assert (df["error"].str.contains("shorter than one unit of netperf-rr")).all()
+    assert df["relative_performance"].isna().all() and df["value"].isna().all()
+    assert mean_ci(df, ["set.hypervisor"]).empty
+
+
+def test_a_non_finite_result_is_an_error_row_not_a_success(tmp_path, monkeypatch):
+    run_mod = importlib.import_module("kit.run")  # the module (the package exports a function of that name)
+    real = run_mod.run
+
+    def nan_run(spec, **kw):  # a model defect that lets a NaN through: the sweep still refuses to call it a result
+        r = real(spec, **kw)
+        r.summary.loc[:, "relative_performance"] = float("nan")
+        return r
+    monkeypatch.setattr(run_mod, "run", nan_run)
+    df = sweep(BASE, {"hypervisor": ["kvm", "xen-hvm"]}, workers=1, progress=False, store=tmp_path / "st")
     assert (df["error"].str.contains("non-finite result")).all()
     assert df["relative_performance"].isna().all() and df["value"].isna().all()
     assert (df["metric"] == "transaction rate").all()  # what was asked is kept; no number is reported

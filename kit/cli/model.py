@@ -18,30 +18,53 @@ def register(sub) -> None:
 
 
 def _print_table(result) -> None:
+    """The rows of a comparison, each mode's error in its row; then warnings and request latency."""
     import pandas as pd
 
     from ..results import contributors
     s = result.summary
-    cons = contributors(result)
+    ok = s[s["error"].fillna("") == ""]
+    cons = contributors(result) if len(ok) else {}
     rows = []
     for _, r in s.iterrows():
         if r["error"]:
-            rows.append({"hypervisor": r["hypervisor"], "value": "-", "relative": "-", "top contributors to overhead": f"error: {r['error']}"})
+            rows.append({"hypervisor": r["hypervisor"], "value": "-", "relative": "-",
+                         "top contributors to overhead": f"error: {r['error']}"})
             continue
         top = ", ".join(f"{k} {share:.0%}" for k, share in cons.get(r["run"], []))
         rows.append({"hypervisor": r["hypervisor"], "value": f"{r['value']:.4g}",
                      "relative": f"{r['relative_performance']:.3f}", "top contributors to overhead": top or "-"})
-    first = s.dropna(subset=["metric"]).iloc[0]
-    direction = "higher" if first["higher_is_better"] else "lower"
-    print(f"{first['workload']} on {first['hardware']}: {first['metric']} in {first['unit']} ({direction} is better); "
-          f"relative performance 1.0 = native")
+    if len(ok):
+        first = ok.iloc[0]
+        direction = "higher" if first["higher_is_better"] else "lower"
+        print(f"{first['workload']} on {first['hardware']}: {first['metric']} in {first['unit']} ({direction} is "
+              f"better); relative performance 1.0 = native")
+    else:
+        print(f"{s['workload'].iloc[0]} on {s['hardware'].iloc[0]}: no mode could run")
     with pd.option_context("display.max_colwidth", 120, "display.width", 200):
         print(pd.DataFrame(rows).to_string(index=False))
-    lat = result.latency
-    if len(lat):
-        q = lat.groupby("scenario")["latency_us"].describe(percentiles=[0.5, 0.99])[["count", "mean", "50%", "99%"]]
-        print("\nrequest latency (us):")
-        print(q.round(1).to_string())
+    for _, r in ok.iterrows():
+        if r["warnings"]:
+            print(f"warning: {r['hypervisor']}: {r['warnings']}")
+    _print_latency(result.latency)
+    if not len(ok):
+        raise HvkitError("no mode could run", field="--hypervisors", value=", ".join(s["hypervisor"]),
+                         allowed="modes the hardware supports (see the errors above)")
+
+
+def _print_latency(latency) -> None:
+    """Request latency per scenario; requests under way at the end are right-censored and said so."""
+    from ..results import latency_stats
+    st = latency_stats(latency)
+    if not len(st):
+        return
+    cens = int(st["censored"].sum())
+    print("\nrequest latency (us):" + (f" {cens} requests still under way at the end are counted at their elapsed "
+                                       "time, a lower bound (max marked >=)" if cens else ""))
+    show = st.assign(max_us=[(">=" if c else "") + f"{m:.1f}" for m, c in zip(st["max_us"], st["max_censored"])])
+    show = show.rename(columns={"count": "finished", "censored": "under way", "mean_us": "mean", "p50_us": "p50",
+                                "p99_us": "p99", "max_us": "max"}).drop(columns="max_censored")
+    print(show.round(1).to_string())
 
 
 def cmd_run(args):
@@ -70,8 +93,14 @@ def _print_single(result) -> None:
         print("exits:")
         print(ex[["reason", "count"]].round(1).to_string(index=False))
     if len(result.latency):
-        lat = result.latency["latency_us"]
-        print(f"latency: mean {lat.mean():.1f} us, p50 {lat.quantile(.5):.1f} us, p99 {lat.quantile(.99):.1f} us")
+        from ..results import latency_stats
+        st = latency_stats(result.latency).iloc[0]
+        bound = ">=" if st["max_censored"] else ""
+        print(f"latency: mean {st['mean_us']:.1f} us, p50 {st['p50_us']:.1f} us, p99 {st['p99_us']:.1f} us, max "
+              f"{bound}{st['max_us']:.1f} us ({st['count']} requests finished, {st['censored']} still under way at "
+              f"the end, counted at their elapsed time: a lower bound)")
+    if r["warnings"]:
+        print(f"warning: {r['warnings']}")
 
 
 def cmd_compare(args):

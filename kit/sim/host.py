@@ -26,7 +26,7 @@ from . import drivers
 from .costing import Costing
 from .devices import DISK_SERVERS, Device
 from .params import DEFAULT_WEIGHT, KVM_HALT_POLL_S
-from .scheduler import Activity, Entity, Item, Scheduler, policy_for
+from .scheduler import Activity, Entity, Item, Scheduler, credit_units, policy_for
 from .work import IDLE, QUEUEING, Work
 
 __all__ = ["Host", "Runner", "Guest", "SHARED_BACKENDS"]
@@ -109,7 +109,7 @@ class Runner:
                 continue
             if act.state == "running" and act.item is not None and act.seconds > 0:
                 ent.account(act.item.work, dt / act.seconds, freq)
-                ent.units += act.item.units * dt / act.seconds
+                credit_units(ent, act.item, dt / act.seconds)  # the running item is unfinished
                 self.host.sched._busy(self.host.sched.pool_of(ent), dt)
             elif act.state in (IDLE, QUEUEING):
                 ent.acct[act.state] += dt
@@ -148,6 +148,9 @@ class Host:
         self.cost = Costing(hw, mode, wl)
         self.latencies: list[tuple[int, float, float]] = []  # (vm, start, latency)
         self.requests_done = 0
+        #: requests of measured VMs under way: token -> (vm, start); those left at the end are right-censored
+        self.in_flight: dict[int, tuple[int, float]] = {}
+        self.requests_started = 0
         # devices
         param = hw.val
         self.nic_tx = Device(self.env, "nic.tx")
