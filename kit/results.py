@@ -44,7 +44,8 @@ class Result:
     latency : DataFrame
         One row per request (request and disk workloads): ``run, scenario, vm, start_s, latency_us, censored``.
         A request still under way when the run ended is kept, right-censored: ``censored`` is true and
-        ``latency_us`` is its elapsed time, a lower bound of its latency (:func:`latency_stats`).
+        ``latency_us`` is its elapsed time, a lower bound of its latency (see :func:`latency_stats`; select
+        ``~latency["censored"]`` for the finished requests).
     """
 
     summary: pd.DataFrame
@@ -97,8 +98,8 @@ class Result:
             lat = latency_stats(self.latency[self.latency["run"] == rid])
             if len(lat):
                 st = lat.iloc[0]
-                rec["latency_us"] = {"mean": float(st["mean_us"]), "p50": float(st["p50_us"]),
-                                     "p99": float(st["p99_us"]), "max": float(st["max_us"]),
+                rec["latency_us"] = {"mean": _json_value(st["mean_us"]), "p50": _json_value(st["p50_us"]),
+                                     "p99": _json_value(st["p99_us"]), "max": float(st["max_us"]),
                                      "max_is_lower_bound": bool(st["max_censored"]), "n": int(st["count"]),
                                      "censored": int(st["censored"])}
             out.append(rec)
@@ -121,11 +122,10 @@ LATENCY_STATS_COLUMNS = ["count", "censored", "mean_us", "p50_us", "p99_us", "ma
 def latency_stats(latency: pd.DataFrame, by: str = "scenario") -> pd.DataFrame:
     """Request latency per ``by`` group, with the requests under way at the end counted as right-censored.
 
-    ``count`` is the finished requests and ``censored`` those still under way when the run ended. A censored
-    request counts at its elapsed time, a lower bound of its latency, so with censored requests the mean and the
-    quantiles are lower bounds of what the run's requests would show had they all finished (dropping them would
-    hide the longest waits: a request stalled at the end is the one most likely to be cut off). ``max_us`` is the
-    longest latency or elapsed time, and ``max_censored`` says it is a lower bound.
+    ``count`` is the finished requests, over which ``mean_us``, ``p50_us`` and ``p99_us`` are taken; ``censored``
+    is the requests still under way when the run ended. Their elapsed time is a lower bound of their latency, and
+    they are the ones most likely to be long (a request stalled at the end is the one cut off), so ``max_us`` is
+    the longest latency or elapsed time of all, with ``max_censored`` true when it is that lower bound.
     """
     if latency.empty:
         return pd.DataFrame(columns=LATENCY_STATS_COLUMNS).rename_axis(by)
@@ -133,11 +133,13 @@ def latency_stats(latency: pd.DataFrame, by: str = "scenario") -> pd.DataFrame:
     d = latency.assign(latency_us=pd.to_numeric(latency["latency_us"]), censored=censored)
     rows = {}
     for key, g in d.groupby(by, sort=False):
-        v = g["latency_us"]
-        top = g.loc[v.idxmax()]
-        rows[key] = {"count": int((~g["censored"]).sum()), "censored": int(g["censored"].sum()),
-                     "mean_us": float(v.mean()), "p50_us": float(v.quantile(0.5)), "p99_us": float(v.quantile(0.99)),
-                     "max_us": float(v.max()), "max_censored": bool(top["censored"])}
+        done = g.loc[~g["censored"], "latency_us"]
+        top = g.loc[g["latency_us"].idxmax()]
+        rows[key] = {"count": len(done), "censored": int(g["censored"].sum()),
+                     "mean_us": float(done.mean()) if len(done) else None,
+                     "p50_us": float(done.quantile(0.5)) if len(done) else None,
+                     "p99_us": float(done.quantile(0.99)) if len(done) else None,
+                     "max_us": float(top["latency_us"]), "max_censored": bool(top["censored"])}
     return pd.DataFrame.from_dict(rows, orient="index", columns=LATENCY_STATS_COLUMNS).rename_axis(by)
 
 

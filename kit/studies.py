@@ -169,8 +169,8 @@ def run_variants(variants: Mapping[str, Mapping[str, Any]], *, workloads: Sequen
         work done), ``exits`` and ``exit_cycles`` (the vCPUs' VM exits), ``exits_per_unit``,
         ``busy_us_per_unit`` (non-idle CPU time of every thread, backends and neighbours included, in us per
         unit of work); with ``latency`` also ``latency_mean_us``, ``latency_p50_us``, ``latency_p99_us``,
-        ``latency_max_us`` and ``latency_censored``, the requests still under way at the end, counted at their
-        elapsed time (:func:`kit.results.latency_stats`).
+        ``latency_max_us`` and ``latency_censored`` (the requests still under way at the end, right-censored:
+        their elapsed time counts in the max as a lower bound; :func:`kit.results.latency_stats`).
 
     Raises
     ------

@@ -154,7 +154,9 @@ def test_request_latencies_are_the_requests_run_variants_summarizes():
     lat = studies.request_latencies(PATHS, **COMMON)
     assert list(lat["scenario"].unique()) == list(PATHS)
     assert list(lat.groupby("scenario", sort=False)["run"].first()) == [0, 1, 2]
-    q = lat.groupby("scenario", sort=False)["latency_us"]
+    assert (lat.groupby("scenario", sort=False)["censored"].sum() == d["latency_censored"].to_numpy()).all()
+    assert (lat.groupby("scenario", sort=False)["latency_us"].max() == d["latency_max_us"].to_numpy()).all()
+    q = lat[~lat["censored"]].groupby("scenario", sort=False)["latency_us"]  # the finished requests
     assert list(q.quantile(0.99)) == list(d["latency_p99_us"])
     assert list(q.mean()) == pytest.approx(list(d["latency_mean_us"]), rel=1e-12)  # groupby sums compensated
 

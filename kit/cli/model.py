@@ -59,8 +59,9 @@ def _print_latency(latency) -> None:
     if not len(st):
         return
     cens = int(st["censored"].sum())
-    print("\nrequest latency (us):" + (f" {cens} requests still under way at the end are counted at their elapsed "
-                                       "time, a lower bound (max marked >=)" if cens else ""))
+    print("\nrequest latency (us) of the finished requests" + (
+        f"; {cens} still under way at the end are right-censored: the max includes their elapsed time, a lower "
+        "bound (marked >=)" if cens else ""))
     show = st.assign(max_us=[(">=" if c else "") + f"{m:.1f}" for m, c in zip(st["max_us"], st["max_censored"])])
     show = show.rename(columns={"count": "finished", "censored": "under way", "mean_us": "mean", "p50_us": "p50",
                                 "p99_us": "p99", "max_us": "max"}).drop(columns="max_censored")
@@ -96,9 +97,10 @@ def _print_single(result) -> None:
         from ..results import latency_stats
         st = latency_stats(result.latency).iloc[0]
         bound = ">=" if st["max_censored"] else ""
-        print(f"latency: mean {st['mean_us']:.1f} us, p50 {st['p50_us']:.1f} us, p99 {st['p99_us']:.1f} us, max "
-              f"{bound}{st['max_us']:.1f} us ({st['count']} requests finished, {st['censored']} still under way at "
-              f"the end, counted at their elapsed time: a lower bound)")
+        done = (f"mean {st['mean_us']:.1f} us, p50 {st['p50_us']:.1f} us, p99 {st['p99_us']:.1f} us, "
+                if st["count"] else "")
+        print(f"latency: {done}max {bound}{st['max_us']:.1f} us ({st['count']} requests finished; {st['censored']} "
+              f"still under way at the end, right-censored: their elapsed time counts in the max as a lower bound)")
     if r["warnings"]:
         print(f"warning: {r['warnings']}")
 
