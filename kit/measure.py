@@ -15,6 +15,7 @@ from typing import Any
 from .errors import HvkitError
 from .inputs.modes import hypervisor
 from .inputs.resolve import Resolved
+from .inputs.spec import MAX_DURATION_S
 from .sim.costing import TCP_IP_HEADER_BYTES, Costing
 from .sim.drivers import UNIT_WORK_CV
 
@@ -44,6 +45,10 @@ def unit_seconds(res: Resolved) -> float:
 def check_duration(res: Resolved) -> None:
     """Refuse a run shorter than one unit of its workload (nothing could finish; nothing is simulated)."""
     need = unit_seconds(res)
+    if not need <= MAX_DURATION_S:
+        raise HvkitError(f"one unit of {res.workload.id} takes {need:.3g} s natively on {res.hw.id} with these "
+                         f"values, longer than any run may be", field="hw", value=dict(res.spec.hw) or None,
+                         allowed=f"hardware values under which a unit takes at most {MAX_DURATION_S:g} s")
     if res.duration < need:
         raise HvkitError(f"shorter than one unit of {res.workload.id}, which takes at least {need:.3g} s natively "
                          f"on {res.hw.id}; no unit could finish", field="duration", value=res.duration,

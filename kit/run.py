@@ -136,6 +136,8 @@ def compare(hardware: str, workload: str, hypervisors: str | Sequence[str], **kw
     A mode that fails (an impossible combination) gives a row with its error; the others still run.
     """
     names = [hypervisors] if isinstance(hypervisors, str) else list(hypervisors)  # one name is one mode
+    if not names:
+        raise HvkitError("no hypervisors given", field="hypervisors", allowed="one or more mode names")
     base = Spec.make(hardware=hardware, hypervisor="native", workload=workload, **kw)
     native = run(native_spec(base), baseline=False, run_id=0, scenario="native")
     nv = native.summary.loc[0, "value"]

@@ -24,7 +24,10 @@ def _print_table(result) -> None:
     from ..results import contributors
     s = result.summary
     ok = s[s["error"].fillna("") == ""]
-    cons = contributors(result) if len(ok) else {}
+    if not len(ok):
+        raise HvkitError(f"no mode could run; {s['hypervisor'].iloc[0]}: {s['error'].iloc[0]}",
+                         field="--hypervisors")
+    cons = contributors(result)
     rows = []
     for _, r in s.iterrows():
         if r["error"]:
@@ -34,22 +37,16 @@ def _print_table(result) -> None:
         top = ", ".join(f"{k} {share:.0%}" for k, share in cons.get(r["run"], []))
         rows.append({"hypervisor": r["hypervisor"], "value": f"{r['value']:.4g}",
                      "relative": f"{r['relative_performance']:.3f}", "top contributors to overhead": top or "-"})
-    if len(ok):
-        first = ok.iloc[0]
-        direction = "higher" if first["higher_is_better"] else "lower"
-        print(f"{first['workload']} on {first['hardware']}: {first['metric']} in {first['unit']} ({direction} is "
-              f"better); relative performance 1.0 = native")
-    else:
-        print(f"{s['workload'].iloc[0]} on {s['hardware'].iloc[0]}: no mode could run")
+    first = ok.iloc[0]
+    direction = "higher" if first["higher_is_better"] else "lower"
+    print(f"{first['workload']} on {first['hardware']}: {first['metric']} in {first['unit']} ({direction} is "
+          f"better); relative performance 1.0 = native")
     with pd.option_context("display.max_colwidth", 120, "display.width", 200):
         print(pd.DataFrame(rows).to_string(index=False))
     for _, r in ok.iterrows():
         if r["warnings"]:
             print(f"warning: {r['hypervisor']}: {r['warnings']}")
     _print_latency(result.latency)
-    if not len(ok):
-        raise HvkitError("no mode could run", field="--hypervisors", value=", ".join(s["hypervisor"]),
-                         allowed="modes the hardware supports (see the errors above)")
 
 
 def _print_latency(latency) -> None:

@@ -24,7 +24,7 @@ from .coerce import Bool, Int, Num, strict_int, to_bool, to_number
 from .hardware import Features
 from .modes import PARTS
 
-__all__ = ["Spec", "SET_KEYS", "TOP_KEYS", "MODE_KEYS", "Overrides", "parse_set", "parse_sets", "route",
+__all__ = ["Spec", "MAX_DURATION_S", "SET_KEYS", "TOP_KEYS", "MODE_KEYS", "Overrides", "parse_set", "parse_sets", "route",
            "format_value"]
 
 TOP_KEYS = frozenset({"hardware", "hypervisor", "workload", "vcpus", "vms", "duration", "seed", "pcpus", "pin",
@@ -36,6 +36,8 @@ ALIASES = {"memory.guest_page": "guest_page", "memory.host_page": "host_page", "
 
 #: Most vCPUs a VM may have
 MAX_VCPUS = 256
+#: Longest simulated run, in seconds
+MAX_DURATION_S = 3600
 
 #: What ``--set`` reaches, for error messages.
 SET_KEYS = sorted(TOP_KEYS) + sorted(MODE_KEYS) + sorted(ALIASES) + ["hw.<parameter>", "hw.features.<name>",
@@ -176,7 +178,7 @@ class Spec(BaseModel):
     workload: str
     vcpus: Int = Field(1, ge=1, le=MAX_VCPUS)
     vms: Int = Field(1, ge=1, le=64)
-    duration: Num | None = Field(None, gt=0, le=3600)
+    duration: Num | None = Field(None, gt=0, le=MAX_DURATION_S)
     seed: Int = Field(0, ge=0)
     pcpus: Int | None = Field(None, ge=1, le=1024)
     pin: Bool = False
