@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["HvkitError", "format_validation_error"]
+__all__ = ["HvkitError", "format_validation_error", "clip"]
+
+
+def clip(text: str, limit: int) -> str:
+    """``text``, or its first ``limit`` characters and "..." (a message never quotes a whole input)."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class HvkitError(ValueError):
@@ -20,13 +25,13 @@ class HvkitError(ValueError):
                  value: object = None, allowed: object = None) -> None:
         parts = []
         if where:
-            parts.append(str(where))
+            parts.append(clip(str(where), 200))
         if field:
-            parts.append(f"field '{field}'")
+            parts.append(f"field '{clip(str(field), 80)}'")
         head = ": ".join(parts)
         text = f"{head}: {message}" if head else message
         if value is not None:
-            text += f" (got {value!r})"
+            text += f" (got {clip(repr(value), 80)})"
         if allowed is not None:
             if isinstance(allowed, (list, tuple, set, frozenset)):
                 allowed = ", ".join(sorted(map(str, allowed)))
@@ -64,7 +69,14 @@ def _excerpt(value: object, limit: int = 60) -> object:
     text = repr(value)
     if len(text) <= limit:
         return value
-    return text[:limit - 3] + "..."
+    return _Excerpt(text[:limit - 3] + "...")
+
+
+class _Excerpt(str):
+    """An excerpt already in quoted form: shown as it is, not quoted again."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def _allowed_keys(model: Any, loc: Sequence[Any]) -> list[str] | None:

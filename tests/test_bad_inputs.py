@@ -537,6 +537,17 @@ for name, make, frag in [
     ("a 100 kB bad name", with_opt("--hardware", "x" * 100_000), "not a hardware profile name"),
     ("a 200 kB unknown key in a profile", hw_path(lambda tmp: write(tmp, "k.yaml", profile_text() + "k" * 200_000
                                                                     + ": 1\n")), "not valid YAML"),
+    ("a 100 kB mode name", with_opt("--hypervisor", "x" * 100_000), "unknown hypervisor"),
+    ("a 100 kB mode part", argv(*RUN, SET, "memory=" + "x" * 100_000), "field 'memory'"),
+    ("a 100 kB operation", argv("microbench", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--op",
+                                "x" * 100_000), "unknown op"),
+    ("a 100 kB file name", with_opt("--workload", "/tmp/" + "x" * 100_000 + ".yaml"), "File name too long"),
+    ("a 100 kB workload parameter", argv(*RUN, SET, "workload." + "x" * 100_000 + "=1"), "unknown workload parameter"),
+    ("a 100 kB --set key", argv(*RUN, SET, "x" * 100_000 + "=1"), "unknown setting"),
+    ("a 100 kB hardware parameter", argv(*RUN, SET, "hw." + "x" * 100_000 + "=1"), "unknown hardware parameter"),
+    ("a 100 kB feature", argv(*RUN, SET, "hw.features." + "x" * 100_000 + "=1"), "unknown hardware feature"),
+    ("a 100 kB paper name", argv("reproduce", "x" * 100_000), "unknown paper"),
+    ("a 100 kB choice", argv("list", "x" * 100_000), "invalid choice"),
 ]:
     case(name, "resources", make, frag)
 
@@ -679,7 +690,7 @@ def _census(tree: str, timeout: float) -> None:
             v = {"verdict": "hang", "detail": f"no answer in {timeout:g} s"}
         rows.append({"case": c.name, "class": c.cls, **v})
         sys.stderr.write(f"{i + 1}/{len(CASES)} {c.cls}: {c.name}: {v['verdict']}\n")
-    print(json.dumps(rows, indent=1))
+    sys.stdout.write(json.dumps(rows, indent=1) + "\n")
 
 
 if __name__ == "__main__":
