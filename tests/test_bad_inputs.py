@@ -666,6 +666,7 @@ def _one(index: int) -> None:
 
 def _census(tree: str, timeout: float) -> None:
     import resource
+    import signal
     import subprocess
 
     def limits():
@@ -675,9 +676,12 @@ def _census(tree: str, timeout: float) -> None:
     env.pop("HVKIT_ROOT", None)
     rows = []
     for i, c in enumerate(CASES):
+        # its own session, so that whatever a case starts (an old ``hvkit lab`` started JupyterLab) ends with it
+        proc = subprocess.Popen([sys.executable, __file__, "--one", str(i)], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, preexec_fn=limits, cwd=tree, start_new_session=True)
         try:
-            r = subprocess.run([sys.executable, __file__, "--one", str(i)], env=env, capture_output=True, text=True,
-                               timeout=timeout, preexec_fn=limits, cwd=tree)
+            out, err = proc.communicate(timeout=timeout)
+            r = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
             last = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
             if r.returncode < 0:
                 v = {"verdict": "crash", "detail": f"signal {-r.returncode}"}
@@ -688,6 +692,10 @@ def _census(tree: str, timeout: float) -> None:
                     v = {"verdict": "crash", "detail": (r.stdout + r.stderr)[-300:]}
         except subprocess.TimeoutExpired:
             v = {"verdict": "hang", "detail": f"no answer in {timeout:g} s"}
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
         rows.append({"case": c.name, "class": c.cls, **v})
         sys.stderr.write(f"{i + 1}/{len(CASES)} {c.cls}: {c.name}: {v['verdict']}\n")
     sys.stdout.write(json.dumps(rows, indent=1) + "\n")
