@@ -41,7 +41,7 @@ def old_put(path: Path, key: str, row: dict) -> None:
 
 
 def rows(n: int):
-    base = Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="spec-int", duration=0.01)
+    base = Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="spec-int", duration=0.05)
     row = sw.run_point(base)
     specs = [base.replace(seed=i) for i in range(n)]
     return [(s, {**row, "spec_hash": s.key(kit.__version__), "seed": s.seed}) for s in specs]
@@ -111,7 +111,7 @@ def whole_sweep() -> None:
     if old is None:
         print("whole sweep: skipped (git cannot show the code before the change)")
         return
-    base = Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="spec-int", duration=0.01)
+    base = Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="spec-int", duration=0.05)
     grid = {"hw.exit_roundtrip_cycles": list(range(100, 100 + 10 * (40 if QUICK else 150), 10))}
     cpu = {}
     for label, mod in (("before", old), ("after", sw)):

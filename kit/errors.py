@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["HvkitError", "format_validation_error", "suggestion"]
+__all__ = ["HvkitError", "format_validation_error", "suggestion", "clip"]
+
+
+def clip(text: str, limit: int) -> str:
+    """``text``, or its first ``limit`` characters and "..." (a message never quotes a whole input)."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class HvkitError(ValueError):
@@ -20,9 +25,9 @@ class HvkitError(ValueError):
                  value: object = None, allowed: object = None) -> None:
         parts = []
         if where:
-            parts.append(str(where))
+            parts.append(clip(str(where), 200))
         if field:
-            parts.append(f"field '{field}'")
+            parts.append(f"field '{clip(str(field), 80)}'")
         head = ": ".join(parts)
         text = f"{head}: {message}" if head else message
         guess = None
@@ -31,7 +36,7 @@ class HvkitError(ValueError):
             guess = suggestion(value, choices) if "unknown" in message else None  # a misspelt name
             allowed = ", ".join(choices)
         if value is not None:
-            text += f" (got {value!r}" + (f", did you mean '{guess}'?)" if guess else ")")
+            text += f" (got {clip(repr(value), 80)}" + (f", did you mean '{guess}'?)" if guess else ")")
         if allowed is not None:
             text += f"; allowed: {allowed}"
         super().__init__(text)
@@ -47,8 +52,9 @@ def suggestion(value: object, choices: Sequence[str]) -> str | None:
     if not isinstance(value, str) or not value or value in choices:
         return None
     import difflib
-    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
-    return close[0] if close else None
+    lower = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(value.lower(), list(lower), n=1, cutoff=0.6)
+    return lower[close[0]] if close else None
 
 
 def format_validation_error(exc: Any, where: str, model: Any = None) -> HvkitError:
@@ -87,7 +93,14 @@ def _excerpt(value: object, limit: int = 60) -> object:
     text = repr(value)
     if len(text) <= limit:
         return value
-    return text[:limit - 3] + "..."
+    return _Excerpt(text[:limit - 3] + "...")
+
+
+class _Excerpt(str):
+    """An excerpt already in quoted form: shown as it is, not quoted again."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def _allowed_keys(model: Any, loc: Sequence[Any]) -> list[str] | None:

@@ -294,7 +294,11 @@ def exits_per_second(exits: pd.DataFrame, summary: pd.DataFrame, title: str | No
 
 def latency_cdf(latency: pd.DataFrame, by: str = "scenario", title: str | None = None,
                 labels: dict | None = None) -> go.Figure:
-    """Empirical CDF of request latency, one line per ``by`` value, with p50 (circle) and p99 (diamond) marked."""
+    """Empirical CDF of the finished requests' latency, one line per ``by`` value, with p50 (circle) and p99
+    (diamond) marked. A request still under way at the end of the run is right-censored: it has no latency to plot
+    (``kit.results.latency_stats`` counts it and bounds the max with it)."""
+    if "censored" in latency:
+        latency = latency[~latency["censored"].fillna(False).astype(bool)]
     lat = latency[np.isfinite(pd.to_numeric(latency["latency_us"], errors="coerce"))]
     lat = lat.assign(**{by: lat[by].astype(str)})
     names = list(dict.fromkeys(lat[by]))

@@ -8,22 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+import math
 from typing import Any
 
 import pandas as pd
 
 __all__ = ["Result", "SUMMARY_COLUMNS", "VM_COLUMNS", "TIMELINE_COLUMNS", "BREAKDOWN_COLUMNS", "EXIT_COLUMNS",
-           "LATENCY_COLUMNS", "relative", "contributors"]
+           "LATENCY_COLUMNS", "LATENCY_STATS_COLUMNS", "relative", "contributors", "latency_stats"]
 
 SUMMARY_COLUMNS = ["run", "scenario", "hardware", "hypervisor", "workload", "vcpus", "vms", "seed", "duration",
                    "metric", "unit", "higher_is_better", "value", "native_value", "relative_performance",
                    "units", "events", "events_per_sim_s", "wall_s", "engine", "pcpu_util", "nic_tx_util", "nic_rx_util",
-                   "disk_util", "backend_util", "resolutions", "stop_reason", "ci_low", "ci_high", "error"]
+                   "disk_util", "backend_util", "resolutions", "stop_reason", "ci_low", "ci_high", "warnings", "error"]
 VM_COLUMNS = ["run", "scenario", "vm", "units", "value"]
 TIMELINE_COLUMNS = ["run", "scenario", "scope", "state", "start_s", "end_s", "guest_fraction"]
 BREAKDOWN_COLUMNS = ["run", "scenario", "scope", "entity", "category", "seconds"]
 EXIT_COLUMNS = ["run", "scenario", "reason", "count", "cycles"]
-LATENCY_COLUMNS = ["run", "scenario", "vm", "start_s", "latency_us"]
+LATENCY_COLUMNS = ["run", "scenario", "vm", "start_s", "latency_us", "censored"]
 
 
 @dataclass
@@ -41,7 +42,10 @@ class Result:
     exits : DataFrame
         One row per run x exit reason: ``run, scenario, reason, count, cycles``.
     latency : DataFrame
-        One row per request (request and disk workloads): ``run, scenario, vm, start_s, latency_us``.
+        One row per request (request and disk workloads): ``run, scenario, vm, start_s, latency_us, censored``.
+        A request still under way when the run ended is kept, right-censored: ``censored`` is true and
+        ``latency_us`` is its elapsed time, a lower bound of its latency (see :func:`latency_stats`; select
+        ``~latency["censored"]`` for the finished requests).
     """
 
     summary: pd.DataFrame
@@ -71,7 +75,7 @@ class Result:
     def failed(cls, run_id: int, scenario: str, spec: Any, error: str) -> Result:
         """The one-row result of a run that could not be made: its spec and its error."""
         row = {**{c: None for c in SUMMARY_COLUMNS}, "run": run_id, "scenario": scenario, "hardware": spec.hardware,
-               "hypervisor": spec.hypervisor, "workload": spec.workload, "error": error}
+               "hypervisor": spec.hypervisor, "workload": spec.workload, "warnings": "", "error": error}
         return cls.from_rows([row], [], [], [], [spec])
 
     @staticmethod
@@ -87,24 +91,58 @@ class Result:
             rid = row["run"]
             b = self.breakdown[(self.breakdown["run"] == rid) & (self.breakdown["entity"] == "vcpu")]
             e = self.exits[self.exits["run"] == rid]
-            rec = {k: _py(row[k]) for k in SUMMARY_COLUMNS}
+            rec = {k: _json_value(row[k]) for k in SUMMARY_COLUMNS}
             rec["breakdown"] = {k: round(float(v), 9) for k, v in b.groupby("category")["seconds"].sum().items()}
             rec["backends"] = {k: round(float(v), 9) for k, v in self.breakdown[
                 (self.breakdown["run"] == rid) & (self.breakdown["entity"] == "backend")
                 & (self.breakdown["category"] != "idle")].groupby("scope")["seconds"].sum().items()}
             rec["exits"] = {r: round(float(c), 3) for r, c in zip(e["reason"], e["count"])}
-            lat = self.latency[self.latency["run"] == rid]["latency_us"]
+            lat = latency_stats(self.latency[self.latency["run"] == rid])
             if len(lat):
-                rec["latency_us"] = {"mean": float(lat.mean()), "p50": float(lat.quantile(0.5)),
-                                     "p99": float(lat.quantile(0.99)), "n": int(len(lat))}
+                st = lat.iloc[0]
+                rec["latency_us"] = {"mean": _json_value(st["mean_us"]), "p50": _json_value(st["p50_us"]),
+                                     "p99": _json_value(st["p99_us"]), "max": float(st["max_us"]),
+                                     "max_is_lower_bound": bool(st["max_censored"]), "n": int(st["count"]),
+                                     "censored": int(st["censored"])}
             out.append(rec)
         return out
 
 
-def _py(v: Any) -> Any:
+def _json_value(v: Any) -> Any:
+    """A table cell as JSON: a Python scalar, and None for a missing number (JSON has no NaN)."""
     if hasattr(v, "item"):
-        return v.item()
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
     return v
+
+
+#: Columns of :func:`latency_stats`
+LATENCY_STATS_COLUMNS = ["count", "censored", "mean_us", "p50_us", "p99_us", "max_us", "max_censored"]
+
+
+def latency_stats(latency: pd.DataFrame, by: str = "scenario") -> pd.DataFrame:
+    """Request latency per ``by`` group, with the requests under way at the end counted as right-censored.
+
+    ``count`` is the finished requests, over which ``mean_us``, ``p50_us`` and ``p99_us`` are taken; ``censored``
+    is the requests still under way when the run ended. Their elapsed time is a lower bound of their latency, and
+    they are the ones most likely to be long (a request stalled at the end is the one cut off), so ``max_us`` is
+    the longest latency or elapsed time of all, with ``max_censored`` true when it is that lower bound.
+    """
+    if latency.empty:
+        return pd.DataFrame(columns=LATENCY_STATS_COLUMNS).rename_axis(by)
+    censored = latency["censored"].fillna(False).astype(bool) if "censored" in latency else False
+    d = latency.assign(latency_us=pd.to_numeric(latency["latency_us"]), censored=censored)
+    rows = {}
+    for key, g in d.groupby(by, sort=False):
+        done = g.loc[~g["censored"], "latency_us"]
+        top = g.loc[g["latency_us"].idxmax()]
+        rows[key] = {"count": len(done), "censored": int(g["censored"].sum()),
+                     "mean_us": float(done.mean()) if len(done) else None,
+                     "p50_us": float(done.quantile(0.5)) if len(done) else None,
+                     "p99_us": float(done.quantile(0.99)) if len(done) else None,
+                     "max_us": float(top["latency_us"]), "max_censored": bool(top["censored"])}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=LATENCY_STATS_COLUMNS).rename_axis(by)
 
 
 def relative(value: float, native_value: float, higher_is_better: bool) -> float:

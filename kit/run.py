@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import time
 import traceback
 from collections.abc import Sequence
@@ -48,9 +49,11 @@ def _metric_value(host: Host, wl: Workload, duration: float, units: float) -> fl
 def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, resolved: Resolved | None = None,
               tables: bool = True) -> tuple[dict, list, list, dict, list, list]:
     from .inputs.resolve import resolve
+    from .measure import censored_latency_rows, check_duration, check_measured, run_warnings
     from .sim.host import Host, has_closed_form
     res = resolved if resolved is not None else resolve(spec)
     hw, mode, wl, duration = res.hw, res.mode, res.workload, res.duration
+    check_duration(res)
     t0 = time.perf_counter()
     host = Host(res, trace_s=trace_s, latencies=tables)
     events = host.closed_form() if has_closed_form(res, trace_s) else host.run()
@@ -59,6 +62,9 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
     runners = host.vms + host.neighbors + list(host.backends.values())
     units = sum(e.units for vm in host.vms for e in vm.entities)
     value = _metric_value(host, wl, duration, units)
+    vm_units = [sum(e.units for e in vm.entities) for vm in host.vms]
+    vm_finished = [sum(e.finished_units for e in vm.entities) for vm in host.vms]
+    check_measured(res, value, vm_units, vm_finished)
     brows: list[dict] = []
     exits: dict[str, float] = {}
     exit_cycles: dict[str, float] = {}
@@ -89,7 +95,7 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
         "disk_util": host.disk.busy_until(duration) / (duration * host.disk.servers),
         "backend_util": "; ".join(f"{k}={v:.3f}" for k, v in sorted(busy_backend.items())),
         "resolutions": "; ".join(mode.resolutions), "stop_reason": host.stop_reason,
-        "ci_low": None, "ci_high": None, "error": "",
+        "ci_low": None, "ci_high": None, "warnings": run_warnings(res, units, vm_finished), "error": "",
     }
     interval = host.stopper.interval() if host.stopper is not None else None
     if interval is not None:
@@ -101,7 +107,16 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
         return summary, [], [], {}, [], []
     lat_vm, lat_start, lat_s = host.latencies.take()
     lat_s *= 1e6  # in place: the columns are the run's own
-    lat_rows = {"run": run_id, "scenario": scenario, "vm": lat_vm, "start_s": lat_start, "latency_us": lat_s}
+    censored: Any = False
+    unfinished = censored_latency_rows(host.in_flight, duration, run_id, scenario)
+    if unfinished:  # requests under way at the end: right-censored rows after the finished ones
+        import numpy as np
+        lat_vm = np.concatenate([lat_vm, [r["vm"] for r in unfinished]])
+        lat_start = np.concatenate([lat_start, [r["start_s"] for r in unfinished]])
+        lat_s = np.concatenate([lat_s, [r["latency_us"] for r in unfinished]])
+        censored = np.concatenate([np.zeros(len(lat_s) - len(unfinished), bool), np.ones(len(unfinished), bool)])
+    lat_rows = {"run": run_id, "scenario": scenario, "vm": lat_vm, "start_s": lat_start, "latency_us": lat_s,
+                "censored": censored}
     vm_rows: list[dict] = []
     for index, runner in enumerate(host.vms):
         vu = sum(e.units for e in runner.entities)
@@ -134,12 +149,14 @@ def closed_form_metrics(spec: Spec) -> dict | None:
     nothing contends and nothing waits (:func:`~kit.sim.host.has_closed_form`); the bulk path of sweeps.
     """
     from .inputs.resolve import resolve
+    from .measure import check_duration, run_warnings
     from .results import relative
     from .sim.costing import Costing
     from .sim.host import backend_label, has_closed_form
     res = resolve(spec)
     if not has_closed_form(res):
         return None
+    check_duration(res)  # a run too short for one unit is refused here as in run()
     hw, mode, wl, d = res.hw, res.mode, res.workload, res.duration
     cost = Costing(hw, mode, wl)
     freq = hw.val("freq_ghz") * 1e9
@@ -156,7 +173,8 @@ def closed_form_metrics(spec: Spec) -> dict | None:
             "units": units, "events": 0, "events_per_sim_s": 0.0, "wall_s": 0.0, "engine": "analytic",
             "pcpu_util": sum(busy) / (pcpus * d), "nic_tx_util": 0.0, "nic_rx_util": 0.0, "disk_util": 0.0,
             "backend_util": "; ".join(f"{k}={0.0:.3f}" for k in labels), "metric": wl.metric, "unit": wl.unit,
-            "higher_is_better": wl.higher_is_better, "stop_reason": "duration", "error": ""}
+            "higher_is_better": wl.higher_is_better, "stop_reason": "duration",
+            "warnings": run_warnings(res, units, [float(math.floor(per_vcpu)) * spec.vcpus] * spec.vms), "error": ""}
 
 
 class _HardwareReads:
@@ -329,6 +347,8 @@ def compare(hardware: str, workload: str, hypervisors: str | Sequence[str], **kw
     from .inputs.spec import Spec
     from .results import Result, relative
     names = [hypervisors] if isinstance(hypervisors, str) else list(hypervisors)  # one name is one mode
+    if not names:
+        raise HvkitError("no hypervisors given", field="hypervisors", allowed="one or more mode names")
     base = Spec.make(hardware=hardware, hypervisor="native", workload=workload, **kw)
     native = run(native_spec(base), baseline=False, run_id=0, scenario="native")
     nv = native.summary.loc[0, "value"]

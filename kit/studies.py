@@ -25,6 +25,7 @@ from .errors import HvkitError
 from .inputs.spec import Spec
 from .migrations import migrate
 from .run import compare, run
+from .results import latency_stats
 
 __all__ = ["microbench_matrix", "compare_grid", "run_variants", "request_latencies", "vm_shares",
            "neighbour_interference", "migrations"]
@@ -135,10 +136,11 @@ def _metrics(r, label: str, name: str, *, baseline: bool, latency: bool) -> dict
     row.update(units=units, exits=exits, exit_cycles=r.exits["cycles"].sum(), exits_per_unit=exits / units,
                busy_us_per_unit=busy / units * 1e6)
     if latency:
-        lat = r.latency["latency_us"]
-        if not len(lat):
+        if not len(r.latency):
             raise HvkitError("the workload issues no requests to time", field="workload", value=s["workload"])
-        row.update(latency_mean_us=lat.mean(), latency_p50_us=lat.quantile(0.5), latency_p99_us=lat.quantile(0.99))
+        st = latency_stats(r.latency).iloc[0]
+        row.update(latency_mean_us=st["mean_us"], latency_p50_us=st["p50_us"], latency_p99_us=st["p99_us"],
+                   latency_max_us=st["max_us"], latency_censored=int(st["censored"]))
     return row
 
 
@@ -168,7 +170,9 @@ def run_variants(variants: Mapping[str, Mapping[str, Any]], *, workloads: Sequen
         ``unit``, with ``baseline`` also ``native_value`` and ``relative_performance``; ``units`` (units of
         work done), ``exits`` and ``exit_cycles`` (the vCPUs' VM exits), ``exits_per_unit``,
         ``busy_us_per_unit`` (non-idle CPU time of every thread, backends and neighbours included, in us per
-        unit of work); with ``latency`` also ``latency_mean_us``, ``latency_p50_us``, ``latency_p99_us``.
+        unit of work); with ``latency`` also ``latency_mean_us``, ``latency_p50_us``, ``latency_p99_us``,
+        ``latency_max_us`` and ``latency_censored`` (the requests still under way at the end, right-censored:
+        their elapsed time counts in the max as a lower bound; :func:`kit.results.latency_stats`).
 
     Raises
     ------
@@ -200,8 +204,9 @@ def request_latencies(variants: Mapping[str, Mapping[str, Any]], **spec) -> pd.D
     Returns
     -------
     DataFrame
-        ``run`` (the variant's position), ``scenario`` (its label), ``vm``, ``start_s``, ``latency_us``: one
-        row per completed request, the same requests :func:`run_variants` summarizes for the same specs.
+        ``run`` (the variant's position), ``scenario`` (its label), ``vm``, ``start_s``, ``latency_us``,
+        ``censored``: one row per request, the same requests :func:`run_variants` summarizes for the same specs;
+        a request still under way at the end is right-censored (``censored`` true, its elapsed time a lower bound).
     """
     plan = [(name, Spec.make(**{**spec, **over})) for name, over in _variants(variants).items()]
     parts = [run(s, baseline=False, run_id=i, scenario=name).latency for i, (name, s) in enumerate(plan)]

@@ -58,7 +58,7 @@ __all__ = ["sweep", "expand", "run_point", "SweepFile", "load_sweep_file", "mean
 
 METRIC_COLUMNS = ["value", "native_value", "relative_performance", "units", "events", "events_per_sim_s",
                   "wall_s", "pcpu_util", "nic_tx_util", "nic_rx_util", "disk_util", "backend_util", "metric",
-                  "unit", "higher_is_better", "engine", "stop_reason", "error"]
+                  "unit", "higher_is_better", "engine", "stop_reason", "warnings", "error"]
 #: The metric columns that hold numbers; a finished point must have every one finite.
 NUMERIC_COLUMNS = ["value", "native_value", "relative_performance", "units", "events", "events_per_sim_s",
                    "wall_s", "pcpu_util", "nic_tx_util", "nic_rx_util", "disk_util"]
@@ -223,7 +223,24 @@ def expand(base: Spec, grid: dict | None = None, *, zip_params: dict | None = No
                     out.append({"point": i, "replication": r, "sets": sets,
                                 "spec": spec.replace(seed=_seed_for(spec.seed, r))})
                 i += 1
+    _check_names(out)
     return out
+
+
+def _check_names(plan: list[dict]) -> None:
+    """Every hardware profile, mode and workload the points name exists (a typo fails before anything runs; an
+    impossible combination is still the model's answer for its point)."""
+    from .inputs.hardware import load_hardware
+    from .inputs.modes import list_hypervisors
+    from .inputs.workloads import load_workload
+    modes = list_hypervisors()
+    for name in sorted({p["spec"].hardware for p in plan}):
+        load_hardware(name)
+    for name in sorted({p["spec"].workload for p in plan} | {p["spec"].neighbor for p in plan if p["spec"].neighbor}):
+        load_workload(name)
+    for name in sorted({p["spec"].hypervisor for p in plan}):
+        if name not in modes:
+            raise HvkitError("unknown hypervisor", field="hypervisor", value=name, allowed=list(modes))
 
 
 # ---- one point -----------------------------------------------------------------------------------
@@ -239,6 +256,7 @@ def _error_result(message: str, keep: dict | None = None) -> dict:
     for k in ("metric", "unit", "higher_is_better"):
         if keep is not None:
             out[k] = keep.get(k)
+    out["warnings"] = ""
     out["error"] = message
     return out
 

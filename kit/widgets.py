@@ -355,8 +355,12 @@ class ExperimentPanel(_Panel):
 
     def _done_message(self, r):
         row = r.summary.iloc[-1]
-        return html.escape(f"{row['hypervisor']}: {row['relative_performance']:.3f} of native "
+        text = html.escape(f"{row['hypervisor']}: {row['relative_performance']:.3f} of native "
                            f"({row['value']:.4g} {row['unit']})")
+        warnings = " ".join(w for w in r.summary["warnings"].fillna("") if w)
+        if warnings:  # a short run or a rate above the hardware's peak: said, not hidden (kit.measure)
+            text += f" <span style='color:#b36b00'>warning: {html.escape(warnings)}</span>"
+        return text
 
 
 class ComparePanel(_Panel):

@@ -86,7 +86,7 @@ def test_cfs_bandwidth_period_is_linux_default():
 
 
 def test_one_name_is_one_mode_and_one_op():
-    r = kit.compare("skylake-sp-2017", "spec-int", "kvm", duration=0.01)
+    r = kit.compare("skylake-sp-2017", "spec-int", "kvm", duration=0.05)
     assert list(r.summary["hypervisor"]) == ["kvm"]
     df = kit.microbench("skylake-sp-2017", "kvm", "hypercall")
     assert list(df["op"]) == ["hypercall"]

@@ -74,17 +74,17 @@ def test_bad_spec_files_say_where(text, needle, tmp_path):
 def test_cli_run_and_compare_read_a_spec_file(tmp_path, capsys):
     path = tmp_path / "exp.yaml"
     assert main(["run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload", "spec-int",
-                 "--duration", "0.02", "--set", "memory=shadow", "--save-spec", str(path), "--json"]) == 0
+                 "--duration", "0.1", "--set", "memory=shadow", "--save-spec", str(path), "--json"]) == 0
     first = json.loads(capsys.readouterr().out)
     assert load_spec(path) == kit.Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="spec-int",
-                                            duration=0.02, mode={"memory": "shadow"})
+                                            duration=0.1, mode={"memory": "shadow"})
     assert main(["run", "--spec", str(path), "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["value"] == first["value"] and again["relative_performance"] == first["relative_performance"]
     # options on the command line replace the file's values; --set applies last
     assert main(["run", "--spec", str(path), "--hypervisor", "xen-hvm", "--set", "memory=nested", "--json"]) == 0
     varied = json.loads(capsys.readouterr().out)
-    assert varied["hypervisor"] == "xen-hvm" and varied["duration"] == 0.02
+    assert varied["hypervisor"] == "xen-hvm" and varied["duration"] == 0.1
     assert main(["compare", "--spec", str(path), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["hypervisor"] for r in rows] == ["native", "kvm"]

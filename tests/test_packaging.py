@@ -85,7 +85,7 @@ def test_a_wheel_carries_the_catalogues_and_runs_from_elsewhere(tmp_path):
     kit_file, root = r.stdout.split()
     assert kit_file.startswith(str(site)) and root == str(site / "kit" / "_data"), r.stdout + r.stderr
     for argv in (["validate"], ["run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload",
-                                "spec-int", "--duration", "0.01", "--json"]):
+                                "spec-int", "--duration", "0.1", "--json"]):
         r = subprocess.run([sys.executable, "-m", "kit.cli", *argv], cwd=elsewhere, env=env, capture_output=True,
                            text=True, timeout=300)
         assert r.returncode == 0, r.stderr

@@ -161,13 +161,13 @@ def test_a_spec_saved_by_the_cli_loads_into_the_panel(tmp_path):
     from kit.cli.main import main
     path = tmp_path / "cli.yaml"
     assert main(["run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload", "spec-int",
-                 "--duration", "0.01", "--set", "memory=shadow", "--set", "hw.walk_ref_cycles=20",
+                 "--duration", "0.1", "--set", "memory=shadow", "--set", "hw.walk_ref_cycles=20",
                  "--save-spec", str(path), "--json"]) == 0
     p = ExperimentPanel()
     p.spec_path.value = str(path)
     p.load_button.click()
     assert p.overrides["memory"].value == "shadow" and p.sets.value == "hw.walk_ref_cycles=20"
-    assert p.workload.value == "spec-int" and p.duration.value == 0.01
+    assert p.workload.value == "spec-int" and p.duration.value == 0.1
 
 
 def test_results_export_as_csv_and_parquet(tmp_path):
@@ -247,14 +247,14 @@ def test_panels_are_bounded_to_interactive_work():
 
 def test_compare_panel_duration_seed_and_failed_modes():
     c = ComparePanel(hardware="p4-xeon-2003", workload="spec-int", hypervisors=("native", "xen-pv", "kvm"))
-    c.duration.value, c.seed.value = 0.02, 3
+    c.duration.value, c.seed.value = 0.2, 3
     r = c.run()
-    assert set(r.summary["duration"].dropna()) == {0.02} and set(r.summary["seed"].dropna()) == {3}
+    assert set(r.summary["duration"].dropna()) == {0.2} and set(r.summary["seed"].dropna()) == {3}
     assert "1 of 3 modes failed (kvm" in c.status.value
     c.hypervisors.value = ("kvm",)
     c.run()
     assert "every mode failed" in c.status.value
-    assert c.spec() == Spec.make(hardware="p4-xeon-2003", hypervisor="kvm", workload="spec-int", duration=0.02,
+    assert c.spec() == Spec.make(hardware="p4-xeon-2003", hypervisor="kvm", workload="spec-int", duration=0.2,
                                  seed=3)
     c2 = ComparePanel(view="latency")
     c2.apply_spec(Spec.make(hardware="xgene-armv8-2014", hypervisor="xen-hvm", workload="memcached", duration=0.01))

@@ -154,7 +154,9 @@ def test_request_latencies_are_the_requests_run_variants_summarizes():
     lat = studies.request_latencies(PATHS, **COMMON)
     assert list(lat["scenario"].unique()) == list(PATHS)
     assert list(lat.groupby("scenario", sort=False)["run"].first()) == [0, 1, 2]
-    q = lat.groupby("scenario", sort=False)["latency_us"]
+    assert (lat.groupby("scenario", sort=False)["censored"].sum() == d["latency_censored"].to_numpy()).all()
+    assert (lat.groupby("scenario", sort=False)["latency_us"].max() == d["latency_max_us"].to_numpy()).all()
+    q = lat[~lat["censored"]].groupby("scenario", sort=False)["latency_us"]  # the finished requests
     assert list(q.quantile(0.99)) == list(d["latency_p99_us"])
     assert list(q.mean()) == pytest.approx(list(d["latency_mean_us"]), rel=1e-12)  # groupby sums compensated
 
@@ -162,13 +164,13 @@ def test_request_latencies_are_the_requests_run_variants_summarizes():
 def test_run_variants_latency_needs_requests():
     with pytest.raises(HvkitError, match="no requests"):
         studies.run_variants({"kvm": {}}, latency=True, hardware="skylake-sp-2017", hypervisor="kvm",
-                             workload="spec-int", duration=SHORT)
+                             workload="hackbench", duration=SHORT)
 
 
 # --- vm_shares and neighbour_interference --------------------------------------------------------------------
 
 def test_vm_shares_one_row_per_vm_and_weights_divide_the_cpu():
-    d = studies.vm_shares("skylake-sp-2017", "spec-int", ["kvm"], [(1, None), (2, (256, 768))], vcpus=1, pcpus=1,
+    d = studies.vm_shares("skylake-sp-2017", "dbench", ["kvm"], [(1, None), (2, (256, 768))], vcpus=1, pcpus=1,
                           duration=0.05)
     assert list(zip(d["vms"], d["vm"])) == [(1, 0), (2, 0), (2, 1)]
     assert d["weights"].iloc[0] is None and d["weights"].iloc[1] == (256, 768)

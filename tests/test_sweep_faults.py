@@ -32,8 +32,8 @@ SLOW_YAML = ("base: {hardware: skylake-sp-2017, hypervisor: kvm, workload: netpe
              "  hypervisor: [kvm, xen-hvm]\nreplications: 2\n")
 N_SLOW = 48
 # milliseconds a point: for in-process tests (the discrete engine, so that every point goes to the executor: with
-# the hybrid engine a CPU-bound point has a closed form and is computed in the parent)
-FAST_YAML = ("base: {hardware: skylake-sp-2017, hypervisor: kvm, workload: spec-int, duration: 0.01, seed: 3,\n"
+# the hybrid engine a CPU-bound point has a closed form and is computed in the parent; at least one unit of spec-int)
+FAST_YAML = ("base: {hardware: skylake-sp-2017, hypervisor: kvm, workload: spec-int, duration: 0.1, seed: 3,\n"
              "       engine: discrete}\n"
              "grid: {hw.exit_roundtrip_cycles: [200, 400, 800, 1600], vcpus: [1, 2]}\n")
 N_FAST = 8
@@ -410,7 +410,7 @@ def test_a_store_swapped_for_a_link_mid_sweep_redirects_nothing(tmp_path):
     s.lock()
     store.rename(tmp_path / "moved")
     store.symlink_to(elsewhere)  # the attacker swaps the directory for a link after it was opened
-    spec = Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="spec-int", duration=0.01)
+    spec = Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="spec-int", duration=0.1)
     row = run_point(spec)
     s.put_many([{"key": row["spec_hash"], "version": row["kit_version"], "spec": spec.model_dump(mode="json"),
                  "result": {k: row[k] for k in sweep_mod.METRIC_COLUMNS}}])

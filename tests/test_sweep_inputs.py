@@ -14,7 +14,7 @@ from kit import sweep as sweep_mod
 from kit.errors import HvkitError
 from kit.sweep import Store
 
-GOOD = ("base: {hardware: skylake-sp-2017, hypervisor: kvm, workload: spec-int, duration: 0.01, seed: 1}\n"
+GOOD = ("base: {hardware: skylake-sp-2017, hypervisor: kvm, workload: spec-int, duration: 0.05, seed: 1}\n"
         "grid: {vcpus: [1, 2]}\n")
 
 
@@ -179,7 +179,7 @@ CASES = [
      "'points[1].workload.mtu': not a finite number"),
     ("set inf", yaml_case(GOOD + "set: {hw.exit_roundtrip_cycles: .inf}\n"), HvkitError,
      "'set.hw.exit_roundtrip_cycles': not a finite number"),
-    ("base duration NaN", yaml_case(GOOD.replace("duration: 0.01", "duration: .nan")), HvkitError,
+    ("base duration NaN", yaml_case(GOOD.replace("duration: 0.05", "duration: .nan")), HvkitError,
      "'base.duration': not a finite number"),
     ("grid too large", yaml_case(BIG), HvkitError, "the sweep has 10,000,000,000 points"),
 ]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Any
 
@@ -19,6 +20,8 @@ class Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line and exit status 2 (no usage dump)."""
 
     def error(self, message):
+        # argparse quotes what it was given; a long argument is shown as an excerpt
+        message = re.sub(r"'([^']{60})[^']+'", r"'\1...'", message)
         raise HvkitError(f"{self.prog}: {message}")
 
 

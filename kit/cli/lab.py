@@ -2,35 +2,52 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from ..errors import HvkitError
 from .common import RawEpilog
+from .serving import check_folder, check_not_root, serve
+
+QUICKSTART = "00-quickstart.ipynb"
 
 
 def register(sub) -> None:
-    s = sub.add_parser("lab", help="open JupyterLab on the quickstart notebook; options hvkit does not know "
-                                   "(--no-browser, --ip=127.0.0.1, --port=...) pass through to JupyterLab",
+    s = sub.add_parser("lab", help="JupyterLab on the project's notebooks folder, opening the quickstart; options "
+                                   "hvkit does not know (--no-browser, --ip=127.0.0.1, --port=..., --allow-root) "
+                                   "pass through to JupyterLab",
                        description="Open JupyterLab on the project's notebooks. Every option hvkit does not know "
-                                   "passes through to jupyter lab.",
+                                   "passes through to jupyter lab; stopping hvkit lab stops the server and its "
+                                   "kernels.",
                        epilog="examples:\n  hvkit lab\n  hvkit lab --no-browser --ip=127.0.0.1 --port=8888\n"
-                              "  hvkit lab notebooks/01-xen-vs-kvm.ipynb",
+                              "  hvkit lab 01-xen-vs-kvm.ipynb\n  hvkit lab --dir ~/my-notebooks",
                        formatter_class=RawEpilog)
-    s.add_argument("notebook", nargs="?", default="notebooks/00-quickstart.ipynb",
-                   help="a notebook path relative to the project (default: the quickstart)")
+    s.add_argument("notebook", nargs="?", default=None,
+                   help="a notebook to open, relative to the folder served (default: the quickstart)")
+    s.add_argument("--dir", dest="folder", default=None,
+                   help="serve this existing folder instead of the project's notebooks/")
     s.set_defaults(func=cmd_lab, jupyter_args=[])
 
 
-def cmd_lab(args) -> None:
-    import os
-    import subprocess
-
+def lab_command(args) -> tuple[list[str], Path]:
+    """The JupyterLab command line ``hvkit lab`` runs, and the folder it serves (checked, nothing started)."""
     from ..inputs.files import project_root
-    root = project_root()
-    nb = root / args.notebook
-    if not nb.exists():
-        raise HvkitError("no such notebook", field="notebook", value=str(nb),
-                         allowed=[str(p.relative_to(root)) for p in (root / "notebooks").glob("*.ipynb")])
-    cmd = [sys.executable, "-m", "jupyterlab", str(nb.relative_to(root)), *args.jupyter_args]
-    if os.geteuid() == 0 and "--allow-root" not in cmd:
-        cmd.append("--allow-root")
-    raise SystemExit(subprocess.call(cmd, cwd=root))
+    folder = check_folder(args.folder, "--dir") if args.folder else (project_root() / "notebooks").resolve()
+    if not folder.is_dir():
+        raise HvkitError("the project's notebooks folder is missing", field="--dir", value=str(folder),
+                         allowed="an existing folder (hvkit lab --dir PATH)")
+    name = args.notebook or (QUICKSTART if not args.folder else None)
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder}"]
+    if name:
+        nb = (folder / name).resolve()
+        if not nb.is_relative_to(folder) or not nb.is_file():
+            raise HvkitError("no such notebook in the folder served", field="notebook", value=name,
+                             allowed=sorted(p.name for p in folder.glob("*.ipynb")))
+        cmd.append(str(nb))
+    check_not_root(args.jupyter_args, "lab")
+    return cmd + list(args.jupyter_args), folder
+
+
+def cmd_lab(args) -> None:
+    """JupyterLab until it exits or hvkit is stopped (SIGINT, SIGTERM, SIGHUP stop the server and its kernels)."""
+    cmd, folder = lab_command(args)
+    serve(cmd, folder, "JupyterLab")

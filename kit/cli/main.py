@@ -11,12 +11,12 @@ from collections.abc import Sequence
 
 from ..version import __version__
 from ..errors import HvkitError
-from . import catalog, lab, micro, migrate, model, papers, sweep
+from . import catalog, dashboard, lab, micro, migrate, model, papers, sweep
 from .common import Parser
 
 __all__ = ["main", "build_parser"]
 
-GROUPS = (catalog, micro, model, migrate, sweep, papers, lab)
+GROUPS = (catalog, micro, model, migrate, sweep, papers, lab, dashboard)
 
 
 def build_parser() -> Parser:
@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         args_list = list(sys.argv[1:] if argv is None else argv)
-        if args_list[:1] == ["lab"]:  # everything hvkit does not know goes to jupyter lab
+        if args_list[:1] in (["lab"], ["dashboard"]):  # what hvkit does not know goes to JupyterLab or Voila
             args, extra = parser.parse_known_args(args_list)
             args.jupyter_args = extra
         else:

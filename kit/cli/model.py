@@ -36,30 +36,51 @@ def register(sub) -> None:
 
 
 def _print_table(result) -> None:
+    """The rows of a comparison, each mode's error in its row; then warnings and request latency."""
     import pandas as pd
 
     from ..results import contributors
     s = result.summary
+    ok = s[s["error"].fillna("") == ""]
+    if not len(ok):
+        raise HvkitError(f"no mode could run; {s['hypervisor'].iloc[0]}: {s['error'].iloc[0]}",
+                         field="--hypervisors")
     cons = contributors(result)
     rows = []
     for _, r in s.iterrows():
         if r["error"]:
-            rows.append({"hypervisor": r["hypervisor"], "value": "-", "relative": "-", "top contributors to overhead": f"error: {r['error']}"})
+            rows.append({"hypervisor": r["hypervisor"], "value": "-", "relative": "-",
+                         "top contributors to overhead": f"error: {r['error']}"})
             continue
         top = ", ".join(f"{k} {share:.0%}" for k, share in cons.get(r["run"], []))
         rows.append({"hypervisor": r["hypervisor"], "value": f"{r['value']:.4g}",
                      "relative": f"{r['relative_performance']:.3f}", "top contributors to overhead": top or "-"})
-    first = s.dropna(subset=["metric"]).iloc[0]
+    first = ok.iloc[0]
     direction = "higher" if first["higher_is_better"] else "lower"
-    print(f"{first['workload']} on {first['hardware']}: {first['metric']} in {first['unit']} ({direction} is better); "
-          f"relative performance 1.0 = native")
+    print(f"{first['workload']} on {first['hardware']}: {first['metric']} in {first['unit']} ({direction} is "
+          f"better); relative performance 1.0 = native")
     with pd.option_context("display.max_colwidth", 120, "display.width", 200):
         print(pd.DataFrame(rows).to_string(index=False))
-    lat = result.latency
-    if len(lat):
-        q = lat.groupby("scenario")["latency_us"].describe(percentiles=[0.5, 0.99])[["count", "mean", "50%", "99%"]]
-        print("\nrequest latency (us):")
-        print(q.round(1).to_string())
+    for _, r in ok.iterrows():
+        if r["warnings"]:
+            print(f"warning: {r['hypervisor']}: {r['warnings']}")
+    _print_latency(result.latency)
+
+
+def _print_latency(latency) -> None:
+    """Request latency per scenario; requests under way at the end are right-censored and said so."""
+    from ..results import latency_stats
+    st = latency_stats(latency)
+    if not len(st):
+        return
+    cens = int(st["censored"].sum())
+    print("\nrequest latency (us) of the finished requests" + (
+        f"; {cens} still under way at the end are right-censored: the max includes their elapsed time, a lower "
+        "bound (marked >=)" if cens else ""))
+    show = st.assign(max_us=[(">=" if c else "") + f"{m:.1f}" for m, c in zip(st["max_us"], st["max_censored"])])
+    show = show.rename(columns={"count": "finished", "censored": "under way", "mean_us": "mean", "p50_us": "p50",
+                                "p99_us": "p99", "max_us": "max"}).drop(columns="max_censored")
+    print(show.round(1).to_string())
 
 
 def cmd_run(args):
@@ -90,8 +111,15 @@ def _print_single(result) -> None:
         print("exits per second (all vCPUs):")
         print(ex.assign(per_second=per_s.round(0).astype(int))[["reason", "per_second"]].to_string(index=False))
     if len(result.latency):
-        lat = result.latency["latency_us"]
-        print(f"latency: mean {lat.mean():.1f} us, p50 {lat.quantile(.5):.1f} us, p99 {lat.quantile(.99):.1f} us")
+        from ..results import latency_stats
+        st = latency_stats(result.latency).iloc[0]
+        bound = ">=" if st["max_censored"] else ""
+        done = (f"mean {st['mean_us']:.1f} us, p50 {st['p50_us']:.1f} us, p99 {st['p99_us']:.1f} us, "
+                if st["count"] else "")
+        print(f"latency: {done}max {bound}{st['max_us']:.1f} us ({st['count']} requests finished; {st['censored']} "
+              f"still under way at the end, right-censored: their elapsed time counts in the max as a lower bound)")
+    if r["warnings"]:
+        print(f"warning: {r['warnings']}")
 
 
 def cmd_compare(args):

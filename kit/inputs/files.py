@@ -26,9 +26,13 @@ __all__ = ["project_root", "catalogue_dir", "data_dir", "locate", "read_yaml", "
 
 #: Largest YAML input accepted (profiles and workloads are a few KiB).
 MAX_YAML_BYTES = 1 << 20
-#: Deepest nesting and most aliases a YAML input may use (guards against alias bombs).
+#: Deepest nesting and most aliases a YAML input may use, and most values it may expand to with its aliases
+#: followed (guards against alias bombs: a few aliases of aliases expand to billions of values).
 MAX_YAML_DEPTH = 32
 MAX_YAML_ALIASES = 100
+MAX_YAML_VALUES = 100_000
+#: Longest catalogue id
+MAX_ID_LENGTH = 100
 #: What a catalogue id looks like (and therefore what cannot escape its folder).
 ID_PATTERN = r"^[a-z0-9][a-z0-9.\-]*$"
 CATALOGUES = ("hw_profiles", "workloads", "data")
@@ -64,11 +68,12 @@ def locate(name: str, directory: Path, kind: str) -> Path:
     path = Path(name)
     if path.suffix in (".yaml", ".yml"):
         return path
-    if not re.match(ID_PATTERN, name) and ("/" in name or "\\" in name or name.startswith(".") or "\x00" in name):
+    if len(name) > MAX_ID_LENGTH or (not re.fullmatch(ID_PATTERN, name) and (
+            "/" in name or "\\" in name or name.startswith(".") or "\x00" in name or "\n" in name)):
         raise HvkitError(f"not a {kind} name; give a user file as a path ending in .yaml", field=kind.split()[0],
                          value=_excerpt(name), allowed=sorted(p.stem for p in directory.glob("*.yaml")))
     path = directory / f"{name}.yaml"
-    if not path.exists():
+    if not path.is_file():
         raise HvkitError(f"unknown {kind}", field=kind.split()[0], value=name,
                          allowed=sorted(p.stem for p in directory.glob("*.yaml")))
     return path
@@ -93,6 +98,14 @@ class _StrictLoader(yaml.SafeLoader):
                 raise yaml.YAMLError(f"more than {MAX_YAML_ALIASES} aliases")
         return super().compose_node(parent, index)
 
+    def get_single_node(self) -> Any:
+        """The document's node graph, refused before anything is built from it when it nests too deeply or its
+        aliases expand to too many values."""
+        node = super().get_single_node()
+        if node is not None:
+            _check_expansion(node)
+        return node
+
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         seen = set()
         for key_node, _ in node.value:
@@ -104,6 +117,40 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _StrictLoader.construct_mapping)
+
+
+def _check_expansion(root: Any) -> None:
+    """Refuse a node graph that nests more than ``MAX_YAML_DEPTH`` levels or stands for more than
+    ``MAX_YAML_VALUES`` values with every alias followed, without expanding it: each node's count and height
+    are computed once (an alias reuses them), and the recursion stops at the depth limit (a recursive alias too).
+    """
+    memo: dict[int, tuple[int, int]] = {}  # id(node) -> (values, height)
+
+    def visit(node: Any, level: int) -> tuple[int, int]:
+        if level > MAX_YAML_DEPTH:
+            raise yaml.YAMLError(f"nested more than {MAX_YAML_DEPTH} levels deep")
+        hit = memo.get(id(node))
+        if hit is None:
+            values, height = 1, 0
+            for child in _children(node):
+                v, h = visit(child, level + 1)
+                values, height = values + v, max(height, h + 1)
+                if values > MAX_YAML_VALUES:
+                    raise yaml.YAMLError(f"holds more than {MAX_YAML_VALUES} values (aliases followed)")
+            hit = memo[id(node)] = (values, height)
+        if level + hit[1] > MAX_YAML_DEPTH:
+            raise yaml.YAMLError(f"nested more than {MAX_YAML_DEPTH} levels deep")
+        return hit
+
+    visit(root, 0)
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
 
 
 def _depth(obj: Any, level: int = 0) -> int:
@@ -149,6 +196,9 @@ def read_yaml(path: Path) -> Any:
         raise HvkitError(f"not valid YAML: {_excerpt(first, 160)}", where=where) from None
     except RecursionError:
         raise HvkitError("nested too deeply", where=where, allowed=f"at most {MAX_YAML_DEPTH} levels") from None
+    except ValueError as exc:  # a value YAML can read but Python cannot hold (an integer of thousands of digits)
+        raise HvkitError(f"a value that cannot be read: {_excerpt(' '.join(str(exc).split()), 120)}",
+                         where=where) from None
     if _depth(data) > MAX_YAML_DEPTH:
         raise HvkitError("nested too deeply", where=where, allowed=f"at most {MAX_YAML_DEPTH} levels")
     return data

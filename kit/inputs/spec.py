@@ -24,7 +24,7 @@ from .coerce import Bool, Int, Num, strict_int, to_bool, to_number
 from .hardware import Features
 from .modes import PARTS
 
-__all__ = ["Spec", "ENGINES", "SET_KEYS", "TOP_KEYS", "MODE_KEYS", "Overrides", "parse_set", "parse_sets", "route",
+__all__ = ["Spec", "ENGINES", "MAX_DURATION_S", "SET_KEYS", "TOP_KEYS", "MODE_KEYS", "Overrides", "parse_set", "parse_sets", "route",
            "format_value"]
 
 TOP_KEYS = frozenset({"hardware", "hypervisor", "workload", "vcpus", "vms", "duration", "seed", "pcpus", "pin",
@@ -43,6 +43,8 @@ ALIASES = {"memory.guest_page": "guest_page", "memory.host_page": "host_page", "
 MAX_VCPUS = 256
 #: Most VMs on a host (a consolidation study of small VMs reaches hundreds)
 MAX_VMS = 256
+#: Longest simulated run, in seconds
+MAX_DURATION_S = 3600
 
 #: What ``--set`` reaches, for error messages.
 SET_KEYS = sorted(TOP_KEYS) + sorted(MODE_KEYS) + sorted(ALIASES) + ["hw.<parameter>", "hw.features.<name>",
@@ -190,7 +192,7 @@ class Spec(BaseModel):
     workload: str = Field(description="workload id or YAML path")
     vcpus: Int = Field(1, ge=1, le=MAX_VCPUS, description="vCPUs per VM")
     vms: Int = Field(1, ge=1, le=MAX_VMS, description="identical VMs on the host")
-    duration: Num | None = Field(None, gt=0, le=3600, description="simulated seconds (default: the workload's)")
+    duration: Num | None = Field(None, gt=0, le=MAX_DURATION_S, description="simulated seconds (default: the workload's)")
     seed: Int = Field(0, ge=0, description="seed of every random stream of the run")
     pcpus: Int | None = Field(None, ge=1, le=1024, description="physical CPUs the host offers (default: the profile's)")
     pin: Bool = Field(False, description="pin vCPU i of every VM to physical CPU i mod pcpus")

@@ -15,7 +15,8 @@ import simpy
 from .costing import TCP_IP_HEADER_BYTES
 from .scheduler import Item
 
-__all__ = ["start", "blocks", "ChainedCpuThread", "ChainedWrite", "DRIVERS", "ITEM_TARGET_S", "UNIT_WORK_CV", "TCP_WINDOW_BATCHES", "SEGMENTS_PER_ACK"]
+__all__ = ["start", "blocks", "ChainedCpuThread", "ChainedWrite", "request_started", "request_done", "DRIVERS",
+           "ITEM_TARGET_S", "UNIT_WORK_CV", "TCP_WINDOW_BATCHES", "SEGMENTS_PER_ACK"]
 
 #: Variation of one unit's work: gamma with shape k has CV 1/sqrt(k)
 UNIT_WORK_CV = (0.3, "estimated, because per-request and per-compilation work varies by tens of percent around its mean in profiles of these benchmarks")
@@ -162,12 +163,12 @@ def disk_thread(host, g):
     kick = g.cost.disk_guest()
     while True:
         t0 = host.env.now
+        token = request_started(host, g, t0)
         yield from vm.run(base * jitter(host) + kick, units=0.0)
         yield from disk_io(host, g, kicked=True)
         vm.entities[0].units += 1.0
-        if g.primary:
-            host.requests_done += 1
-            host.latencies.append((g.i, t0, host.env.now - t0))
+        vm.entities[0].finished_units += 1.0
+        request_done(host, g, token, t0)
 
 
 def disk_io(host, g, kicked: bool = False, ops: int = 1):
@@ -246,6 +247,7 @@ def client(host, c: int, g):
         if p.think_us:
             yield env.timeout(host.rng.exponential(p.think_us * 1e-6))
         t0 = env.now
+        token = request_started(host, g, t0)
         yield env.timeout(host.wire_s)
         yield from host.nic_rx.serve((p.request_bytes + _HEADER * rx_pkts) * 8 / host.line_bps)
         if be is not None:
@@ -257,6 +259,24 @@ def client(host, c: int, g):
             yield from be.run(cost.backend_net(tx_pkts, p.response_bytes, "tx"))
         yield from host.nic_tx.serve((p.response_bytes + _HEADER * tx_pkts) * 8 / host.line_bps)
         yield env.timeout(host.wire_s)
-        if g.primary:
-            host.requests_done += 1
-            host.latencies.append((i, t0, env.now - t0))
+        request_done(host, g, token, t0)
+
+
+def request_started(host, g, t0: float) -> int | None:
+    """A measured request begins: it is under way until :func:`request_done` (right-censored if the run ends
+    first). Returns its token (None for an unmeasured neighbour's request)."""
+    if not g.primary:
+        return None
+    token = host.requests_started
+    host.requests_started += 1
+    host.in_flight[token] = (g.i, t0)
+    return token
+
+
+def request_done(host, g, token: int | None, t0: float) -> None:
+    """A measured request finished: its latency is recorded."""
+    if token is None:
+        return
+    del host.in_flight[token]
+    host.requests_done += 1
+    host.latencies.append((g.i, t0, host.env.now - t0))

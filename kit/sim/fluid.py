@@ -42,7 +42,7 @@ from typing import Any
 import simpy
 from simpy.events import EventPriority
 
-from .scheduler import WORK_DONE_S, Activity, CapGroup, Entity, Item, Policy
+from .scheduler import WORK_DONE_S, Activity, CapGroup, Entity, Item, Policy, credit_units
 from .work import QUEUEING
 
 __all__ = ["FluidScheduler", "END_OF_INSTANT"]
@@ -218,7 +218,7 @@ class FluidScheduler:
         self._charge(pool, job, done)
         frac = done / job.seconds
         ent.account(job.item.work, frac * job.item.scale, freq)
-        ent.units += job.item.units * frac
+        credit_units(ent, job.item, frac)  # the running item is unfinished
         ent.acct[QUEUEING] += max(0.0, now - job.start - done)
         ent.activity = Activity("between", now)
         return True
@@ -234,7 +234,7 @@ class FluidScheduler:
             if seconds > WORK_DONE_S:
                 break
             ent.account(item.work, item.scale, freq)  # nothing to run: done at once
-            ent.units += item.units
+            credit_units(ent, item, 1.0, finished=True)
             nxt = self._next(ent, runner, item)
             if nxt is None:
                 session.succeed()
@@ -290,7 +290,7 @@ class FluidScheduler:
         self._charge(pool, job, job.seconds)
         self._remove(pool, job)
         ent.account(job.item.work, job.item.scale, job.freq)
-        ent.units += job.item.units
+        credit_units(ent, job.item, 1.0, finished=True)
         wait = now - job.start - job.seconds
         if wait > 0:
             ent.acct[QUEUEING] += wait

@@ -15,6 +15,7 @@ the simulated duration.
 from __future__ import annotations
 
 import gc
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -269,6 +270,9 @@ class Host:
             self.sched.trace, self.sched.trace_until = [], trace_s
         self.latencies = LatencyLog() if latencies else NoLatencyLog(1)  # (vm, start, latency) per request
         self.requests_done = 0
+        #: requests of measured VMs under way: token -> (vm, start); those left at the end are right-censored
+        self.in_flight: dict[int, tuple[int, float]] = {}
+        self.requests_started = 0
         # devices
         param = hw.val
         self.nic_tx = Device(self.env, "nic.tx")
@@ -355,6 +359,7 @@ class Host:
                 ent.account(unit, units, self.freq)
                 ent.settle()
                 ent.units = units
+                ent.finished_units = float(math.floor(units))  # the units that fit whole in the duration
                 ent.acct[IDLE] = 0.0
                 self.sched.pool_of(ent).busy += d
         for r in self.backends.values():

@@ -54,6 +54,20 @@ class Item:
     scale: float = 1.0
 
 
+def credit_units(ent: Entity, item: Item, frac: float, finished: bool = False) -> None:
+    """The unit-crediting rule: ``frac`` more of ``item`` ran on ``ent``.
+
+    Throughput counts the work done: an item of ``k`` units credits ``k * frac`` units as it runs (over a run of
+    many units this is the rate's best estimate; counting only finished units would bias it low by about half a
+    unit per thread). Units whose item finished are counted apart in ``finished_units``, so that a run in which
+    no unit finished is known as such (:func:`kit.measure.check_measured`) instead of reporting a rate made of
+    fractions of unfinished units.
+    """
+    ent.units += item.units * frac
+    if finished:
+        ent.finished_units += item.units
+
+
 @dataclass(frozen=True, slots=True)
 class Activity:
     """What an entity is doing now and since when (for the final flush of the accounting)."""
@@ -91,6 +105,8 @@ class Entity:
         #: the capped group (a VM) this entity belongs to, or None
         self.cap_group: CapGroup | None = None
         self.units = 0.0
+        #: units of items that finished (``units`` also counts the running fractions of unfinished ones)
+        self.finished_units = 0.0
         self.activity = Activity("idle", 0.0)
         #: deferred accounting (the hybrid engine): id(work) -> [work, fraction of it done, frequency]
         self.tally: dict[int, list] | None = None
@@ -413,6 +429,7 @@ class Scheduler:
                     continue
                 waking = False
             if remaining <= 0:
+                credit_units(ent, item, 0.0, finished=True)
                 break
             run = policy.clip_run(env.now, min(remaining, ent.slice_left))
             if group is not None:
@@ -421,8 +438,8 @@ class Scheduler:
             done = yield from self._run(ent, item, seconds, run)
             if group is not None:
                 group.used_s -= run - done  # give back what a preemption left unused
-            self._account(ent, item, seconds, freq, pool, done)
             remaining -= done
+            self._account(ent, item, seconds, freq, pool, done, finished=remaining <= WORK_DONE_S)
             ent.slice_left -= done
             self._decide(ent, pool, group)
             if remaining <= WORK_DONE_S:
@@ -436,7 +453,7 @@ class Scheduler:
         if act.item is None or act.seconds <= 0:
             return False
         ent.account(act.item.work, dt / act.seconds * act.item.scale, freq)
-        ent.units += act.item.units * dt / act.seconds
+        credit_units(ent, act.item, dt / act.seconds)  # the running item is unfinished
         self._busy(self.pool_of(ent), dt)
         return True
 
@@ -477,10 +494,11 @@ class Scheduler:
             self.record(ent, "backend" if ent.kind == "backend" else "running", t0, env.now, item.work)
         return done
 
-    def _account(self, ent: Entity, item: Item, seconds: float, freq: float, pool: Any, done: float) -> None:
+    def _account(self, ent: Entity, item: Item, seconds: float, freq: float, pool: Any, done: float,
+                 finished: bool) -> None:
         frac = done / seconds if seconds else 1.0
         ent.account(item.work, frac * item.scale, freq)
-        ent.units += item.units * frac
+        credit_units(ent, item, frac, finished)
         self._busy(pool, done)
         self.policy.charge(ent, done)
 
@@ -517,4 +535,4 @@ class Scheduler:
             ent.req = None
 
 
-__all__ += ["MIN_RUN_S", "TICK_ROUNDING", "SLICE_DONE_S", "WORK_DONE_S", "TALLY_SIZE"]
+__all__ += ["credit_units", "MIN_RUN_S", "TICK_ROUNDING", "SLICE_DONE_S", "WORK_DONE_S", "TALLY_SIZE"]
