@@ -13,16 +13,19 @@ are then used unchanged for every other operation and workload.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from ..errors import HvkitError
 
-__all__ = ["SOFTWARE", "FALLBACK", "instructions"]
+__all__ = ["SOFTWARE", "FALLBACK", "FITTED_TO", "instructions", "path_overrides"]
 
 _KUT12 = "calibrated: kvm-unit-tests x86/vmexit.c, commit 00bfecaa (2012) commit message"
 _AA06 = "calibrated: Adams & Agesen, ASPLOS 2006, nanobenchmarks"
 _B03 = "calibrated: Barham et al., SOSP 2003, Tables 3-5 (lmbench)"
 _D16 = "calibrated: Dall et al., ISCA 2016, Table II"
+_KUT17 = "calibrated: kvm-unit-tests commit cfbd129c (2017)"
 
 SOFTWARE: dict[str, tuple[float, str]] = {
     # ---- KVM (x86 and ARM) ---------------------------------------------------------------
@@ -40,10 +43,10 @@ SOFTWARE: dict[str, tuple[float, str]] = {
     "kvm.inject": (300, "estimated, because injecting an interrupt writes the VMCS entry-interruption field after an IRR scan"),
     "kvm.ipi_send": (1200, "estimated, because kvm_apic_send_ipi looks up destinations, sets the IRR and kicks the target vCPU"),
     "kvm.timer_arm": (700, "calibrated: kvm-unit-tests commit cfbd129c (2017), tscdeadline_immed 2,500 cycles on Haswell with the VMX preemption timer"),
-    "kvm.timer_arm_hrtimer": (2300, "calibrated: kvm-unit-tests commit cfbd129c (2017): tscdeadline_immed costs 1,200 cycles more with hrtimers"),
+    "kvm.timer_arm_hrtimer": (2300, _KUT17 + ": tscdeadline_immed costs 3,700 cycles with hrtimers, 1,200 more than with the VMX preemption timer"),
     "kvm.timer_fire": (2500, "calibrated: kvm-unit-tests commit cfbd129c (2017), tscdeadline 5,600 vs tscdeadline_immed 2,500 cycles on Haswell"),
     "kvm.irq_host": (800, "estimated, because the host handles the physical interrupt (do_IRQ) before KVM injects it"),
-    "kvm.shadow_pf": (1100, _AA06 + ": hardware VMM page fault 11,242 cycles; classifying a fault against guest tables and injecting it"),
+    "kvm.shadow_pf": (1100, "estimated, because classifying a fault against the guest tables and injecting it is about a thousand instructions (VMware's 2006 hardware VMM spent 11,242 cycles on a whole page fault, Adams & Agesen, ASPLOS 2006; no KVM measurement names this path)"),
     "kvm.shadow_update": (600, "estimated, because a shadow PTE update after an emulated write is a few hundred instructions (kvm_mmu_pte_write)"),
     "kvm.shadow_cr3": (900, "estimated, because a CR3 exit under shadow paging looks up the cached shadow root (kvm_mmu_new_pgd)"),
     "kvm.shadow_root_load": (4000, "estimated, because a CR3 load that misses the previous-root cache runs kvm_mmu_load: it allocates or finds the root, syncs unsync shadow pages (kvm_mmu_sync_roots) and flushes the vCPU's TLB"),
@@ -133,6 +136,64 @@ SOFTWARE: dict[str, tuple[float, str]] = {
 }
 
 
+#: The published rows (``data/published``, by ``id``) each calibrated path was fitted to. A row named here is a
+#: ``fit`` row (or a ``tautology`` when its model value is the parameter itself): it is not evidence, and
+#: ``hvkit validate`` keeps it out of the test figure. Every "calibrated" source above has an entry.
+FITTED_TO: dict[str, tuple[str, ...]] = {
+    "kvm.exit_dispatch": ("dall2016:kvm-x86:hypercall",),
+    "kvm@2012.exit_dispatch": ("kut2012:kvm:vmcall",),
+    "kvm.emulate": ("kut2012:kvm:inl_from_kernel", "kut2012:kvm:step-kvm-instruction-emulation"),
+    "kvm.pio_fast": ("kut2012:kvm:outl_to_kernel",),
+    "kvm.user_exit": ("kut2012:kvm:inl_from_qemu-inl_from_kernel", "kut2012:kvm:inl_from_qemu"),
+    "kvm.qemu_pmtimer": ("kut2012:kvm:inl_from_pmtimer",),
+    "kvm.timer_arm": ("kut2017:kvm:tscdeadline_immed",),
+    "kvm.timer_arm_hrtimer": ("kut2017:kvm:tscdeadline_immed-hrtimer",),
+    "kvm.timer_fire": ("kut2017:kvm:tscdeadline",),
+    "kvm.arm_run_loop": ("dall2016:kvm-arm:hypercall",),
+    "kvm.arm_mmio_vgic": ("dall2016:kvm-arm:irqchip_trap",),
+    "xen.arm_hypercall": ("dall2016:xen-arm:hypercall",),
+    "xen.arm_mmio_vgic": ("dall2016:xen-arm:irqchip_trap",),
+    "xen.trap_bounce": ("barham2003:xen-pv:lmbench.prot_fault",),
+    "xen.mmu_update": ("barham2003:xen-pv:lmbench.page_fault",),
+    "xen.pt_validate_entry": ("barham2003:xen-pv:lmbench.fork",),
+    "xen.cr3": ("barham2003:xen-pv:lmbench.ctxsw_2p_0k",),
+    "vmware.bt_callret": ("adams2006:software-vmm-bt:call/ret",),
+    "vmware.bt_syscall_reflect": ("barham2003:vmware-workstation-3.2:lmbench.null_call",
+                                  "adams2006:software-vmm-bt:syscall"),
+    "vmware.bt_fault_reflect": ("adams2006:software-vmm-bt:divzero",),
+    "vmware@2003.bt_fault_reflect": ("barham2003:vmware-workstation-3.2:lmbench.prot_fault",),
+    "vmware.bt_traced_pte": ("adams2006:software-vmm-bt:ptemod",),
+    "vmware@2003.bt_traced_pte": ("barham2003:vmware-workstation-3.2:lmbench.fork",
+                                  "barham2003:vmware-workstation-3.2:lmbench.exec"),
+    "vmware.bt_inline_device": ("adams2006:software-vmm-bt:in",),
+    "vmware.bt_cr8": ("adams2006:software-vmm-bt:cr8wr",),
+    "vmware.hidden_fault": ("barham2003:vmware-workstation-3.2:lmbench.ctxsw_2p_0k",),
+    "vmware.exit_dispatch": ("adams2006:hardware-vmm-vtx:pgfault",),
+    "vmware.shadow_pf": ("adams2006:hardware-vmm-vtx:pgfault",),
+    "vmware.emulate": ("adams2006:hardware-vmm-vtx:ptemod",),
+    "vmware.hosted_io_dispatch": ("adams2006:hardware-vmm-vtx:in",),
+}
+
+#: Path lengths replaced for the current context (refits, sensitivity tables); see :func:`path_overrides`.
+_OVERRIDES: ContextVar[Mapping[str, float | None]] = ContextVar("hvkit_path_overrides", default={})
+
+
+@contextmanager
+def path_overrides(values: Mapping[str, float | None]) -> Iterator[None]:
+    """Within the ``with`` block, :func:`instructions` returns ``values[key]`` for the keys given, and treats a
+    key given as ``None`` as absent (the release-less entry or the :data:`FALLBACK` family's then applies). A key
+    absent from :data:`SOFTWARE` is refused. Used by the leave-one-paper-out refit and the sensitivity tables;
+    the table itself is never edited."""
+    unknown = sorted(set(values) - set(SOFTWARE))
+    if unknown:
+        raise HvkitError("no such software path", field="path", value=unknown[0], allowed=sorted(SOFTWARE))
+    token = _OVERRIDES.set({**_OVERRIDES.get(), **values})
+    try:
+        yield
+    finally:
+        _OVERRIDES.reset(token)
+
+
 #: Where a family has no path of its own, it runs code comparable to another's:
 #: Hyper-V's hypervisor is a type-1 microkernel like Xen's, and Xen's and Hyper-V's
 #: x86 emulators and shadow-paging code do the same work as KVM's on the same VMCS.
@@ -152,7 +213,13 @@ def instructions(family: str, release: str, path: str) -> float:
 
     A family without its own entry uses the one :data:`FALLBACK` names.
     """
+    over = _OVERRIDES.get()
     for key in _keys(family, release, path):
+        if key in over:
+            value = over[key]
+            if value is not None:
+                return value
+            continue
         if key in SOFTWARE:
             return SOFTWARE[key][0]
     raise HvkitError("no software path", field="path", value=f"{family}.{path}",

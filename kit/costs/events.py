@@ -519,7 +519,7 @@ class CostModel:
     def ev_eoi(self) -> list[Step]:
         it, cpu = self.mode.interrupts, self.mode.cpu
         native = [Step("end-of-interrupt write", "guest", EOI_CYCLES[0])]
-        if cpu == "native" or it in ("apicv", "posted", "vgic"):
+        if cpu == "native" or it in ("apicv", "posted", "vgic", "eli"):
             label = ("virtual EOI completed by the hardware (no exit)" if cpu != "native" else None)
             return [Step(label, "guest", EOI_CYCLES[0])] if label else native
         if it == "event-channel":
@@ -571,6 +571,9 @@ class CostModel:
             return [Step("interrupt handler entry and return", "guest", self.param("irq_cycles"))] + self.ev_eoi()
         if it == "posted":
             return self._virtual_irq_delivery() + self.ev_eoi()
+        if it == "eli":
+            return [Step("ELI: the assigned device's interrupt enters the guest through its shadow IDT (no exit)",
+                         "guest", self.param("irq_cycles"))] + self.ev_eoi()
         host = [Step("hypervisor takes the physical interrupt", "hypervisor",
                      self.param("irq_cycles") + self.hv_cycles("irq_host"))]
         if self.hw_assisted:

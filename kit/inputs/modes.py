@@ -56,6 +56,8 @@ PARTS: dict[str, dict[str, str]] = {
         "posted": "posted interrupts: delivery and EOI without exits",
         "event-channel": "Xen event channels (PV upcalls)",
         "vgic": "ARM GIC virtual CPU interface: completion without traps",
+        "eli": "ELI (Gordon et al., ASPLOS 2012): an assigned device's interrupts reach the guest through a shadow "
+               "IDT and are completed by a direct x2APIC EOI, without exits (other interrupts still exit)",
     },
     "arch": {
         "bare-metal": "no hypervisor",
@@ -329,6 +331,9 @@ def _resolve(name: str, p: dict, explicit: set, hw: Hardware, notes: list, where
     if p["interrupts"] in ("posted", "apicv") and p["cpu"] in ("pv", "bt", "emulation"):
         _refuse("APIC virtualization needs a hardware-virtualized CPU", where, "interrupts",
                 p["interrupts"], ["event-channel" if p["cpu"] == "pv" else "injected"])
+    if p["interrupts"] == "eli" and (p["io"] != "sriov" or p["cpu"] != "hvm" or hw.is_arm):
+        _refuse("ELI's exitless interrupts are for an assigned device (io=sriov) on an x86 hardware-virtualized CPU",
+                where, "interrupts", "eli", ["injected"] + ["apicv"] * bool(f.apicv) + ["posted"] * bool(f.posted_interrupts))
     if p["interrupts"] == "event-channel" and p["family"] != "xen":
         _refuse("event channels are Xen's", where, "interrupts", "event-channel",
                 ["injected", "apicv", "posted"])
