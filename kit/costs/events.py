@@ -515,6 +515,10 @@ class CostModel:
             steps += self.exit(reason, [])
         return steps + self._virtual_irq_delivery() + self.ev_eoi()
 
+    @event("virtual_irq", "virtual interrupts delivered to a running vCPU and completed (after the hypervisor has them)")
+    def ev_virtual_irq(self) -> list[Step]:
+        return self._virtual_irq_delivery() + self.ev_eoi()
+
     @event("eoi", "end-of-interrupt writes")
     def ev_eoi(self) -> list[Step]:
         it, cpu = self.mode.interrupts, self.mode.cpu
@@ -647,6 +651,9 @@ class CostModel:
                 head = [Step("EVTCHNOP_send hypercall", "transition", self.param("syscall_cycles"))]
             else:
                 head = self.exit("HVC/VMCALL (event channel send)", [])
+            if self.mode.arch == "type1-hypervisor-drivers":  # Xen 1.0: the hypervisor's driver takes the ring
+                return head + [Step("Xen: notification reaches the hypervisor's own driver", "hypervisor",
+                                    self.hv_cycles("evtchn_send", "xen"))]
             return head + [Step("Xen: event channel send", "hypervisor", self.hv_cycles("evtchn_send", "xen")),
                            Step("dom0 woken: backend (netback/blkback) runs", "backend", self.hv_cycles("dom0_wake", "xen"))]
         if io == "vhost":
@@ -670,6 +677,9 @@ class CostModel:
             return self.ev_irq()
         if io == "sriov":
             return [Step("IOMMU interrupt remapping", "device", self.param("iotlb_miss_cycles") * IRQ_REMAP_MISS_FRACTION[0])] + self.ev_irq()
+        if io == "pv-split" and self.mode.arch == "type1-hypervisor-drivers":
+            return [Step("Xen's driver takes the device interrupt", "hypervisor",
+                         self.param("irq_cycles") + self.hv_cycles("irq_host", "xen"))] + self.ev_virtual_irq()
         if io == "pv-split":
             return [Step("dom0 backend: EVTCHNOP_send", "backend",
                          self.param("syscall_cycles") + self.hv_cycles("evtchn_send", "xen"))] + self._remote_interrupt()

@@ -101,6 +101,8 @@ class Params(BaseModel):
     iotlb_miss_cycles: Quantity
     nic_gbps: Quantity
     nic_latency_us: Quantity
+    nic_rx_frames_per_irq: Quantity
+    nic_tx_frames_per_irq: Quantity
     disk_service_ms: Quantity
     disk_mbps: Quantity
 
@@ -134,13 +136,16 @@ PARAM_DOCS = {
     "iotlb_miss_cycles": "IOMMU IOTLB miss walk (cycles)",
     "nic_gbps": "NIC line rate (Gbit/s)",
     "nic_latency_us": "NIC and wire one-way latency (us)",
+    "nic_rx_frames_per_irq": "frames a stream's receive interrupt covers (the NIC's interrupt coalescing)",
+    "nic_tx_frames_per_irq": "transmitted frames a transmit-completion interrupt covers (interrupt coalescing)",
     "disk_service_ms": "disk random 4 KiB read service time (ms)",
     "disk_mbps": "disk sequential bandwidth (MB/s)",
 }
 
 _POSITIVE = {"freq_ghz", "sockets", "cores_per_socket", "threads_per_core", "memory_gib",
              "kernel_cpi", "syscall_cycles", "exception_cycles", "tlb_entries", "page_levels",
-             "walk_ref_cycles", "mem_latency_ns", "nic_gbps", "disk_service_ms", "disk_mbps"}
+             "walk_ref_cycles", "mem_latency_ns", "nic_gbps", "disk_service_ms", "disk_mbps", "nic_rx_frames_per_irq",
+             "nic_tx_frames_per_irq"}
 _INTEGRAL = {"sockets", "cores_per_socket", "threads_per_core", "page_levels"}
 
 

@@ -62,6 +62,8 @@ PARTS: dict[str, dict[str, str]] = {
     "arch": {
         "bare-metal": "no hypervisor",
         "type1-driver-domain": "type-1 hypervisor, device backends in a driver domain (Xen dom0)",
+        "type1-hypervisor-drivers": "type-1 hypervisor that drives the devices itself (Xen 1.0: I/O rings and "
+                                    "event channels to the hypervisor's own drivers, no driver domain)",
         "type1-root-partition": "type-1 microkernel with a root partition (Hyper-V)",
         "in-kernel": "hypervisor inside the host kernel, device model in userspace (KVM)",
         "type2-hosted": "hosted VMM beside a host OS (VMware Workstation)",
@@ -292,6 +294,15 @@ def _resolve(name: str, p: dict, explicit: set, hw: Hardware, notes: list, where
                 ["pv-direct", "shadow"])
     if p["cpu"] == "bt" and p["memory"] != "shadow":
         _refuse("binary translation keeps shadow page tables", where, "memory", p["memory"], ["shadow"])
+    # --- architecture by release ------------------------------------------------------------
+    if p["family"] == "xen" and p["release"] == "2003" and "arch" not in explicit:
+        p["arch"] = "type1-hypervisor-drivers"
+        notes.append("Xen 1.0 (2003) drove the devices inside the hypervisor (Barham et al., SOSP 2003, sections 3.3 "
+                     "and 4); driver domains and netback/blkback in dom0 came with Xen 2.0 (Fraser et al., OASIS "
+                     "2004)")
+    if p["arch"] == "type1-hypervisor-drivers" and p["family"] != "xen":
+        _refuse("only Xen 1.0 drove devices inside a type-1 hypervisor", where, "arch", p["arch"],
+                ["type1-driver-domain", "type1-root-partition", "in-kernel", "type2-hosted"])
     # --- I/O path -------------------------------------------------------------------------
     if p["io"] == "sriov":
         if f.iommu == "none" or not f.sriov:

@@ -4,8 +4,9 @@ A workload is a YAML file in ``workloads/`` (or any path a user gives),
 validated like a hardware profile: unknown keys are refused and every error
 names the file and the field. Per unit of work it gives instructions, system
 calls, faults, page-table writes, context switches, TLB behaviour, memory
-traffic, network packets and disk operations. Byte-proportional costs (copies,
-checksums) are given per KiB. A workload never carries a per-mode factor: how
+traffic and disk operations. Byte-proportional costs (copies, checksums) are given
+per KiB. Network packets are not counted per unit: they follow from the request and
+response sizes, the MTU and TCP's rules (ACKs, handshakes) in :mod:`kit.sim.costing`. A workload never carries a per-mode factor: how
 much it costs under a hypervisor follows from these counts and the cost model.
 
 Kinds:
@@ -52,8 +53,6 @@ class PerUnit(BaseModel):
     random_refs: Num = Field(0, ge=0, description="memory references spread uniformly over the footprint")
     dram_lines: Num = Field(0, ge=0, description="cache lines streamed from DRAM")
     ipis: Num = Field(0, ge=0)
-    net_tx_pkts: Num = Field(0, ge=0)
-    net_rx_pkts: Num = Field(0, ge=0)
     disk_ops: Num = Field(0, ge=0)
     disk_kb: Num = Field(0, ge=0, description="KiB per disk operation")
 
@@ -68,6 +67,7 @@ class Params(BaseModel):
     request_bytes: Num = Field(1, ge=1)
     response_bytes: Num = Field(1, ge=1)
     queue_depth: Int = Field(1, ge=1, le=1024)
+    connection_per_request: Bool = Field(False, description="a new TCP connection per request (handshake and close)")
 
 
 class Workload(BaseModel):

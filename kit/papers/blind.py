@@ -106,13 +106,14 @@ def _key(hardware: str, hypervisor: str, workload: str, settings: str) -> tuple:
     return hardware, hypervisor, workload, tuple(items)
 
 
-def frozen_vs_current(name: str, *, current: pd.DataFrame | None = None, seeds: int = 5,
+def frozen_vs_current(name: str, *, current: pd.DataFrame | None = None, seeds: int = 5, max_seeds: int = 40,
                       rows: list[int] | None = None) -> pd.DataFrame:
     """The frozen blind predictions of file ``name`` beside the current model's mean and 95% interval.
 
     ``current`` is the current model's table (as :func:`kit.papers.predictions_2015.predict_rows` returns it,
     one row per frozen row, in order); without it, the rows (``rows``: their positions, default all) are
-    computed now with ``seeds`` seeds each. ``status`` says whether the predicted results have been revealed
+    computed now with ``seeds`` seeds each, more (up to ``max_seeds``) where the 95% half-width is not yet under
+    one point. ``status`` says whether the predicted results have been revealed
     (then the current model is in-sample, fitted or not, and only the frozen column was blind).
     """
     from .predictions_2015 import Prediction, predict_rows, prediction_specs_2015
@@ -125,7 +126,7 @@ def frozen_vs_current(name: str, *, current: pd.DataFrame | None = None, seeds: 
             preds = [Prediction("", "", "", _statistical(s), seeds=seeds) for s in specs]
         else:
             preds = [prediction_specs_2015()[i] for i in picks]
-        current = predict_rows(preds)
+        current = predict_rows(preds, max_seeds=max_seeds)
     settings = [";".join(x for x in (p, m) if x) for p, m in zip(frozen["params"], frozen["mode_overrides"])]
     keys = [_key(h, m, w, s) for h, m, w, s in zip(frozen["hardware"], frozen["hypervisor"], frozen["workload"],
                                                    settings)]

@@ -1,0 +1,82 @@
+"""I/O paths by mechanism: Xen 1.0's drivers in the hypervisor, the native network stack's per-packet costs, NIC
+interrupt coalescing, TCP's ACKs and handshakes, the hosted VMM's path, and device models that run in dom0."""
+import math
+
+import pytest
+
+import kit
+from kit.inputs.hardware import load_hardware
+from kit.inputs.modes import hypervisor
+from kit.inputs.workloads import load_workload
+from kit.sim.costing import (HANDSHAKE_SEGMENTS, NIC_IRQ_INSTR, SEGMENTS_PER_ACK, TCP_ACK_RX_INSTR, Costing)
+
+
+def _run(**kw):
+    return kit.run(kit.Spec.make(seed=3, **kw))
+
+
+def test_xen_1_0_drives_devices_in_the_hypervisor():
+    hw = load_hardware("p4-xeon-2003")
+    old = hypervisor("xen-pv", hw, release="2003")
+    assert old.arch == "type1-hypervisor-drivers" and any("Fraser" in n for n in old.resolutions)
+    assert hypervisor("xen-pv", hw).arch == "type1-driver-domain"
+    r = _run(hardware="p4-xeon-2003", hypervisor="xen-pv", workload="ttcp", mode={"release": "2003"},
+             params={"mtu": 500}, duration=0.1)
+    b = r.breakdown
+    assert b[b["entity"] == "backend"].empty  # no dom0 backend at all
+    vcpu = b[b["entity"] == "vcpu"].set_index("category")["seconds"]
+    assert vcpu["hypervisor"] > 0.05 * r.summary["duration"].iloc[0]
+    # with Xen 2.0's dom0 backends the same stream costs dom0 time
+    r2 = _run(hardware="p4-xeon-2003", hypervisor="xen-pv", workload="ttcp", params={"mtu": 500}, duration=0.1)
+    assert r2.breakdown[(r2.breakdown["entity"] == "backend") & (r2.breakdown["category"] != "idle")]["seconds"].sum() > 0
+
+
+def test_native_ttcp_is_cpu_bound_at_mtu_500_and_wire_bound_at_1500():
+    small = _run(hardware="p4-xeon-2003", hypervisor="native", workload="ttcp", params={"mtu": 500}, duration=0.2)
+    big = _run(hardware="p4-xeon-2003", hypervisor="native", workload="ttcp", params={"mtu": 1500}, duration=0.2)
+    s, g = small.summary.iloc[0], big.summary.iloc[0]
+    # the one vCPU is nearly always busy at MTU 500, the wire is at 1500
+    assert s["pcpu_util"] * 2 > 0.9 and s["nic_tx_util"] < 0.85
+    assert g["nic_tx_util"] > 0.97
+    # goodput at 1500 is the wire's share of payload: 1448 of every 1538 bytes (Ethernet framing)
+    assert g["value"] == pytest.approx(1000 * 1448 / 1538, rel=0.01)
+
+
+def test_interrupts_follow_the_nics_coalescing_and_acks_are_charged():
+    hw, wl = load_hardware("p4-xeon-2003"), load_workload("ttcp")
+    native = hypervisor("native", hw)
+    c5 = Costing(hw, native, wl)
+    c1 = Costing(hw.with_overrides({"nic_rx_frames_per_irq": 1}), native, wl)
+    npkts = 22
+    acks = npkts / SEGMENTS_PER_ACK[0]
+    extra_irqs = acks - math.ceil(acks / 5)
+    per_irq = c5.notify().total + NIC_IRQ_INSTR[0] * hw.val("kernel_cpi")
+    assert c1.stream_guest("tx", npkts).total - c5.stream_guest("tx", npkts).total == pytest.approx(extra_irqs * per_irq)
+    # the sender pays for receiving the ACKs: removing them leaves the data segments and the interrupts
+    base = c5.unit(kb=c5.payload / 1024).total * npkts
+    assert c5.stream_guest("tx", npkts).total > base + acks * TCP_ACK_RX_INSTR[0] * hw.val("kernel_cpi")
+
+
+def test_request_packets_follow_tcp():
+    hw, native = load_hardware("skylake-sp-2017"), hypervisor("native", load_hardware("skylake-sp-2017"))
+    rr = Costing(hw, native, load_workload("netperf-rr")).request_packets()
+    assert (rr.rx, rr.tx) == (1, 1)  # ACKs ride on the next request and on the response
+    web = Costing(hw, native, load_workload("apache-static")).request_packets()
+    data_tx = math.ceil(42234 / (1500 - 52))
+    assert web.tx == data_tx + HANDSHAKE_SEGMENTS[0][1]
+    assert web.rx == 1 + data_tx // SEGMENTS_PER_ACK[0] + HANDSHAKE_SEGMENTS[0][0]
+    assert web.tx_wire_bytes == 42234 + web.tx * (52 + 38)
+
+
+def test_xen_hvm_device_model_runs_in_dom0_not_on_the_vcpu():
+    r = _run(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="netperf-rr", mode={"io": "emulated"},
+             duration=0.05)
+    b = r.breakdown
+    vcpu = b[b["entity"] == "vcpu"]
+    assert not vcpu["category"].str.startswith("backend").any()
+    dom0 = b[(b["entity"] == "backend") & (b["scope"].str.contains("dom0")) & (b["category"] != "idle")]
+    assert dom0["seconds"].sum() > 0
+    # KVM's QEMU device model, by contrast, runs in the vCPU's own thread
+    k = _run(hardware="skylake-sp-2017", hypervisor="kvm-emulated", workload="netperf-rr", duration=0.05)
+    kv = k.breakdown[k.breakdown["entity"] == "vcpu"]
+    assert kv["category"].str.startswith("backend: qemu").any()
