@@ -169,7 +169,9 @@ def test_vmware_bt_pays_a_world_switch_per_io_operation():
 # ---- ARM ----------------------------------------------------------------------------------------
 
 def _cycles_per_exit(hw, mode):
+    """Cycles per exit, idle exits (HLT, WFI) aside: their cost is the scheduler's block and wake, not the trap."""
     e = R(hardware=hw, hypervisor=mode, workload="netperf-rr").exits
+    e = e[~e["reason"].isin(["HLT", "WFI"])]
     return e["cycles"].sum() / e["count"].sum()
 
 
@@ -294,8 +296,9 @@ def test_cached_costs_are_not_mutated_by_concurrent_clients():
     assert Costing(hw, mode, wl).unit(kb=1.0).total == before
     b1 = one.breakdown[one.breakdown["entity"] == "vcpu"]
     b8 = many.breakdown[many.breakdown["entity"] == "vcpu"]
-    per1 = b1[b1["category"] == "world switch"]["seconds"].sum() / one.summary["units"].iloc[0]
-    per8 = b8[b8["category"] == "world switch"]["seconds"].sum() / many.summary["units"].iloc[0]
+    # emulation (the emulated NIC's register accesses) is charged per request whether or not the vCPU idled
+    per1 = b1[b1["category"] == "emulation"]["seconds"].sum() / one.summary["units"].iloc[0]
+    per8 = b8[b8["category"] == "emulation"]["seconds"].sum() / many.summary["units"].iloc[0]
     assert per8 == pytest.approx(per1, rel=0.05)
 
 

@@ -38,7 +38,9 @@ EOI_CYCLES = (60, "estimated, because a local APIC or GIC CPU-interface EOI writ
 HYPERCALL_NATIVE = (10, "estimated, because natively a 'hypercall' is a plain function call")
 DOORBELL_CYCLES = (150, "estimated, because a posted MMIO doorbell write to a NIC costs about 100-200 cycles")
 POSTED_NOTIFY_FRACTION = (0.3, "estimated, because a posted-interrupt notification is an IPI the CPU consumes in microcode without an exit, a fraction of a full IPI's delivery")
-XEN_BLOCK_SWITCH_FRACTION = (0.3, "estimated, because blocking and waking a vCPU runs part of Xen's domain-switch path (the scheduler, not the full state save)")
+#: The share of the ARM virtual CPU interface's state switch (vgic_switch_cycles, save and restore) and of the
+#: virtual timer's that one direction takes
+ARM_STATE_ONE_WAY = (0.5, "estimated, because saving the VGIC's list registers and control state and restoring them touch the same registers, so each direction is taken as half of the measured save+restore")
 IRQ_REMAP_MISS_FRACTION = (0.1, "estimated, because interrupt-remapping entries are mostly cached, so about one interrupt in ten walks the remapping table")
 
 
@@ -606,39 +608,174 @@ class CostModel:
         steps = self.exit(reason, [Step(f"{family}: send the virtual IPI", "hypervisor", self.hv_cycles("ipi_send"))])
         return steps + self._remote_interrupt("the target CPU", "external interrupt on the target")
 
+    # -- waking and switching: the scheduler that runs a vCPU or a backend ----------------------------
+    @property
+    def type1(self) -> bool:
+        """The hypervisor schedules vCPUs itself (Xen, Hyper-V); otherwise they are threads of a host OS."""
+        return self.mode.arch.startswith("type1")
+
+    def _arm_vm_state(self, directions: float = 1.0) -> list[Step]:
+        """ARM: a VM's EL1 system registers, VGIC and virtual timer switched in ``directions`` directions."""
+        if not self.is_arm:
+            return []
+        return [Step("EL1 system registers, VGIC and virtual timer of a VM switched", "transition",
+                     directions * (self.param("sysreg_switch_cycles")
+                                   + ARM_STATE_ONE_WAY[0] * (self.param("vgic_switch_cycles")
+                                                             + self.hv_cycles("arm_timer_switch", "kvm"))))]
+
+    def schedule_in(self, who: str, kind: str = "hypervisor") -> list[Step]:
+        """A blocked vCPU (or dom0's, or the root partition's) made to run on an idle CPU by a type-1 hypervisor:
+        the IPI that wakes that CPU, the scheduler, and the vCPU's state restored (on ARM its EL1 and VGIC
+        state too). This is why a notification to Xen's dom0 costs more than a trap (Dall et al., ISCA 2016,
+        section V: dom0 must be scheduled to handle the I/O)."""
+        fam = self.family if self.type1 else "xen"
+        return ([Step(f"IPI to the idle CPU of {who}", "device", self.param("ipi_cycles")),
+                 Step(f"{fam}: scheduler picks {who}", kind, self.hv_cycles("schedule", fam)),
+                 Step(f"{fam}: restore the state of {who}", kind, self.hv_cycles("vcpu_restore", fam))]
+                + [Step(s.step, kind, s.cycles) for s in self._arm_vm_state()])
+
+    def thread_wake(self, who: str, kind: str = "hypervisor") -> list[Step]:
+        """A sleeping host thread (a vCPU thread, a vhost worker, an I/O thread) woken on an idle CPU: the
+        reschedule IPI, try_to_wake_up and a context switch into it."""
+        return [Step(f"reschedule IPI to the idle CPU of {who}", "device", self.param("ipi_cycles")),
+                Step(f"host scheduler wakes {who} and switches to it", kind, self.hv_cycles("thread_wake", "kvm"))]
+
+    def backend_wake(self) -> list[Step]:
+        """Waking the backend that serves this mode's I/O path when it sleeps between batches."""
+        io = self.mode.io
+        if io in ("native", "sriov") or self.mode.arch == "type1-hypervisor-drivers":
+            return []
+        if self.type1:  # dom0 (Xen) or the root partition (Hyper-V) is a VM: it must be scheduled, then upcalled
+            who = "the root partition" if self.family == "hyperv" else "dom0"
+            return self.schedule_in(who, "backend") + [
+                Step(f"upcall into {who}'s kernel", "backend",
+                     self.hv_cycles("upcall", "xen") + self.param("irq_cycles"))]
+        return self.thread_wake("the vhost worker" if io == "vhost" else "the device model's I/O thread", "backend")
+
     @event("halt_wake", "a vCPU idles (HLT) and is woken by an interrupt")
     def ev_halt_wake(self, polled: bool = False) -> list[Step]:
         """A vCPU idles (HLT) and is woken by an interrupt.
 
-        With ``polled`` the wakeup arrived while KVM was still halt-polling, so the
-        vCPU thread was never scheduled out.
+        The mechanism depends on who schedules the vCPU: a type-1 hypervisor blocks it (scheduler, state saved)
+        and later schedules it in on its idle CPU; an in-kernel hypervisor's or a hosted VMM's vCPU is a host
+        thread that sleeps and is woken by the host scheduler (a hosted VMM also leaves its world and comes
+        back). With ``polled`` the wakeup arrived while KVM was still halt-polling, so the vCPU thread was never
+        scheduled out.
         """
         cpu, family = self.mode.cpu, self.family
-        if polled and self.hw_assisted and family == "kvm":
-            return self.exit("HLT", [Step("kvm: halt-polling sees the interrupt, re-enters", "hypervisor",
-                                          self.hv_cycles("halt_poll_hit", "kvm"))])
         if cpu == "native":
             return [Step("wake from idle (interrupt)", "guest", self.param("irq_cycles"))]
-        if cpu == "pv":
-            return [Step("SCHEDOP_block hypercall", "transition", self.param("syscall_cycles")),
-                    Step("Xen: block and wake the vCPU", "hypervisor", self.hv_cycles("upcall", "xen") + self.hv_cycles("vm_switch", "xen") * XEN_BLOCK_SWITCH_FRACTION[0])]
-        if self.hw_assisted:
-            return self.exit("HLT", [Step(f"{family}: halt, then wake and re-enter the vCPU", "hypervisor",
-                                          self.hv_cycles("vhost_wake", "kvm"))])
-        return [Step("VMM idles the vCPU and wakes it", "hypervisor", self.hv_cycles("vhost_wake", "kvm"))]
+        if polled and self.hw_assisted and self.mode.arch == "in-kernel":
+            return self.exit("HLT" if not self.is_arm else "WFI", [Step("kvm: halt-polling sees the interrupt, re-enters", "hypervisor",
+                                          self.hv_cycles("halt_poll_hit", "kvm"))])
+        if self.type1:
+            fam = family if family in ("xen", "hyperv") else "xen"
+            block = [Step(f"{fam}: block the vCPU (scheduler picks the idle vCPU)", "hypervisor",
+                          self.hv_cycles("schedule", fam)),
+                     Step(f"{fam}: save the blocked vCPU's state", "hypervisor", self.hv_cycles("vcpu_save", fam))]
+            block += self._arm_vm_state()
+            wake = self.schedule_in("the woken vCPU")
+            if cpu == "pv":
+                return [Step("SCHEDOP_block hypercall", "transition", self.param("syscall_cycles"))] + block + wake
+            return self.exit("HLT" if not self.is_arm else "WFI", block + wake)
+        if self.mode.arch == "type2-hosted":
+            steps = [Step("world switch to the host OS and back", "transition", 2 * self.param("world_switch_cycles"))]
+            steps += self.thread_wake("the VMM's thread")
+            return self.exit("HLT", steps) if self.hw_assisted else steps
+        steps = self.thread_wake("the vCPU thread")
+        return self.exit("HLT" if not self.is_arm else "WFI", steps) if self.hw_assisted else steps
 
     @event("vm_switch", "switches between two VMs on one CPU")
     def ev_vm_switch(self) -> list[Step]:
         cpu, family = self.mode.cpu, self.family
         if cpu == "native":
             return [Step("process context switch", "guest", self.param("cr3_switch_cycles") + 2 * self.param("syscall_cycles"))]
-        steps = [Step(f"{family}: save one VM's state, schedule, load the other's", "hypervisor", self.hv_cycles("vm_switch"))]
-        if self.is_arm:
-            steps.insert(0, Step("EL1 system registers and VGIC switched between VMs", "transition",
-                                 2 * self.param("sysreg_switch_cycles") + self.param("vgic_switch_cycles")))
+        if self.type1:
+            fam = family if family in ("xen", "hyperv") else "xen"
+            steps = [Step(f"{fam}: scheduler picks the other VM's vCPU", "hypervisor", self.hv_cycles("schedule", fam)),
+                     Step(f"{fam}: save one vCPU's state, restore the other's", "hypervisor",
+                          self.hv_cycles("vcpu_save", fam) + self.hv_cycles("vcpu_restore", fam))]
+        else:
+            steps = [Step(f"{family}: save one VM's state, schedule, load the other's", "hypervisor",
+                          self.hv_cycles("vm_switch"))]
+        steps = self._arm_vm_state(2.0) + steps
         if self.hw_assisted:
             steps = self.exit("timer (preemption)", steps)
         return steps
+
+    # -- one-way signalling latencies (Dall et al., ISCA 2016, section V) ---------------------------
+    def _one_way_trap(self, reason: str) -> list[Step]:
+        """The guest's trap into the hypervisor, one way (half the round trip; on split-mode KVM/ARM the switch
+        to the host's EL1 world, one way)."""
+        label = "trap to EL2 (one way)" if self.is_arm else "VM exit (one way)"
+        steps = [Step(f"{label}: {reason}", "transition", self.param("exit_roundtrip_cycles") / 2)]
+        if self.is_arm and self.family == "kvm" and not self.mode.el2_host:
+            steps += self._arm_vm_state() + [Step("host EL1 run loop", "hypervisor", self.hv_cycles("arm_run_loop", "kvm"))]
+        elif not self.is_arm:
+            steps.append(Step(f"{self.family}: exit dispatch", "hypervisor", self.hv_cycles("exit_dispatch")))
+        return steps
+
+    def _one_way_entry(self) -> Step:
+        """Entering the guest, one way (half the exit round trip)."""
+        return Step("eret to the guest (one way)" if self.is_arm else "VM entry (one way)", "transition",
+                    self.param("exit_roundtrip_cycles") / 2)
+
+    @event("io_signal_out", "one-way latency from the guest signalling its virtual I/O device to the device "
+                            "receiving the signal (Dall et al.'s I/O latency out)")
+    def ev_io_signal_out(self) -> list[Step]:
+        io = self.mode.io
+        if io in ("native", "sriov"):
+            return [Step("doorbell write to the device", "device", DOORBELL_CYCLES[0])]
+        if io == "pv-split":
+            head = ([Step("EVTCHNOP_send hypercall, one way", "transition", self.param("syscall_cycles") / 2)]
+                    if self.mode.cpu == "pv" else self._one_way_trap("event channel send"))
+            head.append(Step("Xen: event channel send", "hypervisor", self.hv_cycles("evtchn_send", "xen")))
+            if self.mode.arch == "type1-hypervisor-drivers":
+                return head
+            return head + self.backend_wake()
+        if io in ("vhost", "virtio") or (io == "emulated" and self.mode.arch == "in-kernel"):
+            # the device is signalled in the host kernel (ioeventfd), which the exit has reached
+            return self._one_way_trap("MMIO/PIO kick") + [
+                Step("kvm: ioeventfd signals the device", "hypervisor", self.hv_cycles("ioeventfd", "kvm"))]
+        if io == "vmbus":
+            return self._one_way_trap("VMBus signal hypercall") + [
+                Step("hyperv: post to the root partition", "hypervisor", self.hv_cycles("vmbus_signal", "hyperv"))] \
+                + self.backend_wake()
+        if io == "hosted":
+            return [Step("BT: VMM callout", "hypervisor", self.hv_cycles("bt_callout")),
+                    Step("world switch to the host OS, one way", "transition", self.param("world_switch_cycles")),
+                    Step("hosted VMM: I/O dispatch to the VMX process", "backend", self.hv_cycles("hosted_io_dispatch"))]
+        return self.ev_io_kick()
+
+    @event("io_signal_in", "one-way latency from the virtual I/O device signalling the guest to an idle vCPU "
+                           "taking the virtual interrupt (Dall et al.'s I/O latency in)")
+    def ev_io_signal_in(self) -> list[Step]:
+        io, cpu = self.mode.io, self.mode.cpu
+        guest = [Step("guest interrupt handler entry", "guest", self.param("irq_cycles"))]
+        if cpu == "native":
+            return guest
+        if io == "sriov" and self.mode.interrupts == "posted":
+            return [Step("posted interrupt wakes the vCPU's CPU", "device", self.param("ipi_cycles"))] + \
+                self.thread_wake("the vCPU thread") + guest
+        if self.type1:
+            if io == "pv-split" and self.mode.arch != "type1-hypervisor-drivers":
+                sender = [Step("dom0: EVTCHNOP_send hypercall", "transition", self.param("syscall_cycles")
+                               if not self.hw_assisted else self.param("exit_roundtrip_cycles")),
+                          Step("Xen: event channel send", "hypervisor", self.hv_cycles("evtchn_send", "xen"))]
+            elif io == "vmbus":
+                sender = [Step("root partition: VMBus signal hypercall", "transition", self.param("exit_roundtrip_cycles")),
+                          Step("hyperv: signal the guest", "hypervisor", self.hv_cycles("vmbus_signal", "hyperv"))]
+            else:
+                sender = [Step("the hypervisor's driver raises the event", "hypervisor", self.hv_cycles("evtchn_send", "xen"))]
+            entry = [self._one_way_entry()] if self.hw_assisted else []
+            return sender + self.schedule_in("the guest's vCPU") + entry + self._virtual_irq_delivery()
+        if io in ("vhost", "virtio", "emulated", "sriov"):
+            sender = [Step("irqfd: inject into the in-kernel interrupt controller", "hypervisor",
+                           self.hv_cycles("irqfd", "kvm"))]
+            entry = self._arm_vm_state() if (self.is_arm and not self.mode.el2_host) else []
+            entry += [self._one_way_entry()] if self.hw_assisted else []
+            return sender + self.thread_wake("the vCPU thread") + entry + self._virtual_irq_delivery()
+        return self.ev_io_notify()
 
     @event("io_kick", "guest notifications of an I/O backend (doorbell, kick, event channel)")
     def ev_io_kick(self) -> list[Step]:
@@ -655,12 +792,13 @@ class CostModel:
                 return head + [Step("Xen: notification reaches the hypervisor's own driver", "hypervisor",
                                     self.hv_cycles("evtchn_send", "xen"))]
             return head + [Step("Xen: event channel send", "hypervisor", self.hv_cycles("evtchn_send", "xen")),
-                           Step("dom0 woken: backend (netback/blkback) runs", "backend", self.hv_cycles("dom0_wake", "xen"))]
+                           Step("dom0 woken: backend (netback/blkback) runs", "backend",
+                                sum(s.cycles for s in self.backend_wake()))]
         if io == "vhost":
             reason = "MMIO/PIO kick (ioeventfd)"
             return self.exit(reason, [Step("kvm: ioeventfd signals the vhost worker", "hypervisor",
                                            self.hv_cycles("ioeventfd", "kvm"))]) + [
-                Step("vhost worker woken on the backend CPU", "backend", self.hv_cycles("vhost_wake", "kvm"))]
+                Step("vhost worker woken on the backend CPU", "backend", sum(s.cycles for s in self.backend_wake()))]
         if io == "vmbus":
             return self.exit("VMBus signal hypercall", [Step("hyperv: post to the root partition", "backend",
                                                              self.hv_cycles("vmbus_signal", "hyperv"))])

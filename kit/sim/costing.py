@@ -370,6 +370,10 @@ class Costing:
         return dm + self.backend_net(pk.tx, p.response_bytes, "tx")
 
     # -- backends ----------------------------------------------------------------------------
+    def _wake_cycles(self) -> float:
+        """Waking the backend for a batch: scheduling dom0 or the root partition in, or a host thread."""
+        return sum(s.cycles for s in self.cm.backend_wake())
+
     def backend_name(self, what: str = "net") -> str | None:
         io, fam = self.mode.io, self.fam
         if io in ("native", "sriov") or self.io_in_hypervisor:
@@ -398,13 +402,13 @@ class Costing:
         io, kb = self.mode.io, nbytes / 1024
         label = backend_category(str(self.backend_name("net")))
         if io == "pv-split":
-            c = self.sw("dom0_wake", "xen") + npkts * self.sw("netback_pkt", "xen") + kb * self.sw("grant_copy_kb", "xen") \
+            c = self._wake_cycles() + npkts * self.sw("netback_pkt", "xen") + kb * self.sw("grant_copy_kb", "xen") \
                 + self.sw("evtchn_send", "xen")
         elif io == "vhost":
-            c = self.sw("vhost_wake", "kvm") + npkts * (self.sw("vhost_pkt", "kvm") + self.sw("host_driver_pkt", "kvm")) \
+            c = self._wake_cycles() + npkts * (self.sw("vhost_pkt", "kvm") + self.sw("host_driver_pkt", "kvm")) \
                 + kb * self.sw("copy_kb", "kvm") + self.sw("irqfd", "kvm")
         elif io == "virtio":
-            c = self.sw("vhost_wake", "kvm") + npkts * (self.sw("qemu_virtio_pkt", "kvm") + self.sw("host_driver_pkt", "kvm")) \
+            c = self._wake_cycles() + npkts * (self.sw("qemu_virtio_pkt", "kvm") + self.sw("host_driver_pkt", "kvm")) \
                 + kb * self.sw("copy_kb", "kvm") + self.sw("irqfd", "kvm")
         elif io == "vmbus":
             c = self.sw("vmbus_signal", "hyperv") + npkts * self.sw("vsp_pkt", "hyperv") + kb * self.sw("copy_kb", "kvm")
@@ -457,9 +461,9 @@ class Costing:
         io = self.mode.io
         label = backend_category(str(self.backend_name("disk")))
         if io == "pv-split" and not self.io_in_hypervisor:
-            c = self.sw("dom0_wake", "xen") + self.sw("blkback_op", "xen") + self.sw("evtchn_send", "xen")
+            c = self._wake_cycles() + self.sw("blkback_op", "xen") + self.sw("evtchn_send", "xen")
         elif io in ("vhost", "virtio"):
-            c = self.sw("vhost_wake", "kvm") + self.sw("qemu_blk_op", "kvm") + self.sw("irqfd", "kvm")
+            c = self._wake_cycles() + self.sw("qemu_blk_op", "kvm") + self.sw("irqfd", "kvm")
         elif io == "vmbus":
             c = self.sw("vmbus_signal", "hyperv") + self.sw("vsp_disk_op", "hyperv")
         elif io == "emulated" and not self.inline_backend:
