@@ -121,6 +121,7 @@ SOFTWARE: dict[str, tuple[float, str]] = {
     "vmware.exit_dispatch": (1000, _AA06 + ": the 2006 hardware VMM's exit handling, from page fault 11,242 cycles"),
     "vmware.shadow_pf": (450, _AA06 + ": hardware VMM page fault 11,242 cycles"),
     "vmware.emulate": (500, _AA06 + ": hardware VMM PTE modification 12,733 cycles; decode and emulate the faulting write"),
+    "vmware.shadow_update": (200, _AA06 + ": with vmware.emulate, the hardware VMM's PTE modification (12,733 cycles): the shadow entry updated after the emulated write"),
     "vmware.shadow_invlpg": (400, "estimated, because invlpg drops one shadow entry"),
     "vmware.host_device": (800, "estimated, because the VMX process's device emulation handles one register access"),
     "vmware.hosted_io_dispatch": (400, _AA06 + ": in (port 0x80) 15,826 cycles under the hardware VMM, whose I/O exits go through the hosted world switch"),
@@ -135,8 +136,12 @@ SOFTWARE: dict[str, tuple[float, str]] = {
     "hyperv.vsp_pkt": (5000, "estimated, because the root partition's network VSP and virtual switch handle each packet"),
     "hyperv.vsp_disk_op": (12000, "estimated, because the root partition's storage VSP issues each request to its disk stack"),
     # ---- QEMU TCG ------------------------------------------------------------------------------
-    "qemu.tcg_slowdown": (6, "estimated, because QEMU TCG runs integer code 5-10x slower than native (Bellard, USENIX ATC 2005, reports about 4-10x)"),
-    "qemu.softmmu_access": (30, "estimated, because a TCG guest load goes through the softmmu TLB lookup inline (about 10-30 instructions)"),
+    "qemu.tcg_op": (3, "estimated, because TCG expands a guest instruction into a few micro-operations of one to three host instructions each, with lazy condition-code bookkeeping (Bellard, USENIX ATC 2005, sections 2-3)"),
+    "qemu.softmmu_access": (12, "estimated, because each guest memory access looks its page up inline in the direct-mapped software TLB: shift, mask, compare the tag, add the addend, about a dozen host instructions on a hit (Bellard, USENIX ATC 2005, section 3, software MMU)"),
+    "qemu.tb_chained_exit": (2, "estimated, because a block ending in a direct jump is patched to jump straight to its successor (Bellard, USENIX ATC 2005, direct block chaining)"),
+    "qemu.tb_lookup": (40, "estimated, because a return or indirect jump leaves the chained code and looks the next block up by its guest PC (Bellard, USENIX ATC 2005: a hash of the virtual PC into the translation cache)"),
+    "qemu.softmmu_fill": (300, "estimated, because a software-TLB miss calls tlb_fill, which walks the guest's page-table levels in C and installs the entry (tlb_set_page)"),
+    "qemu.tlb_flush": (600, "estimated, because a guest CR3 load makes QEMU clear its 256-entry software TLB tables (tlb_flush: memsets of a few KiB)"),
     "qemu.helper": (400, "estimated, because a TCG helper call for a privileged or I/O instruction leaves translated code"),
     "qemu.exception": (2500, "estimated, because a guest exception under TCG unwinds translated code and restores CPU state"),
 }
@@ -177,6 +182,7 @@ FITTED_TO: dict[str, tuple[str, ...]] = {
     "vmware.exit_dispatch": ("adams2006:hardware-vmm-vtx:pgfault",),
     "vmware.shadow_pf": ("adams2006:hardware-vmm-vtx:pgfault",),
     "vmware.emulate": ("adams2006:hardware-vmm-vtx:ptemod",),
+    "vmware.shadow_update": ("adams2006:hardware-vmm-vtx:ptemod",),
     "vmware.hosted_io_dispatch": ("adams2006:hardware-vmm-vtx:in",),
 }
 

@@ -24,10 +24,19 @@ from ..inputs.modes import Mode, page_levels_saved
 from .codepaths import instructions
 
 __all__ = ["Step", "CostModel", "EventDef", "EVENT_REGISTRY", "EVENTS", "event", "KERNEL_CALL_DENSITY",
+           "USER_CALL_DENSITY", "MEM_REFS_PER_INSTR", "BRANCHES_PER_INSTR", "SOFTMMU_TLB_ENTRIES",
            "default_guest_syscall"]
 
-#: Call/return pairs per kernel instruction (for binary translation's penalty).
+#: Call/return pairs per instruction of guest code (a workload may characterize its own kernel density). Binary
+#: translation pays a translation-cache lookup per translated return; TCG leaves chained code at each return.
 KERNEL_CALL_DENSITY = (1 / 50, "estimated, because Linux kernel paths execute a call/return pair or an indirect branch every 40-60 instructions")
+USER_CALL_DENSITY = (1 / 100, "estimated, because calls and returns are about 1-2% of the instructions of integer programs (Hennessy & Patterson, Computer Architecture: A Quantitative Approach, 3rd ed., chapter 2, SPECint2000 instruction mix)")
+#: Guest code's memory references and branches per instruction: each reference is a softmmu TLB lookup under
+#: TCG, each branch ends a translation block
+MEM_REFS_PER_INSTR = (0.36, "Hennessy & Patterson, Computer Architecture: A Quantitative Approach, 3rd ed., chapter 2: loads are about a quarter and stores about a tenth of the instructions of SPECint2000 on x86")
+BRANCHES_PER_INSTR = (0.2, "Hennessy & Patterson, Computer Architecture: A Quantitative Approach, 3rd ed., chapter 2: conditional branches, jumps, calls and returns are about a fifth of integer instructions (basic blocks of about five instructions)")
+#: Entries of QEMU's softmmu TLB
+SOFTMMU_TLB_ENTRIES = (256, "QEMU cpu-defs.h: CPU_TLB_SIZE is 256 entries (Bellard, USENIX ATC 2005, section 3: a direct-mapped software TLB); QEMU 3.1 and later resize it dynamically")
 #: Memory-level parallelism when a working set streams back from DRAM.
 DRAM_MLP = (5, "estimated, because a sequential sum overlaps misses and the prefetcher hides part of the latency")
 
@@ -89,9 +98,14 @@ def event(name: str, meaning: str, takes_count: bool = False):
 class CostModel:
     """The path and cycles of guest events under ``mode`` on ``hw``."""
 
-    def __init__(self, hw: Hardware, mode: Mode, guest_syscall: str | None = None) -> None:
+    def __init__(self, hw: Hardware, mode: Mode, guest_syscall: str | None = None,
+                 kernel_call_density: float | None = None) -> None:
         self.hw, self.mode = hw, mode
+        #: cycles per instruction of guest kernel code, guest user code and hypervisor (and backend) code
         self.cpi = hw.val("kernel_cpi")
+        self.user_cpi = hw.val("user_cpi")
+        self.hv_cpi = hw.val("hypervisor_cpi")
+        self.kernel_call_density = KERNEL_CALL_DENSITY[0] if kernel_call_density is None else kernel_call_density
         self.family = mode.family
         self.release = mode.release
         self.is_arm = hw.is_arm
@@ -110,7 +124,7 @@ class CostModel:
 
     def hv_cycles(self, path: str, family: str | None = None) -> float:
         """Cycles of hypervisor code path ``path`` of ``family`` (default: the mode's, with its fallback)."""
-        return instructions(family or self.family, self.release, path) * self.cpi
+        return instructions(family or self.family, self.release, path) * self.hv_cpi
 
     def walk_refs(self, nested: bool) -> int:
         """Memory references of one TLB miss (2-D when nested)."""
@@ -188,24 +202,39 @@ class CostModel:
         return [Step(f"QEMU: {what} emulation", "backend", self.hv_cycles("qemu_device", "kvm"))]
 
     # -- guest work ---------------------------------------------------------------------------
-    def _tcg(self) -> float:
-        return instructions("qemu", "current", "tcg_slowdown")
+    def _tcg(self, instructions: float, what: str, cpi: float, call_density: float) -> list[Step]:
+        """``instructions`` guest instructions run as TCG-translated code (Bellard, USENIX ATC 2005): each is a
+        few host micro-operations, each memory reference a softmmu TLB lookup, each translation block ends in a
+        chained jump, and each return or indirect branch leaves the chain to look its block up."""
+        q = self._qemu
+        return [Step(f"TCG: {what} as translated micro-operations", "emulation", instructions * q("tcg_op") * cpi),
+                Step(f"TCG: softmmu TLB lookups of {what}", "emulation",
+                     instructions * MEM_REFS_PER_INSTR[0] * q("softmmu_access") * cpi),
+                Step(f"TCG: translation-block chaining and lookups in {what}", "emulation",
+                     instructions * (BRANCHES_PER_INSTR[0] * q("tb_chained_exit") + call_density * q("tb_lookup")) * cpi)]
+
+    def _qemu(self, path: str) -> float:
+        """Host instructions of QEMU TCG's ``path`` (translated code runs at the guest code's CPI)."""
+        return instructions("qemu", self.release, path)
+
+    def _tcg_one(self, what: str) -> list[Step]:
+        """One guest instruction's memory access under TCG (a store or load through the softmmu)."""
+        return [Step(f"TCG: {what} through the softmmu", "emulation",
+                     (self._qemu("tcg_op") + self._qemu("softmmu_access")) * self.cpi)]
 
     @event("user_instr", "user-mode instructions", takes_count=True)
     def ev_user_instr(self, instructions: float) -> list[Step]:
-        c = instructions * self.cpi
         if self.mode.cpu == "emulation":
-            return [Step("guest user code (translated by TCG)", "emulation", c * self._tcg())]
-        return [Step("guest user code", "guest", c)]
+            return self._tcg(instructions, "user code", self.user_cpi, USER_CALL_DENSITY[0])
+        return [Step("guest user code", "guest", instructions * self.user_cpi)]
 
     @event("kernel_instr", "guest kernel instructions (handlers, scheduler, file system)", takes_count=True)
     def ev_kernel_instr(self, instructions: float) -> list[Step]:
-        c = instructions * self.cpi
         if self.mode.cpu == "emulation":
-            return [Step("guest kernel code (translated by TCG)", "emulation", c * self._tcg())]
-        steps = [Step("guest kernel code", "guest", c)]
+            return self._tcg(instructions, "kernel code", self.cpi, self.kernel_call_density)
+        steps = [Step("guest kernel code", "guest", instructions * self.cpi)]
         if self.mode.cpu == "bt":
-            calls = instructions * KERNEL_CALL_DENSITY[0]
+            calls = instructions * self.kernel_call_density
             steps.append(Step("BT: translated calls and returns in kernel code", "emulation",
                               calls * self.hv_cycles("bt_callret")))
         return steps
@@ -227,8 +256,9 @@ class CostModel:
     def ev_syscall(self) -> list[Step]:
         base = [Step("system call entry and return", "guest", self.param("syscall_cycles"))]
         cpu = self.mode.cpu
-        if cpu == "emulation":
-            return [Step("system call (emulated by TCG)", "emulation", self.param("syscall_cycles") * self._tcg())]
+        if cpu == "emulation":  # the instruction raises an exception in a helper that leaves translated code
+            return [Step("system call (TCG helper raises it and leaves translated code)", "emulation",
+                         self.hv_cycles("helper", "qemu") + self.hv_cycles("exception", "qemu"))]
         if cpu == "pv" and self.hw.arch == "x86_64":
             return base + [Step("Xen: 64-bit PV system call bounces through the hypervisor", "hypervisor",
                                 self.param("syscall_cycles") + self.hv_cycles("syscall_bounce"))]
@@ -286,12 +316,11 @@ class CostModel:
         if mem == "shadow" and self.hw_assisted:
             return self.exit("write to a write-protected guest page table", [
                 Step(f"{self.family}: decode and emulate the write", "emulation", self.hv_cycles("emulate")),
-                Step(f"{self.family}: update the shadow entry", "hypervisor",
-                     self.hv_cycles("shadow_update") if self.family == "kvm" else 0.0)])
+                Step(f"{self.family}: update the shadow entry", "hypervisor", self.hv_cycles("shadow_update"))])
         if mem == "shadow" and self.mode.cpu == "bt":
             return [Step("BT: traced page-table write updates the shadow", "hypervisor", self.hv_cycles("bt_traced_pte"))]
         if mem == "softmmu":
-            return [Step("page-table store (TCG)", "emulation", PTE_STORE_CYCLES[0] * self._tcg())]
+            return self._tcg_one("page-table store")
         return [Step("page-table store", "guest", PTE_STORE_CYCLES[0])]
 
     @event("invlpg", "single-page TLB invalidations")
@@ -348,15 +377,18 @@ class CostModel:
                 steps.append(Step("hidden faults: shadows rebuilt for the working set", "hypervisor",
                                   ws * (self.param("exception_cycles") + self.hv_cycles("hidden_fault"))))
             return steps
-        if mem == "softmmu":
-            return [Step("CR3 load (TCG flushes its softmmu TLB)", "emulation",
-                         self.hv_cycles("helper", "qemu") + ws * self.hv_cycles("softmmu_access", "qemu") * 10)]
+        if mem == "softmmu":  # QEMU flushes its software TLB; the working set refills it through tlb_fill
+            return [Step("CR3 load (TCG helper flushes its softmmu TLB)", "emulation",
+                         self.hv_cycles("helper", "qemu") + self.hv_cycles("tlb_flush", "qemu")),
+                    Step("softmmu TLB refills after the flush", "emulation",
+                         min(ws, SOFTMMU_TLB_ENTRIES[0]) * self.hv_cycles("softmmu_fill", "qemu"))]
         return native
 
     @event("tlb_miss", "TLB misses (page walks)")
     def ev_tlb_miss(self) -> list[Step]:
         if self.mode.memory == "softmmu":
-            return [Step("softmmu TLB refill", "emulation", self.hv_cycles("softmmu_access", "qemu") * 10)]
+            return [Step("softmmu TLB miss (tlb_fill walks the guest page tables in C)", "emulation",
+                         self.hv_cycles("softmmu_fill", "qemu"))]
         nested = self.mode.memory == "nested"
         label = "2-D page walk (nested paging)" if nested else "page walk"
         return [Step(label, "walk", self.walk_cycles(nested))]

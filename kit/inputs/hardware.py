@@ -80,6 +80,8 @@ class Params(BaseModel):
     threads_per_core: Quantity
     memory_gib: Quantity
     kernel_cpi: Quantity
+    user_cpi: Quantity
+    hypervisor_cpi: Quantity
     syscall_cycles: Quantity
     exception_cycles: Quantity
     irq_cycles: Quantity
@@ -114,7 +116,9 @@ PARAM_DOCS = {
     "cores_per_socket": "physical cores per socket",
     "threads_per_core": "hardware threads per core",
     "memory_gib": "installed memory (GiB)",
-    "kernel_cpi": "cycles per instruction of kernel and hypervisor code paths",
+    "kernel_cpi": "cycles per instruction of guest (and host) kernel code",
+    "user_cpi": "cycles per instruction of guest user code",
+    "hypervisor_cpi": "cycles per instruction of hypervisor and backend code paths (kit/costs/codepaths.py)",
     "syscall_cycles": "native system call entry and return, empty handler (cycles)",
     "exception_cycles": "native exception delivery and return, e.g. #DE (cycles)",
     "irq_cycles": "native external interrupt delivery, handler entry/exit and EOI (cycles)",
@@ -143,7 +147,7 @@ PARAM_DOCS = {
 }
 
 _POSITIVE = {"freq_ghz", "sockets", "cores_per_socket", "threads_per_core", "memory_gib",
-             "kernel_cpi", "syscall_cycles", "exception_cycles", "tlb_entries", "page_levels",
+             "kernel_cpi", "user_cpi", "hypervisor_cpi", "syscall_cycles", "exception_cycles", "tlb_entries", "page_levels",
              "walk_ref_cycles", "mem_latency_ns", "nic_gbps", "disk_service_ms", "disk_mbps", "nic_rx_frames_per_irq",
              "nic_tx_frames_per_irq"}
 _INTEGRAL = {"sockets", "cores_per_socket", "threads_per_core", "page_levels"}

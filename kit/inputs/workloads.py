@@ -90,6 +90,7 @@ class Workload(BaseModel):
     mlp: Num = Field(4, gt=0, description="memory-level parallelism of its DRAM traffic")
     disk_random: Bool = True
     disk_sync: Bool = True
+    kernel_call_density: Num = Field(0.02, gt=0, le=0.5, description="call/return pairs per kernel instruction (binary translation pays a lookup per translated return; TCG leaves its chained code); the default is estimated, because Linux kernel paths execute a call/return pair or an indirect branch every 40-60 instructions")
     default_duration: Num = Field(1.0, gt=0)
     per_unit: PerUnit
     params: Params = Params()
@@ -115,7 +116,7 @@ class Workload(BaseModel):
 
 #: Workload fields a ``--set workload.<name>`` may change (besides ``params`` and ``per_unit``): how the
 #: guest runs, never what it is (its kind, metric and identity are fixed by its characterization).
-TUNABLE = frozenset({"threads_per_vcpu", "timer_hz", "footprint_mib", "mlp", "disk_random", "disk_sync",
+TUNABLE = frozenset({"threads_per_vcpu", "timer_hz", "footprint_mib", "mlp", "disk_random", "disk_sync", "kernel_call_density",
                      "default_duration"})
 
 

@@ -14,19 +14,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from ..costs.codepaths import instructions
-from ..costs.events import CostModel, Step
+from ..costs.events import SOFTMMU_TLB_ENTRIES, CostModel, Step
 from ..inputs.hardware import Hardware
 from ..inputs.modes import Mode
 from ..inputs.workloads import Workload
 from .work import HYPERVISOR, MEMORY_STALLS, WORLD_SWITCH, Work, backend_category, category_of
 
-__all__ = ["Costing", "Packets", "LARGE_PAGE_LOCAL_MISS_FACTOR", "TCP_IP_HEADER_BYTES", "ETHERNET_FRAME_OVERHEAD_BYTES",
+__all__ = ["Costing", "Packets", "local_miss_ratio", "TCP_IP_HEADER_BYTES", "ETHERNET_FRAME_OVERHEAD_BYTES",
            "SEGMENTS_PER_ACK", "TCP_ACK_RX_INSTR", "TCP_ACK_TX_INSTR", "NIC_IRQ_INSTR", "HANDSHAKE_SEGMENTS",
            "LANCE_TX_PORT_ACCESSES", "LANCE_ISR_PORT_ACCESSES", "HOSTED_DISK_PORT_ACCESSES"]
 
-#: How much larger pages cut TLB misses of local (non-random) access.
-LARGE_PAGE_LOCAL_MISS_FACTOR = ({"4K": 1.0, "2M": 0.1, "1G": 0.02},
-                                "estimated, because a 2 MiB page covers 512 times the memory of a 4 KiB one; misses of local access fall by about an order of magnitude (Bhargava et al., ASPLOS 2008; Basu et al., ISCA 2013)")
 _PAGE_BYTES = {"4K": 4096, "2M": 2 << 20, "1G": 1 << 30}
 #: Emulated-device register accesses that exit
 E1000_TX_EXITS_PER_PACKET = (2, "estimated, because an e1000 driver writes the transmit descriptor tail (TDT) per packet and reads or acknowledges status once more (QEMU hw/net/e1000.c)")
@@ -48,6 +45,20 @@ HANDSHAKE_SEGMENTS = ((3, 2), "RFC 793 sections 3.4-3.5: the server receives SYN
 LANCE_TX_PORT_ACCESSES = (12, "Sugerman et al., USENIX ATC 2001, section 4 (as recalled): the guest's Lance driver makes about a dozen I/O-port accesses (address-register writes and data-register reads and writes) to transmit one packet, each trapping to the VMM")
 LANCE_ISR_PORT_ACCESSES = (4, "estimated, because a Lance interrupt handler selects CSR0 through the address port, reads it, writes the bits back to acknowledge them and re-enables interrupts (pcnet32_interrupt)")
 HOSTED_DISK_PORT_ACCESSES = (8, "estimated, because an IDE DMA request programs the ATA taskfile (sector count, LBA low/mid/high, device, command) and the bus-master command register, and its interrupt handler reads the status register (ATA-6 and the SFF-8038i bus-master interface)")
+
+def local_miss_ratio(page_bytes: float, entries: float, base_entries: float, footprint: float) -> float:
+    """Local TLB misses relative to the characterization (4 KiB pages, ``base_entries`` entries).
+
+    Local misses have two parts whose shares are not characterized separately, and the larger bound is taken:
+    capacity misses, while the footprint exceeds the TLB's reach, scale with the share of the footprint outside
+    it (Basu et al., ISCA 2013, on TLB reach); first touches of pages (streaming, cold misses) scale with the
+    number of pages, so a page ``k`` times larger misses ``k`` times less often.
+    """
+    cap = max(0.0, 1.0 - base_entries * 4096 / footprint)
+    new_cap = max(0.0, 1.0 - entries * page_bytes / footprint)
+    first_touch = 4096 / page_bytes
+    return max(first_touch, new_cap / cap) if cap > 0 else max(first_touch, 1.0 if new_cap > 0 else first_touch)
+
 
 @dataclass(frozen=True)
 class Packets:
@@ -81,7 +92,7 @@ class Costing:
 
     def __init__(self, hw: Hardware, mode: Mode, wl: Workload) -> None:
         self.hw, self.mode, self.wl = hw, mode, wl
-        self.cm = CostModel(hw, mode)
+        self.cm = CostModel(hw, mode, kernel_call_density=wl.kernel_call_density)
         self.cm.ws = wl.per_unit.ws_pages
         self.fam = mode.family
         self.cpi = hw.val("kernel_cpi")
@@ -107,7 +118,7 @@ class Costing:
         return Work(dict(cyc), dict(ex), dict(exc))
 
     def sw(self, path: str, family: str | None = None) -> float:
-        return instructions(family or self.fam, self.mode.release, path) * self.cpi
+        return instructions(family or self.fam, self.mode.release, path) * self.hw.val("hypervisor_cpi")
 
     # -- the CPU part of one unit ------------------------------------------------------------
     @_cached
@@ -132,8 +143,6 @@ class Costing:
         lines = u.random_refs + u.dram_lines
         if lines:
             per_line = self.hw.val("mem_latency_ns") * self.hw.val("freq_ghz") / self.wl.mlp
-            if self.mode.memory == "softmmu":
-                per_line += self.sw("softmmu_access", "qemu")
             w = w + Work.of(MEMORY_STALLS, lines * per_line)
         if self.wl.timer_hz:
             ticks = w.total / self.freq * self.wl.timer_hz
@@ -141,14 +150,18 @@ class Costing:
         return w
 
     def tlb_misses(self, instr: float) -> float:
-        """TLB misses of a unit: local misses scaled by page size, plus random references."""
+        """TLB misses of a unit: the workload's local misses (characterized with 4 KiB pages and the CPU's TLB)
+        scaled by :func:`local_miss_ratio` for the page size and TLB in effect, plus random references that fall
+        outside the TLB's reach. Under full emulation the TLB is QEMU's software TLB."""
         u, m = self.wl.per_unit, self.mode
         page = m.guest_page
         if m.memory == "nested":  # a TLB entry maps the smaller of the guest and host page
             page = min(m.guest_page, m.host_page, key=lambda p: _PAGE_BYTES[p])
-        local = instr / 1000.0 * u.tlb_mpki * LARGE_PAGE_LOCAL_MISS_FACTOR[0][page]
-        reach = self.hw.val("tlb_entries") * _PAGE_BYTES[page]
-        p_miss = max(0.0, 1.0 - reach / (self.wl.footprint_mib * (1 << 20)))
+        entries = SOFTMMU_TLB_ENTRIES[0] if m.memory == "softmmu" else self.hw.val("tlb_entries")
+        footprint = self.wl.footprint_mib * (1 << 20)
+        ratio = local_miss_ratio(_PAGE_BYTES[page], entries, self.hw.val("tlb_entries"), footprint)
+        local = instr / 1000.0 * u.tlb_mpki * ratio
+        p_miss = max(0.0, 1.0 - entries * _PAGE_BYTES[page] / footprint)
         return local + u.random_refs * p_miss
 
     # -- wakeups and I/O ---------------------------------------------------------------------
