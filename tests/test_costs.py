@@ -61,9 +61,24 @@ def test_bt_cr8_write_is_cheaper_than_native_for_the_documented_reason():
 
 def test_nested_walk_references():
     hw = kit.load_hardware("skylake-sp-2017").with_overrides({"pwc_skip_levels": 0})
-    assert CostModel(hw, kit.hypervisor("kvm", hw)).walk_refs(True) == 24
-    assert CostModel(hw, kit.hypervisor("kvm", hw, guest_page="2M", host_page="2M")).walk_refs(True) == 15
+    assert CostModel(hw, kit.hypervisor("kvm", hw, host_page="4K")).walk_refs_worst(True) == 24
+    assert CostModel(hw, kit.hypervisor("kvm", hw, guest_page="2M", host_page="2M")).walk_refs_worst(True) == 15
     assert CostModel(hw, kit.hypervisor("native", hw)).walk_refs(False) == 4
+    # without a nested TLB every gPA lookup walks the host dimension: the worst case is the only case
+    cold = CostModel(hw.with_overrides({"nested_tlb_hit": 0}), kit.hypervisor("kvm", hw, host_page="4K"))
+    assert cold.walk_refs(True) == pytest.approx(24) and dict(cold.walk_distribution(True))[24] == pytest.approx(1.0)
+
+
+def test_walk_reference_distribution_with_a_nested_tlb():
+    """Bhargava et al., ASPLOS 2008: a gPA lookup that hits the nested TLB skips its host walk; with n guest and m
+    host levels, j of the n+1 lookups walking gives n + j*m references, binomially distributed."""
+    hw = kit.load_hardware("skylake-sp-2017").with_overrides({"pwc_skip_levels": 0, "nested_tlb_hit": 0.75})
+    cm = CostModel(hw, kit.hypervisor("kvm", hw, host_page="4K"))
+    dist = cm.walk_distribution(True)
+    assert [r for r, _ in dist] == [4, 8, 12, 16, 20, 24]
+    assert sum(p for _, p in dist) == pytest.approx(1.0)
+    assert dict(dist)[4] == pytest.approx(0.75 ** 5) and dict(dist)[24] == pytest.approx(0.25 ** 5)
+    assert cm.walk_refs(True) == pytest.approx(4 + 5 * 0.25 * 4)
 
 
 # ---- invariants over every profile, mode and operation -----------------------------------------
@@ -146,3 +161,38 @@ def test_microbench_dataframe_columns():
 def test_arch_specific_op_on_the_wrong_arch_is_refused():
     with pytest.raises(kit.HvkitError, match="only on x86"):
         kit.microbench("xgene-armv8-2014", "kvm", ["cpuid"])
+
+
+def test_64_bit_pv_system_calls_switch_page_tables():
+    """64-bit Xen PV: the guest kernel and user have separate page tables, switched on every system call."""
+    sky, p4 = kit.load_hardware("skylake-sp-2017"), kit.load_hardware("p4-xeon-2003")
+    steps = {s.step: s.cycles for s in op_path("lmbench.null_call", sky, kit.hypervisor("xen-pv", sky))}
+    assert steps["Xen: switch to the guest kernel's page tables and back"] == 2 * sky.val("cr3_switch_cycles")
+    assert "TLB refill after the page-table switches" in steps
+    assert not any("page tables and back" in s.step for s in op_path("lmbench.null_call", p4, kit.hypervisor("xen-pv", p4)))
+
+
+def test_a_one_shot_guest_timer_is_rearmed_every_tick():
+    from kit.inputs.workloads import load_workload
+    from kit.sim.costing import Costing
+    wl = load_workload("spec-int")
+    sky = kit.load_hardware("skylake-sp-2017")
+    unit = Costing(sky, kit.hypervisor("kvm", sky), wl).unit()
+    ticks = unit.exits["VMX preemption timer"]
+    assert unit.exits["MSR write (TSC deadline)"] == pytest.approx(ticks)
+    p4 = kit.load_hardware("p4-vtx-2006")  # a 2006 guest kernel: periodic timer, nothing to re-arm
+    old = Costing(p4, kit.hypervisor("vmware-bt", p4, cpu="hvm", release="2006"), wl).unit()
+    assert not any("TSC deadline" in r for r in old.exits)
+    arm = kit.load_hardware("xgene-armv8-2014")  # the virtual timer's compare register does not trap
+    assert not any("TSC" in r or "CNTV" in r for r in Costing(arm, kit.hypervisor("kvm", arm), wl).unit().exits)
+
+
+def test_injected_interrupts_sometimes_wait_for_an_interrupt_window():
+    from kit.costs.events import INTERRUPT_WINDOW_FRACTION
+    from kit.inputs.workloads import load_workload
+    from kit.sim.costing import Costing
+    snb, sky = kit.load_hardware("sandybridge-ep-2012"), kit.load_hardware("skylake-sp-2017")
+    wl = load_workload("netperf-rr")
+    injected = Costing(snb, kit.hypervisor("kvm", snb), wl).notify()
+    assert injected.exits["interrupt window"] == pytest.approx(INTERRUPT_WINDOW_FRACTION[0])
+    assert "interrupt window" not in Costing(sky, kit.hypervisor("kvm", sky), wl).notify().exits  # posted

@@ -96,11 +96,14 @@ def test_cpu_bound_is_near_native_except_under_emulation():
 # ---- memory virtualization: the crossover ----------------------------------------------------------
 
 def test_tlb_miss_heavy_favours_shadow_and_pv_paging():
-    """misses cost native under shadow/PV and 2-D walks under nested paging."""
-    nested = rel(hardware="skylake-sp-2017", hypervisor="kvm", workload="random-access")
+    """misses cost native under shadow/PV and 2-D walks under nested paging; host huge pages (KVM's default,
+    transparent huge pages) shorten the host dimension and narrow the gap without closing it."""
+    nested_4k = rel(hardware="skylake-sp-2017", hypervisor="kvm", workload="random-access", mode={"host_page": "4K"})
+    nested_thp = rel(hardware="skylake-sp-2017", hypervisor="kvm", workload="random-access")
     shadow = rel(hardware="skylake-sp-2017", hypervisor="kvm", workload="random-access", mode={"memory": "shadow"})
     pv = rel(hardware="skylake-sp-2017", hypervisor="xen-pv", workload="random-access")
-    assert shadow > nested + 0.1 and pv > nested + 0.1
+    assert shadow > nested_4k + 0.1 and pv > nested_4k + 0.1
+    assert nested_4k < nested_thp < min(shadow, pv)
 
 
 @pytest.mark.parametrize("wl", ["kernel-build", "hackbench"])

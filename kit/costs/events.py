@@ -16,6 +16,7 @@ it takes the count of its unit); :data:`EVENTS` lists them for readers and tools
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ from .codepaths import instructions
 
 __all__ = ["Step", "CostModel", "EventDef", "EVENT_REGISTRY", "EVENTS", "event", "KERNEL_CALL_DENSITY",
            "USER_CALL_DENSITY", "MEM_REFS_PER_INSTR", "BRANCHES_PER_INSTR", "SOFTMMU_TLB_ENTRIES",
-           "default_guest_syscall"]
+           "default_guest_syscall", "guest_rearms_timer", "INTERRUPT_WINDOW_FRACTION", "GUEST_TIMER_REARM_YEAR"]
 
 #: Call/return pairs per instruction of guest code (a workload may characterize its own kernel density). Binary
 #: translation pays a translation-cache lookup per translated return; TCG leaves chained code at each return.
@@ -40,6 +41,9 @@ SOFTMMU_TLB_ENTRIES = (256, "QEMU cpu-defs.h: CPU_TLB_SIZE is 256 entries (Bella
 #: Memory-level parallelism when a working set streams back from DRAM.
 DRAM_MLP = (5, "estimated, because a sequential sum overlaps misses and the prefetcher hides part of the latency")
 
+#: Whether the guest OS re-arms its timer at every tick (one-shot clock events)
+GUEST_TIMER_REARM_YEAR = (2008, "Linux 2.6.21 (2007) introduced clock events and high-resolution timers: the local timer runs one-shot and is re-armed at every tick (the TSC-deadline MSR or the APIC's initial count on x86, the virtual timer's compare register on ARM); the kit takes guests on profiles from 2008 on to run such kernels, and older ones periodic timers (Linux 2.4's PIT)")
+
 #: Native cost of a PTE store and of INVLPG, cycles.
 PTE_STORE_CYCLES = (1, "Adams & Agesen, ASPLOS 2006: natively a PTE modification is a single-cycle store")
 INVLPG_CYCLES = (100, "estimated, because INVLPG flushes one TLB entry and serializes (about 100 cycles)")
@@ -50,6 +54,7 @@ POSTED_NOTIFY_FRACTION = (0.3, "estimated, because a posted-interrupt notificati
 #: The share of the ARM virtual CPU interface's state switch (vgic_switch_cycles, save and restore) and of the
 #: virtual timer's that one direction takes
 ARM_STATE_ONE_WAY = (0.5, "estimated, because saving the VGIC's list registers and control state and restoring them touch the same registers, so each direction is taken as half of the measured save+restore")
+INTERRUPT_WINDOW_FRACTION = (0.1, "estimated, because an interrupt injected by software while the guest runs with interrupts disabled (spinlocks taken with irqsave, entry and exit paths) must wait for an interrupt-window exit; guest kernels spend about a tenth of their time so; APIC virtualization, posted interrupts, the GIC and event channels deliver pending interrupts without such an exit")
 IRQ_REMAP_MISS_FRACTION = (0.1, "estimated, because interrupt-remapping entries are mostly cached, so about one interrupt in ten walks the remapping table")
 
 
@@ -62,6 +67,8 @@ class Step:
     cycles: float
     #: the exit reason this step belongs to ("" when it is not part of an exit)
     reason: str = ""
+    #: how many exits an exit-starting step stands for (a fraction for an exit that happens some of the time)
+    count: float = 1.0
 
     @property
     def is_exit(self) -> bool:
@@ -126,15 +133,37 @@ class CostModel:
         """Cycles of hypervisor code path ``path`` of ``family`` (default: the mode's, with its fallback)."""
         return instructions(family or self.family, self.release, path) * self.hv_cpi
 
-    def walk_refs(self, nested: bool) -> int:
-        """Memory references of one TLB miss (2-D when nested)."""
+    def _walk_levels(self) -> tuple[int, int]:
+        """Levels a TLB miss walks in the guest dimension and in the host dimension, after the page sizes and the
+        paging-structure caches (the profile's pwc_skip_levels, per dimension)."""
         levels = int(self.param("page_levels"))
         pwc = int(self.param("pwc_skip_levels"))
         n = max(1, levels - page_levels_saved(self.mode.guest_page) - pwc)
+        m = max(1, levels - page_levels_saved(self.mode.host_page) - pwc)
+        return n, m
+
+    def walk_distribution(self, nested: bool) -> list[tuple[int, float]]:
+        """Memory references of one TLB miss and their probabilities.
+
+        Natively (and under shadow or PV paging) a miss walks ``n`` levels. Nested, each of the ``n`` guest
+        table references and the final data address is a guest-physical address: one that hits the nested TLB
+        (profile's nested_tlb_hit) costs nothing more, one that misses walks ``m`` host levels (Bhargava et al.,
+        ASPLOS 2008). ``j`` host walks have binomial probability.
+        """
+        n, m = self._walk_levels()
         if not nested:
-            return n
-        mh = max(1, levels - page_levels_saved(self.mode.host_page) - pwc)
-        return (n + 1) * (mh + 1) - 1
+            return [(n, 1.0)]
+        h = float(self.param("nested_tlb_hit"))
+        return [(n + j * m, math.comb(n + 1, j) * (1 - h) ** j * h ** (n + 1 - j)) for j in range(n + 2)]
+
+    def walk_refs(self, nested: bool) -> float:
+        """Expected memory references of one TLB miss (the mean of :meth:`walk_distribution`)."""
+        return sum(r * p for r, p in self.walk_distribution(nested))
+
+    def walk_refs_worst(self, nested: bool) -> int:
+        """References of a walk that hits no cache at all: ``(n+1)(m+1)-1`` nested, 24 for 4 and 4 levels."""
+        n, m = self._walk_levels()
+        return (n + 1) * (m + 1) - 1 if nested else n
 
     def walk_cycles(self, nested: bool | None = None) -> float:
         if nested is None:
@@ -160,14 +189,14 @@ class CostModel:
             elif family == "kvm":
                 steps.append(Step("KVM (VHE): exit handled at EL2", "hypervisor", self.hv_cycles("arm_vhe_exit")))
             steps += handler
-            return [Step(st.step, st.kind, st.cycles, st.reason or reason) for st in steps]
+            return [Step(st.step, st.kind, st.cycles, st.reason or reason, st.count) for st in steps]
         steps = [Step(f"VM exit + entry: {reason}", "transition", rt),
                  Step(f"{family}: exit dispatch", "hypervisor", self.hv_cycles("exit_dispatch"))]
         steps += handler
         ws = ws or self.ws
         if not self.hw.features.tagged_tlb and ws:
             steps += self._refill(ws)
-        return [Step(st.step, st.kind, st.cycles, st.reason or reason) for st in steps]
+        return [Step(st.step, st.kind, st.cycles, st.reason or reason, st.count) for st in steps]
 
     def _arm_world_switch(self) -> list[Step]:
         """KVM/ARM split mode: every exit handled by the host switches EL1 worlds."""
@@ -260,8 +289,15 @@ class CostModel:
             return [Step("system call (TCG helper raises it and leaves translated code)", "emulation",
                          self.hv_cycles("helper", "qemu") + self.hv_cycles("exception", "qemu"))]
         if cpu == "pv" and self.hw.arch == "x86_64":
+            # the guest kernel and its user space share ring 3 and have separate page tables: Xen takes the
+            # system call, switches to the kernel's tables and back on return (toggle_guest_mode), and the user's
+            # TLB entries are refilled afterwards
             return base + [Step("Xen: 64-bit PV system call bounces through the hypervisor", "hypervisor",
-                                self.param("syscall_cycles") + self.hv_cycles("syscall_bounce"))]
+                                self.param("syscall_cycles") + self.hv_cycles("syscall_bounce")),
+                           Step("Xen: switch to the guest kernel's page tables and back", "hypervisor",
+                                2 * self.param("cr3_switch_cycles")),
+                           Step("TLB refill after the page-table switches", "walk",
+                                min(self.ws, self.param("tlb_entries")) * self.walk_cycles(False))]
         if cpu == "bt":
             reflections = 2 if self.guest_syscall == "sysenter" else 1
             return base + [Step(f"BT: VMM reflects the system call ({self.guest_syscall})", "hypervisor",
@@ -538,8 +574,12 @@ class CostModel:
                          self.hv_cycles("inject", "kvm"))] + guest
         if it == "event-channel":
             return [Step("Xen: event-channel upcall to the guest", "hypervisor", self.hv_cycles("upcall", "xen"))] + guest
-        return [Step(f"{family}: inject the interrupt on VM entry", "hypervisor",
-                     self.hv_cycles("inject"))] + guest
+        inject = [Step(f"{family}: inject the interrupt on VM entry", "hypervisor", self.hv_cycles("inject"))]
+        if self.hw_assisted:  # some injections find interrupts disabled and wait for an interrupt window
+            f = INTERRUPT_WINDOW_FRACTION[0]
+            inject += [Step(s.step, s.kind, s.cycles * f, s.reason, s.count * f)
+                       for s in self.exit("interrupt window", [])]
+        return inject + guest
 
     def _remote_interrupt(self, target: str = "the guest's CPU", reason: str = "external interrupt") -> list[Step]:
         """The shared tail of an interrupt sent to a vCPU on another CPU: the physical IPI, the exit it causes
@@ -579,6 +619,8 @@ class CostModel:
                      Step("Xen: program a timer", "hypervisor", self.hv_cycles("timer_arm", "xen"))]
         elif cpu in ("bt", "emulation"):
             steps = self._emul_helper("timer programming")
+        elif self.is_arm:  # the virtual timer's compare register belongs to the guest: no trap
+            steps = [Step("CNTV_CVAL_EL0 write (virtual timer, no trap)", "guest", self.param("msr_write_cycles"))]
         else:
             path = "timer_arm" if (self.hw.features.preemption_timer or family != "kvm" or self.is_arm) else "timer_arm_hrtimer"
             steps = self.exit("MSR write (TSC deadline)", [Step(f"{family}: program the guest timer", "hypervisor",
@@ -863,6 +905,11 @@ class CostModel:
 
 #: Events an operation may contain, with their meaning (generated from the registry).
 EVENTS: dict[str, str] = {name: d.meaning for name, d in EVENT_REGISTRY.items()}
+
+
+def guest_rearms_timer(hw: Hardware) -> bool:
+    """Whether the profile's era of guest kernel re-arms its one-shot timer at every tick."""
+    return hw.year >= GUEST_TIMER_REARM_YEAR[0]
 
 
 def default_guest_syscall(hw: Hardware) -> str:

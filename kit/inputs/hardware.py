@@ -93,6 +93,7 @@ class Params(BaseModel):
     page_levels: Quantity
     walk_ref_cycles: Quantity
     pwc_skip_levels: Quantity
+    nested_tlb_hit: Quantity
     mem_latency_ns: Quantity
     exit_roundtrip_cycles: Quantity
     world_switch_cycles: Quantity
@@ -130,6 +131,7 @@ PARAM_DOCS = {
     "page_levels": "page-table levels of the paging mode used (2, 3, 4 or 5)",
     "walk_ref_cycles": "average cycles per page-walk memory reference (mostly cache hits)",
     "pwc_skip_levels": "average upper levels a page-walk cache lets a walk skip, per dimension",
+    "nested_tlb_hit": "share of a 2-D walk's guest-physical lookups (of guest page-table pages) that hit a cached gPA-to-hPA translation (nested TLB), 0 to 1",
     "mem_latency_ns": "DRAM load latency (ns)",
     "exit_roundtrip_cycles": "VM exit plus VM entry hardware round trip, or ARM trap to EL2 and eret (cycles; 0 without hardware virtualization)",
     "world_switch_cycles": "hosted VMM world switch between host OS and VMM contexts, one way (cycles)",
@@ -245,6 +247,9 @@ def _check_ranges(hw: Hardware, where: str) -> None:
     if f.sriov and f.iommu == "none":
         raise HvkitError("SR-IOV passthrough needs an IOMMU", where=where, field="features.sriov",
                          value=True, allowed="false when iommu is none")
+    if hw.val("nested_tlb_hit") > 1:
+        raise HvkitError("a hit rate is at most 1", where=where, field="params.nested_tlb_hit.value",
+                         value=hw.val("nested_tlb_hit"), allowed="0 to 1")
     if not 2 <= hw.val("page_levels") <= 5:
         raise HvkitError("out of range", where=where, field="params.page_levels.value",
                          value=hw.val("page_levels"), allowed="2 to 5")

@@ -349,6 +349,15 @@ def _resolve(name: str, p: dict, explicit: set, hw: Hardware, notes: list, where
         _refuse("event channels are Xen's", where, "interrupts", "event-channel",
                 ["injected", "apicv", "posted"])
     # --- page sizes -------------------------------------------------------------------------
+    if p["memory"] == "nested" and "host_page" not in explicit and p["host_page"] == "4K":
+        if p["family"] == "kvm":
+            p["host_page"] = "2M"
+            notes.append("host pages: transparent huge pages back the guest's memory by default (Linux 2.6.38 and "
+                         "later; QEMU marks guest RAM MADV_HUGEPAGE), so nested entries map 2 MiB")
+        elif p["family"] == "xen":
+            p["host_page"] = "2M"
+            notes.append("host pages: Xen's domain builder populates an HVM or PVH guest's memory with 2 MiB "
+                         "(and 1 GiB) superpages where it can (libxc meminit_hvm), so nested entries map 2 MiB")
     if p["guest_page"] == "1G" and hw.val("page_levels") < 4:
         _refuse("1 GiB pages need 4-level paging", where, "guest_page", "1G", ["4K", "2M"])
     if p["host_page"] != "4K" and p["memory"] != "nested":

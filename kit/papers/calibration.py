@@ -125,7 +125,7 @@ def _parameter(name: str):
         return PV_BATCH_MAX[0]
     if name == "nested_walk_refs_4x4":
         hw = load_hardware("skylake-sp-2017").with_overrides({"pwc_skip_levels": 0})
-        return CostModel(hw, hypervisor("kvm", hw)).walk_refs(nested=True)
+        return CostModel(hw, hypervisor("kvm", hw, host_page="4K")).walk_refs_worst(nested=True)
     if name == "credit_weight":
         return CREDIT["weight"][0]
     if name == "credit_slice_ms":

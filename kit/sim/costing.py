@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from ..costs.codepaths import instructions
-from ..costs.events import SOFTMMU_TLB_ENTRIES, CostModel, Step
+from ..costs.events import SOFTMMU_TLB_ENTRIES, CostModel, Step, guest_rearms_timer
 from ..inputs.hardware import Hardware
 from ..inputs.modes import Mode
 from ..inputs.workloads import Workload
@@ -114,7 +114,7 @@ class Costing:
             if s.reason:
                 exc[s.reason] += s.cycles * times
             if s.is_exit:
-                ex[s.reason] += times
+                ex[s.reason] += times * s.count
         return Work(dict(cyc), dict(ex), dict(exc))
 
     def sw(self, path: str, family: str | None = None) -> float:
@@ -147,6 +147,8 @@ class Costing:
         if self.wl.timer_hz:
             ticks = w.total / self.freq * self.wl.timer_hz
             w = w.plus(self.work(cm.ev_timer_fire()), ticks)
+            if guest_rearms_timer(self.hw):  # the one-shot timer is re-armed at every tick
+                w = w.plus(self.work(cm.ev_timer_arm()), ticks)
         return w
 
     def tlb_misses(self, instr: float) -> float:
