@@ -196,3 +196,27 @@ def test_injected_interrupts_sometimes_wait_for_an_interrupt_window():
     injected = Costing(snb, kit.hypervisor("kvm", snb), wl).notify()
     assert injected.exits["interrupt window"] == pytest.approx(INTERRUPT_WINDOW_FRACTION[0])
     assert "interrupt window" not in Costing(sky, kit.hypervisor("kvm", sky), wl).notify().exits  # posted
+
+
+def test_2018_mitigations_follow_the_cpu_and_the_exit():
+    sky, ice = kit.load_hardware("skylake-sp-2017"), kit.load_hardware("icelake-sp-2021")
+    on = {"mitigations": "2018"}
+
+    def path(hw, hv, op, **over):
+        return {s["step"]: s["cycles"] for s in kit.microbench(hw, hv, [op], mode_overrides=over).iloc[0]["path"]}
+    # page-table isolation on Meltdown CPUs only, natively and in the guest
+    assert "KPTI: kernel page-table switch on entry and exit" in path(sky, "native", "lmbench.null_call", **on)
+    assert "KPTI: kernel page-table switch on entry and exit" not in path(ice, "native", "lmbench.null_call", **on)
+    assert "Xen XPTI: switch to the restricted page tables and back" in path(sky, "xen-pv", "lmbench.null_call", **on)
+    # every exit pays the Spectre v2 entry/exit work; the L1D is flushed only after slow-path exits, on L1TF CPUs
+    vmcall, io = path(sky, "kvm", "vmcall", **on), path(sky, "kvm", "inl_from_qemu", **on)
+    assert "Spectre v2: RSB fill and IBRS around the exit" in vmcall and "L1TF: L1D flush before VM entry" not in vmcall
+    assert "L1TF: L1D flush before VM entry" in io
+    assert "L1TF: L1D flush before VM entry" not in path(ice, "kvm", "inl_from_qemu", **on)
+    assert "Spectre v2: RSB fill and IBRS around the exit" not in path(sky, "kvm", "vmcall")
+    # the native baseline of a mitigated run is mitigated too (both belong to one software era)
+    from kit.run import native_spec
+    spec = kit.Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", mode=on)
+    assert dict(native_spec(spec).mode) == {"mitigations": "2018"}
+    with pytest.raises(kit.HvkitError, match="predates"):
+        kit.hypervisor("xen-pv", kit.load_hardware("p4-xeon-2003"), release="2003", mitigations="2018")

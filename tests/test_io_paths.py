@@ -108,3 +108,23 @@ def test_a_halted_vcpu_is_woken_by_its_own_scheduler():
     xen = [s.step for s in CostModel(hw, hypervisor("xen-hvm", hw)).path("halt_wake")]
     assert any("host scheduler wakes the vCPU thread" in s for s in kvm)
     assert any("xen: scheduler picks" in s for s in xen) and not any("host scheduler" in s for s in xen)
+
+
+def test_dma_remapping_costs_the_host_drivers_not_an_assigned_device():
+    from kit.sim.costing import IOTLB_INVALIDATION_CYCLES, LAZY_UNMAPS_PER_FLUSH
+    hw = load_hardware("skylake-sp-2017")
+    wl = load_workload("netperf-rr")
+    costs = {r: Costing(hw, hypervisor("native", hw, dma_remap=r), wl) for r in ("off", "lazy", "strict")}
+    per = {r: c.request_guest().total for r, c in costs.items()}
+    assert per["off"] < per["lazy"] < per["strict"]
+    dmas = costs["off"].request_packets().rx + costs["off"].request_packets().tx
+    inval = IOTLB_INVALIDATION_CYCLES[0] * (1 - 1 / LAZY_UNMAPS_PER_FLUSH[0])
+    assert per["strict"] - per["lazy"] == pytest.approx(dmas * inval)
+    # dom0's host driver maps its buffers; an SR-IOV VF's DMA goes to memory mapped once
+    xen = Costing(hw, hypervisor("xen-hvm", hw, dma_remap="strict"), wl).request_backend("rx").total
+    xen_off = Costing(hw, hypervisor("xen-hvm", hw), wl).request_backend("rx").total
+    assert xen > xen_off
+    sriov = {r: Costing(hw, hypervisor("kvm-sriov", hw, dma_remap=r), wl).request_guest().total for r in ("off", "strict")}
+    assert sriov["off"] == sriov["strict"]
+    with pytest.raises(kit.HvkitError, match="IOMMU"):
+        hypervisor("native", load_hardware("p4-xeon-2003"), dma_remap="strict")

@@ -26,7 +26,8 @@ from .codepaths import instructions
 
 __all__ = ["Step", "CostModel", "EventDef", "EVENT_REGISTRY", "EVENTS", "event", "KERNEL_CALL_DENSITY",
            "USER_CALL_DENSITY", "MEM_REFS_PER_INSTR", "BRANCHES_PER_INSTR", "SOFTMMU_TLB_ENTRIES",
-           "default_guest_syscall", "guest_rearms_timer", "INTERRUPT_WINDOW_FRACTION", "GUEST_TIMER_REARM_YEAR"]
+           "default_guest_syscall", "guest_rearms_timer", "INTERRUPT_WINDOW_FRACTION", "GUEST_TIMER_REARM_YEAR",
+           "KPTI_ENTRY_CYCLES", "SPECTRE_EXIT_CYCLES", "L1D_FLUSH_CYCLES", "IBPB_CYCLES"]
 
 #: Call/return pairs per instruction of guest code (a workload may characterize its own kernel density). Binary
 #: translation pays a translation-cache lookup per translated return; TCG leaves chained code at each return.
@@ -54,6 +55,13 @@ POSTED_NOTIFY_FRACTION = (0.3, "estimated, because a posted-interrupt notificati
 #: The share of the ARM virtual CPU interface's state switch (vgic_switch_cycles, save and restore) and of the
 #: virtual timer's that one direction takes
 ARM_STATE_ONE_WAY = (0.5, "estimated, because saving the VGIC's list registers and control state and restoring them touch the same registers, so each direction is taken as half of the measured save+restore")
+#: The 2018 speculative-execution mitigations (mode part mitigations=2018)
+KPTI_ENTRY_CYCLES = (400, "estimated, because with page-table isolation every kernel entry and exit switches CR3 through a trampoline (with PCID, no flush), adding a few hundred cycles to a system call on Skylake-class cores (Gregg, 'KPTI/KAISER Meltdown Initial Performance Regressions', 2018)")
+SPECTRE_EXIT_CYCLES = (300, "estimated, because KVM and Xen fill the return-stack buffer and write SPEC_CTRL (IBRS) around every VM exit on CPUs without enhanced IBRS, a few hundred cycles (Linux arch/x86/kvm/vmx: vmx_vcpu_run's spec-ctrl and RSB handling)")
+L1D_FLUSH_CYCLES = (1000, "estimated, because writing back and invalidating the 32 KiB L1 data cache before VM entry (MSR_IA32_FLUSH_CMD, L1TF) and the guest's refills of it cost on the order of a thousand cycles")
+L1D_FLUSH_EXITS = (("interrupt", "HLT", "WFI", "timer", "I/O", "MMIO", "kick", "#PF", "page table", "INVLPG", "CR3"),
+                   "Linux arch/x86/kvm/vmx (vmentry_l1d_flush=cond, the default): the L1D is flushed only after exits whose handling may have pulled other data into it (interrupts, scheduling, I/O and memory emulation), not after fast paths such as CPUID or a hypercall")
+IBPB_CYCLES = (4000, "estimated, because an indirect-branch prediction barrier, issued when a CPU switches to another VM, costs several thousand cycles on Skylake-class cores")
 INTERRUPT_WINDOW_FRACTION = (0.1, "estimated, because an interrupt injected by software while the guest runs with interrupts disabled (spinlocks taken with irqsave, entry and exit paths) must wait for an interrupt-window exit; guest kernels spend about a tenth of their time so; APIC virtualization, posted interrupts, the GIC and event channels deliver pending interrupts without such an exit")
 IRQ_REMAP_MISS_FRACTION = (0.1, "estimated, because interrupt-remapping entries are mostly cached, so about one interrupt in ten walks the remapping table")
 
@@ -174,6 +182,24 @@ class CostModel:
     def hw_assisted(self) -> bool:
         return self.mode.cpu in ("hvm", "pvh")
 
+    @property
+    def mitigated(self) -> bool:
+        """The 2018 speculative-execution mitigations are on (mode part mitigations=2018)."""
+        return self.mode.mitigations == "2018"
+
+    def kernel_entry(self) -> list[Step]:
+        """What a guest (or native) kernel entry and exit adds beyond the CPU's own cost: page-table isolation
+        on a Meltdown CPU with the 2018 mitigations (KPTI in the kernel; for a Xen PV guest Xen's XPTI, whose
+        page-table switches flush the TLB)."""
+        if not (self.mitigated and self.hw.features.meltdown) or self.mode.cpu == "emulation":
+            return []
+        if self.mode.cpu == "pv":
+            return [Step("Xen XPTI: switch to the restricted page tables and back", "hypervisor",
+                         2 * self.param("cr3_switch_cycles")),
+                    Step("TLB refill after the XPTI switches", "walk",
+                         min(self.ws, self.param("tlb_entries")) * self.walk_cycles(False))]
+        return [Step("KPTI: kernel page-table switch on entry and exit", "guest", KPTI_ENTRY_CYCLES[0])]
+
     def _refill(self, ws: float) -> list[Step]:
         pages = min(ws, self.param("tlb_entries"))
         return [Step("TLB refill (untagged TLB flushed)", "walk", pages * self.walk_cycles())]
@@ -192,6 +218,10 @@ class CostModel:
             return [Step(st.step, st.kind, st.cycles, st.reason or reason, st.count) for st in steps]
         steps = [Step(f"VM exit + entry: {reason}", "transition", rt),
                  Step(f"{family}: exit dispatch", "hypervisor", self.hv_cycles("exit_dispatch"))]
+        if self.mitigated:
+            steps.append(Step("Spectre v2: RSB fill and IBRS around the exit", "hypervisor", SPECTRE_EXIT_CYCLES[0]))
+            if self.hw.features.l1tf and any(k in reason for k in L1D_FLUSH_EXITS[0]):
+                steps.append(Step("L1TF: L1D flush before VM entry", "hypervisor", L1D_FLUSH_CYCLES[0]))
         steps += handler
         ws = ws or self.ws
         if not self.hw.features.tagged_tlb and ws:
@@ -283,7 +313,7 @@ class CostModel:
     # -- CPU events ---------------------------------------------------------------------------
     @event("syscall", "system calls")
     def ev_syscall(self) -> list[Step]:
-        base = [Step("system call entry and return", "guest", self.param("syscall_cycles"))]
+        base = [Step("system call entry and return", "guest", self.param("syscall_cycles"))] + self.kernel_entry()
         cpu = self.mode.cpu
         if cpu == "emulation":  # the instruction raises an exception in a helper that leaves translated code
             return [Step("system call (TCG helper raises it and leaves translated code)", "emulation",
@@ -306,7 +336,7 @@ class CostModel:
 
     @event("exception", "exceptions handled by the guest kernel (divide error, protection fault)")
     def ev_exception(self) -> list[Step]:
-        base = [Step("exception delivery and return", "guest", self.param("exception_cycles"))]
+        base = [Step("exception delivery and return", "guest", self.param("exception_cycles"))] + self.kernel_entry()
         cpu = self.mode.cpu
         if cpu == "pv":
             return base + [Step("Xen: bounce the fault to the guest kernel", "hypervisor", self.hv_cycles("trap_bounce"))]
@@ -319,7 +349,7 @@ class CostModel:
     @event("pagefault", "demand page faults, each with one PTE write by the guest")
     def ev_pagefault(self) -> list[Step]:
         mem, cpu = self.mode.memory, self.mode.cpu
-        steps = [Step("page-fault delivery and return", "guest", self.param("exception_cycles"))]
+        steps = [Step("page-fault delivery and return", "guest", self.param("exception_cycles"))] + self.kernel_entry()
         if mem == "softmmu":
             return [Step("page fault (TCG softmmu miss and guest fault)", "emulation",
                          self.hv_cycles("exception", "qemu") + self.hv_cycles("helper", "qemu"))]
@@ -566,7 +596,7 @@ class CostModel:
     def _virtual_irq_delivery(self):
         """Delivering an interrupt to a running vCPU, after the hypervisor has it."""
         it, family = self.mode.interrupts, self.family
-        guest = [Step("guest interrupt handler entry and return", "guest", self.param("irq_cycles"))]
+        guest = [Step("guest interrupt handler entry and return", "guest", self.param("irq_cycles"))] + self.kernel_entry()
         if it == "posted":
             return [Step("posted-interrupt notification (no exit)", "transition", self.param("ipi_cycles") * POSTED_NOTIFY_FRACTION[0])] + guest
         if it == "vgic":
@@ -635,7 +665,8 @@ class CostModel:
     def ev_timer_fire(self) -> list[Step]:
         cpu, family = self.mode.cpu, self.family
         if cpu == "native":
-            return [Step("timer interrupt handler entry and return", "guest", self.param("irq_cycles"))] + self.ev_eoi()
+            return [Step("timer interrupt handler entry and return", "guest", self.param("irq_cycles"))] + \
+                self.kernel_entry() + self.ev_eoi()
         if self.hw_assisted:
             reason = "VMX preemption timer" if self.hw.features.preemption_timer else "external interrupt (host timer)"
             steps = self.exit(reason, [Step(f"{family}: expire the guest timer", "hypervisor", self.hv_cycles("timer_fire"))])
@@ -648,7 +679,8 @@ class CostModel:
         """A device interrupt for the guest (from a passthrough device or a backend)."""
         cpu, it = self.mode.cpu, self.mode.interrupts
         if cpu == "native":
-            return [Step("interrupt handler entry and return", "guest", self.param("irq_cycles"))] + self.ev_eoi()
+            return [Step("interrupt handler entry and return", "guest", self.param("irq_cycles"))] + \
+                self.kernel_entry() + self.ev_eoi()
         if it == "posted":
             return self._virtual_irq_delivery() + self.ev_eoi()
         if it == "eli":
@@ -667,7 +699,7 @@ class CostModel:
         cpu, family = self.mode.cpu, self.family
         if cpu == "native":
             return [Step("IPI send and delivery", "device", self.param("ipi_cycles")),
-                    Step("IPI handler entry and return", "guest", self.param("irq_cycles"))] + self.ev_eoi()
+                    Step("IPI handler entry and return", "guest", self.param("irq_cycles"))] + self.kernel_entry() + self.ev_eoi()
         if cpu == "pv":
             return [Step("EVTCHNOP_send hypercall", "transition", self.param("syscall_cycles")),
                     Step("Xen: mark the event and notify the target", "hypervisor", self.hv_cycles("evtchn_send", "xen"))] + \
@@ -773,6 +805,8 @@ class CostModel:
             steps = [Step(f"{family}: save one VM's state, schedule, load the other's", "hypervisor",
                           self.hv_cycles("vm_switch"))]
         steps = self._arm_vm_state(2.0) + steps
+        if self.mitigated and not self.is_arm:
+            steps.append(Step("Spectre v2: IBPB when the CPU switches VMs", "hypervisor", IBPB_CYCLES[0]))
         if self.hw_assisted:
             steps = self.exit("timer (preemption)", steps)
         return steps

@@ -57,6 +57,8 @@ class Features(BaseModel):
     la57: Bool = False
     iommu: Literal["none", "vt-d", "amd-vi", "smmu"] = "none"
     sriov: Bool = False
+    meltdown: Bool = Field(False, description="speculates past faulting kernel loads (needs page-table isolation)")
+    l1tf: Bool = Field(False, description="L1 terminal fault: a hypervisor flushes the L1 data cache on VM entry")
     source: str = Field(min_length=3)
 
 

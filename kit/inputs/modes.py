@@ -91,6 +91,17 @@ PARTS: dict[str, dict[str, str]] = {
         "2003": "Xen 1.0 and VMware Workstation 3.2 era",
         "2006": "VMware's 2006 VMMs measured by Adams & Agesen",
     },
+    "mitigations": {
+        "none": "software before the 2018 speculative-execution disclosures (or mitigations off)",
+        "2018": "the 2018 defaults of Linux, KVM and Xen: page-table isolation on Meltdown CPUs (KPTI; XPTI for Xen "
+                "PV), return-stack filling and IBRS around VM exits, an L1D flush on VM entry on L1TF CPUs, an IBPB "
+                "when a CPU switches VMs",
+    },
+    "dma_remap": {
+        "off": "the host's own devices DMA untranslated (Linux's default without intel_iommu=on)",
+        "lazy": "the host's devices DMA through the IOMMU; unmappings are batched and the IOTLB flushed in bulk",
+        "strict": "the host's devices DMA through the IOMMU; every unmapping invalidates the IOTLB synchronously",
+    },
     "guest_page": {"4K": "4 KiB guest pages", "2M": "2 MiB guest pages", "1G": "1 GiB guest pages"},
     "host_page": {"4K": "4 KiB host/EPT pages", "2M": "2 MiB host pages", "1G": "1 GiB host pages"},
 }
@@ -111,6 +122,8 @@ class Mode:
     arch: str
     scheduler: str
     release: str = "current"
+    mitigations: str = "none"
+    dma_remap: str = "off"
     guest_page: str = "4K"
     host_page: str = "4K"
     #: ARM only: the KVM host runs at EL2 (VHE) instead of split mode
@@ -130,7 +143,7 @@ class Mode:
         return d
 
 
-_BASE = dict(release="current", guest_page="4K", host_page="4K")
+_BASE = dict(release="current", mitigations="none", dma_remap="off", guest_page="4K", host_page="4K")
 
 PRESETS: dict[str, dict] = {
     "native": dict(family="none", cpu="native", memory="native", io="native", interrupts="native",
@@ -232,6 +245,11 @@ def _refuse(msg: str, where: str, field_: str, value: Any, allowed: Any) -> NoRe
 def _resolve(name: str, p: dict, explicit: set, hw: Hardware, notes: list, where: str) -> None:
     f = hw.features
     where = f"{where} on '{hw.id}'"
+    if p["mitigations"] == "2018" and p["release"] in ("2003", "2006", "2012"):
+        _refuse(f"release {p['release']} predates the 2018 mitigations", where, "mitigations", "2018",
+                ["none"])
+    if p["dma_remap"] != "off" and f.iommu == "none":
+        _refuse(f"DMA remapping needs an IOMMU, which {hw.id} lacks", where, "dma_remap", p["dma_remap"], ["off"])
     if p["cpu"] == "native":
         for key in ("memory", "io", "interrupts"):
             if key in explicit and p[key] != "native":

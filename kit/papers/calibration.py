@@ -54,7 +54,6 @@ GAPS = {
     "ananta2024:kvm-arm:mmio_read_vgic": "the VGIC distributor emulation with VHE is estimated from split-mode KVM's; the measured path also takes the vgic lock and decodes the access in software",
     "ananta2024:kvm-arm:eoi": "a virtual EOI is a fixed 60-cycle estimate in the model; Altra's GICv3 CPU interface completes it in about 40 cycles",
     "ananta2024:kvm-arm:ipi": "the model charges the sender's trap, the handler and the receiver's delivery; the measured round trip also waits for the target vCPU's scheduling and software SGI emulation",
-    "li2020:kvm:vmcall": "KVM's current exit path is calibrated on Sandy Bridge (Dall et al.: 1,300 cycles); the 2020 Skylake-SP kernel adds Spectre-era mitigations on every exit (IBRS, RSB filling, L1D flush checks) that the model does not add",
     "dall2016:kvm-x86:irqchip_trap": "the model takes an x86 interrupt-controller trap as an MMIO exit with a full instruction decode (mmio_decode, estimated) plus the in-kernel APIC; KVM's APIC-access exit reads the offset from the exit qualification and skips most of the decode",
     "dall2016:xen-x86:irqchip_trap": "as for KVM: the model decodes the APIC access as a generic MMIO instruction (Xen's mmio_decode, estimated at 1,500 instructions); Xen's vlapic fast path for APIC-access exits is shorter",
     "dall2016:kvm-arm:virtual_ipi": "the model charges the sender's exit and the receiver's exit each a full split-mode world switch at the profile's estimated EL1 system-register cost; the measurement implies a cheaper switch or a shorter receive path",

@@ -18,7 +18,7 @@ from ..costs.events import SOFTMMU_TLB_ENTRIES, CostModel, Step, guest_rearms_ti
 from ..inputs.hardware import Hardware
 from ..inputs.modes import Mode
 from ..inputs.workloads import Workload
-from .work import HYPERVISOR, MEMORY_STALLS, WORLD_SWITCH, Work, backend_category, category_of
+from .work import GUEST_KERNEL, HYPERVISOR, MEMORY_STALLS, WORLD_SWITCH, Work, backend_category, category_of
 
 __all__ = ["Costing", "Packets", "local_miss_ratio", "TCP_IP_HEADER_BYTES", "ETHERNET_FRAME_OVERHEAD_BYTES",
            "SEGMENTS_PER_ACK", "TCP_ACK_RX_INSTR", "TCP_ACK_TX_INSTR", "NIC_IRQ_INSTR", "HANDSHAKE_SEGMENTS",
@@ -31,6 +31,10 @@ E1000_RX_EXITS_PER_INTERRUPT = (2, "estimated, because the e1000 interrupt handl
 #: TCP/IP header bytes per segment (20 IP + 20 TCP + 12 timestamp option)
 TCP_IP_HEADER_BYTES = (52, "RFC 791, RFC 793 and RFC 7323: 20-byte IPv4 and TCP headers plus the 12-byte timestamp option Linux sends by default")
 IDE_EXITS_PER_REQUEST = (6, "estimated, because an ATA PIO/DMA command programs the sector count, LBA low/mid/high, device and command registers (ATA-6 taskfile)")
+#: DMA remapping of the host's own devices through the IOMMU (mode part dma_remap)
+DMA_MAP_UNMAP_INSTR = (900, "estimated, because mapping a buffer for DMA allocates an I/O virtual address and writes the I/O page table, and unmapping clears it, about a thousand instructions together in the Linux IOMMU driver (Peleg et al., USENIX ATC 2015, measured costs of this order before their scalability fixes)")
+IOTLB_INVALIDATION_CYCLES = (2000, "estimated, because a synchronous IOTLB invalidation (a queued-invalidation descriptor and its wait) takes about a microsecond (Ben-Yehuda et al., OLS 2007, and Peleg et al., USENIX ATC 2015, found strict unmapping the dominant IOMMU cost)")
+LAZY_UNMAPS_PER_FLUSH = (250, "Linux drivers/iommu: deferred (lazy) unmapping flushes the IOTLB once per batch of up to 250 freed mappings (HIGH_WATER_MARK), or on a 10 ms timer")
 #: Ethernet framing per frame on the wire
 ETHERNET_FRAME_OVERHEAD_BYTES = (38, "IEEE 802.3: a 7-byte preamble, a 1-byte start delimiter, a 14-byte header, a 4-byte frame check sequence and a 12-byte inter-frame gap per frame")
 #: Data segments per TCP ACK (delayed ACKs)
@@ -203,6 +207,21 @@ class Costing:
         frames = self.hw.val("nic_rx_frames_per_irq" if direction == "rx" else "nic_tx_frames_per_irq")
         return float(math.ceil(pkts / frames - 1e-9))
 
+    def dma_cycles(self, dmas: float) -> float:
+        """CPU cycles of mapping and unmapping ``dmas`` buffers for the host's own devices (the native kernel's
+        driver, a backend's host driver) under the mode's DMA remapping; zero without it. An assigned device's
+        DMA goes to guest memory mapped once, when the VM starts, and costs no mapping per buffer."""
+        remap = self.mode.dma_remap
+        if remap == "off" or dmas <= 0:
+            return 0.0
+        per = DMA_MAP_UNMAP_INSTR[0] * self.cpi
+        per += IOTLB_INVALIDATION_CYCLES[0] * (1.0 if remap == "strict" else 1.0 / LAZY_UNMAPS_PER_FLUSH[0])
+        return dmas * per
+
+    def _native_dma(self, dmas: float) -> Work:
+        """DMA mapping by the guest's own driver when the guest is the host (native)."""
+        return Work.of(GUEST_KERNEL, self.dma_cycles(dmas)) if self.mode.io == "native" else Work()
+
     def _host_irq_cycles(self) -> float:
         """A physical NIC interrupt handled by a host OS, dom0 or a hypervisor's driver."""
         return self.hw.val("irq_cycles") + NIC_IRQ_INSTR[0] * self.cpi
@@ -315,7 +334,7 @@ class Costing:
         """
         nbytes = npkts * self.payload
         acks = npkts / SEGMENTS_PER_ACK[0]
-        w = self.unit(kb=self.payload / 1024) * npkts
+        w = self.unit(kb=self.payload / 1024) * npkts + self._native_dma(npkts + acks)
         if direction == "tx":
             return (w + self._kernel(acks * TCP_ACK_RX_INSTR[0]) + self.tx_guest(npkts, nbytes)
                     + self.deliver_guest(acks, 0.0, npkts))
@@ -364,7 +383,7 @@ class Costing:
         kb = (p.request_bytes + p.response_bytes) / 1024
         arrival = self.deliver_guest(pk.rx, p.request_bytes, 0.0) if self.mode.io in ("native", "sriov", "hosted") \
             or self.io_in_hypervisor else self.rx_guest()
-        return self.unit(kb=kb) + arrival + self.tx_guest(pk.tx, p.response_bytes)
+        return self.unit(kb=kb) + arrival + self.tx_guest(pk.tx, p.response_bytes) + self._native_dma(pk.rx + pk.tx)
 
     @_cached
     def request_backend(self, direction: str) -> Work:
@@ -436,7 +455,7 @@ class Costing:
                          + self.hw.val("syscall_cycles")) + kb * self.sw("copy_kb", "kvm")
         else:
             return Work()
-        return Work.of(label, c)
+        return Work.of(label, c + self.dma_cycles(npkts))
 
     @_cached
     def disk_guest(self) -> Work:
@@ -456,7 +475,7 @@ class Costing:
         if self.io_in_hypervisor:
             return self.kick() + Work.of(HYPERVISOR, self.sw("vbd_op", "xen"))
         if io in ("native", "sriov"):
-            return self.work(self.cm.ev_io_kick())
+            return self.work(self.cm.ev_io_kick()) + self._native_dma(1.0)
         return self.kick()
 
     @_cached
@@ -486,4 +505,4 @@ class Costing:
                 + self.sw("qemu_ide_op", "kvm")
         else:
             return Work()
-        return Work.of(label, c)
+        return Work.of(label, c + self.dma_cycles(1.0))
