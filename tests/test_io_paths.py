@@ -128,3 +128,12 @@ def test_dma_remapping_costs_the_host_drivers_not_an_assigned_device():
     assert sriov["off"] == sriov["strict"]
     with pytest.raises(kit.HvkitError, match="IOMMU"):
         hypervisor("native", load_hardware("p4-xeon-2003"), dma_remap="strict")
+
+
+def test_multiqueue_virtio_net_has_a_vhost_worker_per_queue():
+    spec = dict(hardware="skylake-sp-2017", hypervisor="kvm", workload="memcached", vcpus=4, duration=0.05)
+    one, four = _run(**spec), _run(net_queues=4, **spec)
+    scopes = lambda r: {s for s in r.breakdown["scope"] if ".vhost." in s}  # noqa: E731
+    assert len(scopes(one)) == 1 and len(scopes(four)) == 4
+    # one worker saturates under four vCPUs of small requests; four share the load
+    assert four.summary["value"].iloc[0] > 2 * one.summary["value"].iloc[0]

@@ -28,7 +28,7 @@ __all__ = ["Spec", "SET_KEYS", "TOP_KEYS", "MODE_KEYS", "Overrides", "parse_set"
            "format_value"]
 
 TOP_KEYS = frozenset({"hardware", "hypervisor", "workload", "vcpus", "vms", "duration", "seed", "pcpus", "pin",
-                      "weights", "caps", "dom0_vcpus", "neighbor", "neighbor_vcpus"})
+                      "weights", "caps", "dom0_vcpus", "net_queues", "neighbor", "neighbor_vcpus"})
 #: Mode parts that are switches rather than choices
 MODE_SWITCHES = frozenset({"shadow_cache"})
 MODE_KEYS = frozenset(PARTS) | MODE_SWITCHES
@@ -160,7 +160,11 @@ class Spec(BaseModel):
     caps : tuple of int, optional
         Xen credit cap of each VM in percent of one physical CPU (0: no cap).
     dom0_vcpus : int
-        vCPUs of Xen's dom0 (or Hyper-V's root partition).
+        vCPUs of Xen's dom0 (or Hyper-V's root partition) that run the backends (default 1: a testbed that
+        pins dom0 to one CPU; Xen without dom0_max_vcpus would give dom0 every CPU).
+    net_queues : int
+        Queue pairs of a VM's virtio-net device, each served by its own vhost worker (default 1, QEMU's default;
+        multiqueue needs ``queues=N`` on the device and ``ethtool -L`` in the guest).
     neighbor : str, optional
         A workload for one more VM on the host, under the same mode, that is not
         measured: the noisy neighbour of an isolation study.
@@ -183,6 +187,7 @@ class Spec(BaseModel):
     weights: tuple[Int, ...] | None = None
     caps: tuple[Int, ...] | None = None
     dom0_vcpus: Int = Field(1, ge=1, le=64)
+    net_queues: Int = Field(1, ge=1, le=64)
     neighbor: str | None = None
     neighbor_vcpus: Int = Field(1, ge=1, le=64)
     mode: tuple[tuple[str, Any], ...] = ()
