@@ -18,7 +18,7 @@ from ..errors import HvkitError
 from ..inputs.files import data_dir
 from ..inputs.spec import Spec
 
-__all__ = ["BlindFile", "BLIND_FILES", "file_digest", "check_blind_files", "blind_specs_2003", "frozen_vs_current",
+__all__ = ["BlindFile", "BLIND_FILES", "file_digest", "check_blind_files", "blind_specs_2003", "frozen", "frozen_vs_current",
            "STATUS_REVEALED", "STATUS_BLIND"]
 
 STATUS_REVEALED = "revealed: the current model is post-reveal and in-sample"
@@ -80,6 +80,11 @@ def blind_specs_2003() -> list[Spec]:
     for wl in ("linpack", "stream", "random-access", "netperf-rr"):
         out.append(Spec.make(hardware="sandybridge-ep-2012", hypervisor="kvm", workload=wl, seed=2012))
     return out
+
+
+def frozen(name: str) -> pd.DataFrame:
+    """Blind file ``name`` as committed."""
+    return _frozen(name)
 
 
 def _frozen(name: str) -> pd.DataFrame:
