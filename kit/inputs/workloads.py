@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import HvkitError
 from .coerce import Bool, Int, Num
@@ -94,6 +94,26 @@ class Workload(BaseModel):
     default_duration: Num = Field(1.0, gt=0)
     per_unit: PerUnit
     params: Params = Params()
+    #: where each per-unit count and parameter comes from: a published profile, a native measurement, or
+    #: "estimated, because ..." (keys are per_unit and params field names)
+    provenance: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("provenance")
+    @classmethod
+    def _provenance(cls, p: dict[str, str]) -> dict[str, str]:
+        known = set(PerUnit.model_fields) | set(Params.model_fields)
+        for key, text in p.items():
+            if key not in known:
+                raise ValueError(f"provenance for an unknown field {key!r}; known: {sorted(known)}")
+            low = text.strip().lower()
+            if len(low) < 10 or (low.startswith("estimated") and "because" not in low):
+                raise ValueError(f"provenance of {key!r} must cite a source or say 'estimated, because ...'")
+        return p
+
+    def unsourced(self) -> list[str]:
+        """Per-unit counts and parameters the YAML sets without saying where they come from."""
+        given = set(self.per_unit.model_fields_set) | set(self.params.model_fields_set)
+        return sorted(given - set(self.provenance))
 
     def with_params(self, overrides: dict) -> "Workload":
         if not overrides:
