@@ -76,8 +76,8 @@ plots.sweep_heatmap(t.reset_index().assign(error="", d=t["nested - shadow"].valu
                     y="set.workload.cr3_loads", z="d")
 
 # %% [markdown]
-# Positive cells: nested paging is ahead. Large pages move the line: with 2 MiB guest and host pages the worst-case walk shrinks
-# to 15 references and the TLB reaches 512 times further.
+# Positive cells: nested paging is ahead. Large pages move the line: with 2 MiB guest and host pages the
+# worst-case walk shrinks to 15 references and the TLB reaches 512 times further.
 
 # %%
 pages = {g: {"mode": {"guest_page": g, "host_page": g}} for g in ["4K", "2M"]}

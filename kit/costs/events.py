@@ -579,7 +579,10 @@ class CostModel:
         handlers = [Step(f"{family}: decode the MMIO access", "emulation", self.hv_cycles("mmio_decode"))]
         if where == "local":
             handlers.append(Step(f"{family}: in-kernel device emulation", "hypervisor", self.hv_cycles("apic_access")))
-        steps = self.exit("EPT misconfiguration (MMIO)", handlers)
+        # KVM marks MMIO pages with reserved bits in its EPT entries, so an access takes the fast misconfiguration
+        # exit; Xen and Hyper-V leave them unmapped (Xen's p2m_mmio_dm type), so an access is an EPT violation
+        reason = "EPT misconfiguration (MMIO)" if self.mode.arch == "in-kernel" else "EPT violation (MMIO)"
+        steps = self.exit(reason, handlers)
         if where == "user":
             steps += self.to_device_model()
         return steps
