@@ -31,7 +31,9 @@ plots.latency_cdf(studies.request_latencies(paths, **common))
 # %% [markdown]
 # ## Bulk transfer, transmit and receive, and the MTU
 #
-# On the 2003 testbed, Xen's dom0 does the per-packet work; smaller packets mean more of it.
+# On the 2003 testbed with today's Xen, dom0's netback does the per-packet work; smaller packets mean more of it.
+# (Xen 1.0, `release=2003`, drove the NIC inside the hypervisor instead: see the `barham-2003-macro` paper
+# notebook, which also shows how much each estimated backend path length moves the I/O results.)
 
 # %%
 ttcp = studies.compare_grid("p4-xeon-2003", ["native", "xen-pv", "vmware-bt"], "ttcp",
