@@ -133,11 +133,13 @@ def native_spec(spec: Spec) -> Spec:
     """The native baseline of a spec: same hardware, workload, seed, vCPUs and VMs.
 
     Mode overrides do not apply to native and are dropped, except the guest page
-    size, which belongs to the guest OS; hardware and workload overrides are kept.
+    size, which belongs to the guest OS, the speculative-execution mitigations, which
+    belong to the software era of both, and the host's DMA remapping; hardware and
+    workload overrides are kept.
     """
     from .inputs.spec import Spec
     data = spec.model_dump()
-    guest = tuple((k, v) for k, v in spec.mode if k == "guest_page")  # a property of the guest OS
+    guest = tuple((k, v) for k, v in spec.mode if k in ("guest_page", "mitigations", "dma_remap"))
     data.update(hypervisor="native", mode=guest, dom0_vcpus=1)
     return Spec(**data)
 

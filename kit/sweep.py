@@ -299,7 +299,7 @@ def run_point(spec: Spec) -> dict:
 def _spec_columns(spec: Spec) -> dict:
     d = spec.model_dump(mode="json")
     out = {k: d[k] for k in ("hardware", "hypervisor", "workload", "vcpus", "vms", "duration", "seed", "pcpus",
-                             "pin", "dom0_vcpus")}
+                             "pin", "dom0_vcpus", "net_queues")}
     out["weights"] = ",".join(map(str, spec.weights)) if spec.weights else ""
     out["caps"] = ",".join(map(str, spec.caps)) if spec.caps else ""
     for prefix, pairs in (("mode.", spec.mode), ("hw.", spec.hw), ("workload.", spec.params)):

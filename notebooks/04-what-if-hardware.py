@@ -53,7 +53,9 @@ spread.round(4)
 
 # %%
 assert spread.loc[0.2, "units"] < 6 and spread.loc[5.0, "units"] > 50
-assert spread.loc[0.2, "sd"] > 4 * spread.loc[5.0, "sd"]
+# the spread falls about as one over the square root of the units (about 5x here); six seeds estimate an sd only to
+# within about 30%, so the check asks for half of that
+assert spread.loc[0.2, "sd"] > 2.5 * spread.loc[5.0, "sd"]
 print(f"At 0.2 s a run completes {spread.loc[0.2, 'units']:.1f} units and relative performance spreads from "
       f"{spread.loc[0.2, 'low']:.3f} to {spread.loc[0.2, 'high']:.3f} over six seeds (sd {spread.loc[0.2, 'sd']:.3f}); "
       f"at 5 s, {spread.loc[5.0, 'units']:.0f} units and sd {spread.loc[5.0, 'sd']:.4f}.")

@@ -61,9 +61,24 @@ def test_bt_cr8_write_is_cheaper_than_native_for_the_documented_reason():
 
 def test_nested_walk_references():
     hw = kit.load_hardware("skylake-sp-2017").with_overrides({"pwc_skip_levels": 0})
-    assert CostModel(hw, kit.hypervisor("kvm", hw)).walk_refs(True) == 24
-    assert CostModel(hw, kit.hypervisor("kvm", hw, guest_page="2M", host_page="2M")).walk_refs(True) == 15
+    assert CostModel(hw, kit.hypervisor("kvm", hw, host_page="4K")).walk_refs_worst(True) == 24
+    assert CostModel(hw, kit.hypervisor("kvm", hw, guest_page="2M", host_page="2M")).walk_refs_worst(True) == 15
     assert CostModel(hw, kit.hypervisor("native", hw)).walk_refs(False) == 4
+    # without a nested TLB every gPA lookup walks the host dimension: the worst case is the only case
+    cold = CostModel(hw.with_overrides({"nested_tlb_hit": 0}), kit.hypervisor("kvm", hw, host_page="4K"))
+    assert cold.walk_refs(True) == pytest.approx(24) and dict(cold.walk_distribution(True))[24] == pytest.approx(1.0)
+
+
+def test_walk_reference_distribution_with_a_nested_tlb():
+    """Bhargava et al., ASPLOS 2008: a gPA lookup that hits the nested TLB skips its host walk; with n guest and m
+    host levels, j of the n+1 lookups walking gives n + j*m references, binomially distributed."""
+    hw = kit.load_hardware("skylake-sp-2017").with_overrides({"pwc_skip_levels": 0, "nested_tlb_hit": 0.75})
+    cm = CostModel(hw, kit.hypervisor("kvm", hw, host_page="4K"))
+    dist = cm.walk_distribution(True)
+    assert [r for r, _ in dist] == [4, 8, 12, 16, 20, 24]
+    assert sum(p for _, p in dist) == pytest.approx(1.0)
+    assert dict(dist)[4] == pytest.approx(0.75 ** 5) and dict(dist)[24] == pytest.approx(0.25 ** 5)
+    assert cm.walk_refs(True) == pytest.approx(4 + 5 * 0.25 * 4)
 
 
 # ---- invariants over every profile, mode and operation -----------------------------------------
@@ -113,7 +128,8 @@ def test_raising_exit_latency_never_makes_an_exiting_op_cheaper(combo, extra):
     for op in _ops_for(hw):
         before = op_path(op, hw, mode)
         after = _cycles(op, slower, mode)
-        exits = any(s.step.startswith(("VM exit", "trap to EL2")) for s in before)
+        # whole exits, and the one-way halves of Dall et al.'s signalling latencies
+        exits = any(s.step.startswith(("VM exit", "VM entry", "trap to EL2", "eret to the guest")) for s in before)
         total = sum(s.cycles for s in before)
         if exits:
             assert after > total, op.name
@@ -145,3 +161,62 @@ def test_microbench_dataframe_columns():
 def test_arch_specific_op_on_the_wrong_arch_is_refused():
     with pytest.raises(kit.HvkitError, match="only on x86"):
         kit.microbench("xgene-armv8-2014", "kvm", ["cpuid"])
+
+
+def test_64_bit_pv_system_calls_switch_page_tables():
+    """64-bit Xen PV: the guest kernel and user have separate page tables, switched on every system call."""
+    sky, p4 = kit.load_hardware("skylake-sp-2017"), kit.load_hardware("p4-xeon-2003")
+    steps = {s.step: s.cycles for s in op_path("lmbench.null_call", sky, kit.hypervisor("xen-pv", sky))}
+    assert steps["Xen: switch to the guest kernel's page tables and back"] == 2 * sky.val("cr3_switch_cycles")
+    assert "TLB refill after the page-table switches" in steps
+    assert not any("page tables and back" in s.step for s in op_path("lmbench.null_call", p4, kit.hypervisor("xen-pv", p4)))
+
+
+def test_a_one_shot_guest_timer_is_rearmed_every_tick():
+    from kit.inputs.workloads import load_workload
+    from kit.sim.costing import Costing
+    wl = load_workload("spec-int")
+    sky = kit.load_hardware("skylake-sp-2017")
+    unit = Costing(sky, kit.hypervisor("kvm", sky), wl).unit()
+    ticks = unit.exits["VMX preemption timer"]
+    assert unit.exits["MSR write (TSC deadline)"] == pytest.approx(ticks)
+    p4 = kit.load_hardware("p4-vtx-2006")  # a 2006 guest kernel: periodic timer, nothing to re-arm
+    old = Costing(p4, kit.hypervisor("vmware-bt", p4, cpu="hvm", release="2006"), wl).unit()
+    assert not any("TSC deadline" in r for r in old.exits)
+    arm = kit.load_hardware("xgene-armv8-2014")  # the virtual timer's compare register does not trap
+    assert not any("TSC" in r or "CNTV" in r for r in Costing(arm, kit.hypervisor("kvm", arm), wl).unit().exits)
+
+
+def test_injected_interrupts_sometimes_wait_for_an_interrupt_window():
+    from kit.costs.events import INTERRUPT_WINDOW_FRACTION
+    from kit.inputs.workloads import load_workload
+    from kit.sim.costing import Costing
+    snb, sky = kit.load_hardware("sandybridge-ep-2012"), kit.load_hardware("skylake-sp-2017")
+    wl = load_workload("netperf-rr")
+    injected = Costing(snb, kit.hypervisor("kvm", snb), wl).notify()
+    assert injected.exits["interrupt window"] == pytest.approx(INTERRUPT_WINDOW_FRACTION[0])
+    assert "interrupt window" not in Costing(sky, kit.hypervisor("kvm", sky), wl).notify().exits  # posted
+
+
+def test_2018_mitigations_follow_the_cpu_and_the_exit():
+    sky, ice = kit.load_hardware("skylake-sp-2017"), kit.load_hardware("icelake-sp-2021")
+    on = {"mitigations": "2018"}
+
+    def path(hw, hv, op, **over):
+        return {s["step"]: s["cycles"] for s in kit.microbench(hw, hv, [op], mode_overrides=over).iloc[0]["path"]}
+    # page-table isolation on Meltdown CPUs only, natively and in the guest
+    assert "KPTI: kernel page-table switch on entry and exit" in path(sky, "native", "lmbench.null_call", **on)
+    assert "KPTI: kernel page-table switch on entry and exit" not in path(ice, "native", "lmbench.null_call", **on)
+    assert "Xen XPTI: switch to the restricted page tables and back" in path(sky, "xen-pv", "lmbench.null_call", **on)
+    # every exit pays the Spectre v2 entry/exit work; the L1D is flushed only after slow-path exits, on L1TF CPUs
+    vmcall, io = path(sky, "kvm", "vmcall", **on), path(sky, "kvm", "inl_from_qemu", **on)
+    assert "Spectre v2: RSB fill and IBRS around the exit" in vmcall and "L1TF: L1D flush before VM entry" not in vmcall
+    assert "L1TF: L1D flush before VM entry" in io
+    assert "L1TF: L1D flush before VM entry" not in path(ice, "kvm", "inl_from_qemu", **on)
+    assert "Spectre v2: RSB fill and IBRS around the exit" not in path(sky, "kvm", "vmcall")
+    # the native baseline of a mitigated run is mitigated too (both belong to one software era)
+    from kit.run import native_spec
+    spec = kit.Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", mode=on)
+    assert dict(native_spec(spec).mode) == {"mitigations": "2018"}
+    with pytest.raises(kit.HvkitError, match="predates"):
+        kit.hypervisor("xen-pv", kit.load_hardware("p4-xeon-2003"), release="2003", mitigations="2018")

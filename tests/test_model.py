@@ -96,11 +96,14 @@ def test_cpu_bound_is_near_native_except_under_emulation():
 # ---- memory virtualization: the crossover ----------------------------------------------------------
 
 def test_tlb_miss_heavy_favours_shadow_and_pv_paging():
-    """misses cost native under shadow/PV and 2-D walks under nested paging."""
-    nested = rel(hardware="skylake-sp-2017", hypervisor="kvm", workload="random-access")
+    """misses cost native under shadow/PV and 2-D walks under nested paging; host huge pages (KVM's default,
+    transparent huge pages) shorten the host dimension and narrow the gap without closing it."""
+    nested_4k = rel(hardware="skylake-sp-2017", hypervisor="kvm", workload="random-access", mode={"host_page": "4K"})
+    nested_thp = rel(hardware="skylake-sp-2017", hypervisor="kvm", workload="random-access")
     shadow = rel(hardware="skylake-sp-2017", hypervisor="kvm", workload="random-access", mode={"memory": "shadow"})
     pv = rel(hardware="skylake-sp-2017", hypervisor="xen-pv", workload="random-access")
-    assert shadow > nested + 0.1 and pv > nested + 0.1
+    assert shadow > nested_4k + 0.1 and pv > nested_4k + 0.1
+    assert nested_4k < nested_thp < min(shadow, pv)
 
 
 @pytest.mark.parametrize("wl", ["kernel-build", "hackbench"])
@@ -148,14 +151,20 @@ def test_xen_pv_network_work_is_dom0_time_and_dom0_saturation_limits_throughput(
 
 
 def test_vmware_bt_pays_a_world_switch_per_io_operation():
-    """hosted VMMs route I/O through the host OS with a world switch per operation."""
+    """hosted VMMs route I/O through the host OS with a world switch per operation (Sugerman et al. 2001): one
+    round trip per transmitted packet, one per batch of ACKs delivered, and one per host interrupt that lands on
+    the VMM's CPU (one in two on this two-CPU host)."""
+    import math
     r = R(hardware="p4-xeon-2003", hypervisor="vmware-bt", workload="ttcp")
     from kit.inputs.hardware import load_hardware
     hw = load_hardware("p4-xeon-2003")
     ws = r.breakdown[r.breakdown["category"] == "world switch"]["seconds"].sum()
     packets = r.summary["units"].iloc[0]
     per_packet = ws / packets * hw.val("freq_ghz") * 1e9
-    assert per_packet == pytest.approx(2 * hw.val("world_switch_cycles"), rel=0.05)
+    batch = 64 * 1024 // 2 // (1500 - 52)  # segments per half window
+    irqs = math.ceil(batch / 2 / hw.val("nic_rx_frames_per_irq")) + math.ceil(batch / hw.val("nic_tx_frames_per_irq"))
+    pairs = batch + 1 + irqs / hw.pcpus
+    assert per_packet == pytest.approx(pairs / batch * 2 * hw.val("world_switch_cycles"), rel=0.05)
     cpu = R(hardware="p4-xeon-2003", hypervisor="vmware-bt", workload="spec-int")
     assert rel(hardware="p4-xeon-2003", hypervisor="vmware-bt", workload="ttcp") < cpu.summary["relative_performance"].iloc[0] - 0.2
 
@@ -163,7 +172,9 @@ def test_vmware_bt_pays_a_world_switch_per_io_operation():
 # ---- ARM ----------------------------------------------------------------------------------------
 
 def _cycles_per_exit(hw, mode):
+    """Cycles per exit, idle exits (HLT, WFI) aside: their cost is the scheduler's block and wake, not the trap."""
     e = R(hardware=hw, hypervisor=mode, workload="netperf-rr").exits
+    e = e[~e["reason"].isin(["HLT", "WFI"])]
     return e["cycles"].sum() / e["count"].sum()
 
 
@@ -288,8 +299,9 @@ def test_cached_costs_are_not_mutated_by_concurrent_clients():
     assert Costing(hw, mode, wl).unit(kb=1.0).total == before
     b1 = one.breakdown[one.breakdown["entity"] == "vcpu"]
     b8 = many.breakdown[many.breakdown["entity"] == "vcpu"]
-    per1 = b1[b1["category"] == "world switch"]["seconds"].sum() / one.summary["units"].iloc[0]
-    per8 = b8[b8["category"] == "world switch"]["seconds"].sum() / many.summary["units"].iloc[0]
+    # emulation (the emulated NIC's register accesses) is charged per request whether or not the vCPU idled
+    per1 = b1[b1["category"] == "emulation"]["seconds"].sum() / one.summary["units"].iloc[0]
+    per8 = b8[b8["category"] == "emulation"]["seconds"].sum() / many.summary["units"].iloc[0]
     assert per8 == pytest.approx(per1, rel=0.05)
 
 

@@ -59,3 +59,19 @@ def test_workload_parameters_via_spec():
     with pytest.raises(HvkitError, match="workload.colour"):
         load_workload("ttcp").with_params({"colour": 1})
     assert kit.list_hardware()
+
+
+def test_every_preset_count_says_where_it_comes_from():
+    """Each per-unit count and parameter a preset sets cites a published profile, a native measurement, or says
+    'estimated, because ...'."""
+    for w in list_workloads():
+        assert w.unsourced() == [], (w.id, w.unsourced())
+
+
+@pytest.mark.parametrize("provenance,needle", [({"syscalls": "estimated, it seemed right"}, "because"),
+                                                ({"no_such_count": "estimated, because why not"}, "unknown field")])
+def test_provenance_is_checked(tmp_path, provenance, needle):
+    d = _base()
+    d["provenance"] = {**d["provenance"], **provenance}
+    with pytest.raises(HvkitError, match=needle):
+        load_workload(str(_write(tmp_path, d)))

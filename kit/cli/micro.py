@@ -65,6 +65,7 @@ def cmd_microbench(args) -> None:
 
 def cmd_calibrate(args) -> None:
     from ..papers.calibration import calibrate, summary
+    from .papers import print_stats
     report = calibrate()
     stats = summary(report)
     if args.json:
@@ -72,17 +73,15 @@ def cmd_calibrate(args) -> None:
         return
     show = report.assign(rel_error=(report["rel_error"] * 100).round(1).astype(str) + "%",
                          model=report["model"].round(2))
-    print(table(show[["system", "metric", "unit", "hardware", "published", "model", "rel_error"]]))
-    a, v = stats["all"], stats["virtualized_only"]
-    print(f"\n{a['rows']} rows: median |relative error| {a['median_abs_rel_error']:.1%}, "
-          f"worst ratio {a['worst_ratio']:.2f}x, {a['beyond_2x']} beyond 2x, {a['within_25pct']} within 25%")
-    print(f"{v['rows']} virtualized rows (native rows characterize the operations): median "
-          f"{v['median_abs_rel_error']:.1%}, worst ratio {v['worst_ratio']:.2f}x")
-    gaps = report[(report["rel_error"].abs() > 0.25)]
+    print(table(show[["role", "system", "metric", "unit", "hardware", "published", "model", "rel_error"]]))
+    print()
+    print_stats(stats)
+    gaps = report[(report["rel_error"].abs() > 0.25) & report["role"].isin(["test", "fit"])]
     if len(gaps):
         print("\ngaps above 25% and the mechanism the model lacks or simplifies:")
         for _, g in gaps.iterrows():
-            print(f"- {g['system']}, {g['metric']}: {g['rel_error']:+.0%}: {g['gap'] or 'not yet explained'}")
+            print(f"- [{g['role']}] {g['system']}, {g['metric']}: {g['rel_error']:+.0%}: "
+                  f"{g['gap'] or 'not yet explained'}")
 
 
 def cmd_default(args) -> None:

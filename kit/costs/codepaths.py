@@ -13,16 +13,19 @@ are then used unchanged for every other operation and workload.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from ..errors import HvkitError
 
-__all__ = ["SOFTWARE", "FALLBACK", "instructions"]
+__all__ = ["SOFTWARE", "FALLBACK", "FITTED_TO", "instructions", "path_overrides"]
 
 _KUT12 = "calibrated: kvm-unit-tests x86/vmexit.c, commit 00bfecaa (2012) commit message"
 _AA06 = "calibrated: Adams & Agesen, ASPLOS 2006, nanobenchmarks"
 _B03 = "calibrated: Barham et al., SOSP 2003, Tables 3-5 (lmbench)"
 _D16 = "calibrated: Dall et al., ISCA 2016, Table II"
+_KUT17 = "calibrated: kvm-unit-tests commit cfbd129c (2017)"
 
 SOFTWARE: dict[str, tuple[float, str]] = {
     # ---- KVM (x86 and ARM) ---------------------------------------------------------------
@@ -40,10 +43,10 @@ SOFTWARE: dict[str, tuple[float, str]] = {
     "kvm.inject": (300, "estimated, because injecting an interrupt writes the VMCS entry-interruption field after an IRR scan"),
     "kvm.ipi_send": (1200, "estimated, because kvm_apic_send_ipi looks up destinations, sets the IRR and kicks the target vCPU"),
     "kvm.timer_arm": (700, "calibrated: kvm-unit-tests commit cfbd129c (2017), tscdeadline_immed 2,500 cycles on Haswell with the VMX preemption timer"),
-    "kvm.timer_arm_hrtimer": (2300, "calibrated: kvm-unit-tests commit cfbd129c (2017): tscdeadline_immed costs 1,200 cycles more with hrtimers"),
+    "kvm.timer_arm_hrtimer": (2300, _KUT17 + ": tscdeadline_immed costs 3,700 cycles with hrtimers, 1,200 more than with the VMX preemption timer"),
     "kvm.timer_fire": (2500, "calibrated: kvm-unit-tests commit cfbd129c (2017), tscdeadline 5,600 vs tscdeadline_immed 2,500 cycles on Haswell"),
     "kvm.irq_host": (800, "estimated, because the host handles the physical interrupt (do_IRQ) before KVM injects it"),
-    "kvm.shadow_pf": (1100, _AA06 + ": hardware VMM page fault 11,242 cycles; classifying a fault against guest tables and injecting it"),
+    "kvm.shadow_pf": (1100, "estimated, because classifying a fault against the guest tables and injecting it is about a thousand instructions (VMware's 2006 hardware VMM spent 11,242 cycles on a whole page fault, Adams & Agesen, ASPLOS 2006; no KVM measurement names this path)"),
     "kvm.shadow_update": (600, "estimated, because a shadow PTE update after an emulated write is a few hundred instructions (kvm_mmu_pte_write)"),
     "kvm.shadow_cr3": (900, "estimated, because a CR3 exit under shadow paging looks up the cached shadow root (kvm_mmu_new_pgd)"),
     "kvm.shadow_root_load": (4000, "estimated, because a CR3 load that misses the previous-root cache runs kvm_mmu_load: it allocates or finds the root, syncs unsync shadow pages (kvm_mmu_sync_roots) and flushes the vCPU's TLB"),
@@ -53,7 +56,7 @@ SOFTWARE: dict[str, tuple[float, str]] = {
     "kvm.mmio_decode": (1200, "estimated, because an MMIO exit (EPT misconfiguration) takes the fast MMIO path with a short decode"),
     "kvm.vm_switch": (3000, "estimated, because switching vCPU threads of two VMs is a host context switch plus VMCS load (vmptrld) and MSR and FPU state"),
     "kvm.ioeventfd": (400, "estimated, because an ioeventfd write signals an eventfd from the exit handler without leaving the kernel"),
-    "kvm.vhost_wake": (2500, "estimated, because waking the vhost worker is a wakeup and a host context switch on the backend CPU"),
+    "kvm.thread_wake": (2500, "estimated, because try_to_wake_up, the scheduler's pick and a context switch into a sleeping host thread (a vCPU thread, a vhost worker, an I/O thread) on its CPU run a couple of thousand instructions"),
     "kvm.irqfd": (800, "estimated, because irqfd injects from the vhost thread through the in-kernel LAPIC"),
     "kvm.halt_poll_hit": (400, "estimated, because a halt-poll hit checks for a pending interrupt and re-enters without a host context switch"),
     # KVM/ARM: the hypervisor's own code (the lowvisor in split mode)
@@ -83,9 +86,10 @@ SOFTWARE: dict[str, tuple[float, str]] = {
     "xen.emulate_priv": (800, "estimated, because Xen emulates a PV guest's privileged instruction after a #GP"),
     "xen.upcall": (300, "estimated, because an event-channel upcall sets pending bits and bounces to the guest's callback"),
     "xen.evtchn_send": (400, "estimated, because EVTCHNOP_send marks the port pending and notifies the remote vCPU"),
-    "xen.dom0_wake": (3500, "estimated, because notifying dom0 wakes its vCPU through the scheduler and delivers an upcall there"),
     "xen.ioreq": (6000, "estimated, because an HVM I/O request to the device model in dom0 goes through an ioreq page, an event channel and a dom0 process wakeup"),
-    "xen.vm_switch": (5000, "estimated, because a Xen domain switch saves and restores full vCPU state through the scheduler (Dall et al. found Xen's VM switch slower than KVM's on x86)"),
+    "xen.schedule": (1500, "estimated, because Xen's scheduler (csched_schedule: runqueue, credit accounting, the pick) runs about 1.5 k instructions per decision"),
+    "xen.vcpu_save": (1750, "estimated, because a Xen domain switch saves the outgoing vCPU's registers, segment, FPU and VMCS or page-table state; with the scheduler and the restore it is a 5,000-instruction switch (Dall et al., ISCA 2016, found Xen's VM switch slower than KVM's on x86)"),
+    "xen.vcpu_restore": (1750, "estimated, because restoring the incoming vCPU's state mirrors saving the outgoing one's"),
     "xen.irq_host": (500, "estimated, because Xen handles the physical interrupt before raising an event or injecting"),
     "xen.eoi": (450, "estimated, because Xen's vlapic EOI exit is comparable to KVM's"),
     "xen.apic_access": (700, "estimated, because Xen's vlapic register emulation is comparable to KVM's"),
@@ -97,6 +101,10 @@ SOFTWARE: dict[str, tuple[float, str]] = {
     "xen.timer_fire": (1500, "estimated, because Xen's timer softirq injects the vlapic timer interrupt"),
     "xen.netback_pkt": (6000, "estimated, because dom0 runs netback, the Linux bridge and the physical NIC driver per packet (Menon et al., VEE 2005, found dom0 processing dominant for guest networking)"),
     "xen.grant_copy_kb": (200, "estimated, because a grant copy (or a page flip's remapping) moves one KiB with hypervisor checks"),
+    # Xen 1.0 (2003) drove the devices in the hypervisor (arch type1-hypervisor-drivers): no dom0 backend
+    "xen.vif_tx_pkt": (600, "estimated, because Xen 1.0 validates each transmit descriptor, copies it and the packet header into the hypervisor and matches the header against the virtual firewall-router's rules before queueing the payload for DMA from the guest's page (Barham et al., SOSP 2003, section 3.3)"),
+    "xen.vif_rx_pkt": (900, "estimated, because Xen 1.0 demultiplexes a received packet through the virtual firewall-router and exchanges its page with a free page from the guest's receive ring (page flipping): two page-table updates checked like an mmu_update, a TLB invalidation and the ring bookkeeping (Barham et al., SOSP 2003, section 3.3)"),
+    "xen.vbd_op": (1500, "estimated, because Xen 1.0 translates a virtual block request through the VBD's extent list, checks the guest's access and issues it to its own disk driver, then queues the completion (Barham et al., SOSP 2003, section 3.3)"),
     "xen.blkback_op": (8000, "estimated, because blkback maps the grant, builds a bio and completes it through an event channel"),
     # ---- VMware hosted VMM (binary translation and, in 2006, its VT-x VMM) -------------------
     "vmware.bt_callret": (17, _AA06 + ": call/ret 51 vs 11 cycles; translated returns look up the translation cache"),
@@ -113,11 +121,13 @@ SOFTWARE: dict[str, tuple[float, str]] = {
     "vmware.exit_dispatch": (1000, _AA06 + ": the 2006 hardware VMM's exit handling, from page fault 11,242 cycles"),
     "vmware.shadow_pf": (450, _AA06 + ": hardware VMM page fault 11,242 cycles"),
     "vmware.emulate": (500, _AA06 + ": hardware VMM PTE modification 12,733 cycles; decode and emulate the faulting write"),
+    "vmware.shadow_update": (200, _AA06 + ": with vmware.emulate, the hardware VMM's PTE modification (12,733 cycles): the shadow entry updated after the emulated write"),
     "vmware.shadow_invlpg": (400, "estimated, because invlpg drops one shadow entry"),
     "vmware.host_device": (800, "estimated, because the VMX process's device emulation handles one register access"),
     "vmware.hosted_io_dispatch": (400, _AA06 + ": in (port 0x80) 15,826 cycles under the hardware VMM, whose I/O exits go through the hosted world switch"),
-    "vmware.host_net_pkt": (10000, "estimated, because the hosted VMM hands each packet to the VMnet bridge and host NIC driver through the host OS (Sugerman et al., USENIX ATC 2001)"),
-    "vmware.host_disk_op": (20000, "estimated, because a hosted VMM issues each disk request as a host file-system read or write"),
+    "vmware.host_net_pkt": (4000, "estimated, because on the host the VMNet driver and the host's bridge handle each packet the VMApp writes to or reads from /dev/vmnet (Sugerman et al., USENIX ATC 2001, section 3); the system call and the host NIC driver are charged apart"),
+    "vmware.host_disk_op": (20000, "estimated, because the VMApp issues each virtual disk request as a read or write of the virtual disk file, which runs the host's VFS, file system and block layer (Sugerman et al., USENIX ATC 2001, section 3)"),
+    "vmware.vlance_port": (300, "estimated, because the VMM decodes a trapped access to the emulated Lance's (or IDE controller's) registers and updates its model of the device without leaving the monitor (Sugerman et al., USENIX ATC 2001, section 4: most register accesses are handled in the VMM)"),
     # ---- Hyper-V -----------------------------------------------------------------------------
     "hyperv.exit_dispatch": (550, "estimated, because Hyper-V's hypervisor handles intercepts in a path comparable to Xen's"),
     "hyperv.hypercall": (150, "estimated, because a fast hypercall passes arguments in registers"),
@@ -126,11 +136,74 @@ SOFTWARE: dict[str, tuple[float, str]] = {
     "hyperv.vsp_pkt": (5000, "estimated, because the root partition's network VSP and virtual switch handle each packet"),
     "hyperv.vsp_disk_op": (12000, "estimated, because the root partition's storage VSP issues each request to its disk stack"),
     # ---- QEMU TCG ------------------------------------------------------------------------------
-    "qemu.tcg_slowdown": (6, "estimated, because QEMU TCG runs integer code 5-10x slower than native (Bellard, USENIX ATC 2005, reports about 4-10x)"),
-    "qemu.softmmu_access": (30, "estimated, because a TCG guest load goes through the softmmu TLB lookup inline (about 10-30 instructions)"),
+    "qemu.tcg_op": (3, "estimated, because TCG expands a guest instruction into a few micro-operations of one to three host instructions each, with lazy condition-code bookkeeping (Bellard, USENIX ATC 2005, sections 2-3)"),
+    "qemu.softmmu_access": (12, "estimated, because each guest memory access looks its page up inline in the direct-mapped software TLB: shift, mask, compare the tag, add the addend, about a dozen host instructions on a hit (Bellard, USENIX ATC 2005, section 3, software MMU)"),
+    "qemu.tb_chained_exit": (2, "estimated, because a block ending in a direct jump is patched to jump straight to its successor (Bellard, USENIX ATC 2005, direct block chaining)"),
+    "qemu.tb_lookup": (40, "estimated, because a return or indirect jump leaves the chained code and looks the next block up by its guest PC (Bellard, USENIX ATC 2005: a hash of the virtual PC into the translation cache)"),
+    "qemu.softmmu_fill": (300, "estimated, because a software-TLB miss calls tlb_fill, which walks the guest's page-table levels in C and installs the entry (tlb_set_page)"),
+    "qemu.tlb_flush": (600, "estimated, because a guest CR3 load makes QEMU clear its 256-entry software TLB tables (tlb_flush: memsets of a few KiB)"),
     "qemu.helper": (400, "estimated, because a TCG helper call for a privileged or I/O instruction leaves translated code"),
     "qemu.exception": (2500, "estimated, because a guest exception under TCG unwinds translated code and restores CPU state"),
 }
+
+
+#: The published rows (``data/published``, by ``id``) each calibrated path was fitted to. A row named here is a
+#: ``fit`` row (or a ``tautology`` when its model value is the parameter itself): it is not evidence, and
+#: ``hvkit validate`` keeps it out of the test figure. Every "calibrated" source above has an entry.
+FITTED_TO: dict[str, tuple[str, ...]] = {
+    "kvm.exit_dispatch": ("dall2016:kvm-x86:hypercall",),
+    "kvm@2012.exit_dispatch": ("kut2012:kvm:vmcall",),
+    "kvm.emulate": ("kut2012:kvm:inl_from_kernel", "kut2012:kvm:step-kvm-instruction-emulation"),
+    "kvm.pio_fast": ("kut2012:kvm:outl_to_kernel",),
+    "kvm.user_exit": ("kut2012:kvm:inl_from_qemu-inl_from_kernel", "kut2012:kvm:inl_from_qemu"),
+    "kvm.qemu_pmtimer": ("kut2012:kvm:inl_from_pmtimer",),
+    "kvm.timer_arm": ("kut2017:kvm:tscdeadline_immed",),
+    "kvm.timer_arm_hrtimer": ("kut2017:kvm:tscdeadline_immed-hrtimer",),
+    "kvm.timer_fire": ("kut2017:kvm:tscdeadline",),
+    "kvm.arm_run_loop": ("dall2016:kvm-arm:hypercall",),
+    "kvm.arm_mmio_vgic": ("dall2016:kvm-arm:irqchip_trap",),
+    "xen.arm_hypercall": ("dall2016:xen-arm:hypercall",),
+    "xen.arm_mmio_vgic": ("dall2016:xen-arm:irqchip_trap",),
+    "xen.trap_bounce": ("barham2003:xen-pv:lmbench.prot_fault",),
+    "xen.mmu_update": ("barham2003:xen-pv:lmbench.page_fault",),
+    "xen.pt_validate_entry": ("barham2003:xen-pv:lmbench.fork",),
+    "xen.cr3": ("barham2003:xen-pv:lmbench.ctxsw_2p_0k",),
+    "vmware.bt_callret": ("adams2006:software-vmm-bt:call/ret",),
+    "vmware.bt_syscall_reflect": ("barham2003:vmware-workstation-3.2:lmbench.null_call",
+                                  "adams2006:software-vmm-bt:syscall"),
+    "vmware.bt_fault_reflect": ("adams2006:software-vmm-bt:divzero",),
+    "vmware@2003.bt_fault_reflect": ("barham2003:vmware-workstation-3.2:lmbench.prot_fault",),
+    "vmware.bt_traced_pte": ("adams2006:software-vmm-bt:ptemod",),
+    "vmware@2003.bt_traced_pte": ("barham2003:vmware-workstation-3.2:lmbench.fork",
+                                  "barham2003:vmware-workstation-3.2:lmbench.exec"),
+    "vmware.bt_inline_device": ("adams2006:software-vmm-bt:in",),
+    "vmware.bt_cr8": ("adams2006:software-vmm-bt:cr8wr",),
+    "vmware.hidden_fault": ("barham2003:vmware-workstation-3.2:lmbench.ctxsw_2p_0k",),
+    "vmware.exit_dispatch": ("adams2006:hardware-vmm-vtx:pgfault",),
+    "vmware.shadow_pf": ("adams2006:hardware-vmm-vtx:pgfault",),
+    "vmware.emulate": ("adams2006:hardware-vmm-vtx:ptemod",),
+    "vmware.shadow_update": ("adams2006:hardware-vmm-vtx:ptemod",),
+    "vmware.hosted_io_dispatch": ("adams2006:hardware-vmm-vtx:in",),
+}
+
+#: Path lengths replaced for the current context (refits, sensitivity tables); see :func:`path_overrides`.
+_OVERRIDES: ContextVar[Mapping[str, float | None]] = ContextVar("hvkit_path_overrides", default={})
+
+
+@contextmanager
+def path_overrides(values: Mapping[str, float | None]) -> Iterator[None]:
+    """Within the ``with`` block, :func:`instructions` returns ``values[key]`` for the keys given, and treats a
+    key given as ``None`` as absent (the release-less entry or the :data:`FALLBACK` family's then applies). A key
+    absent from :data:`SOFTWARE` is refused. Used by the leave-one-paper-out refit and the sensitivity tables;
+    the table itself is never edited."""
+    unknown = sorted(set(values) - set(SOFTWARE))
+    if unknown:
+        raise HvkitError("no such software path", field="path", value=unknown[0], allowed=sorted(SOFTWARE))
+    token = _OVERRIDES.set({**_OVERRIDES.get(), **values})
+    try:
+        yield
+    finally:
+        _OVERRIDES.reset(token)
 
 
 #: Where a family has no path of its own, it runs code comparable to another's:
@@ -152,7 +225,13 @@ def instructions(family: str, release: str, path: str) -> float:
 
     A family without its own entry uses the one :data:`FALLBACK` names.
     """
+    over = _OVERRIDES.get()
     for key in _keys(family, release, path):
+        if key in over:
+            value = over[key]
+            if value is not None:
+                return value
+            continue
         if key in SOFTWARE:
             return SOFTWARE[key][0]
     raise HvkitError("no software path", field="path", value=f"{family}.{path}",

@@ -83,8 +83,10 @@ _OPS = [
     Op("virtual_ipi", "dall-2016", "virtual IPI from one running vCPU to another", "any", {"ipi": 1}, source=_DALL),
     Op("virtual_irq_completion", "dall-2016", "virtual IRQ completion (EOI)", "any", {"eoi": 1}, source=_DALL),
     Op("vm_switch", "dall-2016", "switch between two VMs on one CPU", "any", {"vm_switch": 1}, source=_DALL),
-    Op("io_latency_out", "dall-2016", "guest signals the I/O backend", "any", {"io_kick": 1}, source=_DALL),
-    Op("io_latency_in", "dall-2016", "backend signals the guest", "any", {"io_notify": 1}, source=_DALL),
+    Op("io_latency_out", "dall-2016", "one-way: the guest signals its virtual I/O device until the device receives it",
+       "any", {"io_signal_out": 1}, source=_DALL + " and section V: I/O latency out and in are one-way signalling latencies"),
+    Op("io_latency_in", "dall-2016", "one-way: the virtual I/O device signals the guest until an idle vCPU takes "
+       "the interrupt", "any", {"io_signal_in": 1}, source=_DALL + " and section V"),
     # lmbench (Barham et al. Tables 3-5)
     Op("lmbench.null_call", "lmbench", "null call (getppid)", "any", {"syscall": 1, "kernel_instr": 50}, source=_LMB),
     Op("lmbench.null_io", "lmbench", "null I/O (1-byte read/write of /dev/zero, /dev/null)", "any",

@@ -58,6 +58,8 @@ class Features(BaseModel):
     la57: Bool = Field(False, description="5-level paging available")
     iommu: Literal["none", "vt-d", "amd-vi", "smmu"] = Field("none", description="IOMMU for DMA remapping and device assignment")
     sriov: Bool = Field(False, description="an SR-IOV capable NIC")
+    meltdown: Bool = Field(False, description="speculates past faulting kernel loads (needs page-table isolation)")
+    l1tf: Bool = Field(False, description="L1 terminal fault: a hypervisor flushes the L1 data cache on VM entry")
     source: str = Field(min_length=3, description="where the feature list comes from")
 
 
@@ -80,6 +82,8 @@ class Params(BaseModel):
     threads_per_core: Quantity
     memory_gib: Quantity
     kernel_cpi: Quantity
+    user_cpi: Quantity
+    hypervisor_cpi: Quantity
     syscall_cycles: Quantity
     exception_cycles: Quantity
     irq_cycles: Quantity
@@ -91,6 +95,7 @@ class Params(BaseModel):
     page_levels: Quantity
     walk_ref_cycles: Quantity
     pwc_skip_levels: Quantity
+    nested_tlb_hit: Quantity
     mem_latency_ns: Quantity
     exit_roundtrip_cycles: Quantity
     world_switch_cycles: Quantity
@@ -101,6 +106,8 @@ class Params(BaseModel):
     iotlb_miss_cycles: Quantity
     nic_gbps: Quantity
     nic_latency_us: Quantity
+    nic_rx_frames_per_irq: Quantity
+    nic_tx_frames_per_irq: Quantity
     disk_service_ms: Quantity
     disk_mbps: Quantity
 
@@ -112,7 +119,9 @@ PARAM_DOCS = {
     "cores_per_socket": "physical cores per socket",
     "threads_per_core": "hardware threads per core",
     "memory_gib": "installed memory (GiB)",
-    "kernel_cpi": "cycles per instruction of kernel and hypervisor code paths",
+    "kernel_cpi": "cycles per instruction of guest (and host) kernel code",
+    "user_cpi": "cycles per instruction of guest user code",
+    "hypervisor_cpi": "cycles per instruction of hypervisor and backend code paths (kit/costs/codepaths.py)",
     "syscall_cycles": "native system call entry and return, empty handler (cycles)",
     "exception_cycles": "native exception delivery and return, e.g. #DE (cycles)",
     "irq_cycles": "native external interrupt delivery, handler entry/exit and EOI (cycles)",
@@ -124,6 +133,7 @@ PARAM_DOCS = {
     "page_levels": "page-table levels of the paging mode used (2, 3, 4 or 5)",
     "walk_ref_cycles": "average cycles per page-walk memory reference (mostly cache hits)",
     "pwc_skip_levels": "average upper levels a page-walk cache lets a walk skip, per dimension",
+    "nested_tlb_hit": "share of a 2-D walk's guest-physical lookups (of guest page-table pages) that hit a cached gPA-to-hPA translation (nested TLB), 0 to 1",
     "mem_latency_ns": "DRAM load latency (ns)",
     "exit_roundtrip_cycles": "VM exit plus VM entry hardware round trip, or ARM trap to EL2 and eret (cycles; 0 without hardware virtualization)",
     "world_switch_cycles": "hosted VMM world switch between host OS and VMM contexts, one way (cycles)",
@@ -134,13 +144,16 @@ PARAM_DOCS = {
     "iotlb_miss_cycles": "IOMMU IOTLB miss walk (cycles)",
     "nic_gbps": "NIC line rate (Gbit/s)",
     "nic_latency_us": "NIC and wire one-way latency (us)",
+    "nic_rx_frames_per_irq": "frames a stream's receive interrupt covers (the NIC's interrupt coalescing)",
+    "nic_tx_frames_per_irq": "transmitted frames a transmit-completion interrupt covers (interrupt coalescing)",
     "disk_service_ms": "disk random 4 KiB read service time (ms)",
     "disk_mbps": "disk sequential bandwidth (MB/s)",
 }
 
 _POSITIVE = {"freq_ghz", "sockets", "cores_per_socket", "threads_per_core", "memory_gib",
-             "kernel_cpi", "syscall_cycles", "exception_cycles", "tlb_entries", "page_levels",
-             "walk_ref_cycles", "mem_latency_ns", "nic_gbps", "disk_service_ms", "disk_mbps"}
+             "kernel_cpi", "user_cpi", "hypervisor_cpi", "syscall_cycles", "exception_cycles", "tlb_entries", "page_levels",
+             "walk_ref_cycles", "mem_latency_ns", "nic_gbps", "disk_service_ms", "disk_mbps", "nic_rx_frames_per_irq",
+             "nic_tx_frames_per_irq"}
 _INTEGRAL = {"sockets", "cores_per_socket", "threads_per_core", "page_levels"}
 
 
@@ -241,6 +254,9 @@ def _check_ranges(hw: Hardware, where: str) -> None:
     if f.sriov and f.iommu == "none":
         raise HvkitError("SR-IOV passthrough needs an IOMMU", where=where, field="features.sriov",
                          value=True, allowed="false when iommu is none")
+    if hw.val("nested_tlb_hit") > 1:
+        raise HvkitError("a hit rate is at most 1", where=where, field="params.nested_tlb_hit.value",
+                         value=hw.val("nested_tlb_hit"), allowed="0 to 1")
     if not 2 <= hw.val("page_levels") <= 5:
         raise HvkitError("out of range", where=where, field="params.page_levels.value",
                          value=hw.val("page_levels"), allowed="2 to 5")

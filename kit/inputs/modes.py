@@ -58,10 +58,14 @@ PARTS: dict[str, dict[str, str]] = {
         "posted": "posted interrupts: delivery and EOI without exits",
         "event-channel": "Xen event channels (PV upcalls)",
         "vgic": "ARM GIC virtual CPU interface: completion without traps",
+        "eli": "ELI (Gordon et al., ASPLOS 2012): an assigned device's interrupts reach the guest through a shadow "
+               "IDT and are completed by a direct x2APIC EOI, without exits (other interrupts still exit)",
     },
     "arch": {
         "bare-metal": "no hypervisor",
         "type1-driver-domain": "type-1 hypervisor, device backends in a driver domain (Xen dom0)",
+        "type1-hypervisor-drivers": "type-1 hypervisor that drives the devices itself (Xen 1.0: I/O rings and "
+                                    "event channels to the hypervisor's own drivers, no driver domain)",
         "type1-root-partition": "type-1 microkernel with a root partition (Hyper-V)",
         "in-kernel": "hypervisor inside the host kernel, device model in userspace (KVM)",
         "type2-hosted": "hosted VMM beside a host OS (VMware Workstation)",
@@ -90,6 +94,17 @@ PARTS: dict[str, dict[str, str]] = {
         "2012": "KVM of 2012, whose exit paths were longer (kvm-unit-tests commit 00bfecaa)",
         "2003": "Xen 1.0 and VMware Workstation 3.2 era",
         "2006": "VMware's 2006 VMMs measured by Adams & Agesen",
+    },
+    "mitigations": {
+        "none": "software before the 2018 speculative-execution disclosures (or mitigations off)",
+        "2018": "the 2018 defaults of Linux, KVM and Xen: page-table isolation on Meltdown CPUs (KPTI; XPTI for Xen "
+                "PV), return-stack filling and IBRS around VM exits, an L1D flush on VM entry on L1TF CPUs, an IBPB "
+                "when a CPU switches VMs",
+    },
+    "dma_remap": {
+        "off": "the host's own devices DMA untranslated (Linux's default without intel_iommu=on)",
+        "lazy": "the host's devices DMA through the IOMMU; unmappings are batched and the IOTLB flushed in bulk",
+        "strict": "the host's devices DMA through the IOMMU; every unmapping invalidates the IOTLB synchronously",
     },
     "guest_page": {"4K": "4 KiB guest pages", "2M": "2 MiB guest pages", "1G": "1 GiB guest pages"},
     "host_page": {"4K": "4 KiB host/EPT pages", "2M": "2 MiB host pages", "1G": "1 GiB host pages"},
@@ -127,6 +142,8 @@ class Mode:
     arch: str
     scheduler: str
     release: str = "current"
+    mitigations: str = "none"
+    dma_remap: str = "off"
     guest_page: str = "4K"
     host_page: str = "4K"
     #: ARM only: the KVM host runs at EL2 (VHE) instead of split mode
@@ -150,7 +167,8 @@ class Mode:
         return d
 
 
-_BASE = dict(release="current", guest_page="4K", host_page="4K", nested="none", storage="native")
+_BASE = dict(release="current", mitigations="none", dma_remap="off", guest_page="4K", host_page="4K", nested="none",
+             storage="native")
 
 PRESETS: dict[str, dict] = {
     "native": dict(family="none", cpu="native", memory="native", io="native", interrupts="native",
@@ -261,6 +279,11 @@ def _refuse(msg: str, where: str, field_: str, value: Any, allowed: Any) -> NoRe
 def _resolve(name: str, p: dict, explicit: set, hw: Hardware, notes: list, where: str) -> None:
     f = hw.features
     where = f"{where} on '{hw.id}'"
+    if p["mitigations"] == "2018" and p["release"] in ("2003", "2006", "2012"):
+        _refuse(f"release {p['release']} predates the 2018 mitigations", where, "mitigations", "2018",
+                ["none"])
+    if p["dma_remap"] != "off" and f.iommu == "none":
+        _refuse(f"DMA remapping needs an IOMMU, which {hw.id} lacks", where, "dma_remap", p["dma_remap"], ["off"])
     container = p["family"] == "container"
     if container:
         _resolve_container(p, explicit, notes, where)
@@ -337,6 +360,15 @@ def _resolve(name: str, p: dict, explicit: set, hw: Hardware, notes: list, where
                 ["pv-direct", "shadow"])
     if p["cpu"] == "bt" and p["memory"] != "shadow":
         _refuse("binary translation keeps shadow page tables", where, "memory", p["memory"], ["shadow"])
+    # --- architecture by release ------------------------------------------------------------
+    if p["family"] == "xen" and p["release"] == "2003" and "arch" not in explicit:
+        p["arch"] = "type1-hypervisor-drivers"
+        notes.append("Xen 1.0 (2003) drove the devices inside the hypervisor (Barham et al., SOSP 2003, sections 3.3 "
+                     "and 4); driver domains and netback/blkback in dom0 came with Xen 2.0 (Fraser et al., OASIS "
+                     "2004)")
+    if p["arch"] == "type1-hypervisor-drivers" and p["family"] != "xen":
+        _refuse("only Xen 1.0 drove devices inside a type-1 hypervisor", where, "arch", p["arch"],
+                ["type1-driver-domain", "type1-root-partition", "in-kernel", "type2-hosted"])
     # --- I/O path -------------------------------------------------------------------------
     if p["io"] == "sriov":
         if f.iommu == "none" or not f.sriov:
@@ -376,13 +408,27 @@ def _resolve(name: str, p: dict, explicit: set, hw: Hardware, notes: list, where
     if p["interrupts"] in ("posted", "apicv") and p["cpu"] in ("pv", "bt", "emulation"):
         _refuse("APIC virtualization needs a hardware-virtualized CPU", where, "interrupts",
                 p["interrupts"], ["event-channel" if p["cpu"] == "pv" else "injected"])
+    if p["interrupts"] == "eli" and (p["io"] != "sriov" or p["cpu"] != "hvm" or hw.is_arm):
+        _refuse("ELI's exitless interrupts are for an assigned device (io=sriov) on an x86 hardware-virtualized CPU",
+                where, "interrupts", "eli", ["injected"] + ["apicv"] * bool(f.apicv) + ["posted"] * bool(f.posted_interrupts))
     if p["interrupts"] == "event-channel" and p["family"] != "xen":
         _refuse("event channels are Xen's", where, "interrupts", "event-channel",
                 ["injected", "apicv", "posted"])
     # --- page sizes -------------------------------------------------------------------------
+    # the hypervisor that owns the EPT/NPT tables: the mode's own under nested paging, L0 for a nested guest
+    ept_owner = p["nested"] if p.get("nested", "none") != "none" else (p["family"] if p["memory"] == "nested" else "")
+    if ept_owner and "host_page" not in explicit and p["host_page"] == "4K":
+        if ept_owner == "kvm":
+            p["host_page"] = "2M"
+            notes.append("host pages: transparent huge pages back the guest's memory by default (Linux 2.6.38 and "
+                         "later; QEMU marks guest RAM MADV_HUGEPAGE), so nested entries map 2 MiB")
+        elif ept_owner == "xen":
+            p["host_page"] = "2M"
+            notes.append("host pages: Xen's domain builder populates an HVM or PVH guest's memory with 2 MiB "
+                         "(and 1 GiB) superpages where it can (libxc meminit_hvm), so nested entries map 2 MiB")
     if p["guest_page"] == "1G" and hw.val("page_levels") < 4:
         _refuse("1 GiB pages need 4-level paging", where, "guest_page", "1G", ["4K", "2M"])
-    if p["host_page"] != "4K" and p["memory"] != "nested":
+    if p["host_page"] != "4K" and p["memory"] != "nested" and p.get("nested", "none") == "none":
         notes.append(f"host_page={p['host_page']} has no effect without nested paging")
 
 

@@ -28,7 +28,8 @@ __all__ = ["Spec", "ENGINES", "MAX_DURATION_S", "SET_KEYS", "TOP_KEYS", "MODE_KE
            "format_value"]
 
 TOP_KEYS = frozenset({"hardware", "hypervisor", "workload", "vcpus", "vms", "duration", "seed", "pcpus", "pin",
-                      "weights", "caps", "dom0_vcpus", "neighbor", "neighbor_vcpus", "engine", "precision"})
+                      "weights", "caps", "dom0_vcpus", "net_queues", "neighbor", "neighbor_vcpus", "engine",
+                      "precision"})
 #: How a run is computed: ``hybrid`` (the default: the closed form where nothing contends, fluid processor
 #: sharing for CPU-bound work, discrete events where an outcome depends on them) or ``discrete`` (every slice and
 #: tick simulated; the reference the hybrid engine is tested against, and what a timeline needs).
@@ -169,7 +170,11 @@ class Spec(BaseModel):
     caps : tuple of int, optional
         Xen credit cap of each VM in percent of one physical CPU (0: no cap).
     dom0_vcpus : int
-        vCPUs of Xen's dom0 (or Hyper-V's root partition).
+        vCPUs of Xen's dom0 (or Hyper-V's root partition) that run the backends (default 1: a testbed that
+        pins dom0 to one CPU; Xen without dom0_max_vcpus would give dom0 every CPU).
+    net_queues : int
+        Queue pairs of a VM's virtio-net device, each served by its own vhost worker (default 1, QEMU's default;
+        multiqueue needs ``queues=N`` on the device and ``ethtool -L`` in the guest).
     neighbor : str, optional
         A workload for one more VM on the host, under the same mode, that is not
         measured: the noisy neighbour of an isolation study.
@@ -199,6 +204,7 @@ class Spec(BaseModel):
     weights: tuple[Int, ...] | None = Field(None, description="scheduler weight of each VM (default 256)")
     caps: tuple[Int, ...] | None = Field(None, description="cap of each VM in percent of one CPU (0: no cap)")
     dom0_vcpus: Int = Field(1, ge=1, le=64, description="vCPUs of Xen's dom0 or Hyper-V's root partition")
+    net_queues: Int = Field(1, ge=1, le=64, description="virtio-net queue pairs, each with its own vhost worker")
     neighbor: str | None = Field(None, description="workload of an unmeasured neighbour VM")
     neighbor_vcpus: Int = Field(1, ge=1, le=64, description="vCPUs of the neighbour VM")
     engine: Literal["hybrid", "discrete"] = Field(

@@ -4,8 +4,9 @@ A workload is a YAML file in ``workloads/`` (or any path a user gives),
 validated like a hardware profile: unknown keys are refused and every error
 names the file and the field. Per unit of work it gives instructions, system
 calls, faults, page-table writes, context switches, TLB behaviour, memory
-traffic, network packets and disk operations. Byte-proportional costs (copies,
-checksums) are given per KiB. A workload never carries a per-mode factor: how
+traffic and disk operations. Byte-proportional costs (copies, checksums) are given
+per KiB. Network packets are not counted per unit: they follow from the request and
+response sizes, the MTU and TCP's rules (ACKs, handshakes) in :mod:`kit.sim.costing`. A workload never carries a per-mode factor: how
 much it costs under a hypervisor follows from these counts and the cost model.
 
 Kinds:
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import HvkitError
 from .coerce import Bool, Int, Num
@@ -55,8 +56,6 @@ class PerUnit(BaseModel):
     random_refs: Num = Field(0, ge=0, description="memory references spread uniformly over the footprint")
     dram_lines: Num = Field(0, ge=0, description="cache lines streamed from DRAM")
     ipis: Num = Field(0, ge=0, description="inter-processor interrupts sent")
-    net_tx_pkts: Num = Field(0, ge=0, description="network packets sent")
-    net_rx_pkts: Num = Field(0, ge=0, description="network packets received")
     disk_ops: Num = Field(0, ge=0, description="disk requests")
     disk_kb: Num = Field(0, ge=0, description="KiB per disk operation")
     connections: Num = Field(0, ge=0, description="TCP connections opened per unit (NAT tracks each new one)")
@@ -92,6 +91,7 @@ class Params(BaseModel):
     request_bytes: Num = Field(1, ge=1, description="request kind: bytes per request")
     response_bytes: Num = Field(1, ge=1, description="request kind: bytes per response")
     queue_depth: Int = Field(1, ge=1, le=1024, description="disk kind: requests in flight")
+    connection_per_request: Bool = Field(False, description="a new TCP connection per request (handshake and close)")
 
 
 class Workload(BaseModel):
@@ -115,10 +115,32 @@ class Workload(BaseModel):
     mlp: Num = Field(4, gt=0, description="memory-level parallelism of its DRAM traffic")
     disk_random: Bool = Field(True, description="disk requests pay a positioning time")
     disk_sync: Bool = Field(True, description="the thread waits for each disk request (else write-back)")
+    kernel_call_density: Num = Field(0.02, gt=0, le=0.5, description="call/return pairs per kernel instruction (binary translation pays a lookup per translated return; TCG leaves its chained code); the default is estimated, because Linux kernel paths execute a call/return pair or an indirect branch every 40-60 instructions")
     default_duration: Num = Field(1.0, gt=0, description="simulated seconds when the spec gives none")
     per_unit: PerUnit = Field(description="native events per unit of work")
     params: Params = Field(default_factory=Params, description="network and client parameters")
     writable: WritableSet | None = Field(None, description="the writable working set (default: derived, see writable_set)")
+    #: where each per-unit count and parameter comes from: a published profile, a native measurement, or
+    #: "estimated, because ..." (keys are per_unit and params field names)
+    provenance: dict[str, str] = Field(default_factory=dict, description="where each per-unit count and parameter "
+                                                                        "comes from (keys: their field names)")
+
+    @field_validator("provenance")
+    @classmethod
+    def _provenance(cls, p: dict[str, str]) -> dict[str, str]:
+        known = set(PerUnit.model_fields) | set(Params.model_fields)
+        for key, text in p.items():
+            if key not in known:
+                raise ValueError(f"provenance for an unknown field {key!r}; known: {sorted(known)}")
+            low = text.strip().lower()
+            if len(low) < 10 or (low.startswith("estimated") and "because" not in low):
+                raise ValueError(f"provenance of {key!r} must cite a source or say 'estimated, because ...'")
+        return p
+
+    def unsourced(self) -> list[str]:
+        """Per-unit counts and parameters the YAML sets without saying where they come from."""
+        given = set(self.per_unit.model_fields_set) | set(self.params.model_fields_set)
+        return sorted(given - set(self.provenance))
 
     def with_params(self, overrides: dict) -> "Workload":
         if not overrides:
@@ -152,7 +174,7 @@ class Workload(BaseModel):
 
 #: Workload fields a ``--set workload.<name>`` may change (besides ``params`` and ``per_unit``): how the
 #: guest runs, never what it is (its kind, metric and identity are fixed by its characterization).
-TUNABLE = frozenset({"threads_per_vcpu", "timer_hz", "footprint_mib", "mlp", "disk_random", "disk_sync",
+TUNABLE = frozenset({"threads_per_vcpu", "timer_hz", "footprint_mib", "mlp", "disk_random", "disk_sync", "kernel_call_density",
                      "default_duration"})
 
 

@@ -174,8 +174,11 @@ def _sig(x: float, digits: int = 5) -> float:
     return float(f"{x:.{digits}g}")
 
 
-def predict_rows(preds: list[Prediction]) -> pd.DataFrame:
+def predict_rows(preds: list[Prediction], max_seeds: int | None = None) -> pd.DataFrame:
     """Compute the rows of ``preds``; rows that differ only in hypervisor share their native runs.
+
+    With ``max_seeds``, a group whose widest 95% half-width is not under :data:`MAX_HALF_WIDTH` after its
+    ``seeds`` gets more seeds (doubling, up to ``max_seeds``); the table reports the seeds used.
 
     Raises :class:`HvkitError` if a run fails or a confidence half-width is not under
     :data:`MAX_HALF_WIDTH`.
@@ -190,7 +193,14 @@ def predict_rows(preds: list[Prediction]) -> pd.DataFrame:
         kw["engine"] = "discrete"  # committed predictions recompute bit for bit with the engine that computed them
         samples: dict[str, dict[str, list]] = {m: {"rel": [], "value": [], "native": [], "runs": []} for m in modes}
         native_runs = []
-        for k in range(n):
+        k = 0
+        while True:
+            if k == n:
+                t = t_quantile(0.975, n - 1)
+                widest = max(t * float(pd.Series(samples[m]["rel"]).std(ddof=1)) / math.sqrt(n) for m in modes)
+                if not (max_seeds and widest >= MAX_HALF_WIDTH and n < max_seeds):
+                    break
+                n = min(max_seeds, 2 * n)
             res = compare(base.hardware, base.workload, ["native", *modes], seed=base.seed + k, **kw)
             s = res.summary
             bad = s[s["error"] != ""]
@@ -204,6 +214,7 @@ def predict_rows(preds: list[Prediction]) -> pd.DataFrame:
                 samples[m]["value"].append(float(row["value"]))
                 samples[m]["native"].append(float(row["native_value"]))
                 samples[m]["runs"].append(_per_unit(res, row["run"]))
+            k += 1
         metric = res.summary.iloc[0]
         t = t_quantile(0.975, n - 1)
         for i in members:

@@ -2,9 +2,19 @@
 
 ``data/published/*.csv`` rows each carry a citation (``source``), the table or
 figure, the testbed, the system (mode) as the paper names it, the metric, the
-value and its unit, and five columns that map the row onto the model
+value and its unit, five columns that map the row onto the model
 (``hardware``, ``hypervisor``, ``overrides``, ``op``, ``compare``; see
-:mod:`kit.calibration`). Nothing here reads outside the project.
+:mod:`kit.papers.calibration`), a unique ``id`` and a ``role``:
+
+- ``fit``: a parameter was fitted to it (the parameter names it, :data:`kit.costs.codepaths.FITTED_TO` or
+  :data:`kit.papers.calibration.HARDWARE_FITTED_TO`); not evidence;
+- ``test``: it set nothing; the only rows a headline error is computed over;
+- ``native``: a native measurement that characterizes an operation or workload (an input, not evidence);
+- ``tautology``: the model value is a constant read back (a parameter, a step equal to one calibrated value);
+- ``revealed``: the target of a blind prediction whose result has since been committed; in-sample from then
+  on, reported apart from the test rows.
+
+Nothing here reads outside the project.
 """
 from __future__ import annotations
 
@@ -13,12 +23,21 @@ import pandas as pd
 from ..errors import HvkitError
 from ..inputs.files import data_dir
 
-__all__ = ["load_published", "REQUIRED_COLUMNS", "COMPARE_KINDS"]
+__all__ = ["load_published", "REQUIRED_COLUMNS", "COMPARE_KINDS", "ROLES", "UNITS", "value_range"]
 
 REQUIRED_COLUMNS = ["source", "table", "testbed", "system", "metric", "value", "unit", "provenance",
-                    "hardware", "hypervisor", "overrides", "op", "compare"]
-COMPARE_KINDS = ("value", "extra_over_native", "difference", "parameter", "macro")
-UNITS = ("us", "cycles", "updates", "references", "%", "", "ms")
+                    "hardware", "hypervisor", "overrides", "op", "compare", "id", "role", "baseline"]
+COMPARE_KINDS = ("value", "extra_over_native", "difference", "parameter", "macro", "macro_gain")
+UNITS = ("us", "cycles", "updates", "references", "%", "", "ms", "relative")
+ROLES = ("fit", "test", "native", "tautology", "revealed")
+
+
+def value_range(text: str) -> tuple[float, float]:
+    """A published value as ``(low, high)``: ``"97-100"`` is a range, ``"48"`` one point."""
+    low, sep, high = text.partition("-")
+    if sep and low.strip():
+        return float(low), float(high)
+    return float(text), float(text)
 
 
 def load_published(name: str | None = None) -> pd.DataFrame:
@@ -51,10 +70,19 @@ def load_published(name: str | None = None) -> pd.DataFrame:
             if not (cmp in COMPARE_KINDS or cmp.startswith("step:")):
                 raise HvkitError("unknown comparison", where=where, field="compare", value=cmp,
                                  allowed=list(COMPARE_KINDS) + ["step:<name>"])
-            if cmp != "macro":
-                try:
-                    float(row["value"])
-                except ValueError:
-                    raise HvkitError("not a number", where=where, field="value", value=row["value"]) from None
+            try:
+                value_range(row["value"])
+            except ValueError:
+                raise HvkitError("not a number or a range a-b", where=where, field="value",
+                                 value=row["value"]) from None
+            if row["role"] not in ROLES:
+                raise HvkitError("unknown role", where=where, field="role", value=row["role"], allowed=ROLES)
+            if not row["id"].strip():
+                raise HvkitError("empty", where=where, field="id")
         frames.append(df.assign(file=f.stem))
-    return pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True)
+    dup = out[out["id"].duplicated()]
+    if len(dup):
+        raise HvkitError("row id used twice", where=f"data/published ({dup['file'].iloc[0]}.csv)", field="id",
+                         value=dup["id"].iloc[0])
+    return out

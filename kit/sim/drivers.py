@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import simpy
 
-from .costing import TCP_IP_HEADER_BYTES
+from .costing import SEGMENTS_PER_ACK
 from .scheduler import Item
 
 __all__ = ["start", "blocks", "ChainedCpuThread", "ChainedWrite", "request_started", "request_done", "DRIVERS",
@@ -22,12 +22,9 @@ __all__ = ["start", "blocks", "ChainedCpuThread", "ChainedWrite", "request_start
 UNIT_WORK_CV = (0.3, "estimated, because per-request and per-compilation work varies by tens of percent around its mean in profiles of these benchmarks")
 #: Guest work per scheduled item for CPU-bound threads: short units are batched to about this much
 ITEM_TARGET_S = (1e-3, "estimated, because a millisecond is short against scheduler slices (0.75-30 ms) and long against the events it replaces")
-#: Batches of half a TCP window in flight (one notification per half window)
-TCP_WINDOW_BATCHES = (2, "estimated, because a sender keeps its window full with about one notification per half window")
-#: Data segments per TCP ACK (delayed ACKs)
-SEGMENTS_PER_ACK = (2, "RFC 1122 section 4.2.3.2 and RFC 5681: a receiver ACKs at least every second full-sized segment")
-
-_HEADER = TCP_IP_HEADER_BYTES[0]
+#: A stream is simulated in batches of half a TCP window, two in flight; within a batch the NIC's interrupts follow
+#: its coalescing (Costing.stream_guest) and a backend drains its ring once per batch
+TCP_WINDOW_BATCHES = (2, "estimated, because a sender keeps its window full with two half-window batches in flight, and a backend woken for a batch drains the whole ring before it sleeps again")
 
 
 def jitter(host, k: int = 1) -> float:
@@ -185,7 +182,7 @@ def disk_io(host, g, kicked: bool = False, ops: int = 1):
     # random requests pay a positioning time (exponential around the profile's mean); all pay the transfer
     position = host.rng.exponential(param("disk_service_ms") / 1000.0) if g.wl.disk_random else 0.0
     yield from host.disk.serve(position + transfer)
-    yield from vm.run(c.notify())
+    yield from vm.run(c.disk_done())
 
 
 def stream(host, g):
@@ -195,16 +192,14 @@ def stream(host, g):
     batch = max(1, int(p.window_kb * 1024 / TCP_WINDOW_BATCHES[0] // seg))
     outstanding = simpy.Container(env, init=TCP_WINDOW_BATCHES[0], capacity=TCP_WINDOW_BATCHES[0])
     nbytes = batch * seg
-    wire_bytes = batch * p.mtu
-    unit = c.unit(kb=seg / 1024)
+    wire_bytes = c.wire_bytes(batch, nbytes)
+    guest = c.stream_guest(p.direction, batch)
     if p.direction == "tx":
-        guest = unit * batch + c.tx_guest(batch, nbytes) + c.rx_guest()
         while True:
             yield outstanding.get(1)
             yield from vm.run(guest * jitter(host), units=batch)
             env.process(_tx_batch(host, g, batch, nbytes, wire_bytes, outstanding))
     else:
-        guest = unit * batch + c.rx_guest() + c.tx_guest(1, 0)
         while True:
             yield outstanding.get(1)
             env.process(_rx_batch(host, g, batch, nbytes, wire_bytes, guest, outstanding))
@@ -213,8 +208,9 @@ def stream(host, g):
 def _tx_batch(host, g, npkts, nbytes, wire_bytes, outstanding):
     c = g.cost
     be = host.backend(c.backend_name("net"), g.i)
-    if be is not None and host.mode.io not in ("emulated", "hosted"):
-        yield from be.run(c.backend_net(npkts, nbytes, "tx"))
+    work = c.stream_backend("tx", npkts)
+    if be is not None and work.total:
+        yield from be.run(work)
     yield from host.nic_tx.serve(wire_bytes * 8 / host.line_bps)
     g.bytes_done += nbytes
     yield host.env.timeout(2 * host.wire_s)  # the window reopens when the ACKs are back
@@ -226,8 +222,9 @@ def _rx_batch(host, g, npkts, nbytes, wire_bytes, guest, outstanding):
     yield host.env.timeout(host.wire_s)
     yield from host.nic_rx.serve(wire_bytes * 8 / host.line_bps)
     be = host.backend(c.backend_name("net"), g.i)
-    if be is not None:
-        yield from be.run(c.backend_net(npkts, nbytes, "rx"))
+    work = c.stream_backend("rx", npkts)
+    if be is not None and work.total:
+        yield from be.run(work)
     yield from vm.run(guest * jitter(host), units=npkts)
     g.bytes_done += nbytes
     yield host.env.timeout(host.wire_s)
@@ -237,10 +234,9 @@ def _rx_batch(host, g, npkts, nbytes, wire_bytes, guest, outstanding):
 def client(host, c: int, g):
     """A closed-loop client across the wire: send a request, wait for the response (latency recorded)."""
     env, cost, p, vm, i = host.env, g.cost, g.wl.params, g.vm, g.i
-    rx_pkts = max(1, math.ceil(p.request_bytes / cost.payload))
-    tx_pkts = max(1, math.ceil(p.response_bytes / cost.payload))
-    kb = (p.request_bytes + p.response_bytes) / 1024
-    work = cost.unit(kb=kb) + cost.rx_guest() + cost.tx_guest(tx_pkts, p.response_bytes)
+    pk = cost.request_packets()
+    work = cost.request_guest()
+    be_rx, be_tx = cost.request_backend("rx"), cost.request_backend("tx")
     be = host.backend(cost.backend_name("net"), i)
     u = g.wl.per_unit
     while True:
@@ -249,15 +245,15 @@ def client(host, c: int, g):
         t0 = env.now
         token = request_started(host, g, t0)
         yield env.timeout(host.wire_s)
-        yield from host.nic_rx.serve((p.request_bytes + _HEADER * rx_pkts) * 8 / host.line_bps)
-        if be is not None:
-            yield from be.run(cost.backend_net(rx_pkts, p.request_bytes, "rx"))
+        yield from host.nic_rx.serve(pk.rx_wire_bytes * 8 / host.line_bps)
+        if be is not None and be_rx.total:
+            yield from be.run(be_rx)
         yield from vm.run(work * jitter(host), units=1.0)
         if u.disk_ops and host.rng.random() < u.disk_ops:
             yield from disk_io(host, g)
-        if be is not None and host.mode.io not in ("emulated", "hosted"):
-            yield from be.run(cost.backend_net(tx_pkts, p.response_bytes, "tx"))
-        yield from host.nic_tx.serve((p.response_bytes + _HEADER * tx_pkts) * 8 / host.line_bps)
+        if be is not None and be_tx.total:
+            yield from be.run(be_tx)
+        yield from host.nic_tx.serve(pk.tx_wire_bytes * 8 / host.line_bps)
         yield env.timeout(host.wire_s)
         request_done(host, g, token, t0)
 

@@ -327,7 +327,8 @@ class Host:
         key = (vm, name)
         if key not in self.per_vm_backend:
             label = backend_label(name, vm)
-            r = Runner(self, label, f"host.vm{vm}.{name}", "backend", 1, DEFAULT_WEIGHT[0],
+            n = self.spec.net_queues if name == "vhost" else 1  # one vhost worker per virtio-net queue pair
+            r = Runner(self, label, f"host.vm{vm}.{name}", "backend", n, DEFAULT_WEIGHT[0],
                        pin_base=(self.spec.vms * self.spec.vcpus + vm) % max(1, self.sched.n))
             self.per_vm_backend[key] = r
             self.backends[label] = r

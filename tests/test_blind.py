@@ -1,0 +1,59 @@
+"""Blind prediction files are frozen: each keeps the SHA-256 it was committed with, and the current model is shown
+beside them (never written into them), labelled in-sample where the predicted results have been revealed."""
+import hashlib
+import math
+
+from kit.inputs.files import data_dir
+from kit.papers.blind import (BLIND_FILES, STATUS_BLIND, STATUS_REVEALED, blind_specs_2003, check_blind_files,
+                              frozen_vs_current)
+
+#: The digests of the files as committed (predictions.csv last written at 0575d92, predictions-2015-2016.csv at
+#: f216114, the Turtles, Clark and Felter-Docker files at adacf17, a371f93 and 926b5a7), copied here from
+#: ``git show COMMIT:FILE | sha256sum``, not from the code under test.
+COMMITTED = {"predictions.csv": "59f71fdba83723963bb89dfdd28934992a116cf404526c5819bf497b2668af5a",
+             "predictions-2015-2016.csv": "48ed619be8f4e2598cec52d80d968d67d4f5f93c8bc8091087d71b63aed544ed",
+             "predictions-turtles-2010-nested.csv": "30162059986cc558e4ab886b61d163f007d712e55a112822f8e09176eb40ad4a",
+             "predictions-clark-2005-migration.csv": "4640f9de441d52f544b2f39487cb69ea7d3e29325cb93f5059a40cfe6e5ea75d",
+             "predictions-felter-2015-docker.csv": "dbe0bf5232ddde4c5aa53758809cf3d6b83b14f6c1115d31a9581c7d76f9042e"}
+
+
+def test_every_blind_file_is_byte_identical_to_its_commit():
+    for name, digest in COMMITTED.items():
+        data = (data_dir() / "predictions" / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == digest, f"{name} was edited: blind files are never changed"
+    assert {f: b.sha256 for f, b in BLIND_FILES.items()} == COMMITTED
+    assert check_blind_files()["unchanged"].all()
+    # every file in data/predictions is registered as blind
+    assert {p.name for p in (data_dir() / "predictions").glob("*.csv")} == set(COMMITTED)
+
+
+def test_a_changed_file_is_detected(tmp_path, monkeypatch):
+    (tmp_path / "data" / "predictions").mkdir(parents=True)
+    for name in COMMITTED:
+        text = (data_dir() / "predictions" / name).read_text()
+        (tmp_path / "data" / "predictions" / name).write_text(text.replace("0.9", "0.8", 1))
+    monkeypatch.setenv("HVKIT_ROOT", str(tmp_path))
+    assert not check_blind_files()["unchanged"].any()
+
+
+def test_the_2003_generator_lists_the_frozen_rows_in_order():
+    import pandas as pd
+    frozen = pd.read_csv(data_dir() / "predictions" / "predictions.csv", keep_default_na=False)
+    specs = blind_specs_2003()
+    assert [(s.hardware, s.hypervisor, s.workload) for s in specs] == list(
+        zip(frozen["hardware"], frozen["hypervisor"], frozen["workload"]))
+
+
+def test_current_model_beside_the_frozen_prediction_is_labelled():
+    # row 0 of predictions.csv (Xen PV, SPEC INT) was revealed: the current model is in-sample
+    t = frozen_vs_current("predictions.csv", rows=[0], seeds=5)
+    row = t.iloc[0]
+    assert (row["hypervisor"], row["workload"]) == ("xen-pv", "spec-int")
+    assert row["status"] == STATUS_REVEALED and row["published"] == 1.0
+    assert row["blind_frozen"] == 0.99946  # as committed
+    assert row["current_ci_low"] <= row["current_model"] <= row["current_ci_high"]
+    assert row["current_ci_high"] - row["current_ci_low"] < 0.02 and row["current_seeds"] == 5
+    # the 2015-2016 file's results are not revealed: blind, no published value
+    t2 = frozen_vs_current("predictions-2015-2016.csv", rows=[47], seeds=5)
+    assert t2.iloc[0]["status"] == STATUS_BLIND and math.isnan(t2.iloc[0]["published"])
+    assert t2.iloc[0]["workload"] == "spec-int" and t2.iloc[0]["hardware"] == "p4-vtx-2006"
