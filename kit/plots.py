@@ -199,16 +199,23 @@ def _left_out(fig: go.Figure, dropped: list[str], why: str) -> None:
 
 def relative_performance(summary: pd.DataFrame, x: str = "workload", title: str | None = None,
                          labels: dict | None = None) -> go.Figure:
-    """Bars of relative performance (1.0 = native) by mode, grouped by ``x``, with the native line at 1."""
+    """Bars of relative performance (1.0 = native) by mode, grouped by ``x``, with the native line at 1 and, where
+    every run was replicated, the 95% intervals (``relative_ci_low``/``relative_ci_high``) as error bars."""
     err = summary["error"].fillna("").astype(str) if "error" in summary else pd.Series("", index=summary.index)
     rp = pd.to_numeric(summary["relative_performance"], errors="coerce")
     keep = (err == "") & np.isfinite(rp)
     ok = summary[keep].assign(**{x: lambda d: d[x].astype(str), "hypervisor": lambda d: d["hypervisor"].astype(str)})
     modes = list(dict.fromkeys(ok["hypervisor"]))
     words = {c: label(c, labels) for c in (x, "hypervisor", "relative_performance")}
+    ci = {}
+    if "relative_ci_high" in ok:  # replicated runs: the 95% interval from Student's t as error bars
+        hi = pd.to_numeric(ok["relative_ci_high"], errors="coerce") - pd.to_numeric(ok["relative_performance"])
+        if len(hi) and np.isfinite(hi).all():
+            ok = ok.assign(ci_half=hi)
+            ci = {"error_y": "ci_half"}
     fig = px.bar(ok, x=x, y="relative_performance", color="hypervisor", color_discrete_map=mode_colors(modes),
                  category_orders={"hypervisor": modes, x: list(dict.fromkeys(ok[x]))}, labels=words,
-                 barmode="relative" if x == "hypervisor" else "group")
+                 barmode="relative" if x == "hypervisor" else "group", **ci)
     fig.update_traces(hovertemplate="%{x}<br>%{fullData.name}: %{y:.3f} of native<extra></extra>")
     fig.add_hline(y=1.0, line_dash="dash", line_color=MODE_COLORS["native"], annotation_text="native = 1",
                   annotation_position="top left")
@@ -341,7 +348,8 @@ def path_waterfall(path: list[dict], title: str | None = None) -> go.Figure:
 
 def sweep_line(df: pd.DataFrame, x: str, y: str = "relative_performance", color: str | None = None,
                level: float = 0.95, title: str | None = None, labels: dict | None = None) -> go.Figure:
-    """Mean of ``y`` against ``x`` with a confidence band over replications, one line per ``color`` value."""
+    """Mean of ``y`` against ``x`` with a 95% band from Student's t over replications (none where a point has one
+    replication), one line per ``color`` value."""
     from .sweep import mean_ci
     by = [x] + ([color] if color else [])
     g = mean_ci(df, by, value=y, level=level).sort_values(by)
@@ -352,7 +360,8 @@ def sweep_line(df: pd.DataFrame, x: str, y: str = "relative_performance", color:
     fig = go.Figure()
     for name, d in groups:
         c = colors[name]
-        xs, lo, hi = list(d[x]), list(d["ci_low"]), list(d["ci_high"])
+        band = d[np.isfinite(d["ci_low"].astype(float))]  # one replication has no interval: no band there
+        xs, lo, hi = list(band[x]), list(band["ci_low"]), list(band["ci_high"])
         fig.add_scatter(x=xs + xs[::-1], y=hi + lo[::-1], fill="toself", fillcolor=c, opacity=0.2, line_width=0,
                         showlegend=False, hoverinfo="skip", name=f"{name} band", legendgroup=name)
         fig.add_scatter(x=d[x], y=d["mean"], mode="lines+markers", name=name, line_color=c, legendgroup=name,

@@ -14,17 +14,20 @@ from typing import Any
 import pandas as pd
 
 __all__ = ["Result", "SUMMARY_COLUMNS", "VM_COLUMNS", "TIMELINE_COLUMNS", "BREAKDOWN_COLUMNS", "EXIT_COLUMNS",
-           "LATENCY_COLUMNS", "LATENCY_STATS_COLUMNS", "relative", "contributors", "latency_stats"]
+           "LATENCY_COLUMNS", "LATENCY_STATS_COLUMNS", "REPLICA_COLUMNS", "relative", "contributors", "latency_stats"]
 
-SUMMARY_COLUMNS = ["run", "scenario", "hardware", "hypervisor", "workload", "vcpus", "vms", "seed", "duration",
-                   "metric", "unit", "higher_is_better", "value", "native_value", "relative_performance",
-                   "units", "events", "events_per_sim_s", "wall_s", "engine", "pcpu_util", "nic_tx_util", "nic_rx_util",
+SUMMARY_COLUMNS = ["run", "scenario", "hardware", "hypervisor", "workload", "neighbor", "vcpus", "vms", "seed",
+                   "duration", "metric", "unit", "higher_is_better", "value", "native_value", "relative_performance",
+                   "relative_ci_low", "relative_ci_high", "alone_value", "interference",
+                   "relative_vs_native_with_neighbor", "baseline", "replications", "units", "events", "events_per_sim_s", "wall_s", "engine", "pcpu_util", "nic_tx_util", "nic_rx_util",
                    "disk_util", "backend_util", "resolutions", "stop_reason", "ci_low", "ci_high", "warnings", "error"]
 VM_COLUMNS = ["run", "scenario", "vm", "units", "value"]
 TIMELINE_COLUMNS = ["run", "scenario", "scope", "state", "start_s", "end_s", "guest_fraction"]
 BREAKDOWN_COLUMNS = ["run", "scenario", "scope", "entity", "category", "seconds"]
 EXIT_COLUMNS = ["run", "scenario", "reason", "count", "cycles"]
 LATENCY_COLUMNS = ["run", "scenario", "vm", "start_s", "latency_us", "censored"]
+REPLICA_COLUMNS = ["run", "scenario", "replication", "seed", "value", "native_value", "relative_performance",
+                   "alone_value", "interference"]
 
 
 @dataclass
@@ -34,7 +37,18 @@ class Result:
     Attributes
     ----------
     summary : DataFrame
-        One row per run (``SUMMARY_COLUMNS``).
+        One row per run (``SUMMARY_COLUMNS``). ``value`` is the metric, the mean over ``replications`` runs
+        with seeds derived from the spec's (:func:`kit.stats.replication_seed`; one replication runs the spec's
+        own seed), and ``ci_low``/``ci_high`` its 95% interval from Student's t (missing with one replication:
+        unknown, not zero; a single run that stopped early at a requested precision gives its batch-means
+        interval). ``relative_performance`` is against native ALONE on the same host (no neighbour), with
+        ``relative_ci_low``/``relative_ci_high`` over replications; ``baseline`` says what that native run
+        shares with this one (hardware and its overrides, guest pages, physical CPUs, pinning) and what it does
+        not (the neighbour, the mode's own settings such as host pages). ``alone_value`` is the same spec with
+        no neighbour and ``interference`` this run against it (1.0: the neighbour costs nothing; lower: slowed
+        by it). ``relative_vs_native_with_neighbor`` is against a native run that has the same neighbour (what
+        ``relative_performance`` meant before; a VM can read above 1.0 there, since its neighbour is slowed by
+        the VM's overheads too). Without a neighbour, ``alone_value`` is ``value`` and ``interference`` 1.0.
     breakdown : DataFrame
         One row per run x entity x category: ``run, scenario, scope, entity, category, seconds``;
         ``entity`` is ``vcpu`` (measured VMs), ``backend`` or ``neighbor``.
@@ -46,6 +60,9 @@ class Result:
         A request still under way when the run ended is kept, right-censored: ``censored`` is true and
         ``latency_us`` is its elapsed time, a lower bound of its latency (see :func:`latency_stats`; select
         ``~latency["censored"]`` for the finished requests).
+    replicas : DataFrame
+        One row per run x replication (``REPLICA_COLUMNS``): the seed and numbers of each replication, which the
+        summary's means and intervals are taken over. The other tables are those of the first replication.
     """
 
     summary: pd.DataFrame
@@ -55,11 +72,12 @@ class Result:
     vms: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=VM_COLUMNS))
     specs: list = field(default_factory=list)
     timeline: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TIMELINE_COLUMNS))
+    replicas: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REPLICA_COLUMNS))
 
     @classmethod
     def from_rows(cls, summaries: Iterable[dict], breakdown: Iterable[dict], exits: Iterable[dict],
                   latency: Iterable[dict] | Mapping[str, Any], specs: Iterable[Any], vms: Iterable[dict] = (),
-                  timeline: Iterable[dict] = ()) -> Result:
+                  timeline: Iterable[dict] = (), replicas: Iterable[dict] = ()) -> Result:
         """A result from lists of row dicts (one list per table); ``latency`` may also be columns (a mapping of
         column name to an array or a scalar), which keeps a run with millions of requests light."""
         return cls(pd.DataFrame(summaries, columns=SUMMARY_COLUMNS),
@@ -69,18 +87,20 @@ class Result:
                     else pd.DataFrame(list(latency), columns=LATENCY_COLUMNS)),
                    pd.DataFrame(list(vms), columns=VM_COLUMNS),
                    specs=list(specs),
-                   timeline=pd.DataFrame(list(timeline), columns=TIMELINE_COLUMNS))
+                   timeline=pd.DataFrame(list(timeline), columns=TIMELINE_COLUMNS),
+                   replicas=pd.DataFrame(list(replicas), columns=REPLICA_COLUMNS))
 
     @classmethod
     def failed(cls, run_id: int, scenario: str, spec: Any, error: str) -> Result:
         """The one-row result of a run that could not be made: its spec and its error."""
         row = {**{c: None for c in SUMMARY_COLUMNS}, "run": run_id, "scenario": scenario, "hardware": spec.hardware,
-               "hypervisor": spec.hypervisor, "workload": spec.workload, "warnings": "", "error": error}
+               "hypervisor": spec.hypervisor, "workload": spec.workload, "neighbor": spec.neighbor, "warnings": "",
+               "error": error}
         return cls.from_rows([row], [], [], [], [spec])
 
     @staticmethod
     def concat(results: list["Result"]) -> "Result":
-        tables = ("summary", "breakdown", "exits", "latency", "vms", "timeline")
+        tables = ("summary", "breakdown", "exits", "latency", "vms", "timeline", "replicas")
         frames = {k: pd.concat([getattr(r, k) for r in results], ignore_index=True) for k in tables}
         return Result(**frames, specs=[s for r in results for s in r.specs])
 
@@ -92,6 +112,11 @@ class Result:
             b = self.breakdown[(self.breakdown["run"] == rid) & (self.breakdown["entity"] == "vcpu")]
             e = self.exits[self.exits["run"] == rid]
             rec = {k: _json_value(row[k]) for k in SUMMARY_COLUMNS}
+            reps = self.replicas[self.replicas["run"] == rid]
+            if len(reps) > 1:
+                rec["replicas"] = [{k: _json_value(r[k]) for k in ("replication", "seed", "value",
+                                                                    "relative_performance", "interference")}
+                                   for _, r in reps.iterrows()]
             rec["breakdown"] = {k: round(float(v), 9) for k, v in b.groupby("category")["seconds"].sum().items()}
             rec["backends"] = {k: round(float(v), 9) for k, v in self.breakdown[
                 (self.breakdown["run"] == rid) & (self.breakdown["entity"] == "backend")

@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # the engine is imported where it is used, so that ``import k
     from .results import Result
     from .sim.host import Host
 
-__all__ = ["run", "compare", "native_spec", "native_value", "closed_form_metrics", "Baseline", "add_baseline",
+__all__ = ["run", "compare", "native_spec", "alone_spec", "baseline_description", "native_value", "alone_value",
+           "check_replications", "replication_specs", "MAX_REPLICATIONS", "closed_form_metrics", "Baseline", "add_baseline",
            "take_new_baselines", "baseline_stats", "BASELINE_CACHE_SIZE", "__version__"]
 
 
@@ -38,6 +39,14 @@ def _rate_value(wl: Workload, rate: float) -> float:
 
 
 def _metric_value(host: Host, wl: Workload, duration: float, units: float) -> float:
+    """The run's metric from what it measured: a rate of units (or bytes) per second, times the metric's units
+    per unit of work; or, for a time metric (a kernel build's time), the units per job divided by that rate.
+
+    A time metric is thus the time per unit of work times the units of a job, from the measured rate (the running
+    unit's fraction counts, see :func:`kit.sim.scheduler.credit_units`), never the time until a job finished
+    within the horizon: it does not depend on ``duration`` beyond sampling noise, which shrinks with a longer
+    duration and which the interval over replications reports (``tests/test_uncertainty.py``).
+    """
     if wl.kind == "stream":
         return host.bytes_done * wl.value_per_unit / duration
     rate = units / duration
@@ -85,9 +94,11 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
                     / (len(r.entities) * duration) for r in host.backends.values()}
     summary: dict[str, Any] = {
         "run": run_id, "scenario": scenario, "hardware": hw.id, "hypervisor": mode.name, "workload": wl.id,
-        "vcpus": spec.vcpus, "vms": spec.vms, "seed": spec.seed, "duration": duration, "metric": wl.metric,
+        "neighbor": spec.neighbor, "vcpus": spec.vcpus, "vms": spec.vms, "seed": spec.seed, "duration": duration, "metric": wl.metric,
         "unit": wl.unit, "higher_is_better": wl.higher_is_better, "value": value, "native_value": float("nan"),
-        "relative_performance": float("nan"), "units": units, "events": events,
+        "relative_performance": float("nan"), "relative_ci_low": None, "relative_ci_high": None,
+        "alone_value": float("nan"), "interference": float("nan"), "relative_vs_native_with_neighbor": float("nan"),
+        "baseline": "", "replications": 1, "units": units, "events": events,
         "events_per_sim_s": events / duration, "wall_s": wall, "engine": host.engine,
         "pcpu_util": sum(host.sched.busy) / cap if n_pools else 0.0,
         "nic_tx_util": host.nic_tx.busy_until(duration) / duration,
@@ -129,19 +140,67 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
     return summary, brows, exit_rows, lat_rows, vm_rows, trace
 
 
-def native_spec(spec: Spec) -> Spec:
-    """The native baseline of a spec: same hardware, workload, seed, vCPUs and VMs.
+#: Mode settings the native baseline keeps: the guest OS's page size, the software era's speculative-execution
+#: mitigations and the host's DMA remapping
+NATIVE_KEEPS = ("guest_page", "mitigations", "dma_remap")
+
+
+def native_spec(spec: Spec, keep_neighbor: bool = False) -> Spec:
+    """The native baseline of a spec: same hardware, workload, seed, vCPUs, VMs, physical CPUs and pinning, alone
+    on the host (no neighbour; with ``keep_neighbor`` the same neighbour, natively).
 
     Mode overrides do not apply to native and are dropped, except the guest page
     size, which belongs to the guest OS, the speculative-execution mitigations, which
     belong to the software era of both, and the host's DMA remapping; hardware and
-    workload overrides are kept.
+    workload overrides are kept. :func:`baseline_description` says this in words for a given spec.
     """
     from .inputs.spec import Spec
     data = spec.model_dump()
-    guest = tuple((k, v) for k, v in spec.mode if k in ("guest_page", "mitigations", "dma_remap"))
+    guest = tuple((k, v) for k, v in spec.mode if k in NATIVE_KEEPS)
     data.update(hypervisor="native", mode=guest, dom0_vcpus=1)
+    if not keep_neighbor:
+        data.update(neighbor=None, neighbor_vcpus=1)
     return Spec(**data)
+
+
+def alone_spec(spec: Spec) -> Spec:
+    """The same spec with no neighbour: what :func:`run`'s ``interference`` is measured against."""
+    from .inputs.spec import Spec
+    return Spec(**{**spec.model_dump(), "neighbor": None, "neighbor_vcpus": 1})
+
+
+def baseline_description(spec: Spec) -> str:
+    """What the native baseline of ``spec`` (:func:`native_spec`) shares with it and what it does not, in words."""
+    if spec.hypervisor == "native" and spec == native_spec(spec):
+        return "this run is native alone: its own baseline"
+    mode = dict(spec.mode)
+    guest = mode.get("guest_page")
+    shared = [f"hardware {spec.hardware}" + (" with " + ", ".join(f"hw.{k}={v}" for k, v in spec.hw)
+                                             if spec.hw else ""),
+              f"workload {spec.workload}" + (" with " + ", ".join(f"workload.{k}={v}" for k, v in spec.params)
+                                             if spec.params else ""),
+              f"{spec.vms} VM{'s' if spec.vms > 1 else ''} x {spec.vcpus} vCPU{'s' if spec.vcpus > 1 else ''}",
+              "the same seed",
+              f"{spec.pcpus} physical CPUs" if spec.pcpus else "all physical CPUs",
+              "pinned" if spec.pin else "unpinned",
+              f"guest pages {guest} (the guest OS's)" if guest else "default guest pages"]
+    shared += [f"{k}={mode[k]} (the software era's)" if k == "mitigations" else f"{k}={mode[k]} (the host's)"
+               for k in NATIVE_KEEPS[1:] if k in mode]
+    if spec.weights:
+        shared.append("weights " + ",".join(map(str, spec.weights)))
+    if spec.caps:
+        shared.append("caps " + ",".join(map(str, spec.caps)))
+    differs = []
+    if spec.neighbor:
+        differs.append(f"no neighbour (this run has {spec.neighbor} on {spec.neighbor_vcpus} vCPU"
+                       f"{'s' if spec.neighbor_vcpus > 1 else ''})")
+    dropped = [f"{k}={v}" for k, v in spec.mode if k not in NATIVE_KEEPS]
+    if dropped:
+        differs.append("not the mode's settings " + ", ".join(dropped) + " (no hypervisor: e.g. no host page table)")
+    elif spec.hypervisor != "native":
+        differs.append(f"no hypervisor (no {spec.hypervisor} paths, no host page table)")
+    return "native alone on the host; shares: " + ", ".join(shared) + (
+        "; differs: " + "; ".join(differs) if differs else "")
 
 
 def closed_form_metrics(spec: Spec) -> dict | None:
@@ -253,18 +312,22 @@ BASELINE_CACHE_SIZE = 1024
 baseline_stats = {"computed": 0, "reused": 0}
 
 
-def _baseline_key(spec: Spec) -> str:
+def _baseline_key(spec: Spec, keep_neighbor: bool = False) -> str:
     """Everything the native run of ``spec`` reads except the hardware overrides (compared value by value, see
-    :func:`native_value`): the key of ``native_spec(spec)`` without them, computed without building it."""
+    :func:`native_value`): the key of ``native_spec(spec, keep_neighbor)`` without them, computed without
+    building it."""
     data = spec.model_dump(mode="json")
-    data.update(hypervisor="native", mode=[[k, v] for k, v in data["mode"] if k == "guest_page"], dom0_vcpus=1,
+    data.update(hypervisor="native", mode=[[k, v] for k, v in data["mode"] if k in NATIVE_KEEPS], dom0_vcpus=1,
                 hw=[])
+    if not keep_neighbor:
+        data.update(neighbor=None, neighbor_vcpus=1)
     blob = json.dumps(data, sort_keys=True) + __version__
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def native_value(spec: Spec, hw: Hardware | None = None) -> float:
-    """The metric of ``spec``'s native baseline, computed once per process for what native reads.
+def native_value(spec: Spec, hw: Hardware | None = None, keep_neighbor: bool = False) -> float:
+    """The metric of ``spec``'s native baseline (alone, or with ``keep_neighbor`` beside the same neighbour),
+    computed once per process for what native reads.
 
     A native run is keyed on its spec without hardware overrides, plus the values of exactly the hardware
     parameters and features it read (recorded the first time): a sweep over a value native never reads, such as
@@ -272,7 +335,7 @@ def native_value(spec: Spec, hw: Hardware | None = None) -> float:
     """
     from .inputs.modes import hypervisor
     from .inputs.resolve import resolve, resolve_platform
-    base = _baseline_key(spec)
+    base = _baseline_key(spec, keep_neighbor)
     entries = _BASELINES.get(base, [])
     if entries:
         if hw is None:  # the spec's hardware with its overrides, which native keeps
@@ -281,7 +344,7 @@ def native_value(spec: Spec, hw: Hardware | None = None) -> float:
             if tuple(_read(hw, n) for n in b.names) == b.values:
                 baseline_stats["reused"] += 1
                 return b.value
-    native = native_spec(spec)
+    native = native_spec(spec, keep_neighbor)
     res = resolve(native)
     tracked = _HardwareReads(res.hw)
     hw = cast("Hardware", tracked)  # what the mode's resolution and the run read of it is recorded
@@ -315,68 +378,198 @@ def take_new_baselines() -> list[Baseline]:
     return out
 
 
-def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | None = None,
-        trace_s: float = 0.0) -> Result:
-    """Simulate one spec; with ``baseline`` also its native run, for relative performance.
+#: Most replications of one run or comparison (as a sweep file's ``replications``)
+MAX_REPLICATIONS = 1000
+#: Values of the same spec alone on the host (no neighbour), for ``interference``: spec key -> value
+_ALONE: dict[str, float] = {}
 
-    With ``trace_s`` > 0 the result's ``timeline`` holds every entity's states
-    (running, exiting, waiting, idle, backend) during the first ``trace_s`` seconds.
 
-    Raises :class:`HvkitError` for a bad spec (nothing is simulated then).
-    """
+def check_replications(replications: Any, field: str = "replications") -> int:
+    """``replications`` as an int from 1 to :data:`MAX_REPLICATIONS`, or a one-line error naming ``field``."""
+    from .inputs.coerce import strict_int
+    allowed = f"a whole number from 1 to {MAX_REPLICATIONS}"
+    try:
+        n = strict_int(value=replications)
+    except Exception:
+        raise HvkitError("not a whole number", field=field, value=replications, allowed=allowed) from None
+    if not 1 <= n <= MAX_REPLICATIONS:
+        raise HvkitError("out of range", field=field, value=replications, allowed=allowed)
+    return n
+
+
+def replication_specs(spec: Spec, replications: int) -> list[Spec]:
+    """The specs of ``replications`` runs of ``spec``: the spec itself for one, else one per replication with
+    the seed :func:`kit.stats.replication_seed` derives from the spec's (as a sweep's replications)."""
+    from .stats import replication_seed
+    n = check_replications(replications)
+    if n == 1:
+        return [spec]
+    return [spec.replace(seed=replication_seed(spec.seed, r)) for r in range(n)]
+
+
+def alone_value(spec: Spec) -> float:
+    """The metric of ``spec`` with no neighbour (:func:`alone_spec`), computed once per process."""
     from .inputs.spec import Spec
+    alone = alone_spec(spec)
+    if alone.hypervisor == "native" and alone == native_spec(alone):
+        return native_value(alone)
+    key = Spec.key(alone, __version__)
+    if key not in _ALONE:
+        if len(_ALONE) >= BASELINE_CACHE_SIZE:
+            _ALONE.pop(next(iter(_ALONE)))
+        _ALONE[key] = float(_simulate(alone, -1, "alone", tables=False)[0]["value"])
+    return _ALONE[key]
+
+
+def _run_once(spec: Spec, baseline: bool, run_id: int, scenario: str, trace_s: float = 0.0,
+              native: float | None = None) -> Result:
+    """One run of ``spec`` (its own seed); with ``baseline`` also against native alone (``native`` if the
+    caller has it), the same spec alone and native with the same neighbour."""
     from .results import Result, relative
-    if not isinstance(spec, Spec):
-        raise HvkitError("run() takes a kit.Spec", value=type(spec).__name__, allowed="kit.Spec(...)")
     own = spec.hypervisor == "native" and spec == native_spec(spec)
     # the baseline first: its run's memory is free again before this run's tables are built
-    nv = native_value(spec) if baseline and not own else None
-    s, b, e, l, v, tr = _simulate(spec, run_id, scenario or spec.label(), trace_s=trace_s)
+    nv = native if native is not None else (native_value(spec) if baseline and not own else None)
+    s, b, e, l, v, tr = _simulate(spec, run_id, scenario, trace_s=trace_s)
     if baseline:
+        value, hib = s["value"], bool(s["higher_is_better"])
         if nv is None:
-            nv = s["value"]
-        s["native_value"] = nv
-        s["relative_performance"] = relative(s["value"], nv, s["higher_is_better"])
-    return Result.from_rows([s], b, e, l, [spec], v, timeline=tr)
+            nv = value
+        if spec.neighbor:
+            alone = alone_value(spec)
+            shared = value if spec == native_spec(spec, keep_neighbor=True) else native_value(spec,
+                                                                                             keep_neighbor=True)
+        else:
+            alone, shared = value, nv
+        s.update(native_value=nv, relative_performance=relative(value, nv, hib), alone_value=alone,
+                 interference=relative(value, alone, hib),
+                 relative_vs_native_with_neighbor=relative(value, shared, hib), baseline=baseline_description(spec))
+    replica = {k: s[k] for k in ("run", "scenario", "seed", "value", "native_value", "relative_performance",
+                                 "alone_value", "interference")}
+    return Result.from_rows([s], b, e, l, [spec], v, timeline=tr, replicas=[{**replica, "replication": 0}])
 
 
-def compare(hardware: str, workload: str, hypervisors: str | Sequence[str], **kw: Any) -> Result:
-    """Run one workload under several modes on one profile (native is computed once).
+def _combine(parts: list[Result], spec: Spec) -> Result:
+    """One result from the replications of ``spec`` (``parts``, one run each): the summary's numbers are their
+    means with 95% intervals from Student's t; the other tables are the first replication's."""
+    import pandas as pd
 
-    Extra keyword arguments go to :class:`Spec` (vcpus, vms, duration, seed, mode, hw, params...).
+    from .stats import t_interval
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    rows = [p.summary.iloc[0] for p in parts]
+    s = first.summary.copy()
+    for col in ("value", "native_value", "alone_value", "interference", "relative_vs_native_with_neighbor",
+                "units", "events", "events_per_sim_s", "pcpu_util", "nic_tx_util", "nic_rx_util", "disk_util"):
+        s[col] = s[col].astype(float)
+        s.loc[0, col] = t_interval([float(r[col]) for r in rows])[0]
+    value, half = t_interval([float(r["value"]) for r in rows])
+    s["ci_low"], s["ci_high"] = s["ci_low"].astype(object), s["ci_high"].astype(object)
+    s.loc[0, ["ci_low", "ci_high"]] = [value - half, value + half] if half is not None else [None, None]
+    if all(math.isfinite(float(r["relative_performance"])) for r in rows):
+        rel, rhalf = t_interval([float(r["relative_performance"]) for r in rows])
+        s["relative_performance"] = s["relative_performance"].astype(float)
+        s.loc[0, "relative_performance"] = rel
+        if rhalf is not None:
+            s["relative_ci_low"], s["relative_ci_high"] = rel - rhalf, rel + rhalf
+    s.loc[0, "seed"] = spec.seed
+    s.loc[0, "replications"] = len(parts)
+    s.loc[0, "wall_s"] = sum(float(r["wall_s"]) for r in rows)
+    s.loc[0, "stop_reason"] = "; ".join(dict.fromkeys(str(r["stop_reason"]) for r in rows))
+    s.loc[0, "warnings"] = "; ".join(dict.fromkeys(str(r["warnings"]) for r in rows if r["warnings"]))
+    reps = pd.concat([p.replicas.assign(replication=i) for i, p in enumerate(parts)], ignore_index=True)
+    return dataclasses.replace(first, summary=s, replicas=reps, specs=[spec])
+
+
+def _renumber(result: Result, run_id: int, scenario: str) -> Result:
+    for df in (result.summary, result.breakdown, result.exits, result.latency, result.vms, result.timeline,
+               result.replicas):
+        if len(df):
+            df.loc[:, "run"] = run_id
+            df.loc[:, "scenario"] = scenario
+    return result
+
+
+def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | None = None,
+        trace_s: float = 0.0, replications: int = 1) -> Result:
+    """Simulate one spec; with ``baseline`` also its native run alone on the host, for relative performance.
+
+    With ``replications`` N > 1 the spec runs N times with seeds derived from its own
+    (:func:`kit.stats.replication_seed`); the summary gives the means and 95% intervals from Student's t
+    (``ci_low``/``ci_high``, ``relative_ci_low``/``relative_ci_high``), ``replicas`` each replication's numbers,
+    and the other tables are the first replication's. With one replication the interval is unknown (missing).
+
+    With a neighbour (``spec.neighbor``) ``relative_performance`` is against native alone, ``interference``
+    against the same spec alone and ``relative_vs_native_with_neighbor`` against native beside the same
+    neighbour; ``baseline`` says in words what the native baseline shares with the run.
+
+    With ``trace_s`` > 0 the result's ``timeline`` holds every entity's states
+    (running, exiting, waiting, idle, backend) during the first ``trace_s`` seconds (of the first replication).
+
+    Raises :class:`HvkitError` for a bad spec or a bad ``replications`` (nothing is simulated then).
+    """
+    from .inputs.spec import Spec
+    if not isinstance(spec, Spec):
+        raise HvkitError("run() takes a kit.Spec", value=type(spec).__name__, allowed="kit.Spec(...)")
+    specs = replication_specs(spec, replications)
+    label = scenario or spec.label()
+    parts = [_run_once(sp, baseline, run_id, label, trace_s=trace_s if r == 0 else 0.0)
+             for r, sp in enumerate(specs)]
+    return _combine(parts, spec)
+
+
+def compare(hardware: str, workload: str, hypervisors: str | Sequence[str], *, replications: int = 1,
+            neighbors: Sequence[str | None] | None = None, **kw: Any) -> Result:
+    """Run one workload under several modes on one profile (native alone is computed once per replication).
+
+    Extra keyword arguments go to :class:`Spec` (vcpus, vms, duration, seed, mode, hw, params, neighbor...).
+    ``replications`` runs each mode N times (see :func:`run`). ``neighbors`` varies the neighbour: every mode
+    runs beside each (None or ``"none"``: alone), and a row's scenario is ``mode + neighbour``; relative
+    performance is always against native alone, ``interference`` against the same mode alone.
     A mode that fails (an impossible combination) gives a row with its error; the others still run.
     """
     from .inputs.spec import Spec
-    from .results import Result, relative
+    from .results import Result
     names = [hypervisors] if isinstance(hypervisors, str) else list(hypervisors)  # one name is one mode
     if not names:
         raise HvkitError("no hypervisors given", field="hypervisors", allowed="one or more mode names")
+    n = check_replications(replications)
     base = Spec.make(hardware=hardware, hypervisor="native", workload=workload, **kw)
-    native = run(native_spec(base), baseline=False, run_id=0, scenario="native")
-    nv = native.summary.loc[0, "value"]
+    if neighbors is None:
+        nbs: list[str | None] = [base.neighbor]
+    else:
+        nbs = [None if nb in (None, "", "none") else nb for nb in
+               ([neighbors] if isinstance(neighbors, str) else list(neighbors))]
+        if not nbs:
+            raise HvkitError("no neighbours given", field="neighbors", allowed="workload names or none")
+        from .inputs.workloads import load_workload
+        for nb in nbs:  # a typo fails before anything runs
+            if nb is not None:
+                try:
+                    load_workload(nb)
+                except HvkitError as exc:
+                    raise HvkitError(str(exc), field="neighbors") from None
+    alone = native_spec(base)
+    native_runs = [_run_once(sp, True, 0, "native") for sp in replication_specs(alone, n)]
+    natives = [float(r.summary.loc[0, "value"]) for r in native_runs]
     parts = []
-    for i, name in enumerate(names):
-        if name == "native":
-            r = native
-            r.summary.loc[:, ["native_value", "relative_performance"]] = [nv, 1.0]
-            r.summary.loc[:, "run"] = i
-            for df in (r.breakdown, r.exits, r.latency, r.vms):
-                df.loc[:, "run"] = i
+    i = 0
+    for nb in nbs:
+        for name in names:
+            scenario = name if len(nbs) == 1 else f"{name} + {nb or 'none'}"
+            if name == "native" and nb is None:
+                parts.append(_renumber(_combine(native_runs, alone), i, scenario))
+                i += 1
+                continue
+            spec = base.replace(hypervisor=name, neighbor=nb, **({} if nb else {"neighbor_vcpus": 1}))
+            try:
+                specs = replication_specs(spec, n)
+                r = _combine([_run_once(sp, True, i, scenario, native=natives[k]) for k, sp in enumerate(specs)],
+                             spec)
+            except HvkitError as exc:
+                r = Result.failed(i, scenario, spec, str(exc))
+            except Exception as exc:  # keep what was computed; say what broke
+                r = Result.failed(i, scenario, spec, f"{type(exc).__name__}: {exc}; {traceback.format_exc(limit=1)}")
             parts.append(r)
-            continue
-        spec = base.replace(hypervisor=name)
-        try:
-            r = run(spec, baseline=False, run_id=i, scenario=name)
-        except HvkitError as exc:
-            parts.append(Result.failed(i, name, spec, str(exc)))
-            continue
-        except Exception as exc:  # keep what was computed; say what broke
-            parts.append(Result.failed(i, name, spec,
-                                       f"{type(exc).__name__}: {exc}; {traceback.format_exc(limit=1)}"))
-            continue
-        r.summary.loc[:, "native_value"] = nv
-        r.summary.loc[:, "relative_performance"] = relative(r.summary.loc[0, "value"], nv,
-                                                            bool(r.summary.loc[0, "higher_is_better"]))
-        parts.append(r)
+            i += 1
     return Result.concat(parts)
-

@@ -51,6 +51,7 @@ from .version import __version__
 from .errors import HvkitError
 from .inputs.files import load_validated, read_yaml
 from .inputs.spec import Spec
+from .stats import replication_seed, t_quantile
 
 __all__ = ["sweep", "expand", "run_point", "SweepFile", "load_sweep_file", "mean_ci", "Store", "plan_size",
            "check_workers", "max_workers", "check_output", "write_parquet_atomic", "SweepInterrupted",
@@ -120,10 +121,6 @@ class SweepStoreWarning(UserWarning):
 
 
 # ---- expansion -----------------------------------------------------------------------------------
-
-def _seed_for(base_seed: int, replication: int) -> int:
-    return int(np.random.SeedSequence([base_seed, replication]).generate_state(1)[0])
-
 
 def _nonfinite(v) -> bool:
     if isinstance(v, (bool, int, np.integer)):
@@ -221,7 +218,7 @@ def expand(base: Spec, grid: dict | None = None, *, zip_params: dict | None = No
                 spec = spec0.with_sets(list(sets.items()))
                 for r in range(replications):
                     out.append({"point": i, "replication": r, "sets": sets,
-                                "spec": spec.replace(seed=_seed_for(spec.seed, r))})
+                                "spec": spec.replace(seed=replication_seed(spec.seed, r))})
                 i += 1
     _check_names(out)
     return out
@@ -1270,12 +1267,14 @@ def _sweep(plan, st, executor, workers, progress, retry_errors) -> pd.DataFrame:
 
 
 def mean_ci(df: pd.DataFrame, by: list[str], value: str = "relative_performance", level: float = 0.95) -> pd.DataFrame:
-    """Mean and a normal-approximation confidence interval of ``value`` over replications."""
-    from statistics import NormalDist
-    z = NormalDist().inv_cdf(0.5 + level / 2)
+    """Mean and a confidence interval from Student's t of ``value`` over replications.
+
+    A group of one replication has no interval: its ``ci_low`` and ``ci_high`` are missing (unknown, not zero).
+    """
     ok = df[df["error"] == ""]
     g = ok.groupby(by)[value].agg(["mean", "std", "count"]).reset_index()
-    half = z * g["std"].fillna(0.0) / np.sqrt(g["count"])
+    t = g["count"].map(lambda n: t_quantile(0.5 + level / 2, int(n) - 1) if n > 1 else float("nan"))
+    half = t * g["std"] / np.sqrt(g["count"])
     g["ci_low"], g["ci_high"] = g["mean"] - half, g["mean"] + half
     return g
 

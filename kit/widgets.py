@@ -36,6 +36,7 @@ from .costs.microbench import microbench
 from .inputs.modes import PARTS, list_hypervisors
 from .costs.ops import list_ops
 from .run import compare
+from .stats import format_ci
 from .inputs.spec import Spec, format_value, parse_set
 from .inputs.specfile import load_spec, save_spec, spec_from_text, spec_to_text
 from .inputs.workloads import list_workloads
@@ -48,6 +49,8 @@ NONE = "(none)"
 #: Longest simulated run a panel starts: the busiest workloads (memcached, redis: about 1.3 million events per
 #: simulated second) take about 15 s for it with their native baseline on one core of this kind of machine
 MAX_DURATION_S = 1.0
+#: Most replications a panel runs per mode (each a run of up to MAX_DURATION_S)
+MAX_REPLICATIONS = 10
 #: Longest simulated run of one sweep point in a panel, and most runs (points x modes x replications) per sweep
 SWEEP_MAX_DURATION_S = 0.1
 SWEEP_MAX_RUNS = 60
@@ -234,6 +237,20 @@ def _duration(value: float, description: str, hi: float = MAX_DURATION_S, width:
                               style={"description_width": "initial"}, layout=W.Layout(width=width))
 
 
+def _replications() -> W.BoundedIntText:
+    """Runs per mode with derived seeds: the table gives 95% intervals from Student's t (none with one)."""
+    return W.BoundedIntText(value=1, min=1, max=MAX_REPLICATIONS, description="replications",
+                            style={"description_width": "initial"}, layout=W.Layout(width="160px"))
+
+
+def _with_ci(row, col: str, ci: str, fmt: str) -> str:
+    """A summary number with only the digits its 95% interval supports (``kit.stats.format_ci``)."""
+    lo, hi = row[f"{ci}_low"], row[f"{ci}_high"]
+    if _finite(lo) and _finite(hi):
+        return format_ci(float(row[col]), (float(hi) - float(lo)) / 2)
+    return f"{float(row[col]):{fmt}}"
+
+
 def _pairs(text: str, prefix: str = "", sep: str | None = None) -> list[tuple[str, str]]:
     """``key=value`` items of a text field as ``--set`` pairs (parsed by the spec's own ``parse_set``)."""
     items = [p.strip() for p in (text.split(sep) if sep else text.split())]
@@ -270,6 +287,7 @@ class ExperimentPanel(_Panel):
         self.neighbor_vcpus = W.BoundedIntText(value=1, min=1, max=16, description="its vCPUs", style=wide,
                                                layout=W.Layout(width="140px"))
         self.seed = W.IntText(value=0, description="seed", layout=W.Layout(width="160px"))
+        self.replications = _replications()
         self.duration = _duration(0.0, f"duration (s, 0 = default, at most {MAX_DURATION_S:g})")
         self.sets = W.Text(value="", description="more --set", placeholder="hw.exit_roundtrip_cycles=300 pin=true",
                            style=wide, layout=W.Layout(width="420px"), continuous_update=False)
@@ -278,7 +296,7 @@ class ExperimentPanel(_Panel):
                     W.HBox(list(self.overrides.values())[:3]), W.HBox(list(self.overrides.values())[3:]),
                     W.HBox([self.vcpus, self.vms, self.pcpus]),
                     W.HBox([self.weights, self.caps, self.neighbor, self.neighbor_vcpus]),
-                    W.HBox([self.seed, self.duration, self.sets])]
+                    W.HBox([self.seed, self.replications, self.duration, self.sets])]
         super().__init__(controls, "experiment")
 
     def spec(self) -> Spec:
@@ -339,7 +357,7 @@ class ExperimentPanel(_Panel):
         s = self.spec()
         kw = s.model_dump(exclude={"hardware", "hypervisor", "workload"})
         names = ["native", s.hypervisor] if s.hypervisor != "native" else ["native"]
-        r = compare(s.hardware, s.workload, names, **{**kw, "mode": s.mode})
+        r = compare(s.hardware, s.workload, names, replications=self.replications.value, **{**kw, "mode": s.mode})
         row = r.summary.iloc[-1]
         if row["error"]:
             raise HvkitError(row["error"])
@@ -350,13 +368,16 @@ class ExperimentPanel(_Panel):
     def _render(self, r):
         fig = plots.overhead_breakdown(r.breakdown, r.summary)
         self.show_figure(fig)
-        self.show_table(r.summary[["hypervisor", "workload", "metric", "unit", "value", "relative_performance",
-                                   "events", "resolutions"]])
+        self.show_table(r.summary[["hypervisor", "neighbor", "workload", "metric", "unit", "value", "ci_low",
+                                   "ci_high", "relative_performance", "relative_ci_low", "relative_ci_high",
+                                   "interference", "replications", "events", "resolutions", "baseline"]])
 
     def _done_message(self, r):
         row = r.summary.iloc[-1]
-        text = html.escape(f"{row['hypervisor']}: {row['relative_performance']:.3f} of native "
-                           f"({row['value']:.4g} {row['unit']})")
+        text = html.escape(f"{row['hypervisor']}: {_with_ci(row, 'relative_performance', 'relative_ci', '.3f')} of "
+                           f"native alone ({_with_ci(row, 'value', 'ci', '.4g')} {row['unit']})"
+                           + (f"; interference {row['interference']:.3f} beside {row['neighbor']}"
+                              if row["neighbor"] else ""))
         warnings = " ".join(w for w in r.summary["warnings"].fillna("") if w)
         if warnings:  # a short run or a rate above the hardware's peak: said, not hidden (kit.measure)
             text += f" <span style='color:#b36b00'>warning: {html.escape(warnings)}</span>"
@@ -380,10 +401,13 @@ class ComparePanel(_Panel):
                                             description="modes", rows=6)
         self.duration = _duration(0.0, f"duration (s, 0 = default, at most {MAX_DURATION_S:g})")
         self.seed = W.IntText(value=0, description="seed", layout=W.Layout(width="160px"))
+        self.replications = _replications()
+        self.neighbors = W.SelectMultiple(options=[NONE] + [w.id for w in list_workloads()], value=(NONE,),
+                                          description="neighbours", rows=6)
         self.view = W.ToggleButtons(options=list(self.VIEWS), value=view)
         self.view.observe(lambda ch: self.last_result is not None and self._render(self.last_result), "value")
-        super().__init__([W.HBox([self.hardware, self.workload]), W.HBox([self.duration, self.seed]),
-                          W.HBox([self.hypervisors, self.view])], "compare")
+        super().__init__([W.HBox([self.hardware, self.workload]), W.HBox([self.duration, self.seed, self.replications]),
+                          W.HBox([self.hypervisors, self.neighbors, self.view])], "compare")
 
     def names(self) -> list[str]:
         names = list(self.hypervisors.value)
@@ -412,16 +436,20 @@ class ComparePanel(_Panel):
         self.duration.value, self.seed.value = spec.duration or 0.0, spec.seed
 
     def _compute(self):
-        return compare(self.hardware.value, self.workload.value, self.names(),
-                       duration=self.duration.value or None, seed=self.seed.value)
+        neighbors = [None if n == NONE else n for n in self.neighbors.value] or [None]
+        return compare(self.hardware.value, self.workload.value, self.names(), replications=self.replications.value,
+                       neighbors=neighbors, duration=self.duration.value or None, seed=self.seed.value)
 
     def _render(self, r):
-        fig = {"relative": lambda: plots.relative_performance(r.summary, x="hypervisor"),
+        several = r.summary["neighbor"].fillna(NONE).nunique() > 1  # one bar per mode and neighbour
+        fig = {"relative": lambda: plots.relative_performance(r.summary, x="scenario" if several else "hypervisor"),
                "breakdown": lambda: plots.overhead_breakdown(r.breakdown, r.summary),
                "exits": lambda: plots.exits_per_second(r.exits, r.summary),
                "latency": lambda: plots.latency_cdf(r.latency)}[self.view.value]()
         self.show_figure(fig)
-        self.show_table(r.summary[["hypervisor", "value", "unit", "relative_performance", "error"]])
+        self.show_table(r.summary[["hypervisor", "neighbor", "value", "ci_low", "ci_high", "unit",
+                                   "relative_performance", "relative_ci_low", "relative_ci_high", "interference",
+                                   "replications", "error"]])
 
     def _done_message(self, r):
         failed = r.summary[r.summary["error"].fillna("") != ""]

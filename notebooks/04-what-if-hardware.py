@@ -2,7 +2,8 @@
 # # What would a hardware feature buy?
 #
 # Sweeps over the hardware profile: a cheaper VM exit, a faster page walk, interrupt virtualization. Every point is
-# a full run with its native baseline; bands are 95% confidence intervals over replications.
+# a full run with its native baseline; bands are 95% confidence intervals from Student's t over replications (with
+# two replications t is 12.7, not the normal 1.96: two seeds say little, and the bands show it).
 
 # %%
 import kit

@@ -366,6 +366,23 @@ for name, fn, frag in [
     ("sweep: grid unknown key", _sweep(grid={"colour": [1]}), "colour"),
     ("sweep: grid empty", _sweep(grid={"vcpus": []}), "non-empty list"),
     ("sweep: replications 0", _sweep(replications=0), "replications"),
+    ("run: replications 0", lambda tmp: __import__("kit").run(spec(duration=0.002), replications=0),
+     "field 'replications'"),
+    ("run: replications True", lambda tmp: __import__("kit").run(spec(duration=0.002), replications=True),
+     "field 'replications'"),
+    ("run: replications 2.5", lambda tmp: __import__("kit").run(spec(duration=0.002), replications=2.5),
+     "field 'replications'"),
+    ("run: replications 10**6", lambda tmp: __import__("kit").run(spec(duration=0.002), replications=10 ** 6),
+     "field 'replications'"),
+    ("compare: replications -1", lambda tmp: __import__("kit").compare("skylake-sp-2017", "netperf-rr", ["kvm"],
+                                                                      replications=-1, duration=0.002),
+     "field 'replications'"),
+    ("compare: neighbour unknown", lambda tmp: __import__("kit").compare("skylake-sp-2017", "netperf-rr", ["kvm"],
+                                                                        neighbors=[None, "nope"], duration=0.002),
+     "field 'neighbors'"),
+    ("compare: neighbours empty", lambda tmp: __import__("kit").compare("skylake-sp-2017", "netperf-rr", ["kvm"],
+                                                                       neighbors=[], duration=0.002),
+     "no neighbours given"),
     ("sweep: points NaN", _sweep(points=[{"workload.mtu": float("nan")}]), "not a finite number"),
 ]:
     case(f"api: {name}", "python api", api(fn), frag)
@@ -399,6 +416,9 @@ for opt, value, frag in [
     ("--seed", "-5", "field 'seed'"), ("--seed", "x", "field 'seed'"), ("--seed", "1.5", "not a whole number"),
     ("--hardware", "nope", "unknown hardware profile"), ("--hypervisor", "kvmm", "unknown hypervisor"),
     ("--workload", "nope", "unknown workload"), ("--workload", "", "unknown workload"),
+    ("--replications", "0", "field '--replications'"), ("--replications", "x", "field '--replications'"),
+    ("--replications", "1.5", "field '--replications'"), ("--replications", "nan", "field '--replications'"),
+    ("--replications", "1001", "field '--replications'"), ("--replications", "-3", "field '--replications'"),
 ]:
     case(f"run {opt} {value!r}", "cli args", with_opt(opt, value), frag)
 for name, a, frag in [
@@ -410,6 +430,12 @@ for name, a, frag in [
     ("compare in which every mode fails", ["compare", "--hardware", "p4-xeon-2003", "--workload", "netperf-rr",
                                            "--hypervisors", "kvm,xen-hvm", "--duration", "0.002"],
      "no mode could run"),
+    ("compare --neighbors nope", ["compare", "--hardware", "skylake-sp-2017", "--workload", "netperf-rr",
+                                  "--hypervisors", "kvm", "--neighbors", "none,nope"], "field '--neighbors'"),
+    ("compare --neighbors ,,", ["compare", "--hardware", "skylake-sp-2017", "--workload", "netperf-rr",
+                                "--hypervisors", "kvm", "--neighbors", ",,"], "no neighbours given"),
+    ("compare --replications 0", ["compare", "--hardware", "skylake-sp-2017", "--workload", "netperf-rr",
+                                  "--hypervisors", "kvm", "--replications", "0"], "field '--replications'"),
     ("microbench --op nope", ["microbench", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--op", "warp"],
      "unknown op"),
     ("microbench --hypervisors with a bad name", ["microbench", "--hardware", "skylake-sp-2017", "--hypervisors",
@@ -434,6 +460,13 @@ case("compare --json with a failed mode is strict JSON", "cli args",
           "--duration", "0.002", "--json"),
      check=lambda out: _no_nan(out) and json.loads(out)[1]["value"] is None and json.loads(out)[1]["error"])
 case("--seed 1e3 is seed 1000", "cli args", with_opt("--seed", "1e3"), check=lambda out: "relative performance" in out)
+case("--replications 1e0 is one replication: the interval is unknown", "cli args", with_opt("--replications", "1e0"),
+     check=lambda out: "interval is unknown" in out)
+case("--replications 2 --json keeps every digit and the interval", "cli args",
+     argv(*RUN, "--replications", "2", "--json"),
+     check=lambda out: _no_nan(out) and json.loads(out)["replications"] == 2
+     and json.loads(out)["ci_low"] <= json.loads(out)["value"] <= json.loads(out)["ci_high"]
+     and len(json.loads(out)["replicas"]) == 2)
 
 
 # ---- 7. paths ----------------------------------------------------------------------------------------------

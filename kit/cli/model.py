@@ -14,12 +14,15 @@ RUN_EXAMPLES = """examples:
   hvkit run --hardware skylake-sp-2017 --hypervisor xen-hvm --workload netperf-rr --set pcpus=1 \\
       --set neighbor=spec-int
   hvkit run --hardware skylake-sp-2017 --hypervisor kvm --workload netperf-rr --save-spec exp.yaml
-  hvkit run --spec exp.yaml --set interrupts=posted     # a saved experiment, varied"""
+  hvkit run --spec exp.yaml --set interrupts=posted     # a saved experiment, varied
+  hvkit run --hardware skylake-sp-2017 --hypervisor kvm --workload stream --replications 5   # mean and 95% CI"""
 COMPARE_EXAMPLES = """examples:
   hvkit compare --hardware skylake-sp-2017 --workload netperf-rr --hypervisors native,xen-pv,kvm,kvm-sriov
   hvkit compare --hardware xgene-armv8-2014 --workload memcached --hypervisors kvm,xen-hvm --json
   hvkit compare --spec exp.yaml                          # native against the file's mode
-  hvkit compare --spec exp.yaml --hypervisors native,kvm,xen-hvm"""
+  hvkit compare --spec exp.yaml --hypervisors native,kvm,xen-hvm
+  hvkit compare --hardware skylake-sp-2017 --workload netperf-rr --hypervisors kvm,xen-hvm --set pcpus=1 \
+      --neighbors none,spec-int,stream --replications 3     # interference of each neighbour, with 95% CIs"""
 
 
 def register(sub) -> None:
@@ -27,12 +30,37 @@ def register(sub) -> None:
                        description="Simulate a workload on VMs under a hypervisor mode, and the same on native, "
                                    "and say where the time went.", epilog=RUN_EXAMPLES, formatter_class=RawEpilog)
     add_spec_args(s)
+    _add_uncertainty_args(s)
     s.set_defaults(func=cmd_run)
     s = sub.add_parser("compare", help="simulate one workload under several modes, against native",
                        description="Simulate one workload under several modes (native computed once).",
                        epilog=COMPARE_EXAMPLES, formatter_class=RawEpilog)
     add_spec_args(s, several=True)
+    _add_uncertainty_args(s, several=True)
     s.set_defaults(func=cmd_compare)
+
+
+def _add_uncertainty_args(s, several: bool = False) -> None:
+    s.add_argument("--replications", default="1", metavar="N",
+                   help="runs with seeds derived from --seed; prints the mean and its 95%% interval from Student's "
+                        "t, with only the digits the interval supports (default 1: the interval is unknown)")
+    if several:
+        s.add_argument("--neighbors", default=None, metavar="LIST",
+                       help="neighbour workloads separated by commas, 'none' for alone: every mode runs beside "
+                            "each (default: the spec's neighbor, set with --set neighbor=W)")
+
+
+def _ci(mean, low, high, unit: str = "", fmt: str = ".4g") -> str:
+    """A number with only the digits its interval supports; the interval said unknown when there is none."""
+    import math
+
+    from ..stats import format_ci
+    half = None
+    if low is not None and high is not None and math.isfinite(float(low)) and math.isfinite(float(high)):
+        half = (float(high) - float(low)) / 2
+    if half is None:
+        return f"{mean:{fmt}}" + (f" {unit}" if unit else "")
+    return format_ci(float(mean), half, unit)
 
 
 def _print_table(result) -> None:
@@ -46,19 +74,36 @@ def _print_table(result) -> None:
         raise HvkitError(f"no mode could run; {s['hypervisor'].iloc[0]}: {s['error'].iloc[0]}",
                          field="--hypervisors")
     cons = contributors(result)
+    any_neighbor = ok["neighbor"].notna().any()
+    several_neighbors = s["neighbor"].fillna("none").nunique() > 1
     rows = []
     for _, r in s.iterrows():
         if r["error"]:
-            rows.append({"hypervisor": r["hypervisor"], "value": "-", "relative": "-",
+            row = {"hypervisor": r["hypervisor"], **({"neighbour": r["neighbor"] or "none"} if several_neighbors
+                                                     else {}), "value": "-", "relative": "-"}
+            rows.append({**row, **({"interference": "-"} if any_neighbor else {}),
                          "top contributors to overhead": f"error: {r['error']}"})
             continue
         top = ", ".join(f"{k} {share:.0%}" for k, share in cons.get(r["run"], []))
-        rows.append({"hypervisor": r["hypervisor"], "value": f"{r['value']:.4g}",
-                     "relative": f"{r['relative_performance']:.3f}", "top contributors to overhead": top or "-"})
+        row = {"hypervisor": r["hypervisor"]}
+        if several_neighbors:
+            row["neighbour"] = r["neighbor"] or "none"
+        row.update({"value": _ci(r["value"], r["ci_low"], r["ci_high"]),
+                    "relative": _ci(r["relative_performance"], r["relative_ci_low"], r["relative_ci_high"], fmt=".3f")})
+        if any_neighbor:
+            row["interference"] = f"{r['interference']:.3f}"
+        row["top contributors to overhead"] = top or "-"
+        rows.append(row)
     first = ok.iloc[0]
     direction = "higher" if first["higher_is_better"] else "lower"
+    n = int(first["replications"])
     print(f"{first['workload']} on {first['hardware']}: {first['metric']} in {first['unit']} ({direction} is "
-          f"better); relative performance 1.0 = native")
+          f"better); relative performance 1.0 = native alone" + (
+              "; interference 1.0 = as fast as the same mode alone" if any_neighbor else ""))
+    print(f"mean of {n} replications, 95% interval from Student's t (digits it supports)" if n > 1 else
+          "one replication: the 95% interval is unknown (--replications N gives it)")
+    shown = ok[ok["hypervisor"] != "native"]
+    print("native baseline: " + str((shown if len(shown) else ok).iloc[0]["baseline"]))
     with pd.option_context("display.max_colwidth", 120, "display.width", 200):
         print(pd.DataFrame(rows).to_string(index=False))
     for _, r in ok.iterrows():
@@ -84,8 +129,9 @@ def _print_latency(latency) -> None:
 
 
 def cmd_run(args):
-    from ..run import run
-    result = run(spec_from_args(args))
+    from ..run import check_replications, run
+    n = check_replications(args.replications, "--replications")
+    result = run(spec_from_args(args), replications=n)
     if args.json:
         sys.stdout.write(json.dumps(result.to_records()[0], indent=1) + "\n")
         return
@@ -94,8 +140,17 @@ def cmd_run(args):
 
 def _print_single(result) -> None:
     r = result.summary.iloc[0]
-    print(f"{r['workload']} under {r['hypervisor']} on {r['hardware']}: {r['metric']} {r['value']:.4g} {r['unit']} "
-          f"(native {r['native_value']:.4g}); relative performance {r['relative_performance']:.3f}")
+    n = int(r["replications"])
+    print(f"{r['workload']} under {r['hypervisor']} on {r['hardware']}: {r['metric']} "
+          f"{_ci(r['value'], r['ci_low'], r['ci_high'], r['unit'])} (native alone {r['native_value']:.4g}); "
+          f"relative performance {_ci(r['relative_performance'], r['relative_ci_low'], r['relative_ci_high'], fmt='.3f')}")
+    print(f"mean of {n} replications, 95% interval from Student's t (digits it supports)" if n > 1 else
+          "one replication: the 95% interval is unknown (--replications N gives it)")
+    if r["neighbor"]:
+        print(f"beside {r['neighbor']}: interference {r['interference']:.3f} (against the same VM alone, "
+              f"{r['alone_value']:.4g} {r['unit']}); against native beside the same neighbour "
+              f"{r['relative_vs_native_with_neighbor']:.3f}")
+    print(f"native baseline: {r['baseline']}")
     b = result.breakdown
     vc = b[b["entity"] == "vcpu"].groupby("category")["seconds"].sum().sort_values(ascending=False)
     print("vCPU time by category (s, all vCPUs):")
@@ -123,7 +178,7 @@ def _print_single(result) -> None:
 
 
 def cmd_compare(args):
-    from ..run import compare
+    from ..run import check_replications, compare
     proto = spec_from_args(args, "native")
     names = split(args.hypervisors)
     if not names and args.spec and args.hypervisors is None:
@@ -132,8 +187,22 @@ def cmd_compare(args):
         names = ["native"] + ([mode] if mode != "native" else [])
     if not names:
         raise HvkitError("no hypervisors given", field="--hypervisors", allowed="names separated by commas")
+    n = check_replications(args.replications, "--replications")
+    neighbors = None
+    if args.neighbors is not None:
+        neighbors = [None if nb.lower() == "none" else nb for nb in split(args.neighbors)]
+        if not neighbors:
+            raise HvkitError("no neighbours given", field="--neighbors", allowed="workload names or none, "
+                             "separated by commas")
+        from ..inputs.workloads import load_workload
+        for nb in neighbors:
+            if nb is not None:
+                try:
+                    load_workload(nb)
+                except HvkitError as exc:
+                    raise HvkitError(str(exc), field="--neighbors") from None
     kw = proto.model_dump(exclude={"hardware", "hypervisor", "workload"})
-    result = compare(proto.hardware, proto.workload, names, **kw)
+    result = compare(proto.hardware, proto.workload, names, replications=n, neighbors=neighbors, **kw)
     if args.json:
         sys.stdout.write(json.dumps(result.to_records(), indent=1) + "\n")
         return

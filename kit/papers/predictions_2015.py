@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import pandas as pd
 
@@ -25,6 +24,7 @@ from ..errors import HvkitError
 from ..inputs.files import data_dir
 from ..inputs.spec import Spec
 from ..run import compare
+from ..stats import t_quantile
 
 __all__ = ["Prediction", "prediction_specs_2015", "predict_2015", "predict_rows", "t_quantile",
            "committed_predictions_2015", "PREDICTIONS_2015_CSV", "MODEL_COMMIT", "MAX_HALF_WIDTH"]
@@ -111,26 +111,6 @@ def prediction_specs_2015() -> list[Prediction]:
 
 
 # ---- statistics -----------------------------------------------------------------------------------
-
-def _t_cdf(x: float, df: int, steps: int = 4000) -> float:
-    """Student's t CDF at ``x`` >= 0 by Simpson's rule on the density."""
-    c = math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2)) / math.sqrt(df * math.pi)
-    h = x / steps
-    f = [c * (1 + (i * h) ** 2 / df) ** (-(df + 1) / 2) for i in range(steps + 1)]
-    return 0.5 + h / 3 * (f[0] + f[-1] + 4 * sum(f[1:-1:2]) + 2 * sum(f[2:-1:2]))
-
-
-@lru_cache(maxsize=64)
-def t_quantile(p: float, df: int) -> float:
-    """The ``p`` quantile (p > 0.5) of Student's t with ``df`` degrees of freedom, by bisection."""
-    lo, hi = 0.0, 1.0
-    while _t_cdf(hi, df) < p:
-        hi *= 2
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if _t_cdf(mid, df) < p else (lo, mid)
-    return (lo + hi) / 2
-
 
 # ---- computation ----------------------------------------------------------------------------------
 

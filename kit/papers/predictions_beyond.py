@@ -33,7 +33,8 @@ from ..inputs.spec import Spec
 from ..migrations import migrate
 from ..run import compare
 from ..version import __version__
-from .predictions_2015 import FELTER, Prediction, _explained, _per_unit, predict_rows, t_quantile
+from ..stats import t_quantile
+from .predictions_2015 import FELTER, Prediction, _explained, _per_unit, predict_rows
 
 __all__ = ["CLARK", "TURTLES", "CLARK_CSV", "TURTLES_CSV", "FELTER_DOCKER_CSV", "MODEL_COMMIT", "MAX_REL_HALF_WIDTH",
            "MAX_HALF_WIDTH", "MigrationPrediction", "NestedPrediction", "clark_specs", "turtles_specs",

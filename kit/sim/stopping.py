@@ -16,6 +16,8 @@ import math
 
 import numpy as np
 
+from ..stats import t95
+
 __all__ = ["Stopper", "LatencyLog", "NoLatencyLog", "t95", "batch_ci", "BATCHES", "MIN_BATCHES", "STOP_KINDS"]
 
 #: Batches over the longest duration a run may take.
@@ -24,26 +26,6 @@ BATCHES = (100, "estimated, because a hundred batches over a preset's duration k
 MIN_BATCHES = (20, "estimated, because the t interval of a batch mean needs about twenty batches before its own width is trusted (Law and Kelton, Simulation Modeling and Analysis, batch means)")
 #: Workload kinds that may stop early: request/response and I/O workloads.
 STOP_KINDS = frozenset({"request", "disk", "stream"})
-
-
-#: The 0.975 quantile of Student's t for 1 to 30 degrees of freedom (any statistics table, e.g. NIST/SEMATECH
-#: e-Handbook of Statistical Methods, table 1.3.6.7.2).
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
-
-
-def t95(df: float) -> float:
-    """The 0.975 quantile of Student's t with ``df`` degrees of freedom: the table up to 30 (a fractional ``df``,
-    as Welch's, is rounded down, which widens the interval), then the Cornish-Fisher expansion (within 1e-4)."""
-    if df < 1:
-        raise ValueError("t95 needs at least one degree of freedom")
-    if df < 31:
-        return _T975[int(df) - 1]
-    z = 1.959963984540054
-    g1 = (z ** 3 + z) / 4
-    g2 = (5 * z ** 5 + 16 * z ** 3 + 3 * z) / 96
-    g3 = (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / 384
-    return z + g1 / df + g2 / df ** 2 + g3 / df ** 3
 
 
 def batch_ci(rates: list[float] | np.ndarray) -> tuple[float, float]:
