@@ -6,13 +6,15 @@ runs the native baseline of the same spec (:func:`native_spec`) for relative per
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import hashlib
 import json
 import math
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from .version import __version__
@@ -28,7 +30,79 @@ if TYPE_CHECKING:  # the engine is imported where it is used, so that ``import k
 
 __all__ = ["run", "compare", "native_spec", "alone_spec", "baseline_description", "native_value", "alone_value",
            "check_replications", "replication_specs", "MAX_REPLICATIONS", "closed_form_metrics", "Baseline", "add_baseline",
-           "take_new_baselines", "baseline_stats", "BASELINE_CACHE_SIZE", "__version__"]
+           "take_new_baselines", "baseline_stats", "BASELINE_CACHE_SIZE", "show_progress", "PROGRESS_DELAY_S",
+           "__version__"]
+
+#: A terminal's progress bar appears only for work that lasts longer than this (seconds of wall time)
+PROGRESS_DELAY_S = 2.0
+
+
+class _Tracker:
+    """The simulated seconds done and started by the simulations of one piece of work (its runs, their native
+    baselines and the same VM alone), reported to ``report(done, total, label)``. The total grows as simulations
+    start, since cached baselines are not simulated again; a closed form counts as done at once."""
+
+    def __init__(self, report: Callable[[float, float, str], None]) -> None:
+        self.report, self.done, self.total = report, 0.0, 0.0
+
+    def start(self, label: str, duration: float) -> Callable[[float], None]:
+        base = self.done
+        self.total += duration
+        self.report(self.done, self.total, label)
+
+        def at(now: float) -> None:
+            self.done = base + min(now, duration)
+            self.report(self.done, self.total, label)
+        return at
+
+    def finish(self, label: str, started_done: float, duration: float) -> None:
+        self.done = started_done + duration
+        self.report(self.done, self.total, label)
+
+
+_TRACKER: contextvars.ContextVar[_Tracker | None] = contextvars.ContextVar("hvkit_progress", default=None)
+
+
+def _terminal_bar() -> tuple[Callable[[float, float, str], None], Callable[[], None]]:
+    """A tqdm bar on standard error that appears after :data:`PROGRESS_DELAY_S` (a widget in a notebook)."""
+    from tqdm.auto import tqdm
+    bar = tqdm(total=1.0, delay=PROGRESS_DELAY_S, unit="sim-s", desc="hvkit", dynamic_ncols=True,
+               bar_format="{desc}{percentage:3.0f}%|{bar}| {n:.2f}/{total:.2f} simulated s [{elapsed}<{remaining}]")
+    last = [0.0]
+
+    def report(done: float, total: float, label: str) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.2 and done < total:
+            return
+        last[0] = now
+        bar.total = max(total, 1e-12)
+        bar.n = done
+        bar.set_description(label[:40], refresh=False)
+        bar.update(0)
+    return report, bar.close
+
+
+@contextlib.contextmanager
+def show_progress(report: bool | Callable[[float, float, str], None] = True) -> Iterator[None]:
+    """Report the progress of every :func:`run` and :func:`compare` inside the block, in simulated seconds.
+
+    ``report`` is a callable ``(done, total, label)`` (a panel's progress bar) or True for a tqdm bar on standard
+    error that shows only when the work lasts more than :data:`PROGRESS_DELAY_S`. Nested blocks report to the
+    outermost; progress never changes a result (the host only reads its clock for it).
+    """
+    if not report or _TRACKER.get() is not None:
+        yield
+        return
+    close: Callable[[], None] | None = None
+    if report is True:
+        report, close = _terminal_bar()
+    token = _TRACKER.set(_Tracker(cast("Callable[[float, float, str], None]", report)))
+    try:
+        yield
+    finally:
+        _TRACKER.reset(token)
+        if close is not None:
+            close()
 
 
 def _rate_value(wl: Workload, rate: float) -> float:
@@ -65,7 +139,14 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
     check_duration(res)
     t0 = time.perf_counter()
     host = Host(res, trace_s=trace_s, latencies=tables)
+    tracker = _TRACKER.get()
+    if tracker is not None:
+        started = tracker.done
+        label = scenario if spec.hypervisor in scenario else f"{scenario} ({spec.hypervisor})"
+        host.on_progress = tracker.start(label, duration)
     events = host.closed_form() if has_closed_form(res, trace_s) else host.run()
+    if tracker is not None:
+        tracker.finish(label, started, duration)
     duration = host.duration  # shorter when the run stopped at its requested precision
     wall = time.perf_counter() - t0
     runners = host.vms + host.neighbors + list(host.backends.values())
@@ -491,7 +572,8 @@ def _renumber(result: Result, run_id: int, scenario: str) -> Result:
 
 
 def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | None = None,
-        trace_s: float = 0.0, replications: int = 1) -> Result:
+        trace_s: float = 0.0, replications: int = 1,
+        progress: bool | Callable[[float, float, str], None] = False) -> Result:
     """Simulate one spec; with ``baseline`` also its native run alone on the host, for relative performance.
 
     With ``replications`` N > 1 the spec runs N times with seeds derived from its own
@@ -513,13 +595,15 @@ def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | N
         raise HvkitError("run() takes a kit.Spec", value=type(spec).__name__, allowed="kit.Spec(...)")
     specs = replication_specs(spec, replications)
     label = scenario or spec.label()
-    parts = [_run_once(sp, baseline, run_id, label, trace_s=trace_s if r == 0 else 0.0)
-             for r, sp in enumerate(specs)]
+    with show_progress(progress):
+        parts = [_run_once(sp, baseline, run_id, label, trace_s=trace_s if r == 0 else 0.0)
+                 for r, sp in enumerate(specs)]
     return _combine(parts, spec)
 
 
 def compare(hardware: str, workload: str, hypervisors: str | Sequence[str], *, replications: int = 1,
-            neighbors: Sequence[str | None] | None = None, **kw: Any) -> Result:
+            neighbors: Sequence[str | None] | None = None,
+            progress: bool | Callable[[float, float, str], None] = False, **kw: Any) -> Result:
     """Run one workload under several modes on one profile (native alone is computed once per replication).
 
     Extra keyword arguments go to :class:`Spec` (vcpus, vms, duration, seed, mode, hw, params, neighbor...).
@@ -527,9 +611,10 @@ def compare(hardware: str, workload: str, hypervisors: str | Sequence[str], *, r
     runs beside each (None or ``"none"``: alone), and a row's scenario is ``mode + neighbour``; relative
     performance is always against native alone, ``interference`` against the same mode alone.
     A mode that fails (an impossible combination) gives a row with its error; the others still run.
+    ``progress`` (here and in :func:`run`): True for a terminal bar past two seconds, or a callable
+    ``(done, total, label)`` in simulated seconds (see :func:`show_progress`).
     """
     from .inputs.spec import Spec
-    from .results import Result
     names = [hypervisors] if isinstance(hypervisors, str) else list(hypervisors)  # one name is one mode
     if not names:
         raise HvkitError("no hypervisors given", field="hypervisors", allowed="one or more mode names")
@@ -549,6 +634,12 @@ def compare(hardware: str, workload: str, hypervisors: str | Sequence[str], *, r
                     load_workload(nb)
                 except HvkitError as exc:
                     raise HvkitError(str(exc), field="neighbors") from None
+    with show_progress(progress):
+        return _compare_all(base, names, nbs, n)
+
+
+def _compare_all(base: Spec, names: list[str], nbs: list[str | None], n: int) -> Result:
+    from .results import Result
     alone = native_spec(base)
     native_runs = [_run_once(sp, True, 0, "native") for sp in replication_specs(alone, n)]
     natives = [float(r.summary.loc[0, "value"]) for r in native_runs]

@@ -35,7 +35,7 @@ from .inputs.hardware import list_hardware, load_hardware
 from .costs.microbench import microbench
 from .inputs.modes import PARTS, list_hypervisors
 from .costs.ops import list_ops
-from .run import compare
+from .run import compare, show_progress
 from .stats import format_ci
 from .inputs.spec import Spec, format_value, parse_set
 from .inputs.specfile import load_spec, save_spec, spec_from_text, spec_to_text
@@ -92,13 +92,17 @@ class _Panel(W.VBox):
         self.button = W.Button(description="Run", button_style="primary", icon="play")
         self.button.on_click(self._on_click)
         self.status = W.HTML()
+        #: simulated seconds done over started while a run or compare is under way (hidden otherwise)
+        self.bar = W.FloatProgress(value=0.0, min=0.0, max=1.0, description="", bar_style="info",
+                                   layout=W.Layout(visibility="hidden", width="240px"))
         self.table = W.Output()
         self.fig_out = W.Output()
         self.last_figure: go.Figure | None = None
         self.busy = False
         self.last_result = None
         self.files = self._files_section(kind)
-        super().__init__([*controls, W.HBox([self.button, self.status]), self.fig_out, self.table, self.files])
+        super().__init__([*controls, W.HBox([self.button, self.bar, self.status]), self.fig_out, self.table,
+                          self.files])
         self.add_class("hvkit-panel")
         self.add_class(f"hvkit-{kind}")  # a handle for the browser test and for styling
 
@@ -113,8 +117,10 @@ class _Panel(W.VBox):
             return None
         self.busy, self.button.disabled = True, True
         self.status.value = "<i>running...</i>"
+        self.bar.value, self.bar.layout.visibility = 0.0, "visible"
         try:
-            result = self._compute()
+            with show_progress(self._show_progress):
+                result = self._compute()
             self.last_result = result
             self._render(result)
             self.status.value = self._done_message(result)
@@ -123,7 +129,14 @@ class _Panel(W.VBox):
             self.status.value = _error_html(exc)
         finally:
             self.busy, self.button.disabled = False, False
+            self.bar.layout.visibility = "hidden"
         return None
+
+    def _show_progress(self, done: float, total: float, label: str) -> None:
+        fraction = done / total if total > 0 else 0.0
+        if fraction >= 1.0 or fraction - self.bar.value >= 0.01:  # a widget message per percent, not per report
+            self.bar.value = min(fraction, 1.0)
+            self.status.value = f"<i>running {html.escape(label)}: {done:.2f} of {total:.2f} simulated s</i>"
 
     def show_figure(self, fig: go.Figure) -> None:
         """Replace the panel's figure with ``fig`` (the whole figure: nothing of the previous one remains)."""

@@ -131,7 +131,7 @@ def _print_latency(latency) -> None:
 def cmd_run(args):
     from ..run import check_replications, run
     n = check_replications(args.replications, "--replications")
-    result = run(spec_from_args(args), replications=n)
+    result = run(spec_from_args(args), replications=n, progress=sys.stderr.isatty())
     if args.json:
         sys.stdout.write(json.dumps(result.to_records()[0], indent=1) + "\n")
         return
@@ -202,7 +202,8 @@ def cmd_compare(args):
                 except HvkitError as exc:
                     raise HvkitError(str(exc), field="--neighbors") from None
     kw = proto.model_dump(exclude={"hardware", "hypervisor", "workload"})
-    result = compare(proto.hardware, proto.workload, names, replications=n, neighbors=neighbors, **kw)
+    result = compare(proto.hardware, proto.workload, names, replications=n, neighbors=neighbors,
+                     progress=sys.stderr.isatty(), **kw)
     if args.json:
         sys.stdout.write(json.dumps(result.to_records(), indent=1) + "\n")
         return

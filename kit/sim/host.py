@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,9 @@ from .fluid import FluidScheduler
 from .scheduler import Activity, Entity, Item, Policy, Scheduler, policy_for
 from .stopping import STOP_KINDS, LatencyLog, NoLatencyLog, Stopper
 from .work import IDLE, PAUSED, QUEUEING, Work
+
+#: A running host reports its simulated time to ``on_progress`` once every this many events plus one (a bit mask)
+PROGRESS_EVERY = 4095
 
 __all__ = ["Host", "Runner", "Guest", "SHARED_BACKENDS", "scheduler_for", "contended", "has_closed_form",
            "backend_label"]
@@ -254,6 +258,9 @@ class Host:
         #: batch means of the metric (runs that may stop early), and why the run ended
         self.stopper: Stopper | None = None
         self.stop_reason = "duration"
+        #: called with the simulated time every few thousand events while the host runs (a progress bar's hook;
+        #: it reads, never changes, the simulation)
+        self.on_progress: Callable[[float], None] | None = None
         self.freq = hw.val("freq_ghz") * 1e9
         self.rng = np.random.default_rng(np.random.SeedSequence([spec.seed, _HOST_STREAM]))
         policy = policy_for(mode.scheduler)
@@ -392,6 +399,7 @@ class Host:
         horizon = env.timeout(end)
         step = env.step
         stopper = self.stopper
+        on_progress = self.on_progress
         # What existed before the run (the kit, pandas, the caller's objects) is left out of the cycle collector's
         # traversals while it runs: its full collections otherwise cost in proportion to everything loaded, which
         # made a run's cost jump with the size of the process rather than the model. Restored afterwards.
@@ -402,6 +410,8 @@ class Host:
             while not horizon.processed:
                 step()
                 n += 1
+                if on_progress is not None and not n & PROGRESS_EVERY:
+                    on_progress(env.now)
                 if stopper is not None and stopper.done:
                     end = self.duration = env.now
                     self.stop_reason = "precision"
