@@ -20,7 +20,8 @@ SUMMARY_COLUMNS = ["run", "scenario", "hardware", "hypervisor", "workload", "vcp
                    "units", "events", "events_per_sim_s", "wall_s", "engine", "pcpu_util", "nic_tx_util", "nic_rx_util",
                    "disk_util", "backend_util", "resolutions", "stop_reason", "ci_low", "ci_high", "error"]
 VM_COLUMNS = ["run", "scenario", "vm", "units", "value"]
-TIMELINE_COLUMNS = ["run", "scenario", "scope", "state", "start_s", "end_s", "guest_fraction"]
+#: ``cpu`` is the physical CPU a running entity held (-1 while it waited or idled)
+TIMELINE_COLUMNS = ["run", "scenario", "scope", "state", "start_s", "end_s", "guest_fraction", "cpu"]
 BREAKDOWN_COLUMNS = ["run", "scenario", "scope", "entity", "category", "seconds"]
 EXIT_COLUMNS = ["run", "scenario", "reason", "count", "cycles"]
 LATENCY_COLUMNS = ["run", "scenario", "vm", "start_s", "latency_us"]

@@ -58,6 +58,8 @@ class Features(BaseModel):
     la57: Bool = Field(False, description="5-level paging available")
     iommu: Literal["none", "vt-d", "amd-vi", "smmu"] = Field("none", description="IOMMU for DMA remapping and device assignment")
     sriov: Bool = Field(False, description="an SR-IOV capable NIC")
+    ple: Bool = Field(False, description="pause-loop exiting (Intel PLE, AMD pause filter, ARM WFE trapping): a "
+                                         "spinning vCPU exits to the hypervisor")
     source: str = Field(min_length=3, description="where the feature list comes from")
 
 
@@ -67,6 +69,55 @@ class Features(BaseModel):
 #: ``vmcs_shadowing`` by nested virtualization's exit reflection, kit.costs.nested.)
 UNMODELLED_FEATURES = {
     "la57": "5-level paging is described by params.page_levels, which the page walks read",
+}
+
+
+#: The optional parameters of the memory system, NUMA and SMT (read by kit.sim.memory and kit.sim.numa).
+PARAM_DOCS_EXTRA = {
+    "numa_nodes": "memory nodes (memory controllers with their own DIMMs); 1 for a front-side-bus machine",
+    "mem_channels": "DRAM channels per memory node",
+    "mem_mts": "DRAM transfer rate per channel (MT/s; 8 bytes per transfer)",
+    "fsb_gbs": "front-side bus peak (GB/s) of a platform whose memory controller sits behind it (0: integrated)",
+    "llc_mib": "last-level cache per socket (MiB)",
+    "l2_kib": "private cache per core that a switch to another VM loses (KiB; L2, or L1 where the L2 is shared)",
+    "llc_latency_ns": "last-level cache load latency (ns)",
+    "remote_latency_ns": "DRAM load latency from another socket's memory node (ns)",
+    "numa_link_gbs": "socket-to-socket interconnect bandwidth, each direction (GB/s)",
+    "smt_yield": "throughput of two hardware threads on one core relative to one thread alone",
+}
+
+#: One line per parameter: its meaning and unit (shown by ``hvkit show hardware``).
+PARAM_DOCS = {
+    "freq_ghz": "core clock (GHz)",
+    "sockets": "sockets",
+    "cores_per_socket": "physical cores per socket",
+    "threads_per_core": "hardware threads per core",
+    "memory_gib": "installed memory (GiB)",
+    "kernel_cpi": "cycles per instruction of kernel and hypervisor code paths",
+    "syscall_cycles": "native system call entry and return, empty handler (cycles)",
+    "exception_cycles": "native exception delivery and return, e.g. #DE (cycles)",
+    "irq_cycles": "native external interrupt delivery, handler entry/exit and EOI (cycles)",
+    "ipi_cycles": "native IPI send to handler entry on the target (cycles)",
+    "cr3_switch_cycles": "native address-space switch including the untagged TLB flush (cycles)",
+    "cpuid_cycles": "native CPUID instruction (cycles)",
+    "msr_write_cycles": "native WRMSR to a timer MSR (cycles)",
+    "tlb_entries": "last-level TLB entries for 4 KiB pages",
+    "page_levels": "page-table levels of the paging mode used (2, 3, 4 or 5)",
+    "walk_ref_cycles": "average cycles per page-walk memory reference (mostly cache hits)",
+    "pwc_skip_levels": "average upper levels a page-walk cache lets a walk skip, per dimension",
+    "mem_latency_ns": "DRAM load latency (ns)",
+    "exit_roundtrip_cycles": "VM exit plus VM entry hardware round trip, or ARM trap to EL2 and eret (cycles; 0 without hardware virtualization)",
+    "world_switch_cycles": "hosted VMM world switch between host OS and VMM contexts, one way (cycles)",
+    "sysreg_switch_cycles": "ARM: save and restore EL1 system-register context, one direction (cycles)",
+    "vgic_switch_cycles": "ARM: save and restore the virtual GIC interface state (cycles)",
+    "port_io_cycles": "native port I/O to a chipset register such as port 0x80 (cycles)",
+    "mmio_read_cycles": "native uncached device-register read (cycles)",
+    "iotlb_miss_cycles": "IOMMU IOTLB miss walk (cycles)",
+    "nic_gbps": "NIC line rate (Gbit/s)",
+    "nic_latency_us": "NIC and wire one-way latency (us)",
+    "disk_service_ms": "disk random 4 KiB read service time (ms)",
+    "disk_mbps": "disk sequential bandwidth (MB/s)",
+    **PARAM_DOCS_EXTRA,
 }
 
 
@@ -103,45 +154,26 @@ class Params(BaseModel):
     nic_latency_us: Quantity
     disk_service_ms: Quantity
     disk_mbps: Quantity
+    # the memory system, NUMA and SMT (optional: a profile without them runs without those mechanisms, and the
+    # run's resolutions say so)
+    numa_nodes: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["numa_nodes"])
+    mem_channels: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["mem_channels"])
+    mem_mts: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["mem_mts"])
+    fsb_gbs: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["fsb_gbs"])
+    llc_mib: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["llc_mib"])
+    l2_kib: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["l2_kib"])
+    llc_latency_ns: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["llc_latency_ns"])
+    remote_latency_ns: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["remote_latency_ns"])
+    numa_link_gbs: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["numa_link_gbs"])
+    smt_yield: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["smt_yield"])
 
 
-#: One line per parameter: its meaning and unit (shown by ``hvkit show hardware``).
-PARAM_DOCS = {
-    "freq_ghz": "core clock (GHz)",
-    "sockets": "sockets",
-    "cores_per_socket": "physical cores per socket",
-    "threads_per_core": "hardware threads per core",
-    "memory_gib": "installed memory (GiB)",
-    "kernel_cpi": "cycles per instruction of kernel and hypervisor code paths",
-    "syscall_cycles": "native system call entry and return, empty handler (cycles)",
-    "exception_cycles": "native exception delivery and return, e.g. #DE (cycles)",
-    "irq_cycles": "native external interrupt delivery, handler entry/exit and EOI (cycles)",
-    "ipi_cycles": "native IPI send to handler entry on the target (cycles)",
-    "cr3_switch_cycles": "native address-space switch including the untagged TLB flush (cycles)",
-    "cpuid_cycles": "native CPUID instruction (cycles)",
-    "msr_write_cycles": "native WRMSR to a timer MSR (cycles)",
-    "tlb_entries": "last-level TLB entries for 4 KiB pages",
-    "page_levels": "page-table levels of the paging mode used (2, 3, 4 or 5)",
-    "walk_ref_cycles": "average cycles per page-walk memory reference (mostly cache hits)",
-    "pwc_skip_levels": "average upper levels a page-walk cache lets a walk skip, per dimension",
-    "mem_latency_ns": "DRAM load latency (ns)",
-    "exit_roundtrip_cycles": "VM exit plus VM entry hardware round trip, or ARM trap to EL2 and eret (cycles; 0 without hardware virtualization)",
-    "world_switch_cycles": "hosted VMM world switch between host OS and VMM contexts, one way (cycles)",
-    "sysreg_switch_cycles": "ARM: save and restore EL1 system-register context, one direction (cycles)",
-    "vgic_switch_cycles": "ARM: save and restore the virtual GIC interface state (cycles)",
-    "port_io_cycles": "native port I/O to a chipset register such as port 0x80 (cycles)",
-    "mmio_read_cycles": "native uncached device-register read (cycles)",
-    "iotlb_miss_cycles": "IOMMU IOTLB miss walk (cycles)",
-    "nic_gbps": "NIC line rate (Gbit/s)",
-    "nic_latency_us": "NIC and wire one-way latency (us)",
-    "disk_service_ms": "disk random 4 KiB read service time (ms)",
-    "disk_mbps": "disk sequential bandwidth (MB/s)",
-}
 
 _POSITIVE = {"freq_ghz", "sockets", "cores_per_socket", "threads_per_core", "memory_gib",
              "kernel_cpi", "syscall_cycles", "exception_cycles", "tlb_entries", "page_levels",
-             "walk_ref_cycles", "mem_latency_ns", "nic_gbps", "disk_service_ms", "disk_mbps"}
-_INTEGRAL = {"sockets", "cores_per_socket", "threads_per_core", "page_levels"}
+             "walk_ref_cycles", "mem_latency_ns", "nic_gbps", "disk_service_ms", "disk_mbps", "numa_nodes",
+             "mem_channels", "mem_mts", "llc_mib", "l2_kib", "llc_latency_ns", "remote_latency_ns", "smt_yield"}
+_INTEGRAL = {"sockets", "cores_per_socket", "threads_per_core", "page_levels", "numa_nodes", "mem_channels"}
 
 
 class Hardware(BaseModel):
@@ -160,6 +192,11 @@ class Hardware(BaseModel):
     def val(self, name: str) -> float:
         """The value of parameter ``name``."""
         return getattr(self.params, name).value
+
+    def opt(self, name: str) -> float | None:
+        """The value of optional parameter ``name``, or None when the profile does not give it."""
+        q = getattr(self.params, name)
+        return None if q is None else q.value
 
     @property
     def pcpus(self) -> int:
@@ -212,6 +249,8 @@ def _coerce_feature(name: str, value: Any) -> Any:
 
 def _check_ranges(hw: Hardware, where: str) -> None:
     for name in Params.model_fields:
+        if getattr(hw.params, name) is None:
+            continue
         v = hw.val(name)
         if v < 0 or (name in _POSITIVE and v <= 0):
             raise HvkitError("must be positive" if name in _POSITIVE else "must not be negative",
