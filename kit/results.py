@@ -94,6 +94,10 @@ class Result:
                 (self.breakdown["run"] == rid) & (self.breakdown["entity"] == "backend")
                 & (self.breakdown["category"] != "idle")].groupby("scope")["seconds"].sum().items()}
             rec["exits"] = {r: round(float(c), 3) for r, c in zip(e["reason"], e["count"])}
+            v = self.vms[self.vms["run"] == rid]
+            # value is the aggregate over the measured VMs; each VM's own value is here
+            rec["per_vm"] = [{"vm": int(i), "units": float(u), "value": _py(x)}
+                             for i, u, x in zip(v["vm"], v["units"], v["value"])]
             lat = self.latency[self.latency["run"] == rid]["latency_us"]
             if len(lat):
                 rec["latency_us"] = {"mean": float(lat.mean()), "p50": float(lat.quantile(0.5)),

@@ -88,7 +88,7 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
         "nic_rx_util": host.nic_rx.busy_until(duration) / duration,
         "disk_util": host.disk.busy_until(duration) / (duration * host.disk.servers),
         "backend_util": "; ".join(f"{k}={v:.3f}" for k, v in sorted(busy_backend.items())),
-        "resolutions": "; ".join(mode.resolutions), "stop_reason": host.stop_reason,
+        "resolutions": "; ".join(mode.resolutions + tuple(host.notes)), "stop_reason": host.stop_reason,
         "ci_low": None, "ci_high": None, "error": "",
     }
     interval = host.stopper.interval() if host.stopper is not None else None

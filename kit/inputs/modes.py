@@ -71,9 +71,9 @@ PARTS: dict[str, dict[str, str]] = {
     "scheduler": {
         "none": "no vCPU scheduler",
         "credit": "Xen credit: weights, caps, 30 ms slice, 10 ms accounting, boost",
-        "credit2": "Xen credit2",
+        "credit2": "Xen credit2 (Xen's default since 4.8): credit reset, no boost, 1-10 ms runs",
         "cfs": "Linux CFS scheduling vCPU threads",
-        "hyperv": "Hyper-V's root scheduler",
+        "hyperv": "Hyper-V's root scheduler (vCPUs as root-partition threads; approximated by Linux CFS)",
         "host": "the host OS scheduler of a hosted VMM",
     },
     "family": {

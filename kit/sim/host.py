@@ -453,6 +453,8 @@ class Host:
                 plans, costs, [tuple(range(pcpus))], [[0] * p.vcpus for p in plans], 0, spec.dom0_vcpus))
         self.contended = busy
         self.memory = _memory_plan(resolved)
+        #: what the host's mechanisms say about this run (memory reclaimed, parameters a profile lacks)
+        self.notes: list[str] = list(self.memory.notes)
         vm_memory = {v.name: v for v in self.memory.vms}
         faults = any(sum(m.faults_per_unit()) > 0 for m in self.memory.vms)
         sync = needs_slices(mode, plans, vcpus_contended(resolved))
@@ -480,6 +482,8 @@ class Host:
         self.wire_s = param("nic_latency_us") * 1e-6
         # the mechanisms that watch the scheduler and the runners
         self.contention = self._contention(plans, costs, vcpu_pools)
+        if self.contention is not None:
+            self.notes += self.contention.notes
         self.switches: Switches | None = None
         self.sync: Sync | None = None
         if isinstance(self.sched, Scheduler):

@@ -18,8 +18,9 @@ while its cache working set (``cache_mib``) fits there. Then:
   Demand falls as latency rises (a unit takes longer), so the node settles at the fixed point: a single stream
   sees its own idle latency, 64 streams saturate the node near its sustainable peak and each gets its share.
 - **Last-level cache.** Active classes on a socket share its LLC in proportion to their working sets (each up to
-  the whole cache); a class whose share is below its working set misses on ``1 - share/ws`` of its ``R``
-  references, which become DRAM lines (and bandwidth) instead of LLC hits.
+  the whole cache; a class that streams DRAM lines occupies what it streams through); a class whose share is below
+  its working set misses on ``1 - share/ws`` of its ``R`` references, which become DRAM lines (and bandwidth)
+  instead of LLC hits.
 - **NUMA.** A vCPU's references to another node's memory (:meth:`kit.sim.numa.Topology.remote_share`) take the
   profile's remote latency, whose interconnect part grows with the link's utilization (``numa_link_gbs``).
 - **SMT.** Two busy hardware threads of one core share its execution resources: together they do
@@ -80,6 +81,8 @@ class ClassCosts:
     mlp: float
     llc_refs: float
     cache_mib: float
+    #: what it keeps in the last-level cache: its cache working set, or what it streams through
+    llc_ws: float
     pool: int
     #: share of the pool's CPUs on each socket, and on each memory node
     sockets: tuple[float, ...]
@@ -256,9 +259,9 @@ class Contention:
         # LLC shares per socket
         ws_socket = [0.0] * sockets
         for cls, c in enumerate(self.classes):
-            if running[cls] > 0 and c.cache_mib > 0:
+            if running[cls] > 0 and c.llc_ws > 0:
                 for s in range(sockets):
-                    ws_socket[s] += running[cls] * c.sockets[s] * min(c.cache_mib, self.llc)
+                    ws_socket[s] += running[cls] * c.sockets[s] * min(c.llc_ws, self.llc)
         extra_lines, llc_hit = [], []
         for c in self.classes:
             if c.llc_refs <= 0 or c.cache_mib <= 0 or self.llc <= 0:
@@ -395,5 +398,6 @@ def class_costs(unit: Work, wl: Any, hw: Hardware, freq: float, pool: int, socke
     lines = u.random_refs + u.dram_lines
     stall = lines * hw.val("mem_latency_ns") * 1e-9 * freq / wl.mlp
     compute = max(0.0, unit.total - min(stall, unit.cycles.get(MEMORY_STALLS, 0.0)))
-    return ClassCosts(unit, compute, lines, wl.mlp, u.llc_refs, wl.cache_mib, pool, sockets, cpu_nodes, memory,
-                      vnuma)
+    llc_ws = wl.cache_mib if wl.cache_mib > 0 else (wl.footprint_mib if lines > 0 else 0.0)
+    return ClassCosts(unit, compute, lines, wl.mlp, u.llc_refs, wl.cache_mib, llc_ws, pool, sockets, cpu_nodes,
+                      memory, vnuma)

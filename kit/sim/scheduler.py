@@ -427,16 +427,15 @@ class Credit2Policy(Policy):
         self._max_weight = max(self._max_weight, ent.weight)
         ent.credit -= dt * self._max_weight / ent.weight
         if ent.credit <= 0:
-            ent.credit += self.init_s  # reset: every vCPU of the run queue is raised by the initial credit
-            self._reset_others(ent)
+            self._reset(ent)
 
-    def _reset_others(self, ent: Entity) -> None:
-        sched = getattr(self, "_sched", None)
-        if sched is None:
+    def _reset(self, ent: Entity) -> None:
+        """When no vCPU has credit left, every one is raised by the initial credit (at most to it)."""
+        entities = self._sched.entities if self._sched is not None else [ent]
+        if any(e.credit > 0 for e in entities):
             return
-        for e in sched.entities:
-            if e is not ent:
-                e.credit = min(e.credit + self.init_s, self.init_s)
+        for e in entities:
+            e.credit = min(e.credit + self.init_s, self.init_s)
 
     def mean_run_s(self, pool: Any, runnable: int, item_s: float) -> float:
         return min(item_s, self.max_s) if item_s > self.min_s else self.min_s
