@@ -286,8 +286,9 @@ class CreditPolicy(Policy):
 
     def mean_run_s(self, pool: Any, runnable: int, item_s: float) -> float:
         # CPU-bound entities of equal weight run out of credit within a slice and yield to an UNDER one at the next
-        # tick: a run lasts a tick more often than a whole slice
-        return self.tick_s
+        # tick: a run lasts a tick more often than a whole slice; one that finishes a piece of work queues behind
+        # the others of its priority
+        return min(item_s, self.tick_s)
 
 
 class CfsPolicy(Policy):
