@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from typing import Any
 
 import pandas as pd
 
@@ -58,8 +59,8 @@ BARHAM_DOMAINS = (1, 2, 4, 8, 16, 32, 64, 128)
 ISOLATION_MODES = ("xen-pv", "xen-hvm", "kvm")
 HOGS = ("memory-bomb", "fork-bomb", "cpu-hog", "disk-hog", "net-sender-hog", "net-receiver-hog")
 #: Matthews et al.'s setup as the kit takes it (see the module docstring)
-ISOLATION = dict(service="specweb", service_params={"clients": 8, "think_us": 40000}, memory_mib=768.0, victims=3,
-                 vcpus=1, pcpus=None)
+ISOLATION: dict[str, Any] = dict(service="specweb", service_params={"clients": 8, "think_us": 40000},
+                                 memory_mib=768.0, victims=3, vcpus=1, pcpus=None)
 #: Simulated seconds of an isolation run: about 2,000 requests per well-behaved VM, so that ten seeds give
 #: intervals of a few points (a web request's disk reads make single runs vary by several percent)
 ISOLATION_DURATION = 10.0
@@ -187,7 +188,7 @@ def predict_matthews(modes: tuple[str, ...] = ISOLATION_MODES, hogs: tuple[str, 
     """The well-behaved VMs' degradation beside each misbehaving VM, per mode (mean and 95% interval over seeds,
     each seed pairing a run with its baseline)."""
     rows = []
-    setup = dict(ISOLATION, duration=duration)
+    setup: dict[str, Any] = dict(ISOLATION, duration=duration)
     for hv in modes:
         base = {}
         for k in range(seeds):
