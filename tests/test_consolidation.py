@@ -384,3 +384,76 @@ def test_the_command_line_runs_a_scenario_and_gives_per_vm_json():
                          "--json"])
     d = json.loads(out)
     assert len(d["per_vm"]) == 3 and sum(v["value"] for v in d["per_vm"]) == pytest.approx(d["value"])
+
+
+# ---- figures and the panel ---------------------------------------------------------------------------------
+
+def test_per_vm_bars_plot_each_measured_vm_s_ratios_and_name_those_left_out():
+    import pandas as pd
+
+    from kit import plots
+    vms = pd.DataFrame({"vm": ["a", "b", "n", "z"], "workload": ["spec-int", "specweb", "stream", "dbench"],
+                        "measured": [True, True, False, True], "relative_alone": [0.5, 0.8, float("nan"), float("nan")],
+                        "relative_native": [0.4, 0.7, float("nan"), 0.6]})
+    fig = plots.per_vm_relative(vms)
+    bars = {t.name: (list(t.x), list(t.y)) for t in fig.data}
+    assert bars[plots.REFERENCE_WORDS["relative_alone"]] == (["a (spec-int)", "b (specweb)"], [0.5, 0.8])
+    assert bars[plots.REFERENCE_WORDS["relative_native"]] == (["a (spec-int)", "b (specweb)", "z (dbench)"],
+                                                              [0.4, 0.7, 0.6])
+    assert "n (stream)" not in str(fig.data)  # an unmeasured neighbour has no bar
+    assert any("z (dbench)" in a.text for a in fig.layout.annotations)  # no finite ratio to alone: named
+    assert fig.layout.yaxis.title.text and fig.layout.xaxis.title.text
+
+
+def test_cpu_occupancy_draws_what_ran_on_each_cpu():
+    import pandas as pd
+
+    from kit import plots
+    tl = pd.DataFrame([("host.a.vcpu0", "running", 0.000, 0.004, 1.0, 0),
+                       ("host.b.vcpu0", "running", 0.004, 0.010, 0.9, 0),
+                       ("host.a.vcpu1", "running", 0.000, 0.010, 1.0, 1),
+                       ("host.b.vcpu0", "waiting", 0.000, 0.004, 1.0, -1),
+                       ("host.vm0.vhost.thread0", "backend", 0.002, 0.003, 1.0, 1)],
+                      columns=["scope", "state", "start_s", "end_s", "guest_fraction", "cpu"])
+    fig = plots.cpu_occupancy(tl, t1=0.008)
+    by = {t.name: t for t in fig.data}
+    assert set(by) == {"a", "b", "vm0 backend"}  # waiting is not on a CPU
+    assert list(by["a"].y) == ["CPU 0", "CPU 1"] and list(by["a"].base) == [0.0, 0.0]
+    assert list(by["a"].x) == pytest.approx([4.0, 8.0])  # CPU 1's run clipped at t1 = 8 ms
+    assert list(by["b"].base) == pytest.approx([4.0]) and list(by["b"].x) == pytest.approx([4.0])
+    assert list(by["vm0 backend"].y) == ["CPU 1"]
+    assert len({t.marker.color for t in fig.data}) == 3
+
+
+def test_isolation_heatmap_cells_are_the_matrix():
+    import pandas as pd
+
+    from kit import plots
+    m = pd.DataFrame({"hypervisor": ["kvm", "kvm", "xen-pv", "xen-pv"], "hog": ["cpu-hog", "disk-hog"] * 2,
+                      "degradation": [0.01, 0.2, -0.02, 0.15]})
+    fig = plots.isolation_heatmap(m)
+    h = fig.data[0]
+    assert list(h.x) == ["kvm", "xen-pv"] and list(h.y) == ["cpu-hog", "disk-hog"]
+    assert [list(r) for r in h.z] == [[0.01, -0.02], [0.2, 0.15]]
+    assert [list(r) for r in h.text] == [["+1.0%", "-2.0%"], ["+20.0%", "+15.0%"]]
+
+
+def test_the_scenario_panel_builds_a_scenario_from_its_vm_table_and_runs_it():
+    from kit.panels_beyond import ScenarioPanel
+    p = ScenarioPanel(hardware=HW, hypervisor="kvm", pcpus=1, duration=0.02, trace_ms=5.0,
+                      vms=(("a", "spec-int", 1), ("b", "spec-int", 1)))
+    p.add_vm("apache-static", 1)
+    assert [r.name.value for r in p.rows.children] == ["a", "b", "vm2"]
+    p.remove_vm(p.rows.children[1])
+    scn = p.scenario()
+    assert [(v.name, v.workload) for v in scn.vms] == [("a", "spec-int"), ("vm2", "apache-static")]
+    assert scn.host.pcpus == 1 and scn.hypervisor == "kvm"
+    r = p.run()
+    assert r is not None and list(r.vms["vm"]) == ["a", "vm2"]
+    assert (r.vms["relative_alone"] < 1.0).all()  # two VMs on one CPU
+    assert len(r.timeline) and p.last_figure is not None and "VM" in p.status.value
+    p.rows.children[0].name.value = "Bad Name"
+    assert p.run() is None and "name" in p.status.value  # an error is shown in the panel
+    for row in list(p.rows.children):
+        p.remove_vm(row)
+    assert len(p.rows.children) == 1  # a scenario keeps one VM
