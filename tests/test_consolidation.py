@@ -457,3 +457,17 @@ def test_the_scenario_panel_builds_a_scenario_from_its_vm_table_and_runs_it():
     for row in list(p.rows.children):
         p.remove_vm(row)
     assert len(p.rows.children) == 1  # a scenario keeps one VM
+
+
+def test_identical_vms_share_one_memory_system_class():
+    """The memory system's fixed point is solved over distinct classes: copies of one VM placed alike are one class
+    (each sum over classes is linear in the active counts), a different workload is another."""
+    from kit.sim.host import Host
+    scn = Scenario.make(hardware=HW, hypervisor="kvm", duration=0.01, host={"pcpus": 4},
+                        vms=[{"name": "s", "workload": "stream", "count": 6},
+                             {"name": "r", "workload": "random-access", "count": 2}])
+    host = Host(resolve_scenario(scn))
+    assert host.contention is not None
+    assert len(host.contention.classes) == 2 and len(host.contention._class_of) == 8
+    classes = {host._class(e) for g in host.guests for e in g.vm.entities}
+    assert len(classes) == 2

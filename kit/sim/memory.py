@@ -101,6 +101,7 @@ class Contention:
         self.notes: list[str] = []
         self.classes: list[ClassCosts] = []
         self._class_of: dict[Any, int] = {}
+        self._by_ident: dict[tuple, int] = {}
         self.active: list[int] = []  # per class
         self.pool_active = [0] * len(pools)
         self._memo: dict[tuple, list[tuple[int, int, int]]] = {}
@@ -146,12 +147,19 @@ class Contention:
 
     # -- classes -----------------------------------------------------------------------------------------
     def register(self, key: Any, costs: ClassCosts) -> int:
-        """The index of a class (registered once per key)."""
+        """The index of a class (registered once per key). Keys whose costs are identical (VMs of one workload
+        placed alike) share one class: every sum over classes is linear in their active counts, so the effects are
+        the same, and the fixed point is solved over distinct classes (hundreds of identical VMs cost one)."""
         if key not in self._class_of:
-            self._class_of[key] = len(self.classes)
-            self.classes.append(costs)
-            self.active.append(0)
-            self._levels.append((0, 0, 0))
+            ident = (costs.unit.total, costs.compute, costs.lines, costs.mlp, costs.llc_refs, costs.cache_mib,
+                     costs.llc_ws, costs.pool, costs.sockets, costs.cpu_nodes, costs.memory, costs.vnuma)
+            idx = self._by_ident.get(ident)
+            if idx is None:
+                idx = self._by_ident[ident] = len(self.classes)
+                self.classes.append(costs)
+                self.active.append(0)
+                self._levels.append((0, 0, 0))
+            self._class_of[key] = idx
         return self._class_of[key]
 
     @property
