@@ -19,7 +19,8 @@ The package is a pipeline, one sub-package or module per step:
 
 Lower layers never import higher ones (``tests/test_architecture.py``). The public API is re-exported here:
 :func:`load_hardware`, :func:`hypervisor`, :func:`microbench`, :func:`calibrate`, :class:`Spec`, :func:`run`,
-:func:`compare`, :func:`migrate`, ``kit.sweep.sweep``, ``kit.plots``, ``kit.widgets``.
+:func:`compare`, :func:`migrate`, :class:`Scenario` and :func:`run_scenario` (a host with heterogeneous VMs),
+``kit.sweep.sweep``, ``kit.plots``, ``kit.widgets``.
 """
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from .inputs.modes import Mode, hypervisor, list_hypervisors
     from .inputs.spec import Spec
     from .inputs.workloads import list_workloads, load_workload
+    from .consolidation import run_scenario
+    from .inputs.scenario import Scenario, load_scenario
     from .migrations import Migration, migrate
     from .papers.calibration import calibrate
     from .results import Result
@@ -47,7 +50,8 @@ _LAZY = {"Hardware": "inputs.hardware", "load_hardware": "inputs.hardware", "lis
          "Mode": "inputs.modes", "hypervisor": "inputs.modes", "list_hypervisors": "inputs.modes",
          "OPS": "costs.ops", "list_ops": "costs.ops", "microbench": "costs.microbench", "op_path": "costs.microbench",
          "calibrate": "papers.calibration", "Spec": "inputs.spec", "load_workload": "inputs.workloads",
-         "list_workloads": "inputs.workloads", "Result": "results", "migrate": "migrations", "Migration": "migrations"}
+         "list_workloads": "inputs.workloads", "Result": "results", "migrate": "migrations", "Migration": "migrations",
+         "Scenario": "inputs.scenario", "load_scenario": "inputs.scenario", "run_scenario": "consolidation"}
 
 
 def __getattr__(name: str) -> Any:
@@ -61,4 +65,5 @@ def __getattr__(name: str) -> Any:
 
 __all__ = ["HvkitError", "Hardware", "load_hardware", "list_hardware", "Mode", "hypervisor",
            "list_hypervisors", "OPS", "list_ops", "microbench", "op_path", "calibrate", "Spec", "load_workload",
-           "list_workloads", "Result", "run", "compare", "migrate", "Migration", "__version__"]
+           "list_workloads", "Result", "run", "compare", "migrate", "Migration", "Scenario", "load_scenario",
+           "run_scenario", "__version__"]

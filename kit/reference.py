@@ -1,7 +1,7 @@
 """The reference of the YAML formats, generated from the validation models (so it cannot drift from them).
 
-:func:`format_reference` writes Markdown for the hardware profile, workload and sweep formats and the ``--set``
-keys: every field with its type, default, bounds and meaning, read from the same pydantic models that validate
+:func:`format_reference` writes Markdown for the hardware profile, workload, sweep and scenario formats and the
+``--set`` keys: every field with its type, default, bounds and meaning, read from the same pydantic models that validate
 the files. ``docs/formats.md`` is its output; a test keeps the two equal.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pydantic.fields import FieldInfo
 
 from .inputs.hardware import PARAM_DOCS, UNMODELLED_FEATURES, Features, Hardware, Params, Quantity
 from .inputs.modes import PARTS
+from .inputs.scenario import HostKnobs, Scenario, VmEntry
 from .inputs.spec import ALIASES, MODE_KEYS, TOP_KEYS, Spec
 from .inputs.workloads import TRAITS, TUNABLE, PerUnit, Workload
 from .inputs.workloads import Params as WorkloadParams
@@ -94,6 +95,12 @@ def format_reference() -> str:
     out += ["", "Traits (`hvkit list workloads --trait T`): "
             + "; ".join(f"`{k}`: {v[0]}" for k, v in TRAITS.items()) + ".", ""]
     out += ["## Sweep file (`hvkit sweep FILE`)", ""] + _table(SweepFile)
+    out += ["", "## Scenario (`hvkit run --scenario FILE`)", "",
+            "A host with heterogeneous VMs (`examples/scenario-mixed.yaml`). Top-level keys:", ""] + _table(Scenario)
+    out += ["", "### `host`", ""] + _table(HostKnobs)
+    out += ["", "### `vms`: each entry", ""] + _table(VmEntry)
+    out += ["", "`--set` on a scenario: `host.<knob>`, `vms.<name>.<field>`, `vms.<name>.workload.<parameter>`, and "
+            "the top-level keys above.", ""]
     out += ["", "## Spec and `--set` keys", "", "Spec fields (the keys of a sweep file's `base`):", ""]
     out += _table(Spec)
     out += ["", "`--set key=value` reaches:", "",

@@ -22,7 +22,8 @@ SUMMARY_COLUMNS = ["run", "scenario", "hardware", "hypervisor", "workload", "nei
                    "relative_vs_native_with_neighbor", "baseline", "replications", "units", "events", "events_per_sim_s", "wall_s", "engine", "pcpu_util", "nic_tx_util", "nic_rx_util",
                    "disk_util", "backend_util", "resolutions", "stop_reason", "ci_low", "ci_high", "warnings", "error"]
 VM_COLUMNS = ["run", "scenario", "vm", "units", "value"]
-TIMELINE_COLUMNS = ["run", "scenario", "scope", "state", "start_s", "end_s", "guest_fraction"]
+#: ``cpu`` is the physical CPU a running entity held (-1 while it waited or idled)
+TIMELINE_COLUMNS = ["run", "scenario", "scope", "state", "start_s", "end_s", "guest_fraction", "cpu"]
 BREAKDOWN_COLUMNS = ["run", "scenario", "scope", "entity", "category", "seconds"]
 EXIT_COLUMNS = ["run", "scenario", "reason", "count", "cycles"]
 LATENCY_COLUMNS = ["run", "scenario", "vm", "start_s", "latency_us", "censored"]
@@ -122,6 +123,10 @@ class Result:
                 (self.breakdown["run"] == rid) & (self.breakdown["entity"] == "backend")
                 & (self.breakdown["category"] != "idle")].groupby("scope")["seconds"].sum().items()}
             rec["exits"] = {r: round(float(c), 3) for r, c in zip(e["reason"], e["count"])}
+            v = self.vms[self.vms["run"] == rid]
+            # value is the aggregate over the measured VMs; each VM's own value is here
+            rec["per_vm"] = [{"vm": int(i), "units": float(u), "value": _json_value(x)}
+                             for i, u, x in zip(v["vm"], v["units"], v["value"])]
             lat = latency_stats(self.latency[self.latency["run"] == rid])
             if len(lat):
                 st = lat.iloc[0]

@@ -186,7 +186,7 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
         "nic_rx_util": host.nic_rx.busy_until(duration) / duration,
         "disk_util": host.disk.busy_until(duration) / (duration * host.disk.servers),
         "backend_util": "; ".join(f"{k}={v:.3f}" for k, v in sorted(busy_backend.items())),
-        "resolutions": "; ".join(mode.resolutions), "stop_reason": host.stop_reason,
+        "resolutions": "; ".join(mode.resolutions + tuple(host.notes)), "stop_reason": host.stop_reason,
         "ci_low": None, "ci_high": None, "warnings": run_warnings(res, units, vm_finished), "error": "",
     }
     interval = host.stopper.interval() if host.stopper is not None else None
@@ -217,7 +217,7 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
                 else (_metric_value(host, wl, duration, vu) if vu else float("inf")))
         vm_rows.append({"run": run_id, "scenario": scenario, "vm": index, "units": vu, "value": vval})
     trace = [{"run": run_id, "scenario": scenario, "scope": sc, "state": st, "start_s": a, "end_s": min(b, trace_s),
-              "guest_fraction": gf} for sc, st, a, b, gf in (host.sched.trace or [])]
+              "guest_fraction": gf, "cpu": cpu} for sc, st, a, b, gf, cpu in (host.sched.trace or [])]
     return summary, brows, exit_rows, lat_rows, vm_rows, trace
 
 
@@ -333,6 +333,10 @@ class _HardwareReads:
         self.reads.add(f"params.{name}")
         return self._hw.val(name)
 
+    def opt(self, name: str) -> float | None:
+        self.reads.add(f"params.{name}")
+        return self._hw.opt(name)
+
     @property
     def pcpus(self) -> int:
         return int(self.val("sockets") * self.val("cores_per_socket") * self.val("threads_per_core"))
@@ -363,7 +367,7 @@ class _FeatureReads:
 def _read(hw: Hardware, name: str) -> Any:
     """The value a :class:`_HardwareReads` name stands for."""
     if name.startswith("params."):
-        return hw.val(name[7:])
+        return hw.opt(name[7:])
     if name.startswith("features."):
         return getattr(hw.features, name[9:])
     return getattr(hw, name)

@@ -14,7 +14,9 @@ COMMITTED = {"predictions.csv": "59f71fdba83723963bb89dfdd28934992a116cf404526c5
              "predictions-2015-2016.csv": "48ed619be8f4e2598cec52d80d968d67d4f5f93c8bc8091087d71b63aed544ed",
              "predictions-turtles-2010-nested.csv": "30162059986cc558e4ab886b61d163f007d712e55a112822f8e09176eb40ad4a",
              "predictions-clark-2005-migration.csv": "4640f9de441d52f544b2f39487cb69ea7d3e29325cb93f5059a40cfe6e5ea75d",
-             "predictions-felter-2015-docker.csv": "dbe0bf5232ddde4c5aa53758809cf3d6b83b14f6c1115d31a9581c7d76f9042e"}
+             "predictions-felter-2015-docker.csv": "dbe0bf5232ddde4c5aa53758809cf3d6b83b14f6c1115d31a9581c7d76f9042e",
+             "predictions-consolidation-2003-2007.csv":
+                 "3f6544d5df8f5e40c45cceeed14908705f96373ba5e81cc316dcc029f13d0573"}
 
 
 def test_every_blind_file_is_byte_identical_to_its_commit():

@@ -89,6 +89,9 @@ def cmd_show(args) -> None:
         print(wrap("features: " + ", ".join(f"{k}={v}" for k, v in f.items())))
         print(wrap(f"source: {src}", indent="  "))
         for k, q in hw.params:
+            if q is None:
+                print(f"{k}: not given  ({PARAM_DOCS[k]}; the mechanisms that read it are off)")
+                continue
             print(f"{k} = {q.value:g}  ({PARAM_DOCS[k]})")
             print(wrap(q.source, indent="    "))
         return

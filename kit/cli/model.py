@@ -15,7 +15,10 @@ RUN_EXAMPLES = """examples:
       --set neighbor=spec-int
   hvkit run --hardware skylake-sp-2017 --hypervisor kvm --workload netperf-rr --save-spec exp.yaml
   hvkit run --spec exp.yaml --set interrupts=posted     # a saved experiment, varied
-  hvkit run --hardware skylake-sp-2017 --hypervisor kvm --workload stream --replications 5   # mean and 95% CI"""
+  hvkit run --hardware skylake-sp-2017 --hypervisor kvm --workload stream --replications 5   # mean and 95% CI
+
+  hvkit run --scenario examples/scenario-mixed.yaml      # a host with heterogeneous VMs
+  hvkit run --scenario examples/scenario-mixed.yaml --set host.pcpus=4 --set vms.db.vcpus=4 --json"""
 COMPARE_EXAMPLES = """examples:
   hvkit compare --hardware skylake-sp-2017 --workload netperf-rr --hypervisors native,xen-pv,kvm,kvm-sriov
   hvkit compare --hardware xgene-armv8-2014 --workload memcached --hypervisors kvm,xen-hvm --json
@@ -31,6 +34,9 @@ def register(sub) -> None:
                                    "and say where the time went.", epilog=RUN_EXAMPLES, formatter_class=RawEpilog)
     add_spec_args(s)
     _add_uncertainty_args(s)
+    s.add_argument("--scenario", metavar="FILE", default=None,
+                   help="a scenario file (YAML or JSON): a host with heterogeneous VMs; --set reaches hardware, "
+                        "hypervisor, duration, seed, engine, mode parts, hw.*, host.<knob> and vms.<name>.<field>")
     s.set_defaults(func=cmd_run)
     s = sub.add_parser("compare", help="simulate one workload under several modes, against native",
                        description="Simulate one workload under several modes (native computed once).",
@@ -129,6 +135,8 @@ def _print_latency(latency) -> None:
 
 
 def cmd_run(args):
+    if args.scenario:
+        return cmd_scenario(args)
     from ..run import check_replications, run
     n = check_replications(args.replications, "--replications")
     result = run(spec_from_args(args), replications=n, progress=sys.stderr.isatty())
@@ -175,6 +183,47 @@ def _print_single(result) -> None:
               f"still under way at the end, right-censored: their elapsed time counts in the max as a lower bound)")
     if r["warnings"]:
         print(f"warning: {r['warnings']}")
+
+
+def cmd_scenario(args):
+    """``hvkit run --scenario FILE``: each VM against itself alone on the host and against native alone."""
+    import pandas as pd
+
+    from ..consolidation import run_scenario
+    from ..inputs.scenario import load_scenario
+    from ..inputs.spec import parse_sets
+    given = [name for name in ("hardware", "hypervisor", "workload", "vcpus", "vms", "spec", "save_spec")
+             if getattr(args, name, None) is not None]
+    if given:
+        raise HvkitError("a scenario names its host and VMs; vary them with --set", field=f"--{given[0]}",
+                         allowed="--set hardware=..., --set host.pcpus=..., --set vms.<name>.vcpus=...")
+    scn = load_scenario(args.scenario)
+    sets = parse_sets(args.set)
+    if args.duration is not None:
+        sets.append(("duration", args.duration))
+    if args.seed is not None:
+        sets.append(("seed", args.seed))
+    if sets:
+        scn = scn.with_sets(sets)
+    r = run_scenario(scn)
+    if args.json:
+        sys.stdout.write(json.dumps(r.to_json(), indent=1) + "\n")
+        return
+    h = r.host
+    print(f"{scn.name}: {scn.hypervisor} on {scn.hardware}, {h['pcpus']} CPUs, {h['duration']:g} s simulated "
+          f"({h['engine']} engine); relative = this VM's metric against the same VM alone on the host, and against "
+          f"native alone (1.0 = as good)")
+    cols = ["vm", "workload", "vcpus", "measured", "value", "unit", "relative_alone", "relative_native",
+            "latency_p99_us"]
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(r.vms[cols].round(4).to_string(index=False))
+    mem = h["memory"]
+    print(f"host: CPU utilization {h['pcpu_util']:.3f}, VM switches {h['vm_switches']}, lock-holder preemptions "
+          f"{h['lock_holder_preemptions']}; memory: demand {mem['demand_mib']:.0f} of {mem['host_mib']:.0f} MiB, "
+          f"shared {mem['saved_mib']:.0f}, ballooned {mem['ballooned_mib']:.0f}, swapped {mem['swapped_mib']:.0f}"
+          + (f", scanning {h['scan_cpu_s']:.4f} CPU s" if h["scan_cpu_s"] else ""))
+    for note in h["notes"]:
+        print(f"  {note}")
 
 
 def cmd_compare(args):

@@ -60,6 +60,8 @@ class Features(BaseModel):
     sriov: Bool = Field(False, description="an SR-IOV capable NIC")
     meltdown: Bool = Field(False, description="speculates past faulting kernel loads (needs page-table isolation)")
     l1tf: Bool = Field(False, description="L1 terminal fault: a hypervisor flushes the L1 data cache on VM entry")
+    ple: Bool = Field(False, description="pause-loop exiting (Intel PLE, AMD pause filter, ARM WFE trapping): a "
+                                         "spinning vCPU exits to the hypervisor")
     source: str = Field(min_length=3, description="where the feature list comes from")
 
 
@@ -70,6 +72,22 @@ class Features(BaseModel):
 UNMODELLED_FEATURES = {
     "la57": "5-level paging is described by params.page_levels, which the page walks read",
 }
+
+
+#: The optional parameters of the memory system, NUMA and SMT (read by kit.sim.memory and kit.sim.numa).
+PARAM_DOCS_EXTRA = {
+    "numa_nodes": "memory nodes (memory controllers with their own DIMMs); 1 for a front-side-bus machine",
+    "mem_channels": "DRAM channels per memory node",
+    "mem_mts": "DRAM transfer rate per channel (MT/s; 8 bytes per transfer)",
+    "fsb_gbs": "front-side bus peak (GB/s) of a platform whose memory controller sits behind it (0: integrated)",
+    "llc_mib": "last-level cache per socket (MiB)",
+    "l2_kib": "private cache per core that a switch to another VM loses (KiB; L2, or L1 where the L2 is shared)",
+    "llc_latency_ns": "last-level cache load latency (ns)",
+    "remote_latency_ns": "DRAM load latency from another socket's memory node (ns)",
+    "numa_link_gbs": "socket-to-socket interconnect bandwidth, each direction (GB/s)",
+    "smt_yield": "throughput of two hardware threads on one core relative to one thread alone",
+}
+
 
 
 class Params(BaseModel):
@@ -110,6 +128,18 @@ class Params(BaseModel):
     nic_tx_frames_per_irq: Quantity
     disk_service_ms: Quantity
     disk_mbps: Quantity
+    # the memory system, NUMA and SMT (optional: a profile without them runs without those mechanisms, and the
+    # run's resolutions say so)
+    numa_nodes: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["numa_nodes"])
+    mem_channels: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["mem_channels"])
+    mem_mts: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["mem_mts"])
+    fsb_gbs: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["fsb_gbs"])
+    llc_mib: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["llc_mib"])
+    l2_kib: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["l2_kib"])
+    llc_latency_ns: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["llc_latency_ns"])
+    remote_latency_ns: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["remote_latency_ns"])
+    numa_link_gbs: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["numa_link_gbs"])
+    smt_yield: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["smt_yield"])
 
 
 #: One line per parameter: its meaning and unit (shown by ``hvkit show hardware``).
@@ -148,13 +178,15 @@ PARAM_DOCS = {
     "nic_tx_frames_per_irq": "transmitted frames a transmit-completion interrupt covers (interrupt coalescing)",
     "disk_service_ms": "disk random 4 KiB read service time (ms)",
     "disk_mbps": "disk sequential bandwidth (MB/s)",
+    **PARAM_DOCS_EXTRA,
 }
 
 _POSITIVE = {"freq_ghz", "sockets", "cores_per_socket", "threads_per_core", "memory_gib",
              "kernel_cpi", "user_cpi", "hypervisor_cpi", "syscall_cycles", "exception_cycles", "tlb_entries", "page_levels",
              "walk_ref_cycles", "mem_latency_ns", "nic_gbps", "disk_service_ms", "disk_mbps", "nic_rx_frames_per_irq",
-             "nic_tx_frames_per_irq"}
-_INTEGRAL = {"sockets", "cores_per_socket", "threads_per_core", "page_levels"}
+             "nic_tx_frames_per_irq", "numa_nodes", "mem_channels", "mem_mts", "llc_mib", "l2_kib", "llc_latency_ns",
+             "remote_latency_ns", "smt_yield"}
+_INTEGRAL = {"sockets", "cores_per_socket", "threads_per_core", "page_levels", "numa_nodes", "mem_channels"}
 
 
 class Hardware(BaseModel):
@@ -173,6 +205,11 @@ class Hardware(BaseModel):
     def val(self, name: str) -> float:
         """The value of parameter ``name``."""
         return getattr(self.params, name).value
+
+    def opt(self, name: str) -> float | None:
+        """The value of optional parameter ``name``, or None when the profile does not give it."""
+        q = getattr(self.params, name)
+        return None if q is None else q.value
 
     @property
     def pcpus(self) -> int:
@@ -225,6 +262,8 @@ def _coerce_feature(name: str, value: Any) -> Any:
 
 def _check_ranges(hw: Hardware, where: str) -> None:
     for name in Params.model_fields:
+        if getattr(hw.params, name) is None:
+            continue
         v = hw.val(name)
         if v < 0 or (name in _POSITIVE and v <= 0):
             raise HvkitError("must be positive" if name in _POSITIVE else "must not be negative",

@@ -75,9 +75,9 @@ PARTS: dict[str, dict[str, str]] = {
     "scheduler": {
         "none": "no vCPU scheduler",
         "credit": "Xen credit: weights, caps, 30 ms slice, 10 ms accounting, boost",
-        "credit2": "Xen credit2",
+        "credit2": "Xen credit2 (Xen's default since 4.8): credit reset, no boost, 1-10 ms runs",
         "cfs": "Linux CFS scheduling vCPU threads",
-        "hyperv": "Hyper-V's root scheduler",
+        "hyperv": "Hyper-V's root scheduler (vCPUs as root-partition threads; approximated by Linux CFS)",
         "host": "the host OS scheduler of a hosted VMM",
     },
     "family": {
@@ -113,6 +113,27 @@ PARTS: dict[str, dict[str, str]] = {
         "kvm": "the hypervisor runs as a guest of KVM (L0): every exit of its guest goes to L0 first",
         "xen": "the hypervisor runs as an HVM guest of Xen (L0)",
         "hyperv": "the hypervisor runs as a guest of Hyper-V (L0)",
+    },
+    "spinlocks": {
+        "spin": "guest spinlocks spin while the lock is held (a preempted holder leaves its waiters spinning)",
+        "pv": "paravirtual spinlocks: a waiter halts after a spin threshold and the holder kicks it on release",
+    },
+    "pause_exit": {
+        "ple": "pause-loop exiting: a vCPU spinning longer than the PLE window exits and yields its CPU",
+        "off": "no pause-loop exits (disabled, or the CPU lacks them): spinners spin",
+    },
+    "tlb_flush": {
+        "ipi": "TLB shootdowns are IPIs the sender waits for, also from descheduled target vCPUs",
+        "pv": "paravirtual TLB flush: the hypervisor defers the flush of a descheduled vCPU, the sender goes on",
+    },
+    "ipi_yield": {
+        "none": "a vCPU waiting for an IPI to a descheduled vCPU keeps its CPU",
+        "pv": "pv_sched_yield: the sender yields its CPU to the descheduled target (directed yield)",
+    },
+    "cosched": {
+        "none": "vCPUs are scheduled independently",
+        "relaxed": "relaxed co-scheduling (VMware ESX): a vCPU that runs ahead of a descheduled sibling by the "
+                   "skew threshold is co-stopped until the sibling runs",
     },
     "storage": {
         "native": "the file system the workload's files are on (a VM's disk is its I/O path)",
@@ -154,6 +175,13 @@ class Mode:
     nested: str = "none"
     #: a container's file system (overlay, volume); "native" otherwise
     storage: str = "native"
+    #: guest synchronization under contention (kit.sim.locks): spinlock kind, pause-loop exits, TLB flushes, IPI
+    #: yield, co-scheduling
+    spinlocks: str = "spin"
+    pause_exit: str = "off"
+    tlb_flush: str = "ipi"
+    ipi_yield: str = "none"
+    cosched: str = "none"
     resolutions: tuple[str, ...] = field(default=())
 
     @property
@@ -168,7 +196,9 @@ class Mode:
 
 
 _BASE = dict(release="current", mitigations="none", dma_remap="off", guest_page="4K", host_page="4K", nested="none",
-             storage="native")
+             storage="native", spinlocks="auto", pause_exit="auto", tlb_flush="auto", ipi_yield="auto", cosched="none")
+#: The guest-synchronization parts resolved per CPU and release (the "auto" value of presets)
+SYNC_PARTS = ("spinlocks", "pause_exit", "tlb_flush", "ipi_yield")
 
 PRESETS: dict[str, dict] = {
     "native": dict(family="none", cpu="native", memory="native", io="native", interrupts="native",
@@ -230,7 +260,8 @@ def _check_part(key: str, value: Any, where: str) -> None:
     if key not in PARTS:
         raise HvkitError("unknown hypervisor part", where=where, field=key, value=key,
                          allowed=list(PARTS) + ["shadow_cache"])
-    if value not in PARTS[key] and not (key == "interrupts" and value == "best"):
+    if value not in PARTS[key] and not (key == "interrupts" and value == "best") and not (key in SYNC_PARTS
+                                                                                           and value == "auto"):
         raise HvkitError("not a known value", where=where, field=key, value=value, allowed=list(PARTS[key]))
 
 
@@ -269,7 +300,41 @@ def hypervisor(name: str, hardware: Hardware | str | None = None, **overrides: A
         _resolve(name, parts, explicit, hardware, notes, where)
     elif parts["interrupts"] == "best":
         parts["interrupts"] = "injected"
+    _resolve_sync(parts, hardware, explicit, where)
     return Mode(name=name, resolutions=tuple(notes), **parts)
+
+
+#: When paravirtual spinlocks, PV TLB flushes and pv_sched_yield reached the guests of each family (their
+#: ``release=current`` guests have them; older releases spin and wait)
+PV_SYNC_SOURCES = {
+    "spinlocks": "Linux: Xen PV spinlocks since 2.6.26 (2008), pvqspinlock for KVM and Xen since 4.2 (2015); Hyper-V "
+                 "guests signal long spin waits (HvCallNotifyLongSpinWait)",
+    "tlb_flush": "Xen PV flushes through the hypervisor (MMUEXT_TLB_FLUSH_MULTI) since Xen 1.0; KVM PV TLB flush since "
+                 "Linux 4.16 (2018); Hyper-V's HvFlushVirtualAddressList enlightenment",
+    "ipi_yield": "Linux 5.2 (2019): KVM_HC_SCHED_YIELD, pv_sched_yield, yields to a preempted IPI target",
+}
+
+
+def _resolve_sync(p: dict, hw: Hardware | None, explicit: set, where: str) -> None:
+    """The guest-synchronization parts left "auto": what the mode's CPU, family and release have.
+
+    Pause-loop exits need a hardware-virtualized CPU with the feature; paravirtual spinlocks and TLB flushes are
+    in current KVM, Xen and Hyper-V guests (and every Xen PV guest flushes through the hypervisor); pv_sched_yield
+    is KVM's. Native and containers have no hypervisor to ask: their spinlock holders are never preempted.
+    """
+    virt = p["cpu"] not in ("native",)
+    current = p["release"] == "current" and p["family"] in ("kvm", "xen", "hyperv") and p["cpu"] != "emulation"
+    can_ple = virt and p["cpu"] in ("hvm", "pvh") and (hw is None or bool(hw.features.ple))
+    auto = {"spinlocks": "pv" if virt and current else "spin",
+            "pause_exit": "ple" if can_ple else "off",
+            "tlb_flush": "pv" if virt and (current or p["cpu"] == "pv") else "ipi",
+            "ipi_yield": "pv" if virt and current and p["family"] == "kvm" else "none"}
+    for key, value in auto.items():
+        if p[key] == "auto":
+            p[key] = value
+    if p["pause_exit"] == "ple" and not can_ple:
+        _refuse("pause-loop exits need a hardware-virtualized CPU (hvm, pvh) whose profile has features.ple", where,
+                "pause_exit", "ple", ["off"])
 
 
 def _refuse(msg: str, where: str, field_: str, value: Any, allowed: Any) -> NoReturn:

@@ -4,6 +4,10 @@
 its overrides, the hypervisor mode resolved on that hardware, the workload with its parameters, the neighbour
 workloads) and returns one frozen :class:`Resolved`. :func:`resolve_platform` is its first half, for callers
 that need only a CPU and a mode (the microbenchmarks and the calibration).
+
+A host runs VMs, each described by a :class:`VmPlan` (its workload, vCPUs, weight, cap, placement, memory and
+whether it is measured); :class:`HostPlan` holds the host's own knobs. A spec's ``vms`` identical VMs and its
+neighbour become plans here; a scenario (:mod:`kit.inputs.scenario`) lists heterogeneous ones.
 """
 from __future__ import annotations
 
@@ -16,7 +20,42 @@ from .modes import Mode, hypervisor
 from .spec import Spec
 from .workloads import Workload, load_workload
 
-__all__ = ["Resolved", "resolve", "resolve_platform"]
+__all__ = ["Resolved", "VmPlan", "HostPlan", "resolve", "resolve_platform", "spec_plans"]
+
+
+@dataclass(frozen=True)
+class VmPlan:
+    """One VM of a host: what it runs and where.
+
+    ``pins`` gives a physical CPU per vCPU (taken modulo the host's CPUs); ``cpu_node`` lets the vCPUs float on one
+    NUMA node's CPUs; ``node`` is the memory node (None: the host's default placement, spread over the nodes the
+    vCPUs run on). ``memory_mib`` is the VM's configured memory (None: its workload's footprint plus the guest OS).
+    VMs of one ``group`` share their workload's request clients (the identical VMs of a spec).
+    """
+
+    name: str
+    workload: Workload
+    vcpus: int = 1
+    weight: int = 256
+    cap: int = 0
+    pins: tuple[int, ...] | None = None
+    cpu_node: int | None = None
+    node: int | None = None
+    memory_mib: float | None = None
+    vnuma: bool = False
+    measured: bool = True
+    group: int = 0
+
+
+@dataclass(frozen=True)
+class HostPlan:
+    """The host's knobs beyond the spec's: SMT, memory reclamation (kit.sim.memory)."""
+
+    smt: bool = True
+    balloon: bool = False
+    page_sharing: bool = False
+    #: pages the page-sharing scanner (ksmd, ESX's TPS) examines per second (None: the mechanism's default)
+    scan_pages_per_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -31,6 +70,29 @@ class Resolved:
     neighbours: tuple[Workload, ...]
     #: simulated seconds (the spec's, or the workload's default)
     duration: float
+    #: the VMs of the host, measured ones first (empty: derived from the spec, see :func:`spec_plans`)
+    vms: tuple[VmPlan, ...] = ()
+    host: HostPlan = HostPlan()
+
+    @property
+    def plans(self) -> tuple[VmPlan, ...]:
+        """The host's VMs (the spec's identical VMs and neighbour unless a scenario listed them)."""
+        return self.vms or spec_plans(self.spec, self.workload, self.neighbours)
+
+
+def spec_plans(spec: Spec, workload: Workload, neighbours: tuple[Workload, ...] = ()) -> tuple[VmPlan, ...]:
+    """The VMs a spec describes: ``vms`` identical measured VMs (one client group), then the neighbour."""
+    weights = spec.weights or (256,) * spec.vms
+    caps = spec.caps or (0,) * spec.vms
+    out = [VmPlan(f"vm{i}", workload, spec.vcpus, weights[i], caps[i],
+                  tuple(i * spec.vcpus + j for j in range(spec.vcpus)) if spec.pin else None, group=0)
+           for i in range(spec.vms)]
+    base = spec.vms * spec.vcpus
+    for k, wl in enumerate(neighbours):
+        out.append(VmPlan("neighbor", wl, spec.neighbor_vcpus, 256, 0,
+                          tuple(base + j for j in range(spec.neighbor_vcpus)) if spec.pin else None,
+                          measured=False, group=1 + k))
+    return tuple(out)
 
 
 def resolve_platform(hardware: Hardware | str, mode: Mode | str, hw_overrides: Mapping[str, Any] | None = None,

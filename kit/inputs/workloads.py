@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import HvkitError
 from .coerce import Bool, Int, Num
@@ -60,6 +60,18 @@ class PerUnit(BaseModel):
     disk_kb: Num = Field(0, ge=0, description="KiB per disk operation")
     connections: Num = Field(0, ge=0, description="TCP connections opened per unit (NAT tracks each new one)")
     copy_up_kb: Num = Field(0, ge=0, description="KiB of image files first written per unit (an overlay copies them up)")
+    spinlocks: Num = Field(0, ge=0, description="guest kernel spinlock acquisitions (their instructions are in "
+                                                "kernel_instr; what a preempted holder costs is kit.sim.locks')")
+    tlb_shootdowns: Num = Field(0, ge=0, description="synchronous TLB-shootdown IPIs among ipis, each waited for by "
+                                                     "its sender until every target vCPU has flushed")
+    llc_refs: Num = Field(0, ge=0, description="references that miss the private caches and hit the last-level cache "
+                                               "when cache_mib fits in it")
+
+    @model_validator(mode="after")
+    def _shootdowns_are_ipis(self) -> "PerUnit":
+        if self.tlb_shootdowns > self.ipis:
+            raise ValueError("tlb_shootdowns are the synchronous ones among ipis: at most ipis")
+        return self
 
 
 class WritableSet(BaseModel):
@@ -120,6 +132,14 @@ class Workload(BaseModel):
     per_unit: PerUnit = Field(description="native events per unit of work")
     params: Params = Field(default_factory=Params, description="network and client parameters")
     writable: WritableSet | None = Field(None, description="the writable working set (default: derived, see writable_set)")
+    lock_hold_cycles: Num = Field(0, ge=0, description="mean native cycles a spinlock is held (critical section)")
+    lock_hot_share: Num = Field(0, ge=0, le=1, description="share of spinlock acquisitions on locks every vCPU of "
+                                                           "the VM takes (the chance a waiter wants a preempted "
+                                                           "holder's lock)")
+    cache_mib: Num = Field(0, ge=0, description="cache-sensitive working set (MiB) that llc_refs touch uniformly")
+    share_fraction: Num = Field(0, ge=0, le=1, description="share of the VM's memory that content-based page "
+                                                           "sharing can merge with other VMs (zero pages, kernel "
+                                                           "and library text, identical data)")
     #: where each per-unit count and parameter comes from: a published profile, a native measurement, or
     #: "estimated, because ..." (keys are per_unit and params field names)
     provenance: dict[str, str] = Field(default_factory=dict, description="where each per-unit count and parameter "
@@ -174,8 +194,9 @@ class Workload(BaseModel):
 
 #: Workload fields a ``--set workload.<name>`` may change (besides ``params`` and ``per_unit``): how the
 #: guest runs, never what it is (its kind, metric and identity are fixed by its characterization).
-TUNABLE = frozenset({"threads_per_vcpu", "timer_hz", "footprint_mib", "mlp", "disk_random", "disk_sync", "kernel_call_density",
-                     "default_duration"})
+TUNABLE = frozenset({"threads_per_vcpu", "timer_hz", "footprint_mib", "mlp", "disk_random", "disk_sync",
+                     "kernel_call_density", "default_duration", "lock_hold_cycles", "lock_hot_share", "cache_mib",
+                     "share_fraction"})
 
 
 #: Memory a guest OS and its daemons occupy besides the workload's footprint.

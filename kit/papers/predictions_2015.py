@@ -154,14 +154,14 @@ def _sig(x: float, digits: int = 5) -> float:
     return float(f"{x:.{digits}g}")
 
 
-def predict_rows(preds: list[Prediction], max_seeds: int | None = None) -> pd.DataFrame:
+def predict_rows(preds: list[Prediction], max_seeds: int | None = None, require_width: bool = True) -> pd.DataFrame:
     """Compute the rows of ``preds``; rows that differ only in hypervisor share their native runs.
 
     With ``max_seeds``, a group whose widest 95% half-width is not under :data:`MAX_HALF_WIDTH` after its
     ``seeds`` gets more seeds (doubling, up to ``max_seeds``); the table reports the seeds used.
 
-    Raises :class:`HvkitError` if a run fails or a confidence half-width is not under
-    :data:`MAX_HALF_WIDTH`.
+    Raises :class:`HvkitError` if a run fails or (with ``require_width``, as for a prediction to commit) a
+    confidence half-width is not under :data:`MAX_HALF_WIDTH`; without it a wider interval is reported as it is.
     """
     groups: dict[tuple, list[int]] = {}
     for i, p in enumerate(preds):
@@ -206,7 +206,7 @@ def predict_rows(preds: list[Prediction], max_seeds: int | None = None) -> pd.Da
             if not all(math.isfinite(v) for v in values):
                 raise HvkitError("a prediction is not finite", where=p.spec.label(), field="relative_performance",
                                      value=values, allowed="finite numbers")
-            if half >= MAX_HALF_WIDTH:
+            if require_width and half >= MAX_HALF_WIDTH:
                 raise HvkitError("confidence interval too wide: raise seeds or duration", where=p.spec.label(),
                                      field="seeds", value=f"{n} seeds, half-width {half:.4f}",
                                      allowed=f"a 95% half-width under {MAX_HALF_WIDTH}")

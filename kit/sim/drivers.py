@@ -14,6 +14,7 @@ import simpy
 
 from .costing import SEGMENTS_PER_ACK
 from .scheduler import Item
+from .work import Work
 
 __all__ = ["start", "blocks", "ChainedCpuThread", "ChainedWrite", "request_started", "request_done", "DRIVERS",
            "ITEM_TARGET_S", "UNIT_WORK_CV", "TCP_WINDOW_BATCHES", "SEGMENTS_PER_ACK"]
@@ -34,7 +35,8 @@ def jitter(host, k: int = 1) -> float:
 
 
 def _start_cpu(host, g) -> None:
-    chained = getattr(host.sched, "chains", False) and not (g.wl.per_unit.disk_ops and g.wl.disk_sync)
+    chained = (getattr(host.sched, "chains", False) and not (g.wl.per_unit.disk_ops and g.wl.disk_sync)
+               and not any(g.faults))
     for _ in range(len(g.vm.entities) * g.wl.threads_per_vcpu):
         if chained:
             ChainedCpuThread(host, g).submit()
@@ -70,11 +72,14 @@ def start(host) -> None:
         starter = DRIVERS.get(g.wl.kind)
         if starter is not None:
             starter(host, g)
-    for g0 in (host.guests[0], *(g for g in host.guests if not g.primary)):
+    groups: dict[int, list] = {}  # VMs of one group share their workload's clients (a spec's identical VMs)
+    for g in host.guests:
+        groups.setdefault(g.plan.group if g.plan is not None else (0 if g.primary else 1 + g.i), []).append(g)
+    for members in groups.values():
+        g0 = members[0]
         if g0.wl.kind == "request":
-            primaries = [g for g in host.guests if g.primary] if g0.primary else [g0]
             for c in range(g0.wl.params.clients):
-                host.env.process(client(host, c, primaries[c % len(primaries)]))
+                host.env.process(client(host, c, members[c % len(members)]))
 
 
 def cpu_thread(host, g):
@@ -85,6 +90,8 @@ def cpu_thread(host, g):
     batch = base * k
     while True:
         yield from vm.run(batch * jitter(host, k), units=float(k))
+        if g.faults[0] or g.faults[1]:
+            yield from memory_faults(host, g, k)
         if u.disk_ops:
             n = host.rng.poisson(u.disk_ops * k)
             if g.wl.disk_sync:
@@ -151,6 +158,24 @@ class ChainedWrite:
 
     def _served(self, _event) -> None:
         self.g.vm.submit(Item(self.g.cost.notify()))
+
+
+def memory_faults(host, g, units: float):
+    """The page faults ``units`` of work take when the guest's memory is short (:mod:`kit.sim.overcommit`): guest
+    page-ins through the VM's own disk path, and host swap-ins the vCPU waits for on the host's disk."""
+    guest, swap = g.faults
+    if guest:
+        for _ in range(host.rng.poisson(guest * units)):
+            yield from g.vm.run(g.cost.work(g.cost.cm.path("pagefault")))
+            yield from disk_io(host, g)
+    if swap:
+        from .overcommit import HOST_SWAP_FAULT_CYCLES
+        param = host.hw.val
+        work = g.cost.work(g.cost.cm.path("pagefault")) + Work.of("host swap-in", HOST_SWAP_FAULT_CYCLES[0])
+        for _ in range(host.rng.poisson(swap * units)):
+            yield from g.vm.run(work)
+            position = host.rng.exponential(param("disk_service_ms") / 1000.0)
+            yield from host.disk.serve(position + 4096 / (param("disk_mbps") * 1e6))
 
 
 def disk_thread(host, g):
@@ -249,6 +274,8 @@ def client(host, c: int, g):
         if be is not None and be_rx.total:
             yield from be.run(be_rx)
         yield from vm.run(work * jitter(host), units=1.0)
+        if g.faults[0] or g.faults[1]:
+            yield from memory_faults(host, g, 1)
         if u.disk_ops and host.rng.random() < u.disk_ops:
             yield from disk_io(host, g)
         if be is not None and be_tx.total:

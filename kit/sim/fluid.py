@@ -142,9 +142,15 @@ class FluidScheduler:
     #: a runner may hand its consecutive items to :meth:`run_chain`
     chains = True
 
-    def __init__(self, env: simpy.Environment, pcpus: int, policy: Policy, pin: bool, capped: bool = False) -> None:
+    def __init__(self, env: simpy.Environment, pcpus: int, policy: Policy, pin: bool, capped: bool = False,
+                 partition: list[tuple[int, ...]] | None = None) -> None:
         self.env, self.n, self.policy, self.pinned = env, pcpus, policy, pin
-        self.pools = [_Pool(1) for _ in range(pcpus)] if pin else [_Pool(pcpus)]
+        #: the CPUs of each pool when the host partitions them (entities then name their pool); None: by ``pin``
+        self.partition = partition
+        if partition is not None:
+            self.pools = [_Pool(len(cpus)) for cpus in partition]
+        else:
+            self.pools = [_Pool(1) for _ in range(pcpus)] if pin else [_Pool(pcpus)]
         self.entities: list[Entity] = []
         self.caps: list[CapGroup] = []
         self.capped = capped
@@ -176,6 +182,8 @@ class FluidScheduler:
         ev.succeed()
 
     def pool_of(self, ent: Entity) -> _Pool:
+        if self.partition is not None:
+            return self.pools[ent.pool or 0]
         if self.pinned:
             return self.pools[(ent.pin or 0) % self.n]
         return self.pools[0]
@@ -283,7 +291,7 @@ class FluidScheduler:
         if runner is None:
             return None
         runner.finish(item)
-        return runner.take()
+        return runner.take(ent)
 
     def _complete(self, pool: _Pool, job: _Job) -> None:
         ent, now = job.ent, self.env.now

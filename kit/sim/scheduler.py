@@ -22,11 +22,11 @@ from typing import Any, ClassVar
 
 import simpy
 
-from .params import CFS, CREDIT, DEFAULT_WEIGHT
+from .params import CFS, CREDIT, CREDIT2, DEFAULT_WEIGHT
 from .work import GUEST_CATEGORIES, QUEUEING, Work
 
-__all__ = ["Activity", "Item", "Entity", "CapGroup", "Policy", "CreditPolicy", "CfsPolicy", "FifoPolicy",
-           "POLICIES", "policy_for", "Scheduler"]
+__all__ = ["Activity", "Item", "Entity", "CapGroup", "Policy", "CreditPolicy", "Credit2Policy", "CfsPolicy",
+           "RootSchedulerPolicy", "FifoPolicy", "POLICIES", "MODE_POLICIES", "policy_for", "Scheduler"]
 
 #: Shortest run the scheduler asks SimPy for, so that a boundary reached by rounding still advances time.
 MIN_RUN_S = 1e-9
@@ -52,6 +52,9 @@ class Item:
     then: Callable[[], None] | None = None
     #: the item is ``scale`` times ``work`` (a varied unit batch shares its Work object with the others)
     scale: float = 1.0
+    #: the item ends early, its remaining work dropped, when this event fires (a spinning vCPU's lock is
+    #: released; the discrete scheduler only)
+    until: simpy.Event | None = None
 
 
 def credit_units(ent: Entity, item: Item, frac: float, finished: bool = False) -> None:
@@ -110,6 +113,13 @@ class Entity:
         self.activity = Activity("idle", 0.0)
         #: deferred accounting (the hybrid engine): id(work) -> [work, fraction of it done, frequency]
         self.tally: dict[int, list] | None = None
+        #: the pool of a scheduler built from a partition of the CPUs (None: by ``pin``)
+        self.pool: int | None = None
+        #: the physical CPU the entity holds (-1: none) and the one it last held
+        self.cpu = -1
+        self.last_cpu = -1
+        #: what a host's mechanisms keep about the entity (its VM, its class of co-runner costs)
+        self.owner: Any = None
 
     def settle(self) -> None:
         """Spread the deferred accounting over categories and exits (once, at the end of a run)."""
@@ -217,6 +227,16 @@ class Policy:
         discrete scheduler (a mechanism such as lock-holder preemption or co-scheduling says so here)."""
         return False
 
+    def directed_yield(self, target: Entity, pool: Any) -> bool:
+        """Move a waiting ``target`` to the head of ``pool``'s queue when a spinning vCPU yields its CPU to it
+        (KVM's ``yield_to`` from a pause-loop exit); False where the scheduler has no directed yield."""
+        return False
+
+    def mean_run_s(self, pool: Any, runnable: int, item_s: float) -> float:
+        """How long an entity runs between switches on a contended CPU, when its pieces of work last ``item_s``
+        (the fluid engine charges VM switches at this rate)."""
+        return self.slice_for(None, pool)  # type: ignore[arg-type]  # the default slice reads nothing of it
+
 
 class CreditPolicy(Policy):
     """Xen's credit scheduler (xen/common/sched/credit.c).
@@ -280,6 +300,12 @@ class CreditPolicy(Policy):
         # at a tick an OVER entity yields to a waiting UNDER one
         return ent.credit < 0 and any(r.proc_entity.credit >= 0 for r in pool.queue)
 
+    def mean_run_s(self, pool: Any, runnable: int, item_s: float) -> float:
+        # CPU-bound entities of equal weight run out of credit within a slice and yield to an UNDER one at the next
+        # tick: a run lasts a tick more often than a whole slice; one that finishes a piece of work queues behind
+        # the others of its priority
+        return min(item_s, self.tick_s)
+
 
 class CfsPolicy(Policy):
     """Linux CFS as it schedules vCPU threads (kernel/sched/fair.c).
@@ -336,6 +362,110 @@ class CfsPolicy(Policy):
     def charge(self, ent: Entity, dt: float) -> None:
         ent.vruntime += dt * DEFAULT_WEIGHT[0] / ent.weight
 
+    def directed_yield(self, target: Entity, pool: Any) -> bool:
+        # yield_to (kernel/sched/core.c) makes the target the run queue's next buddy: it runs next
+        return _to_front(target, pool)
+
+    def mean_run_s(self, pool: Any, runnable: int, item_s: float) -> float:
+        # a vCPU that finishes a piece of work has a larger virtual runtime than the one waiting longest, which
+        # takes the CPU: runs last the slice or the piece, whichever is shorter
+        return min(item_s, max(self.min_granularity_s, self.latency_s / max(1.0, runnable / pool.capacity)))
+
+
+def _to_front(target: Entity, pool: Any) -> bool:
+    """Move ``target``'s queued request ahead of every other (a directed yield); False if it is not queued."""
+    queue = getattr(pool, "queue", None)
+    if not queue:
+        return False
+    for r in queue:
+        if r.proc_entity is target:
+            r.key = (-math.inf, r.time, not r.preempt)
+            queue.sort(key=_request_key)
+            return True
+    return False
+
+
+class Credit2Policy(Policy):
+    """Xen's credit2 scheduler (xen/common/sched/credit2.c), Xen's default since 4.8.
+
+    Every vCPU starts with ``CSCHED2_CREDIT_INIT`` (10 ms) of credit; running burns credit in inverse proportion to
+    the weight (the heaviest vCPU burns at the rate of time); the run queue is ordered by credit, and when the vCPU
+    at its head has none left every vCPU's credit is reset (raised by the initial credit). A waking vCPU preempts
+    the running one whose credit is lower than its own by more than the migrate resistance; a vCPU runs until its
+    credit would fall below the next one's, at least the 1 ms rate limit and at most 10 ms. There is no BOOST:
+    a waking I/O vCPU wins by the credit it has not burnt. Caps are credit2's (since Xen 4.10): a budget per
+    period, as a :class:`CapGroup`.
+    """
+
+    name = "credit2"
+    enforces_caps = True
+
+    def __init__(self) -> None:
+        self.init_s = CREDIT2["credit_init_ms"][0] / 1000.0
+        self.min_s = CREDIT2["ratelimit_ms"][0] / 1000.0
+        self.max_s = CREDIT2["max_timer_ms"][0] / 1000.0
+        self.resist_s = CREDIT2["migrate_resist_ms"][0] / 1000.0
+        self.period_s = CREDIT2["cap_period_ms"][0] / 1000.0
+        self._max_weight = float(DEFAULT_WEIGHT[0])
+        self._sched: Any = None
+
+    def start(self, sched: Any) -> None:
+        self._sched = sched
+        if sched.capped:
+            sched.env.process(self._budget_periods(sched))
+
+    def _budget_periods(self, sched: Any):
+        while True:
+            sched.renew_caps()
+            yield sched.env.timeout(self.period_s)
+
+    def on_wake(self, ent: Entity, pool: Any) -> None:
+        if ent.active_at < 0:
+            ent.credit = self.init_s
+
+    def priority(self, ent: Entity, waking: bool) -> float:
+        return -ent.credit  # the most credit runs first
+
+    def preempts(self, priority: float, waking: bool) -> bool:
+        return waking
+
+    def preempts_running(self, prio: float, pool: Any) -> bool:
+        return any(-j.ent.credit > prio + self.resist_s for j in pool.sharing())
+
+    def slice_for(self, ent: Entity, pool: Any) -> float:
+        queue = getattr(pool, "queue", None)
+        if not queue or ent is None:
+            return self.max_s
+        gap = ent.credit - queue[0].proc_entity.credit
+        burn = self._max_weight / ent.weight
+        return min(self.max_s, max(self.min_s, gap / burn + self.min_s))
+
+    def charge(self, ent: Entity, dt: float) -> None:
+        self._max_weight = max(self._max_weight, ent.weight)
+        ent.credit -= dt * self._max_weight / ent.weight
+        if ent.credit <= 0:
+            self._reset(ent)
+
+    def _reset(self, ent: Entity) -> None:
+        """When no vCPU has credit left, every one is raised by the initial credit (at most to it)."""
+        entities = self._sched.entities if self._sched is not None else [ent]
+        if any(e.credit > 0 for e in entities):
+            return
+        for e in entities:
+            e.credit = min(e.credit + self.init_s, self.init_s)
+
+    def mean_run_s(self, pool: Any, runnable: int, item_s: float) -> float:
+        return min(item_s, self.max_s) if item_s > self.min_s else self.min_s
+
+
+class RootSchedulerPolicy(CfsPolicy):
+    """Hyper-V's root scheduler, approximated: since Windows Server 2019 (and by default on client Hyper-V) the
+    root partition's own thread scheduler schedules vCPUs as threads. The Windows NT scheduler is not modelled; the
+    kit runs Linux CFS in its place (proportional shares, wake-up preemption, a slice of a few milliseconds), and
+    a run under ``scheduler=hyperv`` says so in its resolutions."""
+
+    name = "hyperv-root (CFS approximation)"
+
 
 class FifoPolicy(Policy):
     """First come, first served, with a fixed slice."""
@@ -347,18 +477,20 @@ class FifoPolicy(Policy):
 
 
 #: The policies by name.
-POLICIES: dict[str, type[Policy]] = {p.name: p for p in (CreditPolicy, CfsPolicy, FifoPolicy)}
+POLICIES: dict[str, type[Policy]] = {p.name: p for p in (CreditPolicy, Credit2Policy, CfsPolicy, RootSchedulerPolicy,
+                                                         FifoPolicy)}
+#: The policy of each mode scheduler
+MODE_POLICIES = {"credit": CreditPolicy, "credit2": Credit2Policy, "cfs": CfsPolicy, "host": CfsPolicy,
+                 "hyperv": RootSchedulerPolicy, "none": CfsPolicy}
 
 
 def policy_for(mode_scheduler: str) -> Policy:
     """The policy that runs a mode's vCPUs.
 
-    Native processes and every host OS (KVM's Linux, a hosted VMM's host, Hyper-V's root partition as
-    approximated here) run under CFS; Xen under credit (credit2 is approximated by credit).
+    Native processes and every host OS (KVM's Linux, a hosted VMM's host) run under CFS; Xen under credit or
+    credit2; Hyper-V under its root scheduler, approximated by CFS (:class:`RootSchedulerPolicy`).
     """
-    name = {"credit": "credit", "credit2": "credit", "cfs": "cfs", "host": "cfs", "hyperv": "cfs",
-            "none": "cfs"}.get(mode_scheduler, "fifo")
-    return POLICIES[name]()
+    return MODE_POLICIES.get(mode_scheduler, FifoPolicy)()
 
 
 # ---- the scheduler ----------------------------------------------------------------------------------------
@@ -368,10 +500,19 @@ class Scheduler:
 
     engine = "discrete"
 
-    def __init__(self, env: simpy.Environment, pcpus: int, policy: Policy, pin: bool, capped: bool = False) -> None:
+    def __init__(self, env: simpy.Environment, pcpus: int, policy: Policy, pin: bool, capped: bool = False,
+                 partition: list[tuple[int, ...]] | None = None) -> None:
         self.env, self.n, self.policy, self.pinned = env, pcpus, policy, pin
-        self.pools = ([_CpuPool(env, capacity=1) for _ in range(pcpus)] if pin
-                      else [_CpuPool(env, capacity=pcpus)])
+        #: the CPUs of each pool when the host partitions them (entities then name their pool); None: by ``pin``
+        self.partition = partition
+        if partition is not None:
+            self.pools = [_CpuPool(env, capacity=len(cpus)) for cpus in partition]
+            self.pinned = True  # busy time per pool
+        else:
+            self.pools = ([_CpuPool(env, capacity=1) for _ in range(pcpus)] if pin
+                          else [_CpuPool(env, capacity=pcpus)])
+        #: the host's mechanisms that watch the scheduler (VM switches, guest synchronization), or None
+        self.hooks: Any = None
         self.entities: list[Entity] = []
         self.busy = [0.0] * len(self.pools)
         #: fires when capped budgets are renewed
@@ -400,6 +541,8 @@ class Scheduler:
         ev.succeed()
 
     def pool_of(self, ent: Entity) -> Any:
+        if self.partition is not None:
+            return self.pools[ent.pool or 0]
         if self.pinned:
             return self.pools[(ent.pin or 0) % self.n]
         return self.pools[0]
@@ -428,10 +571,22 @@ class Scheduler:
                 if not granted:
                     continue
                 waking = False
+                hooks = self.hooks
+                if hooks is not None:
+                    switch = hooks.granted(ent, pool)
+                    if switch is not None:  # a switch between VMs: the incoming vCPU reloads its state first
+                        yield from self._reload(ent, switch, freq, pool)
+                        if ent.req is None:
+                            continue
             if remaining <= 0:
                 credit_units(ent, item, 0.0, finished=True)
                 break
             run = policy.clip_run(env.now, min(remaining, ent.slice_left))
+            stall = None
+            if self.hooks is not None and item.units > 0:
+                stall = self.hooks.stall_at(ent, run)  # guest synchronization: a wait met during this run
+                if stall is not None:
+                    run = stall
             if group is not None:
                 run = min(run, max(group.quota_s - group.used_s, MIN_RUN_S))
                 group.used_s += run  # reserved now, so concurrent vCPUs of the VM see it
@@ -439,12 +594,29 @@ class Scheduler:
             if group is not None:
                 group.used_s -= run - done  # give back what a preemption left unused
             remaining -= done
+            if item.until is not None and item.until.triggered:
+                remaining = 0.0  # what it waited for happened: the rest of the item is not needed
             self._account(ent, item, seconds, freq, pool, done, finished=remaining <= WORK_DONE_S)
             ent.slice_left -= done
             self._decide(ent, pool, group)
+            if stall is not None and self.hooks is not None:
+                if done >= stall * (1.0 - 1e-12):
+                    yield from self.hooks.wait(ent, self, freq)
+                else:
+                    self.hooks.cancel(ent)
             if remaining <= WORK_DONE_S:
                 break
         ent.activity = Activity("between", env.now)
+
+    def _reload(self, ent: Entity, work: Work, freq: float, pool: Any):
+        """Run ``work`` (a VM switch and the working set's reload) on the CPU just granted."""
+        seconds = work.total / freq
+        if seconds <= WORK_DONE_S:
+            return
+        item = Item(work)
+        done = yield from self._run(ent, item, seconds, seconds)
+        self._account(ent, item, seconds, freq, pool, done, finished=False)  # no units: nothing to credit
+        ent.slice_left -= done
 
     def flush(self, ent: Entity, now: float, freq: float) -> bool:
         """Account the part of its item that a running ``ent`` did since its last run began; False if none."""
@@ -485,11 +657,17 @@ class Scheduler:
         t0 = env.now
         ent.activity = Activity("running", t0, item, seconds)
         try:
-            yield env.timeout(run)
-            done = run
+            if item.until is None:
+                yield env.timeout(run)
+                done = run
+            else:
+                yield env.timeout(run) | item.until
+                done = min(run, env.now - t0)
         except simpy.Interrupt:
             done = env.now - t0
             ent.req = None  # preempted: the resource already took the CPU away
+            if self.hooks is not None:
+                self.hooks.released(ent, preempted=True)
         if self.trace is not None and t0 < self.trace_until:
             self.record(ent, "backend" if ent.kind == "backend" else "running", t0, env.now, item.work)
         return done
@@ -508,13 +686,13 @@ class Scheduler:
             return
         if ent.slice_left <= SLICE_DONE_S:
             if pool.queue:
-                self.release(ent)
+                self.release(ent, preempted=True)
             else:
                 ent.slice_left = self.policy.slice_for(ent, pool)
         elif self.policy.yields_now(ent, pool):
-            self.release(ent)
+            self.release(ent, preempted=True)
         elif group is not None and group.used_s >= group.quota_s:
-            self.release(ent)  # the VM used its cap for this period
+            self.release(ent, preempted=True)  # the VM used its cap for this period
 
     def record(self, ent: Entity, state: str, start: float, end: float, work: Work | None = None) -> None:
         """Keep an interval for the timeline (only when tracing, only early in the run)."""
@@ -524,15 +702,19 @@ class Scheduler:
         if work is not None and work.total > 0 and state == "running":
             guest = sum(v for k, v in work.cycles.items() if k in GUEST_CATEGORIES)
             gf = guest / work.total
-        self.trace.append((ent.scope, state, start, end, gf))
+        self.trace.append((ent.scope, state, start, end, gf, ent.cpu if state in ("running", "backend") else -1))
 
     def _busy(self, pool: Any, dt: float) -> None:
         self.busy[self.pools.index(pool) if self.pinned else 0] += dt
 
-    def release(self, ent: Entity) -> None:
+    def release(self, ent: Entity, preempted: bool = False) -> None:
+        """``ent`` gives up its CPU: it has no work (idle), or ``preempted`` with work left (its slice ended, a
+        tick or its cap took the CPU)."""
         if ent.req is not None:
             self.pool_of(ent).release(ent.req)
             ent.req = None
+            if self.hooks is not None:
+                self.hooks.released(ent, preempted)
 
 
 __all__ += ["credit_units", "MIN_RUN_S", "TICK_ROUNDING", "SLICE_DONE_S", "WORK_DONE_S", "TALLY_SIZE"]

@@ -1,0 +1,118 @@
+"""The host's topology: sockets, cores, hardware threads and memory nodes, and where VMs run and keep memory.
+
+Logical CPUs are numbered as Linux numbers them on x86 servers: the first hardware thread of every core of every
+socket, socket by socket, then the second threads (``cpu = thread * sockets * cores + socket * cores + core``). A
+host that offers ``pcpus`` logical CPUs offers the first ``pcpus`` of that order, so that a host smaller than the
+machine fills cores before it doubles up on their siblings, as Linux's scheduler does. With SMT off only the
+first thread of each core exists.
+
+Memory nodes: a socket with an integrated memory controller is one node; a front-side-bus machine has one node for
+all its sockets (``numa_nodes``). A VM's memory lives on one node, or is spread over several when it is larger
+than a node or when nothing places it; its vCPUs run on the CPUs their pool gives them. The share of a vCPU's
+memory references that cross to another socket's node (:meth:`Topology.remote_share`) is what NUMA costs it: the
+remote latency of the profile, and the interconnect's bandwidth (:mod:`kit.sim.memory`). A guest with vNUMA sees
+the host's nodes and allocates next to the vCPU that touches the memory, so its references stay local; a guest
+without it, spread over nodes, does not.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..errors import HvkitError
+from ..inputs.hardware import Hardware
+
+__all__ = ["Topology", "Cpu"]
+
+
+@dataclass(frozen=True)
+class Cpu:
+    """A logical CPU: its socket, its core within the socket and its hardware thread."""
+
+    index: int
+    socket: int
+    core: int
+    thread: int
+
+
+class Topology:
+    """The logical CPUs a host offers and its memory nodes."""
+
+    def __init__(self, hw: Hardware, pcpus: int | None = None, smt: bool = True) -> None:
+        self.sockets = int(hw.val("sockets"))
+        self.cores = int(hw.val("cores_per_socket"))
+        self.threads = int(hw.val("threads_per_core")) if smt else 1
+        total = self.sockets * self.cores * self.threads
+        self.n = int(pcpus or total)
+        nodes = hw.opt("numa_nodes")
+        self.nodes = int(nodes) if nodes else 1
+        self.modelled = nodes is not None
+        per_thread = self.sockets * self.cores
+        self.cpus: list[Cpu] = []
+        for i in range(self.n):
+            j = i % total  # a host offering more CPUs than the machine has wraps (a what-if)
+            thread, rest = divmod(j, per_thread)
+            socket, core = divmod(rest, self.cores)
+            self.cpus.append(Cpu(i, socket, core, thread))
+        #: the sibling of each logical CPU the host offers (None: its core's other thread is not offered)
+        by_core: dict[tuple[int, int], list[int]] = {}
+        for c in self.cpus:
+            by_core.setdefault((c.socket, c.core), []).append(c.index)
+        self.sibling: list[int | None] = [None] * self.n
+        for members in by_core.values():
+            if len(members) == 2:
+                a, b = members
+                self.sibling[a], self.sibling[b] = b, a
+
+    def node_of_socket(self, socket: int) -> int:
+        return socket * self.nodes // self.sockets
+
+    def node_of_cpu(self, cpu: int) -> int:
+        return self.node_of_socket(self.cpus[cpu % self.n].socket)
+
+    def cpus_of_node(self, node: int) -> list[int]:
+        """The logical CPUs the host offers on memory node ``node``."""
+        if not 0 <= node < self.nodes:
+            raise HvkitError("no such NUMA node", field="numa_node", value=node,
+                             allowed=f"0 to {self.nodes - 1}" if self.nodes > 1 else "0 (one memory node)")
+        return [c.index for c in self.cpus if self.node_of_socket(c.socket) == node]
+
+    def node_shares(self, cpus: Sequence[int]) -> list[float]:
+        """How a set of CPUs (a pool) spreads over the memory nodes."""
+        out = [0.0] * self.nodes
+        for c in cpus:
+            out[self.node_of_cpu(c)] += 1.0 / len(cpus)
+        return out
+
+    def memory_nodes(self, cpu_shares: Sequence[float], node: int | None, vnuma: bool,
+                     memory_mib: float, node_mib: float) -> list[float]:
+        """Where a VM's memory lives, as shares per node.
+
+        ``node`` places it on one node, spilling over to the others when it is larger than a node; without a node
+        it is spread as its vCPUs are (first touch from vCPUs that float over those nodes).
+        """
+        if self.nodes == 1:
+            return [1.0]
+        if node is None:
+            return list(cpu_shares)
+        out = [0.0] * self.nodes
+        if memory_mib <= node_mib or node_mib <= 0:
+            out[node] = 1.0
+            return out
+        out[node] = node_mib / memory_mib  # the rest spills over the other nodes evenly
+        rest = (1.0 - out[node]) / (self.nodes - 1)
+        for k in range(self.nodes):
+            if k != node:
+                out[k] = rest
+        return out
+
+    def remote_share(self, cpu_node: int, memory: Sequence[float], vnuma: bool) -> float:
+        """The share of references from a vCPU on ``cpu_node`` that go to another node's memory.
+
+        With vNUMA the guest keeps each thread's memory on the thread's node as far as the VM has memory there.
+        """
+        if self.nodes == 1:
+            return 0.0
+        if vnuma and memory[cpu_node] > 0:
+            return 0.0
+        return 1.0 - memory[cpu_node]
