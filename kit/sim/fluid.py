@@ -42,7 +42,7 @@ from typing import Any
 import simpy
 from simpy.events import EventPriority
 
-from .scheduler import WORK_DONE_S, Activity, CapGroup, Entity, Item, Policy, credit_units
+from .scheduler import WORK_DONE_S, Activity, CapGroup, CapsAndPools, Entity, Item, Policy, credit_units
 from .work import QUEUEING
 
 __all__ = ["FluidScheduler", "END_OF_INSTANT"]
@@ -135,7 +135,7 @@ class _Pool:
         return heap[0][0] if heap else default
 
 
-class FluidScheduler:
+class FluidScheduler(CapsAndPools):
     """Physical CPUs shared as fluid under a :class:`Policy` (the discrete scheduler's interface)."""
 
     engine = "hybrid"
@@ -167,26 +167,6 @@ class FluidScheduler:
         return [p.busy for p in self.pools]
 
     # -- the discrete scheduler's interface ---------------------------------------------------------------
-    def add_cap(self, entities: list[Entity], quota_s: float) -> CapGroup:
-        group = CapGroup(quota_s)
-        for e in entities:
-            e.cap_group = group
-        self.caps.append(group)
-        return group
-
-    def renew_caps(self) -> None:
-        """A new period (a cap is a rate limit here: its quota per period)."""
-        for g in self.caps:
-            g.used_s = 0.0
-        ev, self.next_period = self.next_period, self.env.event()
-        ev.succeed()
-
-    def pool_of(self, ent: Entity) -> _Pool:
-        if self.partition is not None:
-            return self.pools[ent.pool or 0]
-        if self.pinned:
-            return self.pools[(ent.pin or 0) % self.n]
-        return self.pools[0]
 
     def record(self, ent: Entity, state: str, start: float, end: float, work: Any = None) -> None:
         """Timelines are the discrete engine's (``run(..., trace_s=...)`` uses it)."""

@@ -61,16 +61,8 @@ SHARED_BACKENDS = {"dom0": "dom0", "root": "root partition", "host": "host OS"}
 _HOST_STREAM = 0x6876
 
 
-def contended(spec: Spec, pcpus: int, costs: list[Costing]) -> bool:
-    """Whether two entities of the host (vCPUs, backend threads) may ever want the same physical CPU.
-
-    ``costs`` holds the costing of each VM (the measured ones, then the neighbour), which names its backends.
-    Entities are counted as :class:`Host` creates them: with pinning, per physical CPU; otherwise per host.
-    """
-    n = max(1, pcpus)
-    pins = [i * spec.vcpus + j for i in range(spec.vms) for j in range(spec.vcpus)]
-    if len(costs) > spec.vms:  # the neighbour
-        pins += [spec.vms * spec.vcpus + j for j in range(spec.neighbor_vcpus)]
+def _backends(costs: list[Costing]) -> tuple[set[str], set[tuple[int, str]]]:
+    """The backends the VMs of ``costs`` use: the shared ones by name, the per-VM ones by (VM, name)."""
     shared: set[str] = set()
     per_vm: set[tuple[int, str]] = set()
     for vm, cost in enumerate(costs):
@@ -82,6 +74,20 @@ def contended(spec: Spec, pcpus: int, costs: list[Costing]) -> bool:
                 shared.add(name)
             else:
                 per_vm.add((vm, name))
+    return shared, per_vm
+
+
+def contended(spec: Spec, pcpus: int, costs: list[Costing]) -> bool:
+    """Whether two entities of the host (vCPUs, backend threads) may ever want the same physical CPU.
+
+    ``costs`` holds the costing of each VM (the measured ones, then the neighbour), which names its backends.
+    Entities are counted as :class:`Host` creates them: with pinning, per physical CPU; otherwise per host.
+    """
+    n = max(1, pcpus)
+    pins = [i * spec.vcpus + j for i in range(spec.vms) for j in range(spec.vcpus)]
+    if len(costs) > spec.vms:  # the neighbour
+        pins += [spec.vms * spec.vcpus + j for j in range(spec.neighbor_vcpus)]
+    shared, per_vm = _backends(costs)
     for name in shared:
         k = spec.dom0_vcpus if name in ("dom0", "root") else 1
         pins += [n - k + t for t in range(k)]
@@ -102,17 +108,7 @@ def contended_plans(plans: tuple[VmPlan, ...], costs: list[Costing], partition: 
     for per_vcpu in pools:
         for p in per_vcpu:
             count[p] += 1
-    shared: set[str] = set()
-    per_vm: set[tuple[int, str]] = set()
-    for vm, cost in enumerate(costs):
-        for what in ("net", "disk"):
-            name = cost.backend_name(what)
-            if name is None:
-                continue
-            if name in SHARED_BACKENDS:
-                shared.add(name)
-            else:
-                per_vm.add((vm, name))
+    shared, per_vm = _backends(costs)
     count[backend_pool] += len(per_vm)
     for name in shared:
         count[backend_pool] += dom0_vcpus if name in ("dom0", "root") else 1

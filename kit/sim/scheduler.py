@@ -495,7 +495,44 @@ def policy_for(mode_scheduler: str) -> Policy:
 
 # ---- the scheduler ----------------------------------------------------------------------------------------
 
-class Scheduler:
+class CapsAndPools:
+    """What both schedulers (this discrete one and the fluid one) share: CPU pools by placement, and cap groups
+    renewed every policy period. Needs ``env``, ``pools``, ``n``, ``partition``, ``pinned``, ``caps`` and
+    ``next_period``."""
+
+    env: simpy.Environment
+    pools: list
+    n: int
+    partition: Any
+    pinned: bool
+    caps: list[CapGroup]
+    next_period: simpy.Event
+
+    def add_cap(self, entities: list[Entity], quota_s: float) -> CapGroup:
+        """Limit ``entities`` together to ``quota_s`` seconds of CPU per policy period."""
+        group = CapGroup(quota_s)
+        for e in entities:
+            e.cap_group = group
+        self.caps.append(group)
+        return group
+
+    def renew_caps(self) -> None:
+        """A new period: every capped group's budget is renewed and parked entities may run."""
+        for g in self.caps:
+            g.used_s = 0.0
+        ev, self.next_period = self.next_period, self.env.event()
+        ev.succeed()
+
+    def pool_of(self, ent: Entity) -> Any:
+        """The pool of CPUs ``ent`` runs on: its partition's, its pinned CPU's, or the host's one pool."""
+        if self.partition is not None:
+            return self.pools[ent.pool or 0]
+        if self.pinned:
+            return self.pools[(ent.pin or 0) % self.n]
+        return self.pools[0]
+
+
+class Scheduler(CapsAndPools):
     """Physical CPUs shared by entities under a :class:`Policy`."""
 
     engine = "discrete"
@@ -525,27 +562,6 @@ class Scheduler:
         self.trace_until = 0.0
         policy.start(self)
 
-    def add_cap(self, entities: list[Entity], quota_s: float) -> CapGroup:
-        """Limit ``entities`` together to ``quota_s`` seconds of CPU per policy period."""
-        group = CapGroup(quota_s)
-        for e in entities:
-            e.cap_group = group
-        self.caps.append(group)
-        return group
-
-    def renew_caps(self) -> None:
-        """A new period: every capped group's budget is renewed and parked entities may run."""
-        for g in self.caps:
-            g.used_s = 0.0
-        ev, self.next_period = self.next_period, self.env.event()
-        ev.succeed()
-
-    def pool_of(self, ent: Entity) -> Any:
-        if self.partition is not None:
-            return self.pools[ent.pool or 0]
-        if self.pinned:
-            return self.pools[(ent.pin or 0) % self.n]
-        return self.pools[0]
 
     def execute(self, ent: Entity, item: Item, freq: float, waking: bool = False):
         """Run ``item`` on a physical CPU for ``ent`` (a generator for ``yield from``).
