@@ -41,6 +41,7 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from concurrent.futures import wait as cf_wait
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -570,13 +571,11 @@ class Store:
                 msg += f" (kept as {bad})"
         self.problems.append(msg)
 
-    def load(self) -> dict[str, dict]:
-        """Read every chunk: ``{key: record}`` of the points that can be trusted."""
-        index: dict[str, dict] = {}
-        self._superseded = 0
+    def _readable_chunks(self, prefix: str) -> Iterator[tuple[str, list[dict]]]:
+        """``(name, records)`` of every chunk named ``prefix``..., in name order, keeping the sequence number past
+        each; a chunk that cannot be read is reported (:meth:`_report`) and skipped."""
         names = sorted(e.name for e in os.scandir(self._fd)
-                       if e.name.startswith(_CHUNK_PREFIX) and e.name.endswith(_CHUNK_SUFFIX))
-        good = []
+                       if e.name.startswith(prefix) and e.name.endswith(_CHUNK_SUFFIX))
         for name in names:
             with contextlib.suppress(ValueError, IndexError):
                 self._seq = max(self._seq, int(name.split("-")[1]))
@@ -585,6 +584,14 @@ class Store:
             except _BadChunk as exc:
                 self._report(name, str(exc))
                 continue
+            yield name, recs
+
+    def load(self) -> dict[str, dict]:
+        """Read every chunk: ``{key: record}`` of the points that can be trusted."""
+        index: dict[str, dict] = {}
+        self._superseded = 0
+        good = []
+        for name, recs in self._readable_chunks(_CHUNK_PREFIX):
             good.append(name)
             for rec in recs:
                 why = _check_record(rec)
@@ -632,15 +639,7 @@ class Store:
         """The native baselines stored (records that check like points); bad chunks are reported like points'."""
         self._ensure()
         out: list[dict] = []
-        for name in sorted(e.name for e in os.scandir(self._fd)
-                           if e.name.startswith(_BASELINE_PREFIX) and e.name.endswith(_CHUNK_SUFFIX)):
-            with contextlib.suppress(ValueError, IndexError):
-                self._seq = max(self._seq, int(name.split("-")[1]))
-            try:
-                recs = self._read_chunk(name)
-            except _BadChunk as exc:
-                self._report(name, str(exc))
-                continue
+        for _, recs in self._readable_chunks(_BASELINE_PREFIX):
             out.extend(r for r in recs if _check_record(r) is None)
         return out
 
