@@ -351,7 +351,7 @@ def sweep_line(df: pd.DataFrame, x: str, y: str = "relative_performance", color:
                level: float = 0.95, title: str | None = None, labels: dict | None = None) -> go.Figure:
     """Mean of ``y`` against ``x`` with a 95% band from Student's t over replications (none where a point has one
     replication), one line per ``color`` value."""
-    from .sweep import mean_ci
+    from .stats import mean_ci
     by = [x] + ([color] if color else [])
     g = mean_ci(df, by, value=y, level=level).sort_values(by)
     g = g[np.isfinite(g["mean"])]

@@ -533,12 +533,21 @@ def _run_once(spec: Spec, baseline: bool, run_id: int, scenario: str, trace_s: f
     return Result.from_rows([s], b, e, l, [spec], v, timeline=tr, replicas=[{**replica, "replication": 0}])
 
 
+def _replication_mean(values: list[float]) -> tuple[float, float | None]:
+    """A summary column's mean over replications and its 95% half-width (:func:`kit.stats.t_interval`): missing
+    (NaN, no interval) where no replication measured it (no baseline, no neighbour); a column measured by some
+    replications only is an error there."""
+    if all(math.isnan(v) for v in values):
+        return math.nan, None
+    from .stats import t_interval
+    return t_interval(values)
+
+
 def _combine(parts: list[Result], spec: Spec) -> Result:
     """One result from the replications of ``spec`` (``parts``, one run each): the summary's numbers are their
     means with 95% intervals from Student's t; the other tables are the first replication's."""
     import pandas as pd
 
-    from .stats import t_interval
     first = parts[0]
     if len(parts) == 1:
         return first
@@ -547,16 +556,15 @@ def _combine(parts: list[Result], spec: Spec) -> Result:
     for col in ("value", "native_value", "alone_value", "interference", "relative_vs_native_with_neighbor",
                 "units", "events", "events_per_sim_s", "pcpu_util", "nic_tx_util", "nic_rx_util", "disk_util"):
         s[col] = s[col].astype(float)
-        s.loc[0, col] = t_interval([float(r[col]) for r in rows])[0]
-    value, half = t_interval([float(r["value"]) for r in rows])
+        s.loc[0, col] = _replication_mean([float(r[col]) for r in rows])[0]
+    value, half = _replication_mean([float(r["value"]) for r in rows])
     s["ci_low"], s["ci_high"] = s["ci_low"].astype(object), s["ci_high"].astype(object)
     s.loc[0, ["ci_low", "ci_high"]] = [value - half, value + half] if half is not None else [None, None]
-    if all(math.isfinite(float(r["relative_performance"])) for r in rows):
-        rel, rhalf = t_interval([float(r["relative_performance"]) for r in rows])
-        s["relative_performance"] = s["relative_performance"].astype(float)
-        s.loc[0, "relative_performance"] = rel
-        if rhalf is not None:
-            s["relative_ci_low"], s["relative_ci_high"] = rel - rhalf, rel + rhalf
+    rel, rhalf = _replication_mean([float(r["relative_performance"]) for r in rows])
+    s["relative_performance"] = s["relative_performance"].astype(float)
+    s.loc[0, "relative_performance"] = rel
+    if rhalf is not None:
+        s["relative_ci_low"], s["relative_ci_high"] = rel - rhalf, rel + rhalf
     s.loc[0, "seed"] = spec.seed
     s.loc[0, "replications"] = len(parts)
     s.loc[0, "wall_s"] = sum(float(r["wall_s"]) for r in rows)

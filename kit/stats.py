@@ -1,21 +1,25 @@
-"""The statistics every layer shares: Student's t quantiles, the t interval of a mean over replications, the seed
-of a replication, and a number printed with only the digits its interval supports.
+"""The statistics every layer shares: Student's t quantiles, the t interval of a mean over replications (of a list,
+:func:`t_interval`, or of the groups of a table, :func:`mean_ci`), the seed of a replication, and a number printed
+with only the digits its interval supports.
 
 A replicated run (``kit.run(spec, replications=N)``, ``hvkit run --replications N``) and a sweep's replications
 take their seeds from :func:`replication_seed`, so the same spec and replication give the same run in every
 process. Intervals over replications use Student's t (:func:`t_interval`): with two or three replications the
 normal z interval is 2.3 to 6.5 times too narrow (z = 1.96 against t = 12.71 for one degree of freedom and 4.30
-for two). With one replication the interval is unknown, never zero.
+for two). With one replication the interval is unknown, never zero; no value is no mean, and a value that is not
+finite is refused rather than averaged. :func:`t_interval` is the one place such an interval is computed: runs,
+sweeps, the calibration's macro rows and the blind prediction generators all call it.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
-__all__ = ["replication_seed", "t_quantile", "t95", "t_interval", "format_ci", "ci_digits"]
+__all__ = ["replication_seed", "t_quantile", "t95", "t_interval", "mean_ci", "format_ci", "ci_digits"]
 
 
 def replication_seed(base_seed: int, replication: int) -> int:
@@ -66,13 +70,35 @@ def t95(df: float) -> float:
 
 
 def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float | None]:
-    """Mean of ``values`` and the half-width of its ``level`` confidence interval from Student's t; the half-width
-    is None (unknown) for a single value, and 0 for values equal up to rounding (sums of the same terms in
-    another order differ in the last bits)."""
+    """Mean of ``values`` and the half-width of its ``level`` confidence interval from Student's t.
+
+    Parameters
+    ----------
+    values : sequence of float
+        One number per replication (or seed), all finite.
+    level : float
+        Confidence level of the interval.
+
+    Returns
+    -------
+    mean : float
+        The mean (an exactly rounded sum over the count).
+    half : float or None
+        The half-width: None (unknown) for a single value, and 0 for values equal up to rounding (sums of the same
+        terms in another order differ in the last bits; a closed form has no sampling noise).
+
+    Raises
+    ------
+    ValueError
+        With no value (there is no mean), or a value that is NaN or infinite (named with its position).
+    """
     x = [float(v) for v in values]
     n = len(x)
     if not n:
-        raise ValueError("t_interval needs at least one value")
+        raise ValueError("t_interval needs at least one value: with none there is no mean")
+    bad = next((i for i, v in enumerate(x) if not math.isfinite(v)), None)
+    if bad is not None:
+        raise ValueError(f"t_interval takes finite numbers: value {bad} of {n} is {x[bad]}")
     mean = math.fsum(x) / n
     if n < 2:
         return mean, None
@@ -80,6 +106,38 @@ def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, flo
         return mean, 0.0  # the same value up to rounding (a closed form has no sampling noise): no spread
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in x) / (n - 1))
     return mean, t_quantile(0.5 + level / 2, n - 1) * sd / math.sqrt(n)
+
+
+def mean_ci(df: Any, by: list[str], value: str = "relative_performance", level: float = 0.95) -> Any:
+    """The mean of ``value`` and its ``level`` interval from Student's t (:func:`t_interval`) per group of ``by``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per replication, as a sweep returns it; rows whose ``error`` is set are left out.
+    by : list of str
+        The columns that name a group (a sweep point without its replication).
+    value : str
+        The column to average.
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    DataFrame
+        One row per group: the ``by`` columns, ``mean``, ``std`` (the sample standard deviation), ``count``,
+        ``ci_low`` and ``ci_high``. A group of one replication has no interval: its ``ci_low`` and ``ci_high``
+        are missing (unknown, not zero).
+    """
+    ok = df[df["error"] == ""] if "error" in df.columns else df
+    groups = ok.groupby(by)[value]
+    g = groups.agg(["mean", "std", "count"]).reset_index()
+    intervals = [t_interval(list(values), level) for _, values in groups]
+    g["mean"] = [mean for mean, _ in intervals]
+    half = [math.nan if h is None else h for _, h in intervals]
+    g["ci_low"] = [m - h for (m, _), h in zip(intervals, half)]
+    g["ci_high"] = [m + h for (m, _), h in zip(intervals, half)]
+    return g
 
 
 def ci_digits(half: float) -> int:

@@ -52,9 +52,9 @@ from .version import __version__
 from .errors import HvkitError
 from .inputs.files import load_validated, read_yaml
 from .inputs.spec import Spec
-from .stats import replication_seed, t_quantile
+from .stats import replication_seed
 
-__all__ = ["sweep", "expand", "run_point", "SweepFile", "load_sweep_file", "mean_ci", "Store", "plan_size",
+__all__ = ["sweep", "expand", "run_point", "SweepFile", "load_sweep_file", "Store", "plan_size",
            "check_workers", "max_workers", "check_output", "write_parquet_atomic", "SweepInterrupted",
            "SweepIncomplete", "SweepStoreError", "SweepStoreWarning", "MAX_POINTS"]
 
@@ -1263,19 +1263,6 @@ def _sweep(plan, st, executor, workers, progress, retry_errors) -> pd.DataFrame:
                               f"{run.stored} stored; run again (--resume) to retry them", df, len(run.given_up),
                               run.stored)
     return df
-
-
-def mean_ci(df: pd.DataFrame, by: list[str], value: str = "relative_performance", level: float = 0.95) -> pd.DataFrame:
-    """Mean and a confidence interval from Student's t of ``value`` over replications.
-
-    A group of one replication has no interval: its ``ci_low`` and ``ci_high`` are missing (unknown, not zero).
-    """
-    ok = df[df["error"] == ""]
-    g = ok.groupby(by)[value].agg(["mean", "std", "count"]).reset_index()
-    t = g["count"].map(lambda n: t_quantile(0.5 + level / 2, int(n) - 1) if n > 1 else float("nan"))
-    half = t * g["std"] / np.sqrt(g["count"])
-    g["ci_low"], g["ci_high"] = g["mean"] - half, g["mean"] + half
-    return g
 
 
 # ---- the YAML sweep file -------------------------------------------------------------------------

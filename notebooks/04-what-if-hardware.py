@@ -65,13 +65,13 @@ print(f"At 0.2 s a run completes {spread.loc[0.2, 'units']:.1f} units and relati
 # The default engine needs no such care here: with nothing contending and nothing waiting, it answers from the closed
 # form over the per-unit costs, the expected value those simulations scatter around (the `engine` column says
 # `analytic`). Each point below still runs 5 s and six replications, with the mean and its 95% interval
-# (`kit.sweep.mean_ci`), which collapse onto the closed form. Nested paging loses more with every slower reference, since each TLB miss walks more of them
+# (`kit.stats.mean_ci`), which collapse onto the closed form. Nested paging loses more with every slower reference, since each TLB miss walks more of them
 # than natively (the counts are below); shadow paging walks natively and stays flat.
 
 # %%
 walk = sweep(base.replace(duration=5.0), {"hw.walk_ref_cycles": [5, 10, 20, 40], "memory": ["nested", "shadow"]},
              replications=6, workers=1, progress=False)
-from kit.sweep import mean_ci
+from kit.stats import mean_ci
 ci = mean_ci(walk, ["set.memory", "set.hw.walk_ref_cycles"])
 table = ci.pivot(index="set.hw.walk_ref_cycles", columns="set.memory", values=["mean", "ci_low", "ci_high"])
 table.round(4)

@@ -7,7 +7,8 @@ import pytest
 
 import kit
 from kit.papers.predictions_2015 import (MAX_HALF_WIDTH, MODEL_COMMIT, committed_predictions_2015, predict_rows,
-                                         prediction_specs_2015, t_quantile)
+                                         prediction_specs_2015)
+from kit.stats import t_quantile
 
 NUMERIC = ["native_value", "value", "relative_performance", "ci_low", "ci_high", "ci_half_width", "duration"]
 

@@ -13,7 +13,8 @@ import pytest
 
 from kit.errors import HvkitError
 from kit.inputs.spec import Spec
-from kit.sweep import expand, load_sweep_file, mean_ci, sweep
+from kit.stats import mean_ci
+from kit.sweep import expand, load_sweep_file, sweep
 
 BASE = Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", duration=0.005, seed=3)
 GRID = {"hw.exit_roundtrip_cycles": [300, 1500], "hypervisor": ["kvm", "xen-hvm"]}

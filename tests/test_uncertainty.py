@@ -15,8 +15,8 @@ import pytest
 
 import kit
 from kit.run import alone_spec, baseline_description, native_spec
-from kit.stats import format_ci, replication_seed, t_interval, t_quantile
-from kit.sweep import expand, mean_ci
+from kit.stats import format_ci, mean_ci, replication_seed, t_interval, t_quantile
+from kit.sweep import expand
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,9 +45,7 @@ def test_one_value_has_no_interval_not_a_zero_one():
 
 
 def test_t_quantile_lives_in_one_place():
-    from kit.papers import predictions_2015
     from kit.sim import stopping
-    assert predictions_2015.t_quantile is t_quantile
     assert stopping.t95 is kit.stats.t95
     assert t_quantile(0.975, 2) == pytest.approx(4.303, abs=6e-4)
 

@@ -34,10 +34,11 @@ from ..inputs.modes import PRESETS, hypervisor
 from ..inputs.resolve import resolve_platform
 from ..inputs.spec import Overrides, parse_set, route
 from ..sim.params import CREDIT
+from ..stats import t_interval
 from .published import value_range
 
 __all__ = ["load_calibration", "calibrate", "summary", "GAPS", "HARDWARE_FITTED_TO", "fitted_parameters",
-           "family_of", "paper_of", "parse_overrides", "model_value", "macro_report", "row_error", "relative_samples", "mean_ci"]
+           "family_of", "paper_of", "parse_overrides", "model_value", "macro_report", "row_error", "relative_samples"]
 
 #: Known gaps, by row id: why the model misses a row by more than 25 percent.
 GAPS = {
@@ -243,18 +244,9 @@ def relative_samples(spec, seeds: int) -> list[float]:
     return out
 
 
-def mean_ci(samples: list[float]) -> tuple[float, float]:
-    """Mean and 95% half-width (Student's t) of a sample."""
-    from .predictions_2015 import t_quantile
-    n = len(samples)
-    mean = sum(samples) / n
-    sd = math.sqrt(sum((x - mean) ** 2 for x in samples) / (n - 1)) if n > 1 else math.inf
-    return mean, t_quantile(0.975, n - 1) * sd / math.sqrt(n) if n > 1 else math.inf
-
-
 def macro_report(rows: pd.DataFrame, seeds: int = 5) -> pd.DataFrame:
     """Macro rows beside model runs: the mean relative performance (or gain) over ``seeds`` seeds with its 95%
-    interval. A ``macro`` row is one workload run under the row's mode against native; a ``macro_gain`` row is
+    interval (:func:`kit.stats.t_interval`; missing with one seed). A ``macro`` row is one workload run under the row's mode against native; a ``macro_gain`` row is
     the largest gain, over the workloads it lists (``a|b``), of the mode over the mode with the ``baseline``
     settings, computed per seed (both variants share each seed's native run and random streams)."""
     from ..inputs.spec import Spec
@@ -266,22 +258,23 @@ def macro_report(rows: pd.DataFrame, seeds: int = 5) -> pd.DataFrame:
         scale = 100.0 if r["unit"] == "%" else 1.0
         if r["compare"] == "macro":
             spec = Spec.make(workload=r["op"], params=over.params, **kw)
-            model, half = mean_ci(relative_samples(spec, seeds))
+            model, half = t_interval(relative_samples(spec, seeds))
             how = f"{r['op']} under {r['hypervisor']} [{r['overrides']}], relative to native"
         else:
             base = parse_overrides(r["baseline"]).mode
-            model, half, how = -math.inf, 0.0, ""
+            model, half, how = -math.inf, None, ""
             for wl in r["op"].split("|"):
                 a = Spec.make(workload=wl, params=over.params, **kw)
                 b = a.replace(mode={**dict(a.mode), **base})
                 gains = [x / y - 1.0 for x, y in zip(relative_samples(a, seeds), relative_samples(b, seeds))]
-                g, h = mean_ci(gains)
+                g, h = t_interval(gains)
                 if g > model:
                     model, half = g, h
                     how = f"{wl}: {r['hypervisor']} [{r['overrides']}] over [{r['baseline']}]"
         err, ratio = row_error(model * scale, r["value"])
         out.append({"id": r["id"], "role": r["role"], "system": r["system"], "metric": r["metric"],
                     "published": r["value"], "unit": r["unit"], "model": model * scale,
-                    "ci_low": (model - half) * scale, "ci_high": (model + half) * scale, "rel_error": err,
+                    "ci_low": (model - half) * scale if half is not None else math.nan,
+                    "ci_high": (model + half) * scale if half is not None else math.nan, "rel_error": err,
                     "ratio": ratio, "how": how, "seeds": seeds, "gap": GAPS.get(r["id"], "")})
     return pd.DataFrame(out)

@@ -24,9 +24,9 @@ from ..errors import HvkitError
 from ..inputs.files import data_dir
 from ..inputs.spec import Spec
 from ..run import compare
-from ..stats import t_quantile
+from ..stats import t_interval
 
-__all__ = ["Prediction", "prediction_specs_2015", "predict_2015", "predict_rows", "t_quantile",
+__all__ = ["Prediction", "prediction_specs_2015", "predict_2015", "predict_rows", "seed_interval",
            "committed_predictions_2015", "PREDICTIONS_2015_CSV", "MODEL_COMMIT", "MAX_HALF_WIDTH"]
 
 #: The model the committed predictions were computed with (the branch base; kit mechanisms unchanged since).
@@ -154,6 +154,18 @@ def _sig(x: float, digits: int = 5) -> float:
     return float(f"{x:.{digits}g}")
 
 
+def seed_interval(where: str, values: list[float]) -> tuple[float, float]:
+    """Mean and 95% half-width (:func:`kit.stats.t_interval`) of a prediction over its seeds: every value finite,
+    and at least two of them (one seed gives no interval)."""
+    if not all(math.isfinite(v) for v in values):
+        raise HvkitError("a prediction is not finite", where=where, value=values, allowed="finite numbers")
+    mean, half = t_interval(values)
+    if half is None:
+        raise HvkitError("one seed gives no interval", where=where, field="seeds", value=len(values),
+                         allowed="2 or more")
+    return mean, half
+
+
 def predict_rows(preds: list[Prediction], max_seeds: int | None = None, require_width: bool = True) -> pd.DataFrame:
     """Compute the rows of ``preds``; rows that differ only in hypervisor share their native runs.
 
@@ -176,8 +188,7 @@ def predict_rows(preds: list[Prediction], max_seeds: int | None = None, require_
         k = 0
         while True:
             if k == n:
-                t = t_quantile(0.975, n - 1)
-                widest = max(t * float(pd.Series(samples[m]["rel"]).std(ddof=1)) / math.sqrt(n) for m in modes)
+                widest = max(seed_interval(base.label(), samples[m]["rel"])[1] for m in modes)
                 if not (max_seeds and widest >= MAX_HALF_WIDTH and n < max_seeds):
                     break
                 n = min(max_seeds, 2 * n)
@@ -196,16 +207,14 @@ def predict_rows(preds: list[Prediction], max_seeds: int | None = None, require_
                 samples[m]["runs"].append(_per_unit(res, row["run"]))
             k += 1
         metric = res.summary.iloc[0]
-        t = t_quantile(0.975, n - 1)
         for i in members:
             p = preds[i]
             d = samples[p.spec.hypervisor]
-            rel = pd.Series(d["rel"])
-            mean, half = float(rel.mean()), t * float(rel.std(ddof=1)) / math.sqrt(n)
-            values = [*d["rel"], *d["value"], *d["native"], mean, half]
+            values = [*d["rel"], *d["value"], *d["native"]]
             if not all(math.isfinite(v) for v in values):
                 raise HvkitError("a prediction is not finite", where=p.spec.label(), field="relative_performance",
                                      value=values, allowed="finite numbers")
+            mean, half = seed_interval(p.spec.label(), d["rel"])
             if require_width and half >= MAX_HALF_WIDTH:
                 raise HvkitError("confidence interval too wide: raise seeds or duration", where=p.spec.label(),
                                      field="seeds", value=f"{n} seeds, half-width {half:.4f}",

@@ -21,7 +21,6 @@ after seeing a prediction. :data:`MODEL_COMMIT` is the model the files were comp
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +32,7 @@ from ..inputs.spec import Spec
 from ..migrations import migrate
 from ..run import compare
 from ..version import __version__
-from ..stats import t_quantile
-from .predictions_2015 import FELTER, Prediction, _explained, _per_unit, predict_rows
+from .predictions_2015 import FELTER, Prediction, _explained, _per_unit, predict_rows, seed_interval
 
 __all__ = ["CLARK", "TURTLES", "CLARK_CSV", "TURTLES_CSV", "FELTER_DOCKER_CSV", "MODEL_COMMIT", "MAX_REL_HALF_WIDTH",
            "MAX_HALF_WIDTH", "MigrationPrediction", "NestedPrediction", "clark_specs", "turtles_specs",
@@ -164,20 +162,8 @@ def felter_docker_specs() -> list[Prediction]:
 
 # ---- statistics --------------------------------------------------------------------------------------------
 
-def _mean_ci(values: list[float]) -> tuple[float, float]:
-    n = len(values)
-    mean = sum(values) / n
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    return mean, t_quantile(0.975, n - 1) * sd / math.sqrt(n)
-
-
 def _sig(x: float, digits: int = 5) -> float:
     return float(f"{x:.{digits}g}")
-
-
-def _finite(where: str, values: list[float]) -> None:
-    if not all(math.isfinite(v) for v in values):
-        raise HvkitError("a prediction is not finite", where=where, value=values, allowed="finite numbers")
 
 
 # ---- Clark et al. --------------------------------------------------------------------------------------------
@@ -198,8 +184,7 @@ def predict_clark(preds: list[MigrationPrediction] | None = None) -> pd.DataFram
         s = [m.summary for m in runs]
         down = [x["downtime_ms"] for x in s]
         total = [x["total_s"] for x in s]
-        _finite(p.spec.label(), down + total)
-        (dm, dh), (tm, th) = _mean_ci(down), _mean_ci(total)
+        (dm, dh), (tm, th) = seed_interval(p.spec.label(), down), seed_interval(p.spec.label(), total)
         for name, mean, half in (("downtime", dm, dh), ("total time", tm, th)):
             if half >= MAX_REL_HALF_WIDTH * mean:
                 raise HvkitError("confidence interval too wide: raise seeds", where=p.spec.label(), field="seeds",
@@ -264,8 +249,7 @@ def predict_turtles(preds: list[NestedPrediction] | None = None) -> pd.DataFrame
             nat.append(_per_unit(a, a.summary.iloc[0]["run"]))
             sr.append(_per_unit(a, a.summary.iloc[1]["run"]))
             nr.append(_per_unit(b, b.summary.iloc[0]["run"]))
-        _finite(p.spec.label(), rel_s + rel_n + ratio)
-        (ms, hs), (mn, hn), (mr, hr) = _mean_ci(rel_s), _mean_ci(rel_n), _mean_ci(ratio)
+        (ms, hs), (mn, hn), (mr, hr) = (seed_interval(p.spec.label(), v) for v in (rel_s, rel_n, ratio))
         if max(hs, hn, hr) >= MAX_HALF_WIDTH:
             raise HvkitError("confidence interval too wide: raise seeds or duration", where=p.spec.label(),
                              field="seeds", value=f"{p.seeds} seeds, half-width {max(hs, hn, hr):.4f}",

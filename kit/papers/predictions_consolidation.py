@@ -33,11 +33,10 @@ from typing import Any
 import pandas as pd
 
 from ..consolidation import isolation_scenario, run_scenario
-from ..errors import HvkitError
 from ..inputs.files import data_dir
 from ..inputs.scenario import Scenario
 from ..version import __version__
-from .predictions_2015 import t_quantile
+from .predictions_2015 import seed_interval
 
 __all__ = ["BARHAM", "MATTHEWS", "CSV", "MODEL_COMMIT", "SHA256", "BARHAM_DOMAINS", "ISOLATION_MODES", "HOGS",
            "ISOLATION", "ISOLATION_DURATION",
@@ -64,18 +63,6 @@ ISOLATION: dict[str, Any] = dict(service="specweb", service_params={"clients": 8
 #: Simulated seconds of an isolation run: about 2,000 requests per well-behaved VM, so that ten seeds give
 #: intervals of a few points (a web request's disk reads make single runs vary by several percent)
 ISOLATION_DURATION = 10.0
-
-
-def _mean_ci(values: list[float]) -> tuple[float, float]:
-    n = len(values)
-    mean = sum(values) / n
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
-    return mean, t_quantile(0.975, n - 1) * sd / math.sqrt(n)
-
-
-def _finite(where: str, values: list[float]) -> None:
-    if not all(math.isfinite(v) for v in values):
-        raise HvkitError("a prediction is not finite", where=where, value=values, allowed="finite numbers")
 
 
 # ---- Barham et al.: scalability -----------------------------------------------------------------------------
@@ -122,8 +109,7 @@ def predict_barham(domains: tuple[int, ...] = BARHAM_DOMAINS, seeds: int = 5, fi
             b = r.breakdown
             parts.append(b[b["scope"].str.startswith("host.dom")].groupby("category")["seconds"].sum())
             switches.append(r.host["vm_switches"] or 0)
-        _finite(f"barham {n}", rel)
-        mean, half = _mean_ci(rel)
+        mean, half = seed_interval(f"barham {n}", rel)
         cat = pd.concat(parts, axis=1).fillna(0.0).sum(axis=1) / seeds
         busy = cat.drop(labels=[c for c in ("idle", "queueing") if c in cat.index]).sum()
         over = {k: cat.get(k, 0.0) for k in ("cache refill", "page walks", "hypervisor", "exit: timer (preemption)")}
@@ -205,9 +191,8 @@ def predict_matthews(modes: tuple[str, ...] = ISOLATION_MODES, hogs: tuple[str, 
                 deg.append(1.0 - v / bv)
                 lat.append(p99 / bp99)
                 extra.append((q - bq, {key: (butil[key], util[key]) for key in util}))
-            _finite(f"matthews {hv} {hog}", deg + lat)
-            mean, half = _mean_ci(deg)
-            lmean, lhalf = _mean_ci(lat)
+            mean, half = seed_interval(f"matthews {hv} {hog}", deg)
+            lmean, lhalf = seed_interval(f"matthews {hv} {hog}", lat)
             dq = sum(e[0] for e in extra) / seeds * 1e6
             util = {key: (sum(e[1][key][0] for e in extra) / seeds, sum(e[1][key][1] for e in extra) / seeds)
                     for key in extra[0][1]}
