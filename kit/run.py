@@ -30,11 +30,12 @@ if TYPE_CHECKING:  # the engine is imported where it is used, so that ``import k
 
 __all__ = ["run", "compare", "native_spec", "alone_spec", "baseline_description", "native_value", "alone_value",
            "check_replications", "replication_specs", "MAX_REPLICATIONS", "closed_form_metrics", "Baseline", "add_baseline",
-           "take_new_baselines", "baseline_stats", "BASELINE_CACHE_SIZE", "show_progress", "PROGRESS_DELAY_S",
+           "take_new_baselines", "baseline_stats", "BASELINE_CACHE_SIZE", "report_progress", "check_reporter", "Reporter",
            "__version__"]
 
-#: A terminal's progress bar appears only for work that lasts longer than this (seconds of wall time)
-PROGRESS_DELAY_S = 2.0
+#: What :func:`run`, :func:`compare` and a sweep report their progress to: ``report(done, total, label)``, the
+#: simulated seconds (or a sweep's points) done and started so far; a front end draws it (:mod:`kit.ui.progress`)
+Reporter = Callable[[float, float, str], None]
 
 
 class _Tracker:
@@ -63,46 +64,37 @@ class _Tracker:
 _TRACKER: contextvars.ContextVar[_Tracker | None] = contextvars.ContextVar("hvkit_progress", default=None)
 
 
-def _terminal_bar() -> tuple[Callable[[float, float, str], None], Callable[[], None]]:
-    """A tqdm bar on standard error that appears after :data:`PROGRESS_DELAY_S` (a widget in a notebook)."""
-    from tqdm.auto import tqdm
-    bar = tqdm(total=1.0, delay=PROGRESS_DELAY_S, unit="sim-s", desc="hvkit", dynamic_ncols=True,
-               bar_format="{desc}{percentage:3.0f}%|{bar}| {n:.2f}/{total:.2f} simulated s [{elapsed}<{remaining}]")
-    last = [0.0]
+def check_reporter(progress: Any, field: str = "progress") -> Reporter | None:
+    """``progress`` as a reporter: a callable ``(done, total, label)``, or None (also for False) for none.
 
-    def report(done: float, total: float, label: str) -> None:
-        now = time.monotonic()
-        if now - last[0] < 0.2 and done < total:
-            return
-        last[0] = now
-        bar.total = max(total, 1e-12)
-        bar.n = done
-        bar.set_description(label[:40], refresh=False)
-        bar.update(0)
-    return report, bar.close
+    The library reports and never draws: a bar is a front end's, e.g. ``with kit.ui.progress.terminal_bar() as
+    bar: kit.run(spec, progress=bar)``. Anything else is a one-line :class:`HvkitError` naming ``field``.
+    """
+    if progress is None or progress is False:
+        return None
+    if callable(progress):
+        return cast("Reporter", progress)
+    raise HvkitError("not a progress reporter", field=field, value=progress,
+                     allowed="a callable (done, total, label), e.g. the one kit.ui.progress.terminal_bar() yields, "
+                             "or None")
 
 
 @contextlib.contextmanager
-def show_progress(report: bool | Callable[[float, float, str], None] = True) -> Iterator[None]:
-    """Report the progress of every :func:`run` and :func:`compare` inside the block, in simulated seconds.
+def report_progress(report: Reporter | None) -> Iterator[None]:
+    """Report the progress of every :func:`run` and :func:`compare` inside the block to ``report(done, total,
+    label)``, in simulated seconds (None reports nothing).
 
-    ``report`` is a callable ``(done, total, label)`` (a panel's progress bar) or True for a tqdm bar on standard
-    error that shows only when the work lasts more than :data:`PROGRESS_DELAY_S`. Nested blocks report to the
-    outermost; progress never changes a result (the host only reads its clock for it).
+    Nested blocks report to the outermost; progress never changes a result (the host only reads its clock for it).
     """
-    if not report or _TRACKER.get() is not None:
+    reporter = check_reporter(report)
+    if reporter is None or _TRACKER.get() is not None:
         yield
         return
-    close: Callable[[], None] | None = None
-    if report is True:
-        report, close = _terminal_bar()
-    token = _TRACKER.set(_Tracker(cast("Callable[[float, float, str], None]", report)))
+    token = _TRACKER.set(_Tracker(reporter))
     try:
         yield
     finally:
         _TRACKER.reset(token)
-        if close is not None:
-            close()
 
 
 def _rate_value(wl: Workload, rate: float) -> float:
@@ -584,8 +576,7 @@ def _renumber(result: Result, run_id: int, scenario: str) -> Result:
 
 
 def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | None = None,
-        trace_s: float = 0.0, replications: int = 1,
-        progress: bool | Callable[[float, float, str], None] = False) -> Result:
+        trace_s: float = 0.0, replications: int = 1, progress: Reporter | None = None) -> Result:
     """Simulate one spec; with ``baseline`` also its native run alone on the host, for relative performance.
 
     With ``replications`` N > 1 the spec runs N times with seeds derived from its own
@@ -607,15 +598,15 @@ def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | N
         raise HvkitError("run() takes a kit.Spec", value=type(spec).__name__, allowed="kit.Spec(...)")
     specs = replication_specs(spec, replications)
     label = scenario or spec.label()
-    with show_progress(progress):
+    with report_progress(progress):
         parts = [_run_once(sp, baseline, run_id, label, trace_s=trace_s if r == 0 else 0.0)
                  for r, sp in enumerate(specs)]
     return _combine(parts, spec)
 
 
 def compare(hardware: str, workload: str, hypervisors: str | Sequence[str], *, replications: int = 1,
-            neighbors: Sequence[str | None] | None = None,
-            progress: bool | Callable[[float, float, str], None] = False, **kw: Any) -> Result:
+            neighbors: Sequence[str | None] | None = None, progress: Reporter | None = None,
+            **kw: Any) -> Result:
     """Run one workload under several modes on one profile (native alone is computed once per replication).
 
     Extra keyword arguments go to :class:`Spec` (vcpus, vms, duration, seed, mode, hw, params, neighbor...).
@@ -623,8 +614,8 @@ def compare(hardware: str, workload: str, hypervisors: str | Sequence[str], *, r
     runs beside each (None or ``"none"``: alone), and a row's scenario is ``mode + neighbour``; relative
     performance is always against native alone, ``interference`` against the same mode alone.
     A mode that fails (an impossible combination) gives a row with its error; the others still run.
-    ``progress`` (here and in :func:`run`): True for a terminal bar past two seconds, or a callable
-    ``(done, total, label)`` in simulated seconds (see :func:`show_progress`).
+    ``progress`` (here and in :func:`run`): a callable ``(done, total, label)``, told the simulated seconds done
+    and started (see :func:`report_progress`); :func:`kit.ui.progress.terminal_bar` draws one.
     """
     from .inputs.spec import Spec
     names = [hypervisors] if isinstance(hypervisors, str) else list(hypervisors)  # one name is one mode
@@ -646,7 +637,7 @@ def compare(hardware: str, workload: str, hypervisors: str | Sequence[str], *, r
                     load_workload(nb)
                 except HvkitError as exc:
                     raise HvkitError(str(exc), field="neighbors") from None
-    with show_progress(progress):
+    with report_progress(progress):
         return _compare_all(base, names, nbs, n)
 
 

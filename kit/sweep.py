@@ -52,6 +52,7 @@ from .version import __version__
 from .errors import HvkitError
 from .inputs.files import load_validated, read_yaml
 from .inputs.spec import Spec
+from .run import Reporter, check_reporter
 from .stats import replication_seed
 
 __all__ = ["sweep", "expand", "run_point", "SweepFile", "load_sweep_file", "Store", "plan_size",
@@ -839,6 +840,21 @@ class _Inline(Executor):
 
 # ---- the sweep -----------------------------------------------------------------------------------
 
+class _Progress:
+    """A sweep's progress: its points finished (stored, with a store) of its distinct points, and how many failed,
+    told to ``report(done, total, label)`` at every change."""
+
+    def __init__(self, report: Reporter, done: int, total: int) -> None:
+        self.report, self.done, self.total, self.failed = report, done, total, 0
+        self.report(done, total, "sweep")
+
+    def add(self, n: int, failed: int | None = None) -> None:
+        self.done += n
+        if failed is not None:
+            self.failed = failed
+        self.report(self.done, self.total, f"sweep, {self.failed} failed" if self.failed else "sweep")
+
+
 class _Run:
     """One sweep's bookkeeping: what is pending, stored, retried, given up."""
 
@@ -928,7 +944,7 @@ class _Run:
             self.given_up[key] = f"{why}, {self.attempts[key]} times"
             self.failed += 1
             if self.bar is not None:
-                self.bar.set_postfix(failed=self.failed)
+                self.bar.add(0, self.failed)
         elif isolate:
             self.suspects.append(key)
         else:
@@ -951,8 +967,7 @@ class _Run:
             self.failed += 1
         if self.store is None:
             if self.bar is not None:
-                self.bar.set_postfix(failed=self.failed)
-                self.bar.update(1)
+                self.bar.add(1, self.failed)
             return
         if not self.buffer:
             self.buffer_since = time.monotonic()
@@ -978,8 +993,7 @@ class _Run:
             self.buffer = []
             self.stored += n
         if self.bar is not None:
-            self.bar.set_postfix(failed=self.failed)
-            self.bar.update(n)
+            self.bar.add(n, self.failed)
 
     def _rebuild(self) -> None:
         if self.pending:
@@ -1021,7 +1035,7 @@ class _Run:
 
 def sweep(base: Spec, grid: dict | None = None, *, zip_params: dict | None = None, points: list | None = None,
           replications: int = 1, executor: Executor | Any = None, workers: int | None = None,
-          store: str | os.PathLike | Store | None = None, progress: bool = True,
+          store: str | os.PathLike | Store | None = None, progress: Reporter | None = None,
           retry_errors: bool = False) -> pd.DataFrame:
     """Run a sweep and return one tidy row per point and replication.
 
@@ -1041,9 +1055,9 @@ def sweep(base: Spec, grid: dict | None = None, *, zip_params: dict | None = Non
         checking that they are the same spec), others are written as they
         finish. The sweep holds the store's lock: a second sweep into the same
         store is refused.
-    progress : bool
-        Show a ``tqdm.auto`` bar (a widget in notebooks, text in a terminal);
-        with a store it counts stored points.
+    progress : callable, optional
+        Told ``(done, total, label)``: the points finished (stored, with a store) of the plan's distinct
+        points; :func:`kit.ui.progress.terminal_bar` draws it (``terminal_bar("points")``).
     retry_errors : bool
         Recompute points stored with an error instead of reusing them.
 
@@ -1164,7 +1178,7 @@ def _store_now(st: Store | None, records: list[dict], bar) -> None:
             with _signals_deferred():
                 st.put_many(chunk)
         if bar is not None:
-            bar.update(len(chunk))
+            bar.add(len(chunk))
 
 
 def _sweep(plan, st, executor, workers, progress, retry_errors) -> pd.DataFrame:
@@ -1189,25 +1203,18 @@ def _sweep(plan, st, executor, workers, progress, retry_errors) -> pd.DataFrame:
             todo.append(k)
         else:
             reused[k] = rec["result"]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(specs), initial=len(reused), desc="sweep", unit="pt", dynamic_ncols=True)
-    try:
-        _baseline_records()  # baselines computed before this sweep are not its own to store
-        _load_baselines(st.load_baselines() if st is not None else [])
-        closed, todo = _closed_forms(specs, todo)  # points with a closed form: here, in bulk, no executor
-        _store_now(st, [{"key": k, "version": __version__, "spec": spec_json[k], "result": r}
-                        for k, r in closed.items()], bar)
-        _baselines_first(specs, todo)
-        records = _baseline_records()
-        if st is not None and records:
-            with _signals_deferred():
-                st.put_baselines(records)
-    except BaseException:
-        if bar is not None:
-            bar.close()
-        raise
+    report = check_reporter(progress)
+    bar = _Progress(report, len(reused), len(specs)) if report is not None else None
+    _baseline_records()  # baselines computed before this sweep are not its own to store
+    _load_baselines(st.load_baselines() if st is not None else [])
+    closed, todo = _closed_forms(specs, todo)  # points with a closed form: here, in bulk, no executor
+    _store_now(st, [{"key": k, "version": __version__, "spec": spec_json[k], "result": r}
+                    for k, r in closed.items()], bar)
+    _baselines_first(specs, todo)
+    records = _baseline_records()
+    if st is not None and records:
+        with _signals_deferred():
+            st.put_baselines(records)
     run = _Run(specs, spec_json, todo, executor, workers, st, bar, stored=len(reused) + len(closed),
                total=len(specs)) if todo else None
     try:
@@ -1230,9 +1237,6 @@ def _sweep(plan, st, executor, workers, progress, retry_errors) -> pd.DataFrame:
     else:
         if run is not None:
             run.close(kill=False)
-    finally:
-        if bar is not None:
-            bar.close()
     results = dict(run.results) if run is not None else {}
     if st is not None and not (run and run.given_up):
         with contextlib.suppress(OSError):  # only tidiness: the chunks it would merge stay valid

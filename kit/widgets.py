@@ -35,11 +35,12 @@ from .inputs.hardware import list_hardware, load_hardware
 from .costs.microbench import microbench
 from .inputs.modes import PARTS, list_hypervisors
 from .costs.ops import list_ops
-from .run import compare, show_progress
+from .run import compare, report_progress
 from .stats import format_ci
 from .inputs.spec import Spec, format_value, parse_set
 from .inputs.specfile import load_spec, save_spec, spec_from_text, spec_to_text
 from .inputs.workloads import list_workloads
+from .ui.progress import terminal_bar
 
 __all__ = ["ExperimentPanel", "ComparePanel", "MicrobenchPanel", "SweepPanel", "CrossoverPanel", "hardware_summary",
            "MAX_DURATION_S", "SWEEP_MAX_DURATION_S", "SWEEP_MAX_RUNS"]
@@ -119,7 +120,7 @@ class _Panel(W.VBox):
         self.status.value = "<i>running...</i>"
         self.bar.value, self.bar.layout.visibility = 0.0, "visible"
         try:
-            with show_progress(self._show_progress):
+            with report_progress(self._show_progress):
                 result = self._compute()
             self.last_result = result
             self._render(result)
@@ -600,8 +601,8 @@ class SweepPanel(_Panel):
             raise HvkitError(f"{n} runs: more than the {SWEEP_MAX_RUNS} a panel runs; fewer points, modes or "
                              "replications, or hvkit sweep for the full grid", field="points x modes x replications")
         self.progress.clear_output()
-        with self.progress:
-            return sweep(base, grid, replications=self.reps.value, progress=True, workers=self.workers)
+        with self.progress, terminal_bar("points") as bar:
+            return sweep(base, grid, replications=self.reps.value, progress=bar, workers=self.workers)
 
     def _render(self, df):
         ok = df[df["error"].fillna("") == ""]

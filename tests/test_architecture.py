@@ -14,7 +14,7 @@ KIT = Path(__file__).resolve().parent.parent / "kit"
 #: layer rank of each module or sub-package of kit (the package root re-exports the public API, at the top)
 LAYERS = {"errors": 0, "version": 0, "stats": 0, "inputs": 1, "costs": 2, "sim": 3, "results": 4, "measure": 4, "run": 5,
           "migrations": 5, "consolidation": 5, "sweep": 6, "papers": 6, "studies": 7, "reference": 7, "plots": 7, "export": 7,
-          "widgets": 8, "panels_beyond": 8, "cli": 9, "__init__": 10}
+          "widgets": 8, "panels_beyond": 8, "ui": 8, "cli": 9, "__init__": 10}
 
 
 def _module_name(path: Path) -> str:

@@ -38,7 +38,7 @@ def test_reporting_progress_changes_no_number():
 
 def test_nested_blocks_report_to_the_outermost():
     outer: list[float] = []
-    with R.show_progress(lambda d, t, label: outer.append(t)):
+    with R.report_progress(lambda d, t, label: outer.append(t)):
         kit.run(kit.Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", duration=0.1,
                               seed=5, engine="discrete"), progress=lambda d, t, label: None)
     assert outer and outer[-1] >= 0.1
@@ -59,3 +59,16 @@ def test_a_panel_shows_a_bar_while_it_runs_and_hides_it_after():
     panel.run()
     assert values and values[-1] == 1.0 and values == sorted(values)
     assert panel.bar.layout.visibility == "hidden"
+
+
+def test_the_library_reports_and_a_front_end_draws(capsys):
+    import pytest
+
+    from kit.ui.progress import terminal_bar
+    spec = kit.Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", duration=0.01)
+    with pytest.raises(kit.HvkitError, match="not a progress reporter"):
+        kit.run(spec, progress=True)
+    with terminal_bar("points") as bar:
+        bar(1, 2, "sweep")
+        bar(2, 2, "sweep")
+    assert "2/2" in capsys.readouterr().err

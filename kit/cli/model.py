@@ -134,12 +134,21 @@ def _print_latency(latency) -> None:
     print(show.round(1).to_string())
 
 
+def _bar():
+    """A bar of simulated seconds on standard error when it is a terminal (kit.ui.progress), else none."""
+    import contextlib
+
+    from ..ui.progress import terminal_bar
+    return terminal_bar() if sys.stderr.isatty() else contextlib.nullcontext()
+
+
 def cmd_run(args):
     if args.scenario:
         return cmd_scenario(args)
     from ..run import check_replications, run
     n = check_replications(args.replications, "--replications")
-    result = run(spec_from_args(args), replications=n, progress=sys.stderr.isatty())
+    with _bar() as bar:
+        result = run(spec_from_args(args), replications=n, progress=bar)
     if args.json:
         sys.stdout.write(json.dumps(result.to_records()[0], indent=1) + "\n")
         return
@@ -251,8 +260,9 @@ def cmd_compare(args):
                 except HvkitError as exc:
                     raise HvkitError(str(exc), field="--neighbors") from None
     kw = proto.model_dump(exclude={"hardware", "hypervisor", "workload"})
-    result = compare(proto.hardware, proto.workload, names, replications=n, neighbors=neighbors,
-                     progress=sys.stderr.isatty(), **kw)
+    with _bar() as bar:
+        result = compare(proto.hardware, proto.workload, names, replications=n, neighbors=neighbors,
+                         progress=bar, **kw)
     if args.json:
         sys.stdout.write(json.dumps(result.to_records(), indent=1) + "\n")
         return

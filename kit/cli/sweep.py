@@ -27,12 +27,14 @@ def cmd_sweep(args):
     """Every problem is one line on stderr: bad input exit 2 (before any point runs), a store that cannot be
     written or points that could not be computed exit 1, Ctrl-C exit 130, SIGTERM exit 143. What is stored
     stays valid in every case; ``--resume`` continues."""
+    import contextlib
     import signal
     import threading
     import warnings
 
     from ..sweep import (Store, SweepIncomplete, SweepInterrupted, SweepStoreError, SweepStoreWarning, check_output,
                         check_workers, load_sweep_file, sweep, write_parquet_atomic)
+    from ..ui.progress import terminal_bar
     stopped = []
 
     def on_term(signum, frame):
@@ -60,8 +62,9 @@ def cmd_sweep(args):
             base, kw = load_sweep_file(args.file)
             with Store(store_path) as store:
                 store.lock()
-                df = sweep(base, **kw, workers=workers, store=store, progress=not args.no_progress,
-                           retry_errors=args.retry_errors)
+                with contextlib.nullcontext() if args.no_progress else terminal_bar("points") as bar:
+                    df = sweep(base, **kw, workers=workers, store=store, progress=bar,
+                               retry_errors=args.retry_errors)
                 try:
                     write_parquet_atomic(df, out)
                 except OSError as exc:
