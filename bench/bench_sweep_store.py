@@ -7,7 +7,7 @@ same process run.
   several batch sizes (a flush writes whatever finished in the last ``FLUSH_SECONDS``, at most ``FLUSH_POINTS``).
 - reuse one point: reading a stored point back (before: one ``read_parquet`` per point; after: one ``load``).
 - a whole sweep (if git can show the code before the change): the parent process's CPU time per point of the
-  same 2-worker sweep into a fresh store, with the old ``kit/sweep.py`` and the current one.
+  same 2-worker sweep into a fresh store, with the old ``kit/sweep.py`` and the current ``kit/sweep/`` package.
 
 Usage: python bench/bench_sweep_store.py [--quick]
 """
@@ -25,6 +25,8 @@ import pandas as pd
 
 import kit
 from kit import sweep as sw
+from kit.sweep.point import METRIC_COLUMNS
+from kit.sweep.workers import FLUSH_POINTS
 from kit.inputs.spec import Spec
 
 QUICK = "--quick" in sys.argv
@@ -60,13 +62,13 @@ def store_cost(points) -> None:
             pd.read_parquet(path / f"{row['spec_hash']}.parquet").iloc[0].to_dict()
         read_before = (time.perf_counter() - t0) / len(points)
         print(f"store one point, before (one Parquet file each): {before * 1e3:.2f} ms")
-        for batch in (1, 16, 128, sw.FLUSH_POINTS):
+        for batch in (1, 16, 128, FLUSH_POINTS):
             st = sw.Store(Path(d) / f"new{batch}")
             st.lock()
             t0 = time.perf_counter()
             buf = []
-            for spec, row in points:  # what _Run._finish and flush() do in the parent
-                result = {k: row[k] for k in sw.METRIC_COLUMNS}
+            for spec, row in points:  # what WorkQueue._finish and flush() do in the parent
+                result = {k: row[k] for k in METRIC_COLUMNS}
                 buf.append({"key": row["spec_hash"], "version": kit.__version__,
                             "spec": spec.model_dump(mode="json"), "result": result})
                 if len(buf) == batch:
@@ -77,7 +79,7 @@ def store_cost(points) -> None:
             after = (time.perf_counter() - t0) / len(points)
             st.close()
             print(f"  after, {batch:4d} points a chunk: {after * 1e3:.3f} ms; before/after = {before / after:.1f}x")
-        st = sw.Store(Path(d) / f"new{sw.FLUSH_POINTS}")
+        st = sw.Store(Path(d) / f"new{FLUSH_POINTS}")
         t0 = time.perf_counter()
         index = st.load()
         for _, row in points:

@@ -18,7 +18,7 @@ from .inputs.scenario import HostKnobs, Scenario, VmEntry
 from .inputs.spec import ALIASES, MODE_KEYS, TOP_KEYS, Spec
 from .inputs.workloads import TRAITS, TUNABLE, PerUnit, Workload
 from .inputs.workloads import Params as WorkloadParams
-from .sweep import SweepFile
+from .inputs.sweepfile import SweepFile
 
 __all__ = ["format_reference"]
 

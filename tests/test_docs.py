@@ -23,7 +23,7 @@ def test_every_field_of_every_format_is_documented_with_a_meaning():
     from kit.inputs.spec import Spec
     from kit.inputs.workloads import Params as WParams
     from kit.inputs.workloads import PerUnit, Workload
-    from kit.sweep import SweepFile
+    from kit.inputs.sweepfile import SweepFile
     from kit.inputs.hardware import PARAM_DOCS
     for model in (Features, Hardware, Quantity, Spec, WParams, PerUnit, Workload, SweepFile):
         for name, info in model.model_fields.items():

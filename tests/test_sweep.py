@@ -191,10 +191,10 @@ def test_the_same_spec_twice_in_a_plan_is_computed_once(tmp_path):
 
 
 def test_store_key_is_the_spec_key():
-    from kit.sweep import _spec_key
+    from kit.sweep.point import spec_key
     for p in expand(BASE, GRID, points=[{"workload.mtu": 500}, {"weights": "256", "caps": "50"}], replications=2):
         spec = p["spec"]
-        assert _spec_key(json.loads(json.dumps(spec.model_dump(mode="json"))), "9.9") == spec.key("9.9")
+        assert spec_key(json.loads(json.dumps(spec.model_dump(mode="json"))), "9.9") == spec.key("9.9")
 
 
 @pytest.mark.parametrize("kw,field", [

@@ -16,7 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import kit.sweep as sweep_mod
+from kit.sweep import point as sweep_point
+from kit.sweep import store as sweep_store
+from kit.sweep import workers as sweep_workers
 from kit import cli
 from kit.inputs.spec import Spec
 from kit.sweep import Store, SweepIncomplete, SweepStoreWarning, load_sweep_file, run_point, sweep
@@ -226,7 +228,7 @@ def _killing_run_point(spec):
 
 
 def test_a_point_that_kills_its_worker_is_found_and_given_up_unstored(tmp_path, monkeypatch, fast_reference):
-    monkeypatch.setattr(sweep_mod, "run_point", _killing_run_point)
+    monkeypatch.setattr(sweep_workers, "run_point", _killing_run_point)
     base, kw = load_sweep_file(_yaml(tmp_path, FAST_YAML))
     with pytest.raises(SweepIncomplete) as e:
         sweep(base, **kw, workers=2, progress=False, store=tmp_path / "st")
@@ -244,7 +246,7 @@ def test_a_point_that_kills_its_worker_is_found_and_given_up_unstored(tmp_path, 
 
 
 def test_points_given_up_are_one_line_and_exit_1_without_an_output(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(sweep_mod, "run_point", _killing_run_point)
+    monkeypatch.setattr(sweep_workers, "run_point", _killing_run_point)
     out = tmp_path / "r.parquet"
     assert cli.main(["sweep", str(_yaml(tmp_path, FAST_YAML)), "-o", str(out), "--workers", "2", "--no-progress"]) == 1
     err = capsys.readouterr().err
@@ -265,7 +267,7 @@ def _flaky_run_point(spec):
 
 
 def test_a_memory_error_is_retried_not_stored_as_a_result(tmp_path, monkeypatch, fast_reference):
-    monkeypatch.setattr(sweep_mod, "run_point", _flaky_run_point)
+    monkeypatch.setattr(sweep_workers, "run_point", _flaky_run_point)
     FLAKY["n"] = 0
     base, kw = load_sweep_file(_yaml(tmp_path, FAST_YAML))
     df = sweep(base, **kw, workers=1, progress=False, store=tmp_path / "st")
@@ -283,7 +285,7 @@ def _yaml(tmp_path, text):
 def test_disk_full_is_one_line_and_what_is_stored_stays_valid(tmp_path, monkeypatch, capsys, fast_reference):
     y = _yaml(tmp_path, FAST_YAML)
     out, store = tmp_path / "r.parquet", tmp_path / "r.parquet.points"
-    real = sweep_mod._write_all
+    real = sweep_store._write_all
     calls = {"n": 0}
 
     def fill_up(fd, data):
@@ -293,9 +295,9 @@ def test_disk_full_is_one_line_and_what_is_stored_stays_valid(tmp_path, monkeypa
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         real(fd, data)
 
-    monkeypatch.setattr(sweep_mod, "_write_all", fill_up)
-    monkeypatch.setattr(sweep_mod, "FLUSH_POINTS", 2)
-    monkeypatch.setattr(sweep_mod, "FLUSH_SECONDS", 60.0)
+    monkeypatch.setattr(sweep_store, "_write_all", fill_up)
+    monkeypatch.setattr(sweep_workers, "FLUSH_POINTS", 2)
+    monkeypatch.setattr(sweep_workers, "FLUSH_SECONDS", 60.0)
     argv = ["sweep", str(y), "-o", str(out), "--workers", "1", "--no-progress"]
     assert cli.main(argv) == 1
     err = capsys.readouterr().err
@@ -345,7 +347,7 @@ def test_a_link_planted_at_a_temporary_name_is_never_written_through(tmp_path, m
     store = tmp_path / "st"
     planted = store / f".tmp-{'a' * 16}.part"  # an attacker who guessed the first name
     names = iter(["a" * 16] + [f"{i:016x}" for i in range(100)])
-    real_token, tried = sweep_mod.secrets.token_hex, []
+    real_token, tried = sweep_store.secrets.token_hex, []
 
     def token(n):  # temporary names (16 hex digits) come from our list, chunk names stay random
         if n != 8:
@@ -353,7 +355,7 @@ def test_a_link_planted_at_a_temporary_name_is_never_written_through(tmp_path, m
         tried.append(next(names))
         return tried[-1]
 
-    monkeypatch.setattr(sweep_mod.secrets, "token_hex", token)
+    monkeypatch.setattr(sweep_store.secrets, "token_hex", token)
     real_lock = Store.lock
 
     def lock_then_plant(self):  # planted after the lock, so that it is not cleaned as a stale temporary file
@@ -387,7 +389,7 @@ def test_when_every_temporary_name_is_taken_the_write_fails_safely(tmp_path, mon
     victim.write_text("precious")
     y = _yaml(tmp_path, FAST_YAML)
     store = tmp_path / "r.parquet.points"
-    monkeypatch.setattr(sweep_mod.secrets, "token_hex", lambda n: "a" * 16)
+    monkeypatch.setattr(sweep_store.secrets, "token_hex", lambda n: "a" * 16)
     planted = store / f".tmp-{'a' * 16}.part"
     real_lock = Store.lock
 
@@ -413,7 +415,7 @@ def test_a_store_swapped_for_a_link_mid_sweep_redirects_nothing(tmp_path):
     spec = Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="spec-int", duration=0.1)
     row = run_point(spec)
     s.put_many([{"key": row["spec_hash"], "version": row["kit_version"], "spec": spec.model_dump(mode="json"),
-                 "result": {k: row[k] for k in sweep_mod.METRIC_COLUMNS}}])
+                 "result": {k: row[k] for k in sweep_point.METRIC_COLUMNS}}])
     s.close()
     assert list(elsewhere.iterdir()) == []
     assert [r["key"] for r in stored_records(tmp_path / "moved")] == [row["spec_hash"]]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kit import cli
-from kit import sweep as sweep_mod
+from kit.sweep import output as sweep_output
 from kit.errors import HvkitError
 from kit.sweep import Store
 
@@ -78,7 +78,7 @@ def _inject(err):
     def setup(tmp, mp):
         def refuse(dir_fd, prefix, suffix):
             raise OSError(err, os.strerror(err))
-        mp.setattr(sweep_mod, "_open_excl", refuse)
+        mp.setattr(sweep_output, "open_excl", refuse)
         return tmp / "r.parquet"
     return setup
 

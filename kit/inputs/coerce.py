@@ -3,21 +3,23 @@
 A boolean is ``true``/``false`` (or ``yes``/``no``, ``on``/``off``, ``1``/``0``), never any other word. A
 number is finite: NaN and infinities are refused wherever a number enters. An integer field refuses booleans
 and non-integral values. The pydantic field types :data:`Bool`, :data:`Num` and :data:`Int` apply the same
-rules inside validated models; :func:`to_bool` and :func:`to_number` outside them.
+rules inside validated models; :func:`to_bool` and :func:`to_number` outside them, and :func:`check_finite` refuses
+NaN and infinities anywhere in a nested input (a sweep's grid, points and base).
 """
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import BaseModel, BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from ..errors import HvkitError
 
-__all__ = ["TRUE", "FALSE", "strict_bool", "strict_number", "strict_int", "to_bool", "to_number", "Bool", "Num",
-           "Int"]
+__all__ = ["TRUE", "FALSE", "strict_bool", "strict_number", "strict_int", "to_bool", "to_number", "check_finite",
+           "Bool", "Num", "Int"]
 
 TRUE = frozenset({"true", "yes", "on", "1"})
 FALSE = frozenset({"false", "no", "off", "0"})
@@ -95,6 +97,33 @@ def to_bool(value: Any, *, where: str | None = None, field: str | None = None) -
 def to_number(value: Any, *, where: str | None = None, field: str | None = None, integer: bool = False) -> float:
     """``value`` as a finite number (an integer with ``integer``), or a one-line :class:`HvkitError`."""
     return _as_error(strict_int if integer else strict_number, value, where, field)
+
+
+def _nonfinite(v: Any) -> bool:
+    if isinstance(v, numbers.Integral):  # bool, int and NumPy's integers
+        return False
+    if isinstance(v, numbers.Real):  # float and NumPy's floats
+        return not math.isfinite(v)
+    if isinstance(v, str):
+        try:
+            return not math.isfinite(float(v))  # "nan", "inf", "-Infinity" become numbers downstream
+        except ValueError:
+            return False
+    return False
+
+
+def check_finite(value: Any, field: str, where: str | None = None) -> None:
+    """Refuse NaN and infinities anywhere in ``value`` (mappings, lists, a validated model), naming the key."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump()  # Python form: JSON form would turn NaN into null
+    if isinstance(value, dict):
+        for k, v in value.items():
+            check_finite(v, f"{field}.{k}" if field else str(k), where)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            check_finite(v, f"{field}[{i}]", where)
+    elif _nonfinite(value):
+        raise HvkitError("not a finite number", where=where, field=field, value=value, allowed="finite numbers")
 
 
 #: pydantic field types with the rules above

@@ -1,0 +1,334 @@
+"""A sweep's workers: the process pool (or any executor, or a Dask client) its points run on, and the queue that
+keeps them busy, retries what broke and flushes finished points to the store.
+
+Only an error raised by the model for a spec is a result: a worker that dies (the OOM killer, a ``kill -9``) breaks
+the pool, which is rebuilt, and the points that were running are retried one at a time so the one that kills its
+worker is found; nothing is stored for them unless they finish. Workers die with the sweep's process. Seeds come
+from the spec and the replication index, never from worker order, so the numbers are the same on every executor.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, ProcessPoolExecutor
+from concurrent.futures import wait as cf_wait
+from typing import Any
+
+import numpy as np
+
+from ..errors import HvkitError
+from ..inputs.spec import Spec
+from ..run import Reporter
+from ..version import __version__
+from .point import METRIC_COLUMNS, run_point
+from .store import Store, SweepStoreError, signals_deferred
+
+__all__ = ["max_workers", "check_workers", "WorkQueue", "Progress", "Inline", "store_records", "FLUSH_SECONDS",
+           "FLUSH_POINTS", "MAX_ATTEMPTS", "WORKERS_PER_CPU"]
+
+#: A finished point is written to the store within this many seconds (or sooner, see FLUSH_POINTS).
+FLUSH_SECONDS = 0.5
+#: ... or as soon as this many finished points wait to be written.
+FLUSH_POINTS = 512
+#: A point that breaks the worker pool (or raises a non-model error) this many times is given up, unstored.
+MAX_ATTEMPTS = 3
+#: More workers than this multiple of the CPUs only adds memory: the points are CPU-bound simulations.
+WORKERS_PER_CPU = 4
+
+
+def max_workers() -> int:
+    """The most worker processes a sweep accepts: ``WORKERS_PER_CPU`` times the usable CPUs."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return WORKERS_PER_CPU * max(n, 1)
+
+
+def check_workers(workers, field: str = "workers") -> int | None:
+    """``None`` (all CPUs) or an integer from 1 to :func:`max_workers`."""
+    if workers is None:
+        return None
+    top = max_workers()
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or not 1 <= workers <= top:
+        raise HvkitError("the number of worker processes is out of range", field=field, value=workers,
+                         allowed=f"1 to {top} ({WORKERS_PER_CPU} x the CPUs)")
+    return int(workers)
+
+
+def _die_with_parent(parent: int | None) -> None:
+    """In a worker: be killed when the sweep's process dies, however it dies."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        with contextlib.suppress(Exception):
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+            if parent is not None and os.getppid() != parent:  # it died before the line above
+                os._exit(1)
+            return
+    ppid = os.getppid()
+
+    def watch():
+        while os.getppid() == ppid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _worker_init(parent: int | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _die_with_parent(parent)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+@contextlib.contextmanager
+def _blocked_for_children():
+    """Block SIGINT/SIGTERM in this thread while it may fork workers: they start with them blocked (the
+    initializer then ignores SIGINT and unblocks), so a Ctrl-C racing with start-up prints nothing."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _new_pool(n: int) -> ProcessPoolExecutor:
+    import multiprocessing
+    parent = os.getpid() if multiprocessing.get_start_method() == "fork" else None
+    return ProcessPoolExecutor(max_workers=n, initializer=_worker_init, initargs=(parent,))
+
+
+def _kill_pool(pool) -> None:
+    for p in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            p.kill()
+    with contextlib.suppress(Exception):
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _is_dask(executor) -> bool:
+    return type(executor).__module__.startswith("distributed")
+
+
+class Inline(Executor):
+    """Runs points in this process (one worker)."""
+
+    def submit(self, fn, *args, **kwargs):
+        f = Future()
+        try:
+            f.set_result(fn(*args, **kwargs))
+        except Exception as exc:
+            f.set_exception(exc)
+        return f
+
+
+class Progress:
+    """A sweep's progress: its points finished (stored, with a store) of its distinct points, and how many failed,
+    told to ``report(done, total, label)`` at every change."""
+
+    def __init__(self, report: Reporter, done: int, total: int) -> None:
+        self.report, self.done, self.total, self.failed = report, done, total, 0
+        self.report(done, total, "sweep")
+
+    def add(self, n: int, failed: int | None = None) -> None:
+        self.done += n
+        if failed is not None:
+            self.failed = failed
+        self.report(self.done, self.total, f"sweep, {self.failed} failed" if self.failed else "sweep")
+
+
+class WorkQueue:
+    """One sweep's points on the workers: what is pending, stored, retried and given up, and the finished points
+    waiting to be flushed to the store."""
+
+    def __init__(self, specs: dict[str, Spec], spec_json: dict[str, dict], todo: list[str], executor, workers,
+                 store: Store | None, progress: Progress | None, stored: int, total: int):
+        self.specs, self.spec_json, self.store, self.progress = specs, spec_json, store, progress
+        self.todo = deque(todo)
+        self.suspects: deque[str] = deque()
+        self.pending: dict[Any, str] = {}
+        self.attempts: dict[str, int] = {}
+        self.results: dict[str, dict] = {}
+        self.given_up: dict[str, str] = {}
+        self.buffer: list[dict] = []
+        self.buffer_since = 0.0
+        self.stored, self.total = stored, total
+        self.failed = 0
+        self.own = executor is None
+        self.workers = workers
+        self.broken = False
+        self.pool_size = 0
+        self.executor = executor if executor is not None else self._make_pool()
+        self.dask = _is_dask(self.executor)
+        self.inflight = self._inflight()
+
+    def _make_pool(self):
+        if not self.pool_size:  # a rebuilt pool keeps the first one's size: never the parent in its place
+            n = self.workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                 else os.cpu_count())
+            self.pool_size = max(1, min(n or 1, len(self.todo) or 1))
+        return _new_pool(self.pool_size) if self.pool_size > 1 else Inline()
+
+    def _inflight(self) -> int:
+        if isinstance(self.executor, Inline):
+            return 1
+        if self.dask:
+            with contextlib.suppress(Exception):
+                return 2 * max(1, sum(self.executor.nthreads().values()))
+            return 64
+        return 2 * max(1, getattr(self.executor, "_max_workers", None) or os.cpu_count() or 1)
+
+    # -- scheduling
+    def _submit(self, key: str, queue: deque) -> None:
+        spec = self.specs[key]
+        try:
+            if self.dask:
+                fut = self.executor.submit(run_point, spec, pure=False)
+            elif self.own:
+                with _blocked_for_children():
+                    fut = self.executor.submit(run_point, spec)
+            else:
+                fut = self.executor.submit(run_point, spec)
+        except BrokenExecutor:  # the pool broke before we saw it: this point never ran
+            queue.appendleft(key)
+            self.broken = True
+            return
+        self.pending[fut] = key
+
+    def _fill(self) -> None:
+        if self.broken:
+            return
+        if self.suspects:  # after a pool break: one at a time, so the point that kills its worker is found
+            if not self.pending:
+                self._submit(self.suspects.popleft(), self.suspects)
+            return
+        while self.todo and len(self.pending) < self.inflight and not self.broken:
+            self._submit(self.todo.popleft(), self.todo)
+
+    def _wait(self) -> list:
+        if not self.pending:
+            return []
+        timeout = None
+        if self.buffer:
+            timeout = max(0.0, self.buffer_since + FLUSH_SECONDS - time.monotonic())
+        if self.dask:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                ready = [f for f in self.pending if f.done()]
+                if ready or (deadline is not None and time.monotonic() >= deadline):
+                    return ready
+                time.sleep(0.02)
+        done, _ = cf_wait(list(self.pending), timeout=timeout, return_when=FIRST_COMPLETED)
+        return list(done)
+
+    def _retry(self, key: str, why: str, isolate: bool) -> None:
+        self.attempts[key] = self.attempts.get(key, 0) + 1
+        if self.attempts[key] >= MAX_ATTEMPTS:
+            self.given_up[key] = f"{why}, {self.attempts[key]} times"
+            self.failed += 1
+            if self.progress is not None:
+                self.progress.add(0, self.failed)
+        elif isolate:
+            self.suspects.append(key)
+        else:
+            self.todo.appendleft(key)
+
+    def _finish(self, fut) -> None:
+        key = self.pending.pop(fut)
+        try:
+            row = fut.result()
+        except BrokenExecutor as exc:
+            self.broken = True
+            self._retry(key, f"its worker process died ({type(exc).__name__})", isolate=True)
+            return
+        except Exception as exc:  # not the model's answer (the model's errors come back as rows)
+            self._retry(key, f"{type(exc).__name__}: {exc}", isolate=False)
+            return
+        result = {k: row[k] for k in METRIC_COLUMNS}
+        self.results[key] = result
+        if result["error"]:
+            self.failed += 1
+        if self.store is None:
+            if self.progress is not None:
+                self.progress.add(1, self.failed)
+            return
+        if not self.buffer:
+            self.buffer_since = time.monotonic()
+        self.buffer.append({"key": key, "version": __version__, "spec": self.spec_json[key], "result": result})
+
+    def flush(self, force: bool = False) -> None:
+        if not self.buffer or self.store is None:
+            return
+        if not force and len(self.buffer) < FLUSH_POINTS and time.monotonic() - self.buffer_since < FLUSH_SECONDS:
+            return
+        with signals_deferred():
+            try:
+                self.store.put_many(self.buffer)
+            except OSError as exc:
+                n = len(self.buffer)
+                self.buffer = []
+                hint = "free space and " if exc.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+                raise SweepStoreError(
+                    f"cannot write to the store {self.store.path}: {exc.strerror or exc}; {self.stored} of "
+                    f"{self.total} points stored and valid, {n} finished ones not; {hint}run again with --resume",
+                    self.stored, self.total, exc) from None
+            n = len(self.buffer)
+            self.buffer = []
+            self.stored += n
+        if self.progress is not None:
+            self.progress.add(n, self.failed)
+
+    def _rebuild(self) -> None:
+        if self.pending:
+            return  # the other futures of the broken pool are still being failed
+        self.broken = False
+        if not self.own:
+            why = "a worker process of the executor died, and an executor we did not make is not rebuilt"
+            for key in list(self.suspects) + list(self.todo):
+                self.given_up[key] = why
+            self.failed += len(self.suspects) + len(self.todo)
+            self.suspects.clear()
+            self.todo.clear()
+            return
+        _kill_pool(self.executor)
+        self.executor = self._make_pool()
+
+    def run(self) -> None:
+        while self.todo or self.suspects or self.pending:
+            self._fill()
+            for fut in self._wait():
+                self._finish(fut)
+            if self.broken:
+                self._rebuild()
+            self.flush()
+        self.flush(force=True)
+
+    def close(self, kill: bool) -> None:
+        if self.dask:
+            if kill:
+                with contextlib.suppress(Exception):
+                    self.executor.cancel(list(self.pending))
+            return
+        if self.own and not isinstance(self.executor, Inline):
+            if kill:
+                _kill_pool(self.executor)
+            else:
+                self.executor.shutdown(wait=True)
+
+
+def store_records(st: Store | None, records: list[dict], progress: Progress | None) -> None:
+    """Write finished points to the store in chunks of ``FLUSH_POINTS`` (durable when this returns)."""
+    for i in range(0, len(records), FLUSH_POINTS):
+        chunk = records[i:i + FLUSH_POINTS]
+        if st is not None:
+            with signals_deferred():
+                st.put_many(chunk)
+        if progress is not None:
+            progress.add(len(chunk))
