@@ -124,7 +124,7 @@ def _metric_value(host: Host, wl: Workload, duration: float, units: float) -> fl
 def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, resolved: Resolved | None = None,
               tables: bool = True) -> tuple[dict, list, list, dict, list, list]:
     from .inputs.resolve import resolve
-    from .measure import censored_latency_rows, check_duration, check_measured, run_warnings
+    from .results.validity import censored_latency_rows, check_duration, check_measured, run_warnings
     from .sim.host import Host, has_closed_form
     res = resolved if resolved is not None else resolve(spec)
     hw, mode, wl, duration = res.hw, res.mode, res.workload, res.duration
@@ -283,7 +283,7 @@ def closed_form_metrics(spec: Spec) -> dict | None:
     nothing contends and nothing waits (:func:`~kit.sim.host.has_closed_form`); the bulk path of sweeps.
     """
     from .inputs.resolve import resolve
-    from .measure import check_duration, run_warnings
+    from .results.validity import check_duration, run_warnings
     from .results import relative
     from .sim.costing import Costing
     from .sim.host import backend_label, has_closed_form

@@ -393,7 +393,7 @@ class ExperimentPanel(_Panel):
                            + (f"; interference {row['interference']:.3f} beside {row['neighbor']}"
                               if row["neighbor"] else ""))
         warnings = " ".join(w for w in r.summary["warnings"].fillna("") if w)
-        if warnings:  # a short run or a rate above the hardware's peak: said, not hidden (kit.measure)
+        if warnings:  # a short run or a rate above the hardware's peak: said, not hidden (kit.results.validity)
             text += f" <span style='color:#b36b00'>warning: {html.escape(warnings)}</span>"
         return text
 

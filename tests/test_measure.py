@@ -8,7 +8,7 @@ from kit import cli
 from kit.errors import HvkitError
 from kit.inputs.resolve import resolve
 from kit.results import latency_stats
-from kit.measure import PEAK_SIGMAS, SHORT_RUN_TOLERANCE, peak_rate, run_warnings, unit_seconds
+from kit.results.validity import PEAK_SIGMAS, SHORT_RUN_TOLERANCE, peak_rate, run_warnings, unit_seconds
 from kit.sim.drivers import UNIT_WORK_CV
 
 ISSUE_SHORT = ["run", "--hardware", "xgene-armv8-2014", "--hypervisor", "xen-hvm", "--workload", "spec-int", "--vms",

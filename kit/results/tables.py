@@ -1,4 +1,4 @@
-"""Results: tidy tables of runs, and the analysis that reads them.
+"""A run's tidy tables, and the analysis that reads them.
 
 A :class:`Result` holds one row per run (``summary``), per run x entity x category (``breakdown``), per run x
 exit reason (``exits``), per request (``latency``), per VM (``vms``) and, when traced, per interval

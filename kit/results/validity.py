@@ -13,12 +13,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .errors import HvkitError
-from .inputs.modes import hypervisor
-from .inputs.resolve import Resolved
-from .inputs.spec import MAX_DURATION_S
-from .sim.costing import TCP_IP_HEADER_BYTES, Costing
-from .sim.drivers import UNIT_WORK_CV
+from ..errors import HvkitError
+from ..inputs.modes import hypervisor
+from ..inputs.resolve import Resolved
+from ..inputs.spec import MAX_DURATION_S
+from ..sim.costing import TCP_IP_HEADER_BYTES, Costing
+from ..sim.drivers import UNIT_WORK_CV
 
 __all__ = ["unit_seconds", "check_duration", "in_flight_bound", "peak_rate", "check_measured", "end_uncertainty",
            "run_warnings", "censored_latency_rows", "SHORT_RUN_TOLERANCE", "PEAK_SIGMAS"]
