@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from .inputs.workloads import list_workloads, load_workload
     from .consolidation import run_scenario
     from .inputs.scenario import Scenario, load_scenario
-    from .migrations import Migration, migrate
+    from .live_migration import Migration, migrate
     from .papers.calibration import calibrate
     from .results import Result
 
@@ -50,7 +50,7 @@ _LAZY = {"Hardware": "inputs.hardware", "load_hardware": "inputs.hardware", "lis
          "Mode": "inputs.modes", "hypervisor": "inputs.modes", "list_hypervisors": "inputs.modes",
          "OPS": "costs.ops", "list_ops": "costs.ops", "microbench": "costs.microbench", "op_path": "costs.microbench",
          "calibrate": "papers.calibration", "Spec": "inputs.spec", "load_workload": "inputs.workloads",
-         "list_workloads": "inputs.workloads", "Result": "results", "migrate": "migrations", "Migration": "migrations",
+         "list_workloads": "inputs.workloads", "Result": "results", "migrate": "live_migration", "Migration": "live_migration",
          "Scenario": "inputs.scenario", "load_scenario": "inputs.scenario", "run_scenario": "consolidation"}
 
 

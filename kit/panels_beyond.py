@@ -27,7 +27,7 @@ from .inputs.modes import list_hypervisors
 from .inputs.scenario import Scenario
 from .inputs.spec import Spec
 from .inputs.workloads import list_workloads
-from .migrations import METHODS, POLICIES, migrate
+from .live_migration import METHODS, POLICIES, migrate
 from .run import compare
 
 __all__ = ["MigrationPanel", "LevelsPanel", "ScenarioPanel"]

@@ -23,12 +23,12 @@ import pandas as pd
 from .costs.microbench import microbench
 from .errors import HvkitError
 from .inputs.spec import Spec
-from .migrations import migrate
+from .live_migration import migrate
 from .run import compare, run
 from .results import latency_stats
 
 __all__ = ["microbench_matrix", "compare_grid", "run_variants", "request_latencies", "vm_shares",
-           "neighbour_interference", "migrations"]
+           "neighbour_interference", "migrate_variants"]
 
 NO_NEIGHBOUR = "(none)"
 
@@ -277,7 +277,7 @@ def neighbour_interference(hardware: str, workload: str, hypervisors: Sequence[s
 MIGRATE_OPTIONS = frozenset(inspect.signature(migrate).parameters) - {"spec"}
 
 
-def migrations(variants: Mapping[str, Mapping[str, Any]], *, label: str = "variant", seeds: int = 1,
+def migrate_variants(variants: Mapping[str, Mapping[str, Any]], *, label: str = "variant", seeds: int = 1,
                **common) -> pd.DataFrame:
     """Live-migrate each variant (with ``seeds`` consecutive seeds) and tabulate the migrations' summaries.
 

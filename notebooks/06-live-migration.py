@@ -66,7 +66,7 @@ plots.migration_timeline(post.timeline, title="post-copy: the guest's throughput
 variants = {f"{method} {pages}": {"method": method, "params": {"writable.pages_per_unit": pages,
                                                              "writable.hot_fraction": 0.2}}
             for method in ("pre-copy", "post-copy") for pages in (3, 30, 100, 300, 1000)}
-sweep = studies.migrations(variants, hardware="skylake-sp-2017", hypervisor="kvm", workload="quake3-server",
+sweep = studies.migrate_variants(variants, hardware="skylake-sp-2017", hypervisor="kvm", workload="quake3-server",
                            vm_mib=64, link_gbps=1.0)
 table = sweep[["method", "page_writes_per_s", "downtime_ms", "total_s", "rounds", "converged",
                "relative_throughput_during"]]
@@ -94,7 +94,7 @@ gens = {"Xen PV, Skylake (shadow log-dirty)": {"hardware": "skylake-sp-2017", "h
         "KVM, Haswell (EPT dirty bits)": {"hardware": "haswell-ep-2014", "tracking": "ad-bits"},
         "KVM, Skylake (PML)": {"hardware": "skylake-sp-2017"},
         "KVM, Skylake without PML": {"hardware": "skylake-sp-2017", "hw": {"features.pml": False}}}
-track = studies.migrations(gens, label="tracking by", hypervisor="kvm", workload="kernel-build", vm_mib=128,
+track = studies.migrate_variants(gens, label="tracking by", hypervisor="kvm", workload="kernel-build", vm_mib=128,
                            link_gbps=10.0, start_s=0.5)
 track["exits per first write"] = track["tracking_exits"] / track["first_writes"]
 track["tracking us per first write"] = track["tracking_cpu_s"] / track["first_writes"] * 1e6
@@ -113,7 +113,7 @@ assert per["KVM, Haswell (EPT dirty bits)"] < per["KVM, Sandy Bridge (write prot
 # snapshots queue behind the migration's bursts.
 
 # %%
-links = studies.migrations({"shared NIC": {}, "dedicated link": {"shared_link": False}}, label="link",
+links = studies.migrate_variants({"shared NIC": {}, "dedicated link": {"shared_link": False}}, label="link",
                            hardware="skylake-sp-2017", hypervisor="kvm", workload="quake3-server", vm_mib=128,
                            link_gbps=1.0)
 links[["link", "total_s", "downtime_ms", "latency_p99_before_us", "latency_p99_during_us"]]

@@ -12,9 +12,9 @@ RECIPES = ROOT / "docs" / "recipes.md"
 
 
 def test_the_format_reference_is_generated_from_the_validation_models():
-    from kit.reference import format_reference
+    from kit.inputs.format_reference import format_reference
     committed = (ROOT / "docs" / "formats.md").read_text()
-    assert committed == format_reference(), "regenerate: python -c \"from kit.reference import format_reference; " \
+    assert committed == format_reference(), "regenerate: python -c \"from kit.inputs.format_reference import format_reference; " \
                                             "open('docs/formats.md', 'w').write(format_reference())\""
 
 

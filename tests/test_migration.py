@@ -8,8 +8,8 @@ import kit
 from kit.cli import main
 from kit.costs.tracking import PML_ENTRIES, Tracking, choose_method
 from kit.errors import HvkitError
-from kit.migrations import migrate
-from kit.sim.migration import XEN_POLICY
+from kit.live_migration import migrate
+from kit.sim.migrator import XEN_POLICY
 
 QUAKE = dict(hardware="skylake-sp-2017", hypervisor="kvm", workload="quake3-server", seed=3)
 

@@ -39,7 +39,7 @@ def register(sub) -> None:
 
 
 def cmd_migrate(args) -> None:
-    from ..migrations import migrate
+    from ..live_migration import migrate
     spec = spec_from_args(args, args.hypervisor)
     m = migrate(spec, method=args.method, link_gbps=args.link_gbps, vm_mib=args.vm_mib, used_mib=args.used_mib,
                 policy=args.policy, tracking=args.tracking, compression=args.compression,

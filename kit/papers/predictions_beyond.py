@@ -29,7 +29,7 @@ import pandas as pd
 from ..errors import HvkitError
 from ..inputs.files import data_dir
 from ..inputs.spec import Spec
-from ..migrations import migrate
+from ..live_migration import migrate
 from ..run import compare
 from ..version import __version__
 from .predictions_2015 import FELTER, Prediction, _explained, _per_unit, predict_rows, seed_interval

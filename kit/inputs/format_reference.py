@@ -12,13 +12,13 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from .inputs.hardware import PARAM_DOCS, UNMODELLED_FEATURES, Features, Hardware, Params, Quantity
-from .inputs.modes import PARTS
-from .inputs.scenario import HostKnobs, Scenario, VmEntry
-from .inputs.spec import ALIASES, MODE_KEYS, TOP_KEYS, Spec
-from .inputs.workloads import TRAITS, TUNABLE, PerUnit, Workload
-from .inputs.workloads import Params as WorkloadParams
-from .inputs.sweepfile import SweepFile
+from .hardware import PARAM_DOCS, UNMODELLED_FEATURES, Features, Hardware, Params, Quantity
+from .modes import PARTS
+from .scenario import HostKnobs, Scenario, VmEntry
+from .spec import ALIASES, MODE_KEYS, TOP_KEYS, Spec
+from .workloads import TRAITS, TUNABLE, PerUnit, Workload
+from .workloads import Params as WorkloadParams
+from .sweepfile import SweepFile
 
 __all__ = ["format_reference"]
 
@@ -76,7 +76,7 @@ def _table(model: type[BaseModel], docs: dict[str, str] | None = None, prefix: s
 def format_reference() -> str:
     """The Markdown reference of every YAML format and of the ``--set`` keys."""
     out = ["# File formats and settings", "",
-           "Generated from the validation models by `kit.reference.format_reference()`; "
+           "Generated from the validation models by `kit.inputs.format_reference.format_reference()`; "
            "`tests/test_docs.py` keeps this page equal to it.", "",
            "Every number is finite (NaN and infinities are refused), integers refuse fractions, booleans are "
            "`true`/`false`. Unknown keys and duplicate keys are refused with the file, the field and what is "

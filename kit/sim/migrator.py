@@ -97,7 +97,7 @@ def thread_name(mode: Mode) -> str:
 
 @dataclass(frozen=True)
 class MigrationConfig:
-    """How a migration runs (validated by :func:`kit.migrations.migrate`)."""
+    """How a migration runs (validated by :func:`kit.live_migration.migrate`)."""
 
     method: str
     vm_mib: float

@@ -1,7 +1,7 @@
 """``migrate``: live-migrate a VM while its workload runs, and report what it cost.
 
 :func:`migrate` resolves a :class:`~kit.inputs.spec.Spec`, runs its workload on a simulated host and, after a
-warm-up, migrates the first VM with pre-copy or post-copy (:mod:`kit.sim.migration`). The hosts are identical:
+warm-up, migrates the first VM with pre-copy or post-copy (:mod:`kit.sim.migrator`). The hosts are identical:
 after the switch the same simulated host stands for the target. The result, a :class:`Migration`, holds the
 summary (total time, downtime, rounds, bytes, CPU of the migration threads on both hosts, tracking cost), one row
 per round, and the guest's throughput, latency and the migration's link use over time.
@@ -25,7 +25,7 @@ from .inputs.spec import Spec
 from .inputs.workloads import GUEST_OS_MIB, writable_set
 from .sim import drivers
 from .sim.host import Host
-from .sim.migration import MigrationConfig, Migrator
+from .sim.migrator import MigrationConfig, Migrator
 
 __all__ = ["migrate", "Migration", "METHODS", "POLICIES", "ROUND_COLUMNS", "TIMELINE_COLUMNS"]
 
