@@ -3,24 +3,27 @@
 The package is a pipeline, one sub-package or module per step:
 
 - ``inputs``: hardware profiles, hypervisor modes, workloads, the frozen :class:`Spec` with its ``--set``
-  language, and ``resolve(spec)`` -> one frozen ``Resolved``.
+  language, ``resolve(spec)`` -> one frozen ``Resolved``, and the file formats (specs, sweeps, scenarios).
 - ``costs``: hypervisor code-path lengths, the per-event cost model (the path each guest event takes under a
   mode on a CPU), the catalogue of guest operations and :func:`microbench`.
 - ``sim``: the SimPy host: per-unit costing, immutable work and its breakdown categories, the scheduler and its
   policies (credit, CFS, FIFO), devices, VMs and backends, and the workload drivers.
-- ``results``: :class:`Result`, the tidy tables of runs, and the analysis that reads them.
+- ``results``: :class:`Result`, the tidy tables of runs and the analysis that reads them, and what a run may claim.
 - ``run``: :func:`run` and :func:`compare`, one spec in, a ``Result`` out (with the native baseline);
-  ``migrate``: :func:`migrate`, a live migration while the workload runs.
+  ``live_migration``: :func:`migrate`, a live migration while the workload runs; ``consolidation``:
+  :func:`run_scenario`, a host with heterogeneous VMs.
 - ``sweep``: parameter sweeps on all cores or a Dask cluster, into a crash-safe store.
 - ``papers``: published data, the calibration, paper tables, validation and blind predictions.
 - ``studies``: the loops behind the notebooks' tables.
-- ``plots``: pure figure builders (DataFrame -> plotly figure); ``widgets``: thin ipywidgets panels.
+- ``ui``: the front ends: pure figure builders (``kit.ui.plots``: DataFrame -> plotly figure), figure and table
+  files (``kit.ui.export``), progress bars (``kit.ui.progress``) and thin ipywidgets panels (``kit.ui.panels``).
 - ``cli``: the ``hvkit`` command, one module per command group.
 
 Lower layers never import higher ones (``tests/test_architecture.py``). The public API is re-exported here:
 :func:`load_hardware`, :func:`hypervisor`, :func:`microbench`, :func:`calibrate`, :class:`Spec`, :func:`run`,
-:func:`compare`, :func:`migrate`, :class:`Scenario` and :func:`run_scenario` (a host with heterogeneous VMs),
-``kit.sweep.sweep``, ``kit.plots``, ``kit.widgets``.
+:func:`compare`, :func:`migrate`, :class:`Scenario` and :func:`run_scenario` (a host with heterogeneous VMs); the
+sweep is ``kit.sweep.sweep``, the figures ``kit.ui.plots`` and the panels ``kit.ui.panels`` (``kit.plots`` and
+``kit.widgets`` before the front ends had a package of their own).
 """
 from __future__ import annotations
 

@@ -13,9 +13,9 @@
 
 # %%
 import kit
-from kit import plots
+from kit.ui import plots
 import pandas as pd
-from kit.export import notebook_renderer
+from kit.ui.export import notebook_renderer
 notebook_renderer()  # figures as plotly JSON (what nbval checks), plus a PNG for GitHub when committed
 pd.set_option("display.precision", 4)
 pd.set_option("display.width", 120)
@@ -89,6 +89,6 @@ assert traced.timeline["end_s"].max() <= 200e-6
 # Run the cell (Shift+Enter) to get the live panel; a saved notebook shows only its text form.
 
 # %%
-from kit.widgets import ExperimentPanel
+from kit.ui.panels import ExperimentPanel
 panel = ExperimentPanel(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr")
 panel

@@ -7,9 +7,10 @@
 
 # %%
 import kit
-from kit import plots, studies
+from kit import studies
+from kit.ui import plots
 import pandas as pd
-from kit.export import notebook_renderer
+from kit.ui.export import notebook_renderer
 notebook_renderer()  # figures as plotly JSON (what nbval checks), plus a PNG for GitHub when committed
 pd.set_option("display.precision", 4)
 pd.set_option("display.width", 120)
@@ -270,5 +271,5 @@ nested.pivot(index="hypervisor", columns="workload", values="relative_performanc
 # saved notebook shows only its text form.
 
 # %%
-from kit.widgets import ComparePanel
+from kit.ui.panels import ComparePanel
 ComparePanel(hardware="skylake-sp-2017", workload="netperf-rr", hypervisors=("native", "xen-pv", "xen-hvm", "kvm"))

@@ -12,9 +12,10 @@
 
 # %%
 import kit
-from kit import plots, studies
+from kit import studies
+from kit.ui import plots
 import pandas as pd
-from kit.export import notebook_renderer
+from kit.ui.export import notebook_renderer
 notebook_renderer()  # figures as plotly JSON (what nbval checks), plus a PNG for GitHub when committed
 pd.set_option("display.precision", 4)
 pd.set_option("display.width", 120)
@@ -159,7 +160,7 @@ survey
 # live panel.
 
 # %%
-from kit.widgets import CrossoverPanel
+from kit.ui.panels import CrossoverPanel
 CrossoverPanel(hardware="skylake-sp-2017", workload="osdb-ir", part="memory", first="nested", second="shadow",
                x="workload.tlb_mpki", xs="0.1, 0.5, 2, 5", y="workload.pte_writes", ys="0, 20, 60, 200", workers=1)
 

@@ -6,9 +6,10 @@
 # cost per packet (including the backend's) and latency tails.
 
 # %%
-from kit import plots, studies
+from kit import studies
+from kit.ui import plots
 import pandas as pd
-from kit.export import notebook_renderer
+from kit.ui.export import notebook_renderer
 notebook_renderer()  # figures as plotly JSON (what nbval checks), plus a PNG for GitHub when committed
 pd.set_option("display.precision", 4)
 pd.set_option("display.width", 120)
@@ -104,6 +105,6 @@ st[["storage", "value", "busy_us_per_unit", "latency_mean_us"]].rename(columns={
 # the modes, press **Run**; the latency view shows the tails. Run the cell (Shift+Enter) to get the live panel.
 
 # %%
-from kit.widgets import ComparePanel
+from kit.ui.panels import ComparePanel
 ComparePanel(hardware="skylake-sp-2017", workload="netperf-rr",
              hypervisors=("native", "kvm-emulated", "kvm", "xen-hvm", "kvm-sriov"), view="latency")

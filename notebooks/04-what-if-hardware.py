@@ -7,9 +7,10 @@
 
 # %%
 import kit
-from kit import plots, studies
+from kit import studies
+from kit.ui import plots
 import pandas as pd
-from kit.export import notebook_renderer
+from kit.ui.export import notebook_renderer
 notebook_renderer()  # figures as plotly JSON (what nbval checks), plus a PNG for GitHub when committed
 pd.set_option("display.precision", 4)
 pd.set_option("display.width", 120)
@@ -123,5 +124,5 @@ print(f"APICv removes {c['exits_per_unit'].iloc[0] - c['exits_per_unit'].iloc[1]
 # cell (Shift+Enter) to get the live panel.
 
 # %%
-from kit.widgets import SweepPanel
+from kit.ui.panels import SweepPanel
 SweepPanel(hardware="skylake-sp-2017", workload="netperf-rr", workers=1)

@@ -10,9 +10,9 @@
 
 # %%
 import kit
-from kit import plots
+from kit.ui import plots
 import pandas as pd
-from kit.export import notebook_renderer
+from kit.ui.export import notebook_renderer
 notebook_renderer()  # figures as plotly JSON (what nbval checks), plus a PNG for GitHub when committed
 pd.set_option("display.precision", 4)
 pd.set_option("display.width", 120)
@@ -218,5 +218,5 @@ assert scal["mean"].astype(float).iloc[-1] < scal["mean"].astype(float).iloc[1] 
 # which CPU, and the per-VM table.
 
 # %%
-from kit.panels_beyond import ScenarioPanel
+from kit.ui.panels import ScenarioPanel
 ScenarioPanel(hardware="skylake-sp-2017", hypervisor="kvm", pcpus=2)

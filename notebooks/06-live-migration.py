@@ -11,9 +11,10 @@
 
 # %%
 import kit
-from kit import plots, studies
+from kit import studies
+from kit.ui import plots
 import pandas as pd
-from kit.export import notebook_renderer
+from kit.ui.export import notebook_renderer
 notebook_renderer()  # figures as plotly JSON (what nbval checks), plus a PNG for GitHub when committed
 pd.set_option("display.precision", 4)
 pd.set_option("display.width", 120)
@@ -129,5 +130,5 @@ assert lat["shared NIC"] > lat["dedicated link"]
 # VM's memory, the link, and a heavier writable working set. **Run** shows the timeline and the summary.
 
 # %%
-from kit.panels_beyond import MigrationPanel
+from kit.ui.panels import MigrationPanel
 MigrationPanel(hardware="skylake-sp-2017", hypervisor="kvm", workload="quake3-server", vm_mib=128, link_gbps=1.0)

@@ -5,7 +5,7 @@
 # `kit.microbench` / `kit.sweep` the command line runs.
 
 # %%
-from kit.widgets import ExperimentPanel, ComparePanel, MicrobenchPanel, SweepPanel
+from kit.ui.panels import ExperimentPanel, ComparePanel, MicrobenchPanel, SweepPanel
 experiment = ExperimentPanel(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr")
 experiment
 

@@ -1,8 +1,9 @@
 """The folders show the pipeline: the import graph of kit has no cycle, and lower layers never import higher ones.
 
-Layers, lowest first: errors, version, stats -> inputs -> costs -> sim -> results -> run, live_migration, consolidation -> sweep, papers ->
-studies, plots -> widgets, panels_beyond -> cli. A module may import its own layer and the layers below it. Imports inside functions count too
-(they are how the CLI keeps start-up light, and they must respect the layers all the same).
+Layers, lowest first: errors, version, stats -> inputs -> costs -> sim -> results -> run, live_migration,
+consolidation -> sweep, papers -> studies -> ui (the front ends: plots, export, progress bars, panels) -> cli. A module
+may import its own layer and the layers below it; no layer below the front ends imports them. Imports inside
+functions count too (they are how the CLI keeps start-up light, and they must respect the layers all the same).
 """
 import ast
 from pathlib import Path
@@ -13,8 +14,7 @@ KIT = Path(__file__).resolve().parent.parent / "kit"
 
 #: layer rank of each module or sub-package of kit (the package root re-exports the public API, at the top)
 LAYERS = {"errors": 0, "version": 0, "stats": 0, "inputs": 1, "costs": 2, "sim": 3, "results": 4, "run": 5,
-          "live_migration": 5, "consolidation": 5, "sweep": 6, "papers": 6, "studies": 7, "plots": 7, "export": 7,
-          "widgets": 8, "panels_beyond": 8, "ui": 8, "cli": 9, "__init__": 10}
+          "live_migration": 5, "consolidation": 5, "sweep": 6, "papers": 6, "studies": 7, "ui": 8, "cli": 9, "__init__": 10}
 
 
 def _module_name(path: Path) -> str:
@@ -108,7 +108,8 @@ def test_the_import_graph_has_no_cycle():
 
 
 def test_the_simulation_never_imports_figures_or_widgets():
-    """The engine knows nothing of the front ends (STYLE: SimPy's core is a clock and a heap)."""
+    """The engine knows nothing of the front ends: importing the runs and the sweeps loads no figure or widget
+    library (as SimPy's own core is only a clock and an event heap)."""
     import subprocess
     import sys
     probe = ("import sys, kit.run, kit.sweep; "

@@ -395,7 +395,7 @@ def test_the_command_line_runs_a_scenario_and_gives_per_vm_json():
 def test_per_vm_bars_plot_each_measured_vm_s_ratios_and_name_those_left_out():
     import pandas as pd
 
-    from kit import plots
+    from kit.ui import plots
     vms = pd.DataFrame({"vm": ["a", "b", "n", "z"], "workload": ["spec-int", "specweb", "stream", "dbench"],
                         "measured": [True, True, False, True], "relative_alone": [0.5, 0.8, float("nan"), float("nan")],
                         "relative_native": [0.4, 0.7, float("nan"), 0.6]})
@@ -412,7 +412,7 @@ def test_per_vm_bars_plot_each_measured_vm_s_ratios_and_name_those_left_out():
 def test_cpu_occupancy_draws_what_ran_on_each_cpu():
     import pandas as pd
 
-    from kit import plots
+    from kit.ui import plots
     tl = pd.DataFrame([("host.a.vcpu0", "running", 0.000, 0.004, 1.0, 0),
                        ("host.b.vcpu0", "running", 0.004, 0.010, 0.9, 0),
                        ("host.a.vcpu1", "running", 0.000, 0.010, 1.0, 1),
@@ -432,7 +432,7 @@ def test_cpu_occupancy_draws_what_ran_on_each_cpu():
 def test_isolation_heatmap_cells_are_the_matrix():
     import pandas as pd
 
-    from kit import plots
+    from kit.ui import plots
     m = pd.DataFrame({"hypervisor": ["kvm", "kvm", "xen-pv", "xen-pv"], "hog": ["cpu-hog", "disk-hog"] * 2,
                       "degradation": [0.01, 0.2, -0.02, 0.15]})
     fig = plots.isolation_heatmap(m)
@@ -443,7 +443,7 @@ def test_isolation_heatmap_cells_are_the_matrix():
 
 
 def test_the_scenario_panel_builds_a_scenario_from_its_vm_table_and_runs_it():
-    from kit.panels_beyond import ScenarioPanel
+    from kit.ui.panels import ScenarioPanel
     p = ScenarioPanel(hardware=HW, hypervisor="kvm", pcpus=1, duration=0.2, trace_ms=5.0,
                       vms=(("a", "spec-int", 1), ("b", "spec-int", 1)))
     p.add_vm("apache-static", 1)

@@ -11,10 +11,10 @@ import plotly.graph_objects as go
 import pytest
 
 import kit
-from kit import plots
+from kit.ui import plots
 from kit.cli.main import main
 from kit.errors import HvkitError
-from kit.export import PNG_SIZE, notebook_renderer, save_figures, save_tables
+from kit.ui.export import PNG_SIZE, notebook_renderer, save_figures, save_tables
 from kit.inputs.specfile import load_spec, save_spec, spec_from_text, spec_to_text
 
 ROOT = Path(__file__).resolve().parent.parent

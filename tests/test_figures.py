@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 import kit
-from kit import papers, plots
+from kit import papers
+from kit.ui import plots
 from kit.sweep import sweep
 
 MODES = ["native", "xen-pv", "xen-hvm", "kvm", "kvm-emulated", "kvm-sriov"]

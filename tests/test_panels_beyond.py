@@ -4,8 +4,8 @@ import plotly.graph_objects as go
 import pytest
 
 import kit
-from kit import plots
-from kit.panels_beyond import LevelsPanel, MigrationPanel
+from kit.ui import plots
+from kit.ui.panels import LevelsPanel, MigrationPanel
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ The figure builders themselves are checked against their data in test_figures.py
 import pandas as pd
 import plotly.graph_objects as go
 
-from kit.widgets import ComparePanel, ExperimentPanel, MicrobenchPanel, SweepPanel
+from kit.ui.panels import ComparePanel, ExperimentPanel, MicrobenchPanel, SweepPanel
 
 
 def _shown(panel):
@@ -89,7 +89,7 @@ import math  # noqa: E402
 import pytest  # noqa: E402
 
 from kit import Spec  # noqa: E402
-from kit.widgets import MAX_DURATION_S, SWEEP_MAX_DURATION_S, SWEEP_MAX_RUNS, CrossoverPanel  # noqa: E402
+from kit.ui.panels import MAX_DURATION_S, SWEEP_MAX_DURATION_S, SWEEP_MAX_RUNS, CrossoverPanel  # noqa: E402
 
 
 def _experiment_with_every_control():
@@ -209,7 +209,7 @@ def test_panels_say_what_went_wrong(monkeypatch):
         r.summary.loc[:, "value"] = math.nan
         r.summary.loc[:, "relative_performance"] = math.nan
         return r
-    monkeypatch.setattr("kit.widgets.compare", no_value)
+    monkeypatch.setattr("kit.ui.panels.runs.compare", no_value)
     p = ExperimentPanel()
     p.duration.value = 0.003
     assert p.run() is None
@@ -287,3 +287,14 @@ def test_crossover_panel_heatmap_is_the_difference_of_its_runs():
     c.y.value = "workload.pte_writes"
     c.ys.value = "0, lots"
     assert c.run() is None and "numbers separated by commas" in c.status.value
+
+
+def test_every_panel_is_one_base_class_with_one_run_guard():
+    import inspect
+
+    from kit.ui import panels
+    classes = [getattr(panels, n) for n in panels.__all__ if n.endswith("Panel") and n != "Panel"]
+    assert len(classes) == 8 and all(issubclass(c, panels.Panel) for c in classes)
+    # the guard (one run at a time, errors shown) is the base's alone
+    assert not [c.__name__ for c in classes if "run" in vars(c)]
+    assert "already in progress" in inspect.getsource(panels.Panel.run)

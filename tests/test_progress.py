@@ -52,7 +52,7 @@ def test_no_bar_when_standard_error_is_not_a_terminal(capsys):
 
 
 def test_a_panel_shows_a_bar_while_it_runs_and_hides_it_after():
-    from kit.widgets import ComparePanel
+    from kit.ui.panels import ComparePanel
     panel = ComparePanel()
     values: list[float] = []
     panel.bar.observe(lambda change: values.append(change["new"]), "value")

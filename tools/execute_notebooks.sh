@@ -3,7 +3,7 @@
 # committed and checked by nbval. Arguments name notebooks (.py or .ipynb, relative to notebooks/ or to the
 # repository root); the default is every notebook. A source without an .ipynb gets one.
 set -euo pipefail
-# Committed notebooks carry a PNG beside each figure's plotly JSON, for GitHub and nbviewer (kit.export.notebook_renderer;
+# Committed notebooks carry a PNG beside each figure's plotly JSON, for GitHub and nbviewer (kit.ui.export.notebook_renderer;
 # kaleido draws it with the Chromium on PATH). nbval skips image/png, so a test run without this variable still passes.
 export HVKIT_NOTEBOOK_PNG=1
 cd "$(dirname "$0")/../notebooks"

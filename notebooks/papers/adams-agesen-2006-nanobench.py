@@ -8,9 +8,10 @@
 
 # %%
 import kit
-from kit import plots, papers
+from kit import papers
+from kit.ui import plots
 import pandas as pd
-from kit.export import notebook_renderer
+from kit.ui.export import notebook_renderer
 notebook_renderer()  # figures as plotly JSON (what nbval checks), plus a PNG for GitHub when committed
 pd.set_option("display.max_rows", 200)
 pd.set_option("display.max_colwidth", 60)

@@ -21,7 +21,7 @@ import kit
 from kit.papers import barham2003, blind
 import pandas as pd
 import plotly.graph_objects as go
-from kit.export import notebook_renderer
+from kit.ui.export import notebook_renderer
 notebook_renderer()  # figures as plotly JSON (what nbval checks), plus a PNG for GitHub when committed
 pd.set_option("display.max_rows", 200)
 pd.set_option("display.max_colwidth", 90)

@@ -14,7 +14,7 @@
 import kit
 from kit.papers import blind
 import pandas as pd
-from kit.export import notebook_renderer
+from kit.ui.export import notebook_renderer
 notebook_renderer()  # figures as plotly JSON (what nbval checks), plus a PNG for GitHub when committed
 pd.set_option("display.max_rows", 200)
 pd.set_option("display.max_colwidth", 50)

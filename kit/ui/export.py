@@ -20,7 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from .errors import HvkitError
+from ..errors import HvkitError
 
 __all__ = ["IMAGE_FORMATS", "TABLE_FORMATS", "STATIC_ENV", "PNG_SIZE", "save_figures", "result_tables",
            "save_tables", "notebook_renderer"]

@@ -21,7 +21,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from .sim import work as W
+from ..sim import work as W
 
 __all__ = ["MODE_COLORS", "CATEGORY_COLORS", "STATE_COLORS", "LABELS", "label", "mode_color", "mode_colors",
            "category_color", "category_colors", "relative_performance", "overhead_breakdown", "exits_per_second",
@@ -351,7 +351,7 @@ def sweep_line(df: pd.DataFrame, x: str, y: str = "relative_performance", color:
                level: float = 0.95, title: str | None = None, labels: dict | None = None) -> go.Figure:
     """Mean of ``y`` against ``x`` with a 95% band from Student's t over replications (none where a point has one
     replication), one line per ``color`` value."""
-    from .stats import mean_ci
+    from ..stats import mean_ci
     by = [x] + ([color] if color else [])
     g = mean_ci(df, by, value=y, level=level).sort_values(by)
     g = g[np.isfinite(g["mean"])]
