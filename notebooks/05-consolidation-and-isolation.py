@@ -159,7 +159,7 @@ assert over.loc["vmware-bt", "2:1 default"] == over.loc["vmware-bt", "2:1 bare"]
 
 # %%
 from kit.consolidation import isolation_matrix
-from kit.papers.predictions_consolidation import ISOLATION
+from kit.papers.predictions.consolidation_2003_2007 import ISOLATION
 
 runs = [isolation_matrix("core2-2008", seed=s, duration=2.0, **ISOLATION) for s in range(3)]
 iso = pd.concat(runs).groupby(["hypervisor", "hog"], sort=False)[["degradation", "victim_p99_us",
@@ -189,15 +189,15 @@ plots.isolation_heatmap(iso, title="Isolation (3 seeds of 2 s): the well-behaved
 # looked at.
 
 # %%
-from kit.papers.predictions_consolidation import committed
-blind = committed()
+from kit.papers.predictions.consolidation_2003_2007 import PREDICTION_SET
+blind = PREDICTION_SET.read()
 blind = blind[blind["experiment"] == "isolation"]
 blind[["hypervisor", "configuration", "mean", "ci_low", "ci_high", "latency_ratio"]]
 
 # %%
 worst = blind.loc[blind.groupby("hypervisor")["mean"].idxmax()]
 assert (worst["configuration"] == "disk-hog").all() and (worst["ci_low"].astype(float) > 0.05).all()
-scal = committed()
+scal = PREDICTION_SET.read()
 scal = scal[scal["experiment"] == "scalability"]
 scal[["configuration", "mean", "ci_low", "ci_high", "explained_by"]]
 

@@ -4,7 +4,7 @@ import hashlib
 import math
 
 from kit.inputs.files import data_dir
-from kit.papers.blind import (BLIND_FILES, STATUS_BLIND, STATUS_REVEALED, blind_specs_2003, check_blind_files,
+from kit.papers.blind import (BLIND_FILES, STATUS_BLIND, STATUS_REVEALED, check_blind_files,
                               frozen_vs_current)
 
 #: The digests of the files as committed (predictions.csv last written at 0575d92, predictions-2015-2016.csv at
@@ -41,7 +41,8 @@ def test_a_changed_file_is_detected(tmp_path, monkeypatch):
 def test_the_2003_generator_lists_the_frozen_rows_in_order():
     import pandas as pd
     frozen = pd.read_csv(data_dir() / "predictions" / "predictions.csv", keep_default_na=False)
-    specs = blind_specs_2003()
+    from kit.papers.predictions.testbed_2003 import prediction_specs
+    specs = [spec for _, spec in prediction_specs()]
     assert [(s.hardware, s.hypervisor, s.workload) for s in specs] == list(
         zip(frozen["hardware"], frozen["hypervisor"], frozen["workload"]))
 

@@ -6,7 +6,8 @@ import sys
 import pytest
 
 from kit.errors import HvkitError
-from kit.papers.reproduce import PAPERS, committed_predictions, error_summary, reproduce, validate
+from kit.papers.predictions import testbed_2003
+from kit.papers.reproduce import PAPERS, error_summary, reproduce, validate
 from kit.papers.published import load_published
 
 
@@ -40,7 +41,7 @@ def test_paper_tables(name):
 
 
 def test_the_first_blind_file_covers_the_2003_testbed_and_sandy_bridge():
-    committed = committed_predictions()
+    committed = testbed_2003.PREDICTION_SET.read()
     assert set(committed["workload"]) >= {"spec-int", "kernel-build", "osdb-ir", "osdb-oltp", "dbench", "specweb",
                                           "ttcp", "linpack", "stream", "random-access", "netperf-rr"}
     ttcp = committed[committed["workload"] == "ttcp"]

@@ -6,8 +6,8 @@ import math
 import pytest
 
 import kit
-from kit.papers.predictions_2015 import (MAX_HALF_WIDTH, MODEL_COMMIT, committed_predictions_2015, predict_rows,
-                                         prediction_specs_2015)
+from kit.papers.predictions.apps_2015_2016 import PREDICTION_SET, prediction_specs_2015
+from kit.papers.predictions.rows import MAX_HALF_WIDTH, predict_rows
 from kit.stats import t_quantile
 
 NUMERIC = ["native_value", "value", "relative_performance", "ci_low", "ci_high", "ci_half_width", "duration"]
@@ -15,7 +15,7 @@ NUMERIC = ["native_value", "value", "relative_performance", "ci_low", "ci_high",
 
 @pytest.fixture(scope="module")
 def committed():
-    return committed_predictions_2015()
+    return PREDICTION_SET.read()
 
 
 def test_the_file_lists_the_generator_specs_in_order(committed):
@@ -26,7 +26,7 @@ def test_the_file_lists_the_generator_specs_in_order(committed):
                                                                           p.spec.workload)
         assert row["seeds"] == p.seeds and row["first_seed"] == p.spec.seed
         assert row["duration"] == p.spec.duration
-    assert set(committed["model_commit"]) == {MODEL_COMMIT}
+    assert set(committed["model_commit"]) == {PREDICTION_SET.model_commit}
     assert {"Felter", "Dall", "Adams"} <= {paper.split(",")[0].split()[0] for paper in committed["paper"]}
 
 
@@ -61,7 +61,7 @@ def test_t_quantiles_match_the_standard_table():
 
 
 def test_a_too_wide_interval_is_refused():
-    from kit.papers.predictions_2015 import Prediction
+    from kit.papers.predictions.rows import Prediction
     # two seeds of a 0.3-second kernel build under shadow paging: a few compilations per vCPU, each with its own
     # share of page-table exits, far too noisy for one point
     p = Prediction("t", "p", "b", kit.Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="kernel-build",

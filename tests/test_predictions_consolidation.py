@@ -1,31 +1,26 @@
 """The fourth set of blind predictions (Barham et al. 2003 scalability, Matthews et al. 2007 isolation): the
 committed file is byte-identical to its commit, every prediction is finite with a 95% interval around its mean and
 names its mechanisms, and the generator still runs (on a tiny case: the whole file takes minutes)."""
-import hashlib
 import math
 
 import pandas as pd
 import pytest
 
-from kit.inputs.files import data_dir
-from kit.papers import predictions_consolidation as pc
-
-#: ``sha256sum data/predictions/predictions-consolidation-2003-2007.csv`` at the commit that added it (copied here,
-#: not computed by the code under test)
-COMMITTED_SHA256 = "3f6544d5df8f5e40c45cceeed14908705f96373ba5e81cc316dcc029f13d0573"
+from kit.papers.blind import BLIND_FILES
+from kit.papers.predictions import consolidation_2003_2007 as pc
 NUMERIC = ["mean", "ci_low", "ci_high", "ci_half_width", "value", "baseline_value", "seeds", "duration"]
 LATENCY = ["latency_ratio", "latency_ci_low", "latency_ci_high"]
 
 
 @pytest.fixture(scope="module")
 def committed():
-    return pc.committed()
+    return pc.PREDICTION_SET.read()
 
 
-def test_the_file_is_byte_identical_to_its_commit():
-    data = (data_dir() / pc.CSV).read_bytes()
-    assert hashlib.sha256(data).hexdigest() == COMMITTED_SHA256, "blind files are never edited"
-    assert pc.SHA256 == COMMITTED_SHA256 == pc.checksum()
+def test_the_file_is_registered_and_unchanged():
+    """Its digest is recorded once, in its set; tests/test_blind.py holds the independent copy from git."""
+    assert BLIND_FILES[pc.PREDICTION_SET.file] is pc.PREDICTION_SET
+    assert pc.PREDICTION_SET.digest() == pc.PREDICTION_SET.sha256, "blind files are never edited"
 
 
 def test_every_prediction_is_finite_with_its_mean_inside_its_interval(committed):
@@ -40,7 +35,7 @@ def test_every_prediction_is_finite_with_its_mean_inside_its_interval(committed)
     assert ((iso["latency_ci_low"].astype(float) <= iso["latency_ratio"].astype(float))
             & (iso["latency_ratio"].astype(float) <= iso["latency_ci_high"].astype(float))).all()
     assert (committed["explained_by"].str.len() > 20).all()  # every prediction says its mechanisms
-    assert set(committed["model_commit"]) == {pc.MODEL_COMMIT}
+    assert set(committed["model_commit"]) == {pc.PREDICTION_SET.model_commit}
 
 
 def test_the_file_covers_the_issue_s_experiments(committed):

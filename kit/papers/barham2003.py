@@ -18,7 +18,8 @@ from ..costs.codepaths import SOFTWARE, path_overrides
 from ..errors import HvkitError
 from ..inputs.spec import Spec
 from ..run import run
-from .blind import blind_specs_2003, frozen_vs_current
+from .blind import frozen_vs_current
+from .predictions.testbed_2003 import prediction_specs
 from .published import load_published
 
 __all__ = ["GAP_PTS", "MECHANISMS", "table", "native_table", "summary", "sensitivity", "SENSITIVITY_ESTIMATES",
@@ -99,7 +100,7 @@ def native_table(duration: float = 0.3, seed: int = 2003) -> pd.DataFrame:
     (build time in seconds, ttcp in Mb/s); elsewhere the published metric is a score the model does not compute."""
     pub = load_published("barham-2003-macro")
     seen, rows = set(), []
-    for spec in blind_specs_2003()[:20]:
+    for _, spec in prediction_specs()[:20]:
         key = (spec.workload, spec.params)
         if key in seen:
             continue

@@ -1,26 +1,20 @@
-"""Reproducible papers: published tables beside the model, and blind predictions.
+"""Reproducible papers: published tables beside the model, the blind predictions' frozen files beside the current
+model, and ``hvkit validate``'s statistics.
 
-Each paper is a function returning one table (published value, model value,
-relative error, and the spec of the row); notebooks in ``notebooks/papers/`` and
-``hvkit reproduce NAME`` show the same tables. Predictions of application
-results are computed only from calibrated operation costs and native workload
-characterization; the published application numbers are never used here.
+Each paper is a function returning one table (published value, model value, relative error, and the spec of the
+row), registered in :data:`PAPERS`; notebooks in ``notebooks/papers/`` and ``hvkit reproduce NAME`` show the same
+tables. The generators of the frozen prediction files are in :mod:`kit.papers.predictions`.
 """
 from __future__ import annotations
 
 import pandas as pd
 
-from ..version import __version__
-from .calibration import GAPS, calibrate, summary
-from ..errors import HvkitError
 from ..costs.microbench import microbench
-from ..inputs.files import data_dir
+from ..errors import HvkitError
+from .calibration import GAPS, calibrate, summary
 from .published import load_published
-from ..run import compare
-from ..inputs.spec import Spec, format_value
 
-__all__ = ["PAPERS", "reproduce", "error_summary", "validate", "predict_2003_testbed", "prediction_specs",
-           "generation_table", "vhe_table"]
+__all__ = ["PAPERS", "reproduce", "error_summary", "validate", "generation_table", "vhe_table"]
 
 
 def _rows(pred) -> pd.DataFrame:
@@ -73,57 +67,6 @@ def generation_table() -> pd.DataFrame:
            "zen3-epyc-2021"]
     df = pd.concat([microbench(h, "kvm", ops) for h in hws])
     return df.pivot_table(index="op", columns="hardware", values="cycles").reindex(index=ops, columns=hws)
-
-
-# ---- blind predictions --------------------------------------------------------------------------------
-
-def prediction_specs() -> list[tuple[str, Spec]]:
-    """The predicted runs: the 2003 testbed (Xen PV, VMware Workstation 3.2) and Sandy Bridge KVM."""
-    out = []
-    wl_2003: list[tuple[str, dict, float]] = [("spec-int", {}, 1.0), ("kernel-build", {}, 2.0), ("osdb-ir", {}, 1.0), ("osdb-oltp", {}, 1.0),
-               ("dbench", {}, 1.0), ("specweb", {}, 0.5)]
-    wl_2003 += [("ttcp", {"direction": d, "mtu": m}, 0.2) for d in ("tx", "rx") for m in (1500, 500)]
-    for wl, params, dur in wl_2003:
-        for hv, mode in (("xen-pv", {"release": "2003"}), ("vmware-bt", {"release": "2003", "shadow_cache": "false"})):
-            spec = Spec.make(hardware="p4-xeon-2003", hypervisor=hv, workload=wl, params=params, mode=mode,
-                             duration=dur, seed=2003)
-            out.append(("p4-xeon-2003", spec))
-    for wl, dur in (("linpack", 1.0), ("stream", 1.0), ("random-access", 1.0), ("netperf-rr", 0.05)):
-        out.append(("sandybridge-ep-2012", Spec.make(hardware="sandybridge-ep-2012", hypervisor="kvm", workload=wl,
-                                                     duration=dur, seed=2012)))
-    return out
-
-
-def predict_2003_testbed() -> pd.DataFrame:
-    """The generator of ``data/predictions/predictions.csv`` (one seed per row, as the frozen file was made).
-
-    At the current model it no longer reproduces the frozen file (the model has changed since); the file is
-    checked by its digest (:mod:`kit.papers.blind`), and :func:`kit.papers.blind.frozen_vs_current` gives the
-    current model as a statistic beside it."""
-    from ..results import contributors
-    rows = []
-    for testbed, spec in prediction_specs():
-        # committed blind predictions recompute bit for bit with the engine that computed them (every slice simulated)
-        both = compare(spec.hardware, spec.workload, ["native", spec.hypervisor], duration=spec.duration,
-                       seed=spec.seed, params=spec.params, mode=spec.mode, engine="discrete")
-        s = both.summary.iloc[1]
-        top = contributors(both, top=3).get(1, [])
-        rows.append({"testbed": testbed, "hardware": spec.hardware, "hypervisor": spec.hypervisor,
-                     "workload": spec.workload, "params": ";".join(f"{k}={format_value(v)}" for k, v in spec.params),
-                     "mode_overrides": ";".join(f"{k}={format_value(v)}" for k, v in spec.mode), "metric": s["metric"],
-                     "unit": s["unit"], "native_value": round(float(s["native_value"]), 6),
-                     "value": round(float(s["value"]), 6),
-                     "relative_performance": round(float(s["relative_performance"]), 6),
-                     "explained_by": "; ".join(f"{k} {share:.0%}" for k, share in top),
-                     "kit_version": __version__})
-    return pd.DataFrame(rows)
-
-
-PREDICTIONS_CSV = "predictions/predictions.csv"
-
-
-def committed_predictions() -> pd.DataFrame:
-    return pd.read_csv(data_dir() / PREDICTIONS_CSV, keep_default_na=False)
 
 
 # ---- registry -----------------------------------------------------------------------------------------
@@ -200,4 +143,4 @@ def validate(macro: bool = False, seeds: int = 5) -> tuple[pd.DataFrame, dict]:
     return report, stats
 
 
-__all__ += ["GAPS", "committed_predictions", "PREDICTIONS_CSV"]
+__all__ += ["GAPS"]

@@ -1,5 +1,5 @@
-"""Blind predictions, fourth set: consolidation (Barham et al., SOSP 2003) and performance isolation (Matthews et
-al., ExpCS 2007), in one file under ``data/predictions/``.
+"""The fourth blind prediction set: consolidation (Barham et al., SOSP 2003) and performance isolation (Matthews et
+al., ExpCS 2007), in one file under ``data/predictions/``, and its generator (:func:`predict`).
 
 - Barham et al.'s scalability experiment: many domains, each running a CPU-bound SPEC CINT2000-like workload
   (``spec-int``) in one vCPU, all on one CPU of the 2003 testbed (``p4-xeon-2003``, ``pcpus=1``) under Xen PV of
@@ -21,34 +21,24 @@ Each prediction is a mean over consecutive seeds (the seed is shared by the runs
 t interval, and says which mechanisms it comes from: Barham et al.'s rows five seeds of 400 simulated seconds each
 (the discrete engine, every slice and tick simulated), Matthews et al.'s rows ten seeds of 10 simulated seconds
 (columns ``seeds``, ``first_seed`` and ``duration``). The published results of these experiments were not looked up
-or used, and nothing was adjusted after a prediction was computed. :data:`MODEL_COMMIT` is the model the file was
-computed with; :data:`SHA256` is the committed file's checksum (the file is never edited).
+or used, and nothing was adjusted after a prediction was computed. :data:`PREDICTION_SET` names the file, its
+checksum as committed (the file is never edited) and the model it was computed with.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import Any
 
 import pandas as pd
 
-from ..consolidation import isolation_scenario, run_scenario
-from ..inputs.files import data_dir
-from ..inputs.scenario import Scenario
-from ..version import __version__
-from .predictions_2015 import seed_interval
+from ...consolidation import isolation_scenario, run_scenario
+from ...inputs.scenario import Scenario
+from ...version import __version__
+from .prediction_set import PredictionSet
+from .rows import seed_interval
 
-__all__ = ["BARHAM", "MATTHEWS", "CSV", "MODEL_COMMIT", "SHA256", "BARHAM_DOMAINS", "ISOLATION_MODES", "HOGS",
-           "ISOLATION", "ISOLATION_DURATION",
-           "barham_scenario", "barham_duration", "predict_barham", "predict_matthews", "predict", "committed",
-           "checksum"]
-
-#: The model the committed file was computed with (the HEAD it ran on; the model is unchanged since: later commits
-#: add this generator, figures, a panel and tests).
-MODEL_COMMIT = "79dbcee"
-CSV = "predictions/predictions-consolidation-2003-2007.csv"
-#: SHA-256 of the committed file (tests/test_predictions_consolidation.py checks it)
-SHA256 = "3f6544d5df8f5e40c45cceeed14908705f96373ba5e81cc316dcc029f13d0573"
+__all__ = ["BARHAM", "MATTHEWS", "PREDICTION_SET", "BARHAM_DOMAINS", "ISOLATION_MODES", "HOGS", "ISOLATION",
+           "ISOLATION_DURATION", "barham_scenario", "barham_duration", "predict_barham", "predict_matthews", "predict"]
 
 BARHAM = "Barham, Dragovic, Fraser, Hand, Harris, Ho, Neugebauer, Pratt and Warfield, Xen and the Art of " \
          "Virtualization, SOSP 2003"
@@ -69,8 +59,8 @@ ISOLATION_DURATION = 10.0
 
 def barham_scenario(domains: int, seed: int, duration: float = 20.0) -> Scenario:
     """N domains of spec-int on one CPU of the 2003 testbed, Xen PV 2003, host memory sized to hold them."""
-    from ..inputs.workloads import GUEST_OS_MIB, load_workload
-    from ..sim.overcommit import HOST_RESERVE_MIB
+    from ...inputs.workloads import GUEST_OS_MIB, load_workload
+    from ...sim.overcommit import HOST_RESERVE_MIB
     need = domains * (load_workload("spec-int").footprint_mib + GUEST_OS_MIB[0]) + HOST_RESERVE_MIB[0]
     gib = max(2.0, math.ceil(need / 1024.0))
     return Scenario.make(name=f"barham {domains} domains", hardware="p4-xeon-2003", hypervisor="xen-pv",
@@ -132,7 +122,7 @@ def predict_barham(domains: tuple[int, ...] = BARHAM_DOMAINS, seeds: int = 5, fi
             "seeds": seeds, "first_seed": first_seed, "duration": duration, "explained_by": explained,
             "assumptions": "every domain's memory fits (host memory sized to hold them); credit scheduler in place "
                            "of Xen 1.0's BVT; dom0 one idle vCPU on the same CPU; discrete engine",
-            "kit_version": __version__, "model_commit": MODEL_COMMIT})
+            "kit_version": __version__, "model_commit": PREDICTION_SET.model_commit})
     return pd.DataFrame(rows)
 
 
@@ -214,7 +204,7 @@ def predict_matthews(modes: tuple[str, ...] = ISOLATION_MODES, hogs: tuple[str, 
                 "explained_by": explained,
                 "assumptions": "baseline: the fourth VM runs the web service too; a moderate web load (8 clients "
                                "per VM, 40 ms think time); VMs of one vCPU and 768 MiB; current software paths",
-                "kit_version": __version__, "model_commit": MODEL_COMMIT})
+                "kit_version": __version__, "model_commit": PREDICTION_SET.model_commit})
     return pd.DataFrame(rows)
 
 
@@ -223,10 +213,9 @@ def predict() -> pd.DataFrame:
     return pd.concat([predict_barham(), predict_matthews()], ignore_index=True)
 
 
-def committed() -> pd.DataFrame:
-    return pd.read_csv(data_dir() / CSV, keep_default_na=False)
-
-
-def checksum() -> str:
-    """SHA-256 of the committed file."""
-    return hashlib.sha256((data_dir() / CSV).read_bytes()).hexdigest()
+#: The committed file (``data/predictions/predictions-consolidation-2003-2007.csv``), its digest and its model. The
+#: model is unchanged since 79dbcee (later commits add this generator, figures, a panel and tests).
+PREDICTION_SET = PredictionSet(
+    file="predictions-consolidation-2003-2007.csv",
+    sha256="3f6544d5df8f5e40c45cceeed14908705f96373ba5e81cc316dcc029f13d0573", model_commit="79dbcee",
+    citation=f"{BARHAM}; {MATTHEWS}", generator=predict, committed="committed at 5788e6e, computed at model 79dbcee")
