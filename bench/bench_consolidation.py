@@ -1,6 +1,6 @@
-"""Scale of consolidation: hundreds of VMs on a large host (issue 12, section 3). Every figure is measured in this
-same run, as CPU seconds of this process (best of several, so that other load on the machine counts little), and
-reported as a ratio to the baseline measured here: the same run with one VM.
+"""Scale of consolidation: hundreds of VMs on a large host, whose cost should grow no faster than the number of
+VMs. Every figure is measured in this same run, as CPU seconds of this process (best of several, so that other load
+on the machine counts little), and reported as a ratio to the baseline measured here: the same run with one VM.
 
 1. `hvkit run --vms N --vcpus 2` on the 64-core profile (``zen3-epyc-2021``, ``pcpus=64``: one socket's cores),
    N = 1, 4, 16, 64, 256, under KVM: kernel-build (CPU-bound units and small writes; the hybrid engine's fluid

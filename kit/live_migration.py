@@ -178,20 +178,28 @@ def migrate(spec: Spec, *, link_gbps: float | None = None, method: str = "pre-co
                           min_mbps=None if min_mbps is None else _option(min_mbps, "min_mbps"),
                           downtime_limit_ms=(None if downtime_limit_ms is None
                                              else _option(downtime_limit_ms, "downtime_limit_ms")))
+    return _simulate(spec, res, cfg, ws, to_bool(reference, field="reference"), bin_s)
+
+
+def _simulate(spec: Spec, res: Resolved, cfg: MigrationConfig, ws: Any, reference: bool,
+              bin_s: float | None) -> Migration:
+    """Run the host with the migration until it is over, plus its tail; then the reference run and the result."""
+    hw, mode = res.hw, res.mode
     host = Host(res)
-    trk = Tracking(hw, mode, method_t)
-    migrator = Migrator(host, cfg, trk, Transfer(hw, mode, compression=compression, zero_pages=zp), ws, spec.seed)
+    trk = Tracking(hw, mode, cfg.tracking)
+    transfer = Transfer(hw, mode, compression=cfg.compression, zero_pages=cfg.zero_pages)
+    migrator = Migrator(host, cfg, trk, transfer, ws, spec.seed)
     migrator.start()
     drivers.start(host)
     env = host.env
-    env.run(until=env.any_of([migrator.done, env.timeout(start + limit + 60.0)]))
+    env.run(until=env.any_of([migrator.done, env.timeout(cfg.start_s + cfg.max_s + 60.0)]))
     if not migrator.done.triggered:
         raise HvkitError("the migration did not finish in simulated time", where=spec.label(), field="max_s",
-                         value=limit, allowed="a longer max_s or a faster link")
+                         value=cfg.max_s, allowed="a longer max_s or a faster link")
     end = env.now
     for r in host.vms + host.neighbors + list(host.backends.values()):
         r.flush(end, host.freq)
-    ref = _reference(res, end, cfg.tick_s) if to_bool(reference, field="reference") else None
+    ref = _reference(res, end, cfg.tick_s) if reference else None
     return _result(spec, host, migrator, cfg, end, bin_s, ref)
 
 
