@@ -192,7 +192,7 @@ def run_variants(variants: Mapping[str, Mapping[str, Any]], *, workloads: Sequen
 
 
 def request_latencies(variants: Mapping[str, Mapping[str, Any]], **spec) -> pd.DataFrame:
-    """Every request's latency under each variant (for :func:`kit.plots.latency_cdf`).
+    """Every request's latency under each variant (for :func:`kit.ui.plots.latency_cdf`).
 
     Parameters
     ----------
