@@ -108,7 +108,8 @@ def test_the_import_graph_has_no_cycle():
 
 
 def test_the_simulation_never_imports_figures_or_widgets():
-    """The engine knows nothing of the front ends (STYLE: SimPy's core is a clock and a heap)."""
+    """The engine knows nothing of the front ends: importing the run and the sweep loads no plotting or widget
+    library."""
     import subprocess
     import sys
     probe = ("import sys, kit.run, kit.sweep; "

@@ -9,9 +9,6 @@ Hyper-V's root scheduler) and the isolation suite (Matthews et al., ExpCS 2007).
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import math
 
 import pytest
@@ -367,26 +364,13 @@ def test_placement_pins_and_numa_nodes_partition_the_cpus():
     assert [p.name for p in res.plans] == ["a", "b", "c"]
 
 
-def _cli(argv):
-    from kit.cli import main
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
-
-
-def test_the_command_line_runs_a_scenario_and_gives_per_vm_json():
-    code, out, _ = _cli(["run", "--scenario", "examples/scenario-mixed.yaml", "--set", "duration=0.2", "--json"])
-    assert code == 0
-    d = json.loads(out)
+def test_the_command_line_runs_a_scenario_and_gives_per_vm_json(cli):
+    d = cli("run", "--scenario", "examples/scenario-mixed.yaml", "--set", "duration=0.2", "--json").json()
     assert [v["vm"] for v in d["vms"]] == ["web0", "web1", "db", "batch", "noisy"]
     assert {"value", "relative_alone", "relative_native", "breakdown"} <= set(d["vms"][0])
     assert "memory" in d["host"]
-    code, _, err = _cli(["run", "--scenario", "examples/scenario-mixed.yaml", "--set", "vms.x.vcpus=2"])
-    assert code == 2 and "vms.x.vcpus" in err
-    code, out, _ = _cli(["run", "--hardware", HW, "--hypervisor", "kvm", "--workload", "spec-int", "--vms", "3",
-                         "--json"])
-    d = json.loads(out)
+    assert "vms.x.vcpus" in cli("run", "--scenario", "examples/scenario-mixed.yaml", "--set", "vms.x.vcpus=2").error()
+    d = cli("run", "--hardware", HW, "--hypervisor", "kvm", "--workload", "spec-int", "--vms", "3", "--json").json()
     assert len(d["per_vm"]) == 3 and sum(v["value"] for v in d["per_vm"]) == pytest.approx(d["value"])
 
 

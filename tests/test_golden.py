@@ -12,14 +12,14 @@ Wall-clock times are the only fields left out.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import run_cli
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 PROFILES = ["skylake-sp-2017", "p4-xeon-2003", "xgene-armv8-2014"]
@@ -52,16 +52,6 @@ SCENARIOS = [
      ["--set", "memory.guest_page=2M", "--set", "host_page=2M"]),
     ("shadow", "skylake-sp-2017", "kvm", "kernel-build", ["--set", "memory=shadow", "--vcpus", "2"]),
 ]
-
-
-def _cli(argv: list[str]):
-    from kit.cli import main
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    if code != 0:  # a refused combination is part of the behaviour too
-        return {"exit": code, "stderr": err.getvalue()}
-    return json.loads(out.getvalue())
 
 
 def _strip(obj):
@@ -99,7 +89,10 @@ def cases() -> dict:
 
 
 def compute(name: str, argv) -> object:
-    return _strip(_cli(argv))
+    r = run_cli(*argv)
+    if r.code != 0:  # a refused combination is part of the behaviour too
+        return {"exit": r.code, "stderr": r.err}
+    return _strip(json.loads(r.out))
 
 
 def _file(name: str) -> Path:

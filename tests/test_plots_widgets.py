@@ -81,7 +81,7 @@ def test_microbench_and_sweep_panels():
     assert fig.layout.xaxis.title.text == "VM exit round trip (cycles)"
 
 
-# ---- the controls and sections added for issue 15 ------------------------------------------------------------
+# ---- every control through the --set language, spec files, exports, errors, limits, failed modes ------------
 
 import json  # noqa: E402
 import math  # noqa: E402

@@ -1,4 +1,4 @@
-"""Long work shows progress (issue 15 §4): a run or compare reports simulated seconds done over started, to a
+"""Long work shows progress: a run or compare reports simulated seconds done over started, to a
 callable, a tqdm bar on a terminal, or a panel's progress bar, and reporting never changes a number."""
 from __future__ import annotations
 
