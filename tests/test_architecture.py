@@ -5,6 +5,7 @@ studies, plots -> widgets, panels_beyond -> cli. A module may import its own lay
 (they are how the CLI keeps start-up light, and they must respect the layers all the same).
 """
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,9 @@ def _imports(path: Path) -> set[str]:
     return out
 
 
+@functools.cache
 def _graph() -> dict[str, set[str]]:
+    """Module -> the kit modules it imports, parsed once for every test here."""
     return {_module_name(p): _imports(p) for p in KIT.rglob("*.py") if "_data" not in p.parts}
 
 

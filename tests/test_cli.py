@@ -3,6 +3,7 @@
 import pytest
 
 
+@pytest.mark.slow
 def test_default_prints_a_comparison_table(cli):
     r = cli.process()
     assert r.code == 0
@@ -70,6 +71,7 @@ def test_run_json_has_the_documented_keys(cli):
     assert rec["relative_performance"] < 1
 
 
+@pytest.mark.slow
 def test_compare_table_and_json(cli):
     r = cli("compare", "--hardware", "skylake-sp-2017", "--workload", "netperf-rr", "--duration", "0.01",
             "--hypervisors", "native,xen-pv,kvm,kvm-sriov")

@@ -68,6 +68,7 @@ def test_request_packets_follow_tcp():
     assert web.tx_wire_bytes == 42234 + web.tx * (52 + 38)
 
 
+@pytest.mark.slow
 def test_xen_hvm_device_model_runs_in_dom0_not_on_the_vcpu():
     r = _run(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="netperf-rr", mode={"io": "emulated"},
              duration=0.05)
@@ -130,6 +131,7 @@ def test_dma_remapping_costs_the_host_drivers_not_an_assigned_device():
         hypervisor("native", load_hardware("p4-xeon-2003"), dma_remap="strict")
 
 
+@pytest.mark.slow
 def test_multiqueue_virtio_net_has_a_vhost_worker_per_queue():
     spec = dict(hardware="skylake-sp-2017", hypervisor="kvm", workload="memcached", vcpus=4, duration=0.05)
     one, four = _run(**spec), _run(net_queues=4, **spec)

@@ -41,6 +41,7 @@ def test_a_run_in_which_no_unit_finished_is_an_error(cli):
     assert "no unit of spec-int finished in 0.1 s" in cli(*argv).error()
 
 
+@pytest.mark.slow
 def test_a_short_run_carries_a_warning_column(capsys):
     argv = CROWDED_5MS[:-4] + ["--duration", "1", "--seed", "742", "--json"]
     assert cli.main(argv) == 0
@@ -72,6 +73,7 @@ def test_a_rate_above_the_peak_is_flagged():
     assert "above the hardware's peak" not in run_warnings(res, peak_units, [1.0])
 
 
+@pytest.mark.slow
 def test_requests_under_way_at_the_end_are_right_censored(capsys):
     # netperf-rr under Xen HVM on one CPU beside a CPU-bound neighbour: the last request waits for the neighbour's
     # 30 ms slice and is still under way when the run ends; before, it was dropped and the max was 28.9 us
@@ -95,6 +97,7 @@ def test_requests_under_way_at_the_end_are_right_censored(capsys):
     assert f"max >={st['max_us']:.1f} us" in out and "1 still under way at the end" in out and "lower bound" in out
 
 
+@pytest.mark.slow
 def test_compare_prints_every_row_when_a_mode_fails(capsys):
     # before, the table ended in KeyError: "['mean', '50%', '99%'] not in index" after computing its rows
     argv = ["compare", "--hardware", "p4-xeon-2003", "--workload", "netperf-rr", "--hypervisors", "native,xen-pv,kvm"]
@@ -114,5 +117,6 @@ def test_compare_prints_every_row_when_a_mode_fails(capsys):
 
 
 def test_compare_in_which_every_mode_fails_is_one_line_and_exit_2(cli):
-    err = cli("compare", "--hardware", "p4-xeon-2003", "--workload", "netperf-rr", "--hypervisors", "kvm,xen-hvm").error()
+    err = cli("compare", "--hardware", "p4-xeon-2003", "--workload", "netperf-rr", "--hypervisors",
+              "kvm,xen-hvm").error()
     assert "no mode could run; kvm: hypervisor 'kvm' on 'p4-xeon-2003'" in err and "HVM needs hardware" in err

@@ -29,7 +29,9 @@ def rel(**kw):
 
 # ---- invariants -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("wl", ["spec-int", "kernel-build", "netperf-rr", "ttcp", "fio-randread", "memcached"])
+@pytest.mark.parametrize("wl", ["spec-int", "kernel-build", pytest.param("netperf-rr", marks=pytest.mark.slow), "ttcp",
+                                pytest.param("fio-randread", marks=pytest.mark.slow),
+                                pytest.param("memcached", marks=pytest.mark.slow)])
 def test_native_relative_performance_is_exactly_one(wl):
     r = R(hardware="skylake-sp-2017", hypervisor="native", workload=wl)
     assert r.summary["relative_performance"].iloc[0] == 1.0
@@ -65,6 +67,7 @@ def test_time_is_conserved_and_utilizations_are_bounded(hw, mode, wl, vcpus, vms
         assert 0 <= float(part.split("=")[1]) <= 1 + 1e-9
 
 
+@pytest.mark.slow
 def test_same_spec_and_seed_give_identical_results_in_another_process(cli):
     a = cli.process("run", "--hardware", "skylake-sp-2017", "--hypervisor", "xen-pv", "--workload", "netperf-rr",
                     "--seed", "7", "--json").json()
@@ -121,6 +124,7 @@ def test_large_pages_shrink_the_nested_penalty():
 
 # ---- I/O --------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_netperf_rr_latency_ordering():
     """ELI (Gordon et al. 2012): emulated > virtio/vhost > SR-IOV with exits > posted ~ native."""
     def mean_lat(mode, **over):
@@ -133,6 +137,7 @@ def test_netperf_rr_latency_ordering():
     assert sriov_posted / native < 1.15
 
 
+@pytest.mark.slow
 def test_xen_pv_network_work_is_dom0_time_and_dom0_saturation_limits_throughput():
     """the PV backend consumes dom0 CPU; when dom0 saturates, guest throughput is capped."""
     r = R(hardware="p4-xeon-2003", hypervisor="xen-pv", workload="ttcp")
@@ -176,6 +181,7 @@ def _cycles_per_exit(hw, mode):
     return e["cycles"].sum() / e["count"].sum()
 
 
+@pytest.mark.slow
 def test_arm_type2_pays_more_per_exit_and_vhe_shrinks_the_gap():
     """Dall et al. ISCA 2016: KVM/ARM split mode switches worlds on every exit."""
     gap_v80 = _cycles_per_exit("xgene-armv8-2014", "kvm") / _cycles_per_exit("xgene-armv8-2014", "xen-hvm")
@@ -353,6 +359,7 @@ def test_cached_costs_are_not_mutated_by_concurrent_clients():
     assert per8 == pytest.approx(per1, rel=0.05)
 
 
+@pytest.mark.slow
 def test_a_noisy_neighbour_hurts_latency_and_is_not_counted():
     """performance isolation, a well-behaved guest next to a CPU hog on shared CPUs."""
     quiet = R(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="netperf-rr", pcpus=2, duration=0.02)

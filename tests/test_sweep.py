@@ -32,6 +32,7 @@ def test_expand_factorial_zip_points_and_replications():
         expand(BASE, zip_params={"vcpus": [1, 2], "pcpus": [1]})
 
 
+@pytest.mark.slow
 def test_results_identical_on_every_executor(tmp_path):
     inline = sweep(BASE, GRID, replications=2, workers=1, progress=False)
     with ProcessPoolExecutor(2) as ex:
@@ -42,6 +43,7 @@ def test_results_identical_on_every_executor(tmp_path):
     pd.testing.assert_frame_equal(inline[SAME], threads[SAME])
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_gives_the_same_numbers():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -95,6 +97,7 @@ def _stored_keys(store):
     return keys
 
 
+@pytest.mark.slow
 def test_kill_minus_9_then_resume_matches_an_uninterrupted_run(tmp_path, cli):
     y = _sweep_yaml(tmp_path)
     out = tmp_path / "r.parquet"

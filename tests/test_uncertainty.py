@@ -97,6 +97,7 @@ def test_replications_use_the_seeds_of_a_sweep():
     assert [p["spec"].seed for p in plan] == [replication_seed(3, r) for r in range(3)]
 
 
+@pytest.mark.slow
 def test_replications_are_the_same_in_another_process():
     here = kit.run(SPEC, replications=3).replicas[["seed", "value"]].values.tolist()
     probe = ("import json, kit; s = kit.Spec.make(hardware='skylake-sp-2017', hypervisor='kvm', "
@@ -149,6 +150,7 @@ NB = kit.Spec.make(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="n
                    pcpus=1, neighbor="spec-int", seed=2)
 
 
+@pytest.mark.slow
 def test_relative_is_against_native_alone_and_interference_against_the_same_vm_alone():
     s = kit.run(NB).summary.iloc[0]
     native_alone = kit.run(NB.replace(hypervisor="native", neighbor=None), baseline=False).summary.iloc[0]["value"]
@@ -164,6 +166,7 @@ def test_relative_is_against_native_alone_and_interference_against_the_same_vm_a
     assert "no neighbour (this run has spec-int" in s["baseline"]
 
 
+@pytest.mark.slow
 def test_without_a_neighbour_nothing_interferes():
     s = kit.run(NB.replace(neighbor=None)).summary.iloc[0]
     assert s["interference"] == 1.0 and s["alone_value"] == s["value"]
@@ -182,6 +185,7 @@ def test_the_baseline_says_what_native_shares():
     assert alone_spec(NB).neighbor is None and alone_spec(NB).hypervisor == "xen-hvm"
 
 
+@pytest.mark.slow
 def test_compare_varies_the_neighbour(cli):
     r = kit.compare("skylake-sp-2017", "netperf-rr", ["native", "xen-hvm"], neighbors=[None, "spec-int"],
                     duration=0.05, pcpus=1, seed=2)
