@@ -6,6 +6,7 @@ may import its own layer and the layers below it; no layer below the front ends 
 functions count too (they are how the CLI keeps start-up light, and they must respect the layers all the same).
 """
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,9 @@ def _imports(path: Path) -> set[str]:
     return out
 
 
+@functools.cache
 def _graph() -> dict[str, set[str]]:
+    """Module -> the kit modules it imports, parsed once for every test here."""
     return {_module_name(p): _imports(p) for p in KIT.rglob("*.py") if "_data" not in p.parts}
 
 
@@ -108,8 +111,8 @@ def test_the_import_graph_has_no_cycle():
 
 
 def test_the_simulation_never_imports_figures_or_widgets():
-    """The engine knows nothing of the front ends: importing the runs and the sweeps loads no figure or widget
-    library (as SimPy's own core is only a clock and an event heap)."""
+    """The engine knows nothing of the front ends: importing the runs and the sweeps loads no plotting or widget
+    library."""
     import subprocess
     import sys
     probe = ("import sys, kit.run, kit.sweep; "

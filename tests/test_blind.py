@@ -3,6 +3,8 @@ beside them (never written into them), labelled in-sample where the predicted re
 import hashlib
 import math
 
+import pytest
+
 from kit.inputs.files import data_dir
 from kit.papers.blind import (BLIND_FILES, STATUS_BLIND, STATUS_REVEALED, check_blind_files,
                               frozen_vs_current)
@@ -47,6 +49,7 @@ def test_the_2003_generator_lists_the_frozen_rows_in_order():
         zip(frozen["hardware"], frozen["hypervisor"], frozen["workload"]))
 
 
+@pytest.mark.slow
 def test_current_model_beside_the_frozen_prediction_is_labelled():
     # row 0 of predictions.csv (Xen PV, SPEC INT) was revealed: the current model is in-sample
     t = frozen_vs_current("predictions.csv", rows=[0], seeds=5)

@@ -9,9 +9,6 @@ Hyper-V's root scheduler) and the isolation suite (Matthews et al., ExpCS 2007).
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import math
 
 import pytest
@@ -257,6 +254,7 @@ def _plans(n: int, wl: str = "specjbb", **kw):
     return resolve(spec)
 
 
+@pytest.mark.slow
 def test_host_memory_is_a_resource():
     """32 GiB of guests on a host of 1 GiB: the guests fault to the host's disk and the run slows down."""
     kw = dict(hardware=HW, hypervisor="kvm", workload="specjbb", vms=8, duration=0.3)
@@ -312,6 +310,7 @@ def test_the_isolation_suite_is_characterized_on_native():
         assert "Matthews" in wl.source and wl.id == hog
 
 
+@pytest.mark.slow
 def test_a_disk_hog_hurts_a_disk_using_victim_and_the_matrix_has_every_cell():
     kw = dict(service="specweb", service_params={"clients": 8, "think_us": 40000}, memory_mib=768, duration=0.5)
     df = isolation_matrix("core2-2008", ["kvm"], ["disk-hog", "cpu-hog"], pcpus=None, **kw)
@@ -328,6 +327,7 @@ def test_a_disk_hog_hurts_a_disk_using_victim_and_the_matrix_has_every_cell():
 
 # ---- scenarios --------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_scenario_runs_from_yaml_with_sets():
     scn = load_scenario("examples/scenario-mixed.yaml").with_sets(
         [("duration", 0.2), ("host.pcpus", 6), ("vms.db.vcpus", 4), ("vms.web.workload.clients", 4)])
@@ -367,26 +367,14 @@ def test_placement_pins_and_numa_nodes_partition_the_cpus():
     assert [p.name for p in res.plans] == ["a", "b", "c"]
 
 
-def _cli(argv):
-    from kit.cli import main
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
-
-
-def test_the_command_line_runs_a_scenario_and_gives_per_vm_json():
-    code, out, _ = _cli(["run", "--scenario", "examples/scenario-mixed.yaml", "--set", "duration=0.2", "--json"])
-    assert code == 0
-    d = json.loads(out)
+@pytest.mark.slow
+def test_the_command_line_runs_a_scenario_and_gives_per_vm_json(cli):
+    d = cli("run", "--scenario", "examples/scenario-mixed.yaml", "--set", "duration=0.2", "--json").json()
     assert [v["vm"] for v in d["vms"]] == ["web0", "web1", "db", "batch", "noisy"]
     assert {"value", "relative_alone", "relative_native", "breakdown"} <= set(d["vms"][0])
     assert "memory" in d["host"]
-    code, _, err = _cli(["run", "--scenario", "examples/scenario-mixed.yaml", "--set", "vms.x.vcpus=2"])
-    assert code == 2 and "vms.x.vcpus" in err
-    code, out, _ = _cli(["run", "--hardware", HW, "--hypervisor", "kvm", "--workload", "spec-int", "--vms", "3",
-                         "--json"])
-    d = json.loads(out)
+    assert "vms.x.vcpus" in cli("run", "--scenario", "examples/scenario-mixed.yaml", "--set", "vms.x.vcpus=2").error()
+    d = cli("run", "--hardware", HW, "--hypervisor", "kvm", "--workload", "spec-int", "--vms", "3", "--json").json()
     assert len(d["per_vm"]) == 3 and sum(v["value"] for v in d["per_vm"]) == pytest.approx(d["value"])
 
 
@@ -442,6 +430,7 @@ def test_isolation_heatmap_cells_are_the_matrix():
     assert [list(r) for r in h.text] == [["+1.0%", "-2.0%"], ["+20.0%", "+15.0%"]]
 
 
+@pytest.mark.slow
 def test_the_scenario_panel_builds_a_scenario_from_its_vm_table_and_runs_it():
     from kit.ui.panels import ScenarioPanel
     p = ScenarioPanel(hardware=HW, hypervisor="kvm", pcpus=1, duration=0.2, trace_ms=5.0,
@@ -477,6 +466,7 @@ def test_identical_vms_share_one_memory_system_class():
     assert len(classes) == 2
 
 
+@pytest.mark.slow
 def test_a_contended_memory_system_gives_the_same_numbers_in_any_process():
     """Same spec and seed, same numbers, whatever the process's hash seed and allocator: the memory system's cache
     of per-item extra work once keyed on a bare id(), so a freed work's id reused by another item returned the

@@ -20,6 +20,7 @@ def _category(result, name):
     return b[(b["category"] == name) & (b["entity"] == "vcpu")]["seconds"].sum()
 
 
+@pytest.mark.slow
 def test_no_nat_cost_with_host_networking():
     host = _run("container-host")
     native = _run("native")
@@ -29,6 +30,7 @@ def test_no_nat_cost_with_host_networking():
     assert set(host.breakdown["category"]) == set(native.breakdown["category"])
 
 
+@pytest.mark.slow
 def test_nat_costs_more_than_a_bridge_which_costs_more_than_the_host_stack():
     rel = {io: _run("container-nat", mode={"io": io}).summary["relative_performance"].iloc[0]
            for io in ("native", "veth-bridge", "veth-nat")}
@@ -49,6 +51,7 @@ def test_each_new_connection_is_set_up_in_conntrack_only_under_nat():
         assert after - before == pytest.approx(expect)
 
 
+@pytest.mark.slow
 def test_overlay_costs_each_disk_operation_and_copy_up_a_volume_does_not():
     hw = kit.load_hardware(HW)
     wl = kit.load_workload("fio-randread")

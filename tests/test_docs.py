@@ -31,6 +31,7 @@ def test_every_field_of_every_format_is_documented_with_a_meaning():
     assert set(PARAM_DOCS) == set(Params.model_fields)
 
 
+@pytest.mark.slow
 def test_the_site_builds_strictly(tmp_path):
     """mkdocs with mkdocstrings: the API reference and every page build without a warning."""
     pytest.importorskip("mkdocs")
@@ -50,20 +51,20 @@ def _commands(block: str) -> list[list[str]]:
     return [shlex.split(line) for line in joined.splitlines() if line.strip() and not line.startswith("#")]
 
 
-@pytest.mark.parametrize("command", [c for b in _blocks("bash") for c in _commands(b)],
+#: recipe steps that replicate or sweep take seconds each: left out of the fast tier (the full run runs them all)
+def _slow_if(heavy: bool, value):
+    return pytest.param(value, marks=pytest.mark.slow) if heavy else value
+
+
+@pytest.mark.parametrize("command", [_slow_if("--replications" in c, c) for b in _blocks("bash") for c in _commands(b)],
                          ids=lambda c: " ".join(c[1:4]))
-def test_every_recipe_command_runs(command):
-    from kit.cli import main
+def test_every_recipe_command_runs(command, cli):
     assert command[0] == "hvkit"
-    import contextlib
-    import io
-    err = io.StringIO()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-        code = main(command[1:])
-    assert code == 0, err.getvalue()
+    cli(*command[1:]).ok()
 
 
-@pytest.mark.parametrize("block", _blocks("python"), ids=lambda b: b.splitlines()[-1][:40])
+@pytest.mark.parametrize("block", [_slow_if("sweep(" in b, b) for b in _blocks("python")],
+                         ids=lambda b: b.splitlines()[-1][:40])
 def test_every_recipe_python_block_runs(block, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     out = tmp_path / "out.html"

@@ -55,7 +55,12 @@ def test_the_engine_is_a_set_key_on_the_command_line(capsys):
 CPU_PRESETS = [wl.id for wl in list_workloads() if wl.kind == "cpu" and not wl.per_unit.disk_ops]
 
 
-@pytest.mark.parametrize("workload", CPU_PRESETS)
+#: the presets whose eight discrete simulations take the longest: left out of the fast tier
+SLOW_PRESETS = {"specjbb", "hackbench", "memory-bomb"}
+
+
+@pytest.mark.parametrize("workload", [pytest.param(w, marks=pytest.mark.slow) if w in SLOW_PRESETS else w
+                                      for w in CPU_PRESETS])
 def test_the_closed_form_is_the_simulations_answer(workload):
     """Within the 95% interval of 8 discrete simulations (the comparison of two estimators of one mean: the closed
     form is the expectation, the simulation a sample of it)."""
@@ -143,6 +148,7 @@ def test_every_entitys_time_adds_up_to_the_duration(kw):
     assert 0 <= r.summary["pcpu_util"].iloc[0] <= 1 + 1e-9
 
 
+@pytest.mark.slow
 def test_contended_cpu_bound_work_matches_the_discrete_engine():
     """The same throughput as the discrete engine's, and the same share per VM (8 replications each)."""
     def values(engine):
@@ -165,6 +171,7 @@ def test_t95_is_students_t():
     assert mean == 2.0 and half == pytest.approx(t95(2) * 1.0 / np.sqrt(3))
 
 
+@pytest.mark.slow
 def test_a_request_workload_stops_at_its_precision_and_says_so():
     s = spec(workload="netperf-udp-rr", precision=0.01, duration=0.2)
     r = run(s).summary.iloc[0]
@@ -242,6 +249,7 @@ def test_a_sweep_keeps_its_baselines_in_its_store(tmp_path):
 
 # ---- the bulk sweep path -------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_closed_form_points_of_a_sweep_are_computed_in_bulk_with_the_same_numbers():
     from kit import sweep as sweep_mod
     base = spec(duration=0.5)

@@ -31,6 +31,8 @@ OVERCOMMIT = {"spare": dict(vms=2, vcpus=2, pcpus=16), "2x": dict(vms=2, vcpus=2
               "4x": dict(vms=2, vcpus=2, pcpus=1)}
 #: Share of the cases that must pass at the 95% level (the expected share is 95%; 90% leaves room for chance).
 MIN_COVERAGE = 0.90
+#: The fast tier's cases, a tenth of a second each: one the closed form answers, one the fluid scheduler answers
+QUICK = {"spec-int/kvm/spare": "analytic", "kernel-build/xen-hvm/2x": "hybrid"}
 
 
 def _cases() -> dict[str, dict]:
@@ -82,10 +84,14 @@ def _welch(a: list[float], b: list[float], level: float) -> tuple[float, float]:
     return diff, q * se
 
 
+def _reference() -> dict:
+    assert REFERENCE.exists(), f"{REFERENCE} is missing: python tests/test_equivalence.py --write"
+    return json.loads(REFERENCE.read_text())
+
+
 @pytest.fixture(scope="module")
 def comparison():
-    assert REFERENCE.exists(), f"{REFERENCE} is missing: python tests/test_equivalence.py --write"
-    reference = json.loads(REFERENCE.read_text())
+    reference = _reference()
     cases = _cases()
     assert sorted(reference) == sorted(cases), "the reference covers other cases: python tests/test_equivalence.py --write"
     rows = []
@@ -96,6 +102,7 @@ def comparison():
     return rows
 
 
+@pytest.mark.slow
 def test_every_case_has_the_discrete_engines_answer(comparison):
     family = 1 - 0.05 / len(comparison)
     bad, within, compared = [], 0, 0
@@ -114,6 +121,7 @@ def test_every_case_has_the_discrete_engines_answer(comparison):
     assert within / compared >= MIN_COVERAGE, f"only {within} of {compared} cases within the 95% interval"
 
 
+@pytest.mark.slow
 def test_the_cases_exercise_every_engine(comparison):
     """The grid reaches the closed form, the fluid scheduler and the discrete scheduler under the hybrid engine."""
     from kit.inputs.spec import Spec
@@ -124,6 +132,20 @@ def test_the_cases_exercise_every_engine(comparison):
                                                                                "netperf-rr"):
             engines.add(run(Spec.make(**kw), baseline=False).summary["engine"].iloc[0])
     assert engines == {"analytic", "hybrid", "discrete"}
+
+
+def test_a_few_cases_have_the_discrete_engines_answer():
+    """The fast tier's sample of the grid: the same family-wise comparison, on a case the closed form answers and
+    one the fluid scheduler answers."""
+    from kit.inputs.spec import Spec
+    from kit.run import run
+    reference, cases = _reference(), _cases()
+    family = 1 - 0.05 / len(cases)
+    for name, engine in QUICK.items():
+        got = _values(cases[name], "hybrid")
+        assert run(Spec.make(**cases[name]), baseline=False).summary["engine"].iloc[0] == engine, name
+        diff, half = _welch(reference[name], got, family)
+        assert diff <= half, f"{name}: discrete {mean(reference[name]):.6g} hybrid {mean(got):.6g}"
 
 
 def write() -> None:

@@ -143,6 +143,7 @@ def test_save_figures_refuses_bad_input_before_drawing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None and not os.environ.get("BROWSER_PATH"),
                     reason="kaleido draws with Chrome or Chromium (apt-get install chromium)")
 def test_save_figures_writes_a_figure_set_for_a_paper(tmp_path):

@@ -12,14 +12,14 @@ Wall-clock times are the only fields left out.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import run_cli
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 PROFILES = ["skylake-sp-2017", "p4-xeon-2003", "xgene-armv8-2014"]
@@ -52,16 +52,6 @@ SCENARIOS = [
      ["--set", "memory.guest_page=2M", "--set", "host_page=2M"]),
     ("shadow", "skylake-sp-2017", "kvm", "kernel-build", ["--set", "memory=shadow", "--vcpus", "2"]),
 ]
-
-
-def _cli(argv: list[str]):
-    from kit.cli import main
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    if code != 0:  # a refused combination is part of the behaviour too
-        return {"exit": code, "stderr": err.getvalue()}
-    return json.loads(out.getvalue())
 
 
 def _strip(obj):
@@ -99,7 +89,10 @@ def cases() -> dict:
 
 
 def compute(name: str, argv) -> object:
-    return _strip(_cli(argv))
+    r = run_cli(*argv)
+    if r.code != 0:  # a refused combination is part of the behaviour too
+        return {"exit": r.code, "stderr": r.err}
+    return _strip(json.loads(r.out))
 
 
 def _file(name: str) -> Path:
@@ -146,16 +139,33 @@ def _grouped():
     return groups
 
 
-@pytest.mark.parametrize("group", list(_grouped()))
-def test_golden_outputs_are_unchanged(group):
+#: Groups that simulate every workload (a minute or more each): left out of the fast tier
+SLOW_GROUPS = {f"compare-{hw}" for hw in PROFILES} | {"run", "hybrid"}
+#: The fast tier's golden cases: one discrete comparison of every mode and one scenario under each engine
+QUICK = ["compare-xgene-armv8-2014-spec-int", "run-pages", "hybrid-run-pages"]
+
+
+def _check(names: list[str]) -> None:
     all_cases = cases()
-    for name in _grouped()[group]:
+    for name in names:
         path = _file(name)
         assert path.exists(), f"{path} is missing: python tests/test_golden.py --write"
         expected = json.loads(path.read_text())
         got = json.loads(_dump(compute(name, all_cases[name])))
         diff = _first_difference(expected, got)
         assert diff is None, f"{name}: {diff}"
+
+
+@pytest.mark.parametrize("group", [pytest.param(g, marks=pytest.mark.slow) if g in SLOW_GROUPS else g
+                                   for g in _grouped()])
+def test_golden_outputs_are_unchanged(group):
+    _check(_grouped()[group])
+
+
+def test_a_few_golden_outputs_are_unchanged():
+    """The fast tier's sample of the slow groups, through the same comparison."""
+    assert set(QUICK) <= set(cases())
+    _check(QUICK)
 
 
 def write() -> None:

@@ -68,6 +68,7 @@ def test_request_packets_follow_tcp():
     assert web.tx_wire_bytes == 42234 + web.tx * (52 + 38)
 
 
+@pytest.mark.slow
 def test_xen_hvm_device_model_runs_in_dom0_not_on_the_vcpu():
     r = _run(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="netperf-rr", mode={"io": "emulated"},
              duration=0.05)
@@ -130,6 +131,7 @@ def test_dma_remapping_costs_the_host_drivers_not_an_assigned_device():
         hypervisor("native", load_hardware("p4-xeon-2003"), dma_remap="strict")
 
 
+@pytest.mark.slow
 def test_multiqueue_virtio_net_has_a_vhost_worker_per_queue():
     spec = dict(hardware="skylake-sp-2017", hypervisor="kvm", workload="memcached", vcpus=4, duration=0.05)
     one, four = _run(**spec), _run(net_queues=4, **spec)
@@ -137,3 +139,19 @@ def test_multiqueue_virtio_net_has_a_vhost_worker_per_queue():
     assert len(scopes(one)) == 1 and len(scopes(four)) == 4
     # one worker saturates under four vCPUs of small requests; four share the load
     assert four.summary["value"].iloc[0] > 2 * one.summary["value"].iloc[0]
+
+
+def _event_steps(hw, mode, event, **mode_overrides):
+    from kit.costs import CostModel
+    h = load_hardware(hw)
+    return [s.step for s in CostModel(h, hypervisor(mode, h, **mode_overrides)).path(event)]
+
+
+def test_full_emulation_with_vhost_takes_no_hardware_exit():
+    """QEMU TCG runs without VT-x: a vhost interrupt reaches the emulated CPU without a VM exit or entry."""
+    for event in ("io_notify", "io_signal_in"):
+        steps = _event_steps("skylake-sp-2017", "qemu-tcg", event, io="vhost")
+        assert not any(s.startswith(("VM exit", "VM entry", "trap to EL2")) for s in steps), steps
+    # the same interrupt to a running vCPU under KVM (no posted interrupts on Sandy Bridge) does exit
+    kvm = _event_steps("sandybridge-ep-2012", "kvm", "io_notify")
+    assert any(s.startswith("VM exit") for s in kvm), kvm

@@ -128,6 +128,7 @@ def test_precopy_rounds_converge_for_a_small_writable_set():
     assert m.summary["downtime_ms"] > 0 and m.summary["total_s"] > m.summary["downtime_ms"] / 1000
 
 
+@pytest.mark.slow
 def test_downtime_grows_with_the_dirty_rate_under_precopy_not_postcopy():
     def run(pages, method):
         spec = _spec(params={"writable.pages_per_unit": pages, "writable.hot_fraction": 0.2})
@@ -159,6 +160,7 @@ def test_qemu_stops_when_the_expected_downtime_is_under_its_limit():
     assert m.summary["stop_reason"] == "expected downtime under the limit"
 
 
+@pytest.mark.slow
 def test_zero_pages_and_compression_trade_bytes_for_cpu():
     # 128 MiB of which the workload's 40 MiB footprint holds data
     plain = _mig(vm_mib=128, used_mib=16, zero_pages=False, reference=False).summary
@@ -175,6 +177,7 @@ def test_the_link_shared_with_the_workload_slows_its_responses():
     assert shared["latency_p99_during_us"] > apart["latency_p99_during_us"]
 
 
+@pytest.mark.slow
 def test_migration_threads_run_on_both_hosts():
     s = _mig(reference=False).summary
     assert s["source_cpu_s"] > 0 and s["target_cpu_s"] > 0

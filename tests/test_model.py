@@ -4,10 +4,6 @@ Sources: Barham et al. SOSP 2003,
 Adams & Agesen ASPLOS 2006, Gordon et al. ASPLOS 2012 (ELI), Dall et al. ISCA
 2016, Xen sched_credit.c.
 """
-import json
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,9 +11,12 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kit.sim.host import Device
-from kit.run import compare, run
+from kit import microbench
+from kit.errors import HvkitError
 from kit.inputs.spec import Spec
+from kit.results import Result
+from kit.run import compare, run
+from kit.sim.host import Device
 
 
 def R(**kw):
@@ -30,7 +29,9 @@ def rel(**kw):
 
 # ---- invariants -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("wl", ["spec-int", "kernel-build", "netperf-rr", "ttcp", "fio-randread", "memcached"])
+@pytest.mark.parametrize("wl", ["spec-int", "kernel-build", pytest.param("netperf-rr", marks=pytest.mark.slow), "ttcp",
+                                pytest.param("fio-randread", marks=pytest.mark.slow),
+                                pytest.param("memcached", marks=pytest.mark.slow)])
 def test_native_relative_performance_is_exactly_one(wl):
     r = R(hardware="skylake-sp-2017", hypervisor="native", workload=wl)
     assert r.summary["relative_performance"].iloc[0] == 1.0
@@ -66,10 +67,10 @@ def test_time_is_conserved_and_utilizations_are_bounded(hw, mode, wl, vcpus, vms
         assert 0 <= float(part.split("=")[1]) <= 1 + 1e-9
 
 
-def test_same_spec_and_seed_give_identical_results_in_another_process():
-    args = [sys.executable, "-m", "kit.cli", "run", "--hardware", "skylake-sp-2017", "--hypervisor", "xen-pv",
-            "--workload", "netperf-rr", "--seed", "7", "--json"]
-    a = json.loads(subprocess.run(args, capture_output=True, text=True, check=True).stdout)
+@pytest.mark.slow
+def test_same_spec_and_seed_give_identical_results_in_another_process(cli):
+    a = cli.process("run", "--hardware", "skylake-sp-2017", "--hypervisor", "xen-pv", "--workload", "netperf-rr",
+                    "--seed", "7", "--json").json()
     b = R(hardware="skylake-sp-2017", hypervisor="xen-pv", workload="netperf-rr", seed=7).to_records()[0]
     for key in ("value", "native_value", "relative_performance", "events"):
         assert a[key] == b[key], key
@@ -123,6 +124,7 @@ def test_large_pages_shrink_the_nested_penalty():
 
 # ---- I/O --------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_netperf_rr_latency_ordering():
     """ELI (Gordon et al. 2012): emulated > virtio/vhost > SR-IOV with exits > posted ~ native."""
     def mean_lat(mode, **over):
@@ -135,6 +137,7 @@ def test_netperf_rr_latency_ordering():
     assert sriov_posted / native < 1.15
 
 
+@pytest.mark.slow
 def test_xen_pv_network_work_is_dom0_time_and_dom0_saturation_limits_throughput():
     """the PV backend consumes dom0 CPU; when dom0 saturates, guest throughput is capped."""
     r = R(hardware="p4-xeon-2003", hypervisor="xen-pv", workload="ttcp")
@@ -178,6 +181,7 @@ def _cycles_per_exit(hw, mode):
     return e["cycles"].sum() / e["count"].sum()
 
 
+@pytest.mark.slow
 def test_arm_type2_pays_more_per_exit_and_vhe_shrinks_the_gap():
     """Dall et al. ISCA 2016: KVM/ARM split mode switches worlds on every exit."""
     gap_v80 = _cycles_per_exit("xgene-armv8-2014", "kvm") / _cycles_per_exit("xgene-armv8-2014", "xen-hvm")
@@ -209,6 +213,27 @@ def test_overcommit_more_vcpus_than_pcpus():
     r = R(hardware="skylake-sp-2017", hypervisor="kvm", workload="spec-int", vcpus=4, pcpus=2)
     b = r.breakdown
     assert b[b["category"] == "queueing"]["seconds"].sum() == pytest.approx(2.0, rel=0.05)
+
+
+@pytest.mark.parametrize("hypervisor", ["xen-hvm", "kvm"])
+def test_caps_hold_under_credit_and_cfs(hypervisor):
+    """A 50% cap holds under Xen credit (credit cap) and under CFS (cgroup bandwidth control); before the fix
+    CFS ignored caps silently."""
+    def busy(caps):
+        kw = dict(hardware="skylake-sp-2017", hypervisor=hypervisor, workload="spec-int", vcpus=2, pcpus=4,
+                  duration=1.0)
+        if caps:
+            kw["caps"] = caps
+        r = run(Spec.make(**kw), baseline=False)
+        b = r.breakdown
+        return b[(b["entity"] == "vcpu") & ~b["category"].isin(["idle", "queueing"])]["seconds"].sum()
+    assert busy((50,)) == pytest.approx(0.5, rel=0.05)
+    assert busy(None) == pytest.approx(2.0, rel=0.02)
+
+
+def test_cfs_bandwidth_period_is_linux_default():
+    from kit.sim.params import CFS
+    assert CFS["bandwidth_period_ms"][0] == 100
 
 
 # ---- queueing theory ----------------------------------------------------------------------------------
@@ -252,6 +277,24 @@ def test_result_tables_and_compare():
         assert key in recs[1], key
 
 
+def test_one_name_is_one_mode_and_one_op():
+    r = compare("skylake-sp-2017", "spec-int", "kvm", duration=0.05)
+    assert list(r.summary["hypervisor"]) == ["kvm"]
+    df = microbench("skylake-sp-2017", "kvm", "hypercall")
+    assert list(df["op"]) == ["hypercall"]
+
+
+def test_concat_keeps_the_timeline():
+    a = run(Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", duration=0.002),
+            baseline=False, trace_s=0.001)
+    b = run(Spec.make(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="netperf-rr", duration=0.002),
+            baseline=False, run_id=1, trace_s=0.001)
+    assert len(a.timeline) and len(b.timeline)
+    both = Result.concat([a, b])
+    assert len(both.timeline) == len(a.timeline) + len(b.timeline)
+    assert set(both.timeline["run"]) == {0, 1}
+
+
 def test_compare_keeps_going_when_one_mode_is_impossible():
     r = compare("p4-xeon-2003", "spec-int", ["native", "kvm", "xen-pv"], duration=0.15)
     assert r.summary.set_index("hypervisor").loc["kvm", "error"]
@@ -274,6 +317,17 @@ def test_spec_is_frozen_and_replace_copies():
     u = s.with_sets([("memory.guest_page", "2M"), ("interrupts", "posted"), ("hw.exit_roundtrip_cycles", "500")])
     assert dict(u.mode) == {"guest_page": "2M", "interrupts": "posted"}
     assert isinstance(pd.DataFrame(), pd.DataFrame)
+
+
+def test_a_zero_cap_means_uncapped():
+    """The README documents caps=50,0: the second VM is not capped."""
+    s = Spec.make(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="spec-int", vms=2).with_sets(
+        [("caps", "50,0")])
+    assert s.caps == (50, 0)
+    with pytest.raises(HvkitError, match="caps"):
+        s.with_sets([("caps", "-5,0")])
+    with pytest.raises(HvkitError, match="weights"):
+        s.with_sets([("weights", "256,0")])
 
 
 def test_credit_cap_limits_a_vm_to_its_share_of_one_cpu():
@@ -305,6 +359,7 @@ def test_cached_costs_are_not_mutated_by_concurrent_clients():
     assert per8 == pytest.approx(per1, rel=0.05)
 
 
+@pytest.mark.slow
 def test_a_noisy_neighbour_hurts_latency_and_is_not_counted():
     """performance isolation, a well-behaved guest next to a CPU hog on shared CPUs."""
     quiet = R(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="netperf-rr", pcpus=2, duration=0.02)

@@ -3,6 +3,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,12 +29,20 @@ def test_environment_yml_agrees_with_pyproject():
 
 
 def test_ci_runs_the_readme_test_command():
+    """.ci/run runs the README's full test command, everything; the README's fast tier is the same pytest command
+    with ``-m "not slow"``."""
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     blocks = re.findall(r"```bash\n(.*?)```", readme, re.S)
-    commands = [line for b in blocks for line in b.splitlines() if "pytest" in line and not line.startswith("#")]
-    assert commands, "README has no test command"
-    assert any(cmd.strip() in ci for cmd in commands)
+    commands = [line.strip() for b in blocks for line in b.splitlines()
+                if "pytest" in line and not line.startswith("#")]
+    full = [cmd for cmd in commands if "-m " not in cmd.split("pytest", 1)[1]]
+    fast = [cmd for cmd in commands if cmd not in full]
+    assert len(full) == 1, f"README has no single full test command: {commands}"
+    assert full[0] in ci
+    assert "not slow" not in ci  # CI runs everything
+    pytest_part = full[0].split("&&")[-1].strip()
+    assert fast == [f'{pytest_part} -m "not slow"'], fast
     assert "passed" in ci  # fails when no test ran
 
 
@@ -48,7 +57,6 @@ def test_library_code_does_not_print_and_has_no_unused_names():
     import shutil
     import subprocess
     import sys
-    import pytest
     if shutil.which("ruff") is None:
         try:
             import ruff  # noqa: F401
@@ -59,7 +67,8 @@ def test_library_code_does_not_print_and_has_no_unused_names():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def test_a_wheel_carries_the_catalogues_and_runs_from_elsewhere(tmp_path):
+@pytest.mark.slow
+def test_a_wheel_carries_the_catalogues_and_runs_from_elsewhere(tmp_path, cli):
     """pip install of the built wheel (not editable): the profiles, workloads and published data travel inside the
     package and are found through it, from a directory that is not the checkout."""
     import os
@@ -86,11 +95,10 @@ def test_a_wheel_carries_the_catalogues_and_runs_from_elsewhere(tmp_path):
     assert kit_file.startswith(str(site)) and root == str(site / "kit" / "_data"), r.stdout + r.stderr
     for argv in (["validate"], ["run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload",
                                 "spec-int", "--duration", "0.1", "--json"]):
-        r = subprocess.run([sys.executable, "-m", "kit.cli", *argv], cwd=elsewhere, env=env, capture_output=True,
-                           text=True, timeout=300)
-        assert r.returncode == 0, r.stderr
+        cli.process(*argv, cwd=elsewhere, env=env).ok()
 
 
+@pytest.mark.slow
 def test_the_type_checker_passes():
     """mypy (pydantic plugin) over kit/, strict on the public API (see [tool.mypy] in pyproject.toml)."""
     import subprocess

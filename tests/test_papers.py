@@ -1,8 +1,4 @@
 """Published data, paper tables, committed predictions (backtest) and the reproduce/validate commands."""
-import json
-import subprocess
-import sys
-
 import pytest
 
 from kit.errors import HvkitError
@@ -60,13 +56,11 @@ def test_validate_headline_is_the_test_rows():
     assert stats["gaps_explained"]
 
 
-def test_reproduce_and_validate_commands():
-    run = lambda *a: subprocess.run([sys.executable, "-m", "kit.cli", *a], capture_output=True, text=True, timeout=300)
-    r = run("reproduce", "--list")
-    assert r.returncode == 0 and all(n in r.stdout for n in PAPERS)
-    out = json.loads(run("reproduce", "adams-agesen-2006-nanobench", "--json").stdout)
+def test_reproduce_and_validate_commands(cli):
+    listed = cli("reproduce", "--list").ok()
+    assert all(n in listed for n in PAPERS)
+    out = cli("reproduce", "adams-agesen-2006-nanobench", "--json").json()
     assert out["summary"]["rows"] == len(out["rows"])
-    r = run("validate")
-    assert r.returncode == 0 and "TEST rows" in r.stdout and "fit rows" in r.stdout and "per family" in r.stdout
-    r = run("reproduce", "nope")
-    assert r.returncode == 2 and "barham-2003-lmbench" in r.stderr
+    text = cli("validate").ok()
+    assert "TEST rows" in text and "fit rows" in text and "per family" in text
+    assert "barham-2003-lmbench" in cli("reproduce", "nope").error()

@@ -3,6 +3,7 @@
 The figure builders themselves are checked against their data in test_figures.py."""
 import pandas as pd
 import plotly.graph_objects as go
+import pytest
 
 from kit.ui.panels import ComparePanel, ExperimentPanel, MicrobenchPanel, SweepPanel
 
@@ -13,6 +14,7 @@ def _shown(panel):
     return out["data"]["application/vnd.plotly.v1+json"]
 
 
+@pytest.mark.slow
 def test_experiment_panel_builds_the_spec_and_replaces_the_figure():
     p = ExperimentPanel()
     assert p.current_figure() is None and p.fig_out.outputs == ()
@@ -44,6 +46,7 @@ def test_panel_shows_errors_and_refuses_a_second_run():
     assert p.run() is None and "already in progress" in p.status.value
 
 
+@pytest.mark.slow
 def test_compare_panel_draws_the_native_line_on_the_relative_view_only():
     c = ComparePanel(hypervisors=("native", "kvm"))
     c.workload.value = "spec-int"
@@ -81,12 +84,11 @@ def test_microbench_and_sweep_panels():
     assert fig.layout.xaxis.title.text == "VM exit round trip (cycles)"
 
 
-# ---- the controls and sections added for issue 15 ------------------------------------------------------------
+# ---- every control through the --set language, spec files, exports, errors, limits, failed modes ------------
 
 import json  # noqa: E402
 import math  # noqa: E402
 
-import pytest  # noqa: E402
 
 from kit import Spec  # noqa: E402
 from kit.ui.panels import MAX_DURATION_S, SWEEP_MAX_DURATION_S, SWEEP_MAX_RUNS, CrossoverPanel  # noqa: E402
@@ -170,6 +172,7 @@ def test_a_spec_saved_by_the_cli_loads_into_the_panel(tmp_path):
     assert p.workload.value == "spec-int" and p.duration.value == 0.1
 
 
+@pytest.mark.slow
 def test_results_export_as_csv_and_parquet(tmp_path):
     p = ExperimentPanel()
     p.export_path.value = str(tmp_path / "res")

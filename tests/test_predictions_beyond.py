@@ -82,6 +82,7 @@ def test_every_profile_workload_and_mode_exists(clark, turtles, felter):
         assert mode.split(";")[0] in kit.list_hypervisors()
 
 
+@pytest.mark.slow
 def test_the_generators_still_run_at_the_current_model(turtles):
     """The frozen files are never recomputed into (tests/test_blind.py checks their digests); the generators still
     produce a finite row with a narrow interval at the current model, for the comparison beside them."""

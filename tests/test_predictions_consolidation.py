@@ -38,7 +38,7 @@ def test_every_prediction_is_finite_with_its_mean_inside_its_interval(committed)
     assert set(committed["model_commit"]) == {pc.PREDICTION_SET.model_commit}
 
 
-def test_the_file_covers_the_issue_s_experiments(committed):
+def test_the_file_covers_barham_s_scalability_and_matthews_s_isolation_runs(committed):
     scal = committed[committed["experiment"] == "scalability"]
     assert list(scal["configuration"]) == [f"{n} domains" for n in pc.BARHAM_DOMAINS]
     assert scal["mean"].iloc[0] == 1.0  # one domain against itself

@@ -1,8 +1,10 @@
-"""Long work shows progress (issue 15 §4): a run or compare reports simulated seconds done over started, to a
+"""Long work shows progress: a run or compare reports simulated seconds done over started, to a
 callable, a tqdm bar on a terminal, or a panel's progress bar, and reporting never changes a number."""
 from __future__ import annotations
 
 import importlib
+
+import pytest
 
 import kit
 
@@ -16,6 +18,7 @@ def _reports(**kw):
     return result, seen
 
 
+@pytest.mark.slow
 def test_a_compare_reports_every_simulation_to_the_end():
     result, seen = _reports()
     done = [d for d, _, _ in seen]
@@ -28,6 +31,7 @@ def test_a_compare_reports_every_simulation_to_the_end():
     assert len(seen) > 3 * 2 + 5
 
 
+@pytest.mark.slow
 def test_reporting_progress_changes_no_number():
     with_bar, _ = _reports()
     plain = kit.compare("skylake-sp-2017", "netperf-rr", ["kvm", "xen-hvm"], duration=0.2, seed=11,
@@ -36,6 +40,7 @@ def test_reporting_progress_changes_no_number():
     assert with_bar.summary[cols].equals(plain.summary[cols])
 
 
+@pytest.mark.slow
 def test_nested_blocks_report_to_the_outermost():
     outer: list[float] = []
     with R.report_progress(lambda d, t, label: outer.append(t)):
@@ -51,6 +56,7 @@ def test_no_bar_when_standard_error_is_not_a_terminal(capsys):
     assert "simulated s" not in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_panel_shows_a_bar_while_it_runs_and_hides_it_after():
     from kit.ui.panels import ComparePanel
     panel = ComparePanel()

@@ -191,6 +191,7 @@ def _root_flag():
     return ["--allow-root"] if os.geteuid() == 0 else []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_stopping_hvkit_lab_stops_jupyterlab_and_its_kernels(sig, code, tmp_path):
     port, token = _free_port(), "t" * 32
@@ -209,6 +210,7 @@ def test_stopping_hvkit_lab_stops_jupyterlab_and_its_kernels(sig, code, tmp_path
     assert kernel in out  # the kernel that was running was shut down by the server (its log names it)
 
 
+@pytest.mark.slow
 def test_the_dashboard_needs_its_token_and_refuses_kernels_beyond_the_limit(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('dash' + 'board')")])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

@@ -33,6 +33,7 @@ def test_expand_factorial_zip_points_and_replications():
         expand(BASE, zip_params={"vcpus": [1, 2], "pcpus": [1]})
 
 
+@pytest.mark.slow
 def test_results_identical_on_every_executor(tmp_path):
     inline = sweep(BASE, GRID, replications=2, workers=1, progress=False)
     with ProcessPoolExecutor(2) as ex:
@@ -43,6 +44,7 @@ def test_results_identical_on_every_executor(tmp_path):
     pd.testing.assert_frame_equal(inline[SAME], threads[SAME])
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_gives_the_same_numbers():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -96,12 +98,14 @@ def _stored_keys(store):
     return keys
 
 
-def test_kill_minus_9_then_resume_matches_an_uninterrupted_run(tmp_path):
+@pytest.mark.slow
+def test_kill_minus_9_then_resume_matches_an_uninterrupted_run(tmp_path, cli):
     y = _sweep_yaml(tmp_path)
     out = tmp_path / "r.parquet"
     store = tmp_path / "r.parquet.points"
-    cmd = [sys.executable, "-m", "kit.cli", "sweep", str(y), "-o", str(out), "--workers", "1", "--no-progress"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    argv = ["sweep", str(y), "-o", str(out), "--workers", "1", "--no-progress"]
+    proc = subprocess.Popen([sys.executable, "-m", "kit.cli", *argv], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 120
     while time.time() < deadline and len(_stored_keys(store)) < 5:
         time.sleep(0.05)
@@ -109,20 +113,19 @@ def test_kill_minus_9_then_resume_matches_an_uninterrupted_run(tmp_path):
     proc.wait()
     done_before = len(_stored_keys(store))
     assert 5 <= done_before < 32 and not out.exists()
-    r = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
+    r = cli.process(*argv, "--resume")
+    assert r.code == 0, r.err
     resumed = pd.read_parquet(out)
     assert resumed["reused"].sum() == done_before  # every stored point reused, none recomputed
     keys = _stored_keys(store)
     assert len(keys) == len(set(keys)) == 32  # nothing stored twice
     full_out = tmp_path / "full.parquet"
-    subprocess.run([sys.executable, "-m", "kit.cli", "sweep", str(y), "-o", str(full_out), "--workers", "2",
-                    "--no-progress"], check=True, capture_output=True, timeout=300)
+    cli.process("sweep", str(y), "-o", str(full_out), "--workers", "2", "--no-progress").ok()
     full = pd.read_parquet(full_out)
     pd.testing.assert_frame_equal(resumed[SAME].reset_index(drop=True), full[SAME].reset_index(drop=True))
 
 
-def test_sweep_file_validation(tmp_path):
+def test_sweep_file_validation(tmp_path, cli):
     p = tmp_path / "bad.yaml"
     p.write_text("base: {hardware: skylake-sp-2017, hypervisor: kvm, workload: spec-int}\ngrids: {vcpus: [1]}\n")
     with pytest.raises(HvkitError) as e:
@@ -131,9 +134,7 @@ def test_sweep_file_validation(tmp_path):
     p.write_text("base: {hardware: skylake-sp-2017, hypervisor: kvm, workload: spec-int}\ngrid: {colour: [1]}\n")
     with pytest.raises(HvkitError, match="colour"):
         load_sweep_file(p)
-    r = subprocess.run([sys.executable, "-m", "kit.cli", "sweep", str(p), "-o", str(tmp_path / "x.parquet")],
-                       capture_output=True, text=True)
-    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "colour" in cli("sweep", str(p), "-o", str(tmp_path / "x.parquet")).error()
 
 
 def test_example_sweep_file_is_valid():

@@ -132,6 +132,7 @@ def check_complete(out, store, reference, reused):
 
 # ---- real kills ------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_killing_a_worker_is_retried_not_stored(tmp_path, slow_reference):
     proc, cmd, out, store = start(tmp_path)
     try:
@@ -148,6 +149,7 @@ def test_killing_a_worker_is_retried_not_stored(tmp_path, slow_reference):
     check_complete(out, store, slow_reference, reused=0)
 
 
+@pytest.mark.slow
 def test_killing_a_worker_then_the_main_process_loses_nothing(tmp_path, slow_reference):
     proc, cmd, out, store = start(tmp_path)
     seen = set()
@@ -178,6 +180,7 @@ def test_killing_a_worker_then_the_main_process_loses_nothing(tmp_path, slow_ref
     check_complete(out, store, slow_reference, reused=before)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig,code,word,group", [(signal.SIGINT, 130, "interrupted", True),
                                                  (signal.SIGTERM, 143, "terminated", False)])
 def test_ctrl_c_and_sigterm_store_what_finished_and_say_one_line(tmp_path, slow_reference, sig, code, word, group):
@@ -203,6 +206,7 @@ def test_ctrl_c_and_sigterm_store_what_finished_and_say_one_line(tmp_path, slow_
     check_complete(out, store, slow_reference, reused=int(m.group(1)))
 
 
+@pytest.mark.slow
 def test_a_second_sweep_into_the_same_store_is_refused(tmp_path):
     proc, cmd, out, store = start(tmp_path, workers=1)  # one worker: still running when the second one starts
     try:
@@ -227,6 +231,7 @@ def _killing_run_point(spec):
     return run_point(spec)
 
 
+@pytest.mark.slow
 def test_a_point_that_kills_its_worker_is_found_and_given_up_unstored(tmp_path, monkeypatch, fast_reference):
     monkeypatch.setattr(sweep_workers, "run_point", _killing_run_point)
     base, kw = load_sweep_file(_yaml(tmp_path, FAST_YAML))
@@ -245,6 +250,7 @@ def test_a_point_that_kills_its_worker_is_found_and_given_up_unstored(tmp_path, 
     assert again["reused"].tolist() == (~bad).tolist()
 
 
+@pytest.mark.slow
 def test_points_given_up_are_one_line_and_exit_1_without_an_output(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sweep_workers, "run_point", _killing_run_point)
     out = tmp_path / "r.parquet"
@@ -282,6 +288,7 @@ def _yaml(tmp_path, text):
     return p
 
 
+@pytest.mark.slow
 def test_disk_full_is_one_line_and_what_is_stored_stays_valid(tmp_path, monkeypatch, capsys, fast_reference):
     y = _yaml(tmp_path, FAST_YAML)
     out, store = tmp_path / "r.parquet", tmp_path / "r.parquet.points"
@@ -312,6 +319,7 @@ def test_disk_full_is_one_line_and_what_is_stored_stays_valid(tmp_path, monkeypa
     assert int(df["reused"].sum()) == 4
 
 
+@pytest.mark.slow
 def test_an_output_that_cannot_be_written_leaves_the_store_complete(tmp_path, monkeypatch, capsys, fast_reference):
     y = _yaml(tmp_path, FAST_YAML)
     out = tmp_path / "r.parquet"
@@ -341,6 +349,7 @@ def _fresh_store(tmp_path, name="st"):
     return base, kw, df, tmp_path / name
 
 
+@pytest.mark.slow
 def test_a_link_planted_at_a_temporary_name_is_never_written_through(tmp_path, monkeypatch, fast_reference):
     victim = tmp_path / "victim"
     victim.write_text("precious")
@@ -421,6 +430,7 @@ def test_a_store_swapped_for_a_link_mid_sweep_redirects_nothing(tmp_path):
     assert [r["key"] for r in stored_records(tmp_path / "moved")] == [row["spec_hash"]]
 
 
+@pytest.mark.slow
 def test_a_chunk_replaced_by_a_link_is_not_followed(tmp_path, fast_reference):
     base, kw, _, store = _fresh_store(tmp_path)
     chunk = sorted(store.glob("points-*.jsonl"))[0]
@@ -471,13 +481,15 @@ def _emptied(chunk):
 
 
 @pytest.mark.parametrize("damage,warning,recomputed", [
-    (lambda c: _rewrite(c, _swap_keys), "the key does not match the spec", 2),
-    (lambda c: _rewrite(c, _swap_specs), "the key does not match the spec", 2),
-    (lambda c: _rewrite(c, _nan_value), "value is not a finite number", 1),
-    (_truncate, "checksum mismatch", N_FAST),
-    (_garbage, "not a point chunk", N_FAST),
-    (_emptied, "not a point chunk", N_FAST),
-], ids=["keys swapped", "specs swapped", "NaN result", "truncated", "garbage", "empty"])
+    pytest.param(lambda c: _rewrite(c, _swap_keys), "the key does not match the spec", 2, id="keys swapped",
+                 marks=pytest.mark.slow),
+    pytest.param(lambda c: _rewrite(c, _swap_specs), "the key does not match the spec", 2, id="specs swapped",
+                 marks=pytest.mark.slow),
+    pytest.param(lambda c: _rewrite(c, _nan_value), "value is not a finite number", 1, id="NaN result"),
+    pytest.param(_truncate, "checksum mismatch", N_FAST, id="truncated", marks=pytest.mark.slow),
+    pytest.param(_garbage, "not a point chunk", N_FAST, id="garbage", marks=pytest.mark.slow),
+    pytest.param(_emptied, "not a point chunk", N_FAST, id="empty", marks=pytest.mark.slow),
+])
 def test_a_damaged_store_is_reported_and_recomputed_never_trusted(tmp_path, fast_reference, damage, warning,
                                                                   recomputed):
     base, kw, _, store = _fresh_store(tmp_path)
@@ -509,6 +521,7 @@ def warnings_as_errors():
     return _Ctx()
 
 
+@pytest.mark.slow
 def test_a_chunk_from_another_sweep_swapped_in_is_never_reused(tmp_path, fast_reference):
     base, kw, _, store = _fresh_store(tmp_path)
     other = tmp_path / "o.yaml"

@@ -1,9 +1,7 @@
-"""Honest uncertainty (issue 15, section 3): replications with a Student's t interval, digits the interval supports,
+"""Honest uncertainty: replications with a Student's t interval, digits the interval supports,
 a time metric that does not depend on the horizon, and what a baseline shares with the run (neighbours)."""
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 import subprocess
@@ -19,14 +17,6 @@ from kit.stats import format_ci, mean_ci, replication_seed, t_interval, t_quanti
 from kit.sweep import expand
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _cli(*argv: str) -> str:
-    from kit.cli import main
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert main(list(argv)) == 0
-    return out.getvalue()
 
 
 # ---- the interval ------------------------------------------------------------------------------------------
@@ -105,6 +95,7 @@ def test_replications_use_the_seeds_of_a_sweep():
     assert [p["spec"].seed for p in plan] == [replication_seed(3, r) for r in range(3)]
 
 
+@pytest.mark.slow
 def test_replications_are_the_same_in_another_process():
     here = kit.run(SPEC, replications=3).replicas[["seed", "value"]].values.tolist()
     probe = ("import json, kit; s = kit.Spec.make(hardware='skylake-sp-2017', hypervisor='kvm', "
@@ -124,16 +115,16 @@ def test_compare_replicates_every_mode_and_native():
     assert s.loc["kvm", "relative_performance"] == pytest.approx(kvm["relative_performance"])
 
 
-def test_cli_prints_the_supported_digits_and_json_keeps_them_all():
+def test_cli_prints_the_supported_digits_and_json_keeps_them_all(cli):
     args = ["run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload", "kernel-build",
             "--duration", "0.5", "--seed", "3", "--replications", "3"]
-    text = _cli(*args)
+    text = cli(*args).ok()
     s = kit.run(SPEC, replications=3).summary.iloc[0]
     assert format_ci(s["value"], (s["ci_high"] - s["ci_low"]) / 2, "s") in text.splitlines()[0]
-    rec = json.loads(_cli(*args, "--json"))
+    rec = cli(*args, "--json").json()
     assert rec["value"] == s["value"] and rec["ci_low"] == s["ci_low"] and rec["replications"] == 3
     assert [x["seed"] for x in rec["replicas"]] == [replication_seed(3, i) for i in range(3)]
-    assert "interval is unknown" in _cli(*args[:-2])
+    assert "interval is unknown" in cli(*args[:-2]).ok()
 
 
 # ---- a time metric does not depend on the horizon ---------------------------------------------------------
@@ -157,6 +148,7 @@ NB = kit.Spec.make(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="n
                    pcpus=1, neighbor="spec-int", seed=2)
 
 
+@pytest.mark.slow
 def test_relative_is_against_native_alone_and_interference_against_the_same_vm_alone():
     s = kit.run(NB).summary.iloc[0]
     native_alone = kit.run(NB.replace(hypervisor="native", neighbor=None), baseline=False).summary.iloc[0]["value"]
@@ -172,6 +164,7 @@ def test_relative_is_against_native_alone_and_interference_against_the_same_vm_a
     assert "no neighbour (this run has spec-int" in s["baseline"]
 
 
+@pytest.mark.slow
 def test_without_a_neighbour_nothing_interferes():
     s = kit.run(NB.replace(neighbor=None)).summary.iloc[0]
     assert s["interference"] == 1.0 and s["alone_value"] == s["value"]
@@ -190,7 +183,8 @@ def test_the_baseline_says_what_native_shares():
     assert alone_spec(NB).neighbor is None and alone_spec(NB).hypervisor == "xen-hvm"
 
 
-def test_compare_varies_the_neighbour():
+@pytest.mark.slow
+def test_compare_varies_the_neighbour(cli):
     r = kit.compare("skylake-sp-2017", "netperf-rr", ["native", "xen-hvm"], neighbors=[None, "spec-int"],
                     duration=0.05, pcpus=1, seed=2)
     s = r.summary.set_index("scenario")
@@ -201,8 +195,8 @@ def test_compare_varies_the_neighbour():
     assert s.loc["xen-hvm + spec-int", "value"] == row["value"]
     assert s.loc["xen-hvm + spec-int", "interference"] == pytest.approx(row["interference"])
     assert s.loc["xen-hvm + spec-int", "alone_value"] == s.loc["xen-hvm + none", "value"]
-    text = _cli("compare", "--hardware", "skylake-sp-2017", "--workload", "netperf-rr", "--hypervisors", "xen-hvm",
-                "--neighbors", "none,spec-int", "--duration", "0.05", "--set", "pcpus=1", "--seed", "2")
+    text = cli("compare", "--hardware", "skylake-sp-2017", "--workload", "netperf-rr", "--hypervisors", "xen-hvm",
+               "--neighbors", "none,spec-int", "--duration", "0.05", "--set", "pcpus=1", "--seed", "2").ok()
     assert "interference" in text and "native baseline: native alone" in text and "spec-int" in text
 
 
