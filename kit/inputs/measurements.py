@@ -104,6 +104,8 @@ class Measurements(BaseModel):
     rows: list[MeasuredRow] = Field(default_factory=list, description="the measured values")
     per_unit: dict[str, Num] = Field(default_factory=dict, description="a native run's counts per unit of work, in "
                                                                        "the workload file's per_unit vocabulary")
+    params: dict[str, Num] = Field(default_factory=dict, description="a workload's parameters the run shows, in the "
+                                                                     "workload file's params vocabulary")
     notes: list[str] = Field(default_factory=list, description="what the tool or the import said about the run")
 
     @model_validator(mode="after")
