@@ -11,12 +11,12 @@ from collections.abc import Sequence
 
 from ..version import __version__
 from ..errors import HvkitError
-from . import catalog, dashboard, lab, micro, migrate, model, papers, sweep
+from . import catalog, dashboard, lab, machine, micro, migrate, model, papers, sweep
 from .common import Parser
 
 __all__ = ["main", "build_parser"]
 
-GROUPS = (catalog, micro, model, migrate, sweep, papers, lab, dashboard)
+GROUPS = (catalog, micro, model, migrate, sweep, papers, machine, lab, dashboard)
 
 
 def build_parser() -> Parser:

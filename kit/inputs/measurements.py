@@ -43,9 +43,9 @@ class Machine(BaseModel):
     hw_virt: str = Field("none", description="vmx, svm or none: what the CPU flags showed")
     origin: str = Field("", description="where these facts come from (the tool's output, or this machine at import)")
 
-    def describe(self) -> str:
+    def describe(self, guest: bool = True) -> str:
         text = f"{self.hostname} ({self.cpu_model}, Linux {self.kernel}, {self.date})"
-        if self.is_guest:
+        if guest and self.is_guest:
             outer = f" of {self.hypervisor}" if self.hypervisor else ""
             text += f", itself a virtual machine{outer}: every exit measured here includes the outer hypervisor"
         return text

@@ -57,10 +57,10 @@ class HostInfo:
     kvm_module: str = ""
     hw_virt: str = "none"
 
-    def describe(self) -> str:
+    def describe(self, guest: bool = True) -> str:
         """``HOST (CPU model, Linux KERNEL, DATE)``, and that it is a guest when it is."""
         text = f"{self.hostname} ({self.cpu_model}, Linux {self.kernel}, {self.date})"
-        if self.is_guest:
+        if guest and self.is_guest:
             outer = f" of {self.hypervisor}" if self.hypervisor else ""
             text += (f", itself a virtual machine{outer} (CPUID hypervisor bit set): every exit measured here "
                      "includes the outer hypervisor")

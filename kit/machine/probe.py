@@ -184,7 +184,9 @@ def probe(device: str = "/dev/kvm", ops: Sequence[str] | None = None, *, replica
 
 
 def _source(result: ProbeResult, what: str) -> str:
-    return f"measured on {result.host.describe()} by {TOOL}: {what}"
+    guest = (f"; this machine is itself a virtual machine ({result.host.hypervisor or 'unknown hypervisor'}): the "
+             "value includes the outer hypervisor" if result.host.is_guest else "")
+    return f"measured on {result.host.describe(guest=False)} by {TOOL}: {what}{guest}"
 
 
 def measurements_document(result: ProbeResult) -> dict:
@@ -218,24 +220,15 @@ def measurements_document(result: ProbeResult) -> dict:
 
 def profile_document(result: ProbeResult, base: str, profile_id: str,
                      fitted: dict[str, dict] | None = None) -> dict:
-    """A hardware profile that inherits ``base`` and sets what this machine measured: the clock (the TSC rate),
-    the native CPUID and system call (with their intervals) and the ``fitted`` values (each a ``{value, source,
-    interval}`` mapping, from :func:`kit.papers.profile_fit.fit_profile`)."""
-    summary = result.summary().set_index("op")
+    """A hardware profile that inherits ``base`` and sets what this machine measured: the clock (the TSC rate) and
+    the ``fitted`` values (each a ``{value, source, interval}`` mapping, from
+    :meth:`kit.papers.profile_fit.FitReport.profile_params`: the native CPUID and system call, and the parameters
+    fitted to the probe's rows)."""
     h = result.host
     params: dict[str, dict] = {
         "freq_ghz": {"value": round(result.tsc_khz / 1e6, 6),
                      "source": _source(result, "the vCPU's TSC rate (KVM_GET_TSC_KHZ), taken as the core clock "
                                                "(constant TSC: every cycle count here is in TSC ticks)")}}
-    for name, (loop, param) in NATIVE_OPS.items():
-        if param and name in summary.index:
-            s = summary.loc[name]
-            q = {"value": round(float(s["cycles"]), 1),
-                 "source": _source(result, f"native {loop} in a loop in this process (mean of {int(s['n'])} "
-                                           "replications)")}
-            if s["half"] is not None:
-                q["interval"] = [round(float(s["ci_low"]), 1), round(float(s["ci_high"]), 1)]
-            params[param] = q
     params.update(fitted or {})
     guest = (f" This machine is itself a virtual machine ({h.hypervisor or 'unknown hypervisor'}): every measured "
              "value includes the outer hypervisor." if h.is_guest else "")

@@ -82,7 +82,7 @@ def read_lines(path: Path) -> list[str]:
         raise HvkitError(f"too large ({st.st_size} bytes)", where=str(path), allowed=f"at most {MAX_BYTES} bytes")
     raw = path.read_bytes()
     if b"\x00" in raw:
-        raise bad(path, 0, "binary content: give the tool's text output")
+        raise bad(path, 1, "binary content: give the tool's text output")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
