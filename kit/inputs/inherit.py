@@ -62,9 +62,9 @@ def _base_path(data: dict, path: Path, directory: Path, kind: str) -> Path:
         return path.parent / name
     try:
         return locate(name, directory, kind)
-    except HvkitError as exc:
+    except HvkitError:
         raise HvkitError(f"unknown base {kind}", where=str(path), field="base", value=name,
-                         allowed=exc.allowed) from None
+                         allowed=sorted(p.stem for p in directory.glob("*.yaml"))) from None
 
 
 def resolve_base(data: Any, path: Path, directory: Path, kind: str) -> tuple[Any, dict[str, str]]:
