@@ -43,6 +43,11 @@ DEVICE_MODEL_PREFIX = "QEMU: "
 #: Events of a unit of work that are its native part (measured natively, not modelled in a check).
 NATIVE_EVENTS = frozenset({"user_instr", "kernel_instr"})
 _RANK_TOL = 1e-6
+#: A fitted parameter stays within this factor of the base's value (e^12, about 160,000) either way, and an
+#: interval's half-width in log space is capped at 20 (a factor of 5e8: an interval that says nothing, reported
+#: with a note rather than as an overflow).
+MAX_LOG_STEP_FROM_BASE = 12.0
+MAX_LOG_HALF = 20.0
 #: Parameters a fit never moves: counts of things (whole numbers) and the hit rate bounded by 1.
 NOT_CONTINUOUS = frozenset({"sockets", "cores_per_socket", "threads_per_core", "page_levels", "numa_nodes",
                             "mem_channels", "tlb_entries", "nested_tlb_hit"})
@@ -220,6 +225,7 @@ def fit_profile(base: str | Hardware, meas: Measurements, *, test_share: float =
     undetermined = [names[j] for j in sensitive if j not in chosen]
     # Gauss-Newton on log-parameters
     logp = np.array([math.log(values[n]) for n in fitted])
+    lower, upper = logp - MAX_LOG_STEP_FROM_BASE, logp + MAX_LOG_STEP_FROM_BASE
     y = np.array([r.value for r in fit_rows])
 
     def residuals(lp: np.ndarray) -> np.ndarray:
@@ -236,7 +242,7 @@ def fit_profile(base: str | Hardware, meas: Measurements, *, test_share: float =
         step = np.clip(step, -3.0, 3.0)  # at most a factor of 20 per iteration
         loss, t = float(res @ res), 1.0
         while t > 1e-4:
-            trial = logp + t * step
+            trial = np.clip(logp + t * step, lower, upper)
             r2 = residuals(trial)
             if float(r2 @ r2) < loss:
                 logp, res = trial, r2
@@ -261,6 +267,10 @@ def fit_profile(base: str | Hardware, meas: Measurements, *, test_share: float =
             notes.append(f"{len(fitted)} parameters from {len(fit_rows)} fit rows: no spare row, so the intervals "
                          "carry only the measurements' own intervals, not the model's misfit")
     half = np.sqrt(np.clip(np.diag(cov), 0, None)) if fitted else np.zeros(0)
+    if np.any(half > MAX_LOG_HALF):
+        notes.append("the fit rows leave some parameters undetermined in practice: intervals wider than a factor of "
+                     f"e^{MAX_LOG_HALF:g} are shown at that width")
+        half = np.minimum(half, MAX_LOG_HALF)
     fit_list = ", ".join(fit_ids)
     held = ", ".join(test) or "none"
     for k, n in enumerate(fitted):
@@ -286,7 +296,7 @@ def fit_profile(base: str | Hardware, meas: Measurements, *, test_share: float =
             down = hw.with_overrides({n: best[n] / 1.02})
             a, b = model_cycles(row, up, events), model_cycles(row, down, events)
             g[k] = (math.log(a) - math.log(b)) / (2 * math.log(1.02)) if a > 0 and b > 0 else 0.0
-        return float(math.sqrt(max(g @ cov @ g, 0.0)))
+        return min(float(math.sqrt(max(g @ cov @ g, 0.0))), MAX_LOG_HALF)
 
     out = []
     for r in meas.rows:

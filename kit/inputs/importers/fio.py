@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import Parsed, Value, bad, read_lines
+from .common import Parsed, Value, bad, read_lines
 
 __all__ = ["parse"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import Parsed, Value, bad, number, read_lines
+from .common import Parsed, Value, bad, number, read_lines
 
 __all__ = ["parse"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import Parsed, Value, bad, number, read_lines
+from .common import Parsed, Value, bad, number, read_lines
 from .perf_stat import parse_counts
 
 __all__ = ["parse"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import Parsed, Value, bad, read_lines
+from .common import Parsed, Value, bad, read_lines
 
 __all__ = ["parse", "snapshot"]
 
