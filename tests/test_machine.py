@@ -200,7 +200,7 @@ def _write(path: Path, data: dict) -> Path:
 
 def test_a_profile_inherits_and_overrides_only_what_differs(tmp_path, capsys):
     from kit.inputs.hardware import load_hardware
-    mid = _write(tmp_path / "mid.yaml", {"base": "skylake-sp-2017", "id": "mid", "name": "mid",
+    _write(tmp_path / "mid.yaml", {"base": "skylake-sp-2017", "id": "mid", "name": "mid",
                                          "features": {"apicv": False},
                                          "params": {"exit_roundtrip_cycles": {"value": 300, "source": "what-if",
                                                                               "interval": [250, 350]}}})

@@ -67,7 +67,7 @@ def register(sub) -> None:
 
     s = sub.add_parser("profile", help="fit a profile to measurements",
                        description="Profiles from measurements.", epilog=FIT_EXAMPLES, formatter_class=RawEpilog)
-    psub = s.add_subparsers(dest="profile_command", parser_class=type(s))
+    psub = s.add_subparsers(dest="profile_command", parser_class=type(s), help="fit: fit a base profile to measurements")
     f = psub.add_parser("fit", help="fit a base profile to a measurements file, with held-out rows",
                         description="Fit the parameters the measured rows determine, holding a share of the rows out "
                                     "of the fit; report which rows were fit and which tested.",
@@ -188,8 +188,12 @@ def cmd_probe(args) -> None:
     share = _number(args.test_share, "--test-share", positive=False)
     seed = int(_number(args.seed, "--seed", integer=True, positive=False))
     on_tty = sys.stderr.isatty()
+
+    def show(name: str) -> None:
+        sys.stderr.write(f"\rprobing {name:24s}")
+
     result = probe(args.device, split(args.ops) or None, replications=reps, target_ms=target,
-                   progress=(lambda name: sys.stderr.write(f"\rprobing {name:24s}")) if on_tty else None)
+                   progress=show if on_tty else None)
     if on_tty:
         sys.stderr.write("\r" + " " * 40 + "\r")
     doc = measurements_document(result)

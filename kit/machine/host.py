@@ -18,6 +18,7 @@ import platform
 import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = ["HostInfo", "host_info", "KVM_MODULES", "native_cpuid", "native_loop_ticks", "NATIVE_LOOPS"]
 
@@ -149,7 +150,7 @@ class _Native:
 _CACHE: dict[bytes, object] = {}
 
 
-def _function(code: bytes, restype: object, *argtypes: object):
+def _function(code: bytes, restype: Any, *argtypes: Any) -> Any:
     import ctypes
     if platform.machine() not in ("x86_64", "AMD64"):
         raise OSError(0, "native measurements need an x86-64 CPU")

@@ -200,12 +200,12 @@ def fit_profile(base: str | Hardware, meas: Measurements, *, test_share: float =
         name = NATIVE_PARAMS.get(r.quantity)
         if name and r.unit == "cycles":
             fixed[name] = r.value
-            half = r.half_width()
+            row_half = r.half_width()
             param_rows.append({"parameter": name, "status": "measured natively", "base": _value(hw0, name),
                                "value": r.value, "low": r.ci95[0] if r.ci95 else math.nan,
                                "high": r.ci95[1] if r.ci95 else math.nan, "rows": r.id,
                                "source": f"measured on {machine} by {meas.tool}: row {r.id}"
-                                         + ("" if half is None else f" (n={r.n})")})
+                                         + ("" if row_half is None else f" (n={r.n})")})
     hw1 = hw0.with_overrides(fixed) if fixed else hw0
     fit_rows = [by_id[i] for i in fit_ids]
     # the parameters the fit rows determine: sensitive to them, and adding to the rank
@@ -296,12 +296,12 @@ def fit_profile(base: str | Hardware, meas: Measurements, *, test_share: float =
             down = hw.with_overrides({n: best[n] / 1.02})
             a, b = model_cycles(row, up, events), model_cycles(row, down, events)
             g[k] = (math.log(a) - math.log(b)) / (2 * math.log(1.02)) if a > 0 and b > 0 else 0.0
-        return min(float(math.sqrt(max(g @ cov @ g, 0.0))), MAX_LOG_HALF)
+        return min(math.sqrt(max(float(g @ cov @ g), 0.0)), MAX_LOG_HALF)
 
     out = []
     for r in meas.rows:
         ci_low, ci_high = (r.ci95 if r.ci95 else (math.nan, math.nan))
-        rec = {"id": r.id, "quantity": r.quantity, "unit": r.unit, "measured": r.value, "ci_low": ci_low,
+        rec: dict[str, object] = {"id": r.id, "quantity": r.quantity, "unit": r.unit, "measured": r.value, "ci_low": ci_low,
                "ci_high": ci_high, "n": r.n, "base_model": math.nan, "model": math.nan, "model_low": math.nan,
                "model_high": math.nan, "rel_error": math.nan, "inside": False}
         ev = _events(r)
@@ -324,9 +324,10 @@ def fit_profile(base: str | Hardware, meas: Measurements, *, test_share: float =
             rec["use"] = "native"
         else:
             rec["use"] = "not modelled" if not ev else ("input" if r.role == "input" else r.role)
-        if not math.isnan(rec["model"]):
-            rec["rel_error"] = rec["model"] / r.value - 1.0
-            rec["inside"] = bool(rec["model_low"] <= r.value <= rec["model_high"])
+        model, low, high = float(rec["model"]), float(rec["model_low"]), float(rec["model_high"])  # type: ignore[arg-type]
+        if not math.isnan(model):
+            rec["rel_error"] = model / r.value - 1.0
+            rec["inside"] = bool(low <= r.value <= high)
         out.append(rec)
     rows_df = pd.DataFrame(out)
     if any(not math.isfinite(v) for v in rows_df["model"].dropna()):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Sequence
+from typing import Any
 from pathlib import Path
 
 from ...errors import HvkitError
@@ -33,7 +34,7 @@ from .common import MAX_BYTES, Parsed, Value, bad, number, read_lines
 __all__ = ["Parsed", "Value", "bad", "read_lines", "import_files", "KINDS", "MAX_BYTES", "number"]
 
 
-Parser = Callable[..., Parsed]
+Parser = Callable[..., Any]
 
 
 def _registry() -> dict[str, tuple[Parser, str]]:
@@ -126,8 +127,8 @@ def import_files(kind: str, paths: Sequence[str | os.PathLike[str]], machine: di
             for k in keys:
                 per_unit[k] = math.fsum(p.counts.get(k, 0.0) for p in parsed) / (units * len(parsed))
     for k in sorted({k for p in parsed for k in p.ratios}):
-        vals = [p.ratios[k] for p in parsed if k in p.ratios]
-        per_unit[k] = math.fsum(vals) / len(vals)
+        ratios = [p.ratios[k] for p in parsed if k in p.ratios]
+        per_unit[k] = math.fsum(ratios) / len(ratios)
     for p in parsed:
         params.update(p.params)
     doc = {"kind": "measurements", "tool": version, "machine": facts, "rows": rows, "notes": notes}
