@@ -78,10 +78,14 @@ def cmd_show(args) -> None:
         return
     if args.what == "hardware":
         hw = load_hardware(args.name)
+        org = _origins(args.name, "hardware")
         if args.json:
-            print_json(hw.model_dump())
+            print_json({**hw.model_dump(), **({"origins": org} if org else {})})
             return
         print(f"{hw.id}: {hw.name} ({hw.vendor}, {hw.arch}, {hw.year}), {hw.pcpus} logical CPUs")
+        if org:
+            bases = sorted({v for v in org.values() if v != hw.id})
+            print(f"inherits from {', '.join(bases)}: each value says where it is set")
         if hw.description:
             print(wrap(hw.description))
         f = hw.features.model_dump()
@@ -92,7 +96,7 @@ def cmd_show(args) -> None:
             if q is None:
                 print(f"{k}: not given  ({PARAM_DOCS[k]}; the mechanisms that read it are off)")
                 continue
-            print(f"{k} = {q.value:g}  ({PARAM_DOCS[k]})")
+            print(f"{k} = {q.value:g}{_tag(q, org.get(f'params.{k}'), hw.id)}  ({PARAM_DOCS[k]})")
             print(wrap(q.source, indent="    "))
         return
     if not args.hardware:
@@ -111,6 +115,28 @@ def cmd_show(args) -> None:
         print(f"  resolved: {note}")
 
 
+def _origins(name: str, what: str) -> dict[str, str]:
+    """Which file set each value of a profile or workload that inherits (empty when it has no base)."""
+    from ..inputs.files import locate
+    from ..inputs.hardware import profiles_dir
+    from ..inputs.inherit import origins
+    from ..inputs.workloads import workloads_dir
+    directory, kind = (profiles_dir(), "hardware profile") if what == "hardware" else (workloads_dir(), "workload")
+    return origins(locate(name, directory, kind), directory, kind)
+
+
+def _tag(q, origin: str | None, own: str) -> str:
+    """`` [measured, 95% interval a to b; inherited from X]``: how a value was obtained and which file set it."""
+    parts = []
+    if q.source.strip().lower().startswith(("measured", "fitted")):
+        parts.append(q.source.split()[0].lower())
+    if q.interval is not None:
+        parts.append(f"95% interval {q.interval[0]:g} to {q.interval[1]:g}")
+    if origin is not None:
+        parts.append("set here" if origin == own else f"inherited from {origin}")
+    return f" [{'; '.join(parts)}]" if parts else ""
+
+
 def wrap(text: str, indent: str = "", width: int = 100) -> str:
     """Long provenance text wrapped for a terminal."""
     import textwrap
@@ -120,8 +146,10 @@ def wrap(text: str, indent: str = "", width: int = 100) -> str:
 def _show_workload(args) -> None:
     from ..inputs.workloads import PerUnit, load_workload, rates, traits
     wl = load_workload(args.name)
+    org = _origins(args.name, "workload")
     if args.json:
-        print_json({**wl.model_dump(), "traits": traits(wl), "rates_per_kilo_instruction": rates(wl)})
+        print_json({**wl.model_dump(), "traits": traits(wl), "rates_per_kilo_instruction": rates(wl),
+                    **({"origins": org} if org else {})})
         return
     print(f"{wl.id}: {wl.name} ({wl.kind} workload)")
     print(wrap(wl.description))
@@ -134,7 +162,11 @@ def _show_workload(args) -> None:
     for name, info in PerUnit.model_fields.items():
         value = getattr(wl.per_unit, name)
         if value != info.default:
-            print(f"  {name:20s} {value:>14,.6g}  {info.description or ''}")
+            where = org.get(f"per_unit.{name}")
+            how = "" if where is None else ("  [set here" if where == wl.id else f"  [inherited from {where}")
+            if how and name in wl.provenance and wl.provenance[name].lower().startswith("measured"):
+                how += "; measured"
+            print(f"  {name:20s} {value:>14,.6g}  {info.description or ''}{how + ']' if how else ''}")
     print("parameters: " + ", ".join(f"{k}={v}" for k, v in wl.params.model_dump().items()))
     print("source:")
     print(wrap(wl.source, indent="  "))

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from .hardware import PARAM_DOCS, UNMODELLED_FEATURES, Features, Hardware, Params, Quantity
+from .measurements import Machine, MeasuredRow, Measurements
 from .modes import PARTS
 from .scenario import HostKnobs, Scenario, VmEntry
 from .spec import ALIASES, MODE_KEYS, TOP_KEYS, Spec
@@ -85,6 +86,9 @@ def format_reference() -> str:
             "Top-level keys:", ""] + _table(Hardware)
     out += ["", "Each `params` entry is a quantity with its provenance:", ""] + _table(Quantity)
     out += ["", "A source that starts with 'estimated' must say why ('estimated, because ...').", "",
+            "A profile or workload may start with `base: ID` (a catalogue id, or a path ending in `.yaml` relative to "
+            "the file) and give only what differs: mappings merge key by key, a value with its source is replaced "
+            "whole, `id` is never inherited; cycles and unknown bases are refused (`kit.inputs.inherit`).", "",
             "### `params`", ""] + _table(Params, PARAM_DOCS)
     out += ["", "### `features`", ""] + _table(Features)
     out += ["", "Features a profile records but no mechanism reads yet (overriding them is refused): "
@@ -94,6 +98,10 @@ def format_reference() -> str:
     out += ["", "### `params`", ""] + _table(WorkloadParams)
     out += ["", "Traits (`hvkit list workloads --trait T`): "
             + "; ".join(f"`{k}`: {v[0]}" for k, v in TRAITS.items()) + ".", ""]
+    out += ["## Measurements file (`hvkit import`, `hvkit probe`; read by `hvkit profile fit`)", ""] + _table(Measurements)
+    out += ["", "### `machine`", ""] + _table(Machine)
+    out += ["", "### `rows`: each entry", ""] + _table(MeasuredRow)
+    out += [""]
     out += ["## Sweep file (`hvkit sweep FILE`)", ""] + _table(SweepFile)
     out += ["", "## Scenario (`hvkit run --scenario FILE`)", "",
             "A host with heterogeneous VMs (`examples/scenario-mixed.yaml`). Top-level keys:", ""] + _table(Scenario)

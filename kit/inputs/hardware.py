@@ -2,9 +2,10 @@
 
 A profile is a YAML file in ``hw_profiles/`` (or any path a user gives). Every
 numeric parameter is a ``{value, source}`` pair: the source is a citation, a
-datasheet, or a sentence that starts "estimated, because ...". Unknown keys are
-refused, and every error names the file, the field, the bad value and what is
-allowed.
+datasheet, or a sentence that starts "estimated, because ..."; a measured or
+fitted value may carry its 95% ``interval``. A profile may inherit another with
+``base:`` (:mod:`kit.inputs.inherit`). Unknown keys are refused, and every error
+names the file, the field, the bad value and what is allowed.
 """
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import HvkitError
 from .coerce import Bool, Int, Num, to_bool, to_number
 from .files import ID_PATTERN, cached_load, catalogue_dir, load_validated, locate, read_yaml
+from .inherit import resolve_base
 
 __all__ = ["Quantity", "Features", "Params", "Hardware", "UNMODELLED_FEATURES", "load_hardware", "list_hardware",
            "profiles_dir", "PARAM_DOCS"]
@@ -29,6 +31,8 @@ class Quantity(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     value: Num = Field(description="the number, in the unit its parameter names")
     source: str = Field(min_length=3, description="a citation, a datasheet, or 'estimated, because ...'")
+    interval: list[Num] | None = Field(None, description="a measured or fitted value's 95% interval [low, high] "
+                                                         "(hvkit probe, hvkit profile fit)")
 
     @field_validator("source")
     @classmethod
@@ -37,6 +41,16 @@ class Quantity(BaseModel):
         if low.startswith("estimated") and "because" not in low:
             raise ValueError("an estimate must say why: write 'estimated, because ...'")
         return s
+
+    @model_validator(mode="after")
+    def _interval_holds_the_value(self) -> "Quantity":
+        if self.interval is not None:
+            if len(self.interval) != 2:
+                raise ValueError("an interval is [low, high]")
+            low, high = self.interval
+            if not low <= self.value <= high:
+                raise ValueError(f"the interval [{low:g}, {high:g}] does not contain the value {self.value:g}")
+        return self
 
 
 class Features(BaseModel):
@@ -325,7 +339,8 @@ def load_hardware(name_or_path: str | os.PathLike) -> Hardware:
 
 
 def _build(path: Path) -> Hardware:
-    hw = _validate(read_yaml(path), where=str(path))
+    data, _ = resolve_base(read_yaml(path), path, profiles_dir(), "hardware profile")
+    hw = _validate(data, where=str(path))
     if path.parent.resolve() == profiles_dir().resolve() and hw.id != path.stem:
         raise HvkitError("profile id must match its file name", where=str(path), field="id",
                          value=hw.id, allowed=path.stem)

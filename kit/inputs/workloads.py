@@ -1,7 +1,7 @@
 """Guest workloads: what a guest does per unit of work, characterized on native.
 
-A workload is a YAML file in ``workloads/`` (or any path a user gives),
-validated like a hardware profile: unknown keys are refused and every error
+A workload is a YAML file in ``workloads/`` (or any path a user gives; it may
+inherit another with ``base:``, :mod:`kit.inputs.inherit`), validated like a hardware profile: unknown keys are refused and every error
 names the file and the field. Per unit of work it gives instructions, system
 calls, faults, page-table writes, context switches, TLB behaviour, memory
 traffic and disk operations. Byte-proportional costs (copies, checksums) are given
@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ..errors import HvkitError
 from .coerce import Bool, Int, Num
 from .files import ID_PATTERN, cached_load, catalogue_dir, load_validated, locate, read_yaml
+from .inherit import resolve_base
 
 __all__ = ["PerUnit", "WritableSet", "Workload", "load_workload", "list_workloads", "workloads_dir", "writable_set",
            "GUEST_OS_MIB", "rates", "traits", "TRAITS", "TUNABLE"]
@@ -258,7 +259,8 @@ def load_workload(name_or_path: str | os.PathLike[str]) -> Workload:
 
 
 def _build(path: Path) -> Workload:
-    wl = _validate(read_yaml(path), str(path))
+    data, _ = resolve_base(read_yaml(path), path, workloads_dir(), "workload")
+    wl = _validate(data, str(path))
     if path.parent.resolve() == workloads_dir().resolve() and wl.id != path.stem:
         raise HvkitError("workload id must match its file name", where=str(path), field="id",
                          value=wl.id, allowed=path.stem)
