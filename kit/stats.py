@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["replication_seed", "t_quantile", "t95", "t_interval", "mean_ci", "format_ci", "ci_digits"]
+__all__ = ["replication_seed", "t_quantile", "t95", "t_interval", "fit_interval_scale", "mean_ci", "format_ci", "ci_digits"]
 
 
 def replication_seed(base_seed: int, replication: int) -> int:
@@ -106,6 +106,15 @@ def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, flo
         return mean, 0.0  # the same value up to rounding (a closed form has no sampling noise): no spread
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in x) / (n - 1))
     return mean, t_quantile(0.5 + level / 2, n - 1) * sd / math.sqrt(n)
+
+
+def fit_interval_scale(dof: int, level: float = 0.95) -> float:
+    """The Student's t factor that turns a least-squares parameter's standard error into its ``level`` interval,
+    with ``dof`` = rows fitted minus parameters fitted (a fit's interval, not a mean's: :func:`t_interval` is the
+    one interval of a mean over replications or seeds)."""
+    if dof < 1:
+        raise ValueError("a fit's interval needs at least one spare row (degrees of freedom >= 1)")
+    return t_quantile(0.5 + level / 2, dof)
 
 
 def mean_ci(df: Any, by: list[str], value: str = "relative_performance", level: float = 0.95) -> Any:

@@ -31,7 +31,7 @@ from ..errors import HvkitError
 from ..inputs.hardware import Hardware, Params, load_hardware
 from ..inputs.measurements import MeasuredRow, Measurements
 from ..inputs.modes import hypervisor
-from ..stats import t_quantile
+from ..stats import fit_interval_scale
 
 __all__ = ["fit_profile", "FitReport", "split_rows", "NATIVE_PARAMS", "DEVICE_MODEL_PREFIX", "model_cycles",
            "profile_document"]
@@ -262,7 +262,7 @@ def fit_profile(base: str | Hardware, meas: Measurements, *, test_share: float =
         dof = len(fit_rows) - len(fitted)
         if dof > 0:
             s2 = float(res @ res) / dof
-            cov = cov + (t_quantile(0.975, dof) ** 2) * s2 * np.linalg.pinv(jf.T @ jf)
+            cov = cov + (fit_interval_scale(dof) ** 2) * s2 * np.linalg.pinv(jf.T @ jf)
         else:
             notes.append(f"{len(fitted)} parameters from {len(fit_rows)} fit rows: no spare row, so the intervals "
                          "carry only the measurements' own intervals, not the model's misfit")
