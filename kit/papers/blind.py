@@ -57,6 +57,26 @@ BLIND_FILES = {
     "predictions-consolidation-2003-2007.csv": BlindFile(
         "predictions-consolidation-2003-2007.csv", "3f6544d5df8f5e40c45cceeed14908705f96373ba5e81cc316dcc029f13d0573",
         "committed at 5788e6e, computed at model 79dbcee"),
+    "predictions-heldout-matthews-2007-vmware-openvz.csv": BlindFile(
+        "predictions-heldout-matthews-2007-vmware-openvz.csv",
+        "7f3bfad0279193623975894b91b8213ff22b12fb884a7506d3c717ce37053120",
+        "committed with its digest (issue 19, section 1), computed at model ee75110 (main 1999d70 and new inputs)"),
+    "predictions-heldout-clark-2005-apache-mmuncher.csv": BlindFile(
+        "predictions-heldout-clark-2005-apache-mmuncher.csv",
+        "9123da6386662735561c6120747448b94a9057f6c1e198264b26300888200635",
+        "committed with its digest (issue 19, section 1), computed at model ee75110 (main 1999d70 and new inputs)"),
+    "predictions-heldout-barham-2003-fig4-udp.csv": BlindFile(
+        "predictions-heldout-barham-2003-fig4-udp.csv",
+        "bf7704127d7b9b943cadaf3823f72a3a562f0beb8f967fd6cd14fbd98d73dca6",
+        "committed with its digest (issue 19, section 1), computed at model ee75110 (main 1999d70 and new inputs)"),
+    "predictions-heldout-turtles-2010-drw-vmware.csv": BlindFile(
+        "predictions-heldout-turtles-2010-drw-vmware.csv",
+        "e7d7f6e3f2cae80068dbac8f5430f588d76a01f91b1de906a62b1005889505c2",
+        "committed with its digest (issue 19, section 1), computed at model ee75110 (main 1999d70 and new inputs)"),
+    "predictions-heldout-felter-2015-redis-fio.csv": BlindFile(
+        "predictions-heldout-felter-2015-redis-fio.csv",
+        "8e2ec1d3f5e9b1b326db6ef7ba4a116448be9e2b8a831bb1a131c6cb48ff0f28",
+        "committed with its digest (issue 19, section 1), computed at model ee75110 (main 1999d70 and new inputs)"),
 }
 
 

@@ -53,7 +53,7 @@ __all__ = ["MODEL_COMMIT", "CSV", "SHA256", "PAPERS", "NOT_MODELLED", "MAX_HALF_
 
 #: The model the committed files were computed with (the HEAD they ran on: main 1999d70 plus this generator and
 #: the new workload presets, no model change).
-MODEL_COMMIT = ""
+MODEL_COMMIT = "ee75110"
 #: The committed files, under ``data/``
 CSV = {"matthews": "predictions/predictions-heldout-matthews-2007-vmware-openvz.csv",
        "clark": "predictions/predictions-heldout-clark-2005-apache-mmuncher.csv",
@@ -61,7 +61,12 @@ CSV = {"matthews": "predictions/predictions-heldout-matthews-2007-vmware-openvz.
        "turtles": "predictions/predictions-heldout-turtles-2010-drw-vmware.csv",
        "felter": "predictions/predictions-heldout-felter-2015-redis-fio.csv"}
 #: SHA-256 of each committed file (tests/test_predictions_heldout_2026.py checks them)
-SHA256: dict[str, str] = {}
+SHA256: dict[str, str] = {
+    "matthews": "7f3bfad0279193623975894b91b8213ff22b12fb884a7506d3c717ce37053120",
+    "clark": "9123da6386662735561c6120747448b94a9057f6c1e198264b26300888200635",
+    "barham": "bf7704127d7b9b943cadaf3823f72a3a562f0beb8f967fd6cd14fbd98d73dca6",
+    "turtles": "e7d7f6e3f2cae80068dbac8f5430f588d76a01f91b1de906a62b1005889505c2",
+    "felter": "8e2ec1d3f5e9b1b326db6ef7ba4a116448be9e2b8a831bb1a131c6cb48ff0f28"}
 
 PAPERS = {
     "matthews": "Matthews, Hu, Hamilton, Brabec, Hunter and Yang, Quantifying the Performance Isolation Properties of "
