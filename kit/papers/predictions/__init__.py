@@ -14,6 +14,7 @@ file                                        module                          befo
 ``predictions-turtles-2010-nested.csv``     ``turtles_2010_nested``         ``kit.papers.predictions_beyond``
 ``predictions-felter-2015-docker.csv``      ``felter_2015_docker``          ``kit.papers.predictions_beyond``
 ``predictions-consolidation-2003-2007.csv`` ``consolidation_2003_2007``     ``kit.papers.predictions_consolidation``
+``predictions-heldout-*.csv`` (five files)    ``heldout_2026``                ``kit.papers.predictions_heldout_2026``
 ==========================================  ==============================  =========================================
 
 The descriptions in ``data/predictions/`` (never edited once written) name the modules as they were then.
