@@ -17,7 +17,8 @@ from .errors import HvkitError
 from .inputs.modes import hypervisor
 from .inputs.resolve import Resolved
 from .inputs.spec import MAX_DURATION_S
-from .sim.costing import TCP_IP_HEADER_BYTES, Costing
+from .sim.mode_costs import Costing
+from .sim.net_costs import TCP_IP_HEADER_BYTES
 from .sim.drivers import UNIT_WORK_CV
 
 __all__ = ["unit_seconds", "check_duration", "in_flight_bound", "peak_rate", "check_measured", "end_uncertainty",

@@ -293,7 +293,7 @@ def closed_form_metrics(spec: Spec) -> dict | None:
     from .inputs.resolve import resolve
     from .measure import check_duration, run_warnings
     from .results import relative
-    from .sim.costing import Costing
+    from .sim.mode_costs import Costing
     from .sim.host import backend_label, has_closed_form
     res = resolve(spec)
     if not has_closed_form(res):

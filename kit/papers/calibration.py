@@ -25,8 +25,9 @@ import math
 import pandas as pd
 
 from ..costs.codepaths import FITTED_TO
-from ..costs.events import PV_BATCH_MAX, CostModel
+from ..costs.memory_events import PV_BATCH_MAX
 from ..costs.microbench import op_path
+from ..costs.model import CostModel
 from ..errors import HvkitError
 from ..inputs.files import data_dir
 from ..inputs.hardware import load_hardware

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import simpy
 
-from .costing import SEGMENTS_PER_ACK
+from .net_costs import SEGMENTS_PER_ACK
 from .scheduler import Item
 from .work import Work
 

@@ -4,7 +4,7 @@ Physical CPUs are a :class:`~kit.sim.scheduler.Scheduler` under a policy. Every 
 :class:`~kit.sim.scheduler.Entity`: guest vCPUs and backend threads (Xen's dom0 vCPUs running netback and
 blkback, vhost workers, QEMU I/O threads, the host OS of a hosted VMM, Hyper-V's root partition). Entities are
 grouped in :class:`Runner` s that share a queue of work: a VM's vCPUs share the guest's run queue, dom0's vCPUs
-share its backend queue. Work is charged analytically in bulk (:mod:`kit.sim.costing`); the discrete events
+share its backend queue. Work is charged analytically in bulk (:mod:`kit.sim.mode_costs`); the discrete events
 are the ones where ordering or contention matters: scheduling, wakeups, I/O batches, backend jobs, device
 service and interrupts. The workload drivers (:mod:`kit.sim.drivers`) make the guests work.
 
@@ -35,11 +35,10 @@ from ..inputs.resolve import Resolved, VmPlan
 from ..inputs.spec import Spec
 from ..inputs.workloads import Workload
 from . import drivers
-from .compositions import costing_for
-from .costing import Costing
 from .devices import DISK_SERVERS, Device
 from .locks import WAIT_STATES, Sync, needs_slices
 from .memory import Contention, class_costs
+from .mode_costs import Costing, costing_for
 from .numa import Topology
 from .overcommit import MemoryPlan, VmMemory, plan_memory
 from .params import DEFAULT_WEIGHT, KVM_HALT_POLL_S
