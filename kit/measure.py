@@ -1,7 +1,7 @@
 """What a run's numbers may claim: the shortest meaningful run, its warnings, and its unfinished requests.
 
 A run credits units of work as their work is done, and counts apart the units that finished
-(:func:`kit.sim.scheduler.credit_units`). These functions keep a number that looks valid from being one that is
+(:func:`kit.sim.entities.credit_units`). These functions keep a number that looks valid from being one that is
 not: a run too short to finish one unit of the workload is refused before it
 is simulated (:func:`check_duration`); a value that is not finite, or a run that finished no unit, is an error
 (:func:`check_measured`); a run whose value is uncertain because of its length carries a ``warnings`` entry

@@ -117,7 +117,7 @@ def _metric_value(host: Host, wl: Workload, duration: float, units: float) -> fl
     per unit of work; or, for a time metric (a kernel build's time), the units per job divided by that rate.
 
     A time metric is thus the time per unit of work times the units of a job, from the measured rate (the running
-    unit's fraction counts, see :func:`kit.sim.scheduler.credit_units`), never the time until a job finished
+    unit's fraction counts, see :func:`kit.sim.entities.credit_units`), never the time until a job finished
     within the horizon: it does not depend on ``duration`` beyond sampling noise, which shrinks with a longer
     duration and which the interval over replications reports (``tests/test_uncertainty.py``).
     """

@@ -88,7 +88,7 @@ def test_caps_hold_under_credit_and_cfs(hypervisor):
 
 
 def test_cfs_bandwidth_period_is_linux_default():
-    from kit.sim.params import CFS
+    from kit.sim.policies import CFS
     assert CFS["bandwidth_period_ms"][0] == 100
 
 

@@ -34,7 +34,7 @@ from ..inputs.hardware import load_hardware
 from ..inputs.modes import PRESETS, hypervisor
 from ..inputs.resolve import resolve_platform
 from ..inputs.spec import Overrides, parse_set, route
-from ..sim.params import CREDIT
+from ..sim.policies import CREDIT
 from .published import value_range
 
 __all__ = ["load_calibration", "calibrate", "summary", "GAPS", "HARDWARE_FITTED_TO", "fitted_parameters",

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import simpy
 
 from .net_costs import SEGMENTS_PER_ACK
-from .scheduler import Item
+from .entities import Item
 from .work import Work
 
 __all__ = ["start", "blocks", "ChainedCpuThread", "ChainedWrite", "request_started", "request_done", "DRIVERS",

@@ -9,7 +9,7 @@ arrival, a completion, a wake-up that preempts, the end of the slice it won) eve
 rate, and the only event is the next completion. What the policy decides stays with the policy object:
 
 - the share of each entity is :meth:`Policy.fluid_weight` (Xen credit and CFS both converge to shares proportional
-  to weight, capped at one CPU each); a cap is a :class:`~kit.sim.scheduler.CapGroup` whose rate is limited to its
+  to weight, capped at one CPU each); a cap is a :class:`~kit.sim.entities.CapGroup` whose rate is limited to its
   quota per period (:attr:`Policy.period_s`);
 - a waking entity asks the policy as in the discrete engine (:meth:`Policy.on_wake`, :meth:`Policy.priority`,
   :meth:`Policy.preempts`): one that would preempt (a BOOSTed credit vCPU, a CFS sleeper with the smallest
@@ -45,7 +45,9 @@ from typing import Any
 import simpy
 from simpy.events import EventPriority
 
-from .scheduler import WORK_DONE_S, Activity, CapGroup, CapsAndPools, Entity, Item, Policy, credit_units
+from .entities import WORK_DONE_S, Activity, CapGroup, Entity, Item, credit_units
+from .policies import Policy
+from .scheduler import CapsAndPools
 from .work import QUEUEING
 
 __all__ = ["FluidScheduler", "FluidPool", "END_OF_INSTANT"]

@@ -1,7 +1,7 @@
 """The SimPy model of a virtualized host.
 
 Physical CPUs are a :class:`~kit.sim.scheduler.Scheduler` under a policy. Every thing that needs a CPU is an
-:class:`~kit.sim.scheduler.Entity`: guest vCPUs and backend threads (Xen's dom0 vCPUs running netback and
+:class:`~kit.sim.entities.Entity`: guest vCPUs and backend threads (Xen's dom0 vCPUs running netback and
 blkback, vhost workers, QEMU I/O threads, the host OS of a hosted VMM, Hyper-V's root partition). Entities are
 grouped in :class:`Runner` s that share a queue of work: a VM's vCPUs share the guest's run queue, dom0's vCPUs
 share its backend queue. Work is charged analytically in bulk (:mod:`kit.sim.mode_costs`); the discrete events
@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
+from ..costs.switch_events import KVM_HALT_POLL_S
 from ..errors import HvkitError
 from ..inputs.resolve import Resolved, VmPlan
 from ..inputs.spec import Spec
@@ -41,9 +42,10 @@ from .memory import Contention, class_costs
 from .mode_costs import Costing, costing_for
 from .numa import Topology
 from .overcommit import MemoryPlan, VmMemory, plan_memory
-from .params import DEFAULT_WEIGHT, KVM_HALT_POLL_S
 from .fluid import FluidScheduler
-from .scheduler import Activity, Entity, Item, Policy, Scheduler, policy_for
+from .entities import Activity, Entity, Item
+from .policies import DEFAULT_WEIGHT, Policy, policy_for
+from .scheduler import Scheduler
 from .stopping import STOP_KINDS, LatencyLog, NoLatencyLog, Stopper
 from .switches import GUEST_KINDS, Hooks, Switches, switch_work
 from .work import IDLE, PAUSED, QUEUEING, Work

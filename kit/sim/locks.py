@@ -42,7 +42,7 @@ import numpy as np
 import simpy
 
 from ..costs.paths import Step
-from .scheduler import Activity, Item
+from .entities import Activity, Item
 from .work import Work
 
 __all__ = ["Sync", "VmSync", "needs_slices", "LOCK_SPIN", "IPI_WAIT", "LOCK_HALT", "COSTOP", "WAIT_STATES",

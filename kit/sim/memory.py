@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..inputs.hardware import Hardware
+from .entities import Item
 from .numa import Topology
-from .scheduler import Item
 from .work import MEMORY_STALLS, Work
 
 __all__ = ["Contention", "ClassCosts", "MEM_EFFICIENCY", "LOADED_LATENCY", "MEMORY_CONTENTION", "NUMA_REMOTE",

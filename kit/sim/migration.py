@@ -35,7 +35,7 @@ from ..inputs.modes import Mode
 from ..inputs.workloads import WritableSet
 from .mode_costs import Costing
 from .devices import Device
-from .scheduler import Item
+from .entities import Item
 from .work import MIGRATION as W_MIGRATION
 from .work import Work
 
