@@ -133,7 +133,8 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
               tables: bool = True) -> tuple[dict, list, list, dict, list, list]:
     from .inputs.resolve import resolve
     from .measure import censored_latency_rows, check_duration, check_measured, run_warnings
-    from .sim.host import Host, has_closed_form
+    from .sim.engines import has_closed_form
+    from .sim.host import Host
     res = resolved if resolved is not None else resolve(spec)
     hw, mode, wl, duration = res.hw, res.mode, res.workload, res.duration
     check_duration(res)
@@ -288,13 +289,14 @@ def closed_form_metrics(spec: Spec) -> dict | None:
     """The summary metrics of ``spec`` from its closed form, without a host or a table (None if it has none).
 
     The same numbers as ``run(spec).summary`` (bit for bit, the same sums in the same order) for a spec where
-    nothing contends and nothing waits (:func:`~kit.sim.host.has_closed_form`); the bulk path of sweeps.
+    nothing contends and nothing waits (:func:`~kit.sim.engines.has_closed_form`); the bulk path of sweeps.
     """
     from .inputs.resolve import resolve
     from .measure import check_duration, run_warnings
     from .results import relative
     from .sim.mode_costs import Costing
-    from .sim.host import backend_label, has_closed_form
+    from .sim.engines import has_closed_form
+    from .sim.host import backend_label
     res = resolve(spec)
     if not has_closed_form(res):
         return None

@@ -26,7 +26,7 @@ in the same callback, and an item with a ``then`` continuation (a CPU-bound gues
 without a process switch, so a CPU-bound unit costs one event, its completion.
 
 Where slices carry the answer. The latency of a waking vCPU that must wait for a CPU depends on where the running
-ones are in their slices and ticks; the host (:class:`kit.sim.host.Host`) therefore gives the discrete scheduler to a
+ones are in their slices and ticks; :func:`kit.sim.engines.engine_for` therefore gives the discrete scheduler to a
 host whose guests sleep and wake (:func:`kit.sim.drivers.blocks`) when its entities contend, and to any host whose
 policy says an outcome depends on slice boundaries (:meth:`Policy.requires_slices`), and to a host whose guest
 synchronization (lock-holder preemption, pause-loop exits, co-scheduling: :func:`kit.sim.locks.needs_slices`)

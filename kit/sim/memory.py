@@ -40,11 +40,11 @@ from typing import Any
 
 from ..inputs.hardware import Hardware
 from .entities import Item
-from .numa import Topology
+from .numa import Topology, VcpuPlacement
 from .work import MEMORY_STALLS, Work
 
-__all__ = ["Contention", "ClassCosts", "MEM_EFFICIENCY", "LOADED_LATENCY", "MEMORY_CONTENTION", "NUMA_REMOTE",
-           "SMT_SIBLING", "LINE_BYTES", "EXTRA_QUANTUM"]
+__all__ = ["Contention", "ClassCosts", "contention_for", "class_costs", "MEM_EFFICIENCY", "LOADED_LATENCY",
+           "MEMORY_CONTENTION", "NUMA_REMOTE", "SMT_SIBLING", "LINE_BYTES", "EXTRA_QUANTUM"]
 
 #: Categories of the extra cycles
 MEMORY_CONTENTION = "memory contention"
@@ -445,3 +445,18 @@ def class_costs(unit: Work, wl: Any, hw: Hardware, freq: float, pool: int, socke
     return ClassCosts(unit, compute, lines, wl.mlp, u.llc_refs, wl.cache_mib, llc_ws, pool, sockets, cpu_nodes,
                       memory, vnuma)
 
+
+def contention_for(hw: Hardware, top: Topology, freq: float, pool_cpus: list[tuple[int, ...]],
+                   placements: list[VcpuPlacement], units: list[Work], workloads: list[Any]) -> Contention | None:
+    """The memory system's rate effects on a host whose vCPUs are placed so (:func:`kit.sim.numa.place_vcpus`),
+    VM ``k`` running units of ``units[k]`` of ``workloads[k]``; None when none can be non-zero (nothing to watch)."""
+    cont = Contention(hw, top, freq, pool_cpus)
+    any_memory = False
+    for pl in placements:
+        cc = class_costs(units[pl.vm], workloads[pl.vm], hw, freq, pl.pool, pl.sockets, pl.cpu_nodes, pl.memory,
+                         pl.vnuma)
+        any_memory = any_memory or cc.lines > 0 or cc.llc_refs > 0
+        cont.register((pl.vm, pl.pool, pl.memory, pl.vnuma), cc)
+    if not (any_memory or cont.has_smt):
+        return None
+    return cont
