@@ -16,7 +16,7 @@ from typing import Any
 __all__ = ["CpuPart", "MemoryPart", "IoPart", "InterruptPart", "ArchPart", "FamilyPart", "MitigationPart",
            "DmaRemapPart", "PagePart", "NestedPart", "StoragePart", "Backend", "CPU", "MEMORY", "IO", "INTERRUPTS",
            "ARCH", "FAMILY", "MITIGATIONS", "DMA_REMAP", "PAGES", "NESTED", "STORAGE", "BACKENDS", "DEVICE_MODEL",
-           "BEST_INTERRUPTS",
+           "BEST_INTERRUPTS", "backend_named",
            "meanings"]
 
 #: The backend of an emulated device is wherever the mode's family runs its device model
@@ -254,6 +254,12 @@ class Backend:
     def threads(self, spec: Any) -> int:
         """Its threads under ``spec`` (dom0's vCPUs, a vhost worker per queue pair, or one)."""
         return int(getattr(spec, self.threads_from)) if self.threads_from else 1
+
+
+def backend_named(name: str) -> Backend:
+    """The backend entity ``name``: one of :data:`BACKENDS`, or another thread of one VM by that name (a live
+    migration's thread, for example)."""
+    return BACKENDS.get(name) or Backend(name, name, shared=False)
 
 
 def _table(*parts: Any) -> dict[str, Any]:

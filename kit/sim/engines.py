@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..inputs.parts import BACKENDS
+from ..inputs.parts import backend_named
 from ..inputs.resolve import Resolved, VmPlan
 from ..inputs.spec import Spec
 from . import drivers
@@ -36,7 +36,7 @@ def _backends(costs: list[Costing]) -> tuple[set[str], set[tuple[int, str]]]:
             name = cost.backend_name(what)
             if name is None:
                 continue
-            if BACKENDS[name].shared:
+            if backend_named(name).shared:
                 shared.add(name)
             else:
                 per_vm.add((vm, name))
@@ -55,7 +55,7 @@ def contended(spec: Spec, pcpus: int, costs: list[Costing]) -> bool:
         pins += [spec.vms * spec.vcpus + j for j in range(spec.neighbor_vcpus)]
     shared, per_vm = _backends(costs)
     for name in shared:
-        k = BACKENDS[name].threads(spec)
+        k = backend_named(name).threads(spec)
         pins += [n - k + t for t in range(k)]
     pins += [(spec.vms * spec.vcpus + vm) % n for vm, _ in per_vm]
     if not spec.pin:
@@ -77,7 +77,7 @@ def contended_plans(plans: tuple[VmPlan, ...], costs: list[Costing], partition: 
     shared, per_vm = _backends(costs)
     count[backend_pool] += len(per_vm)
     for name in shared:
-        count[backend_pool] += BACKENDS[name].threads(spec)
+        count[backend_pool] += backend_named(name).threads(spec)
     return any(c > len(cpus) for c, cpus in zip(count, partition))
 
 

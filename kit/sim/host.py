@@ -31,7 +31,7 @@ import numpy as np
 import simpy
 
 from ..costs.switch_events import KVM_HALT_POLL_S
-from ..inputs.parts import BACKENDS
+from ..inputs.parts import backend_named
 from ..inputs.resolve import Resolved, VmPlan
 from ..inputs.workloads import Workload
 from . import drivers
@@ -61,7 +61,7 @@ _HOST_STREAM = 0x6876
 
 def backend_label(name: str, vm: int) -> str:
     """How results name backend ``name`` serving VM ``vm`` (a shared backend has one name for all VMs)."""
-    return BACKENDS[name].label_for(vm)
+    return backend_named(name).label_for(vm)
 
 
 class Runner:
@@ -532,7 +532,7 @@ class Host:
         """The runner of backend ``name`` serving VM ``vm`` (created on first use)."""
         if name is None:
             return None
-        placed, backend = self._placed, BACKENDS[name]
+        placed, backend = self._placed, backend_named(name)
         n = backend.threads(self.spec)  # dom0's vCPUs, one vhost worker per virtio-net queue pair, or one thread
         if backend.shared:
             if name not in self._shared:
