@@ -37,7 +37,7 @@ from kit.inputs.resolve import resolve  # noqa: E402
 from kit.inputs.spec import Spec  # noqa: E402
 from kit.inputs.workloads import list_workloads  # noqa: E402
 from kit.run import closed_form_metrics, run  # noqa: E402
-from kit.sim.costing import Costing  # noqa: E402
+from kit.sim.mode_costs import Costing  # noqa: E402
 from kit.sim.drivers import UNIT_WORK_CV  # noqa: E402
 from kit.sim.stopping import t95  # noqa: E402
 

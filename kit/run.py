@@ -109,7 +109,7 @@ def _metric_value(host: Host, wl: Workload, duration: float, units: float) -> fl
     per unit of work; or, for a time metric (a kernel build's time), the units per job divided by that rate.
 
     A time metric is thus the time per unit of work times the units of a job, from the measured rate (the running
-    unit's fraction counts, see :func:`kit.sim.scheduler.credit_units`), never the time until a job finished
+    unit's fraction counts, see :func:`kit.sim.entities.credit_units`), never the time until a job finished
     within the horizon: it does not depend on ``duration`` beyond sampling noise, which shrinks with a longer
     duration and which the interval over replications reports (``tests/test_uncertainty.py``).
     """
@@ -125,7 +125,8 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
               tables: bool = True) -> tuple[dict, list, list, dict, list, list]:
     from .inputs.resolve import resolve
     from .results.validity import censored_latency_rows, check_duration, check_measured, run_warnings
-    from .sim.host import Host, has_closed_form
+    from .sim.engines import has_closed_form
+    from .sim.host import Host
     res = resolved if resolved is not None else resolve(spec)
     hw, mode, wl, duration = res.hw, res.mode, res.workload, res.duration
     check_duration(res)
@@ -280,13 +281,14 @@ def closed_form_metrics(spec: Spec) -> dict | None:
     """The summary metrics of ``spec`` from its closed form, without a host or a table (None if it has none).
 
     The same numbers as ``run(spec).summary`` (bit for bit, the same sums in the same order) for a spec where
-    nothing contends and nothing waits (:func:`~kit.sim.host.has_closed_form`); the bulk path of sweeps.
+    nothing contends and nothing waits (:func:`~kit.sim.engines.has_closed_form`); the bulk path of sweeps.
     """
     from .inputs.resolve import resolve
     from .results.validity import check_duration, run_warnings
     from .results import relative
-    from .sim.costing import Costing
-    from .sim.host import backend_label, has_closed_form
+    from .sim.mode_costs import Costing
+    from .sim.engines import has_closed_form
+    from .sim.host import backend_label
     res = resolve(spec)
     if not has_closed_form(res):
         return None

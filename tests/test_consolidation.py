@@ -24,7 +24,7 @@ from kit.run import run
 from kit.sim.locks import COSTOP, IPI_WAIT, LOCK_HALT, LOCK_SPIN
 from kit.sim.memory import MEMORY_CONTENTION, NUMA_REMOTE, SMT_SIBLING
 from kit.sim.overcommit import plan_memory
-from kit.sim.scheduler import Credit2Policy, RootSchedulerPolicy, policy_for
+from kit.sim.policies import Credit2Policy, RootSchedulerPolicy, policy_for
 from kit.sim.switches import CACHE_REFILL
 
 HW = "skylake-sp-2017"
@@ -82,7 +82,8 @@ def test_pause_loop_exits_and_pv_spinlocks_mitigate_lock_holder_preemption():
 def test_directed_yield_is_a_property_of_the_scheduler():
     """KVM's PLE handler yields to a preempted sibling (yield_to, a CFS next buddy); Xen's credit scheduler only
     yields."""
-    from kit.sim.scheduler import CfsPolicy, CreditPolicy, Entity
+    from kit.sim.entities import Entity
+    from kit.sim.policies import CfsPolicy, CreditPolicy
 
     class Pool:
         queue: list = []

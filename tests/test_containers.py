@@ -5,7 +5,7 @@ import pytest
 import kit
 from kit.costs.containers import CONNECTION_SETUP_INSTR
 from kit.errors import HvkitError
-from kit.sim.compositions import ContainerCosting, costing_for
+from kit.sim.mode_costs import ContainerCosting, costing_for
 
 HW = "skylake-sp-2017"
 

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import kit
-from kit.costs.events import CostModel
+from kit.costs import CostModel
 from kit.costs.microbench import op_path
 from kit.costs.ops import OPS
 from kit.costs.codepaths import SOFTWARE
@@ -174,7 +174,7 @@ def test_64_bit_pv_system_calls_switch_page_tables():
 
 def test_a_one_shot_guest_timer_is_rearmed_every_tick():
     from kit.inputs.workloads import load_workload
-    from kit.sim.costing import Costing
+    from kit.sim.mode_costs import Costing
     wl = load_workload("spec-int")
     sky = kit.load_hardware("skylake-sp-2017")
     unit = Costing(sky, kit.hypervisor("kvm", sky), wl).unit()
@@ -188,9 +188,9 @@ def test_a_one_shot_guest_timer_is_rearmed_every_tick():
 
 
 def test_injected_interrupts_sometimes_wait_for_an_interrupt_window():
-    from kit.costs.events import INTERRUPT_WINDOW_FRACTION
+    from kit.costs.paths import INTERRUPT_WINDOW_FRACTION
     from kit.inputs.workloads import load_workload
-    from kit.sim.costing import Costing
+    from kit.sim.mode_costs import Costing
     snb, sky = kit.load_hardware("sandybridge-ep-2012"), kit.load_hardware("skylake-sp-2017")
     wl = load_workload("netperf-rr")
     injected = Costing(snb, kit.hypervisor("kvm", snb), wl).notify()

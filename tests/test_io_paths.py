@@ -8,7 +8,8 @@ import kit
 from kit.inputs.hardware import load_hardware
 from kit.inputs.modes import hypervisor
 from kit.inputs.workloads import load_workload
-from kit.sim.costing import (HANDSHAKE_SEGMENTS, NIC_IRQ_INSTR, SEGMENTS_PER_ACK, TCP_ACK_RX_INSTR, Costing)
+from kit.sim.mode_costs import Costing
+from kit.sim.net_costs import HANDSHAKE_SEGMENTS, NIC_IRQ_INSTR, SEGMENTS_PER_ACK, TCP_ACK_RX_INSTR
 
 
 def _run(**kw):
@@ -112,7 +113,7 @@ def test_a_halted_vcpu_is_woken_by_its_own_scheduler():
 
 
 def test_dma_remapping_costs_the_host_drivers_not_an_assigned_device():
-    from kit.sim.costing import IOTLB_INVALIDATION_CYCLES, LAZY_UNMAPS_PER_FLUSH
+    from kit.sim.unit_costs import IOTLB_INVALIDATION_CYCLES, LAZY_UNMAPS_PER_FLUSH
     hw = load_hardware("skylake-sp-2017")
     wl = load_workload("netperf-rr")
     costs = {r: Costing(hw, hypervisor("native", hw, dma_remap=r), wl) for r in ("off", "lazy", "strict")}

@@ -232,7 +232,7 @@ def test_caps_hold_under_credit_and_cfs(hypervisor):
 
 
 def test_cfs_bandwidth_period_is_linux_default():
-    from kit.sim.params import CFS
+    from kit.sim.policies import CFS
     assert CFS["bandwidth_period_ms"][0] == 100
 
 
@@ -343,7 +343,7 @@ def test_credit_cap_limits_a_vm_to_its_share_of_one_cpu():
 def test_cached_costs_are_not_mutated_by_concurrent_clients():
     """Many clients build their request work from the same cached unit cost: results must not depend on how many."""
     one = R(hardware="p4-xeon-2003", hypervisor="vmware-bt", workload="specweb", params={"clients": 1}, duration=0.2)
-    from kit.sim.costing import Costing
+    from kit.sim.mode_costs import Costing
     from kit.inputs.resolve import resolve
     res = resolve(one.specs[0])
     hw, mode, wl = res.hw, res.mode, res.workload

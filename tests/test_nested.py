@@ -3,11 +3,11 @@ the CPU shadows the VMCS; EPT on EPT against shadow paging in L1; L1's own I/O t
 import pytest
 
 import kit
-from kit.costs.events import CostModel
+from kit.costs import CostModel
 from kit.costs.microbench import op_path
 from kit.costs.nested import VMCS_ACCESSES_PER_EXIT, VMCS_TRAP_REASON, VMRESUME_REASON
 from kit.errors import HvkitError
-from kit.sim.compositions import NestedCosting, costing_for
+from kit.sim.mode_costs import NestedCosting, costing_for
 
 
 def _exits(steps):

@@ -13,7 +13,7 @@ native (no exits, one-dimensional page walks). What it adds is kernel work on tw
   bind-mounted host directory) is the native path.
 
 CPU limits are cgroup bandwidth control (a quota per period), the same mechanism as a capped VM under CFS
-(``--set caps=...``, :class:`kit.sim.scheduler.CfsPolicy`). The constants are instructions, run at the
+(``--set caps=...``, :class:`kit.sim.policies.CfsPolicy`). The constants are instructions, run at the
 profile's ``kernel_cpi``.
 """
 from __future__ import annotations

@@ -10,7 +10,8 @@ from ..errors import HvkitError
 from ..inputs.hardware import Hardware
 from ..inputs.modes import Mode
 from ..inputs.resolve import resolve_platform
-from .events import EVENT_REGISTRY, CostModel, Step
+from .model import CostModel
+from .paths import EVENT_REGISTRY, Step
 from .ops import OPS, Op, get_op
 
 __all__ = ["op_path", "microbench"]

@@ -16,7 +16,7 @@ with shadow paging in L1, L2's page-table updates exit (and are reflected) and i
 tables through EPT01, in two dimensions as well. Faults on EPT02 itself, which L0 takes when L2 first touches a
 guest-physical page or after L1 changes its EPT, are rare in steady state and not modelled.
 
-This module holds the constants and builds the steps; :meth:`kit.costs.events.CostModel.exit` calls
+This module holds the constants and builds the steps; :meth:`kit.costs.paths.Paths.exit` calls
 :func:`reflected_exit` for a nested mode, passing its ``Step`` class (this module does not import the cost model).
 """
 from __future__ import annotations
@@ -65,7 +65,7 @@ def vmcs_traps(hw: Any) -> float:
 def reflected_exit(cm: Any, reason: str, handler: list, step: Callable[..., Any]) -> list:
     """The steps of one exit of a nested guest that L0 reflects to L1, with L1's ``handler``.
 
-    ``cm`` is the :class:`~kit.costs.events.CostModel` of the nested mode (its family is L1's, ``mode.nested`` is
+    ``cm`` is the :class:`~kit.costs.model.CostModel` of the nested mode (its family is L1's, ``mode.nested`` is
     L0's) and ``step`` the ``Step`` class. The L2 exit is counted under ``reason``; L1's trapped VMCS accesses and
     its VMRESUME are exits of their own reasons.
     """

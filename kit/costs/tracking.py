@@ -16,8 +16,8 @@ learn which pages the guest writes. How it learns decides what the guest pays, p
 - ``softmmu``: a full emulator marks its software TLB entries not-dirty; the first store to a page takes the
   slow path.
 
-:class:`Tracking` gives the path of each of these costs (as :class:`~kit.costs.events.Step` s, through the same
-:class:`~kit.costs.events.CostModel` as every other event, so exits are counted and nested modes reflect them),
+:class:`Tracking` gives the path of each of these costs (as :class:`~kit.costs.paths.Step` s, through the same
+:class:`~kit.costs.model.CostModel` as every other event, so exits are counted and nested modes reflect them),
 and :class:`Transfer` what sending and receiving pages costs the migration threads on both hosts.
 """
 from __future__ import annotations
@@ -25,7 +25,8 @@ from __future__ import annotations
 from ..errors import HvkitError
 from ..inputs.hardware import Hardware
 from ..inputs.modes import Mode
-from .events import CostModel, Step
+from .model import CostModel
+from .paths import Step
 
 __all__ = ["METHODS", "choose_method", "Tracking", "Transfer", "PML_ENTRIES", "PAGE_BYTES"]
 
@@ -104,15 +105,16 @@ def choose_method(hw: Hardware, mode: Mode, requested: str = "auto") -> str:
     what-if that needs ``ept_ad_bits``).
     """
     where = f"migration of {mode.name} on '{hw.id}'"
-    if mode.is_native or mode.family == "container":
+    if mode.runs_on_host_kernel:
         raise HvkitError("nothing to migrate: there is no virtual machine", where=where, field="hypervisor",
                          value=mode.name, allowed="a virtualized mode")
-    if getattr(mode, "nested", "none") != "none":
+    if mode.is_nested:
         raise HvkitError("migrating a nested guest is not modelled", where=where, field="nested",
                          value=mode.nested, allowed="none")
-    if mode.memory == "softmmu":
+    memory = mode.memory_part
+    if memory.software_mmu:
         possible = ["softmmu"]
-    elif mode.memory in ("pv-direct", "shadow"):
+    elif memory.shadow_tables or memory.paravirtual_tables:
         possible = ["log-dirty-shadow"]
     else:  # nested paging
         possible = ["write-protect"]
@@ -180,7 +182,7 @@ class Tracking:
 
     def pte_write(self) -> list[Step]:
         """Extra cost of each guest page-table write while tracking (PV direct paging runs on log-dirty shadows)."""
-        if self.method == "log-dirty-shadow" and self.mode.memory == "pv-direct":
+        if self.method == "log-dirty-shadow" and self.mode.memory_part.paravirtual_tables:
             return [Step(f"{self.family}: propagate the update into the log-dirty shadow", "hypervisor",
                          self.cm.hv_cycles(SHADOW_UPDATE_PATH))]
         return []
@@ -230,7 +232,7 @@ class Transfer:
     def __init__(self, hw: Hardware, mode: Mode, compression: bool = False, zero_pages: bool = False) -> None:
         self.cpi = hw.val("kernel_cpi")
         self.compression, self.zero_pages = compression, zero_pages
-        self.foreign_map = mode.family == "xen"
+        self.foreign_map = mode.family_part.foreign_map
 
     def wire_bytes(self, pages: float, zero: float = 0.0) -> float:
         """Bytes on the wire for ``pages`` pages of which ``zero`` are zero pages."""

@@ -19,59 +19,19 @@ from typing import Any, NoReturn
 from ..errors import HvkitError
 from .coerce import to_bool
 from .hardware import Hardware, load_hardware
+from .parts import (ARCH, BACKENDS, BEST_INTERRUPTS, CPU, DEVICE_MODEL, DMA_REMAP, FAMILY, INTERRUPTS, IO, MEMORY,
+                    MITIGATIONS, NESTED, PAGES, STORAGE, ArchPart, Backend, CpuPart, DmaRemapPart, FamilyPart,
+                    InterruptPart, IoPart, MemoryPart, MitigationPart, NestedPart, PagePart, StoragePart, meanings)
 
-__all__ = ["Mode", "PARTS", "PRESETS", "hypervisor", "list_hypervisors", "L0_IO", "CONTAINER_IO", "l0_io"]
+__all__ = ["Mode", "PARTS", "PRESETS", "hypervisor", "list_hypervisors", "CONTAINER_IO", "l0_io", "page_levels_saved"]
 
-#: Allowed values of each part, with a one-line meaning.
+#: Allowed values of each part, with a one-line meaning (what each value does is in :mod:`kit.inputs.parts`).
 PARTS: dict[str, dict[str, str]] = {
-    "cpu": {
-        "native": "no hypervisor",
-        "hvm": "hardware-assisted trap-and-emulate (VT-x, AMD-V, ARM EL2)",
-        "pv": "paravirtualized kernel, deprivileged, calls the hypervisor",
-        "pvh": "PV interfaces over a hardware-virtualized CPU",
-        "bt": "binary translation of guest kernel code",
-        "emulation": "every guest instruction translated in software (QEMU TCG)",
-    },
-    "memory": {
-        "native": "the guest owns the page tables",
-        "nested": "two-dimensional walks (EPT, NPT, stage-2)",
-        "shadow": "hypervisor-maintained shadow page tables",
-        "pv-direct": "guest tables validated by the hypervisor, updated by hypercalls",
-        "softmmu": "software MMU of a full emulator",
-    },
-    "io": {
-        "native": "the guest drives the device",
-        "emulated": "emulated device registers (e1000, IDE)",
-        "pv-split": "split driver: frontend in the guest, backend in a driver domain",
-        "virtio": "virtio with the backend in the userspace device model",
-        "vhost": "virtio with an in-kernel vhost backend",
-        "sriov": "SR-IOV virtual function assigned through an IOMMU (through both levels when nested)",
-        "hosted": "I/O forwarded to the host OS by a hosted VMM",
-        "vmbus": "synthetic devices over VMBus to the root partition",
-        "veth-bridge": "container: a veth pair into the host's Linux bridge",
-        "veth-nat": "container: veth and bridge with iptables NAT and connection tracking (Docker port mapping)",
-    },
-    "interrupts": {
-        "native": "no virtualization",
-        "injected": "interrupts injected on entry; EOI and external interrupts exit",
-        "apicv": "virtual APIC: EOI without exits, delivery still exits",
-        "posted": "posted interrupts: delivery and EOI without exits",
-        "event-channel": "Xen event channels (PV upcalls)",
-        "vgic": "ARM GIC virtual CPU interface: completion without traps",
-        "eli": "ELI (Gordon et al., ASPLOS 2012): an assigned device's interrupts reach the guest through a shadow "
-               "IDT and are completed by a direct x2APIC EOI, without exits (other interrupts still exit)",
-    },
-    "arch": {
-        "bare-metal": "no hypervisor",
-        "type1-driver-domain": "type-1 hypervisor, device backends in a driver domain (Xen dom0)",
-        "type1-hypervisor-drivers": "type-1 hypervisor that drives the devices itself (Xen 1.0: I/O rings and "
-                                    "event channels to the hypervisor's own drivers, no driver domain)",
-        "type1-root-partition": "type-1 microkernel with a root partition (Hyper-V)",
-        "in-kernel": "hypervisor inside the host kernel, device model in userspace (KVM)",
-        "type2-hosted": "hosted VMM beside a host OS (VMware Workstation)",
-        "emulator": "a userspace emulator process",
-        "container": "processes in namespaces and cgroups on the host kernel",
-    },
+    "cpu": meanings(CPU),
+    "memory": meanings(MEMORY),
+    "io": meanings(IO),
+    "interrupts": meanings(INTERRUPTS),
+    "arch": meanings(ARCH),
     "scheduler": {
         "none": "no vCPU scheduler",
         "credit": "Xen credit: weights, caps, 30 ms slice, 10 ms accounting, boost",
@@ -80,40 +40,18 @@ PARTS: dict[str, dict[str, str]] = {
         "hyperv": "Hyper-V's root scheduler (vCPUs as root-partition threads; approximated by Linux CFS)",
         "host": "the host OS scheduler of a hosted VMM",
     },
-    "family": {
-        "none": "no hypervisor software",
-        "kvm": "Linux KVM (+QEMU)",
-        "xen": "Xen",
-        "vmware": "VMware hosted VMM",
-        "hyperv": "Microsoft Hyper-V",
-        "qemu": "QEMU TCG",
-        "container": "Linux containers (namespaces and cgroups, no hypervisor)",
-    },
+    "family": meanings(FAMILY),
     "release": {
         "current": "recent software paths (about 2016 onwards)",
         "2012": "KVM of 2012, whose exit paths were longer (kvm-unit-tests commit 00bfecaa)",
         "2003": "Xen 1.0 and VMware Workstation 3.2 era",
         "2006": "VMware's 2006 VMMs measured by Adams & Agesen",
     },
-    "mitigations": {
-        "none": "software before the 2018 speculative-execution disclosures (or mitigations off)",
-        "2018": "the 2018 defaults of Linux, KVM and Xen: page-table isolation on Meltdown CPUs (KPTI; XPTI for Xen "
-                "PV), return-stack filling and IBRS around VM exits, an L1D flush on VM entry on L1TF CPUs, an IBPB "
-                "when a CPU switches VMs",
-    },
-    "dma_remap": {
-        "off": "the host's own devices DMA untranslated (Linux's default without intel_iommu=on)",
-        "lazy": "the host's devices DMA through the IOMMU; unmappings are batched and the IOTLB flushed in bulk",
-        "strict": "the host's devices DMA through the IOMMU; every unmapping invalidates the IOTLB synchronously",
-    },
-    "guest_page": {"4K": "4 KiB guest pages", "2M": "2 MiB guest pages", "1G": "1 GiB guest pages"},
-    "host_page": {"4K": "4 KiB host/EPT pages", "2M": "2 MiB host pages", "1G": "1 GiB host pages"},
-    "nested": {
-        "none": "the hypervisor runs on the hardware",
-        "kvm": "the hypervisor runs as a guest of KVM (L0): every exit of its guest goes to L0 first",
-        "xen": "the hypervisor runs as an HVM guest of Xen (L0)",
-        "hyperv": "the hypervisor runs as a guest of Hyper-V (L0)",
-    },
+    "mitigations": meanings(MITIGATIONS),
+    "dma_remap": meanings(DMA_REMAP),
+    "guest_page": meanings(PAGES["guest_page"]),
+    "host_page": meanings(PAGES["host_page"]),
+    "nested": meanings(NESTED),
     "spinlocks": {
         "spin": "guest spinlocks spin while the lock is held (a preempted holder leaves its waiters spinning)",
         "pv": "paravirtual spinlocks: a waiter halts after a spin threshold and the holder kicks it on release",
@@ -135,19 +73,11 @@ PARTS: dict[str, dict[str, str]] = {
         "relaxed": "relaxed co-scheduling (VMware ESX): a vCPU that runs ahead of a descheduled sibling by the "
                    "skew threshold is co-stopped until the sibling runs",
     },
-    "storage": {
-        "native": "the file system the workload's files are on (a VM's disk is its I/O path)",
-        "overlay": "container: a union file system over the image layers (overlayfs, AUFS), copy-up on first write",
-        "volume": "container: a bind-mounted host directory (a Docker volume)",
-    },
+    "storage": meanings(STORAGE),
 }
 
-#: The I/O path a nested guest's hypervisor (L1) gets from L0 for its own traffic, by L0's family.
-L0_IO = {"kvm": "vhost", "xen": "pv-split", "hyperv": "vmbus"}
 #: I/O paths of a container's network namespace
 CONTAINER_IO = ("native", "veth-bridge", "veth-nat")
-
-_PAGE_LEVELS_SAVED = {"4K": 0, "2M": 1, "1G": 2}
 
 
 @dataclass(frozen=True)
@@ -187,6 +117,83 @@ class Mode:
     @property
     def is_native(self) -> bool:
         return self.cpu == "native"
+
+    # -- what each part does (kit.inputs.parts): the cost model and the host ask these, never the names ----------
+    @property
+    def cpu_part(self) -> CpuPart:
+        return CPU[self.cpu]
+
+    @property
+    def memory_part(self) -> MemoryPart:
+        return MEMORY[self.memory]
+
+    @property
+    def io_part(self) -> IoPart:
+        return IO[self.io]
+
+    @property
+    def interrupts_part(self) -> InterruptPart:
+        return INTERRUPTS.get(self.interrupts, BEST_INTERRUPTS)
+
+    @property
+    def arch_part(self) -> ArchPart:
+        return ARCH[self.arch]
+
+    @property
+    def family_part(self) -> FamilyPart:
+        return FAMILY[self.family]
+
+    @property
+    def mitigations_part(self) -> MitigationPart:
+        return MITIGATIONS[self.mitigations]
+
+    @property
+    def dma_remap_part(self) -> DmaRemapPart:
+        return DMA_REMAP[self.dma_remap]
+
+    @property
+    def guest_page_part(self) -> PagePart:
+        return PAGES["guest_page"][self.guest_page]
+
+    @property
+    def host_page_part(self) -> PagePart:
+        return PAGES["host_page"][self.host_page]
+
+    @property
+    def nested_part(self) -> NestedPart:
+        return NESTED[self.nested]
+
+    @property
+    def storage_part(self) -> StoragePart:
+        return STORAGE[self.storage]
+
+    @property
+    def is_nested(self) -> bool:
+        """This mode's hypervisor (L1) runs as a guest of another (L0)."""
+        return self.nested != "none"
+
+    @property
+    def runs_on_host_kernel(self) -> bool:
+        """The workload runs on the host's kernel: natively, or in a container (no VM)."""
+        return self.is_native or self.family_part.shares_host_kernel
+
+    @property
+    def halt_polls(self) -> bool:
+        """A halted vCPU of this mode polls before its thread sleeps (a wakeup within the window is cheaper)."""
+        return self.family_part.halt_polling and self.cpu_part.hardware_assisted
+
+    def backend(self, what: str = "net") -> Backend | None:
+        """The entity that serves the guest's ``what`` I/O (``net``, otherwise disk): the I/O path's backend, the
+        family's device model for emulated devices, or None where the guest drives the device or the hypervisor's
+        own drivers serve it."""
+        if self.arch_part.drives_devices:
+            return None
+        net, disk = self.io_part.backends
+        name = net if what == "net" else disk
+        if name == DEVICE_MODEL:
+            net, disk = self.family_part.emulated_backends
+            name = net if what == "net" else disk
+        return BACKENDS[name] if name is not None else None
 
     def parts(self) -> dict:
         """The composition as a plain dict (for tables and JSON)."""
@@ -341,119 +348,182 @@ def _refuse(msg: str, where: str, field_: str, value: Any, allowed: Any) -> NoRe
     raise HvkitError(msg, where=where, field=field_, value=value, allowed=allowed)
 
 
+@dataclass
+class _Draft:
+    """A composition being resolved on a profile: its parts (changed in place), the parts the user set, the notes
+    of what was resolved, and where an error points."""
+
+    name: str
+    p: dict
+    explicit: set
+    hw: Hardware
+    notes: list
+    where: str
+
+    def refuse(self, msg: str, field_: str, value: Any, allowed: Any) -> NoReturn:
+        _refuse(msg, self.where, field_, value, allowed)
+
+
 def _resolve(name: str, p: dict, explicit: set, hw: Hardware, notes: list, where: str) -> None:
-    f = hw.features
-    where = f"{where} on '{hw.id}'"
-    if p["mitigations"] == "2018" and p["release"] in ("2003", "2006", "2012"):
-        _refuse(f"release {p['release']} predates the 2018 mitigations", where, "mitigations", "2018",
-                ["none"])
-    if p["dma_remap"] != "off" and f.iommu == "none":
-        _refuse(f"DMA remapping needs an IOMMU, which {hw.id} lacks", where, "dma_remap", p["dma_remap"], ["off"])
-    container = p["family"] == "container"
-    if container:
-        _resolve_container(p, explicit, notes, where)
+    """Resolve composition ``p`` on ``hw`` in place, one concern after another: refuse what cannot run there, and
+    settle what a real hypervisor settles by itself, with a note. The first refusal met is the one reported."""
+    d = _Draft(name, p, explicit, hw, notes, f"{where} on '{hw.id}'")
+    _check_software_and_platform(d)
+    if p["family"] == "container":
+        _resolve_container(d)
         return
-    if p["storage"] != "native":
-        _refuse("a union file system or volume is a container's; a VM's storage is its I/O path", where,
-                "storage", p["storage"], ["native"])
-    if p["io"] in ("veth-bridge", "veth-nat"):
-        _refuse("veth networking belongs to containers", where, "io", p["io"],
-                [k for k in PARTS["io"] if k not in CONTAINER_IO])
+    _refuse_container_parts(d)
     if p["cpu"] == "native":
-        for key in ("memory", "io", "interrupts"):
-            if key in explicit and p[key] != "native":
-                _refuse("native runs without a hypervisor", where, key, p[key], ["native"])
-        if p["nested"] != "none":
-            _refuse("nesting needs a hypervisor on top of L0", where, "nested", p["nested"], ["none"])
+        _check_native(d)
         return
     if p["nested"] != "none":
-        _resolve_nested(p, explicit, hw, notes, where)
-    # --- architecture-specific structure -------------------------------------------------
+        _resolve_nested(d)
     if hw.is_arm:
-        if p["family"] == "vmware" or p["cpu"] == "bt":
-            _refuse("binary translation is an x86 technique; there is no ARM hosted BT VMM",
-                    where, "cpu", p["cpu"], ["hvm", "emulation"])
-        if p["family"] == "hyperv":
-            _refuse("Hyper-V on ARM is not modelled", where, "hypervisor", name,
-                    ["native", "kvm", "kvm-emulated", "kvm-sriov", "xen-hvm", "qemu-tcg"])
-        if p["family"] == "xen" and p["cpu"] in ("pv", "pvh"):
-            notes.append(f"Xen on ARM has one guest type (hardware-virtualized CPU, stage-2 paging, "
-                         f"PV drivers); {name} resolves to it")
-            p["cpu"] = "hvm"
-            if p["memory"] == "pv-direct":
-                p["memory"] = "nested"
-            p["interrupts"] = "vgic"
-        if p["family"] == "kvm":
-            p["el2_host"] = bool(f.vhe)
-            notes.append("KVM/ARM with VHE: the host kernel runs at EL2, exits stay in EL2"
-                         if f.vhe else
-                         "KVM/ARM without VHE (split mode): the host runs at EL1, every exit "
-                         "switches worlds through a lowvisor at EL2")
-        if p["interrupts"] in ("best", "injected", "apicv") and p["cpu"] != "emulation":
-            p["interrupts"] = "vgic"
-        if p["interrupts"] == "posted":
-            _refuse("posted interrupts are an x86 feature; ARM uses the GIC virtual CPU interface",
-                    where, "interrupts", "posted", ["vgic"])
+        _resolve_arm(d)
     elif p["interrupts"] == "vgic":
-        _refuse("the GIC virtual CPU interface is ARM only", where, "interrupts", "vgic",
-                ["injected", "apicv", "posted", "event-channel"])
-    # --- CPU virtualization ---------------------------------------------------------------
-    if p["cpu"] in ("hvm", "pvh") and f.hw_virt == "none":
-        _refuse(f"{p['cpu'].upper()} needs hardware virtualization (VT-x, AMD-V or EL2), which "
-                f"{hw.id} lacks", where, "cpu", p["cpu"], ["pv", "bt", "emulation"])
+        d.refuse("the GIC virtual CPU interface is ARM only", "interrupts", "vgic",
+                 ["injected", "apicv", "posted", "event-channel"])
+    _check_cpu(d)
+    _resolve_memory(d)
+    _resolve_arch_by_release(d)
+    _check_io(d)
+    _resolve_interrupts(d)
+    _resolve_page_sizes(d)
+
+
+def _check_software_and_platform(d: _Draft) -> None:
+    """Mitigations newer than the release, and DMA remapping without an IOMMU."""
+    p, hw = d.p, d.hw
+    if p["mitigations"] == "2018" and p["release"] in ("2003", "2006", "2012"):
+        d.refuse(f"release {p['release']} predates the 2018 mitigations", "mitigations", "2018", ["none"])
+    if p["dma_remap"] != "off" and hw.features.iommu == "none":
+        d.refuse(f"DMA remapping needs an IOMMU, which {hw.id} lacks", "dma_remap", p["dma_remap"], ["off"])
+
+
+def _refuse_container_parts(d: _Draft) -> None:
+    """A VM's storage is its I/O path, and veth networking is a container's."""
+    p = d.p
+    if p["storage"] != "native":
+        d.refuse("a union file system or volume is a container's; a VM's storage is its I/O path", "storage",
+                 p["storage"], ["native"])
+    if p["io"] in ("veth-bridge", "veth-nat"):
+        d.refuse("veth networking belongs to containers", "io", p["io"],
+                 [k for k in PARTS["io"] if k not in CONTAINER_IO])
+
+
+def _check_native(d: _Draft) -> None:
+    """Native runs without a hypervisor: no virtualized part set by the user, nothing to nest."""
+    p = d.p
+    for key in ("memory", "io", "interrupts"):
+        if key in d.explicit and p[key] != "native":
+            d.refuse("native runs without a hypervisor", key, p[key], ["native"])
+    if p["nested"] != "none":
+        d.refuse("nesting needs a hypervisor on top of L0", "nested", p["nested"], ["none"])
+
+
+def _resolve_arm(d: _Draft) -> None:
+    """ARM: no binary translation or Hyper-V; Xen has one guest type; KVM runs split or with VHE; the GIC's virtual
+    CPU interface delivers interrupts."""
+    p, f, name = d.p, d.hw.features, d.name
+    if p["family"] == "vmware" or p["cpu"] == "bt":
+        d.refuse("binary translation is an x86 technique; there is no ARM hosted BT VMM", "cpu", p["cpu"],
+                 ["hvm", "emulation"])
+    if p["family"] == "hyperv":
+        d.refuse("Hyper-V on ARM is not modelled", "hypervisor", name,
+                 ["native", "kvm", "kvm-emulated", "kvm-sriov", "xen-hvm", "qemu-tcg"])
+    if p["family"] == "xen" and p["cpu"] in ("pv", "pvh"):
+        d.notes.append(f"Xen on ARM has one guest type (hardware-virtualized CPU, stage-2 paging, "
+                       f"PV drivers); {name} resolves to it")
+        p["cpu"] = "hvm"
+        if p["memory"] == "pv-direct":
+            p["memory"] = "nested"
+        p["interrupts"] = "vgic"
+    if p["family"] == "kvm":
+        p["el2_host"] = bool(f.vhe)
+        d.notes.append("KVM/ARM with VHE: the host kernel runs at EL2, exits stay in EL2"
+                       if f.vhe else
+                       "KVM/ARM without VHE (split mode): the host runs at EL1, every exit "
+                       "switches worlds through a lowvisor at EL2")
+    if p["interrupts"] in ("best", "injected", "apicv") and p["cpu"] != "emulation":
+        p["interrupts"] = "vgic"
+    if p["interrupts"] == "posted":
+        d.refuse("posted interrupts are an x86 feature; ARM uses the GIC virtual CPU interface", "interrupts",
+                 "posted", ["vgic"])
+
+
+def _check_cpu(d: _Draft) -> None:
+    """Hardware-assisted CPUs need the hardware; a 64-bit Xen PV guest's system calls bounce (a note)."""
+    p, hw = d.p, d.hw
+    if p["cpu"] in ("hvm", "pvh") and hw.features.hw_virt == "none":
+        d.refuse(f"{p['cpu'].upper()} needs hardware virtualization (VT-x, AMD-V or EL2), which "
+                 f"{hw.id} lacks", "cpu", p["cpu"], ["pv", "bt", "emulation"])
     if p["cpu"] == "pv" and hw.arch == "x86_64" and p["family"] == "xen":
-        notes.append("64-bit Xen PV: guest kernel and user share ring 3, so system calls "
-                     "bounce through the hypervisor")
-    # --- memory virtualization ------------------------------------------------------------
-    if p["memory"] == "nested" and not f.nested_paging:
-        if "memory" in explicit:
-            _refuse(f"nested paging needs EPT/NPT/stage-2, which {hw.id} lacks", where, "memory",
-                    "nested", ["shadow"] + (["pv-direct"] if p["cpu"] == "pv" else []))
+        d.notes.append("64-bit Xen PV: guest kernel and user share ring 3, so system calls "
+                       "bounce through the hypervisor")
+
+
+def _resolve_memory(d: _Draft) -> None:
+    """Nested paging falls back to shadow paging without EPT/NPT; each other paging technique needs its CPU part."""
+    p, hw = d.p, d.hw
+    if p["memory"] == "nested" and not hw.features.nested_paging:
+        if "memory" in d.explicit:
+            d.refuse(f"nested paging needs EPT/NPT/stage-2, which {hw.id} lacks", "memory", "nested",
+                     ["shadow"] + (["pv-direct"] if p["cpu"] == "pv" else []))
         p["memory"] = "shadow"
-        notes.append(f"{hw.id} has no EPT/NPT: {p['family']} uses shadow paging")
+        d.notes.append(f"{hw.id} has no EPT/NPT: {p['family']} uses shadow paging")
     if p["memory"] == "pv-direct" and p["cpu"] != "pv":
-        _refuse("PV direct paging needs a PV guest kernel (cpu=pv)", where, "memory", "pv-direct",
-                ["nested", "shadow"])
+        d.refuse("PV direct paging needs a PV guest kernel (cpu=pv)", "memory", "pv-direct", ["nested", "shadow"])
     if p["memory"] == "softmmu" and p["cpu"] != "emulation":
-        _refuse("a software MMU belongs to full emulation (cpu=emulation)", where, "memory",
-                "softmmu", ["nested", "shadow", "pv-direct"])
+        d.refuse("a software MMU belongs to full emulation (cpu=emulation)", "memory", "softmmu",
+                 ["nested", "shadow", "pv-direct"])
     if p["cpu"] == "emulation" and p["memory"] != "softmmu":
-        _refuse("full emulation translates every access through its software MMU", where,
-                "memory", p["memory"], ["softmmu"])
+        d.refuse("full emulation translates every access through its software MMU", "memory", p["memory"],
+                 ["softmmu"])
     if p["cpu"] == "pv" and p["memory"] == "nested":
-        _refuse("a PV guest runs without hardware paging support", where, "memory", "nested",
-                ["pv-direct", "shadow"])
+        d.refuse("a PV guest runs without hardware paging support", "memory", "nested", ["pv-direct", "shadow"])
     if p["cpu"] == "bt" and p["memory"] != "shadow":
-        _refuse("binary translation keeps shadow page tables", where, "memory", p["memory"], ["shadow"])
-    # --- architecture by release ------------------------------------------------------------
-    if p["family"] == "xen" and p["release"] == "2003" and "arch" not in explicit:
+        d.refuse("binary translation keeps shadow page tables", "memory", p["memory"], ["shadow"])
+
+
+def _resolve_arch_by_release(d: _Draft) -> None:
+    """Xen 1.0 drove the devices inside the hypervisor; no other hypervisor did."""
+    p = d.p
+    if p["family"] == "xen" and p["release"] == "2003" and "arch" not in d.explicit:
         p["arch"] = "type1-hypervisor-drivers"
-        notes.append("Xen 1.0 (2003) drove the devices inside the hypervisor (Barham et al., SOSP 2003, sections 3.3 "
-                     "and 4); driver domains and netback/blkback in dom0 came with Xen 2.0 (Fraser et al., OASIS "
-                     "2004)")
+        d.notes.append("Xen 1.0 (2003) drove the devices inside the hypervisor (Barham et al., SOSP 2003, sections "
+                       "3.3 and 4); driver domains and netback/blkback in dom0 came with Xen 2.0 (Fraser et al., "
+                       "OASIS 2004)")
     if p["arch"] == "type1-hypervisor-drivers" and p["family"] != "xen":
-        _refuse("only Xen 1.0 drove devices inside a type-1 hypervisor", where, "arch", p["arch"],
-                ["type1-driver-domain", "type1-root-partition", "in-kernel", "type2-hosted"])
-    # --- I/O path -------------------------------------------------------------------------
+        d.refuse("only Xen 1.0 drove devices inside a type-1 hypervisor", "arch", p["arch"],
+                 ["type1-driver-domain", "type1-root-partition", "in-kernel", "type2-hosted"])
+
+
+def _check_io(d: _Draft) -> None:
+    """Each I/O path needs its hardware (SR-IOV) or its hypervisor's backend."""
+    p, hw = d.p, d.hw
+    f = hw.features
     if p["io"] == "sriov":
         if f.iommu == "none" or not f.sriov:
-            _refuse(f"SR-IOV needs an IOMMU and an SR-IOV NIC, which {hw.id} lacks", where, "io",
-                    "sriov", ["emulated", "virtio", "vhost", "pv-split"])
+            d.refuse(f"SR-IOV needs an IOMMU and an SR-IOV NIC, which {hw.id} lacks", "io", "sriov",
+                     ["emulated", "virtio", "vhost", "pv-split"])
         if p["cpu"] in ("bt", "emulation"):
-            _refuse("device assignment needs hardware virtualization", where, "io", "sriov",
-                    ["emulated", "hosted"])
+            d.refuse("device assignment needs hardware virtualization", "io", "sriov", ["emulated", "hosted"])
     if p["io"] == "pv-split" and p["family"] != "xen":
-        _refuse("split drivers need a Xen driver domain", where, "io", "pv-split",
-                ["emulated", "virtio", "vhost", "sriov"])
+        d.refuse("split drivers need a Xen driver domain", "io", "pv-split", ["emulated", "virtio", "vhost", "sriov"])
     if p["io"] in ("virtio", "vhost") and p["family"] not in ("kvm", "qemu"):
-        _refuse("virtio backends live in QEMU or vhost (KVM)", where, "io", p["io"],
-                ["emulated", "pv-split", "sriov"] if p["family"] == "xen" else ["emulated", "sriov"])
+        d.refuse("virtio backends live in QEMU or vhost (KVM)", "io", p["io"],
+                 ["emulated", "pv-split", "sriov"] if p["family"] == "xen" else ["emulated", "sriov"])
     if p["io"] == "hosted" and p["arch"] != "type2-hosted":
-        _refuse("hosted I/O needs a hosted (type-2) VMM", where, "io", "hosted",
-                ["emulated", "virtio", "vhost", "sriov", "pv-split"])
+        d.refuse("hosted I/O needs a hosted (type-2) VMM", "io", "hosted",
+                 ["emulated", "virtio", "vhost", "sriov", "pv-split"])
     if p["io"] == "vmbus" and p["family"] != "hyperv":
-        _refuse("VMBus is Hyper-V's", where, "io", "vmbus", ["emulated", "virtio", "vhost", "sriov"])
-    # --- interrupts -------------------------------------------------------------------------
+        d.refuse("VMBus is Hyper-V's", "io", "vmbus", ["emulated", "virtio", "vhost", "sriov"])
+
+
+def _resolve_interrupts(d: _Draft) -> None:
+    """``best`` becomes the best delivery the CPU offers; every delivery needs its feature and its CPU part."""
+    p, hw = d.p, d.hw
+    f = hw.features
     if p["interrupts"] == "best":
         if p["cpu"] == "pv":
             p["interrupts"] = "event-channel"
@@ -463,82 +533,87 @@ def _resolve(name: str, p: dict, explicit: set, hw: Hardware, notes: list, where
             p["interrupts"] = "apicv"
         else:
             p["interrupts"] = "injected"
-        notes.append(f"interrupt delivery on {hw.id}: {p['interrupts']}")
+        d.notes.append(f"interrupt delivery on {hw.id}: {p['interrupts']}")
     if p["interrupts"] == "posted" and not f.posted_interrupts:
-        _refuse(f"{hw.id} has no posted interrupts", where, "interrupts", "posted",
-                ["apicv"] * bool(f.apicv) + ["injected"])
+        d.refuse(f"{hw.id} has no posted interrupts", "interrupts", "posted", ["apicv"] * bool(f.apicv) + ["injected"])
     if p["interrupts"] == "apicv" and not f.apicv:
-        _refuse(f"{hw.id} has no APIC virtualization (APICv/AVIC)", where, "interrupts", "apicv",
-                ["injected"])
+        d.refuse(f"{hw.id} has no APIC virtualization (APICv/AVIC)", "interrupts", "apicv", ["injected"])
     if p["interrupts"] in ("posted", "apicv") and p["cpu"] in ("pv", "bt", "emulation"):
-        _refuse("APIC virtualization needs a hardware-virtualized CPU", where, "interrupts",
-                p["interrupts"], ["event-channel" if p["cpu"] == "pv" else "injected"])
+        d.refuse("APIC virtualization needs a hardware-virtualized CPU", "interrupts", p["interrupts"],
+                 ["event-channel" if p["cpu"] == "pv" else "injected"])
     if p["interrupts"] == "eli" and (p["io"] != "sriov" or p["cpu"] != "hvm" or hw.is_arm):
-        _refuse("ELI's exitless interrupts are for an assigned device (io=sriov) on an x86 hardware-virtualized CPU",
-                where, "interrupts", "eli", ["injected"] + ["apicv"] * bool(f.apicv) + ["posted"] * bool(f.posted_interrupts))
+        d.refuse("ELI's exitless interrupts are for an assigned device (io=sriov) on an x86 hardware-virtualized CPU",
+                 "interrupts", "eli",
+                 ["injected"] + ["apicv"] * bool(f.apicv) + ["posted"] * bool(f.posted_interrupts))
     if p["interrupts"] == "event-channel" and p["family"] != "xen":
-        _refuse("event channels are Xen's", where, "interrupts", "event-channel",
-                ["injected", "apicv", "posted"])
-    # --- page sizes -------------------------------------------------------------------------
-    # the hypervisor that owns the EPT/NPT tables: the mode's own under nested paging, L0 for a nested guest
+        d.refuse("event channels are Xen's", "interrupts", "event-channel", ["injected", "apicv", "posted"])
+
+
+def _resolve_page_sizes(d: _Draft) -> None:
+    """The hypervisor that owns the EPT/NPT tables (the mode's own under nested paging, L0 for a nested guest) backs
+    guest memory with 2 MiB pages by default; 1 GiB guest pages need 4-level paging."""
+    p, hw = d.p, d.hw
     ept_owner = p["nested"] if p.get("nested", "none") != "none" else (p["family"] if p["memory"] == "nested" else "")
-    if ept_owner and "host_page" not in explicit and p["host_page"] == "4K":
+    if ept_owner and "host_page" not in d.explicit and p["host_page"] == "4K":
         if ept_owner == "kvm":
             p["host_page"] = "2M"
-            notes.append("host pages: transparent huge pages back the guest's memory by default (Linux 2.6.38 and "
-                         "later; QEMU marks guest RAM MADV_HUGEPAGE), so nested entries map 2 MiB")
+            d.notes.append("host pages: transparent huge pages back the guest's memory by default (Linux 2.6.38 and "
+                           "later; QEMU marks guest RAM MADV_HUGEPAGE), so nested entries map 2 MiB")
         elif ept_owner == "xen":
             p["host_page"] = "2M"
-            notes.append("host pages: Xen's domain builder populates an HVM or PVH guest's memory with 2 MiB "
-                         "(and 1 GiB) superpages where it can (libxc meminit_hvm), so nested entries map 2 MiB")
+            d.notes.append("host pages: Xen's domain builder populates an HVM or PVH guest's memory with 2 MiB "
+                           "(and 1 GiB) superpages where it can (libxc meminit_hvm), so nested entries map 2 MiB")
     if p["guest_page"] == "1G" and hw.val("page_levels") < 4:
-        _refuse("1 GiB pages need 4-level paging", where, "guest_page", "1G", ["4K", "2M"])
+        d.refuse("1 GiB pages need 4-level paging", "guest_page", "1G", ["4K", "2M"])
     if p["host_page"] != "4K" and p["memory"] != "nested" and p.get("nested", "none") == "none":
-        notes.append(f"host_page={p['host_page']} has no effect without nested paging")
+        d.notes.append(f"host_page={p['host_page']} has no effect without nested paging")
 
 
-def _resolve_container(p: dict, explicit: set, notes: list, where: str) -> None:
+def _resolve_container(d: _Draft) -> None:
     """A container runs on the host kernel: native CPU, memory and interrupts; its own network path and storage."""
+    p = d.p
     for key in ("cpu", "memory", "interrupts"):
         if p[key] != "native":
-            _refuse("a container runs natively on the host kernel", where, key, p[key], ["native"])
+            d.refuse("a container runs natively on the host kernel", key, p[key], ["native"])
     if p["io"] not in CONTAINER_IO:
-        _refuse("a container's network is the host's stack, a veth pair or veth with NAT", where, "io", p["io"],
-                list(CONTAINER_IO))
+        d.refuse("a container's network is the host's stack, a veth pair or veth with NAT", "io", p["io"],
+                 list(CONTAINER_IO))
     if p["nested"] != "none":
-        _refuse("a container has no hypervisor to nest", where, "nested", p["nested"], ["none"])
+        d.refuse("a container has no hypervisor to nest", "nested", p["nested"], ["none"])
     if p["storage"] == "native":
         p["storage"] = "volume"
-        notes.append("container storage: a volume (a host directory, the native path)")
+        d.notes.append("container storage: a volume (a host directory, the native path)")
 
 
-def _resolve_nested(p: dict, explicit: set, hw: Hardware, notes: list, where: str) -> None:
+def _resolve_nested(d: _Draft) -> None:
     """A hypervisor (L1, the mode's family) running as a guest of another (L0, ``nested``): Turtles."""
+    p, hw = d.p, d.hw
     f = hw.features
     if hw.is_arm:
-        _refuse("nested virtualization on ARM (NV, NV2) is not modelled", where, "nested", p["nested"], ["none"])
+        d.refuse("nested virtualization on ARM (NV, NV2) is not modelled", "nested", p["nested"], ["none"])
     if f.hw_virt == "none" or not f.nested_paging:
-        _refuse(f"the model runs L1 on EPT/NPT with VMX/SVM at L0, which {hw.id} lacks", where, "nested",
-                p["nested"], ["none"])
+        d.refuse(f"the model runs L1 on EPT/NPT with VMX/SVM at L0, which {hw.id} lacks", "nested", p["nested"],
+                 ["none"])
     if p["cpu"] in ("hvm", "pvh") and p["interrupts"] in ("best", "posted"):
-        if p["interrupts"] == "posted" and "interrupts" in explicit:
-            _refuse("posted interrupts for a nested guest are not modelled", where, "interrupts", "posted",
-                    ["apicv"] * bool(f.apicv) + ["injected"])
+        if p["interrupts"] == "posted" and "interrupts" in d.explicit:
+            d.refuse("posted interrupts for a nested guest are not modelled", "interrupts", "posted",
+                     ["apicv"] * bool(f.apicv) + ["injected"])
         p["interrupts"] = "apicv" if f.apicv else "injected"
-    l0_io = "sriov" if p["io"] == "sriov" else L0_IO[p["nested"]]
+    l0_io = "sriov" if p["io"] == "sriov" else NESTED[p["nested"]].l0_io
     memory = {"nested": "EPT on EPT (L0 shadows L1's EPT: multi-dimensional paging)",
               "shadow": "shadow paging by L1 on L0's EPT"}.get(p["memory"], f"{p['memory']} paging in L1 on L0's EPT")
-    notes.append(f"nested: the guest (L2) runs under {p['family']} (L1) on {p['nested']} (L0); every exit of L2 "
-                 f"goes to L0, which reflects it to L1; memory: {memory}; L1's own I/O to L0: {l0_io}"
-                 + ("; VMCS shadowing spares L1's VMREAD/VMWRITE exits" if f.vmcs_shadowing and not hw.vendor == "amd"
-                    else ""))
+    d.notes.append(f"nested: the guest (L2) runs under {p['family']} (L1) on {p['nested']} (L0); every exit of L2 "
+                   f"goes to L0, which reflects it to L1; memory: {memory}; L1's own I/O to L0: {l0_io}"
+                   + ("; VMCS shadowing spares L1's VMREAD/VMWRITE exits" if f.vmcs_shadowing and not hw.vendor == "amd"
+                      else ""))
 
 
 def l0_io(mode: Mode) -> str:
-    """The I/O path L0 gives a nested guest's hypervisor (L1) for its own traffic."""
-    return "sriov" if mode.io == "sriov" else L0_IO[mode.nested]
+    """The I/O path L0 gives a nested guest's hypervisor (L1) for its own traffic: its assigned device through both
+    levels, or the path L0's family gives its guests."""
+    return "sriov" if mode.io_part.assigned else str(mode.nested_part.l0_io)
 
 
 def page_levels_saved(size: str) -> int:
     """How many walk levels a page size removes (2M: one, 1G: two)."""
-    return _PAGE_LEVELS_SAVED[size]
+    return PAGES["guest_page"][size].levels_saved

@@ -6,7 +6,7 @@ names the file and the field. Per unit of work it gives instructions, system
 calls, faults, page-table writes, context switches, TLB behaviour, memory
 traffic and disk operations. Byte-proportional costs (copies, checksums) are given
 per KiB. Network packets are not counted per unit: they follow from the request and
-response sizes, the MTU and TCP's rules (ACKs, handshakes) in :mod:`kit.sim.costing`. A workload never carries a per-mode factor: how
+response sizes, the MTU and TCP's rules (ACKs, handshakes) in :mod:`kit.sim.net_costs`. A workload never carries a per-mode factor: how
 much it costs under a hypervisor follows from these counts and the cost model.
 
 Kinds:

@@ -25,15 +25,16 @@ import math
 import pandas as pd
 
 from ..costs.codepaths import FITTED_TO
-from ..costs.events import PV_BATCH_MAX, CostModel
+from ..costs.memory_events import PV_BATCH_MAX
 from ..costs.microbench import op_path
+from ..costs.model import CostModel
 from ..errors import HvkitError
 from ..inputs.files import data_dir
 from ..inputs.hardware import load_hardware
 from ..inputs.modes import PRESETS, hypervisor
 from ..inputs.resolve import resolve_platform
 from ..inputs.spec import Overrides, parse_set, route
-from ..sim.params import CREDIT
+from ..sim.policies import CREDIT
 from ..stats import t_interval
 from .published import value_range
 

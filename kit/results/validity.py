@@ -1,7 +1,7 @@
 """What a run's numbers may claim: the shortest meaningful run, its warnings, and its unfinished requests.
 
 A run credits units of work as their work is done, and counts apart the units that finished
-(:func:`kit.sim.scheduler.credit_units`). These functions keep a number that looks valid from being one that is
+(:func:`kit.sim.entities.credit_units`). These functions keep a number that looks valid from being one that is
 not: a run too short to finish one unit of the workload is refused before it
 is simulated (:func:`check_duration`); a value that is not finite, or a run that finished no unit, is an error
 (:func:`check_measured`); a run whose value is uncertain because of its length carries a ``warnings`` entry
@@ -17,7 +17,8 @@ from ..errors import HvkitError
 from ..inputs.modes import hypervisor
 from ..inputs.resolve import Resolved
 from ..inputs.spec import MAX_DURATION_S
-from ..sim.costing import TCP_IP_HEADER_BYTES, Costing
+from ..sim.mode_costs import Costing
+from ..sim.net_costs import TCP_IP_HEADER_BYTES
 from ..sim.drivers import UNIT_WORK_CV
 
 __all__ = ["unit_seconds", "check_duration", "in_flight_bound", "peak_rate", "check_measured", "end_uncertainty",

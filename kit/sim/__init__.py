@@ -1,7 +1,9 @@
 """The simulation: a SimPy host on which guest workloads run under a hypervisor mode.
 
-``work`` (immutable pieces of CPU work and the breakdown categories), ``costing`` (what a unit of work, an I/O
-batch or a wakeup costs under the mode, from the per-event paths), ``scheduler`` (physical CPUs and the credit,
-CFS and FIFO policies), ``devices`` (NIC and disk queues), ``host`` (VMs, backends, runners) and ``drivers``
-(the processes of each workload kind).
+``work`` (immutable pieces of CPU work and the breakdown categories); what a workload costs under the mode as work
+(``unit_costs``, ``net_costs``, ``disk_costs``, ``mode_costs``, from the per-event paths of :mod:`kit.costs`);
+``entities``, ``policies`` (credit, credit2, CFS, FIFO), ``scheduler`` (the discrete engine) and ``fluid`` (the
+hybrid engine's scheduler); ``engines`` (which engine runs a host); ``devices`` (NIC and disk queues); ``host``
+(VMs, backends, runners) and ``drivers`` (the processes of each workload kind); what VMs cost each other
+(``numa``, ``memory``, ``overcommit``, ``switches``, ``locks``).
 """

@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import simpy
 
-from .costing import SEGMENTS_PER_ACK
-from .scheduler import Item
+from .net_costs import SEGMENTS_PER_ACK
+from .entities import Item
 from .work import Work
 
 __all__ = ["start", "blocks", "ChainedCpuThread", "ChainedWrite", "request_started", "request_done", "DRIVERS",

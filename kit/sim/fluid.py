@@ -9,7 +9,7 @@ arrival, a completion, a wake-up that preempts, the end of the slice it won) eve
 rate, and the only event is the next completion. What the policy decides stays with the policy object:
 
 - the share of each entity is :meth:`Policy.fluid_weight` (Xen credit and CFS both converge to shares proportional
-  to weight, capped at one CPU each); a cap is a :class:`~kit.sim.scheduler.CapGroup` whose rate is limited to its
+  to weight, capped at one CPU each); a cap is a :class:`~kit.sim.entities.CapGroup` whose rate is limited to its
   quota per period (:attr:`Policy.period_s`);
 - a waking entity asks the policy as in the discrete engine (:meth:`Policy.on_wake`, :meth:`Policy.priority`,
   :meth:`Policy.preempts`): one that would preempt (a BOOSTed credit vCPU, a CFS sleeper with the smallest
@@ -26,26 +26,31 @@ in the same callback, and an item with a ``then`` continuation (a CPU-bound gues
 without a process switch, so a CPU-bound unit costs one event, its completion.
 
 Where slices carry the answer. The latency of a waking vCPU that must wait for a CPU depends on where the running
-ones are in their slices and ticks; :func:`kit.sim.host.engine_for` therefore gives the discrete scheduler to a
+ones are in their slices and ticks; :func:`kit.sim.engines.engine_for` therefore gives the discrete scheduler to a
 host whose guests sleep and wake (:func:`kit.sim.drivers.blocks`) when its entities contend, and to any host whose
-policy says an outcome depends on slice boundaries (:meth:`Policy.requires_slices`). That is the seam for the
-mechanisms of the consolidation issue: lock-holder preemption, pause-loop exits or co-scheduling return True there
-(or mark the workload as one whose vCPUs block) and get slices; the result's ``engine`` column says which engine
-ran.
+policy says an outcome depends on slice boundaries (:meth:`Policy.requires_slices`), and to a host whose guest
+synchronization (lock-holder preemption, pause-loop exits, co-scheduling: :func:`kit.sim.locks.needs_slices`)
+needs them; the result's ``engine`` column says which engine ran.
+
+The pools (:class:`FluidPool`) keep the fluid state: their jobs, the virtual clock or the explicit rates, and the
+timer of the next completion; the scheduler starts a runner's items in them and finishes them.
 """
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
 import simpy
 from simpy.events import EventPriority
 
-from .scheduler import WORK_DONE_S, Activity, CapGroup, CapsAndPools, Entity, Item, Policy, credit_units
+from .entities import WORK_DONE_S, Activity, CapGroup, Entity, Item, credit_units
+from .policies import Policy
+from .scheduler import CapsAndPools
 from .work import QUEUEING
 
-__all__ = ["FluidScheduler", "END_OF_INSTANT"]
+__all__ = ["FluidScheduler", "FluidPool", "END_OF_INSTANT"]
 
 #: SimPy priority of the event that recomputes rates at the end of an instant (after every NORMAL event of the
 #: same time, so that a completion and the next arrival of the same entity make one rate change, not two).
@@ -79,11 +84,17 @@ class _Job:
         return self.ent
 
 
-class _Pool:
-    """CPUs shared by fluid jobs: lazy (a virtual clock and a tag heap) or eager (explicit rates)."""
+class FluidPool:
+    """CPUs shared by fluid jobs: lazy (a virtual clock and a tag heap) or eager (explicit rates).
 
-    def __init__(self, capacity: int) -> None:
+    The pool advances its jobs, keeps their rates and schedules the one event that matters, the next completion;
+    ``complete`` (the scheduler's) is called for each job that finishes, and may start the next one at once.
+    """
+
+    def __init__(self, capacity: int, env: simpy.Environment, policy: Policy,
+                 complete: Callable[[FluidPool, _Job], None]) -> None:
         self.capacity = capacity
+        self.env, self.policy, self.complete = env, policy, complete
         self.jobs: dict[Entity, _Job] = {}
         #: boosted jobs, one CPU each
         self.boosted: dict[Entity, _Job] = {}
@@ -113,7 +124,7 @@ class _Pool:
     def users(self) -> list[_Job]:
         return list(self.jobs.values())
 
-    def sharing(self):
+    def sharing(self) -> Iterator[_Job]:
         """The running jobs that are not boosted."""
         return (j for j in self.jobs.values() if not j.boosted)
 
@@ -134,6 +145,292 @@ class _Pool:
             heapq.heappop(heap)
         return heap[0][0] if heap else default
 
+    # -- arrivals ---------------------------------------------------------------------------------------------
+    def add_uncontended(self, job: _Job) -> bool:
+        """An arrival in a pool where everyone runs at full speed and still will: no rate changes, so only the
+        timer may move (no end-of-instant recomputation). False when that does not hold."""
+        if (not self.lazy or self.boosted or self.capped or len(self.weights) != 1
+                or len(self.jobs) > self.capacity):
+            return False
+        rho = 1.0 / job.weight
+        if len(self.jobs) > 1 and self.rho != rho:
+            return False
+        self.rho = rho
+        self.dirty = False
+        at = self.env.now + job.seconds
+        if at < self.timer_at:
+            self.set_timer(at)
+        return True
+
+    def wins_cpu(self, ent: Entity) -> bool:
+        """Whether a waking ``ent`` would preempt running work in the discrete engine (asked of the policy)."""
+        policy = self.policy
+        if len(self.boosted) >= self.capacity:
+            return False
+        prio = policy.priority(ent, True)
+        if not policy.preempts(prio, True):
+            return False
+        return policy.preempts_running(prio, self)
+
+    # -- the pool's clock -----------------------------------------------------------------------------------
+    def advance(self) -> None:
+        now = self.env.now
+        dt = now - self.last
+        if dt > 0:
+            self.last = now
+            if self.lazy:
+                self.vclock += self.rho * dt
+
+    def done_of(self, job: _Job) -> float:
+        """CPU seconds ``job`` has received by now."""
+        if self.lazy and not job.boosted:
+            return job.seconds - (job.tag - self.vclock) * job.weight
+        return job.done + job.rate * (self.env.now - job.t0)
+
+    def charge(self, job: _Job, done: float) -> None:
+        """Charge the CPU time ``job`` received since its last charge (policy, cap, busy time)."""
+        dt = done - job.charged
+        if dt <= 0:
+            return
+        job.charged = done
+        self.policy.charge(job.ent, dt)
+        self.busy += dt
+        if job.group is not None:
+            job.group.used_s += dt
+
+    def share(self, job: _Job) -> None:
+        """Make ``job`` a sharing job (its progress so far in ``done``)."""
+        heapq.heappush(self.vr_max_heap, (-job.ent.vruntime, job.seq, job))
+        if len(self.vr_max_heap) > 2 * len(self.jobs) + 16:  # drop the entries of finished jobs
+            self.vr_max_heap = [(-j.ent.vruntime, j.seq, j) for j in self.sharing()]
+            heapq.heapify(self.vr_max_heap)
+        self.total_weight += job.weight
+        self.weights[job.weight] = self.weights.get(job.weight, 0) + 1
+        if self.lazy:
+            job.tag = self.vclock + (job.seconds - job.done) / job.weight
+            heapq.heappush(self.heap, (job.tag, job.seq, job))
+
+    def unshare(self, job: _Job) -> None:
+        self.total_weight -= job.weight
+        left = self.weights[job.weight] - 1
+        if left:
+            self.weights[job.weight] = left
+        else:
+            del self.weights[job.weight]
+            if not self.weights:
+                self.total_weight = 0.0  # no drift from sums of floats
+
+    def add(self, job: _Job) -> None:
+        self.advance()
+        if job.group is not None:
+            self.capped += 1
+            self.to_eager()
+        self.jobs[job.ent] = job
+        heapq.heappush(self.vr_heap, (job.ent.vruntime, job.seq, job))
+        if len(self.vr_heap) > 2 * len(self.jobs) + 16:  # drop the entries of finished jobs
+            self.vr_heap = [(j.ent.vruntime, j.seq, j) for j in self.jobs.values()]
+            heapq.heapify(self.vr_heap)
+        if job.boosted:
+            job.rate, job.t0 = 1.0, self.env.now
+            self.boosted[job.ent] = job
+        else:
+            self.share(job)
+        self.dirty = True
+
+    def remove(self, job: _Job) -> None:
+        del self.jobs[job.ent]
+        if job.group is not None:
+            self.capped -= 1
+        if job.boosted:
+            del self.boosted[job.ent]
+        else:
+            self.unshare(job)  # a lazy heap entry is dropped when it reaches the top
+        self.dirty = True
+
+    def unboost(self, job: _Job) -> None:
+        """The slice a wake-up won is over: the job shares again."""
+        job.done = self.done_of(job)
+        job.t0 = self.env.now
+        job.boosted = False
+        del self.boosted[job.ent]
+        self.share(job)
+        self.dirty = True
+
+    # -- regimes --------------------------------------------------------------------------------------------
+    def lazy_ok(self) -> bool:
+        """Whether every sharing job advances at ``weight * rho`` for one rho (no cap, no share above a CPU)."""
+        if self.capped:
+            return False
+        if len(self.weights) <= 1:
+            return True
+        return self.total_weight >= (self.capacity - len(self.boosted)) * max(self.weights)
+
+    def to_eager(self) -> None:
+        if not self.lazy:
+            return
+        now = self.env.now
+        for j in self.jobs.values():
+            if not j.boosted:
+                j.done, j.t0, j.rate = j.seconds - (j.tag - self.vclock) * j.weight, now, 0.0
+        self.lazy = False
+        self.heap = []
+
+    def to_lazy(self) -> None:
+        now = self.env.now
+        self.lazy = True
+        self.vclock = 0.0
+        self.heap = []
+        for j in self.jobs.values():
+            if not j.boosted:
+                j.done += j.rate * (now - j.t0)
+                j.tag = (j.seconds - j.done) / j.weight
+                self.heap.append((j.tag, j.seq, j))
+        heapq.heapify(self.heap)
+
+    def touch(self) -> None:
+        """Recompute rates once, at the end of this instant."""
+        self.dirty = True
+        if self.eoi:
+            return
+        self.eoi = True
+        ev = simpy.Event(self.env)
+        ev.callbacks.append(self.end_of_instant)
+        ev._ok, ev._value = True, None
+        self.env.schedule(ev, END_OF_INSTANT)
+
+    def end_of_instant(self, _event: Any = None) -> None:
+        self.eoi = False
+        self.recompute()
+
+    def recompute(self) -> None:
+        if not self.dirty:
+            return
+        self.dirty = False
+        self.advance()
+        now = self.env.now
+        nxt = _INF
+        if self.boosted:
+            for j in self.boosted.values():
+                nxt = min(nxt, j.t0 + (min(j.boost_until, j.seconds) - j.done))
+        if self.lazy_ok():
+            if not self.lazy:
+                self.to_lazy()
+            share = self.capacity - len(self.boosted)
+            weights = self.weights
+            if weights and share > 0:
+                wmax = next(iter(weights)) if len(weights) == 1 else max(weights)
+                self.rho = min(1.0 / wmax, share / self.total_weight)
+            else:
+                self.rho = 0.0
+            heap, jobs = self.heap, self.jobs
+            while heap and jobs.get(heap[0][2].ent) is not heap[0][2]:
+                heapq.heappop(heap)  # completed, or boosted since
+            if heap and self.rho > 0:
+                nxt = min(nxt, now + max(0.0, heap[0][0] - self.vclock) / self.rho)
+        else:
+            self.to_eager()
+            self.rates()
+            for j in self.jobs.values():
+                if not j.boosted and j.rate > 0:
+                    nxt = min(nxt, now + max(0.0, j.seconds - j.done) / j.rate)
+        self.set_timer(nxt)
+
+    def rates(self) -> None:
+        """Weighted max-min fair rates of the sharing jobs: caps as rate limits, no job above one CPU."""
+        now = self.env.now
+        share = []
+        for j in self.jobs.values():
+            if not j.boosted:
+                j.done += j.rate * (now - j.t0)
+                j.t0 = now
+                share.append(j)
+        left = float(self.capacity - len(self.boosted))
+        period = self.policy.period_s
+        while share:
+            total = sum(j.weight for j in share)
+            level = left / total if total > 0 else 0.0
+            fixed: dict[int, _Job] = {}
+            groups: dict[int, list[_Job]] = {}
+            for j in share:
+                if j.group is not None:
+                    groups.setdefault(id(j.group), []).append(j)
+            for members in groups.values():
+                limit = members[0].group.quota_s / period  # type: ignore[union-attr]  # grouped by group
+                wg = sum(j.weight for j in members)
+                if level * wg > limit:
+                    for j in members:
+                        j.rate = min(1.0, limit * j.weight / wg)
+                        fixed[id(j)] = j
+            for j in share:
+                if id(j) not in fixed and level * j.weight > 1.0:
+                    j.rate = 1.0
+                    fixed[id(j)] = j
+            if not fixed:
+                for j in share:
+                    j.rate = level * j.weight
+                break
+            left = max(0.0, left - sum(j.rate for j in fixed.values()))
+            share = [j for j in share if id(j) not in fixed]
+
+    # -- the one event: the next completion -----------------------------------------------------------------
+    def set_timer(self, at: float) -> None:
+        if at == self.timer_at:
+            return
+        self.timer_gen += 1
+        self.timer_at = at
+        if at == _INF:
+            return
+        gen = self.timer_gen
+        ev = self.env.timeout(max(0.0, at - self.env.now))
+        ev.callbacks.append(partial(self.fire, gen))
+
+    def fire(self, gen: int, _event: Any = None) -> None:
+        if gen != self.timer_gen:
+            return  # superseded by a later rate change
+        self.timer_at = _INF
+        self.advance()
+        now = self.env.now
+        finished: list[_Job] = []
+        for j in (list(self.boosted.values()) if self.boosted else ()):
+            left = j.done + (now - j.t0)
+            if j.seconds - left <= WORK_DONE_S:
+                finished.append(j)
+            elif j.boost_until - left <= WORK_DONE_S:
+                self.unboost(j)
+        if self.lazy:
+            heap, jobs, v = self.heap, self.jobs, self.vclock
+            while heap:
+                tag, _, j = heap[0]
+                if jobs.get(j.ent) is not j or j.boosted:
+                    heapq.heappop(heap)
+                    continue
+                if (tag - v) * j.weight > WORK_DONE_S:
+                    break
+                heapq.heappop(heap)
+                finished.append(j)
+        else:
+            for j in self.jobs.values():
+                if not j.boosted and j.seconds - (j.done + j.rate * (now - j.t0)) <= WORK_DONE_S:
+                    finished.append(j)
+        for j in finished:
+            self.complete(self, j)
+        if not self.dirty or not self.still_uncontended():
+            self.dirty = True
+            self.recompute()
+
+    def still_uncontended(self) -> bool:
+        """After completions and chained arrivals in a pool where everyone ran at full speed and still does: only
+        the timer moves. False when that does not hold (the caller recomputes)."""
+        if (not self.lazy or self.boosted or self.capped or len(self.weights) != 1
+                or len(self.jobs) > self.capacity or self.rho != 1.0 / next(iter(self.weights))):
+            return False
+        heap, jobs = self.heap, self.jobs
+        while heap and jobs.get(heap[0][2].ent) is not heap[0][2]:
+            heapq.heappop(heap)
+        self.dirty = False
+        self.set_timer(self.env.now + (heap[0][0] - self.vclock) / self.rho if heap else _INF)
+        return True
+
 
 class FluidScheduler(CapsAndPools):
     """Physical CPUs shared as fluid under a :class:`Policy` (the discrete scheduler's interface)."""
@@ -148,9 +445,10 @@ class FluidScheduler(CapsAndPools):
         #: the CPUs of each pool when the host partitions them (entities then name their pool); None: by ``pin``
         self.partition = partition
         if partition is not None:
-            self.pools = [_Pool(len(cpus)) for cpus in partition]
+            capacities = [len(cpus) for cpus in partition]
         else:
-            self.pools = [_Pool(1) for _ in range(pcpus)] if pin else [_Pool(pcpus)]
+            capacities = [1] * pcpus if pin else [pcpus]
+        self.pools = [FluidPool(c, env, policy, self._complete) for c in capacities]
         self.entities: list[Entity] = []
         self.caps: list[CapGroup] = []
         self.capped = capped
@@ -201,9 +499,9 @@ class FluidScheduler(CapsAndPools):
         job = pool.jobs.get(ent)
         if job is None:
             return False
-        self._advance(pool)
-        done = min(job.seconds, self._done(pool, job))
-        self._charge(pool, job, done)
+        pool.advance()
+        done = min(job.seconds, pool.done_of(job))
+        pool.charge(job, done)
         frac = done / job.seconds
         ent.account(job.item.work, frac * job.item.scale, freq)
         credit_units(ent, job.item, frac)  # the running item is unfinished
@@ -212,7 +510,7 @@ class FluidScheduler(CapsAndPools):
         return True
 
     # -- starting and finishing work ------------------------------------------------------------------------
-    def _start(self, pool: _Pool, ent: Entity, item: Item, freq: float, waking: bool, runner: Any,
+    def _start(self, pool: FluidPool, ent: Entity, item: Item, freq: float, waking: bool, runner: Any,
                session: simpy.Event, defer: bool) -> None:
         env = self.env
         while True:
@@ -234,34 +532,18 @@ class FluidScheduler(CapsAndPools):
         if held is not None and held.boost_until > held.seconds:  # still inside the slice its wake-up won
             job.boosted, job.boost_until = True, held.boost_until - held.seconds
         elif waking and job.group is None and len(pool.jobs) + 1 > pool.capacity:
-            job.boosted = self._wins_cpu(pool, ent)
+            job.boosted = pool.wins_cpu(ent)
             if job.boosted:
                 job.boost_until = self.policy.slice_for(ent, pool)
         ent.req = job
         ent.activity = Activity("running", now, item, seconds)
         was_dirty = pool.dirty
-        self._add(pool, job)
-        if not defer and (was_dirty or not self._add_uncontended(pool, job)):
+        pool.add(job)
+        if not defer and (was_dirty or not pool.add_uncontended(job)):
             if pool.lazy and not pool.capped:
-                self._recompute(pool)  # O(log n): no need to wait for the end of the instant
+                pool.recompute()  # O(log n): no need to wait for the end of the instant
             else:
-                self._touch(pool)
-
-    def _add_uncontended(self, pool: _Pool, job: _Job) -> bool:
-        """An arrival in a pool where everyone runs at full speed and still will: no rate changes, so only the
-        timer may move (no end-of-instant recomputation). False when that does not hold."""
-        if (not pool.lazy or pool.boosted or pool.capped or len(pool.weights) != 1
-                or len(pool.jobs) > pool.capacity):
-            return False
-        rho = 1.0 / job.weight
-        if len(pool.jobs) > 1 and pool.rho != rho:
-            return False
-        pool.rho = rho
-        pool.dirty = False
-        at = self.env.now + job.seconds
-        if at < pool.timer_at:
-            self._set_timer(pool, at)
-        return True
+                pool.touch()
 
     def _next(self, ent: Entity, runner: Any, item: Item) -> Item | None:
         """Finish ``item`` for its runner and take the runner's next item (None: the chain ends)."""
@@ -273,10 +555,11 @@ class FluidScheduler(CapsAndPools):
         runner.finish(item)
         return runner.take(ent)
 
-    def _complete(self, pool: _Pool, job: _Job) -> None:
+    def _complete(self, pool: FluidPool, job: _Job) -> None:
+        """``job`` is done (the pool calls this): account it, then start the runner's next item at once."""
         ent, now = job.ent, self.env.now
-        self._charge(pool, job, job.seconds)
-        self._remove(pool, job)
+        pool.charge(job, job.seconds)
+        pool.remove(job)
         ent.account(job.item.work, job.item.scale, job.freq)
         credit_units(ent, job.item, 1.0, finished=True)
         wait = now - job.start - job.seconds
@@ -288,273 +571,3 @@ class FluidScheduler(CapsAndPools):
             job.session.succeed()
         else:
             self._start(pool, ent, nxt, job.freq, False, job.runner, job.session, defer=True)
-
-    # -- a waking entity ----------------------------------------------------------------------------------
-    def _wins_cpu(self, pool: _Pool, ent: Entity) -> bool:
-        """Whether a waking ``ent`` would preempt running work in the discrete engine (asked of the policy)."""
-        policy = self.policy
-        if len(pool.boosted) >= pool.capacity:
-            return False
-        prio = policy.priority(ent, True)
-        if not policy.preempts(prio, True):
-            return False
-        return policy.preempts_running(prio, pool)
-
-    # -- the pool's clock -----------------------------------------------------------------------------------
-    def _advance(self, pool: _Pool) -> None:
-        now = self.env.now
-        dt = now - pool.last
-        if dt > 0:
-            pool.last = now
-            if pool.lazy:
-                pool.vclock += pool.rho * dt
-
-    def _done(self, pool: _Pool, job: _Job) -> float:
-        """CPU seconds ``job`` has received by now."""
-        if pool.lazy and not job.boosted:
-            return job.seconds - (job.tag - pool.vclock) * job.weight
-        return job.done + job.rate * (self.env.now - job.t0)
-
-    def _charge(self, pool: _Pool, job: _Job, done: float) -> None:
-        """Charge the CPU time ``job`` received since its last charge (policy, cap, busy time)."""
-        dt = done - job.charged
-        if dt <= 0:
-            return
-        job.charged = done
-        self.policy.charge(job.ent, dt)
-        pool.busy += dt
-        if job.group is not None:
-            job.group.used_s += dt
-
-    def _share(self, pool: _Pool, job: _Job) -> None:
-        """Make ``job`` a sharing job (its progress so far in ``done``)."""
-        heapq.heappush(pool.vr_max_heap, (-job.ent.vruntime, job.seq, job))
-        if len(pool.vr_max_heap) > 2 * len(pool.jobs) + 16:  # drop the entries of finished jobs
-            pool.vr_max_heap = [(-j.ent.vruntime, j.seq, j) for j in pool.sharing()]
-            heapq.heapify(pool.vr_max_heap)
-        pool.total_weight += job.weight
-        pool.weights[job.weight] = pool.weights.get(job.weight, 0) + 1
-        if pool.lazy:
-            job.tag = pool.vclock + (job.seconds - job.done) / job.weight
-            heapq.heappush(pool.heap, (job.tag, job.seq, job))
-
-    def _unshare(self, pool: _Pool, job: _Job) -> None:
-        pool.total_weight -= job.weight
-        left = pool.weights[job.weight] - 1
-        if left:
-            pool.weights[job.weight] = left
-        else:
-            del pool.weights[job.weight]
-            if not pool.weights:
-                pool.total_weight = 0.0  # no drift from sums of floats
-
-    def _add(self, pool: _Pool, job: _Job) -> None:
-        self._advance(pool)
-        if job.group is not None:
-            pool.capped += 1
-            self._to_eager(pool)
-        pool.jobs[job.ent] = job
-        heapq.heappush(pool.vr_heap, (job.ent.vruntime, job.seq, job))
-        if len(pool.vr_heap) > 2 * len(pool.jobs) + 16:  # drop the entries of finished jobs
-            pool.vr_heap = [(j.ent.vruntime, j.seq, j) for j in pool.jobs.values()]
-            heapq.heapify(pool.vr_heap)
-        if job.boosted:
-            job.rate, job.t0 = 1.0, self.env.now
-            pool.boosted[job.ent] = job
-        else:
-            self._share(pool, job)
-        pool.dirty = True
-
-    def _remove(self, pool: _Pool, job: _Job) -> None:
-        del pool.jobs[job.ent]
-        if job.group is not None:
-            pool.capped -= 1
-        if job.boosted:
-            del pool.boosted[job.ent]
-        else:
-            self._unshare(pool, job)  # a lazy heap entry is dropped when it reaches the top
-        pool.dirty = True
-
-    def _unboost(self, pool: _Pool, job: _Job) -> None:
-        """The slice a wake-up won is over: the job shares again."""
-        job.done = self._done(pool, job)
-        job.t0 = self.env.now
-        job.boosted = False
-        del pool.boosted[job.ent]
-        self._share(pool, job)
-        pool.dirty = True
-
-    # -- regimes --------------------------------------------------------------------------------------------
-    def _lazy_ok(self, pool: _Pool) -> bool:
-        """Whether every sharing job advances at ``weight * rho`` for one rho (no cap, no share above a CPU)."""
-        if pool.capped:
-            return False
-        if len(pool.weights) <= 1:
-            return True
-        return pool.total_weight >= (pool.capacity - len(pool.boosted)) * max(pool.weights)
-
-    def _to_eager(self, pool: _Pool) -> None:
-        if not pool.lazy:
-            return
-        now = self.env.now
-        for j in pool.jobs.values():
-            if not j.boosted:
-                j.done, j.t0, j.rate = j.seconds - (j.tag - pool.vclock) * j.weight, now, 0.0
-        pool.lazy = False
-        pool.heap = []
-
-    def _to_lazy(self, pool: _Pool) -> None:
-        now = self.env.now
-        pool.lazy = True
-        pool.vclock = 0.0
-        pool.heap = []
-        for j in pool.jobs.values():
-            if not j.boosted:
-                j.done += j.rate * (now - j.t0)
-                j.tag = (j.seconds - j.done) / j.weight
-                pool.heap.append((j.tag, j.seq, j))
-        heapq.heapify(pool.heap)
-
-    def _touch(self, pool: _Pool) -> None:
-        """Recompute rates once, at the end of this instant."""
-        pool.dirty = True
-        if pool.eoi:
-            return
-        pool.eoi = True
-        ev = simpy.Event(self.env)
-        ev.callbacks.append(partial(self._end_of_instant, pool))
-        ev._ok, ev._value = True, None
-        self.env.schedule(ev, END_OF_INSTANT)
-
-    def _end_of_instant(self, pool: _Pool, _event: Any = None) -> None:
-        pool.eoi = False
-        self._recompute(pool)
-
-    def _recompute(self, pool: _Pool) -> None:
-        if not pool.dirty:
-            return
-        pool.dirty = False
-        self._advance(pool)
-        now = self.env.now
-        nxt = _INF
-        if pool.boosted:
-            for j in pool.boosted.values():
-                nxt = min(nxt, j.t0 + (min(j.boost_until, j.seconds) - j.done))
-        if self._lazy_ok(pool):
-            if not pool.lazy:
-                self._to_lazy(pool)
-            share = pool.capacity - len(pool.boosted)
-            weights = pool.weights
-            if weights and share > 0:
-                wmax = next(iter(weights)) if len(weights) == 1 else max(weights)
-                pool.rho = min(1.0 / wmax, share / pool.total_weight)
-            else:
-                pool.rho = 0.0
-            heap, jobs = pool.heap, pool.jobs
-            while heap and jobs.get(heap[0][2].ent) is not heap[0][2]:
-                heapq.heappop(heap)  # completed, or boosted since
-            if heap and pool.rho > 0:
-                nxt = min(nxt, now + max(0.0, heap[0][0] - pool.vclock) / pool.rho)
-        else:
-            self._to_eager(pool)
-            self._rates(pool)
-            for j in pool.jobs.values():
-                if not j.boosted and j.rate > 0:
-                    nxt = min(nxt, now + max(0.0, j.seconds - j.done) / j.rate)
-        self._set_timer(pool, nxt)
-
-    def _rates(self, pool: _Pool) -> None:
-        """Weighted max-min fair rates of the sharing jobs: caps as rate limits, no job above one CPU."""
-        now = self.env.now
-        share = []
-        for j in pool.jobs.values():
-            if not j.boosted:
-                j.done += j.rate * (now - j.t0)
-                j.t0 = now
-                share.append(j)
-        left = float(pool.capacity - len(pool.boosted))
-        period = self.policy.period_s
-        while share:
-            total = sum(j.weight for j in share)
-            level = left / total if total > 0 else 0.0
-            fixed: dict[int, _Job] = {}
-            groups: dict[int, list[_Job]] = {}
-            for j in share:
-                if j.group is not None:
-                    groups.setdefault(id(j.group), []).append(j)
-            for members in groups.values():
-                limit = members[0].group.quota_s / period  # type: ignore[union-attr]  # grouped by group
-                wg = sum(j.weight for j in members)
-                if level * wg > limit:
-                    for j in members:
-                        j.rate = min(1.0, limit * j.weight / wg)
-                        fixed[id(j)] = j
-            for j in share:
-                if id(j) not in fixed and level * j.weight > 1.0:
-                    j.rate = 1.0
-                    fixed[id(j)] = j
-            if not fixed:
-                for j in share:
-                    j.rate = level * j.weight
-                break
-            left = max(0.0, left - sum(j.rate for j in fixed.values()))
-            share = [j for j in share if id(j) not in fixed]
-
-    # -- the one event: the next completion -----------------------------------------------------------------
-    def _set_timer(self, pool: _Pool, at: float) -> None:
-        if at == pool.timer_at:
-            return
-        pool.timer_gen += 1
-        pool.timer_at = at
-        if at == _INF:
-            return
-        gen = pool.timer_gen
-        ev = self.env.timeout(max(0.0, at - self.env.now))
-        ev.callbacks.append(partial(self._fire, pool, gen))
-
-    def _fire(self, pool: _Pool, gen: int, _event: Any = None) -> None:
-        if gen != pool.timer_gen:
-            return  # superseded by a later rate change
-        pool.timer_at = _INF
-        self._advance(pool)
-        now = self.env.now
-        finished: list[_Job] = []
-        for j in (list(pool.boosted.values()) if pool.boosted else ()):
-            left = j.done + (now - j.t0)
-            if j.seconds - left <= WORK_DONE_S:
-                finished.append(j)
-            elif j.boost_until - left <= WORK_DONE_S:
-                self._unboost(pool, j)
-        if pool.lazy:
-            heap, jobs, v = pool.heap, pool.jobs, pool.vclock
-            while heap:
-                tag, _, j = heap[0]
-                if jobs.get(j.ent) is not j or j.boosted:
-                    heapq.heappop(heap)
-                    continue
-                if (tag - v) * j.weight > WORK_DONE_S:
-                    break
-                heapq.heappop(heap)
-                finished.append(j)
-        else:
-            for j in pool.jobs.values():
-                if not j.boosted and j.seconds - (j.done + j.rate * (now - j.t0)) <= WORK_DONE_S:
-                    finished.append(j)
-        for j in finished:
-            self._complete(pool, j)
-        if not pool.dirty or not self._still_uncontended(pool):
-            pool.dirty = True
-            self._recompute(pool)
-
-    def _still_uncontended(self, pool: _Pool) -> bool:
-        """After completions and chained arrivals in a pool where everyone ran at full speed and still does: only
-        the timer moves. False when that does not hold (the caller recomputes)."""
-        if (not pool.lazy or pool.boosted or pool.capped or len(pool.weights) != 1
-                or len(pool.jobs) > pool.capacity or pool.rho != 1.0 / next(iter(pool.weights))):
-            return False
-        heap, jobs = pool.heap, pool.jobs
-        while heap and jobs.get(heap[0][2].ent) is not heap[0][2]:
-            heapq.heappop(heap)
-        pool.dirty = False
-        self._set_timer(pool, self.env.now + (heap[0][0] - pool.vclock) / pool.rho if heap else _INF)
-        return True

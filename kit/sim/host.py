@@ -1,10 +1,10 @@
 """The SimPy model of a virtualized host.
 
 Physical CPUs are a :class:`~kit.sim.scheduler.Scheduler` under a policy. Every thing that needs a CPU is an
-:class:`~kit.sim.scheduler.Entity`: guest vCPUs and backend threads (Xen's dom0 vCPUs running netback and
+:class:`~kit.sim.entities.Entity`: guest vCPUs and backend threads (Xen's dom0 vCPUs running netback and
 blkback, vhost workers, QEMU I/O threads, the host OS of a hosted VMM, Hyper-V's root partition). Entities are
 grouped in :class:`Runner` s that share a queue of work: a VM's vCPUs share the guest's run queue, dom0's vCPUs
-share its backend queue. Work is charged analytically in bulk (:mod:`kit.sim.costing`); the discrete events
+share its backend queue. Work is charged analytically in bulk (:mod:`kit.sim.mode_costs`); the discrete events
 are the ones where ordering or contention matters: scheduling, wakeups, I/O batches, backend jobs, device
 service and interrupts. The workload drivers (:mod:`kit.sim.drivers`) make the guests work.
 
@@ -30,21 +30,22 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from ..errors import HvkitError
+from ..costs.switch_events import KVM_HALT_POLL_S
+from ..inputs.parts import backend_named
 from ..inputs.resolve import Resolved, VmPlan
-from ..inputs.spec import Spec
 from ..inputs.workloads import Workload
 from . import drivers
-from .compositions import costing_for
-from .costing import Costing
 from .devices import DISK_SERVERS, Device
-from .locks import WAIT_STATES, Sync, needs_slices
-from .memory import Contention, class_costs
-from .numa import Topology
-from .overcommit import MemoryPlan, VmMemory, plan_memory
-from .params import DEFAULT_WEIGHT, KVM_HALT_POLL_S
+from .engines import EngineChoice, contended, contended_plans, engine_for, memory_plan
+from .entities import Activity, Entity, Item
 from .fluid import FluidScheduler
-from .scheduler import Activity, Entity, Item, Policy, Scheduler, policy_for
+from .locks import WAIT_STATES, Sync
+from .memory import contention_for
+from .mode_costs import Costing, costing_for
+from .numa import Topology, partition_for, place_vcpus
+from .overcommit import VmMemory
+from .policies import DEFAULT_WEIGHT, Policy, policy_for
+from .scheduler import Scheduler
 from .stopping import STOP_KINDS, LatencyLog, NoLatencyLog, Stopper
 from .switches import GUEST_KINDS, Hooks, Switches, switch_work
 from .work import IDLE, PAUSED, QUEUEING, Work
@@ -52,201 +53,15 @@ from .work import IDLE, PAUSED, QUEUEING, Work
 #: A running host reports its simulated time to ``on_progress`` once every this many events plus one (a bit mask)
 PROGRESS_EVERY = 4095
 
-__all__ = ["Host", "Runner", "Guest", "SHARED_BACKENDS", "scheduler_for", "contended", "contended_plans",
-           "has_closed_form", "backend_label", "partition_for"]
+__all__ = ["Host", "Runner", "Guest", "backend_label"]
 
-#: Backends shared by every VM of the host, with their label in results
-SHARED_BACKENDS = {"dom0": "dom0", "root": "root partition", "host": "host OS"}
 #: The seed stream of a host, distinct from other uses of the spec's seed
 _HOST_STREAM = 0x6876
 
 
-def _backends(costs: list[Costing]) -> tuple[set[str], set[tuple[int, str]]]:
-    """The backends the VMs of ``costs`` use: the shared ones by name, the per-VM ones by (VM, name)."""
-    shared: set[str] = set()
-    per_vm: set[tuple[int, str]] = set()
-    for vm, cost in enumerate(costs):
-        for what in ("net", "disk"):
-            name = cost.backend_name(what)
-            if name is None:
-                continue
-            if name in SHARED_BACKENDS:
-                shared.add(name)
-            else:
-                per_vm.add((vm, name))
-    return shared, per_vm
-
-
-def contended(spec: Spec, pcpus: int, costs: list[Costing]) -> bool:
-    """Whether two entities of the host (vCPUs, backend threads) may ever want the same physical CPU.
-
-    ``costs`` holds the costing of each VM (the measured ones, then the neighbour), which names its backends.
-    Entities are counted as :class:`Host` creates them: with pinning, per physical CPU; otherwise per host.
-    """
-    n = max(1, pcpus)
-    pins = [i * spec.vcpus + j for i in range(spec.vms) for j in range(spec.vcpus)]
-    if len(costs) > spec.vms:  # the neighbour
-        pins += [spec.vms * spec.vcpus + j for j in range(spec.neighbor_vcpus)]
-    shared, per_vm = _backends(costs)
-    for name in shared:
-        k = spec.dom0_vcpus if name in ("dom0", "root") else 1
-        pins += [n - k + t for t in range(k)]
-    pins += [(spec.vms * spec.vcpus + vm) % n for vm, _ in per_vm]
-    if not spec.pin:
-        return len(pins) > n
-    per_cpu: dict[int, int] = {}
-    for p in pins:
-        per_cpu[p % n] = per_cpu.get(p % n, 0) + 1
-    return max(per_cpu.values()) > 1
-
-
-def contended_plans(plans: tuple[VmPlan, ...], costs: list[Costing], partition: list[tuple[int, ...]],
-                    pools: list[list[int]], backend_pool: int, dom0_vcpus: int) -> bool:
-    """:func:`contended` for a partitioned host: entities per pool against the pool's CPUs (``pools`` gives the
-    pool of each vCPU of each plan)."""
-    count = [0] * len(partition)
-    for per_vcpu in pools:
-        for p in per_vcpu:
-            count[p] += 1
-    shared, per_vm = _backends(costs)
-    count[backend_pool] += len(per_vm)
-    for name in shared:
-        count[backend_pool] += dom0_vcpus if name in ("dom0", "root") else 1
-    return any(c > len(cpus) for c, cpus in zip(count, partition))
-
-
-def vcpus_contended(resolved: Resolved) -> bool:
-    """Whether the host's entities that will want CPU time contend: the VMs' vCPUs, and the backends only where a
-    workload does I/O (a CPU-bound guest's backends stay idle)."""
-    spec, hw, plans = resolved.spec, resolved.hw, resolved.plans
-    pcpus = spec.pcpus or hw.pcpus
-    io = any(p.workload.kind != "cpu" or p.workload.per_unit.disk_ops for p in plans)
-    if io:
-        costs = [costing_for(hw, resolved.mode, p.workload) for p in plans]
-        if not resolved.vms:
-            return contended(spec, pcpus, costs)
-    if any(p.pins is not None or p.cpu_node is not None for p in plans):
-        per_cpu: dict[int, int] = {}
-        for p in plans:
-            for c in p.pins or ():
-                per_cpu[c % pcpus] = per_cpu.get(c % pcpus, 0) + 1
-        if any(v > 1 for v in per_cpu.values()):
-            return True
-    return sum(p.vcpus for p in plans) + (spec.dom0_vcpus + 2 * len(plans) if io else 0) > pcpus
-
-
-def partition_for(plans: tuple[VmPlan, ...], top: Topology) -> tuple[list[tuple[int, ...]], list[list[int]], int]:
-    """The pools of a host whose VMs are placed: a pool per pinned CPU, one per NUMA node that VMs float on, and
-    the rest of the CPUs, where unplaced VMs and the backends run. Returns the pools' CPUs, the pool of each vCPU of
-    each plan, and the backends' pool."""
-    n = top.n
-    partition: list[tuple[int, ...]] = []
-    index: dict[tuple[int, ...], int] = {}
-    claimed: dict[int, str] = {}
-
-    def pool(cpus: tuple[int, ...], who: str) -> int:
-        if cpus in index:
-            return index[cpus]
-        for c in cpus:
-            if c in claimed:
-                raise HvkitError("pinned CPUs and NUMA-node placements overlap", field=f"vms.{who}",
-                                 value=f"CPU {c} (also placed by {claimed[c]})",
-                                 allowed="disjoint sets: pin to CPUs outside the nodes other VMs float on")
-        for c in cpus:
-            claimed[c] = who
-        index[cpus] = len(partition)
-        partition.append(cpus)
-        return index[cpus]
-
-    per_plan: list[list[int] | None] = []
-    for p in plans:
-        if p.pins is not None:
-            per_plan.append([pool((c % n,), p.name) for c in p.pins])
-        elif p.cpu_node is not None:
-            per_plan.append([pool(tuple(top.cpus_of_node(p.cpu_node)), p.name)] * p.vcpus)
-        else:
-            per_plan.append(None)
-    rest = tuple(c for c in range(n) if c not in claimed)
-    if rest:
-        rest_pool = len(partition)
-        partition.append(rest)
-    else:
-        rest_pool = len(partition) - 1  # every CPU is placed: backends share the last pool
-    out = [pp if pp is not None else [rest_pool] * p.vcpus for p, pp in zip(plans, per_plan)]
-    if not rest and any(pp is None for pp in per_plan):
-        raise HvkitError("every CPU is pinned or placed, none is left for the VMs that float",
-                         field="vms", value=[p.name for p, pp in zip(plans, per_plan) if pp is None],
-                         allowed="leave CPUs unplaced, or pin those VMs too")
-    return partition, out, rest_pool
-
-
 def backend_label(name: str, vm: int) -> str:
     """How results name backend ``name`` serving VM ``vm`` (a shared backend has one name for all VMs)."""
-    return SHARED_BACKENDS[name] if name in SHARED_BACKENDS else f"vm{vm} {name}"
-
-
-def has_closed_form(resolved: Resolved, trace_s: float = 0.0) -> bool:
-    """Whether the run's answer is a closed form: nothing contends and nothing waits.
-
-    CPU-bound guests without I/O (so backends and devices stay idle and vCPUs never sleep), no cap, no neighbour,
-    and a physical CPU for every vCPU: each vCPU then runs its units back to back at full speed for the whole
-    duration, and the expected result is the unit's cost times the number of units that fit (``Host.closed_form``,
-    which adds what co-runners cost each other through the memory system, a constant while all of them run).
-    Host memory must hold every VM (no page faults to wait for).
-    """
-    spec, wl = resolved.spec, resolved.workload
-    if spec.engine != "hybrid" or trace_s > 0 or resolved.neighbours:
-        return False
-    plans = resolved.plans
-    if any(not p.measured or p.workload is not wl or p.cap > 0 for p in plans):
-        return False
-    if wl.kind != "cpu" or wl.per_unit.disk_ops or (spec.caps and any(c > 0 for c in spec.caps)):
-        return False
-    if policy_for(resolved.mode.scheduler).requires_slices():
-        return False
-    if needs_slices(resolved.mode, plans, vcpus_contended(resolved)):
-        return False
-    if sum(p.vcpus for p in plans) > (spec.pcpus or resolved.hw.pcpus):
-        return False
-    if any(p.pins is not None or p.cpu_node is not None for p in plans) and resolved.vms:
-        return False
-    return not _memory_plan(resolved).pressure and not resolved.host.page_sharing
-
-
-def plain_closed_form(resolved: Resolved) -> bool:
-    """Whether the closed form is the unit's cost alone: no co-runner effect through the memory system (the bulk
-    path of sweeps computes only that one, :func:`kit.run.closed_form_metrics`)."""
-    if not has_closed_form(resolved):
-        return False
-    plans = resolved.plans
-    n = sum(p.vcpus for p in plans)
-    wl = resolved.workload
-    memory = wl.per_unit.random_refs + wl.per_unit.dram_lines > 0 or wl.per_unit.llc_refs > 0
-    top = Topology(resolved.hw, resolved.spec.pcpus or resolved.hw.pcpus, resolved.host.smt)
-    offered_cores = len({(c.socket, c.core) for c in top.cpus[:n]}) if n else 0
-    paired = n > offered_cores and resolved.hw.opt("smt_yield") is not None
-    return n <= 1 or not (memory or paired or _spans_nodes(resolved, top))
-
-
-def _spans_nodes(resolved: Resolved, top: Topology) -> bool:
-    if top.nodes <= 1 or resolved.mode.is_native:
-        return False
-    per_node = len(top.cpus_of_node(0))
-    return any(p.vcpus > per_node for p in resolved.plans)
-
-
-def _memory_plan(resolved: Resolved) -> MemoryPlan:
-    h = resolved.host
-    return plan_memory(resolved.hw, resolved.mode, resolved.plans, balloon=h.balloon, page_sharing=h.page_sharing,
-                       scan_pages_per_s=h.scan_pages_per_s)
-
-
-def scheduler_for(engine: str, policy: Policy) -> type[Scheduler] | type[FluidScheduler]:
-    """The scheduler class of an engine: the discrete one where asked, or where the policy's outcomes depend on
-    slice boundaries (:meth:`Policy.requires_slices`); the fluid one otherwise."""
-    if engine == "discrete" or policy.requires_slices():
-        return Scheduler
-    return FluidScheduler
+    return backend_named(name).label_for(vm)
 
 
 class Runner:
@@ -418,11 +233,17 @@ class Guest:
 
 class Host:
     """One simulated host running the VMs a :class:`~kit.inputs.resolve.Resolved` plans under one mode: a spec's
-    identical VMs (and its unmeasured neighbour, for isolation studies), or a scenario's heterogeneous VMs."""
+    identical VMs (and its unmeasured neighbour, for isolation studies), or a scenario's heterogeneous VMs.
+
+    Building one reads top-down: the VMs' costs, where their vCPUs run (pools, NUMA placement) and whether they
+    contend, host memory, the engine the resolved spec calls for (:func:`kit.sim.engines.engine_for`), the devices,
+    the mechanisms that watch the scheduler (memory system, VM switches, guest synchronization), then the runners:
+    VMs, backends, neighbours and the page scanner."""
 
     def __init__(self, resolved: Resolved, trace_s: float = 0.0, latencies: bool = True) -> None:
-        spec, hw, mode, wl = resolved.spec, resolved.hw, resolved.mode, resolved.workload
-        self.spec, self.hw, self.mode, self.wl, self.duration = spec, hw, mode, wl, resolved.duration
+        spec, hw = resolved.spec, resolved.hw
+        self.spec, self.hw, self.mode, self.wl = spec, hw, resolved.mode, resolved.workload
+        self.duration = resolved.duration
         self.resolved = resolved
         self.env = simpy.Environment()
         self._engine = ""
@@ -434,96 +255,117 @@ class Host:
         self.on_progress: Callable[[float], None] | None = None
         self.freq = hw.val("freq_ghz") * 1e9
         self.rng = np.random.default_rng(np.random.SeedSequence([spec.seed, _HOST_STREAM]))
-        policy = policy_for(mode.scheduler)
-        self.plans = plans = resolved.plans
-        measured = [p for p in plans if p.measured]
-        unmeasured = [p for p in plans if not p.measured]
+        measured = [p for p in resolved.plans if p.measured]
+        unmeasured = [p for p in resolved.plans if not p.measured]
         self.plans = plans = tuple(measured + unmeasured)
-        capped = any(p.cap > 0 for p in plans) and policy.enforces_caps
         # one costing per workload (identical VMs share it)
         self._costs: dict[int, Costing] = {}
-        self.cost = self._costing(wl if not measured else measured[0].workload)
+        self.cost = self._costing(self.wl if not measured else measured[0].workload)
         costs = [self._costing(p.workload) for p in plans]
-        pcpus = spec.pcpus or hw.pcpus
-        self.topology = Topology(hw, pcpus, resolved.host.smt)
-        placed = bool(resolved.vms) and any(p.pins is not None or p.cpu_node is not None for p in plans)
-        self._placed = placed
-        if placed:
-            partition, vcpu_pools, self._backend_pool = partition_for(plans, self.topology)
-            busy = contended_plans(plans, costs, partition, vcpu_pools, self._backend_pool, spec.dom0_vcpus)
-        else:
-            partition, vcpu_pools, self._backend_pool = None, None, 0
-            busy = (contended(spec, pcpus, costs) if not resolved.vms else contended_plans(
-                plans, costs, [tuple(range(pcpus))], [[0] * p.vcpus for p in plans], 0, spec.dom0_vcpus))
-        self.contended = busy
-        self.memory = _memory_plan(resolved)
+        partition, vcpu_pools = self._place(costs)
+        self.memory = memory_plan(resolved)
         #: what the host's mechanisms say about this run (memory reclaimed, parameters a profile lacks)
         self.notes: list[str] = list(self.memory.notes)
-        vm_memory = {v.name: v for v in self.memory.vms}
-        faults = any(sum(m.faults_per_unit()) > 0 for m in self.memory.vms)
-        sync = needs_slices(mode, plans, vcpus_contended(resolved))
-        slices = (trace_s > 0 or policy.requires_slices() or sync
-                  or ((any(drivers.blocks(p.workload) for p in plans) or faults) and busy))
-        engine = scheduler_for("discrete" if slices else spec.engine, policy)
-        if partition is not None:
-            self.sched: Scheduler | FluidScheduler = engine(self.env, pcpus, policy, spec.pin, capped=capped,
-                                                            partition=partition)
-            self.pool_cpus = partition
-        else:
-            self.sched = engine(self.env, pcpus, policy, spec.pin, capped=capped)
-            self.pool_cpus = [(i,) for i in range(pcpus)] if spec.pin else [tuple(range(pcpus))]
-        if trace_s > 0:
-            self.sched.trace, self.sched.trace_until = [], trace_s
+        policy = policy_for(self.mode.scheduler)
+        choice = engine_for(resolved, plans, policy, self.contended, self.memory, trace_s)
+        capped = any(p.cap > 0 for p in plans) and policy.enforces_caps
+        self._start_scheduler(choice, policy, capped, partition, trace_s)
         self.latencies = LatencyLog() if latencies else NoLatencyLog(1)  # (vm, start, latency) per request
         self.requests_done = 0
         #: requests of measured VMs under way: token -> (vm, start); those left at the end are right-censored
         self.in_flight: dict[int, tuple[int, float]] = {}
         self.requests_started = 0
-        # devices
-        param = hw.val
+        self._add_devices()
+        self._add_mechanisms(costs, vcpu_pools, choice.sync)
+        self._add_runners(measured, unmeasured, costs, vcpu_pools, policy.period_s if capped else None)
+
+    # -- construction, in order -------------------------------------------------------------------------
+    def _costing(self, wl: Workload) -> Costing:
+        c = self._costs.get(id(wl))
+        if c is None:
+            c = self._costs[id(wl)] = costing_for(self.hw, self.mode, wl)
+        return c
+
+    def _place(self, costs: list[Costing]) -> tuple[list[tuple[int, ...]] | None, list[list[int]] | None]:
+        """Where the entities run: the host's topology, the pools of a host whose VMs are pinned or placed on NUMA
+        nodes (:func:`kit.sim.numa.partition_for`), and whether its entities contend for CPUs. Returns the
+        partition (None: one pool, or one per CPU when pinned) and the pool of each vCPU of each plan."""
+        spec, resolved, plans = self.spec, self.resolved, self.plans
+        pcpus = spec.pcpus or self.hw.pcpus
+        self.topology = Topology(self.hw, pcpus, resolved.host.smt)
+        self._placed = bool(resolved.vms) and any(p.pins is not None or p.cpu_node is not None for p in plans)
+        if self._placed:
+            partition, vcpu_pools, self._backend_pool = partition_for(plans, self.topology)
+            self.contended = contended_plans(plans, costs, partition, vcpu_pools, self._backend_pool, spec)
+            return partition, vcpu_pools
+        self._backend_pool = 0
+        self.contended = (contended(spec, pcpus, costs) if not resolved.vms else contended_plans(
+            plans, costs, [tuple(range(pcpus))], [[0] * p.vcpus for p in plans], 0, spec))
+        return None, None
+
+    def _start_scheduler(self, choice: EngineChoice, policy: Policy, capped: bool,
+                         partition: list[tuple[int, ...]] | None, trace_s: float) -> None:
+        """The scheduler of the engine chosen, on the pools of CPUs (its policy's periods start here)."""
+        spec = self.spec
+        pcpus = spec.pcpus or self.hw.pcpus
+        if partition is not None:
+            self.sched: Scheduler | FluidScheduler = choice.scheduler(self.env, pcpus, policy, spec.pin,
+                                                                      capped=capped, partition=partition)
+            self.pool_cpus = partition
+        else:
+            self.sched = choice.scheduler(self.env, pcpus, policy, spec.pin, capped=capped)
+            self.pool_cpus = [(i,) for i in range(pcpus)] if spec.pin else [tuple(range(pcpus))]
+        if trace_s > 0:
+            self.sched.trace, self.sched.trace_until = [], trace_s
+
+    def _add_devices(self) -> None:
+        """The NIC's two directions and the disk, and the wire."""
+        param = self.hw.val
         self.nic_tx = Device(self.env, "nic.tx")
         self.nic_rx = Device(self.env, "nic.rx")
         disk_kind = "hdd" if param("disk_service_ms") > 1.0 else "flash"
         self.disk = Device(self.env, "disk", servers=DISK_SERVERS[0][disk_kind])
         self.line_bps = param("nic_gbps") * 1e9
         self.wire_s = param("nic_latency_us") * 1e-6
-        # the mechanisms that watch the scheduler and the runners
-        self.contention = self._contention(plans, costs, vcpu_pools)
+
+    def _add_mechanisms(self, costs: list[Costing], vcpu_pools: list[list[int]] | None, sync: bool) -> None:
+        """The mechanisms that watch the scheduler and the runners: the memory system's rate effects, VM switches
+        and guest synchronization (the discrete engine's hooks), or VM switches as a rate (the fluid engine)."""
+        placements = place_vcpus(self.topology, self.hw, self.plans, self.pool_cpus, vcpu_pools, self.spec.pin,
+                                 self.mode.runs_on_host_kernel)
+        self.contention = contention_for(self.hw, self.topology, self.freq, self.pool_cpus, placements,
+                                         [c.unit() for c in costs], [p.workload for p in self.plans])
         if self.contention is not None:
             self.notes += self.contention.notes
         self.switches: Switches | None = None
         self.sync: Sync | None = None
         if isinstance(self.sched, Scheduler):
-            self.switches = Switches(self.sched, self.pool_cpus, hw, self.freq)
+            self.switches = Switches(self.sched, self.pool_cpus, self.hw, self.freq)
             if sync:
-                self.sync = Sync(self.env, mode, spec.seed, self.freq)
+                self.sync = Sync(self.env, self.mode, self.spec.seed, self.freq)
             self.sched.hooks = Hooks(self.switches, self.sync)
-        self._fluid_switches = isinstance(self.sched, FluidScheduler) and busy and len(plans) > 1
+        self._fluid_switches = isinstance(self.sched, FluidScheduler) and self.contended and len(self.plans) > 1
         self._pool_active = [0] * len(self.sched.pools)
         self._pool_vm_active: list[dict[int, int]] = [dict() for _ in self.sched.pools]
         self._extra_works: dict[tuple, Work] = {}  # keyed by (work, units, level, guest) or ("switch", runner)
         self._watch = bool(self.contention is not None or self._fluid_switches
                            or any(m.cow_per_unit() > 0 for m in self.memory.vms))
-        # VMs and backends
-        wake = None if mode.is_native else self.cost.wake()
-        kvm_poll = mode.family == "kvm" and mode.cpu in ("hvm", "pvh")
+
+    def _add_runners(self, measured: list[VmPlan], unmeasured: list[VmPlan], costs: list[Costing],
+                     vcpu_pools: list[list[int]] | None, cap_period_s: float | None) -> None:
+        """The measured VMs (with their caps) and their backends, which exist from the start (dom0 boots before its
+        guests); then each neighbour with its backends; then the page scanner."""
+        vm_memory = {v.name: v for v in self.memory.vms}
         self.vms: list[Runner] = []
         for i, p in enumerate(measured):
-            name, scope = p.name, f"host.{p.name}"
-            cost = costs[i]
-            w = wake if cost is self.cost else (None if mode.is_native else cost.wake())
-            self.vms.append(Runner(self, name, scope, "vcpu", p.vcpus, p.weight, wake_work=w,
-                                   pin_base=i * spec.vcpus, pins=p.pins,
-                                   poll=(KVM_HALT_POLL_S[0], cost.wake(polled=True)) if kvm_poll else None,
-                                   pools=vcpu_pools[i] if vcpu_pools is not None else None))
-        if capped:
+            self.vms.append(self._vm_runner(i, p, costs[i], "vcpu", vcpu_pools))
+        if cap_period_s is not None:
             for vm, p in zip(self.vms, measured):
                 if p.cap > 0:
-                    self.sched.add_cap(vm.entities, p.cap / 100.0 * policy.period_s)
+                    self.sched.add_cap(vm.entities, p.cap / 100.0 * cap_period_s)
         self.backends: dict[str, Runner] = {}
         self._shared: dict[str, Runner] = {}
         self.per_vm_backend: dict[tuple[int, str], Runner] = {}
-        # backends exist from the start (dom0 boots before its guests)
         for i in range(len(measured)):
             for what in ("net", "disk"):
                 self.backend(costs[i].backend_name(what), i)
@@ -531,18 +373,13 @@ class Host:
         self.neighbors: list[Runner] = []
         for j, p in enumerate(unmeasured):
             k = len(measured) + j
-            ncost = costs[k]
-            name, scope = p.name, f"host.{p.name}"
-            nvm = Runner(self, name, scope, "neighbor", p.vcpus, p.weight,
-                         wake_work=None if mode.is_native else ncost.wake(), pin_base=k * spec.vcpus, pins=p.pins,
-                         poll=((KVM_HALT_POLL_S[0], ncost.wake(polled=True)) if kvm_poll else None),
-                         pools=vcpu_pools[k] if vcpu_pools is not None else None)
-            if capped and p.cap > 0:
-                self.sched.add_cap(nvm.entities, p.cap / 100.0 * policy.period_s)
+            nvm = self._vm_runner(k, p, costs[k], "neighbor", vcpu_pools)
+            if cap_period_s is not None and p.cap > 0:
+                self.sched.add_cap(nvm.entities, p.cap / 100.0 * cap_period_s)
             self.neighbors.append(nvm)
             for what in ("net", "disk"):
-                self.backend(ncost.backend_name(what), k)
-            self.guests.append(self._guest(k, nvm, ncost, p, vm_memory, primary=False))
+                self.backend(costs[k].backend_name(what), k)
+            self.guests.append(self._guest(k, nvm, costs[k], p, vm_memory, primary=False))
         if self.sync is not None:
             for g in self.guests:
                 self.sync.add(g.vm, g.cost)
@@ -553,20 +390,16 @@ class Host:
         self.scanner: Runner | None = None
         if self.memory.scan_pages_per_s > 0:
             self.scanner = Runner(self, "page scanner", "host.scanner", "backend", 1, DEFAULT_WEIGHT[0],
-                                  pin_base=self.sched.n - 1, pools=[self._backend_pool] if placed else None)
+                                  pin_base=self.sched.n - 1, pools=[self._backend_pool] if self._placed else None)
             self.backends["page scanner"] = self.scanner
 
-    # -- construction helpers ---------------------------------------------------------------------------
-    def _costing(self, wl: Workload) -> Costing:
-        c = self._costs.get(id(wl))
-        if c is None:
-            c = self._costs[id(wl)] = costing_for(self.hw, self.mode, wl)
-        return c
-
-    @staticmethod
-    def _backend_count(costs: list[Costing]) -> int:
-        names = {c.backend_name(w) for c in costs for w in ("net", "disk")} - {None}
-        return len(names)
+    def _vm_runner(self, k: int, p: VmPlan, cost: Costing, kind: str, vcpu_pools: list[list[int]] | None) -> Runner:
+        """The runner of VM ``k``'s vCPUs: what waking a halted vCPU costs (less within a halt-poll window)."""
+        native = self.mode.is_native
+        return Runner(self, p.name, f"host.{p.name}", kind, p.vcpus, p.weight,
+                      wake_work=None if native else cost.wake(), pin_base=k * self.spec.vcpus, pins=p.pins,
+                      poll=(KVM_HALT_POLL_S[0], cost.wake(polled=True)) if self.mode.halt_polls else None,
+                      pools=vcpu_pools[k] if vcpu_pools is not None else None)
 
     def _guest(self, i: int, vm: Runner, cost: Costing, plan: VmPlan, memory: dict[str, VmMemory],
                primary: bool = True) -> Guest:
@@ -581,50 +414,6 @@ class Host:
                 g.cow_work = cost.work(cm.path("pagefault")) + Work.of("copy-on-write", copy)
         vm.guest = g
         return g
-
-    def _contention(self, plans: tuple[VmPlan, ...], costs: list[Costing],
-                    vcpu_pools: list[list[int]] | None) -> Contention | None:
-        """The memory system's rate effects, if any can be non-zero here (None: nothing to watch)."""
-        top, hw = self.topology, self.hw
-        cont = Contention(hw, top, self.freq, self.pool_cpus)
-        node_mib = hw.val("memory_gib") * 1024.0 / top.nodes
-        any_memory = False
-        native = self.mode.is_native or self.mode.family == "container"
-        for k, (p, cost) in enumerate(zip(plans, costs)):
-            if vcpu_pools is not None:
-                pools = vcpu_pools[k]
-            elif self.spec.pin and p.pins is not None:
-                pools = [c % self.sched.n for c in p.pins]
-            else:
-                pools = [0] * p.vcpus
-            for j in range(p.vcpus):
-                pool = pools[j]
-                cpus = self.pool_cpus[pool]
-                sockets = [0.0] * top.sockets
-                for c in cpus:
-                    sockets[top.cpus[c % top.n].socket] += 1.0 / len(cpus)
-                cpu_nodes = tuple(top.node_shares(cpus))
-                mem_mib = p.memory_mib if p.memory_mib is not None else p.workload.footprint_mib
-                vm_cpus = sorted({c for q in pools for c in self.pool_cpus[q]})
-                vm_nodes = top.node_shares(vm_cpus)
-                spans = top.nodes > 1 and (p.vcpus > len(top.cpus_of_node(0)) or mem_mib > node_mib)
-                if p.node is not None:
-                    memory = tuple(top.memory_nodes(vm_nodes, p.node, p.vnuma, mem_mib, node_mib))
-                    vnuma = p.vnuma or native
-                elif spans:
-                    memory = tuple(vm_nodes)
-                    vnuma = p.vnuma or native
-                else:  # first touch and automatic NUMA balancing keep a VM that fits a node local
-                    memory = cpu_nodes
-                    vnuma = True
-                cc = class_costs(cost.unit(), p.workload, hw, self.freq, pool, tuple(sockets), cpu_nodes, memory,
-                                 vnuma)
-                any_memory = any_memory or cc.lines > 0 or cc.llc_refs > 0
-                cont.register((k, pool, memory, vnuma), cc)
-        if not (any_memory or cont.has_smt):
-            return None
-        self._class_of: dict[int, int] = {}
-        return cont
 
     # -- the runners' hooks ---------------------------------------------------------------------------------
     def watch(self, ent: Entity) -> bool:
@@ -743,11 +532,11 @@ class Host:
         """The runner of backend ``name`` serving VM ``vm`` (created on first use)."""
         if name is None:
             return None
-        placed = self._placed
-        if name in SHARED_BACKENDS:
+        placed, backend = self._placed, backend_named(name)
+        n = backend.threads(self.spec)  # dom0's vCPUs, one vhost worker per virtio-net queue pair, or one thread
+        if backend.shared:
             if name not in self._shared:
-                n = self.spec.dom0_vcpus if name in ("dom0", "root") else 1
-                label = backend_label(name, vm)
+                label = backend.label_for(vm)
                 r = Runner(self, label, f"host.{name}", "backend", n, DEFAULT_WEIGHT[0], pin_base=self.sched.n - n,
                            pools=[self._backend_pool] * n if placed else None)
                 self._shared[name] = r
@@ -755,8 +544,7 @@ class Host:
             return self._shared[name]
         key = (vm, name)
         if key not in self.per_vm_backend:
-            label = backend_label(name, vm)
-            n = self.spec.net_queues if name == "vhost" else 1  # one vhost worker per virtio-net queue pair
+            label = backend.label_for(vm)
             r = Runner(self, label, f"host.vm{vm}.{name}", "backend", n, DEFAULT_WEIGHT[0],
                        pin_base=(self.spec.vms * self.spec.vcpus + vm) % max(1, self.sched.n),
                        pools=[self._backend_pool] * n if placed else None)

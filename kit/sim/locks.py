@@ -41,8 +41,8 @@ from typing import Any
 import numpy as np
 import simpy
 
-from ..costs.events import Step
-from .scheduler import Activity, Item
+from ..costs.paths import Step
+from .entities import Activity, Item
 from .work import Work
 
 __all__ = ["Sync", "VmSync", "needs_slices", "LOCK_SPIN", "IPI_WAIT", "LOCK_HALT", "COSTOP", "WAIT_STATES",
@@ -125,7 +125,7 @@ def sync_rates(wl: Any, unit_cycles: float, mode: Any) -> tuple[float, float, fl
 def needs_slices(mode: Any, plans: Any, contended: bool) -> bool:
     """Whether a host runs a VM whose vCPUs can wait for a descheduled sibling: a virtualized mode, contended CPUs,
     and a VM of several vCPUs whose workload takes hot spinlocks or waits for its TLB shootdowns."""
-    if mode.is_native or mode.family == "container" or not contended:
+    if mode.runs_on_host_kernel or not contended:
         return False
     for p in plans:
         if p.vcpus < 2:

@@ -39,12 +39,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..inputs.hardware import Hardware
-from .numa import Topology
-from .scheduler import Item
+from .entities import Item
+from .numa import Topology, VcpuPlacement
 from .work import MEMORY_STALLS, Work
 
-__all__ = ["Contention", "ClassCosts", "MEM_EFFICIENCY", "LOADED_LATENCY", "MEMORY_CONTENTION", "NUMA_REMOTE",
-           "SMT_SIBLING", "LINE_BYTES", "EXTRA_QUANTUM"]
+__all__ = ["Contention", "ClassCosts", "contention_for", "class_costs", "MEM_EFFICIENCY", "LOADED_LATENCY",
+           "MEMORY_CONTENTION", "NUMA_REMOTE", "SMT_SIBLING", "LINE_BYTES", "EXTRA_QUANTUM"]
 
 #: Categories of the extra cycles
 MEMORY_CONTENTION = "memory contention"
@@ -265,10 +265,20 @@ class Contention:
         return running, paired
 
     def _solve(self, counts: list[int]) -> list[tuple[int, int, int]]:
-        top, f = self.top, self.freq
+        """The extra cycles per unit of each class with ``counts`` entities of each active, in quanta (contention,
+        NUMA, SMT): the LLC's shares, then the nodes' and the link's utilization at their fixed point, then the
+        split of each class's time beyond its time alone."""
         running, paired = self._running(counts)
-        nodes, sockets = top.nodes, top.sockets
-        # LLC shares per socket
+        extra_lines, llc_hit = self._llc_misses(running)
+        smt_factor = [(2.0 / self.smt - 1.0) * paired[c.pool] for c in self.classes]
+        rho, rho_link = self._utilization(running, extra_lines, llc_hit, smt_factor)
+        t_unit, lat_avg, _ = self._unit_times(rho, rho_link, running, extra_lines, llc_hit, smt_factor)
+        return self._split(rho, t_unit, lat_avg, extra_lines, smt_factor)
+
+    def _llc_misses(self, running: list[float]) -> tuple[list[float], list[float]]:
+        """Per class, the extra DRAM lines per unit its share of the last-level cache costs it (beyond its misses
+        alone), and the LLC hit latency those lines no longer pay."""
+        sockets = self.top.sockets
         ws_socket = [0.0] * sockets
         for cls, c in enumerate(self.classes):
             if running[cls] > 0 and c.llc_ws > 0:
@@ -290,71 +300,92 @@ class Contention:
                 miss += c.sockets[s] * max(0.0, 1.0 - share / c.cache_mib)
             extra_lines.append(c.llc_refs * max(0.0, miss - alone))
             llc_hit.append(self.llc_lat)
-        smt_factor = [(2.0 / self.smt - 1.0) * paired[c.pool] for c in self.classes]
+        return extra_lines, llc_hit
 
-        def times(rho: list[float], rho_link: float) -> tuple[list[float], list[float], list[list[float]]]:
-            t_unit, lat_avg, demand = [], [], []
-            g = [loaded(r) for r in rho]
-            gl = loaded(rho_link) if self.link_bw < math.inf else 1.0
-            for cls, c in enumerate(self.classes):
-                lines = c.lines + extra_lines[cls]
-                lat = 0.0
-                node_share = [0.0] * nodes
-                for k in range(nodes):
-                    if c.cpu_nodes[k] <= 0:
+    def _unit_times(self, rho: list[float], rho_link: float, running: list[float], extra_lines: list[float],
+                    llc_hit: list[float], smt_factor: list[float]
+                    ) -> tuple[list[float], list[float], list[list[float]]]:
+        """At node utilizations ``rho`` and link utilization ``rho_link``: each class's cycles per unit, its mean
+        DRAM latency, and its demand on each node (bytes per second)."""
+        nodes, f = self.top.nodes, self.freq
+        t_unit, lat_avg, demand = [], [], []
+        g = [loaded(r) for r in rho]
+        gl = loaded(rho_link) if self.link_bw < math.inf else 1.0
+        for cls, c in enumerate(self.classes):
+            lines = c.lines + extra_lines[cls]
+            lat = 0.0
+            node_share = [0.0] * nodes
+            for k in range(nodes):
+                if c.cpu_nodes[k] <= 0:
+                    continue
+                mem = c.memory
+                if c.vnuma and mem[k] > 0:
+                    mem = tuple(1.0 if n == k else 0.0 for n in range(nodes))
+                for n in range(nodes):
+                    if mem[n] <= 0:
                         continue
-                    mem = c.memory
-                    if c.vnuma and mem[k] > 0:
-                        mem = tuple(1.0 if n == k else 0.0 for n in range(nodes))
-                    for n in range(nodes):
-                        if mem[n] <= 0:
-                            continue
-                        ln = self.l0 * g[n] + ((self.lr - self.l0) * gl if n != k else 0.0)
-                        lat += c.cpu_nodes[k] * mem[n] * ln
-                        node_share[n] += c.cpu_nodes[k] * mem[n]
-                t = c.compute * (1.0 + smt_factor[cls]) + (c.lines * lat + extra_lines[cls] * (lat - llc_hit[cls])) \
-                    * 1e-9 * f / c.mlp
-                t_unit.append(t)
-                lat_avg.append(lat)
-                rate = running[cls] * lines * LINE_BYTES * f / t if t > 0 else 0.0
-                demand.append([rate * s for s in node_share])
-            return t_unit, lat_avg, demand
+                    ln = self.l0 * g[n] + ((self.lr - self.l0) * gl if n != k else 0.0)
+                    lat += c.cpu_nodes[k] * mem[n] * ln
+                    node_share[n] += c.cpu_nodes[k] * mem[n]
+            t = c.compute * (1.0 + smt_factor[cls]) + (c.lines * lat + extra_lines[cls] * (lat - llc_hit[cls])) \
+                * 1e-9 * f / c.mlp
+            t_unit.append(t)
+            lat_avg.append(lat)
+            rate = running[cls] * lines * LINE_BYTES * f / t if t > 0 else 0.0
+            demand.append([rate * s for s in node_share])
+        return t_unit, lat_avg, demand
 
+    def _utilization(self, running: list[float], extra_lines: list[float], llc_hit: list[float],
+                     smt_factor: list[float]) -> tuple[list[float], float]:
+        """The nodes' and the link's utilization at the fixed point where demand (which falls as latency rises)
+        meets the loaded latency it causes: Gauss-Seidel over the nodes, bisection on each."""
+        nodes = self.top.nodes
         rho = [0.0] * nodes
         rho_link = 0.0
         active_memory = any(running[i] > 0 and (c.lines > 0 or extra_lines[i] > 0)
                             for i, c in enumerate(self.classes))
-        if active_memory and self.node_bw < math.inf:
-            for _ in range(60):  # Gauss-Seidel over nodes, bisection on each (demand falls as latency rises)
-                moved = 0.0
-                for n in range(nodes):
-                    lo, hi = 0.0, _RHO_MAX
-                    for _ in range(50):
-                        mid = (lo + hi) / 2
-                        rho[n] = mid
-                        d = sum(dm[n] for dm in times(rho, rho_link)[2]) / self.node_bw
-                        if d > mid:
-                            lo = mid
-                        else:
-                            hi = mid
-                    new = (lo + hi) / 2
-                    moved = max(moved, abs(new - rho[n]))
-                    rho[n] = new
-                if self.link_bw < math.inf and nodes > 1:  # the link's own equation, the nodes held
-                    lo, hi = 0.0, _RHO_MAX
-                    for _ in range(50):
-                        mid = (lo + hi) / 2
-                        d = self._remote_traffic(times(rho, mid)[2], running) / self.link_bw
-                        if d > mid:
-                            lo = mid
-                        else:
-                            hi = mid
-                    new = (lo + hi) / 2
-                    moved = max(moved, abs(new - rho_link))
-                    rho_link = new
-                if moved < 1e-7:
-                    break
-        t_unit, lat_avg, _ = times(rho, rho_link)
+        if not (active_memory and self.node_bw < math.inf):
+            return rho, rho_link
+
+        def demand(rho: list[float], rho_link: float) -> list[list[float]]:
+            return self._unit_times(rho, rho_link, running, extra_lines, llc_hit, smt_factor)[2]
+
+        for _ in range(60):
+            moved = 0.0
+            for n in range(nodes):
+                lo, hi = 0.0, _RHO_MAX
+                for _ in range(50):
+                    mid = (lo + hi) / 2
+                    rho[n] = mid
+                    d = sum(dm[n] for dm in demand(rho, rho_link)) / self.node_bw
+                    if d > mid:
+                        lo = mid
+                    else:
+                        hi = mid
+                new = (lo + hi) / 2
+                moved = max(moved, abs(new - rho[n]))
+                rho[n] = new
+            if self.link_bw < math.inf and nodes > 1:  # the link's own equation, the nodes held
+                lo, hi = 0.0, _RHO_MAX
+                for _ in range(50):
+                    mid = (lo + hi) / 2
+                    d = self._remote_traffic(demand(rho, mid), running) / self.link_bw
+                    if d > mid:
+                        lo = mid
+                    else:
+                        hi = mid
+                new = (lo + hi) / 2
+                moved = max(moved, abs(new - rho_link))
+                rho_link = new
+            if moved < 1e-7:
+                break
+        return rho, rho_link
+
+    def _split(self, rho: list[float], t_unit: list[float], lat_avg: list[float], extra_lines: list[float],
+               smt_factor: list[float]) -> list[tuple[int, int, int]]:
+        """Each class's time beyond its time alone, split into SMT, then NUMA, then contention (the split keeps the
+        total), in quanta of its unit."""
+        nodes, f = self.top.nodes, self.freq
         out = []
         for cls, c in enumerate(self.classes):
             base = self._alone(cls)
@@ -362,7 +393,7 @@ class Contention:
             local_lat = self.l0 * (sum(c.memory[n] * loaded(rho[n]) for n in range(nodes)) if nodes > 1
                                    else loaded(rho[0]))
             numa = max(0.0, (c.lines + extra_lines[cls]) * (lat_avg[cls] - local_lat) * 1e-9 * f / c.mlp)
-            total = max(0.0, t_unit[cls] - base)  # the split keeps the total: SMT, then NUMA, then contention
+            total = max(0.0, t_unit[cls] - base)
             smt = min(total, smt)
             numa = min(total - smt, numa)
             cont = total - smt - numa
@@ -413,3 +444,19 @@ def class_costs(unit: Work, wl: Any, hw: Hardware, freq: float, pool: int, socke
     llc_ws = wl.cache_mib if wl.cache_mib > 0 else (wl.footprint_mib if lines > 0 else 0.0)
     return ClassCosts(unit, compute, lines, wl.mlp, u.llc_refs, wl.cache_mib, llc_ws, pool, sockets, cpu_nodes,
                       memory, vnuma)
+
+
+def contention_for(hw: Hardware, top: Topology, freq: float, pool_cpus: list[tuple[int, ...]],
+                   placements: list[VcpuPlacement], units: list[Work], workloads: list[Any]) -> Contention | None:
+    """The memory system's rate effects on a host whose vCPUs are placed so (:func:`kit.sim.numa.place_vcpus`),
+    VM ``k`` running units of ``units[k]`` of ``workloads[k]``; None when none can be non-zero (nothing to watch)."""
+    cont = Contention(hw, top, freq, pool_cpus)
+    any_memory = False
+    for pl in placements:
+        cc = class_costs(units[pl.vm], workloads[pl.vm], hw, freq, pl.pool, pl.sockets, pl.cpu_nodes, pl.memory,
+                         pl.vnuma)
+        any_memory = any_memory or cc.lines > 0 or cc.llc_refs > 0
+        cont.register((pl.vm, pl.pool, pl.memory, pl.vnuma), cc)
+    if not (any_memory or cont.has_smt):
+        return None
+    return cont

@@ -29,13 +29,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from ..costs.events import Step
+from ..costs.paths import Step
 from ..costs.tracking import PAGE_BYTES, POSTCOPY_FAULT_INSTR, POSTCOPY_SERVE_INSTR, Tracking, Transfer
 from ..inputs.modes import Mode
 from ..inputs.workloads import WritableSet
-from .costing import Costing
+from .mode_costs import Costing
 from .devices import Device
-from .scheduler import Item
+from .entities import Item
 from .work import MIGRATION as W_MIGRATION
 from .work import Work
 

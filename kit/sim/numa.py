@@ -13,6 +13,10 @@ memory references that cross to another socket's node (:meth:`Topology.remote_sh
 remote latency of the profile, and the interconnect's bandwidth (:mod:`kit.sim.memory`). A guest with vNUMA sees
 the host's nodes and allocates next to the vCPU that touches the memory, so its references stay local; a guest
 without it, spread over nodes, does not.
+
+Placement: :func:`partition_for` divides a host's CPUs into pools (a pool per pinned CPU, one per NUMA node that VMs
+float on, the rest), and :func:`place_vcpus` says for every vCPU where it runs and where its memory lives, which
+the memory system (:func:`kit.sim.memory.contention_for`) turns into co-runners' rate effects.
 """
 from __future__ import annotations
 
@@ -21,8 +25,9 @@ from dataclasses import dataclass
 
 from ..errors import HvkitError
 from ..inputs.hardware import Hardware
+from ..inputs.resolve import VmPlan
 
-__all__ = ["Topology", "Cpu"]
+__all__ = ["Topology", "Cpu", "VcpuPlacement", "partition_for", "place_vcpus"]
 
 
 @dataclass(frozen=True)
@@ -116,3 +121,104 @@ class Topology:
         if vnuma and memory[cpu_node] > 0:
             return 0.0
         return 1.0 - memory[cpu_node]
+
+
+def partition_for(plans: tuple[VmPlan, ...], top: Topology) -> tuple[list[tuple[int, ...]], list[list[int]], int]:
+    """The pools of a host whose VMs are placed: a pool per pinned CPU, one per NUMA node that VMs float on, and
+    the rest of the CPUs, where unplaced VMs and the backends run. Returns the pools' CPUs, the pool of each vCPU of
+    each plan, and the backends' pool."""
+    n = top.n
+    partition: list[tuple[int, ...]] = []
+    index: dict[tuple[int, ...], int] = {}
+    claimed: dict[int, str] = {}
+
+    def pool(cpus: tuple[int, ...], who: str) -> int:
+        if cpus in index:
+            return index[cpus]
+        for c in cpus:
+            if c in claimed:
+                raise HvkitError("pinned CPUs and NUMA-node placements overlap", field=f"vms.{who}",
+                                 value=f"CPU {c} (also placed by {claimed[c]})",
+                                 allowed="disjoint sets: pin to CPUs outside the nodes other VMs float on")
+        for c in cpus:
+            claimed[c] = who
+        index[cpus] = len(partition)
+        partition.append(cpus)
+        return index[cpus]
+
+    per_plan: list[list[int] | None] = []
+    for p in plans:
+        if p.pins is not None:
+            per_plan.append([pool((c % n,), p.name) for c in p.pins])
+        elif p.cpu_node is not None:
+            per_plan.append([pool(tuple(top.cpus_of_node(p.cpu_node)), p.name)] * p.vcpus)
+        else:
+            per_plan.append(None)
+    rest = tuple(c for c in range(n) if c not in claimed)
+    if rest:
+        rest_pool = len(partition)
+        partition.append(rest)
+    else:
+        rest_pool = len(partition) - 1  # every CPU is placed: backends share the last pool
+    out = [pp if pp is not None else [rest_pool] * p.vcpus for p, pp in zip(plans, per_plan)]
+    if not rest and any(pp is None for pp in per_plan):
+        raise HvkitError("every CPU is pinned or placed, none is left for the VMs that float",
+                         field="vms", value=[p.name for p, pp in zip(plans, per_plan) if pp is None],
+                         allowed="leave CPUs unplaced, or pin those VMs too")
+    return partition, out, rest_pool
+
+
+@dataclass(frozen=True)
+class VcpuPlacement:
+    """Where one vCPU of VM ``vm`` runs (its pool, as shares of sockets and of memory nodes) and where the memory it
+    references lives (shares per node; with vNUMA the guest keeps each thread's memory on its node)."""
+
+    vm: int
+    pool: int
+    sockets: tuple[float, ...]
+    cpu_nodes: tuple[float, ...]
+    memory: tuple[float, ...]
+    vnuma: bool
+
+
+def place_vcpus(top: Topology, hw: Hardware, plans: Sequence[VmPlan], pool_cpus: Sequence[tuple[int, ...]],
+                vcpu_pools: list[list[int]] | None, pinned: bool, native: bool) -> list[VcpuPlacement]:
+    """The placement of every vCPU of ``plans``, VM by VM.
+
+    A vCPU runs on its pool (``vcpu_pools``, or its pinned CPU, or the host's one pool). A VM placed on a node keeps
+    its memory there (spilling over when it is larger than the node); one that spans nodes (more vCPUs than a node
+    has CPUs, or more memory than a node holds) has its memory spread as its vCPUs are; one that fits a node stays
+    local (first touch and automatic NUMA balancing). Native processes and containers see the host's nodes, as a
+    guest with vNUMA does.
+    """
+    node_mib = hw.val("memory_gib") * 1024.0 / top.nodes
+    out = []
+    for k, p in enumerate(plans):
+        if vcpu_pools is not None:
+            pools = vcpu_pools[k]
+        elif pinned and p.pins is not None:
+            pools = [c % len(pool_cpus) for c in p.pins]
+        else:
+            pools = [0] * p.vcpus
+        for j in range(p.vcpus):
+            pool = pools[j]
+            cpus = pool_cpus[pool]
+            sockets = [0.0] * top.sockets
+            for c in cpus:
+                sockets[top.cpus[c % top.n].socket] += 1.0 / len(cpus)
+            cpu_nodes = tuple(top.node_shares(cpus))
+            mem_mib = p.memory_mib if p.memory_mib is not None else p.workload.footprint_mib
+            vm_cpus = sorted({c for q in pools for c in pool_cpus[q]})
+            vm_nodes = top.node_shares(vm_cpus)
+            spans = top.nodes > 1 and (p.vcpus > len(top.cpus_of_node(0)) or mem_mib > node_mib)
+            if p.node is not None:
+                memory = tuple(top.memory_nodes(vm_nodes, p.node, p.vnuma, mem_mib, node_mib))
+                vnuma = p.vnuma or native
+            elif spans:
+                memory = tuple(vm_nodes)
+                vnuma = p.vnuma or native
+            else:  # first touch and automatic NUMA balancing keep a VM that fits a node local
+                memory = cpu_nodes
+                vnuma = True
+            out.append(VcpuPlacement(k, pool, tuple(sockets), cpu_nodes, memory, vnuma))
+    return out

@@ -145,7 +145,7 @@ class MemoryPlan:
 def plan_memory(hw: Any, mode: Any, plans: Any, balloon: bool = False, page_sharing: bool = False,
                 scan_pages_per_s: float | None = None) -> MemoryPlan:
     """The steady state of the host's memory for VMs ``plans`` (:class:`kit.inputs.resolve.VmPlan`)."""
-    native = mode.is_native or mode.family in ("none", "container")
+    native = mode.is_native or not mode.family_part.hypervisor
     reserve = 0.0 if native else float(HOST_RESERVE_MIB[0])
     host = hw.val("memory_gib") * 1024.0 - reserve
     caps = RECLAIM.get(mode.family, {"swap": False, "sharing": None, "balloon": None})

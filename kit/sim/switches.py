@@ -1,14 +1,14 @@
 """Which physical CPU each entity holds, and what a switch between VMs on a CPU costs.
 
 When a physical CPU passes from a vCPU of one VM to a vCPU of another, the incoming vCPU pays the mode's VM-switch
-path (:meth:`kit.costs.events.CostModel.ev_vm_switch`: the hypervisor saves one VM's state, schedules and loads
-the other's; natively, a process context switch) and then reloads what the other VM evicted: its TLB entries (a
-walk per page of its working set, ``ws_pages``) and its private caches (the lines of that working set, up to the
+path (:meth:`kit.costs.switch_events.SwitchEvents.ev_vm_switch`: the hypervisor saves one VM's state, schedules and
+loads the other's; natively, a process context switch) and then reloads what the other VM evicted: its TLB entries
+(a walk per page of its working set, ``ws_pages``) and its private caches (the lines of that working set, up to the
 core's private cache, ``l2_kib``, ``mlp`` at a time), as far as the other VM's own working set displaced them (a
 small VM that runs briefly evicts little); they come back from the last-level cache, or from DRAM when the other VM
-streams through more memory than the last-level cache holds. Li, Ding and Shen ("Quantifying the cost of context switch", ExpCS 2007) measured
-this indirect cost at tens to hundreds of microseconds for working sets of hundreds of KiB, well above the
-direct cost of a few microseconds.
+streams through more memory than the last-level cache holds. Li, Ding and Shen ("Quantifying the cost of context
+switch", ExpCS 2007) measured this indirect cost at tens to hundreds of microseconds for working sets of hundreds of
+KiB, well above the direct cost of a few microseconds.
 
 The discrete engine charges it on every such switch (:class:`Switches` is called when the scheduler grants a CPU).
 A CPU is chosen as an operating system keeps affinity: the one the entity last held if it is free, else one whose
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..costs.events import Step
+from ..costs.paths import Step
 from .work import Work
 
 __all__ = ["Switches", "CACHE_REFILL", "GUEST_KINDS", "Hooks"]

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from ..costs.events import Step
+from ..costs.paths import Step
 
 __all__ = ["Work", "category_of", "GUEST_USER", "GUEST_KERNEL", "PAGE_WALKS", "HYPERVISOR", "EMULATION",
            "WORLD_SWITCH", "DEVICE_SERVICE", "MEMORY_STALLS", "QUEUEING", "IDLE", "PAUSED", "CONTAINER_NET",

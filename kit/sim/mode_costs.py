@@ -1,11 +1,12 @@
-"""Costing of composed modes: a nested guest whose I/O crosses two hypervisors, and a container.
+"""What a workload costs under a mode, as the host asks for it: :func:`costing_for` gives a plain mode
+:class:`Costing`, a nested guest :class:`NestedCosting` and a container :class:`ContainerCosting`.
 
-:func:`costing_for` is the one place the host asks for the costs of a mode. A plain mode gets
-:class:`~kit.sim.costing.Costing`. A nested guest (``mode.nested``) gets :class:`NestedCosting`: its exits are
-already reflected by the cost model (:mod:`kit.costs.nested`); what it adds is that the backends serving it (its
-hypervisor's vhost thread or device model, L1) are themselves a guest of L0, so every batch they move also pays
-L1's own exits to L0 and L0's backend (unless the device is assigned through both levels). A container gets
-:class:`ContainerCosting`: native paths plus the kernel work of its network path and file system
+:class:`Costing` is a workload's units and wakeups (:mod:`kit.sim.unit_costs`), its network I/O
+(:mod:`kit.sim.net_costs`) and its disk I/O (:mod:`kit.sim.disk_costs`). A nested guest's exits are already
+reflected by the cost model (:mod:`kit.costs.nested`); what :class:`NestedCosting` adds is that the backends
+serving it (its hypervisor's vhost thread or device model, L1) are themselves a guest of L0, so every batch they
+move also pays L1's own exits to L0 and L0's backend (unless the device is assigned through both levels). A
+container runs the native paths plus the kernel work of its network path and file system
 (:mod:`kit.costs.containers`).
 """
 from __future__ import annotations
@@ -14,25 +15,29 @@ import math
 
 from ..costs.containers import (BRIDGE_PKT_INSTR, CONNECTION_SETUP_INSTR, CONNTRACK_PKT_INSTR, COPY_UP_INSTR_PER_KB,
                                 FORWARD_FILTER_PKT_INSTR, NAT_PKT_INSTR, OVERLAY_OP_INSTR, VETH_PKT_INSTR)
-from ..costs.events import Step
+from ..costs.paths import Step
 from ..inputs.hardware import Hardware
 from ..inputs.modes import Mode, hypervisor, l0_io
 from ..inputs.workloads import Workload
-from .costing import Costing
-from .drivers import SEGMENTS_PER_ACK
+from .disk_costs import DiskCosts
+from .net_costs import SEGMENTS_PER_ACK, NetCosts
 from .work import CONTAINER_FS, CONTAINER_NET, Work
 
-__all__ = ["costing_for", "NestedCosting", "ContainerCosting", "L0_PRESETS"]
+__all__ = ["costing_for", "Costing", "NestedCosting", "ContainerCosting"]
 
-#: The preset that describes how L0 runs the guest hypervisor (L1), by L0's family.
-L0_PRESETS = {"kvm": "kvm", "xen": "xen-hvm", "hyperv": "hyperv"}
+
+class Costing(NetCosts, DiskCosts):
+    """Cached per-run costs of a workload's units, I/O batches and wakeups under a mode.
+
+    The returned :class:`~kit.sim.work.Work` objects are immutable and shared by every request of the run.
+    """
 
 
 def costing_for(hw: Hardware, mode: Mode, wl: Workload) -> Costing:
     """The costing of ``wl`` under ``mode`` on ``hw``: plain, nested or container."""
-    if mode.nested != "none":
+    if mode.is_nested:
         return NestedCosting(hw, mode, wl)
-    if mode.family == "container":
+    if mode.family_part.shares_host_kernel:
         return ContainerCosting(hw, mode, wl)
     return Costing(hw, mode, wl)
 
@@ -43,7 +48,7 @@ class NestedCosting(Costing):
     def __init__(self, hw: Hardware, mode: Mode, wl: Workload) -> None:
         super().__init__(hw, mode, wl)
         #: L1 as a guest of L0, with the I/O path L0 gives it
-        self.l1_mode = hypervisor(L0_PRESETS[mode.nested], hw, io=l0_io(mode))
+        self.l1_mode = hypervisor(str(mode.nested_part.l0_preset), hw, io=l0_io(mode))
         self.l1 = Costing(hw, self.l1_mode, wl)
         self._l0: dict = {}
 
@@ -77,7 +82,7 @@ class NestedCosting(Costing):
 
     def disk_guest(self) -> Work:
         w = super().disk_guest()
-        if self.inline_backend and self.mode.io == "emulated":
+        if self.inline_backend and self.mode.io_part.register_emulation:
             w = w + self._l0_disk()
         return w
 
@@ -92,13 +97,13 @@ class ContainerCosting(Costing):
     def _per_packet(self) -> Work:
         """Kernel work one packet pays on the container's network path (nothing with host networking)."""
         if "pkt" not in self._extra:
-            io, cpi = self.mode.io, self.cpi
+            io, cpi = self.mode.io_part, self.cpi
             steps: list[Step] = []
-            if io in ("veth-bridge", "veth-nat"):
+            if io.veth:
                 steps += [Step("veth pair: hand the packet to the other namespace", "container-net",
                                VETH_PKT_INSTR[0] * cpi),
                           Step("Linux bridge: forward the frame", "container-net", BRIDGE_PKT_INSTR[0] * cpi)]
-            if io == "veth-nat":
+            if io.nat:
                 steps += [Step("conntrack: look the connection up, update its state", "container-net",
                                CONNTRACK_PKT_INSTR[0] * cpi),
                           Step("NAT: rewrite address and port", "container-net", NAT_PKT_INSTR[0] * cpi),
@@ -124,9 +129,9 @@ class ContainerCosting(Costing):
             if rx:
                 w = w + self._per_packet() * rx
             u, cpi = self.wl.per_unit, self.cpi
-            if self.mode.io == "veth-nat" and u.connections:
+            if self.mode.io_part.nat and u.connections:
                 w = w + Work.of(CONTAINER_NET, u.connections * CONNECTION_SETUP_INSTR[0] * cpi)
-            if self.mode.storage == "overlay" and u.copy_up_kb:
+            if self.mode.storage_part.union_layers and u.copy_up_kb:
                 w = w + Work.of(CONTAINER_FS, u.copy_up_kb * COPY_UP_INSTR_PER_KB[0] * cpi)
             self._extra[key] = w
         return self._extra[key]
@@ -136,6 +141,6 @@ class ContainerCosting(Costing):
 
     def disk_guest(self) -> Work:
         w = super().disk_guest()
-        if self.mode.storage == "overlay":
+        if self.mode.storage_part.union_layers:
             w = w + Work.of(CONTAINER_FS, OVERLAY_OP_INSTR[0] * self.cpi)
         return w
