@@ -252,7 +252,7 @@ CLARK_RUNS = (
              "native: a word-storing loop, about 1 GB/s of writes on this profile, every page of the region "
              "rewritten about four times a second); the rest of the VM's memory holds data that is not rewritten"),
 )
-CLARK_OPTIONS = {"method": "pre-copy", "policy": "xen", "link_gbps": 1.0, "tracking": "auto", "zero_pages": False,
+CLARK_OPTIONS: dict[str, Any] = {"method": "pre-copy", "policy": "xen", "link_gbps": 1.0, "tracking": "auto", "zero_pages": False,
                  "compression": False, "reference": False}
 
 
@@ -563,7 +563,7 @@ def predict_turtles(rows: Sequence[TurtlesRow] | None = None, first_seed: int = 
         rel_s, rel_n, ratio, nat, sr, nr = [], [], [], [], [], []
         where = f"turtles {p.benchmark} {p.configuration}"
         for k in range(p.seeds):
-            kw = dict(seed=first_seed + k, duration=p.duration, engine="discrete", hw=dict(p.hw))
+            kw: dict[str, Any] = dict(seed=first_seed + k, duration=p.duration, engine="discrete", hw=dict(p.hw))
             a = compare(hardware, p.workload, ["native", sname], mode=dict(sparts), **kw)
             b = compare(hardware, p.workload, [nname], mode=dict(nparts), **kw)
             _failed(a, where)
