@@ -60,7 +60,7 @@ MAX_WARMUP_S = (60.0, "estimated, because a warm-up of a minute measures any pre
 MIN_BIN_UNITS = (200, "estimated, because a count of 200 units varies by about 7% from bin to bin (Poisson), so a "
                       "bin's throughput shows the migration's effect rather than the count's noise")
 #: Bins of a simulated stretch at least (when it holds too few units, each bin carries its interval).
-MIN_BINS = 8
+MIN_BINS = 4
 #: Normal quantile of the 95% interval of a bin's count of units.
 Z95 = 1.959964
 #: Units of work the probe of round 1 lasts for, at most a round.
@@ -390,13 +390,16 @@ def _result(spec: Spec, host: Host, mig: Migrator, cfg: MigrationConfig, end: fl
                             "rate_mbps": r.rate_mbps, "dirtied": r.dirtied, "first_writes": r.first_writes,
                             "units_per_s": r.units_per_s} for r in rep.rounds], columns=ROUND_COLUMNS)
     base = _baseline_rate(mig, rep.start_s)
-    ref_rate = _ref_rate(ref, rep.start_s) if ref is not None else base
     t_h = np.array([0.0] + [x.t for x in rep.samples])
     u_h = np.array([0.0] + [x.units for x in rep.samples])
     if rounds_model:
+        # the rounds against the rate they were modelled from (the reference's too: the same run up to the start),
+        # the stop-and-copy against the reference run over the same simulated stretch
         done = (sum(r.units_per_s * (r.end_s - r.start_s) for r in out.rounds)
                 + float(np.interp(rep.end_s, t_h, u_h) - np.interp(rep.pause_s, t_h, u_h)))
-        expected = ref_rate * (end_m - start_m)
+        stopped = (float(np.interp(rep.end_s, *ref) - np.interp(rep.pause_s, *ref)) if ref is not None
+                   else base * (rep.end_s - rep.pause_s))
+        expected = mig.load["units_per_s"] * (last.end_s - start_m) + stopped
     else:
         done = float(np.interp(rep.end_s, t_h, u_h) - np.interp(rep.start_s, t_h, u_h))
         expected = (float(np.interp(rep.end_s, *ref) - np.interp(rep.start_s, *ref)) if ref is not None
@@ -475,14 +478,6 @@ def _baseline_rate(mig: Migrator, start: float) -> float:
     return (s[-1].units - s[0].units) / (s[-1].t - s[0].t)
 
 
-def _ref_rate(ref: tuple[np.ndarray, np.ndarray], start: float) -> float:
-    """Units per second of the reference run from the middle of the warm-up to its end."""
-    t, u = ref
-    end = float(t[-1])
-    a = start / 2
-    return float((np.interp(end, t, u) - np.interp(a, t, u)) / (end - a)) if end > a else float("nan")
-
-
 def _timeline(host: Host, mig: Migrator, end: float, bin_s: float | None, ref: tuple[np.ndarray, np.ndarray] | None,
               clock: _Clock, base: float) -> pd.DataFrame:
     """Bins of the time simulated event by event (``source`` ``simulated``) and, between the probe and the pause, one
@@ -534,7 +529,7 @@ def _timeline(host: Host, mig: Migrator, end: float, bin_s: float | None, ref: t
                          "requests": int(inside.sum()), "migration_mbps": (b_at[i + 1] - b_at[i]) * 8 / (b - a) / 1e6,
                          "tracking_share": (tr_at[i + 1] - tr_at[i]) / ((b - a) * nv)})
     if np.isfinite(clock.pause_h):
-        ref_rate = _ref_rate(ref, mig.report.start_s) if ref is not None else base
+        ref_rate = mig.load["units_per_s"]  # what the rounds were modelled from
         probe_end = mig.probe.end_s
         out = mig.outcome
         cycles = _round_tracking(mig, out)
