@@ -499,11 +499,11 @@ def _timeline(host: Host, mig: Migrator, end: float, bin_s: float | None, ref: t
     nv = len(mig.vm.entities)
     # the simulated segments (host time): one, or two around the modelled rounds
     if np.isfinite(clock.pause_h):
-        segments = [(0.0, mig.probe.end_s), (clock.pause_h, end)]
+        segments = [(0.0, mig.probe.end_s, 0.0), (clock.pause_h, end, clock.shift)]
     else:
-        segments = [(0.0, end)]
+        segments = [(0.0, end, 0.0)]
     rows = []
-    for lo, hi in segments:
+    for lo, hi, shift in segments:
         if hi <= lo:
             continue
         k = max(1, int(round((hi - lo) / width)))
@@ -521,7 +521,7 @@ def _timeline(host: Host, mig: Migrator, end: float, bin_s: float | None, ref: t
             inside = (done_at > a) & (done_at <= b)
             lats = lat_s[inside] * 1e6
             j = min(len(phases) - 1, int(np.searchsorted(st, b, side="left")))
-            rows.append({"t_s": float(clock.mig(b)), "bin_s": b - a, "phase": phases[j], "source": "simulated",
+            rows.append({"t_s": b + shift, "bin_s": b - a, "phase": phases[j], "source": "simulated",
                          "units_per_s": rate, "relative_throughput": relative,
                          "relative_low": max(0.0, relative - half), "relative_high": relative + half,
                          "latency_mean_us": float(lats.mean()) if len(lats) else float("nan"),
