@@ -80,7 +80,7 @@ LABELS = {
     "backend_util": "backend CPU utilization (fraction)", "published": "published value", "model": "model value",
     "downtime_ms": "downtime (ms)", "total_s": "total migration time (s)", "page_writes_per_s": "page writes per second",
     "migration_mbps": "migration traffic (Mbit/s)", "bytes_sent": "bytes sent",
-    "relative_throughput": "guest throughput / same run without migration (1 = unaffected)",
+    "relative_throughput": "guest throughput (1 = as without migration)",
     "relative_throughput_during": "guest throughput during the migration / without it",
     "window_s": "window (s)", "mib": "distinct memory written (MiB)", "rounds": "pre-copy rounds",
 }
