@@ -32,12 +32,12 @@ from .errors import HvkitError
 from .inputs.coerce import to_bool, to_number
 from .inputs.resolve import Resolved, resolve
 from .inputs.spec import Spec
-from .inputs.workloads import GUEST_OS_MIB, WritableSet, writable_set
+from .inputs.workloads import GUEST_OS_MIB, Workload, WritableSet, writable_set
 from .sim import drivers
 from .sim.host import Host
 from .sim.migration_policy import POLICY_NAMES, PrecopyPolicy
-from .sim.migrator import GuestTracking, MigrationConfig, Migrator, Round
-from .sim.precopy_rounds import GuestLoad, RoundModel
+from .sim.migrator import GuestTracking, MigrationConfig, Migrator
+from .sim.precopy_rounds import GuestLoad, PrecopyOutcome, RoundModel
 from .sim.wws import PageRegions
 
 __all__ = ["migrate", "Migration", "METHODS", "POLICIES", "ENGINES", "ROUND_COLUMNS", "TIMELINE_COLUMNS",
@@ -145,21 +145,17 @@ def writable_working_set(workload: str, units_per_s: float, windows_s: Any = (0.
     ws = writable_set(wl)
     vm = _vm_size(wl) if vm_mib is None else _option(vm_mib, "vm_mib")
     reg = PageRegions(ws, int(round(vm * 256)), int(round(wl.footprint_mib * 256)))
+    rate = _option(units_per_s, "units_per_s", positive=False) * ws.pages_per_unit
     rows = []
     for w in np.asarray(windows_s, dtype=float):
-        d = reg.distinct(_option(units_per_s, "units_per_s", positive=False) * ws.pages_per_unit, w)
-        rows.append({"window_s": w, "mib": d.total / 256, "hot_mib": d.pages[0] / 256,
-                     "in_order_mib": (d.pages[1] + d.pages[2]) / 256 * _order_share(reg, d),
-                     "anywhere_mib": None})
-        rows[-1]["anywhere_mib"] = rows[-1]["mib"] - rows[-1]["hot_mib"] - rows[-1]["in_order_mib"]
+        d = reg.distinct(rate, w)
+        hot, ordered = d.pages[0] / 256, (d.pages[1] + d.pages[2]) * d.swept_share / 256
+        rows.append({"window_s": w, "mib": d.total / 256, "hot_mib": hot, "in_order_mib": ordered,
+                     "anywhere_mib": d.total / 256 - hot - ordered})
     return pd.DataFrame(rows)
 
 
-def _order_share(reg: PageRegions, d) -> float:
-    return d.swept_share if (d.pages[1] + d.pages[2]) > 0 else 0.0
-
-
-def _vm_size(wl) -> float:
+def _vm_size(wl: Workload) -> float:
     need = wl.footprint_mib + GUEST_OS_MIB[0]
     return float(2 ** math.ceil(math.log2(max(need, 64.0))))
 
@@ -302,7 +298,9 @@ def _simulate(spec: Spec, res: Resolved, cfg: MigrationConfig, ws: WritableSet, 
         n_used = min(migrator.n, max(migrator.footprint, int(round(cfg.used_mib * 256))))
 
         def model_for(measured: dict[str, float]) -> RoundModel:
-            load = GuestLoad(**measured)
+            load = GuestLoad(units_per_s=measured["units_per_s"], vcpu_busy=measured["vcpu_busy"],
+                             vcpus=int(measured["vcpus"]), link_s_per_unit=measured["link_s_per_unit"],
+                             thread_busy=measured["thread_busy"], thread_cpus=int(measured["thread_cpus"]))
             return RoundModel(migrator.regions, ws.pages_per_unit,
                               PrecopyPolicy(cfg.policy, cfg.max_mbps, cfg.min_mbps, cfg.downtime_limit_ms),
                               GuestTracking(host, trk), trk, transfer, load, host.freq, cfg.link_gbps * 1e9,
@@ -549,7 +547,7 @@ def _timeline(host: Host, mig: Migrator, end: float, bin_s: float | None, ref: t
     return pd.DataFrame(rows, columns=TIMELINE_COLUMNS).sort_values("t_s", kind="stable").reset_index(drop=True)
 
 
-def _round_tracking(mig: Migrator, out) -> list[float]:
+def _round_tracking(mig: Migrator, out: PrecopyOutcome) -> list[float]:
     """The guest's tracking cycles in each modelled round (first writes, per-unit work, re-arming)."""
     c = mig.costs
     arm = c.round_arm(mig.regions.hot).total

@@ -44,7 +44,7 @@ class Dirty:
     share the ordered writes dirtied (the rest were dirtied by spread writes only) and how long ago, at most, the
     ordered writes passed them (``sweep_age_s``; ``inf`` for pages whose place in the cycle is unknown)."""
 
-    pages: tuple[float, float, float, float, float]
+    pages: tuple[float, ...]
     swept_share: float = 0.0
     sweep_age_s: float = float("inf")
 
