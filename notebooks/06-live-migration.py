@@ -8,6 +8,12 @@
 # hypervisor track every first write to a page in a round (a fault under write protection or shadow log-dirty
 # mode, almost nothing with PML), post-copy makes every access to a missing page a network round trip. The link is
 # the host's NIC, shared with the workload's own traffic.
+#
+# How much a round dirties depends on the workload's *writable working set* (Clark et al., section 4.1): the
+# distinct pages it writes in a window of each length. Pre-copy is computed by a round model over that set (each
+# round's pages, length and dirtied pages from the working set and the round's rate), while the warm-up, the first
+# moments of round 1 and the stop-and-copy are simulated event by event; the event engine (`engine="events"`)
+# simulates every page and agrees with it (`tests/test_migration.py`).
 
 # %%
 import kit
@@ -29,15 +35,30 @@ pd.set_option("display.width", 120)
 # %%
 spec = kit.Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="quake3-server")
 pre = kit.migrate(spec, vm_mib=128, link_gbps=1.0)
-keys = ["tracking", "policy", "total_s", "downtime_ms", "rounds", "bytes_sent", "stop_reason", "source_cpu_s",
-        "target_cpu_s", "tracking_cpu_s", "relative_throughput_during"]
+keys = ["engine", "tracking", "policy", "total_s", "downtime_ms", "rounds", "bytes_sent", "stop_reason",
+        "source_cpu_s", "target_cpu_s", "tracking_cpu_s", "relative_throughput_during"]
 pd.Series({k: pre.summary[k] for k in keys})
 
 # %%
 pre.rounds[["round", "kind", "start_s", "end_s", "pages", "dirtied", "rate_mbps"]]
 
+# %% [markdown]
+# The downtime is more than the last pages: the guest stops (a paravirtual guest suspends itself; KVM pauses the
+# vCPUs), the CPU and device state follow, the target restores the VM, its devices reconnect and its address is
+# announced to the switch.
+
 # %%
-plots.migration_timeline(pre.timeline, title="pre-copy: the guest's throughput and the migration's traffic")
+assert abs(sum(pre.summary["downtime_parts_ms"].values()) - pre.summary["downtime_ms"]) < 0.2
+pd.Series(pre.summary["downtime_parts_ms"], name="ms")
+
+# %% [markdown]
+# Over time: the bands are the rounds and the stop-and-copy; the guest's throughput is shown per bin with its 95%
+# interval where it was simulated (a bin holds about 200 units of the game server, or the stretch gets four bins),
+# and as the round's mean (dashed) where the round model computed it.
+
+# %%
+plots.migration_timeline(pre.timeline, rounds=pre.rounds,
+                         title="pre-copy: the guest's throughput and the migration's traffic")
 
 # %% [markdown]
 # ## 2. Pre-copy against post-copy
@@ -53,10 +74,53 @@ both[["total_s", "downtime_ms", "rounds", "memory_factor", "postcopy_faults", "r
 # %%
 assert post.summary["downtime_ms"] < pre.summary["downtime_ms"]  # post-copy stops the VM for less time
 assert post.summary["memory_factor"] == 1.0 < pre.summary["memory_factor"]  # and sends each page once
-plots.migration_timeline(post.timeline, title="post-copy: the guest's throughput and the pages it pulls")
+plots.migration_timeline(post.timeline, rounds=post.rounds,
+                         title="post-copy: the guest's throughput and the pages it pulls")
 
 # %% [markdown]
-# ## 3. Dirty rate against downtime, per method
+# ## 3. The writable working set
+#
+# Clark et al. characterize a workload by the distinct pages it writes in windows of increasing length. A hot set
+# (stacks, allocator pools, socket buffers, frames the allocator hands out again) is dirty within a fraction of a
+# second; pages written once in a while grow with the window: a web server's new file data filling the page
+# cache's oldest frames, a JVM allocating through its young generation in order. Each workload at a rate it runs
+# at on one Skylake vCPU:
+
+# %%
+from kit.live_migration import writable_working_set
+windows = [0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100]
+runs = {w: kit.run(kit.Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload=w), baseline=False).summary
+        for w in ("specweb", "quake3-server", "kernel-build", "specjbb")}
+rates = {w: float(r["units"].iloc[0] / r["duration"].iloc[0]) for w, r in runs.items()}  # units of work per second
+curves = pd.concat([writable_working_set(w, rate, windows).assign(workload=w) for w, rate in rates.items()])
+plots.writable_working_set(curves)
+
+# %%
+web = curves[curves["workload"] == "specweb"].set_index("window_s")
+assert web.loc[1.0, "hot_mib"] > 0.99 * kit.load_workload("specweb").writable.hot_mib  # the hot set, within a second
+assert web.loc[100.0, "in_order_mib"] > 50 * web.loc[1.0, "in_order_mib"]  # new file data grows with the window
+curves.pivot(index="window_s", columns="workload", values="mib").round(1)
+
+# %% [markdown]
+# The same working set decides how a pre-copy proceeds round by round. SPECweb99 in an 800 MB Xen PV guest of 2003,
+# over gigabit Ethernet shared with its clients, under Xen's policy as its save tool codes it and under the policy
+# as Clark et al. describe it (the next round's limit is the last round's dirtying rate plus 50 Mbit/s; pre-copy
+# stops when that would exceed 500 Mbit/s or when less than 256 KB remain; the stop-and-copy at 500 Mbit/s). The
+# first round sends nearly all memory at 100 Mbit/s; as rounds shorten, the hot set is what is left.
+
+# %%
+web_spec = kit.Spec.make(hardware="p4-xeon-2003", hypervisor="xen-pv", workload="specweb", mode={"release": "2003"},
+                         seed=2005)
+policies = {p: kit.migrate(web_spec, vm_mib=800, link_gbps=1.0, policy=p, zero_pages=False) for p in ("xen", "clark")}
+pd.DataFrame({p: {k: m.summary[k] for k in ("total_s", "downtime_ms", "rounds", "bytes_sent", "stop_reason")}
+              for p, m in policies.items()})
+
+# %%
+assert policies["clark"].summary["rounds"] < policies["xen"].summary["rounds"]  # Clark's stop comes earlier
+plots.migration_rounds(policies["xen"].rounds, title="SPECweb99, 800 MB, Xen's policy: pages sent and dirtied per round")
+
+# %% [markdown]
+# ## 4. Dirty rate against downtime, per method
 #
 # The game server again in 64 MiB, with its writable working set made heavier: more pages written per update,
 # most of them anywhere in its memory. Pre-copy's downtime follows the dirty rate up to QEMU's 300 ms limit, beyond
@@ -83,7 +147,7 @@ assert post_rows["relative_throughput_during"].iloc[-1] < post_rows["relative_th
 plots.downtime_vs_dirty_rate(sweep)
 
 # %% [markdown]
-# ## 4. What tracking costs the guest, per CPU generation
+# ## 5. What tracking costs the guest, per CPU generation
 #
 # A kernel build (page faults and fresh pages on every compile) migrated over 10 Gbit/s. Xen PV tracks with shadow
 # page tables in log-dirty mode; KVM on Sandy Bridge write-protects its EPT (an exit per first write); Haswell adds
@@ -108,10 +172,11 @@ assert per["KVM, Skylake (PML)"] < per["KVM, Skylake without PML"]
 assert per["KVM, Haswell (EPT dirty bits)"] < per["KVM, Sandy Bridge (write protection)"]
 
 # %% [markdown]
-# ## 5. The link is shared with the workload
+# ## 6. The link is shared with the workload
 #
 # The same pre-copy over the NIC the players use, and over a link of its own: on the shared NIC the game's
-# snapshots queue behind the migration's bursts.
+# snapshots queue behind the migration's bursts (the latencies during the migration are those of the stretches
+# simulated event by event: round 1's first moments and the stop-and-copy).
 
 # %%
 links = studies.migrate_variants({"shared NIC": {}, "dedicated link": {"shared_link": False}}, label="link",

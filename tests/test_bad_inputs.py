@@ -642,6 +642,33 @@ case("microbench with a cheap exit keeps its exit step", "results",
      check=lambda out: _no_nan(out) and any("exit" in s["step"].lower() for s in json.loads(out)[0]["path"]))
 
 
+# ---- live migration (hvkit migrate; kept together) ---------------------------------------------------------
+MIGRATE = ["migrate", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload", "quake3-server"]
+
+
+def _migrate_json_ok(text: str) -> bool:
+    """Strict JSON; the guest not faster during the migration than without it, unless a named warning says so."""
+    if not _no_nan(text):
+        return False
+    rec = json.loads(text)
+    rel = rec["relative_throughput_during"]
+    return rec["downtime_ms"] > 0 and (rel is None or rel <= 1.02
+                                       or any(w.startswith("faster-during-migration") for w in rec["warnings"]))
+
+
+case("migrate --compression true --json is strict JSON, no faster than without it", "results",
+     argv(*MIGRATE, "--vm-mib", "32", "--link-gbps", "1", "--compression", "true", "--json"), check=_migrate_json_ok)
+case("migrate --vm-mib 128 --used-mib 512 (more in use than the VM has)", "cli args",
+     argv(*MIGRATE, "--vm-mib", "128", "--used-mib", "512"), ("--used-mib", "more memory in use than the VM has"))
+case("migrate --duration 1e-9 (a migration has no duration)", "cli args",
+     argv(*MIGRATE, "--duration", "1e-9"), ("--duration", "is not used"))
+case("migrate --start 1e6 (a warm-up of 11 days)", "resources", argv(*MIGRATE, "--start", "1e6"),
+     ("--start", "too large"))
+case("migrate --tail 1e6", "resources", argv(*MIGRATE, "--tail", "1e6"), ("--tail", "too large"))
+case("migrate --vm-mib 1e12 (larger than the host)", "resources", argv(*MIGRATE, "--vm-mib", "1e12"),
+     ("--vm-mib", "fits in the host's memory"))
+
+
 # ---- running a case ----------------------------------------------------------------------------------------
 def attempt(c: Case, tmp: Path) -> tuple[str, Any]:
     """What the kit does with the input: ("error", the message), ("ok", stdout or the value), ("traceback",

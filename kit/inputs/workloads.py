@@ -78,18 +78,33 @@ class PerUnit(BaseModel):
 class WritableSet(BaseModel):
     """How a workload writes memory: the writable working set that live migration has to chase.
 
-    Per unit of work the guest writes ``pages_per_unit`` pages; a share ``hot_fraction`` of those writes lands
-    in a hot set of ``hot_mib`` rewritten continually (stacks, allocator metadata, socket buffers, game state),
-    the rest anywhere in the workload's footprint. ``touched_per_written`` pages are read or written per page
-    written (post-copy faults on reads as well).
+    Per unit of work the guest writes ``pages_per_unit`` pages, in three classes (Clark et al., NSDI 2005,
+    section 4.1, measure a writable working set as the distinct pages written in windows of increasing length:
+    a hot set written again and again, and pages written once in a while): a share ``hot_fraction`` lands anywhere
+    in a hot set of ``hot_mib`` rewritten continually (stacks, allocator metadata, socket buffers, recycled page
+    frames, game state); a share ``sweep_fraction`` advances through a region in order, each write the next page
+    (a log's tail, the page cache taking its oldest page for new file data, a buffer rewritten end to end), a region
+    of ``sweep_mib`` (default: the footprint beyond the hot set); the rest lands anywhere in the workload's footprint.
+    ``touched_per_written`` pages are read or written per page written (post-copy faults on reads as well).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     pages_per_unit: Num = Field(ge=0, description="4 KiB pages written per unit of work")
     hot_mib: Num = Field(ge=0, description="MiB of pages rewritten continually")
     hot_fraction: Num = Field(ge=0, le=1, description="share of the page writes that land in the hot set")
+    sweep_fraction: Num = Field(0, ge=0, le=1, description="share of the page writes that advance through a region "
+                                                          "in order, each the next page")
+    sweep_mib: Num | None = Field(None, gt=0, description="MiB of the region the ordered writes cycle through "
+                                                          "(default: the footprint beyond the hot set)")
     touched_per_written: Num = Field(3, ge=1, description="pages read or written per page written")
     source: str = Field(min_length=10, description="where the writable set comes from (citation or estimate)")
+
+    @model_validator(mode="after")
+    def _shares(self) -> "WritableSet":
+        if self.hot_fraction + self.sweep_fraction > 1.0 + 1e-9:
+            raise ValueError("hot_fraction + sweep_fraction is the share of writes in the hot set or in order: "
+                             "at most 1")
+        return self
 
 
 class Params(BaseModel):
@@ -208,6 +223,14 @@ BASE_PAGES_PER_UNIT = (2, "estimated, because a unit of work writes at least its
 #: Hot set of a workload that does not declare one.
 DEFAULT_HOT_MIB = (4, "estimated, because stacks, allocator metadata and per-CPU kernel data of a process are a few "
                       "MiB rewritten continually")
+#: Why the frames a steady workload faults in are the ones it freed last.
+FRAME_RECYCLING = ("Linux mm/page_alloc.c (2.6): a freed page goes to the head of its CPU's page list "
+                   "(free_hot_cold_page) and an allocation takes the head (buffered_rmqueue), so frames freed and "
+                   "faulted in again, as a workload in a steady state does, are the same few, last in, first out")
+#: Why file data written or read into the page cache advances through memory in order.
+PAGE_CACHE_ORDER = ("Gorman, Understanding the Linux Virtual Memory Manager (2004), chapter 10: page reclaim takes "
+                    "pages from the tail of the inactive LRU list, so the page cache holds new file data in the "
+                    "frames it used longest ago, a cycle through the memory it occupies")
 #: Share of random memory references and of streamed cache lines that are stores.
 STORE_SHARE = (0.5, "estimated, because a random-update kernel (HPCC RandomAccess) reads and writes each word it "
                     "touches and STREAM's kernels store one array for every one or two they load")
@@ -216,10 +239,13 @@ STORE_SHARE = (0.5, "estimated, because a random-update kernel (HPCC RandomAcces
 def writable_set(wl: Workload) -> WritableSet:
     """The workload's writable working set: the one it declares, or one derived from its per-unit counts.
 
-    Derived: a unit writes its stack and allocator metadata (:data:`BASE_PAGES_PER_UNIT`) and its network
-    buffers (payload / 4 KiB), which the kernel and the allocator recycle, so they land in a hot set of
-    :data:`DEFAULT_HOT_MIB` (never more than the footprint); and it writes the pages its demand faults fill, its
-    disk buffers and the stores among its random references and streamed lines (:data:`STORE_SHARE`), which land
+    Derived: a unit writes its stack and allocator metadata (:data:`BASE_PAGES_PER_UNIT`), its network buffers
+    (payload / 4 KiB) and the pages its demand faults fill, which the kernel and the allocator recycle (a workload
+    in a steady state frees as many pages as it faults in, and the allocator hands out the frames freed last,
+    :data:`FRAME_RECYCLING`), so they land in a hot set of :data:`DEFAULT_HOT_MIB` and the frames the faults of
+    the units under way hold (one unit per thread of a vCPU; never more than the footprint); its disk buffers go through the page cache, which takes its least recently used page for new file
+    data (:data:`PAGE_CACHE_ORDER`), and the stores among its streamed lines (:data:`STORE_SHARE`) go through its
+    arrays in order, so both advance through the footprint in order; the stores among its random references land
     anywhere in its footprint.
     """
     if wl.writable is not None:
@@ -231,13 +257,17 @@ def writable_set(wl: Workload) -> WritableSet:
         net_bytes = max(1.0, p.mtu - 52.0)
     else:
         net_bytes = 0.0
-    hot = BASE_PAGES_PER_UNIT[0] + net_bytes / 4096.0
-    spread = (u.pagefaults + u.disk_ops * u.disk_kb / 4.0
-              + STORE_SHARE[0] * (u.random_refs + u.dram_lines * 64.0 / 4096.0))
-    return WritableSet(pages_per_unit=hot + spread, hot_mib=min(DEFAULT_HOT_MIB[0], wl.footprint_mib),
-                       hot_fraction=hot / (hot + spread),
-                       source="derived: stack and network buffers (hot), faults, disk buffers and stores (spread) "
-                              "per unit (kit.inputs.workloads.writable_set)")
+    hot = BASE_PAGES_PER_UNIT[0] + net_bytes / 4096.0 + u.pagefaults
+    sweep = u.disk_ops * u.disk_kb / 4.0 + STORE_SHARE[0] * u.dram_lines * 64.0 / 4096.0
+    spread = STORE_SHARE[0] * u.random_refs
+    total = hot + sweep + spread
+    # the frames in rotation: a few MiB of the process, and the frames of the faults of the units under way
+    rotating = DEFAULT_HOT_MIB[0] + u.pagefaults * wl.threads_per_vcpu / 256.0
+    return WritableSet(pages_per_unit=total, hot_mib=min(rotating, wl.footprint_mib),
+                       hot_fraction=hot / total, sweep_fraction=sweep / total,
+                       source="derived: stack, network buffers and faulted-in frames (hot), disk buffers through "
+                              "the page cache and streamed stores (in order), random stores (anywhere) per unit "
+                              "(kit.inputs.workloads.writable_set)")
 
 
 def workloads_dir() -> Path:

@@ -1,20 +1,22 @@
-"""Live migration as processes on the simulated host: pre-copy (Clark et al., NSDI 2005) and post-copy (Hines and
-Gopalan, VEE 2009).
+"""Live migration as processes on the simulated host, page by page: pre-copy (Clark et al., NSDI 2005) and
+post-copy (Hines and Gopalan, VEE 2009). This is the event engine; :mod:`kit.sim.precopy_rounds` is the round model
+of pre-copy, which :func:`kit.live_migration.migrate` uses unless told otherwise, and which agrees with this engine
+where both run (``tests/test_migration.py``).
 
 A :class:`Migrator` attaches to a :class:`~kit.sim.host.Host` whose first VM it migrates while the workload runs.
 The guest's memory is a bitmap of 4 KiB pages. Every tick the guest's completed units of work become page writes
-(the workload's writable working set: a hot set rewritten continually, the rest spread over its footprint); a
-write to a page not yet dirty in the current round is a *first write*, which costs the guest what the mode's
-dirty-tracking method charges for it (:class:`~kit.costs.tracking.Tracking`), run by the VM's own vCPUs.
+(the workload's writable working set as regions of pages, :class:`~kit.sim.wws.PageRegions`: a hot set rewritten
+continually, a region written in order, the rest spread over its footprint); a write to a page not yet dirty in the
+current round is a *first write*, which costs the guest what the mode's dirty-tracking method charges for it
+(:class:`~kit.costs.tracking.Tracking`), run by the VM's own vCPUs.
 
 Pre-copy: the first round sends every page, each later round the pages dirtied during the previous one (Xen skips
 pages dirtied again before their turn), through a migration thread that competes for CPUs (Xen's save tool in
-dom0, QEMU's migration thread under KVM) and over a link it shares with the workload's own transmissions. The
-sending rate is Xen's adaptive limit (from 100 Mbit/s, raised to the dirtying rate plus 50 Mbit/s, up to 500) or
-QEMU's fixed bandwidth cap. The rounds stop when Xen's conditions hold (few pages left, no progress at the maximum
-rate, 30 rounds, three times memory sent) or when QEMU's expected downtime is under its limit; then the VM is
-paused, the remaining dirty pages and the CPU and device state are sent, the devices reconnect on the target,
-and the VM resumes there.
+dom0, QEMU's migration thread under KVM) and over a link it shares with the workload's own transmissions, at the
+rate of the policy (:class:`~kit.sim.migration_policy.PrecopyPolicy`), which also says when the rounds stop. Then
+the guest stops (a paravirtual guest suspends itself), the remaining dirty pages and the CPU and device state are
+sent, the target restores the VM, its devices reconnect, its address is announced, and it resumes there
+(:func:`~kit.sim.migration_policy.downtime_steps`).
 
 Post-copy: the VM is paused only to move its CPU and device state, resumes on the target, and every access to a
 page not yet there is a network fault that stalls the vCPU for a round trip, while the source pushes the rest in
@@ -33,37 +35,22 @@ from ..costs.paths import Step
 from ..costs.tracking import PAGE_BYTES, POSTCOPY_FAULT_INSTR, POSTCOPY_SERVE_INSTR, Tracking, Transfer
 from ..inputs.modes import Mode
 from ..inputs.workloads import WritableSet
-from .mode_costs import Costing
 from .devices import Device
 from .entities import Item
+from .migration_policy import QEMU_POLICY, XEN_POLICY, PrecopyPolicy, RoundEnd, downtime_steps
+from .mode_costs import Costing
 from .work import MIGRATION as W_MIGRATION
 from .work import Work
+from .locks import WAIT_STATES
+from .work import IDLE, PAUSED
+from .wws import PageRegions
 
 __all__ = ["MigrationConfig", "Migrator", "XEN_POLICY", "QEMU_POLICY", "POSTCOPY", "MIGRATION", "CHUNK_PAGES",
-           "SOCKET_WINDOW_CHUNKS", "RECONNECT_S", "RESUME_S", "TICK_S", "MIN_CHARGE_S", "thread_name"]
+           "SOCKET_WINDOW_CHUNKS", "TICK_S", "MIN_CHARGE_S", "thread_name", "GuestTracking", "Report", "Round"]
 
 #: The breakdown category of the migration threads' work (one of kit.sim.work's categories).
 MIGRATION = W_MIGRATION
 
-#: Xen's adaptive pre-copy (tools/libxc/xc_linux_save.c, ADAPTIVE_SAVE; Clark et al., NSDI 2005, section 5)
-XEN_POLICY = {
-    "start_mbps": (100, "Xen tools/libxc/xc_linux_save.c: START_MBIT_RATE 100, the first round's rate limit"),
-    "max_mbps": (500, "Xen tools/libxc/xc_linux_save.c: MAX_MBIT_RATE 500, the most the sender allows itself"),
-    "step_mbps": (50, "Xen tools/libxc/xc_linux_save.c print_stats: when a round dirtied pages faster than the "
-                      "current limit, the next limit is that dirtying rate plus 50 Mbit/s"),
-    "max_iters": (29, "Xen tools/libxc/xc_linux_save.c: DEF_MAX_ITERS 29 ('limit us to 30 times round loop')"),
-    "max_factor": (3, "Xen tools/libxc/xc_linux_save.c: DEF_MAX_FACTOR 3 ('never send more than 3x' memory)"),
-    "min_pages": (50, "Xen tools/libxc/xc_linux_save.c: the last iteration starts when a round sent and skipped "
-                      "fewer than 50 pages"),
-}
-#: QEMU's pre-copy (migration/migration.c, migration/options.c)
-QEMU_POLICY = {
-    "max_bandwidth_mib_s": (128, "QEMU migration: MAX_THROTTLE (128 << 20), the default max-bandwidth in bytes/s"),
-    "downtime_limit_ms": (300, "QEMU migration: DEFAULT_MIGRATE_SET_DOWNTIME 300 ms; the VM stops when the "
-                               "remaining dirty memory can be sent in that time at the measured bandwidth"),
-    "max_rounds": (60, "estimated, because QEMU itself iterates until the downtime limit is met (or forever); the "
-                       "model stops after this many rounds and reports that the migration did not converge"),
-}
 #: Post-copy with pre-paging (Hines and Gopalan, VEE 2009)
 POSTCOPY = {
     "prepage_pages": (64, "estimated, because Hines and Gopalan's bubbling pre-pages outward from each faulting "
@@ -73,15 +60,6 @@ POSTCOPY = {
 CHUNK_PAGES = (16, "estimated, because a sender writes 64 KiB (one TSO burst) at a time")
 #: Chunks in flight between the migration thread and the wire.
 SOCKET_WINDOW_CHUNKS = (4, "estimated, because a TCP socket send buffer of 256 KiB keeps four 64 KiB writes queued")
-#: Time for the devices to reconnect on the target, by I/O path.
-RECONNECT_S = ({"pv-split": 5e-3, "vmbus": 5e-3, "default": 5e-4},
-               "estimated, because Xen split drivers and VMBus channels reconnect through a handful of control "
-               "messages between the guest and the new backend, each a wakeup of a toolstack or root-partition "
-               "process (about a millisecond), while emulated, virtio and vhost devices restore their state from "
-               "the migration stream in well under a millisecond")
-#: Time to re-create and unpause the VM on the target, and announce its MAC address.
-RESUME_S = (1e-3, "estimated, because the target loads the vCPUs' state, unpauses them and sends a gratuitous ARP "
-                  "(or RARP) so that the switch learns the new port; about a millisecond")
 #: Period at which the guest's completed work is turned into page writes and tracking costs.
 TICK_S = (2e-3, "estimated, because a couple of milliseconds is short against a round (hundreds of ms) and long "
                 "against one unit of most workloads")
@@ -122,14 +100,16 @@ class Round:
     index: int
     start_s: float
     end_s: float = 0.0
-    pages: int = 0
-    zero_pages: int = 0
-    skipped: int = 0
+    pages: float = 0
+    zero_pages: float = 0
+    skipped: float = 0
     bytes: float = 0.0
     rate_mbps: float = 0.0
-    dirtied: int = 0
-    first_writes: int = 0
+    dirtied: float = 0
+    first_writes: float = 0
     kind: str = "pre-copy"
+    #: the guest's units of work per second during the round (the round model's; NaN in the event engine)
+    units_per_s: float = float("nan")
 
 
 @dataclass
@@ -154,8 +134,8 @@ class Report:
     rounds: list[Round] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
     bytes: float = 0.0
-    pages: int = 0
-    first_writes: int = 0
+    pages: float = 0
+    first_writes: float = 0
     faults: int = 0
     tracking_exits: float = 0.0
     tracking_cycles: float = 0.0
@@ -164,6 +144,39 @@ class Report:
     stall_s: float = 0.0
     converged: bool = True
     stop_reason: str = ""
+    #: seconds of each step of the downtime: suspend, pages (the last round), state, restore, reconnect, announce
+    downtime_parts: dict[str, float] = field(default_factory=dict)
+
+
+class GuestTracking:
+    """What dirty tracking costs the migrating guest, as work run by its vCPUs: per first write to a page in a
+    round, per unit of work (log-dirty shadows of PV page-table writes, walks of huge pages split while logged) and
+    per round (re-arming: TLB flushes and refills, or rebuilt shadows). Both engines charge the same work."""
+
+    def __init__(self, host, tracking: Tracking) -> None:
+        guest = host.guests[0]
+        cost, wl = guest.cost, guest.wl
+        self.host, self.tracking, self.cost = host, tracking, cost
+        self.vcpus = len(guest.vm.entities)
+        self.first_write = Work()
+        for steps, times in tracking.first_write_parts():
+            self.first_write = self.first_write + cost.work(steps, times)
+        pte = tracking.pte_write()
+        self.per_unit = (cost.work(pte) * wl.per_unit.pte_writes if pte else Work()) + self._huge_page_split(cost)
+        self.ws_pages = float(wl.per_unit.ws_pages)
+
+    def _huge_page_split(self, cost: Costing) -> Work:
+        """Extra page-walk work per unit while dirty logging keeps the guest on 4 KiB host pages."""
+        m = self.host.mode
+        if m.memory != "nested" or m.host_page == "4K":
+            return Work()
+        small = Costing(self.host.hw, dataclasses.replace(m, host_page="4K"), self.host.guests[0].wl)
+        extra = {k: v - cost.unit().cycles.get(k, 0.0) for k, v in small.unit().cycles.items()}
+        return Work({k: v for k, v in extra.items() if v > 0})
+
+    def round_arm(self, hot_pages: float) -> Work:
+        """The guest's cost of (re-)arming tracking for a round."""
+        return self.cost.work(self.tracking.round_guest(self.vcpus, hot_pages, self.ws_pages))
 
 
 class Migrator:
@@ -179,13 +192,15 @@ class Migrator:
         self.rng = np.random.default_rng(np.random.SeedSequence([seed, 0x6D6967]))
         self.n = max(1, int(round(cfg.vm_mib * 256)))
         wl = self.guest.wl
-        self.footprint = max(1, min(self.n, int(round(wl.footprint_mib * 256))))
-        self.hot = min(self.footprint, int(round(ws.hot_mib * 256)))
+        self.regions = PageRegions(ws, self.n, int(round(wl.footprint_mib * 256)))
+        self.footprint = self.regions.footprint
+        self.hot = self.regions.hot
         used = min(self.n, max(self.footprint, int(round(cfg.used_mib * 256))))
         self.nonzero = np.zeros(self.n, dtype=bool)
         self.nonzero[:used] = True
         self.dirty = np.zeros(self.n, dtype=bool)
         self.resident = np.ones(self.n, dtype=bool)
+        self.cursor = 0
         self.tracking_on = False
         self.postcopy_on = False
         self.phase = "before"
@@ -204,30 +219,15 @@ class Migrator:
         self._stalling = False
         #: pages whose neighbourhood the post-copy push sends next (pre-paging)
         self.prepage: deque[int] = deque()
-        # per-event work of tracking
-        cost = self.guest.cost
-        self.first_write_work = Work()
-        for steps, times in tracking.first_write_parts():
-            self.first_write_work = self.first_write_work + cost.work(steps, times)
-        pte = tracking.pte_write()
-        self.pte_work = cost.work(pte) * wl.per_unit.pte_writes if pte else Work()
-        self.split_work = self._huge_page_split(cost)
+        self.costs = GuestTracking(host, tracking)
+        self.steps = downtime_steps(host.mode, self.n, self.wire_s)
         fault_steps = tracking.cm.exit("EPT violation (post-copy fault)", [
             Step("post-copy fault: request the page, install it on arrival", "hypervisor",
                  POSTCOPY_FAULT_INSTR[0] * tracking.cpi)]) if tracking.cm.hw_assisted else [
             Step("post-copy fault: request the page, install it on arrival", "hypervisor",
                  tracking.cm.param("exception_cycles") + POSTCOPY_FAULT_INSTR[0] * tracking.cpi)]
-        self.fault_work = cost.work(fault_steps)
+        self.fault_work = self.guest.cost.work(fault_steps)
         self.fault_serve_cycles = POSTCOPY_SERVE_INSTR[0] * tracking.cpi
-
-    def _huge_page_split(self, cost: Costing) -> Work:
-        """Extra page-walk work per unit while dirty logging keeps the guest on 4 KiB host pages."""
-        m = self.host.mode
-        if m.memory != "nested" or m.host_page == "4K":
-            return Work()
-        small = Costing(self.host.hw, dataclasses.replace(m, host_page="4K"), self.guest.wl)
-        extra = {k: v - cost.unit().cycles.get(k, 0.0) for k, v in small.unit().cycles.items()}
-        return Work({k: v for k, v in extra.items() if v > 0})
 
     # -- helpers ----------------------------------------------------------------------------------------
     def units(self) -> float:
@@ -240,7 +240,7 @@ class Migrator:
 
     def _charge_round(self) -> None:
         """The guest's cost of (re-)arming tracking for a round: flushes and refills, or shadow rebuilds."""
-        work = self.guest.cost.work(self.tracking.round_guest(len(self.vm.entities), self.hot, self._ws()))
+        work = self.costs.round_arm(self.hot)
         self.report.tracking_exits += sum(work.exits.values())
         self._charge(work, force=True)
 
@@ -253,10 +253,9 @@ class Migrator:
             self._pending = Work()
 
     def _pages(self, n: int) -> np.ndarray:
-        """Page indices of ``n`` accesses: the hot set with the workload's hot fraction, else the footprint."""
-        hot = int(self.rng.binomial(n, self.ws.hot_fraction)) if self.hot else 0
-        return np.concatenate([self.rng.integers(0, self.hot, hot) if hot else np.empty(0, dtype=np.int64),
-                               self.rng.integers(0, self.footprint, n - hot)])
+        """Page numbers of ``n`` page writes (the sweep's cursor moves on)."""
+        idx, self.cursor = self.regions.sample(self.rng, n, self.cursor)
+        return idx
 
     def _thread_run(self, cycles: float):
         """Run ``cycles`` of migration work on the source's (or, in post-copy, the target's) migration thread."""
@@ -276,7 +275,7 @@ class Migrator:
                 new = np.unique(idx[~self.dirty[idx]])
                 self.dirty[new] = True
                 self.nonzero[new] = True
-                work = self.first_write_work * len(new) + self.pte_work * du + self.split_work * du
+                work = self.costs.first_write * len(new) + self.costs.per_unit * du
                 rep.first_writes += len(new)
                 rep.tracking_exits += sum(work.exits.values())
                 track_s += work.total / self.freq
@@ -296,11 +295,14 @@ class Migrator:
         if on_arrival is not None:
             yield from on_arrival()
 
-    def _send(self, pages: np.ndarray, rate_mbps: float | None, rnd: Round, skip: bool):
-        """Send ``pages`` in chunks at most at ``rate_mbps`` (None: as fast as the link), on the source."""
+    def _send(self, pages: np.ndarray, rate_mbps: float | None, rnd: Round, skip: bool, until: float | None = None):
+        """Send ``pages`` in chunks at most at ``rate_mbps`` (None: as fast as the link), on the source (until
+        ``until``, if given: the chunks handed over by then are sent, the rest is not)."""
         env, rep = self.env, self.report
         free_at = env.now
         for k in range(0, len(pages), CHUNK_PAGES[0]):
+            if until is not None and env.now >= until:
+                break
             chunk = pages[k:k + CHUNK_PAGES[0]]
             if skip:  # Xen: a page dirtied again since the round started goes in the next round instead
                 again = self.dirty[chunk]
@@ -335,17 +337,20 @@ class Migrator:
         yield from self._wire(nbytes)
 
     def _stop(self):
-        """Pause the VM and wait until no vCPU is still running a piece of work."""
+        """Stop the VM: pause it, wait until no vCPU is still running a piece of work, and let it suspend."""
         self.vm.pause()
         self.report.pause_s = self.env.now
         while any(e.activity.state == "running" for e in self.vm.entities):
             yield self.env.timeout(self.cfg.tick_s / 20)
+        yield self.env.timeout(self.steps["suspend"])
+        self.report.downtime_parts["suspend"] = self.env.now - self.report.pause_s
 
     def _resume(self):
-        """Reconnect the devices on the target and resume the VM there."""
-        io = self.host.mode.io
-        reconnect = RECONNECT_S[0].get(io, RECONNECT_S[0]["default"])
-        yield self.env.timeout(reconnect + RESUME_S[0])
+        """Restore the VM on the target, reconnect its devices, announce its address, and resume it there."""
+        parts = self.report.downtime_parts
+        for step in ("restore", "reconnect", "announce"):
+            parts[step] = self.steps[step]
+            yield self.env.timeout(self.steps[step])
         self.vm.resume()
         self.report.resume_s = self.env.now
 
@@ -356,57 +361,37 @@ class Migrator:
         self.done.succeed()
 
     # -- pre-copy ----------------------------------------------------------------------------------------------
-    def _policy(self) -> dict:
-        cfg = self.cfg
-        if cfg.policy == "xen":
-            return {"rate": float(cfg.min_mbps or XEN_POLICY["start_mbps"][0]),
-                    "max": float(cfg.max_mbps or XEN_POLICY["max_mbps"][0])}
-        cap = cfg.max_mbps or QEMU_POLICY["max_bandwidth_mib_s"][0] * 8 * 1.048576
-        return {"rate": float(cap), "max": float(cap),
-                "downtime_s": (cfg.downtime_limit_ms or QEMU_POLICY["downtime_limit_ms"][0]) / 1000.0}
-
     def _precopy(self):
         env, cfg, rep, tr = self.env, self.cfg, self.report, self.tracking
         yield env.timeout(cfg.start_s)
         rep.start_s = env.now
         self.phase = "round 1"
+        # the ordered writes went on since the workload started
+        self.cursor = int(self.units() * self.ws.pages_per_unit * self.regions.sweep_share)
         self.tracking_on = True
         start = tr.start_cycles(self.n)
         rep.source_cycles += start
         yield from self._thread_run(start)
         self._charge_round()
-        pol = self._policy()
+        pol = PrecopyPolicy(cfg.policy, cfg.max_mbps, cfg.min_mbps, cfg.downtime_limit_ms)
         to_send = self.rng.permutation(self.n)
-        sent_last, total = self.n, 0
-        xen = cfg.policy == "xen"
+        total = 0
         while True:
             it = len(rep.rounds) + 1
-            rnd = Round(it, env.now, rate_mbps=pol["rate"], first_writes=-rep.first_writes)
+            rnd = Round(it, env.now, rate_mbps=pol.rate, first_writes=-rep.first_writes)
             self.phase = f"round {it}"
-            yield from self._send(to_send, pol["rate"], rnd, skip=xen)
+            yield from self._send(to_send, pol.rate, rnd, skip=pol.skips)
             rnd.end_s = env.now
             rnd.first_writes += rep.first_writes
             dirty = np.flatnonzero(self.dirty)
             rnd.dirtied = len(dirty)
             rep.rounds.append(rnd)
             total += rnd.pages
-            dur = max(rnd.end_s - rnd.start_s, 1e-9)
-            dirty_mbps = len(dirty) * PAGE_BYTES * 8 / dur / 1e6
-            if xen:
-                reasons = [(rnd.pages > sent_last and pol["rate"] >= pol["max"], "no progress at the maximum rate"),
-                           (it >= XEN_POLICY["max_iters"][0], "round limit (30 rounds)"),
-                           (rnd.pages + rnd.skipped < XEN_POLICY["min_pages"][0], "fewer than 50 pages left"),
-                           (total > self.n * XEN_POLICY["max_factor"][0], "three times memory sent")]
-                if dirty_mbps > pol["rate"]:
-                    pol["rate"] = min(dirty_mbps + XEN_POLICY["step_mbps"][0], pol["max"])
-            else:
-                bandwidth = rnd.bytes / dur
-                remaining = self.transfer.wire_bytes(len(dirty), int((~self.nonzero[dirty]).sum()))
-                reasons = [(remaining <= bandwidth * pol["downtime_s"], "expected downtime under the limit"),
-                           (it >= QEMU_POLICY["max_rounds"][0], "round limit: did not converge")]
-            stop = [why for cond, why in reasons if cond]
+            remaining = self.transfer.wire_bytes(len(dirty), int((~self.nonzero[dirty]).sum()))
+            stop = pol.after_round(RoundEnd(it, rnd.pages, rnd.skipped, max(rnd.end_s - rnd.start_s, 1e-9),
+                                            len(dirty), remaining, rnd.bytes, total, self.n))
             if stop or env.now - rep.start_s > cfg.max_s:
-                rep.stop_reason = stop[0] if stop else "time limit: did not converge"
+                rep.stop_reason = stop or "time limit: did not converge"
                 rep.converged = not rep.stop_reason.endswith("did not converge")
                 break
             # the dirty log is collected and re-armed; those pages are the next round's
@@ -416,24 +401,107 @@ class Migrator:
             rep.source_cycles += sync
             yield from self._thread_run(sync)
             self._charge_round()
-            sent_last = rnd.pages
         # stop-and-copy
         self.phase = "stop-and-copy"
         yield from self._stop()
         self.tracking_on = False
         self._charge(Work(), force=True)
         final = np.flatnonzero(self.dirty)
-        rnd = Round(len(rep.rounds) + 1, env.now, kind="stop-and-copy",
-                    rate_mbps=pol["rate"] if xen else 0.0, dirtied=0)
-        yield from self._send(self.rng.permutation(final), pol["rate"] if xen else None, rnd, skip=False)
+        rnd = Round(len(rep.rounds) + 1, env.now, kind="stop-and-copy", rate_mbps=pol.final_mbps or 0.0, dirtied=0)
+        yield from self._send(self.rng.permutation(final), pol.final_mbps, rnd, skip=False)
+        rep.downtime_parts["pages"] = env.now - rnd.start_s
+        t0 = env.now
         yield from self._send_state()
+        rep.downtime_parts["state"] = env.now - t0
         rnd.end_s = env.now
         rep.rounds.append(rnd)
         yield from self._resume()
         yield from self._finish()
 
-    def _ws(self) -> float:
-        return float(self.guest.wl.per_unit.ws_pages)
+    # -- pre-copy by the round model ---------------------------------------------------------------------------
+    def start_rounds(self, model_for, probe_for) -> None:
+        """Start a pre-copy whose rounds the round model computes (call before the host runs): the host runs the
+        warm-up, then the first seconds of round 1 page by page (the probe, ``probe_for(load)`` seconds at most),
+        then the stop-and-copy of the pages the model left dirty, the resumption and the tail.
+
+        ``model_for(load)`` gives the :class:`~kit.sim.precopy_rounds.RoundModel` for the guest measured in the
+        second half of the warm-up (a mapping of the fields of :class:`~kit.sim.precopy_rounds.GuestLoad`); its
+        outcome is :attr:`outcome`."""
+        self.env.process(self._ticker())
+        self.env.process(self._precopy_rounds(model_for, probe_for))
+
+    def _idle_s(self, entities, now: float) -> float:
+        """Seconds the entities did not want a CPU up to ``now`` (idle, paused or waiting)."""
+        out = 0.0
+        for e in entities:
+            act = e.activity
+            out += e.acct.get(IDLE, 0.0) + e.acct.get(PAUSED, 0.0) + sum(e.acct.get(w, 0.0) for w in WAIT_STATES)
+            if act.state in (IDLE, PAUSED) or act.state in WAIT_STATES:
+                out += now - act.since
+        return out
+
+    def _snapshot(self) -> tuple[float, ...]:
+        now = self.env.now
+        link = self.link.busy_until(now) if self.cfg.shared_link else 0.0
+        return (now, self.units(), self._idle_s(self.vm.entities, now), link, self._idle_s(self.thread.entities, now))
+
+    def _load(self, a: tuple[float, ...], b: tuple[float, ...]) -> dict[str, float]:
+        """The guest and the migration thread's runner between two snapshots (the fields of
+        :class:`~kit.sim.precopy_rounds.GuestLoad`)."""
+        dt, du = b[0] - a[0], b[1] - a[1]
+        nv, k = len(self.vm.entities), len(self.thread.entities)
+        return {"units_per_s": du / dt, "vcpu_busy": min(1.0, max(0.0, 1.0 - (b[2] - a[2]) / (dt * nv))),
+                "vcpus": nv, "link_s_per_unit": (b[3] - a[3]) / du if du > 0 else 0.0,
+                "thread_busy": min(float(k), max(0.0, k - (b[4] - a[4]) / dt)), "thread_cpus": k}
+
+    def _precopy_rounds(self, model_for, probe_for):
+        env, cfg, rep, tr = self.env, self.cfg, self.report, self.tracking
+        yield env.timeout(cfg.start_s / 2)
+        half = self._snapshot()
+        yield env.timeout(cfg.start_s - env.now)
+        rep.start_s = env.now
+        self.load = self._load(half, self._snapshot())
+        model = model_for(self.load)
+        self.outcome = out = model.run(env.now)
+        first = out.rounds[0]
+        # the probe: round 1's first seconds page by page, as the event engine runs them
+        self.phase = "round 1"
+        self.cursor = int(self.units() * self.ws.pages_per_unit * self.regions.sweep_share)
+        self.tracking_on = True
+        start = tr.start_cycles(self.n)
+        rep.source_cycles += start
+        yield from self._thread_run(start)
+        self._charge_round()
+        until = min(first.end_s, rep.start_s + probe_for(self.load))
+        self.probe = Round(1, env.now, rate_mbps=first.rate_mbps)
+        # the pages round 1 reaches in the probe, in its random order (a sample: the rest wait for the model)
+        bits = min(first.rate_mbps * 1e6 if first.rate_mbps else self.line_bps, self.line_bps)
+        reach = int(bits * (until - env.now) / 8 / PAGE_BYTES * 2) + CHUNK_PAGES[0]
+        order = self.rng.choice(self.n, size=min(self.n, reach), replace=False)
+        yield from self._send(order, first.rate_mbps, self.probe, skip=model.policy.skips, until=until)
+        self.probe.end_s = env.now
+        self.probe.first_writes = rep.first_writes
+        rep.rounds = list(out.rounds)
+        rep.stop_reason, rep.converged = out.stop_reason, out.converged
+        # the stop-and-copy of the pages the rounds left dirty (written, so none is a zero page)
+        self.phase = "stop-and-copy"
+        yield from self._stop()
+        self.tracking_on = False
+        self._charge(Work(), force=True)
+        self.at_pause = (rep.bytes, rep.pages, rep.source_cycles, rep.target_cycles, rep.tracking_cycles)
+        final = np.arange(min(self.n, int(round(out.final.total))))
+        self.nonzero[final] = True
+        rnd = Round(len(rep.rounds) + 1, env.now, kind="stop-and-copy", rate_mbps=out.final_rate_mbps or 0.0,
+                    dirtied=0)
+        yield from self._send(final, out.final_rate_mbps, rnd, skip=False)
+        rep.downtime_parts["pages"] = env.now - rnd.start_s
+        t0 = env.now
+        yield from self._send_state()
+        rep.downtime_parts["state"] = env.now - t0
+        rnd.end_s = env.now
+        rep.rounds.append(rnd)
+        yield from self._resume()
+        yield from self._finish()
 
     # -- post-copy ---------------------------------------------------------------------------------------------
     def _postcopy(self):
@@ -441,8 +509,12 @@ class Migrator:
         yield env.timeout(cfg.start_s)
         rep.start_s = env.now
         self.phase = "stop"
+        self.cursor = int(self.units() * self.ws.pages_per_unit * self.regions.sweep_share)
         yield from self._stop()
+        t0 = env.now
         yield from self._send_state()
+        rep.downtime_parts["pages"] = 0.0
+        rep.downtime_parts["state"] = env.now - t0
         rep.rounds.append(Round(1, rep.pause_s, env.now, kind="state", bytes=self.transfer.state_bytes(
             len(self.vm.entities))))
         self.resident[:] = False

@@ -66,10 +66,11 @@ class MigrationPanel(Panel):
 
     def _render(self, m):
         s = m.summary
-        self.show_figure(plots.migration_timeline(m.timeline, title=f"{s['method']} migration of {s['workload']} "
-                                                                     f"under {s['hypervisor']} on {s['hardware']}"))
+        self.show_figure(plots.migration_timeline(m.timeline, rounds=m.rounds,
+                                                  title=f"{s['method']} migration of {s['workload']} under "
+                                                        f"{s['hypervisor']} on {s['hardware']}"))
         keys = ["total_s", "downtime_ms", "rounds", "bytes_sent", "tracking", "source_cpu_s", "target_cpu_s",
-                "tracking_cpu_s", "postcopy_faults", "relative_throughput_during", "stop_reason"]
+                "tracking_cpu_s", "postcopy_faults", "relative_throughput_during", "stop_reason", "engine"]
         self.show_table(pd.DataFrame({"value": [s[k] for k in keys]}, index=keys))
 
     def _done_message(self, m):
