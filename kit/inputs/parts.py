@@ -82,6 +82,10 @@ class IoPart:
     virtio: bool = False
     #: the backend is a host-kernel thread (vhost)
     kernel_backend: bool = False
+    #: virtio over memory-mapped registers without PCI (virtio-mmio): a queue notification is a write to one
+    #: register that KVM turns into an ioeventfd, and an interrupt is a legacy line whose handler reads the
+    #: device's interrupt status and acknowledges it, two register accesses that exit to the VMM (no MSI-X)
+    mmio_transport: bool = False
     #: the device's registers are emulated: each access traps to the device model (e1000, IDE)
     register_emulation: bool = False
     #: a hosted VMM forwards the I/O to the host OS through world switches
@@ -173,6 +177,10 @@ class FamilyPart:
     scheduler_paths: str = "xen"
     #: live migration maps the guest's pages into the sender (foreign mappings)
     foreign_map: bool = False
+    #: how the breakdown's steps name the user-space device model that a vCPU thread exits to
+    vmm_name: str = "QEMU"
+    #: code paths (kit.costs.codepaths) of its user-space virtio backends: per packet, per disk request
+    virtio_paths: tuple[str, str] = ("qemu_virtio_pkt", "qemu_blk_op")
 
 
 @dataclass(frozen=True)
@@ -246,6 +254,9 @@ class Backend:
     shared: bool
     #: the spec field that gives its threads (None: one)
     threads_from: str | None = None
+    #: its one thread serves a disk request with blocking system calls: nothing else it serves runs until the
+    #: device completes the request (Firecracker's synchronous block engine)
+    blocks_on_disk: bool = False
 
     def label_for(self, vm: int) -> str:
         """How results name it when it serves VM ``vm`` (a shared backend has one name for all VMs)."""
@@ -297,6 +308,10 @@ IO: dict[str, IoPart] = _table(
     IoPart("virtio", "virtio with the backend in the userspace device model", virtio=True, backends=("qemu", "qemu")),
     IoPart("vhost", "virtio with an in-kernel vhost backend", virtio=True, kernel_backend=True,
            backends=("vhost", "qemu")),
+    # Firecracker (docs/design.md, "Machine Model"; Agache et al., NSDI 2020, section 3): virtio-mmio net and block
+    # devices, backed by a tap device and a file on the host, emulated by the VMM thread; no PCI bus, no vhost
+    IoPart("virtio-mmio", "virtio-mmio net and block devices without PCI, served by a microVM's VMM thread in user "
+                          "space (Firecracker)", virtio=True, mmio_transport=True, backends=("vmm", "vmm")),
     IoPart("sriov", "SR-IOV virtual function assigned through an IOMMU (through both levels when nested)",
            drives_device=True, assigned=True),
     IoPart("hosted", "I/O forwarded to the host OS by a hosted VMM", host_forwarding=True, backends=("host", "host")),
@@ -342,6 +357,14 @@ FAMILY: dict[str, FamilyPart] = _table(
     FamilyPart("kvm", "Linux KVM (+QEMU)", exits_to_host_kernel=True, device_model="userspace",
                device_model_in_vcpu_thread=True, emulates_port_reads=True, hrtimer_guest_timer=True,
                halt_polling=True),
+    # Firecracker's docs/design.md, "Internal Architecture": one process per microVM with an API thread, one VMM
+    # thread (the machine model, the legacy devices, the virtio net, block and vsock devices) and the vCPU threads,
+    # which run KVM_RUN and perform the MMIO accesses to the device models themselves
+    FamilyPart("firecracker", "Firecracker: KVM with a minimal VMM, one process per microVM (an API thread, a VMM "
+                              "thread serving every device, a thread per vCPU)", exits_to_host_kernel=True,
+               device_model="userspace", device_model_in_vcpu_thread=True, emulated_backends=("vmm", "vmm"),
+               emulates_port_reads=True, hrtimer_guest_timer=True, halt_polling=True, vmm_name="Firecracker",
+               virtio_paths=("vmm_virtio_pkt", "vmm_blk_op")),
     FamilyPart("xen", "Xen", device_model="ioreq", emulated_backends=("dom0", "dom0"), own_arm_paths=True,
                foreign_map=True),
     FamilyPart("vmware", "VMware hosted VMM", device_model_in_vcpu_thread=True),
@@ -398,4 +421,8 @@ BACKENDS: dict[str, Backend] = _table(
     Backend("host", "host OS", shared=True),
     Backend("vhost", "vhost", shared=False, threads_from="net_queues"),
     Backend("qemu", "qemu", shared=False),
+    # Firecracker's block device: "for all Firecracker versions prior to v1.0.0, the emulated block device uses a
+    # synchronous IO engine ... based on blocking system calls" (docs/api_requests/block-io-engine.md), in the VMM
+    # thread that also serves the network device (docs/design.md)
+    Backend("vmm", "vmm", shared=False, blocks_on_disk=True),
 )

@@ -34,9 +34,15 @@ def jitter(host, k: int = 1) -> float:
     return float(host.rng.gamma(shape, 1 / shape))
 
 
+def _blocks_on_disk(host, g) -> bool:
+    """Whether the backend of ``g``'s disk waits for the device in its one thread (:meth:`Runner.blocking`)."""
+    be = host.backend(g.cost.backend_name("disk"), g.i)
+    return be is not None and be.lock is not None
+
+
 def _start_cpu(host, g) -> None:
     chained = (getattr(host.sched, "chains", False) and not (g.wl.per_unit.disk_ops and g.wl.disk_sync)
-               and not any(g.faults))
+               and not any(g.faults) and not (g.wl.per_unit.disk_ops and _blocks_on_disk(host, g)))
     for _ in range(len(g.vm.entities) * g.wl.threads_per_vcpu):
         if chained:
             ChainedCpuThread(host, g).submit()
@@ -199,15 +205,23 @@ def disk_io(host, g, kicked: bool = False, ops: int = 1):
     if not kicked:
         yield from vm.run(c.disk_guest())
     be = host.backend(c.backend_name("disk"), g.i)
-    if be is not None:
-        yield from be.run(c.backend_disk())
+    if be is not None and be.lock is not None:  # its thread waits for the device in the system call
+        yield from be.blocking(c.backend_disk(), _disk_service(host, g, ops))
+    else:
+        if be is not None:
+            yield from be.run(c.backend_disk())
+        yield from _disk_service(host, g, ops)
+    yield from vm.run(c.disk_done())
+
+
+def _disk_service(host, g, ops: int):
+    """The disk serving a request of ``ops`` merged operations."""
     u = g.wl.per_unit
     param = host.hw.val
     transfer = ops * u.disk_kb * 1024 / (param("disk_mbps") * 1e6)
     # random requests pay a positioning time (exponential around the profile's mean); all pay the transfer
     position = host.rng.exponential(param("disk_service_ms") / 1000.0) if g.wl.disk_random else 0.0
     yield from host.disk.serve(position + transfer)
-    yield from vm.run(c.disk_done())
 
 
 def stream(host, g):

@@ -41,7 +41,8 @@ EXIT_PREFIX = "exit: "
 BACKEND_PREFIX = "backend: "
 #: the backend entity of each hypervisor family, as the breakdown names it
 BACKEND_LABELS = {"kvm": "qemu", "qemu": "qemu", "vmware": "host OS", "xen": "dom0", "hyperv": "root partition",
-                  "dom0": "dom0", "root": "root partition", "host": "host OS", "vhost": "vhost"}
+                  "dom0": "dom0", "root": "root partition", "host": "host OS", "vhost": "vhost",
+                  "firecracker": "vmm"}
 #: every category that is not an exit reason or a backend
 FIXED_CATEGORIES = (GUEST_USER, GUEST_KERNEL, MEMORY_STALLS, PAGE_WALKS, HYPERVISOR, EMULATION, WORLD_SWITCH,
                     DEVICE_SERVICE, QUEUEING, IDLE)
