@@ -56,7 +56,8 @@ def _start_disk(host, g) -> None:
 
 
 def _start_stream(host, g) -> None:
-    host.env.process(stream(host, g))
+    for _ in range(g.wl.params.streams):
+        host.env.process(stream(host, g))
 
 
 #: The starter of each workload kind that runs inside its VM (request clients start per host, see start()).
@@ -225,7 +226,8 @@ def _disk_service(host, g, ops: int):
 
 
 def stream(host, g):
-    """Bulk transfer under a TCP window: batches of half a window, transmit or receive."""
+    """One bulk TCP stream under its window: batches of half a window, transmit or receive (a workload's
+    ``streams`` run side by side, each with its own window, all on the VM's vCPUs and its I/O path)."""
     env, c, p, vm = host.env, g.cost, g.wl.params, g.vm
     seg = c.payload
     batch = max(1, int(p.window_kb * 1024 / TCP_WINDOW_BATCHES[0] // seg))
