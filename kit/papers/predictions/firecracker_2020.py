@@ -42,11 +42,15 @@ from ...inputs.spec import Spec
 from ...run import compare, run
 from ...stats import t_interval
 from ...version import __version__
+from .prediction_set import PredictionSet
 from .rows import explained, per_unit
 
-__all__ = ["PAPER", "TESTBED_HW", "TESTBED", "NOT_MODELLED", "BLIND", "MAX_REL_HALF_WIDTH", "FcRow", "firecracker_rows",
+__all__ = ["PREDICTION_SET", "MODEL_COMMIT", "PAPER", "TESTBED_HW", "TESTBED", "NOT_MODELLED", "BLIND", "MAX_REL_HALF_WIDTH", "FcRow", "firecracker_rows",
            "predict_firecracker", "SYSTEMS", "BACKEND_PATHS", "SENSITIVITY"]
 
+#: The model the committed file was computed at (its generator's commit: the microVM mode and the streams parameter
+#: on main d1b6de0, no other model change)
+MODEL_COMMIT = "a52121c"
 PAPER = ("Agache, Brooker, Florescu, Iordache, Liguori, Neugebauer, Piwonka and Popa, Firecracker: Lightweight "
          "Virtualization for Serverless Applications, NSDI 2020")
 #: The testbed as recalled: an EC2 m5d.metal (two 24-core Xeon Platinum 8175M at 2.5 GHz, 384 GiB, local NVMe
@@ -282,3 +286,11 @@ def _sensitivity(r: FcRow, factor: float, seed: int, hw: dict) -> float:
 
 def _sig(x: float, digits: int = 5) -> float:
     return float(f"{x:.{digits}g}")
+
+
+PREDICTION_SET = PredictionSet(
+    file="predictions-firecracker-2020.csv",
+    sha256="d989b38f990391ae1c3bf98595ed15d7f1b8367e93a9d79f53f4e0ba11dde03a",
+    model_commit=MODEL_COMMIT, citation=PAPER, generator=lambda: predict_firecracker(model_commit=MODEL_COMMIT),
+    committed="committed with its generator's digest, computed at model a52121c (the microVM mode, before any "
+              "failure or lifecycle mechanism)")

@@ -13,9 +13,12 @@ from __future__ import annotations
 import pandas as pd
 
 from ...version import __version__
+from .prediction_set import PredictionSet
 
-__all__ = ["PAPER", "NOT_MODELLED", "CONFIGURATIONS", "predict_le"]
+__all__ = ["PREDICTION_SET", "MODEL_COMMIT", "PAPER", "NOT_MODELLED", "CONFIGURATIONS", "predict_le"]
 
+#: The model the committed file was computed at (the commit of its generator)
+MODEL_COMMIT = "a52121c"
 PAPER = ("Le, Gallagher, Tamir and Turner, Maintaining Network QoS Across NIC Device Driver Failures Using "
          "Virtualization, IEEE NCA 2009 (HP Labs with UCLA; the citation as recalled)")
 NOT_MODELLED = "not modelled"
@@ -44,3 +47,11 @@ def predict_le(model_commit: str = "") -> pd.DataFrame:
             "mean": "", "ci_low": "", "ci_high": "", "ci_half_width": "", "seeds": "", "explained_by": "",
             "assumptions": _REASON, "status": NOT_MODELLED, "kit_version": __version__, "model_commit": model_commit})
     return pd.DataFrame(rows)
+
+
+PREDICTION_SET = PredictionSet(
+    file="predictions-le-2009-driver-recovery.csv",
+    sha256="3304232f674b72ddc7e34bf81f75838e2c54896c0d2c951398e040b61ef5a483",
+    model_commit=MODEL_COMMIT, citation=PAPER, generator=lambda: predict_le(model_commit=MODEL_COMMIT),
+    committed="committed with its generator's digest, computed at model a52121c, before any failure mechanism "
+              "existed (both rows not modelled)")
