@@ -42,7 +42,8 @@ def _blocks_on_disk(host, g) -> bool:
 
 def _start_cpu(host, g) -> None:
     chained = (getattr(host.sched, "chains", False) and not (g.wl.per_unit.disk_ops and g.wl.disk_sync)
-               and not any(g.faults) and not (g.wl.per_unit.disk_ops and _blocks_on_disk(host, g)))
+               and not any(g.faults) and not (g.wl.per_unit.disk_ops and _blocks_on_disk(host, g))
+               and host.failures is None)
     for _ in range(len(g.vm.entities) * g.wl.threads_per_vcpu):
         if chained:
             ChainedCpuThread(host, g).submit()
@@ -205,6 +206,8 @@ def disk_io(host, g, kicked: bool = False, ops: int = 1):
     c, vm = g.cost, g.vm
     if not kicked:
         yield from vm.run(c.disk_guest())
+    if host.failures is not None:  # a failed component on the path: the request waits for its recovery
+        yield from host.failures.wait(g, "disk", host.env.now)
     be = host.backend(c.backend_name("disk"), g.i)
     if be is not None and be.lock is not None:  # its thread waits for the device in the system call
         yield from be.blocking(c.backend_disk(), _disk_service(host, g, ops))
@@ -248,6 +251,8 @@ def stream(host, g):
 
 def _tx_batch(host, g, npkts, nbytes, wire_bytes, outstanding):
     c = g.cost
+    if host.failures is not None:
+        yield from host.failures.wait(g, "net", host.env.now)
     be = host.backend(c.backend_name("net"), g.i)
     work = c.stream_backend("tx", npkts)
     if be is not None and work.total:
@@ -261,6 +266,8 @@ def _tx_batch(host, g, npkts, nbytes, wire_bytes, outstanding):
 def _rx_batch(host, g, npkts, nbytes, wire_bytes, guest, outstanding):
     c, vm = g.cost, g.vm
     yield host.env.timeout(host.wire_s)
+    if host.failures is not None:
+        yield from host.failures.wait(g, "net", host.env.now)
     yield from host.nic_rx.serve(wire_bytes * 8 / host.line_bps)
     be = host.backend(c.backend_name("net"), g.i)
     work = c.stream_backend("rx", npkts)
@@ -286,6 +293,8 @@ def client(host, c: int, g):
         t0 = env.now
         token = request_started(host, g, t0)
         yield env.timeout(host.wire_s)
+        if host.failures is not None:  # the request reaches a failed path: TCP resends it until it gets through
+            yield from host.failures.wait(g, "net", t0)
         yield from host.nic_rx.serve(pk.rx_wire_bytes * 8 / host.line_bps)
         if be is not None and be_rx.total:
             yield from be.run(be_rx)
@@ -294,6 +303,8 @@ def client(host, c: int, g):
             yield from memory_faults(host, g, 1)
         if u.disk_ops and host.rng.random() < u.disk_ops:
             yield from disk_io(host, g)
+        if host.failures is not None:  # the response leaves through a failed path
+            yield from host.failures.wait(g, "net", env.now)
         if be is not None and be_tx.total:
             yield from be.run(be_tx)
         yield from host.nic_tx.serve(pk.tx_wire_bytes * 8 / host.line_bps)
@@ -314,8 +325,7 @@ def request_started(host, g, t0: float) -> int | None:
 
 def request_done(host, g, token: int | None, t0: float) -> None:
     """A measured request finished: its latency is recorded."""
-    if token is None:
+    if token is None or host.in_flight.pop(token, None) is None:  # not measured, or lost when its VM ended
         return
-    del host.in_flight[token]
     host.requests_done += 1
     host.latencies.append((g.i, t0, host.env.now - t0))

@@ -295,6 +295,8 @@ class Host:
         #: requests of measured VMs under way: token -> (vm, start); those left at the end are right-censored
         self.in_flight: dict[int, tuple[int, float]] = {}
         self.requests_started = 0
+        #: failures injected into the running host (kit.sim.failures.FaultInjector attaches itself here); None: none
+        self.failures = None
         self._add_devices()
         self._add_mechanisms(costs, vcpu_pools, choice.sync)
         self._add_runners(measured, unmeasured, costs, vcpu_pools, policy.period_s if capped else None)

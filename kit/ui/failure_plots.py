@@ -1,0 +1,112 @@
+"""Figure builders for failure isolation: pure functions from the tables of :mod:`kit.failures` to plotly figures
+(they display nothing and write no file).
+
+- :func:`blast_radius_heatmap`: component and fault (rows) by configuration (columns), each cell what the VMs of the
+  host see (how many end, how many see their I/O stall), coloured by severity.
+- :func:`availability_over_time`: each configuration's cumulative VM availability over the horizon, the band the
+  Monte Carlo's 2.5th and 97.5th percentiles.
+- :func:`tcb_bars`: the code a guest relies on, per configuration, stacked by how it relies on it.
+- :func:`fault_timeline`: a faulted run's requests over time per VM (their latency at their start), with the
+  recovery's phases as bands.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from .plots import mode_colors
+
+__all__ = ["blast_radius_heatmap", "availability_over_time", "tcb_bars", "fault_timeline", "SEVERITY"]
+
+#: The colour scale's value of each effect
+SEVERITY = {"none": 0.0, "io stall": 1.0, "dies": 2.0}
+
+
+def _cell(row: pd.Series) -> str:
+    parts = []
+    if row["vms_end"]:
+        parts.append(f"{row['vms_end']} end")
+    if row["vms_io_stall"]:
+        parts.append(f"{row['vms_io_stall']} I/O stall")
+    text = ", ".join(parts) or "none"
+    if row["max_unavailable_s"] > 0:
+        text += f"<br>{row['max_unavailable_s']:.3g} s"
+    return text
+
+
+def blast_radius_heatmap(df: pd.DataFrame, title: str | None = None) -> go.Figure:
+    """The blast radius (:func:`kit.failures.blast_radius`): rows are component and fault, columns configurations;
+    a cell's colour is its worst effect scaled by the share of the host's VMs affected (0: none notices, 1: every VM's
+    I/O stalls, 2: every VM ends), its text how many VMs end or stall and the longest a VM is unavailable. A component
+    a configuration does not have is left blank."""
+    d = df.assign(row=df["component"] + " " + df["fault"],
+                  z=[SEVERITY[w] * s for w, s in zip(df["worst_effect"], df["share_affected"])],
+                  text=[_cell(r) for _, r in df.iterrows()])
+    rows = list(dict.fromkeys(d["row"]))
+    cols = list(dict.fromkeys(d["configuration"]))
+    z = d.pivot(index="row", columns="configuration", values="z").reindex(index=rows, columns=cols)
+    text = d.pivot(index="row", columns="configuration", values="text").reindex(index=rows, columns=cols)
+    zv = [[float(v) if np.isfinite(v) else None for v in r] for r in z.to_numpy(dtype=float)]
+    tv = [["" if not isinstance(v, str) else v for v in r] for r in text.to_numpy(dtype=object)]
+    fig = go.Figure(go.Heatmap(z=zv, x=cols, y=rows, text=tv, texttemplate="%{text}", zmin=0, zmax=2,
+                               colorscale=[[0, "#f7fbff"], [0.5, "#fdae6b"], [1, "#a50f15"]],
+                               colorbar={"title": "severity", "tickvals": [0, 1, 2],
+                                         "ticktext": ["none", "I/O stall", "VMs end"]},
+                               hovertemplate="%{y} under %{x}: %{text}<extra></extra>", xgap=2, ygap=2))
+    fig.update_layout(title=title or "Blast radius: what the host's VMs see when a component crashes or hangs",
+                      xaxis_title="configuration", yaxis_title="component and fault", template="plotly_white",
+                      yaxis={"autorange": "reversed"}, height=max(400, 26 * len(rows) + 160))
+    return fig
+
+
+def availability_over_time(curve: pd.DataFrame, title: str | None = None) -> go.Figure:
+    """Cumulative availability over the horizon (:func:`kit.failures.availability`'s second table): a line per
+    configuration, its band the 2.5th to 97.5th percentiles of the Monte Carlo's replications."""
+    fig = go.Figure()
+    colors = mode_colors(list(dict.fromkeys(curve["configuration"])))
+    for name, d in curve.groupby("configuration", sort=False):
+        c = colors[name]
+        x = list(d["days"])
+        fig.add_scatter(x=x + x[::-1], y=list(d["p97_5"]) + list(d["p2_5"])[::-1], fill="toself", fillcolor=c,
+                        opacity=0.15, line={"width": 0}, hoverinfo="skip", showlegend=False, name=f"{name} band")
+        fig.add_scatter(x=x, y=d["availability"], mode="lines+markers", name=name, line_color=c)
+    fig.update_layout(title=title or "VM availability over time (Monte Carlo: mean, 2.5th-97.5th percentiles)",
+                      xaxis_title="time (days)", yaxis_title="availability so far (fraction of the time)",
+                      template="plotly_white", yaxis_tickformat=".4%")
+    return fig
+
+
+def tcb_bars(totals: pd.DataFrame, title: str | None = None) -> go.Figure:
+    """The trusted computing base (:func:`kit.failures.tcb_totals`): thousands of lines a guest relies on per
+    configuration, stacked by relation (beneath it, on its I/O paths, managing it); the hover gives the range."""
+    fig = go.Figure()
+    colors = {"beneath": "#a50f15", "I/O path": "#fd8d3c", "management": "#6baed6"}
+    for rel, d in totals.groupby("relation", sort=False):
+        fig.add_bar(x=d["configuration"], y=d["kloc"], name=rel, marker_color=colors.get(rel, "#999999"),
+                    customdata=np.stack([d["kloc_low"], d["kloc_high"]], axis=1),
+                    hovertemplate="%{x}, " + rel + ": %{y:.0f} kLOC (%{customdata[0]:.0f}-%{customdata[1]:.0f})"
+                                  "<extra></extra>")
+    fig.update_layout(title=title or "What a guest relies on: thousands of lines of code, by relation",
+                      barmode="stack", xaxis_title="configuration", yaxis_title="thousands of lines (kLOC)",
+                      template="plotly_white")
+    return fig
+
+
+def fault_timeline(latency: pd.DataFrame, phases: pd.DataFrame, title: str | None = None) -> go.Figure:
+    """A run with faults (:func:`kit.failures.inject`): each VM's requests as points (start time, latency), and the
+    recovery's phases as bands, so that who waited, and for how long, shows against what the host was doing."""
+    fig = go.Figure()
+    colors = mode_colors(list(dict.fromkeys(latency["vm"])) if len(latency) else [])
+    for vm, d in latency.groupby("vm", sort=False):
+        fig.add_scatter(x=d["start_s"], y=d["latency_us"] / 1e3, mode="markers", name=str(vm),
+                        marker={"size": 4, "color": colors[vm]})
+    palette = ["#756bb1", "#31a354", "#e6550d", "#3182bd", "#636363"]
+    for k, (_, p) in enumerate(phases.iterrows()):
+        fig.add_vrect(x0=float(p["start_s"]), x1=float(max(p["end_s"], p["start_s"] + 1e-3)), line_width=0,
+                      opacity=0.12, fillcolor=palette[k % len(palette)], annotation_text=p["phase"],
+                      annotation_position="top left")
+    fig.update_layout(title=title or "Requests around a fault: latency by start time, with the recovery's phases",
+                      xaxis_title="time (s)", yaxis_title="request latency (ms)", yaxis_type="log",
+                      template="plotly_white")
+    return fig
