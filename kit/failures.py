@@ -27,8 +27,10 @@ import numpy as np
 import pandas as pd
 
 from .costs import failure_rates as fr
+from .costs import lifecycle as lc
 from .costs import recovery as rc
 from .errors import HvkitError
+from .inputs.hardware import load_hardware
 from .inputs.modes import Mode, hypervisor
 from .inputs.scenario import Scenario
 from .inputs.tcb import load_tcb
@@ -68,7 +70,7 @@ def _configs(configs: Mapping[str, Configuration] | Sequence[str] | None) -> dic
 
 
 def _domains(config: Configuration, hardware: str, vms: Sequence[str]) -> FailureDomains:
-    return FailureDomains(_mode(config, hardware), vms, config[2])
+    return FailureDomains(_mode(config, hardware), load_hardware(hardware), vms, config[2])
 
 
 def failure_domains(configs: Mapping[str, Configuration] | Sequence[str] | None = None,
@@ -147,7 +149,8 @@ def inject(scenario: Scenario) -> dict[str, pd.DataFrame]:
         vms = vms.merge(cpu.rename(columns={c: c + key for c in ("vcpu_busy_s", "vcpu_paused_s")}), on="vm",
                         how="left")
     vms = vms.merge(with_f.faults, on="vm")
-    fd = FailureDomains(hypervisor(scenario.hypervisor, scenario.hardware, **dict(scenario.mode)), scenario.vm_names(),
+    hw = load_hardware(scenario.hardware).with_overrides(dict(scenario.hw))
+    fd = FailureDomains(hypervisor(scenario.hypervisor, hw, **dict(scenario.mode)), hw, scenario.vm_names(),
                         HostSetup(scenario.host.driver_domain, scenario.host.spare_driver_domain))
     phases = []
     for k, f in enumerate(scenario.faults):
@@ -172,8 +175,9 @@ def availability(configs: Mapping[str, Configuration] | Sequence[str] | None = N
                  replications: int = 200, seed: int = 0, points: int = 12) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each configuration's VM availability over ``years`` by Monte Carlo.
 
-    Each replication draws the failure rates and every software's size (:func:`kit.costs.failure_rates.sample`)
-    and the recovery costs (:func:`kit.costs.recovery.sample`) from their plausible ranges, then each component's
+    Each replication draws the failure rates and every software's size (:func:`kit.costs.failure_rates.sample`),
+    the recovery costs (:func:`kit.costs.recovery.sample`) and the lifecycle's, which restarting a VM takes
+    (:func:`kit.costs.lifecycle.sample`), from their plausible ranges, then each component's
     failures as a Poisson process (a share of them hangs), and charges each VM the time its service is unavailable
     by each failure's plan (its I/O stalled or the VM down until it is back). Returns the summary (per
     configuration: the mean availability over replications and VMs with its 95% Student's t interval, the 2.5th and
@@ -199,7 +203,7 @@ def availability(configs: Mapping[str, Configuration] | Sequence[str] | None = N
         curve = np.zeros((replications, points))
         for _ in range(replications):
             draws = fr.sample(rng, sizes)
-            costs = rc.sample(rng)
+            costs = {**rc.sample(rng), **lc.sample(rng)}
             kloc = {k: draws[f"kloc:{k}"] for k in sizes}
             down = np.zeros((len(vms), points))
             total = np.zeros(len(vms))

@@ -25,9 +25,10 @@ from .inputs.spec import Spec
 from .inputs.workloads import GUEST_OS_MIB, writable_set
 from .sim import drivers
 from .sim.host import Host
+from .sim.lifecycle import MigrationLoad
 from .sim.migrator import MigrationConfig, Migrator
 
-__all__ = ["migrate", "Migration", "METHODS", "POLICIES", "ROUND_COLUMNS", "TIMELINE_COLUMNS"]
+__all__ = ["migrate", "source_load", "Migration", "METHODS", "POLICIES", "ROUND_COLUMNS", "TIMELINE_COLUMNS"]
 
 METHODS = ("pre-copy", "post-copy")
 POLICIES = ("auto", "xen", "qemu")
@@ -321,3 +322,12 @@ def _timeline(host: Host, mig: Migrator, end: float, bin_s: float | None,
                      "requests": int(inside.sum()), "migration_mbps": (bb - ba) * 8 / (b - a) / 1e6,
                      "tracking_share": (tb - ta) / ((b - a) * nv)})
     return pd.DataFrame(rows, columns=TIMELINE_COLUMNS)
+
+
+def source_load(spec: Spec, **options: Any) -> MigrationLoad:
+    """What live-migrating ``spec``'s VM (:func:`migrate` with ``options``, without its reference run) puts on the
+    source host: its duration, the VM's downtime, the bytes sent and the sender's CPU (a scenario's ``migrate``
+    lifecycle event replays them there, :mod:`kit.sim.lifecycle`)."""
+    s = migrate(spec, **{"reference": False, **options}).summary
+    return MigrationLoad(total_s=float(s["total_s"]), downtime_s=float(s["downtime_ms"]) / 1e3,
+                         bytes_sent=float(s["bytes_sent"]), source_cpu_s=float(s["source_cpu_s"]))

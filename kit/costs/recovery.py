@@ -3,7 +3,8 @@ and what the I/O that was under way pays (TCP's retransmission timer, a block fr
 
 Each constant is ``(value, source, (low, high))``: the value used, where it comes from (a citation or "estimated,
 because ..."), and the plausible range an uncertainty analysis draws from (:func:`sample`). Times are seconds.
-The recovery paths that use them are in :mod:`kit.sim.failures`.
+The recovery paths that use them are in :mod:`kit.sim.failures`; restarting a VM whose state was lost is its
+lifecycle's create and boot (:func:`kit.costs.lifecycle.restart_seconds`).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 
 __all__ = ["Cost", "DETECT_CRASH_S", "DETECT_HANG_S", "LOCKUP_DETECT_S", "NETDEV_WATCHDOG_S", "BLOCK_TIMEOUT_S",
            "DEVICE_RESET_S", "LINK_UP_S", "DOMAIN_DESTROY_S", "DOMAIN_BUILD_S", "DRIVER_DOMAIN_BOOT_S",
-           "FRONTEND_RECONNECT_S", "PROCESS_RESTART_S", "GUEST_RESTART_S", "HWDOM_REBOOT_DELAY_S", "FIRMWARE_POST_S",
+           "FRONTEND_RECONNECT_S", "PROCESS_RESTART_S", "HWDOM_REBOOT_DELAY_S", "FIRMWARE_POST_S",
            "HOST_BOOT_S", "OPERATOR_S", "TCP_RTO_MIN_S", "TCP_RTO_MAX_S", "COSTS", "value", "sample",
            "retransmission_at"]
 
@@ -61,9 +62,6 @@ FRONTEND_RECONNECT_S: Cost = (0.02, "estimated, because a frontend reconnects to
 PROCESS_RESTART_S: Cost = (1.0, "estimated, because a supervisor (systemd) restarts a failed daemon after its "
                                 "RestartSec (100 ms by default) and the daemon reloads its state in under a second; "
                                 "plausible 0.2-10 s", (0.2, 10.0))
-GUEST_RESTART_S: Cost = (10.0, "estimated, because a VM whose state was lost is recreated by its orchestrator and "
-                               "boots its guest to the service again, about ten seconds for a general-purpose "
-                               "guest; plausible 1-60 s (the lifecycle's boot paths differ by mode)", (1.0, 60.0))
 HWDOM_REBOOT_DELAY_S: Cost = (5.0, "Xen xen/common/shutdown.c hwdom_shutdown(): when the hardware domain (dom0) "
                                    "crashes, Xen prints 'rebooting machine in 5 seconds' and restarts the machine "
                                    "(machine_restart(5000))", (5.0, 5.0))

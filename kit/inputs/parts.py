@@ -40,6 +40,9 @@ class CpuPart:
     binary_translation: bool = False
     #: every guest instruction is translated (TCG); privileged ones run in helpers of the emulator
     full_emulation: bool = False
+    #: the guest kernel is loaded and entered by the hypervisor's domain builder at its PV or PVH entry point, with
+    #: no firmware, and talks to its console through the hypervisor
+    direct_boot: bool = False
 
     @property
     def translated(self) -> bool:
@@ -181,6 +184,17 @@ class FamilyPart:
     vmm_name: str = "QEMU"
     #: code paths (kit.costs.codepaths) of its user-space virtio backends: per packet, per disk request
     virtio_paths: tuple[str, str] = ("qemu_virtio_pkt", "qemu_blk_op")
+    #: the firmware a hardware-virtualized guest boots through before its kernel ("none": the VMM loads the kernel
+    #: and enters it directly); kit.costs.lifecycle has what each costs
+    firmware: str = "seabios"
+    #: the kernel image it loads: "compressed" (a bzImage the guest decompresses) or "uncompressed" (an ELF vmlinux)
+    kernel_image: str = "compressed"
+    #: all of a guest's memory is allocated when the VM is built (otherwise on the guest's first touch)
+    prepopulates_memory: bool = False
+    #: a snapshot is restored by mapping its memory file (pages read on first touch) rather than reading it all
+    restore_maps_memory: bool = False
+    #: calls to its API that configure a VM before it starts (a VM given by a command line or a file: none)
+    api_calls: int = 0
 
 
 @dataclass(frozen=True)
@@ -285,8 +299,9 @@ def meanings(table: dict[str, Any]) -> dict[str, str]:
 CPU: dict[str, CpuPart] = _table(
     CpuPart("native", "no hypervisor", virtualized=False),
     CpuPart("hvm", "hardware-assisted trap-and-emulate (VT-x, AMD-V, ARM EL2)", hardware_assisted=True),
-    CpuPart("pv", "paravirtualized kernel, deprivileged, calls the hypervisor", paravirtual_kernel=True),
-    CpuPart("pvh", "PV interfaces over a hardware-virtualized CPU", hardware_assisted=True),
+    CpuPart("pv", "paravirtualized kernel, deprivileged, calls the hypervisor", paravirtual_kernel=True,
+            direct_boot=True),
+    CpuPart("pvh", "PV interfaces over a hardware-virtualized CPU", hardware_assisted=True, direct_boot=True),
     CpuPart("bt", "binary translation of guest kernel code", binary_translation=True),
     CpuPart("emulation", "every guest instruction translated in software (QEMU TCG)", full_emulation=True),
 )
@@ -359,17 +374,24 @@ FAMILY: dict[str, FamilyPart] = _table(
                halt_polling=True),
     # Firecracker's docs/design.md, "Internal Architecture": one process per microVM with an API thread, one VMM
     # thread (the machine model, the legacy devices, the virtio net, block and vsock devices) and the vCPU threads,
-    # which run KVM_RUN and perform the MMIO accesses to the device models themselves
+    # which run KVM_RUN and perform the MMIO accesses to the device models themselves. Its life: no firmware, an
+    # uncompressed ELF kernel on x86 (docs/rootfs-and-kernel-setup.md), configured through its API before
+    # InstanceStart (docs/getting-started.md: boot source, drives, machine configuration, network interface, the
+    # start action), a snapshot's memory file mapped privately on restore (docs/snapshotting/snapshot-support.md)
     FamilyPart("firecracker", "Firecracker: KVM with a minimal VMM, one process per microVM (an API thread, a VMM "
                               "thread serving every device, a thread per vCPU)", exits_to_host_kernel=True,
                device_model="userspace", device_model_in_vcpu_thread=True, emulated_backends=("vmm", "vmm"),
                emulates_port_reads=True, hrtimer_guest_timer=True, halt_polling=True, vmm_name="Firecracker",
-               virtio_paths=("vmm_virtio_pkt", "vmm_blk_op")),
+               virtio_paths=("vmm_virtio_pkt", "vmm_blk_op"), firmware="none", kernel_image="uncompressed",
+               restore_maps_memory=True, api_calls=5),
+    # Xen builds a domain with all of its memory (libxc's meminit), boots an HVM guest through hvmloader and SeaBIOS
+    # and a PV or PVH guest's kernel directly (the cpu part's direct_boot)
     FamilyPart("xen", "Xen", device_model="ioreq", emulated_backends=("dom0", "dom0"), own_arm_paths=True,
-               foreign_map=True),
-    FamilyPart("vmware", "VMware hosted VMM", device_model_in_vcpu_thread=True),
+               foreign_map=True, firmware="hvmloader", prepopulates_memory=True),
+    FamilyPart("vmware", "VMware hosted VMM", device_model_in_vcpu_thread=True, firmware="pc-bios"),
+    # Hyper-V: generation 2 VMs boot through UEFI; static memory is allocated when the VM starts
     FamilyPart("hyperv", "Microsoft Hyper-V", device_model="worker-process", emulated_backends=("root", "root"),
-               service_vm="the root partition", scheduler_paths="hyperv"),
+               service_vm="the root partition", scheduler_paths="hyperv", firmware="uefi", prepopulates_memory=True),
     FamilyPart("qemu", "QEMU TCG", device_model_in_vcpu_thread=True),
     FamilyPart("container", "Linux containers (namespaces and cgroups, no hypervisor)", hypervisor=False,
                shares_host_kernel=True),

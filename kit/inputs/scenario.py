@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import HvkitError, format_validation_error
 from .coerce import Bool, Int, Num
-from .events import FaultEvent
+from .events import FaultEvent, LifecycleEvent
 from .files import load_validated, read_yaml
 from .resolve import HostPlan, Resolved, VmPlan, resolve_platform
 from .spec import MAX_VCPUS, MAX_VMS, Spec, route
@@ -118,6 +118,7 @@ class Scenario(BaseModel):
     host: HostKnobs = Field(default_factory=HostKnobs, description="the host's knobs")
     vms: tuple[VmEntry, ...] = Field(min_length=1, description="the VMs")
     faults: tuple[FaultEvent, ...] = Field((), description="components that fail while the host runs")
+    lifecycle: tuple[LifecycleEvent, ...] = Field((), description="operations on VMs while the host runs")
 
     @field_validator("mode", "hw", mode="before")
     @classmethod
@@ -141,6 +142,13 @@ class Scenario(BaseModel):
         for f in self.faults:
             if f.vm is not None and f.vm not in every:
                 raise ValueError(f"a fault names VM {f.vm!r}, which is not one of {', '.join(sorted(every))}")
+        for e in self.lifecycle:
+            for name in (e.vm, e.source):
+                if name is not None and name not in every:
+                    raise ValueError(f"a lifecycle event names VM {name!r}, which is not one of "
+                                     f"{', '.join(sorted(every))}")
+            if e.op == "clone" and e.source is None:
+                raise ValueError(f"clone of {e.vm!r} needs the source VM whose snapshot it restores")
         return self
 
     def vm_names(self) -> list[str]:

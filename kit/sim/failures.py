@@ -31,9 +31,11 @@ from typing import Any
 
 import pandas as pd
 
+from ..costs import lifecycle as lc
 from ..costs import recovery as rc
 from ..errors import HvkitError
 from ..inputs.events import COMPONENTS
+from ..inputs.hardware import Hardware
 from ..inputs.modes import Mode
 
 __all__ = ["Domain", "Component", "HostSetup", "FailureDomains", "Window", "VmEffect", "Phase", "Plan", "plan",
@@ -94,9 +96,9 @@ class FailureDomains:
     ``paths[vm]`` maps ``net`` and ``disk`` to the components the VM's I/O passes through, in order; ``holders[vm]``
     lists the domains whose end is the VM's end."""
 
-    def __init__(self, mode: Mode, vm_names: Sequence[str], setup: HostSetup = HostSetup(),
+    def __init__(self, mode: Mode, hw: Hardware, vm_names: Sequence[str], setup: HostSetup = HostSetup(),
                  uses: Mapping[int, Sequence[str]] | None = None) -> None:
-        self.mode, self.vm_names, self.setup = mode, tuple(vm_names), setup
+        self.mode, self.hw, self.vm_names, self.setup = mode, hw, tuple(vm_names), setup
         #: the paths each VM's workload uses (default: both); a stalled path it does not use costs it nothing
         self.uses = {i: set(uses[i]) if uses is not None and i in uses else {"net", "disk"}
                      for i in range(len(self.vm_names))}
@@ -334,6 +336,10 @@ class _Planner:
     def c(self, name: str) -> float:
         return rc.value(getattr(rc, name), self.draws, name)
 
+    def restart(self) -> float:
+        """A VM whose state was lost is created and boots again (its mode's lifecycle), and its service starts."""
+        return lc.restart_seconds(self.fd.mode, self.fd.hw, draws=self.draws)
+
     def phase(self, name: str, start: float, length: float, what: str) -> float:
         self.plan.phases.append(Phase(name, start, start + length, what))
         return start + length
@@ -362,7 +368,7 @@ class _Planner:
         self.plan.host_restart = True
         t = self.phase("firmware", at, self.c("FIRMWARE_POST_S"), "the machine restarts: firmware and memory training")
         t = self.phase("host boot", t, self.c("HOST_BOOT_S"), "the hypervisor or host kernel and its services boot")
-        back = self.phase("VMs restart", t, self.c("GUEST_RESTART_S"), "each VM is created and boots again")
+        back = self.phase("VMs restart", t, self.restart(), "each VM is created, boots and starts its service")
         for i in self.plan.vms:
             self.vm_ends(i, at, back, cause)
 
@@ -394,8 +400,8 @@ class _Planner:
         """VM ``i`` is restarted once its failure is noticed; it ended at ``at`` (a crash) or is ``killed`` when its
         hang is noticed."""
         t = self.phase("detection", at, detect, f"{self.fd.vm_names[i]}'s failure is noticed")
-        back = self.phase("VM restart", t, self.c("GUEST_RESTART_S"), f"{self.fd.vm_names[i]} is created and "
-                                                                      f"boots again")
+        back = self.phase("VM restart", t, self.restart(), f"{self.fd.vm_names[i]} is created, boots and starts "
+                                                          f"its service")
         self.vm_ends(i, t if killed else at, back, cause)
 
     def operator(self, start: float, what: str) -> float:
@@ -434,7 +440,7 @@ class _Planner:
             end = self.operator(at, f"an operator recreates the VM whose {domain} ended")
             self.stall(users, at, lambda k, i, w: end, f"{domain} crashed")
             for i in sorted({i for i, _ in users}):
-                self.vm_ends(i, end, end + self.c("GUEST_RESTART_S"), f"{domain} crashed; the VM was recreated")
+                self.vm_ends(i, end, end + self.restart(), f"{domain} crashed; the VM was recreated")
 
     def hang(self) -> None:
         fd, comp, at = self.fd, self.comp, self.at
@@ -459,7 +465,7 @@ class _Planner:
             assert comp.vm is not None
             end = self.operator(at, f"an operator restarts {fd.vm_names[comp.vm]}, whose vhost thread hung")
             self.stall(fd.users(comp), at, lambda k, i, w: end, "its vhost thread hung")
-            self.vm_ends(comp.vm, end, end + self.c("GUEST_RESTART_S"), "its vhost thread hung; it was restarted")
+            self.vm_ends(comp.vm, end, end + self.restart(), "its vhost thread hung; it was restarted")
         elif role in ("vmm", "guest"):
             assert comp.vm is not None
             self.stall([(comp.vm, "net"), (comp.vm, "disk")], at,
@@ -649,7 +655,7 @@ def attach(host: Any, mode: Mode, scenario: Any) -> bool:
         return False
     names = scenario.vm_names()
     uses = {g.i: _paths_used(g.wl) for g in host.guests}
-    fd = FailureDomains(mode, names, setup, uses)
+    fd = FailureDomains(mode, host.hw, names, setup, uses)
     if not scenario.faults:
         return False
     plans = [plan(fd, f.component, f.mode, float(f.time_s), f.vm) for f in scenario.faults]

@@ -297,6 +297,8 @@ class Host:
         self.requests_started = 0
         #: failures injected into the running host (kit.sim.failures.FaultInjector attaches itself here); None: none
         self.failures = None
+        #: the lifecycle operations scheduled on the running host (kit.sim.lifecycle.LifecycleRunner); None: none
+        self.lifecycle = None
         self._add_devices()
         self._add_mechanisms(costs, vcpu_pools, choice.sync)
         self._add_runners(measured, unmeasured, costs, vcpu_pools, policy.period_s if capped else None)
