@@ -178,12 +178,14 @@ def availability(configs: Mapping[str, Configuration] | Sequence[str] | None = N
     Each replication draws the failure rates and every software's size (:func:`kit.costs.failure_rates.sample`),
     the recovery costs (:func:`kit.costs.recovery.sample`) and the lifecycle's, which restarting a VM takes
     (:func:`kit.costs.lifecycle.sample`), from their plausible ranges, then each component's
-    failures as a Poisson process (a share of them hangs), and charges each VM the time its service is unavailable
+    failures as a Poisson process (a share of them hangs), with common random numbers across configurations (the
+    same draws and the same component's failure times in each), and charges each VM the time its service is unavailable
     by each failure's plan (its I/O stalled or the VM down until it is back). Returns the summary (per
     configuration: the mean availability over replications and VMs with its 95% Student's t interval, the 2.5th and
     97.5th percentiles of the replications, which hold the model's uncertainty, the expected failures, VM ends and
     I/O stalls per year, and the components whose code is not published and so carry no rate) and the course over
-    the horizon (the cumulative availability at ``points`` times, mean and percentiles). The guest's own failures
+    the horizon (the cumulative availability at ``points`` times: the mean with its 95% interval, and the
+    percentiles). The guest's own failures
     are left out: the comparison is of what the host adds.
     """
     if replications < 2:
@@ -197,11 +199,13 @@ def availability(configs: Mapping[str, Configuration] | Sequence[str] | None = N
     for name, cfg in _configs(configs).items():
         fd = _domains(cfg, hardware, vms)
         parts = [c for c in fd.components if c.role != "guest"]
-        rng = np.random.default_rng(np.random.SeedSequence([seed, _stable(name)]))
         avail, ends, stalls, fails = [], [], [], []
         unpublished = sorted({c.id for c in parts if not c.code})
         curve = np.zeros((replications, points))
-        for _ in range(replications):
+        for r in range(replications):
+            # common random numbers: every configuration draws replication r's constants, and a component's
+            # failures, from the same streams, so that configurations differ by their structure, not by luck
+            rng = np.random.default_rng(np.random.SeedSequence([seed, r]))
             draws = fr.sample(rng, sizes)
             costs = {**rc.sample(rng), **lc.sample(rng)}
             kloc = {k: draws[f"kloc:{k}"] for k in sizes}
@@ -212,8 +216,9 @@ def availability(configs: Mapping[str, Configuration] | Sequence[str] | None = N
                 lam = fr.rate(c.role, c.code, kloc, draws)
                 if lam is None:
                     continue
-                for t in rng.uniform(0.0, horizon, rng.poisson(lam * years)):
-                    mode = "hang" if rng.random() < draws["HANG_SHARE"] else "crash"
+                crng = np.random.default_rng(np.random.SeedSequence([seed, r, _stable(f"{c.id}:{c.vm}")]))
+                for t in crng.uniform(0.0, horizon, crng.poisson(lam * years)):
+                    mode = "hang" if crng.random() < draws["HANG_SHARE"] else "crash"
                     p = plan(fd, c.id, mode, float(t), vms[c.vm] if c.vm is not None else None, costs)
                     n_fail += 1
                     for i, e in p.vms.items():
@@ -238,7 +243,9 @@ def availability(configs: Mapping[str, Configuration] | Sequence[str] | None = N
                         "unrated_components": ", ".join(unpublished)})
         for k, t in enumerate(grid):
             col = curve[:, k]
-            curves.append({"configuration": name, "days": t / 86400.0, "availability": float(col.mean()),
+            m, h = t_interval([float(x) for x in col])
+            curves.append({"configuration": name, "days": t / 86400.0, "availability": m,
+                           "ci_low": m - (h or 0.0), "ci_high": m + (h or 0.0),
                            "p2_5": float(np.percentile(col, 2.5)), "p97_5": float(np.percentile(col, 97.5))})
     return pd.DataFrame(summary), pd.DataFrame(curves)
 

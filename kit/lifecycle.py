@@ -26,7 +26,7 @@ from .inputs.modes import Mode, hypervisor
 from .inputs.scenario import Scenario
 from .sim.lifecycle import MigrationLoad
 
-__all__ = ["timeline", "boot_time", "sensitivity", "run_lifecycle", "DEFAULT_OPS"]
+__all__ = ["timeline", "boot_time", "sensitivity", "run_lifecycle", "neighbour_latency", "DEFAULT_OPS"]
 
 #: The life ``hvkit lifecycle`` shows when no operations are given
 DEFAULT_OPS = ("create", "boot", "pause", "unpause", "snapshot", "shutdown")
@@ -124,7 +124,9 @@ def _migration(hardware: str, name: str, overrides: Mapping[str, Any], workload:
 
 def run_lifecycle(scenario: Scenario) -> dict[str, pd.DataFrame]:
     """Run ``scenario`` with its ``lifecycle:`` events and without them (same seed): ``timeline`` has each VM's
-    phases, ``vms`` each VM's work with and without (what its neighbours' operations cost it)."""
+    phases, ``vms`` each VM's work with and without (without, every VM runs its workload all along), and
+    ``neighbours`` the other VMs' request latency during each operation against outside them
+    (:func:`neighbour_latency`)."""
     from .consolidation import run_scenario
     if not scenario.lifecycle:
         raise HvkitError("a scenario with lifecycle events", field="lifecycle", value=[],
@@ -137,4 +139,32 @@ def run_lifecycle(scenario: Scenario) -> dict[str, pd.DataFrame]:
         on="vm")
     vms["relative_to_without"] = vms["value"] / vms["value_without"]
     vms["own_operations"] = vms["vm"].map(lambda v: ", ".join(e.op for e in scenario.lifecycle if e.vm == v))
-    return {"timeline": with_l.lifecycle, "vms": vms, "latency": with_l.latency}
+    return {"timeline": with_l.lifecycle, "vms": vms, "latency": with_l.latency,
+            "neighbours": neighbour_latency(with_l.lifecycle, with_l.latency)}
+
+
+def neighbour_latency(timeline: pd.DataFrame, latency: pd.DataFrame) -> pd.DataFrame:
+    """What each operation did to the other VMs' requests: per operation (VM, op, its first start and last end) and
+    per other VM with requests, their count, median and 99th-percentile latency among those that began during the
+    operation, and the same outside every operation."""
+    if timeline.empty or latency.empty:
+        return pd.DataFrame(columns=["vm", "op", "start_s", "end_s", "neighbour", "requests_during", "p50_during_us",
+                                     "p99_during_us", "p50_outside_us", "p99_outside_us"])
+    ops = timeline.groupby(["vm", "op"], sort=False).agg(start_s=("start_s", "min"), end_s=("end_s", "max"))
+    ops = ops.reset_index()
+    busy = pd.Series(False, index=latency.index)
+    for _, o in ops.iterrows():
+        busy |= (latency["start_s"] >= o["start_s"]) & (latency["start_s"] < o["end_s"])
+    rows = []
+    for _, o in ops.iterrows():
+        during = (latency["start_s"] >= o["start_s"]) & (latency["start_s"] < o["end_s"])
+        for nb, lat in latency[latency["vm"] != o["vm"]].groupby("vm", sort=False):
+            inside = lat[during.loc[lat.index]]["latency_us"]
+            outside = lat[~busy.loc[lat.index]]["latency_us"]
+            rows.append({"vm": o["vm"], "op": o["op"], "start_s": o["start_s"], "end_s": o["end_s"], "neighbour": nb,
+                         "requests_during": len(inside),
+                         "p50_during_us": float(inside.median()) if len(inside) else float("nan"),
+                         "p99_during_us": float(inside.quantile(0.99)) if len(inside) else float("nan"),
+                         "p50_outside_us": float(outside.median()) if len(outside) else float("nan"),
+                         "p99_outside_us": float(outside.quantile(0.99)) if len(outside) else float("nan")})
+    return pd.DataFrame(rows)

@@ -199,3 +199,27 @@ def test_a_migrated_vm_leaves_the_host_after_its_stop_and_copy():
     left = float(t["end_s"].max())
     vms = out["vms"].set_index("vm")
     assert vms.loc["mover", "units"] < vms.loc["mover", "units_without"] * left / 4.0 * 1.2
+
+
+def test_the_neighbours_latency_is_split_by_operation():
+    import pandas as pd
+    t = pd.DataFrame([{"vm": "a", "op": "boot", "phase": "x", "resource": "vcpu", "start_s": 1.0, "end_s": 2.0,
+                       "what": ""}])
+    lat = pd.DataFrame({"vm": ["b"] * 4 + ["a"], "start_s": [0.5, 1.2, 1.5, 3.0, 1.1],
+                        "latency_us": [10.0, 50.0, 70.0, 20.0, 999.0]})
+    n = L.neighbour_latency(t, lat).iloc[0]
+    # b's requests that began during a's boot (1.2, 1.5) against those outside it (0.5, 3.0); a's own are left out
+    assert (n["neighbour"], n["requests_during"], n["p50_during_us"], n["p50_outside_us"]) == ("b", 2, 60.0, 15.0)
+
+
+def test_hvkit_run_scenario_prints_the_lifecycle(cli, tmp_path):
+    import yaml
+    scn = _scn("microvm", [{"time_s": 0.2, "vm": "new", "op": "create"}, {"time_s": 0.2, "vm": "new", "op": "boot"}])
+    path = tmp_path / "life.yaml"
+    path.write_text(yaml.safe_dump(scn.replace(duration=1.0).model_dump(mode="json")))
+    r = cli("run", "--scenario", str(path))
+    assert r.code == 0, r.err
+    assert "lifecycle:" in r.out and "kernel init" in r.out
+    j = cli("run", "--scenario", str(path), "--json")
+    assert {"op": "boot", "phase": "console"}.items() <= next(x for x in __import__("json").loads(j.out)["lifecycle"]
+                                                              if x["phase"] == "console").items()

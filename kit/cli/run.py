@@ -240,6 +240,10 @@ def cmd_scenario(args):
                  "reissued", "requests_lost", "cause"]
         with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 60):
             print(r.faults[fcols].round(3).to_string(index=False))
+    if len(r.lifecycle):
+        print("lifecycle: each VM's operations, phase by phase (hvkit lifecycle --scenario FILE --vm NAME for one)")
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print(r.lifecycle[["vm", "op", "phase", "resource", "start_s", "end_s"]].round(4).to_string(index=False))
 
 
 def cmd_compare(args):

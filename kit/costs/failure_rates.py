@@ -9,10 +9,11 @@ closed-source hypervisor) has no rate: it is reported as such, never counted as 
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+
+from .recovery import log_uniform
 
 __all__ = ["FAULTS_PER_KLOC_YEAR", "DRIVER_FACTOR", "HANG_SHARE", "DRIVER_ROLES", "RATES", "rate", "sample"]
 
@@ -46,8 +47,6 @@ def rate(role: str, code: Sequence[str], kloc: Mapping[str, float], draws: Mappi
 def sample(rng: np.random.Generator, sizes: Mapping[str, tuple[float, float]]) -> dict[str, float]:
     """One draw of the rate constants and of every software's size (``sizes``: id -> (low, high) kloc), each
     log-uniform over its range."""
-    def draw(low: float, high: float) -> float:
-        return low if low == high else float(math.exp(rng.uniform(math.log(low), math.log(high))))
-    out = {name: draw(*c[2]) for name, c in RATES.items()}
-    out.update({f"kloc:{k}": draw(lo, hi) for k, (lo, hi) in sizes.items()})
+    out = {name: log_uniform(rng, *c[2]) for name, c in RATES.items()}
+    out.update({f"kloc:{k}": log_uniform(rng, lo, hi) for k, (lo, hi) in sizes.items()})
     return out

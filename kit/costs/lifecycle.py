@@ -17,7 +17,6 @@ replaces any of them by name, which is how :func:`kit.lifecycle.sensitivity` sho
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -175,12 +174,10 @@ def value(name: str, draws: Mapping[str, float] | None = None, key: str | None =
 
 def sample(rng: np.random.Generator) -> dict[str, float]:
     """One draw of every constant (and every entry of the tables), log-uniform over its range."""
-    def draw(low: float, high: float) -> float:
-        return low if low >= high or low <= 0 else float(math.exp(rng.uniform(math.log(low), math.log(high))))
-    out = {name: draw(*c[2]) for name, c in COSTS.items()}
+    out = {name: rc.log_uniform(rng, *c[2]) for name, c in COSTS.items()}
     for table in ("VMM_START_S", "FIRMWARE_S", "KERNEL_IMAGE_MIB"):
         for k, c in globals()[table].items():
-            out[f"{table}:{k}"] = draw(*c[2])
+            out[f"{table}:{k}"] = rc.log_uniform(rng, *c[2])
     return out
 
 

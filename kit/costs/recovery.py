@@ -16,7 +16,7 @@ import numpy as np
 __all__ = ["Cost", "DETECT_CRASH_S", "DETECT_HANG_S", "LOCKUP_DETECT_S", "NETDEV_WATCHDOG_S", "BLOCK_TIMEOUT_S",
            "DEVICE_RESET_S", "LINK_UP_S", "DOMAIN_DESTROY_S", "DOMAIN_BUILD_S", "DRIVER_DOMAIN_BOOT_S",
            "FRONTEND_RECONNECT_S", "PROCESS_RESTART_S", "HWDOM_REBOOT_DELAY_S", "FIRMWARE_POST_S",
-           "HOST_BOOT_S", "OPERATOR_S", "TCP_RTO_MIN_S", "TCP_RTO_MAX_S", "COSTS", "value", "sample",
+           "HOST_BOOT_S", "OPERATOR_S", "TCP_RTO_MIN_S", "TCP_RTO_MAX_S", "COSTS", "value", "sample", "log_uniform",
            "retransmission_at"]
 
 #: A recovery cost: (value, source, (low, high))
@@ -90,12 +90,15 @@ def value(cost: Cost, draws: Mapping[str, float] | None = None, name: str = "") 
     return cost[0]
 
 
+def log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
+    """A draw between ``low`` and ``high``, uniform in their logarithm (a range spans factors, not differences);
+    ``low`` itself when the range is a point (or starts at zero)."""
+    return low if low >= high or low <= 0 else float(math.exp(rng.uniform(math.log(low), math.log(high))))
+
+
 def sample(rng: np.random.Generator) -> dict[str, float]:
-    """One draw of every cost, log-uniform over its plausible range (the range spans factors, not differences)."""
-    out = {}
-    for name, (_, _, (low, high)) in COSTS.items():
-        out[name] = low if low == high else float(math.exp(rng.uniform(math.log(low), math.log(high))))
-    return out
+    """One draw of every cost, log-uniform over its plausible range (:func:`log_uniform`)."""
+    return {name: log_uniform(rng, low, high) for name, (_, _, (low, high)) in COSTS.items()}
 
 
 def retransmission_at(sent: float, back: float, rto: float = TCP_RTO_MIN_S[0],

@@ -1,10 +1,10 @@
 """Figure builders for failure isolation: pure functions from the tables of :mod:`kit.failures` to plotly figures
 (they display nothing and write no file).
 
-- :func:`blast_radius_heatmap`: component and fault (rows) by configuration (columns), each cell what the VMs of the
-  host see (how many end, how many see their I/O stall), coloured by severity.
+- :func:`blast_radius_heatmap`: per fault (crash, hang), components (rows) by configuration (columns), each cell
+  what the VMs of the host see (how many end, or else how many see their I/O stall), coloured by severity.
 - :func:`availability_over_time`: each configuration's cumulative VM availability over the horizon, the band the
-  Monte Carlo's 2.5th and 97.5th percentiles.
+  Monte Carlo mean's 95% interval.
 - :func:`tcb_bars`: the code a guest relies on, per configuration, stacked by how it relies on it.
 - :func:`fault_timeline`: a faulted run's requests over time per VM (their latency at their start), with the
   recovery's phases as bands.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from .plots import mode_colors
 
@@ -24,54 +25,62 @@ SEVERITY = {"none": 0.0, "io stall": 1.0, "dies": 2.0}
 
 
 def _cell(row: pd.Series) -> str:
-    parts = []
     if row["vms_end"]:
-        parts.append(f"{row['vms_end']} end")
-    if row["vms_io_stall"]:
-        parts.append(f"{row['vms_io_stall']} I/O stall")
-    text = ", ".join(parts) or "none"
-    if row["max_unavailable_s"] > 0:
-        text += f"<br>{row['max_unavailable_s']:.3g} s"
-    return text
+        text = f"{row['vms_end']} end"
+    elif row["vms_io_stall"]:
+        text = f"{row['vms_io_stall']} stall"
+    else:
+        return "none"
+    return text + f"<br>{row['max_unavailable_s']:.3g} s"
 
 
 def blast_radius_heatmap(df: pd.DataFrame, title: str | None = None) -> go.Figure:
-    """The blast radius (:func:`kit.failures.blast_radius`): rows are component and fault, columns configurations;
-    a cell's colour is its worst effect scaled by the share of the host's VMs affected (0: none notices, 1: every VM's
-    I/O stalls, 2: every VM ends), its text how many VMs end or stall and the longest a VM is unavailable. A component
-    a configuration does not have is left blank."""
-    d = df.assign(row=df["component"] + " " + df["fault"],
-                  z=[SEVERITY[w] * s for w, s in zip(df["worst_effect"], df["share_affected"])],
+    """The blast radius (:func:`kit.failures.blast_radius`): one panel per fault (crash, hang), rows are components,
+    columns configurations; a cell's colour is its worst effect scaled by the share of the host's VMs affected (0:
+    none notices, 1: every VM's I/O stalls, 2: every VM ends), its text how many VMs end (or else stall) and the
+    longest a VM is unavailable. A component a configuration does not have is left blank."""
+    d = df.assign(z=[SEVERITY[w] * s for w, s in zip(df["worst_effect"], df["share_affected"])],
                   text=[_cell(r) for _, r in df.iterrows()])
-    rows = list(dict.fromkeys(d["row"]))
+    faults = list(dict.fromkeys(d["fault"]))
+    rows = list(dict.fromkeys(d["component"]))
     cols = list(dict.fromkeys(d["configuration"]))
-    z = d.pivot(index="row", columns="configuration", values="z").reindex(index=rows, columns=cols)
-    text = d.pivot(index="row", columns="configuration", values="text").reindex(index=rows, columns=cols)
-    zv = [[float(v) if np.isfinite(v) else None for v in r] for r in z.to_numpy(dtype=float)]
-    tv = [["" if not isinstance(v, str) else v for v in r] for r in text.to_numpy(dtype=object)]
-    fig = go.Figure(go.Heatmap(z=zv, x=cols, y=rows, text=tv, texttemplate="%{text}", zmin=0, zmax=2,
-                               colorscale=[[0, "#f7fbff"], [0.5, "#fdae6b"], [1, "#a50f15"]],
-                               colorbar={"title": "severity", "tickvals": [0, 1, 2],
-                                         "ticktext": ["none", "I/O stall", "VMs end"]},
-                               hovertemplate="%{y} under %{x}: %{text}<extra></extra>", xgap=2, ygap=2))
-    fig.update_layout(title=title or "Blast radius: what the host's VMs see when a component crashes or hangs",
-                      xaxis_title="configuration", yaxis_title="component and fault", template="plotly_white",
-                      yaxis={"autorange": "reversed"}, height=max(400, 26 * len(rows) + 160))
+    fig = make_subplots(rows=1, cols=len(faults), shared_yaxes=True, horizontal_spacing=0.03,
+                        subplot_titles=[f"{f}" for f in faults])
+    for k, f in enumerate(faults, 1):
+        part = d[d["fault"] == f]
+        z = part.pivot(index="component", columns="configuration", values="z").reindex(index=rows, columns=cols)
+        text = part.pivot(index="component", columns="configuration", values="text").reindex(index=rows, columns=cols)
+        zv = [[float(v) if np.isfinite(v) else None for v in r] for r in z.to_numpy(dtype=float)]
+        tv = [["" if not isinstance(v, str) else v for v in r] for r in text.to_numpy(dtype=object)]
+        fig.add_trace(go.Heatmap(z=zv, x=cols, y=rows, text=tv, texttemplate="%{text}", textfont={"size": 10},
+                                 zmin=0, zmax=2, colorscale=[[0, "#f7fbff"], [0.5, "#fdae6b"], [1, "#a50f15"]],
+                                 showscale=k == len(faults), xgap=2, ygap=2,
+                                 colorbar={"title": "severity", "tickvals": [0, 1, 2],
+                                           "ticktext": ["none", "I/O stall", "VMs end"]},
+                                 hovertemplate=f"%{{y}} {f} under %{{x}}: %{{text}}<extra></extra>"), row=1, col=k)
+    fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=rows, ticktext=rows)
+    fig.update_xaxes(tickangle=-30)
+    fig.update_layout(title=title or "Blast radius: what a host's three VMs see when a component crashes or hangs",
+                      yaxis_title="component", template="plotly_white", height=max(420, 34 * len(rows) + 200))
     return fig
 
 
 def availability_over_time(curve: pd.DataFrame, title: str | None = None) -> go.Figure:
     """Cumulative availability over the horizon (:func:`kit.failures.availability`'s second table): a line per
-    configuration, its band the 2.5th to 97.5th percentiles of the Monte Carlo's replications."""
+    configuration, the mean over the Monte Carlo's replications, its band the mean's 95% interval (the spread of
+    single hosts, the percentiles, is in the hover)."""
     fig = go.Figure()
     colors = mode_colors(list(dict.fromkeys(curve["configuration"])))
     for name, d in curve.groupby("configuration", sort=False):
         c = colors[name]
         x = list(d["days"])
-        fig.add_scatter(x=x + x[::-1], y=list(d["p97_5"]) + list(d["p2_5"])[::-1], fill="toself", fillcolor=c,
-                        opacity=0.15, line={"width": 0}, hoverinfo="skip", showlegend=False, name=f"{name} band")
-        fig.add_scatter(x=x, y=d["availability"], mode="lines+markers", name=name, line_color=c)
-    fig.update_layout(title=title or "VM availability over time (Monte Carlo: mean, 2.5th-97.5th percentiles)",
+        fig.add_scatter(x=x + x[::-1], y=list(d["ci_high"]) + list(d["ci_low"])[::-1], fill="toself", fillcolor=c,
+                        opacity=0.2, line={"width": 0}, hoverinfo="skip", showlegend=False, name=f"{name} interval")
+        fig.add_scatter(x=x, y=d["availability"], mode="lines+markers", name=name, line_color=c,
+                        customdata=d[["p2_5", "p97_5"]].to_numpy(),
+                        hovertemplate=name + ", day %{x:.0f}: %{y:.5%} (hosts 2.5-97.5%: %{customdata[0]:.5%}-"
+                                             "%{customdata[1]:.5%})<extra></extra>")
+    fig.update_layout(title=title or "VM availability over a year (Monte Carlo mean and its 95% interval)",
                       xaxis_title="time (days)", yaxis_title="availability so far (fraction of the time)",
                       template="plotly_white", yaxis_tickformat=".4%")
     return fig
