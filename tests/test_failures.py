@@ -256,3 +256,18 @@ def test_the_tcb_is_data_with_sources():
     assert ("Xen, driver domain", "I/O path") in tot.index and ("Xen, drivers in dom0", "I/O path") not in tot.index
     hv = F.tcb({"Hyper-V": ("hyperv", {}, HostSetup())})
     assert hv["kloc"].isna().all() and (hv["source"] == "not published").all()
+
+
+def test_the_fault_timeline_draws_the_worst_wait_per_interval():
+    from kit.ui.failure_plots import fault_timeline
+    lat = pd.DataFrame({"vm": ["a", "a", "a", "b"], "start_s": [0.01, 0.02, 0.12, 0.01],
+                        "latency_us": [100.0, 300.0, 50.0, 7.0]})
+    phases = pd.DataFrame([{"phase": p, "start_s": 0.05 + 0.001 * k, "end_s": 0.1}
+                           for k, p in enumerate(["detection", "destroy", "build", "boot", "reconnect"])])
+    fig = fault_timeline(lat, phases, bin_s=0.05)
+    a = next(tr for tr in fig.data if tr.name == "a")
+    assert list(a.x) == [0.0, 0.1] and list(a.y) == [0.3, 0.05]  # the worst of each 50 ms, in ms
+    assert len(fig.layout.shapes) == 5
+    # phases that begin close together keep their labels on different rows
+    rows = [ann.yshift or 0 for ann in fig.layout.annotations]
+    assert [ann.text for ann in fig.layout.annotations] == list(phases["phase"]) and len(set(rows[:4])) == 4

@@ -6,8 +6,8 @@
 - :func:`availability_over_time`: each configuration's cumulative VM availability over the horizon, the band the
   Monte Carlo mean's 95% interval.
 - :func:`tcb_bars`: the code a guest relies on, per configuration, stacked by how it relies on it.
-- :func:`fault_timeline`: a faulted run's requests over time per VM (their latency at their start), with the
-  recovery's phases as bands.
+- :func:`fault_timeline`: a faulted run's requests over time per VM (the longest latency of those begun in each
+  interval), with the recovery's phases as bands.
 """
 from __future__ import annotations
 
@@ -102,20 +102,25 @@ def tcb_bars(totals: pd.DataFrame, title: str | None = None) -> go.Figure:
     return fig
 
 
-def fault_timeline(latency: pd.DataFrame, phases: pd.DataFrame, title: str | None = None) -> go.Figure:
-    """A run with faults (:func:`kit.failures.inject`): each VM's requests as points (start time, latency), and the
-    recovery's phases as bands, so that who waited, and for how long, shows against what the host was doing."""
+def fault_timeline(latency: pd.DataFrame, phases: pd.DataFrame, title: str | None = None,
+                   bin_s: float = 0.05) -> go.Figure:
+    """A run with faults (:func:`kit.failures.inject`): per VM, the longest latency of the requests that began in
+    each ``bin_s`` of the run (a gap where none began), with the recovery's phases as bands, so that who waited, and
+    for how long, shows against what the host was doing."""
     fig = go.Figure()
     colors = mode_colors(list(dict.fromkeys(latency["vm"])) if len(latency) else [])
     for vm, d in latency.groupby("vm", sort=False):
-        fig.add_scatter(x=d["start_s"], y=d["latency_us"] / 1e3, mode="markers", name=str(vm),
-                        marker={"size": 4, "color": colors[vm]})
+        worst = d.groupby((d["start_s"] // bin_s) * bin_s)["latency_us"].max()
+        fig.add_scatter(x=list(worst.index), y=list(worst.to_numpy() / 1e3), mode="markers", name=str(vm),
+                        marker={"size": 5, "color": colors[vm]},
+                        hovertemplate=f"{vm}: requests begun at %{{x:.2f}} s waited up to %{{y:.3g}} ms<extra></extra>")
     palette = ["#756bb1", "#31a354", "#e6550d", "#3182bd", "#636363"]
-    for k, (_, p) in enumerate(phases.iterrows()):
+    for k, (_, p) in enumerate(phases.iterrows()):  # labels in four rows, so that short phases' stay apart
         fig.add_vrect(x0=float(p["start_s"]), x1=float(max(p["end_s"], p["start_s"] + 1e-3)), line_width=0,
                       opacity=0.12, fillcolor=palette[k % len(palette)], annotation_text=p["phase"],
-                      annotation_position="top left")
-    fig.update_layout(title=title or "Requests around a fault: latency by start time, with the recovery's phases",
-                      xaxis_title="time (s)", yaxis_title="request latency (ms)", yaxis_type="log",
+                      annotation_position="top left", annotation={"yshift": -15 * (k % 4)})
+    fig.update_layout(title=title or "Requests around a fault: the longest wait per interval, with the recovery's "
+                                     "phases", xaxis_title="time the requests began (s)",
+                      yaxis_title=f"longest latency per {bin_s * 1e3:g} ms (ms)", yaxis_type="log",
                       template="plotly_white")
     return fig

@@ -17,8 +17,9 @@ from .base import Panel, dropdown
 __all__ = ["FaultPanel", "FAULT_VMS"]
 
 #: The panel's VMs: (name, workload, parameters); the disk reader's device is slowed so a run stays short
-FAULT_VMS = (("web", "netperf-rr", {"clients": 2, "think_us": 20000}), ("batch", "spec-int", {}),
-             ("disk", "fio-randread", {"queue_depth": 1}))
+FAULT_VMS: tuple[tuple[str, str, dict[str, float]], ...] = (
+    ("web", "netperf-rr", {"clients": 2, "think_us": 20000}), ("batch", "spec-int", {}),
+    ("disk", "fio-randread", {"queue_depth": 1}))
 _NO_VM = "(host)"
 
 
