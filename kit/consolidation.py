@@ -50,6 +50,10 @@ class ScenarioResult:
     latency: pd.DataFrame
     host: dict
     timeline: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: per VM, what the scenario's faults did to it (kit.sim.failures.FaultInjector.outcomes); empty without faults
+    faults: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: each VM's lifecycle, phase by phase (kit.sim.lifecycle.LifecycleRunner.timeline); empty without events
+    lifecycle: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_json(self) -> dict:
         """The ``hvkit run --scenario FILE --json`` object."""
@@ -59,8 +63,13 @@ class ScenarioResult:
             rec = {k: _py(r[k]) for k in VM_TABLE_COLUMNS}
             rec["breakdown"] = {k: round(float(v), 9) for k, v in b.groupby("category")["seconds"].sum().items()}
             vms.append(rec)
-        return {"scenario": self.scenario.name, "hardware": self.scenario.hardware,
-                "hypervisor": self.scenario.hypervisor, "vms": vms, "host": self.host}
+        out = {"scenario": self.scenario.name, "hardware": self.scenario.hardware,
+               "hypervisor": self.scenario.hypervisor, "vms": vms, "host": self.host}
+        if len(self.faults):
+            out["faults"] = [{k: _py(v) for k, v in r.items()} for r in self.faults.to_dict("records")]
+        if len(self.lifecycle):
+            out["lifecycle"] = [{k: _py(v) for k, v in r.items()} for r in self.lifecycle.to_dict("records")]
+        return out
 
 
 def _py(v: Any) -> Any:
@@ -88,15 +97,40 @@ def _relative(value: float, ref: float, higher: bool) -> float:
 
 def _simulate(scn: Scenario, trace_s: float = 0.0) -> tuple[Any, float, int]:
     from .sim.engines import has_closed_form
+    from .sim.failures import attach
     from .sim.host import Host
     res = resolve_scenario(scn)
     host = Host(res, trace_s=trace_s)
-    events = host.closed_form() if has_closed_form(res, trace_s) else host.run()
+    injected = attach(host, res.mode, scn)  # the scenario's faults, on the host laid out as its knobs say
+    if scn.lifecycle:  # and its VMs' lifecycle operations
+        _attach_lifecycle(host, res, scn)
+    events = (host.closed_form() if has_closed_form(res, trace_s) and not injected and not scn.lifecycle
+              else host.run())
     return host, host.duration, events
 
 
+def _attach_lifecycle(host: Any, res: Any, scn: Scenario) -> None:
+    """Schedule ``scn``'s lifecycle events on ``host``; each live migration is run first
+    (:func:`kit.live_migration.source_load`) with the VM's workload, and replayed on the host."""
+    from .live_migration import source_load
+    from .sim.lifecycle import LifecycleRunner, shapes_of
+    shapes = shapes_of(res.plans)
+    entry_of = {f"{v.name}{k}" if v.count > 1 else v.name: v for v in scn.vms for k in range(v.count)}
+    loads = {}
+    for k, e in enumerate(scn.lifecycle):
+        if e.op == "migrate":
+            v = entry_of[e.vm]
+            spec = Spec.make(hardware=scn.hardware, hypervisor=scn.hypervisor, workload=v.workload, vcpus=v.vcpus,
+                             seed=scn.seed, hw=dict(scn.hw), mode=dict(scn.mode), params=dict(v.params))
+            loads[k] = source_load(spec, vm_mib=shapes[e.vm].memory_mib, **dict(e.options))
+    LifecycleRunner(host, scn.lifecycle, scn.vm_names(), shapes, loads)
+
+
 def _alone(scn: Scenario, entry: VmEntry) -> Scenario:
-    return scn.replace(vms=[entry.model_copy(update={"count": 1, "measured": True}).model_dump()])
+    """The VM alone on the host (without the scenario's faults and lifecycle events, which may name the other
+    VMs)."""
+    return scn.replace(vms=[entry.model_copy(update={"count": 1, "measured": True}).model_dump()], faults=[],
+                       lifecycle=[])
 
 
 def run_scenario(scn: Scenario, *, alone: bool = True, native: bool = True, trace_s: float = 0.0) -> ScenarioResult:
@@ -175,9 +209,11 @@ def run_scenario(scn: Scenario, *, alone: bool = True, native: bool = True, trac
     }
     timeline = pd.DataFrame(list(host.sched.trace or []),
                             columns=["scope", "state", "start_s", "end_s", "guest_fraction", "cpu"])
+    faults = host.failures.outcomes(scn.vm_names()) if host.failures is not None else pd.DataFrame()
+    life = host.lifecycle.timeline() if host.lifecycle is not None else pd.DataFrame()
     return ScenarioResult(scn, pd.DataFrame(rows, columns=VM_TABLE_COLUMNS),
                           pd.DataFrame(brows, columns=["vm", "scope", "category", "seconds"]), lat_df, totals,
-                          timeline)
+                          timeline, faults, life)
 
 
 # ---- the isolation suite ----------------------------------------------------------------------------------

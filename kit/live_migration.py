@@ -35,13 +35,14 @@ from .inputs.spec import Spec
 from .inputs.workloads import GUEST_OS_MIB, Workload, WritableSet, writable_set
 from .sim import drivers
 from .sim.host import Host
+from .sim.lifecycle import MigrationLoad
 from .sim.migration_policy import POLICY_NAMES, PrecopyPolicy
 from .sim.migrator import GuestTracking, MigrationConfig, Migrator
 from .sim.precopy_rounds import GuestLoad, PrecopyOutcome, RoundModel
 from .sim.wws import PageRegions
 
 __all__ = ["migrate", "Migration", "METHODS", "POLICIES", "ENGINES", "ROUND_COLUMNS", "TIMELINE_COLUMNS",
-           "MAX_WARMUP_S", "MIN_BIN_UNITS", "PROBE_UNITS", "writable_working_set"]
+           "MAX_WARMUP_S", "MIN_BIN_UNITS", "PROBE_UNITS", "writable_working_set", "source_load"]
 
 METHODS = ("pre-copy", "post-copy")
 POLICIES = ("auto", *POLICY_NAMES)
@@ -553,3 +554,12 @@ def _round_tracking(mig: Migrator, out: PrecopyOutcome) -> list[float]:
     arm = c.round_arm(mig.regions.hot).total
     return [r.first_writes * c.first_write.total + r.units_per_s * (r.end_s - r.start_s) * c.per_unit.total + arm
             for r in out.rounds]
+
+
+def source_load(spec: Spec, **options: Any) -> MigrationLoad:
+    """What live-migrating ``spec``'s VM (:func:`migrate` with ``options``, without its reference run) puts on the
+    source host: its duration, the VM's downtime, the bytes sent and the sender's CPU (a scenario's ``migrate``
+    lifecycle event replays them there, :mod:`kit.sim.lifecycle`)."""
+    s = migrate(spec, **{"reference": False, **options}).summary
+    return MigrationLoad(total_s=float(s["total_s"]), downtime_s=float(s["downtime_ms"]) / 1e3,
+                         bytes_sent=float(s["bytes_sent"]), source_cpu_s=float(s["source_cpu_s"]))

@@ -29,7 +29,10 @@ COMMITTED = {"predictions.csv": "59f71fdba83723963bb89dfdd28934992a116cf404526c5
              "predictions-heldout-turtles-2010-drw-vmware.csv":
                  "e7d7f6e3f2cae80068dbac8f5430f588d76a01f91b1de906a62b1005889505c2",
              "predictions-heldout-felter-2015-redis-fio.csv":
-                 "8e2ec1d3f5e9b1b326db6ef7ba4a116448be9e2b8a831bb1a131c6cb48ff0f28"}
+                 "8e2ec1d3f5e9b1b326db6ef7ba4a116448be9e2b8a831bb1a131c6cb48ff0f28",
+             "predictions-firecracker-2020.csv": "d989b38f990391ae1c3bf98595ed15d7f1b8367e93a9d79f53f4e0ba11dde03a",
+             "predictions-le-2009-driver-recovery.csv":
+                 "3304232f674b72ddc7e34bf81f75838e2c54896c0d2c951398e040b61ef5a483"}
 
 
 def test_every_blind_file_is_byte_identical_to_its_commit():

@@ -297,7 +297,7 @@ def test_every_panel_is_one_base_class_with_one_run_guard():
 
     from kit.ui import panels
     classes = [getattr(panels, n) for n in panels.__all__ if n.endswith("Panel") and n != "Panel"]
-    assert len(classes) == 8 and all(issubclass(c, panels.Panel) for c in classes)
+    assert len(classes) == 9 and all(issubclass(c, panels.Panel) for c in classes)
     # the guard (one run at a time, errors shown) is the base's alone
     assert not [c.__name__ for c in classes if "run" in vars(c)]
     assert "already in progress" in inspect.getsource(panels.Panel.run)

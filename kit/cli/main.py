@@ -11,12 +11,12 @@ from collections.abc import Sequence
 
 from ..version import __version__
 from ..errors import HvkitError
-from . import catalog, dashboard, lab, machine, micro, migrate, papers, run, sweep
+from . import catalog, dashboard, lab, lifecycle, machine, micro, migrate, papers, run, sweep
 from .common import Parser
 
 __all__ = ["main", "build_parser"]
 
-GROUPS = (catalog, micro, run, migrate, sweep, papers, machine, lab, dashboard)
+GROUPS = (catalog, micro, run, migrate, lifecycle, sweep, papers, machine, lab, dashboard)
 
 
 def build_parser() -> Parser:

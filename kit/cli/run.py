@@ -233,6 +233,17 @@ def cmd_scenario(args):
           + (f", scanning {h['scan_cpu_s']:.4f} CPU s" if h["scan_cpu_s"] else ""))
     for note in h["notes"]:
         print(f"  {note}")
+    if len(r.faults):
+        print("faults: what each VM saw (unavailable: its I/O paths down or the VM ended; client outage: with TCP's "
+              "retransmissions)")
+        fcols = ["vm", "effect", "survived", "unavailable_s", "client_outage_s", "requests_delayed", "retransmitted",
+                 "reissued", "requests_lost", "cause"]
+        with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 60):
+            print(r.faults[fcols].round(3).to_string(index=False))
+    if len(r.lifecycle):
+        print("lifecycle: each VM's operations, phase by phase (hvkit lifecycle --scenario FILE --vm NAME for one)")
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print(r.lifecycle[["vm", "op", "phase", "resource", "start_s", "end_s"]].round(4).to_string(index=False))
 
 
 def cmd_compare(args):

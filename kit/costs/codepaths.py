@@ -71,6 +71,9 @@ SOFTWARE: dict[str, tuple[float, str]] = {
     "kvm.copy_kb": (120, "estimated, because copying one KiB runs at roughly 8 bytes per instruction"),
     "kvm.qemu_blk_op": (15000, "estimated, because a virtio-blk request through QEMU's block layer and an AIO submission is tens of microseconds of work"),
     "kvm.qemu_ide_op": (30000, "estimated, because emulated IDE processes a command through QEMU's ATA model and its block layer"),
+    # ---- Firecracker (a microVM's VMM; every other path is KVM's, FALLBACK) ----------------------------------
+    "firecracker.vmm_virtio_pkt": (9500, "estimated, because the VMM thread handles a frame as QEMU's user-space virtio-net does (the virtqueue, one read or write system call on the tap device; kvm.qemu_virtio_pkt, 9,000) and also copies it through a frame buffer of its own between guest memory and the tap (Firecracker's net device, as recalled), a few hundred instructions for 1.5 KiB; plausible 0.5-2x, no measurement of either"),
+    "firecracker.vmm_blk_op": (7000, "estimated, because the VMM thread parses the request's descriptor chain and serves it with one pread or pwrite on the backing file (docs/api_requests/block-io-engine.md: blocking system calls before v1.0), whose VFS, page-cache miss and NVMe submission and completion in the host kernel are about 5 k instructions, with no block layer or AIO of its own; plausible 0.5-2x"),
     "kvm.host_driver_pkt": (1500, "estimated, because the host NIC driver handles one packet in about a thousand instructions"),
     # ---- Xen ---------------------------------------------------------------------------------
     "xen.exit_dispatch": (500, "estimated, because Xen's vmx_vmexit_handler dispatches in a few hundred instructions (Dall et al. put a Xen x86 hypercall near KVM's)"),
@@ -207,9 +210,10 @@ def path_overrides(values: Mapping[str, float | None]) -> Iterator[None]:
 
 
 #: Where a family has no path of its own, it runs code comparable to another's:
+#: Firecracker's guests run on KVM, whose exits, injections and ioeventfds are the host kernel's;
 #: Hyper-V's hypervisor is a type-1 microkernel like Xen's, and Xen's and Hyper-V's
 #: x86 emulators and shadow-paging code do the same work as KVM's on the same VMCS.
-FALLBACK = {"hyperv": "xen", "xen": "kvm", "vmware": "kvm", "qemu": "kvm"}
+FALLBACK = {"hyperv": "xen", "xen": "kvm", "vmware": "kvm", "qemu": "kvm", "firecracker": "kvm"}
 
 
 def _keys(family: str, release: str, path: str) -> Iterator[str]:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from .paths import Paths, Step, event
 
-__all__ = ["IoEvents", "DOORBELL_CYCLES", "IRQ_REMAP_MISS_FRACTION"]
+__all__ = ["IoEvents", "DOORBELL_CYCLES", "IRQ_REMAP_MISS_FRACTION", "VIRTIO_MMIO_ISR_ACCESSES"]
 
 DOORBELL_CYCLES = (150, "estimated, because a posted MMIO doorbell write to a NIC costs about 100-200 cycles")
+#: The registers a virtio-mmio driver's interrupt handler touches per interrupt, each an exit to the VMM
+VIRTIO_MMIO_ISR_ACCESSES = (("interrupt status read", "interrupt acknowledge write"), "Linux drivers/virtio/virtio_mmio.c, vm_interrupt(): readl(VIRTIO_MMIO_INTERRUPT_STATUS), then writel(status, VIRTIO_MMIO_INTERRUPT_ACK), on every interrupt; the virtio-mmio transport has one interrupt line per device and no MSI-X (virtio specification 1.1, section 4.2)")
 IRQ_REMAP_MISS_FRACTION = (0.1, "estimated, because interrupt-remapping entries are mostly cached, so about one interrupt in ten walks the remapping table")
 
 
@@ -204,11 +206,14 @@ class IoEvents(Paths):
             return head + [Step("Xen: event channel send", "hypervisor", self.hv_cycles("evtchn_send", "xen")),
                            Step("dom0 woken: backend (netback/blkback) runs", "backend",
                                 sum(s.cycles for s in self.backend_wake()))]
-        if io.kernel_backend:
+        if io.kernel_backend or io.mmio_transport:
+            # vhost's kick, and a virtio-mmio queue notification, which the VMM registers as a zero-length ioeventfd
+            # on the QueueNotify register: KVM's fast MMIO path signals the eventfd without decoding the access
             reason = "MMIO/PIO kick (ioeventfd)"
-            return self.exit(reason, [Step("kvm: ioeventfd signals the vhost worker", "hypervisor",
+            who = "vhost worker" if io.kernel_backend else f"{self.software.vmm_name} VMM thread"
+            return self.exit(reason, [Step(f"kvm: ioeventfd signals the {who}", "hypervisor",
                                            self.hv_cycles("ioeventfd", "kvm"))]) + [
-                Step("vhost worker woken on the backend CPU", "backend", sum(s.cycles for s in self.backend_wake()))]
+                Step(f"{who} woken on the backend CPU", "backend", sum(s.cycles for s in self.backend_wake()))]
         if io.vmbus:
             return self.exit("VMBus signal hypercall", [Step("hyperv: post to the root partition", "backend",
                                                              self.hv_cycles("vmbus_signal", "hyperv"))])
@@ -234,6 +239,23 @@ class IoEvents(Paths):
         if io.kernel_backend:
             return [Step("vhost: irqfd injection", "backend", self.hv_cycles("irqfd", "kvm"))] + \
                 self._remote_interrupt()
-        # device model (QEMU, VMX process, root partition) raises the interrupt
-        return [Step("device model raises the interrupt (ioctl)", "backend",
-                     self.param("syscall_cycles") + self.hv_cycles("irqfd", "kvm"))] + self._remote_interrupt()
+        # device model (QEMU, VMX process, root partition, a microVM's VMM) raises the interrupt
+        steps = [Step("device model raises the interrupt (ioctl)", "backend",
+                      self.param("syscall_cycles") + self.hv_cycles("irqfd", "kvm"))] + self._remote_interrupt()
+        if io.mmio_transport:  # the guest's handler reads the interrupt status and acknowledges it
+            for what in VIRTIO_MMIO_ISR_ACCESSES[0]:
+                steps += self.vmm_register_access(f"virtio-mmio {what}")
+        return steps
+
+    def vmm_register_access(self, what: str) -> list[Step]:
+        """A guest access to a device register that its VMM emulates in the vCPU thread (a virtio-mmio register
+        Firecracker's vCPU threads serve, docs/design.md): an MMIO exit that KVM cannot complete in the kernel,
+        decoded (on ARM the syndrome says what it was), returned to the VMM's vCPU thread (KVM_RUN returns), the
+        register emulated there, and the re-entry. Every step is the exit's, under reason ``what``."""
+        name = self.software.vmm_name
+        handler = [] if self.is_arm else [
+            Step(f"{self.family}: decode the MMIO access", "emulation", self.hv_cycles("mmio_decode"))]
+        handler += [Step(f"exit to the {name} vCPU thread and back (KVM_RUN returns, two system calls)", "transition",
+                         2 * self.param("syscall_cycles") + self.hv_cycles("user_exit")),
+                    Step(f"{name}: {what} emulated in the vCPU thread", "emulation", self.hv_cycles("qemu_device"))]
+        return self.exit(what, handler)

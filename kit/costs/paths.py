@@ -271,9 +271,10 @@ class Paths:
                     Step(f"VMX process: {what} emulation", "backend", self.hv_cycles("host_device"))]
         reached_by = self.software.device_model
         if reached_by == "userspace":
-            return [Step("exit to QEMU and back (KVM_RUN returns, two system calls)", "backend",
+            name = self.software.vmm_name
+            return [Step(f"exit to {name} and back (KVM_RUN returns, two system calls)", "backend",
                          2 * self.param("syscall_cycles") + self.hv_cycles("user_exit")),
-                    Step(f"QEMU: {what} emulation", "backend", self.hv_cycles("qemu_device"))]
+                    Step(f"{name}: {what} emulation", "backend", self.hv_cycles("qemu_device"))]
         if reached_by == "ioreq":
             return [Step("ioreq to the device model in dom0 (event channel, dom0 wakeup)", "backend",
                          self.hv_cycles("ioreq")),
@@ -320,7 +321,8 @@ class Paths:
             return self.schedule_in(who, "backend") + [
                 Step(f"upcall into {who}'s kernel", "backend",
                      self.hv_cycles("upcall", "xen") + self.param("irq_cycles"))]
-        return self.thread_wake("the vhost worker" if self.io.kernel_backend else "the device model's I/O thread",
+        return self.thread_wake("the vhost worker" if self.io.kernel_backend else
+                                "the VMM thread" if self.io.mmio_transport else "the device model's I/O thread",
                                 "backend")
 
     # -- delivering an interrupt to a vCPU -----------------------------------------------------------

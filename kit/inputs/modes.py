@@ -234,6 +234,8 @@ PRESETS: dict[str, dict] = {
                           arch="container", scheduler="cfs", storage="overlay"),
     "container-host": dict(family="container", cpu="native", memory="native", io="native", interrupts="native",
                            arch="container", scheduler="cfs", storage="overlay"),
+    "microvm": dict(family="firecracker", cpu="hvm", memory="nested", io="virtio-mmio", interrupts="best",
+                    arch="in-kernel", scheduler="cfs"),
 }
 
 _PRESET_DOCS = {
@@ -250,6 +252,8 @@ _PRESET_DOCS = {
     "kvm-on-kvm": "nested: a KVM guest hypervisor (L1) on KVM (L0), EPT on EPT, virtio/vhost at both levels",
     "container-nat": "a Docker-style container: native CPU and memory, veth, bridge and NAT, overlay file system",
     "container-host": "a container on the host's network stack (--net=host), overlay file system",
+    "microvm": "a Firecracker-style microVM: KVM with a minimal VMM in user space, virtio-mmio net and block served "
+               "by one VMM thread (synchronous block I/O), no PCI, no vhost",
 }
 
 
@@ -330,12 +334,13 @@ def _resolve_sync(p: dict, hw: Hardware | None, explicit: set, where: str) -> No
     is KVM's. Native and containers have no hypervisor to ask: their spinlock holders are never preempted.
     """
     virt = p["cpu"] not in ("native",)
-    current = p["release"] == "current" and p["family"] in ("kvm", "xen", "hyperv") and p["cpu"] != "emulation"
+    in_kernel = FAMILY[p["family"]].exits_to_host_kernel  # KVM, with QEMU or a microVM's VMM
+    current = p["release"] == "current" and (p["family"] in ("xen", "hyperv") or in_kernel) and p["cpu"] != "emulation"
     can_ple = virt and p["cpu"] in ("hvm", "pvh") and (hw is None or bool(hw.features.ple))
     auto = {"spinlocks": "pv" if virt and current else "spin",
             "pause_exit": "ple" if can_ple else "off",
             "tlb_flush": "pv" if virt and (current or p["cpu"] == "pv") else "ipi",
-            "ipi_yield": "pv" if virt and current and p["family"] == "kvm" else "none"}
+            "ipi_yield": "pv" if virt and current and in_kernel else "none"}
     for key, value in auto.items():
         if p[key] == "auto":
             p[key] = value
@@ -378,6 +383,7 @@ def _resolve(name: str, p: dict, explicit: set, hw: Hardware, notes: list, where
         return
     if p["nested"] != "none":
         _resolve_nested(d)
+    _check_microvm(d)
     if hw.is_arm:
         _resolve_arm(d)
     elif p["interrupts"] == "vgic":
@@ -438,7 +444,7 @@ def _resolve_arm(d: _Draft) -> None:
         if p["memory"] == "pv-direct":
             p["memory"] = "nested"
         p["interrupts"] = "vgic"
-    if p["family"] == "kvm":
+    if FAMILY[p["family"]].exits_to_host_kernel:  # KVM, whatever its user-space VMM
         p["el2_host"] = bool(f.vhe)
         d.notes.append("KVM/ARM with VHE: the host kernel runs at EL2, exits stay in EL2"
                        if f.vhe else
@@ -520,6 +526,31 @@ def _check_io(d: _Draft) -> None:
         d.refuse("VMBus is Hyper-V's", "io", "vmbus", ["emulated", "virtio", "vhost", "sriov"])
 
 
+def _check_microvm(d: _Draft) -> None:
+    """A microVM's VMM runs its guest on KVM and offers virtio-mmio devices only; virtio-mmio devices are served by
+    such a VMM (Firecracker's docs/design.md: virtio net and block, a serial console and a partial keyboard
+    controller, no PCI; no vhost or device assignment before v1.0)."""
+    p = d.p
+    if p["family"] == "firecracker":
+        if d.hw.features.hw_virt == "none":
+            d.refuse(f"a microVM's VMM runs its guest on KVM, which needs hardware virtualization (VT-x, AMD-V or "
+                     f"EL2), and {d.hw.id} lacks it", "hypervisor", d.name, ["native", "xen-pv", "vmware-bt",
+                                                                            "qemu-tcg"])
+        if p["cpu"] != "hvm":
+            d.refuse("a microVM's VMM runs its guest on KVM, a hardware-virtualized CPU", "cpu", p["cpu"], ["hvm"])
+        if p["arch"] != "in-kernel":
+            d.refuse("a microVM's VMM uses KVM, the hypervisor inside the host kernel", "arch", p["arch"],
+                     ["in-kernel"])
+        if p["io"] != "virtio-mmio":
+            d.refuse("a microVM's devices are virtio-mmio net and block served by its VMM (no PCI, no vhost, no "
+                     "device assignment)", "io", p["io"], ["virtio-mmio"])
+    elif p["io"] == "virtio-mmio":
+        d.refuse("virtio-mmio devices are served by a microVM's VMM (family firecracker)", "io", "virtio-mmio",
+                 {"kvm": ["emulated", "virtio", "vhost", "sriov"], "xen": ["emulated", "pv-split", "sriov"],
+                  "hyperv": ["vmbus", "emulated", "sriov"], "qemu": ["emulated", "virtio"],
+                  "vmware": ["hosted"]}.get(p["family"], ["emulated"]))
+
+
 def _resolve_interrupts(d: _Draft) -> None:
     """``best`` becomes the best delivery the CPU offers; every delivery needs its feature and its CPU part."""
     p, hw = d.p, d.hw
@@ -559,6 +590,11 @@ def _resolve_page_sizes(d: _Draft) -> None:
             p["host_page"] = "2M"
             d.notes.append("host pages: transparent huge pages back the guest's memory by default (Linux 2.6.38 and "
                            "later; QEMU marks guest RAM MADV_HUGEPAGE), so nested entries map 2 MiB")
+        elif ept_owner == "firecracker":
+            d.notes.append("host pages: Firecracker maps guest memory as plain anonymous memory without asking for "
+                           "huge pages (guest huge pages were a request in 2020: Firecracker issue #2139, rust-vmm "
+                           "vm-memory pull request #113), so nested entries map 4 KiB where the host's transparent "
+                           "huge pages are in madvise mode")
         elif ept_owner == "xen":
             p["host_page"] = "2M"
             d.notes.append("host pages: Xen's domain builder populates an HVM or PVH guest's memory with 2 MiB "

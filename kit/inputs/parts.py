@@ -40,6 +40,9 @@ class CpuPart:
     binary_translation: bool = False
     #: every guest instruction is translated (TCG); privileged ones run in helpers of the emulator
     full_emulation: bool = False
+    #: the guest kernel is loaded and entered by the hypervisor's domain builder at its PV or PVH entry point, with
+    #: no firmware, and talks to its console through the hypervisor
+    direct_boot: bool = False
 
     @property
     def translated(self) -> bool:
@@ -82,6 +85,10 @@ class IoPart:
     virtio: bool = False
     #: the backend is a host-kernel thread (vhost)
     kernel_backend: bool = False
+    #: virtio over memory-mapped registers without PCI (virtio-mmio): a queue notification is a write to one
+    #: register that KVM turns into an ioeventfd, and an interrupt is a legacy line whose handler reads the
+    #: device's interrupt status and acknowledges it, two register accesses that exit to the VMM (no MSI-X)
+    mmio_transport: bool = False
     #: the device's registers are emulated: each access traps to the device model (e1000, IDE)
     register_emulation: bool = False
     #: a hosted VMM forwards the I/O to the host OS through world switches
@@ -173,6 +180,21 @@ class FamilyPart:
     scheduler_paths: str = "xen"
     #: live migration maps the guest's pages into the sender (foreign mappings)
     foreign_map: bool = False
+    #: how the breakdown's steps name the user-space device model that a vCPU thread exits to
+    vmm_name: str = "QEMU"
+    #: code paths (kit.costs.codepaths) of its user-space virtio backends: per packet, per disk request
+    virtio_paths: tuple[str, str] = ("qemu_virtio_pkt", "qemu_blk_op")
+    #: the firmware a hardware-virtualized guest boots through before its kernel ("none": the VMM loads the kernel
+    #: and enters it directly); kit.costs.lifecycle has what each costs
+    firmware: str = "seabios"
+    #: the kernel image it loads: "compressed" (a bzImage the guest decompresses) or "uncompressed" (an ELF vmlinux)
+    kernel_image: str = "compressed"
+    #: all of a guest's memory is allocated when the VM is built (otherwise on the guest's first touch)
+    prepopulates_memory: bool = False
+    #: a snapshot is restored by mapping its memory file (pages read on first touch) rather than reading it all
+    restore_maps_memory: bool = False
+    #: calls to its API that configure a VM before it starts (a VM given by a command line or a file: none)
+    api_calls: int = 0
 
 
 @dataclass(frozen=True)
@@ -246,6 +268,9 @@ class Backend:
     shared: bool
     #: the spec field that gives its threads (None: one)
     threads_from: str | None = None
+    #: its one thread serves a disk request with blocking system calls: nothing else it serves runs until the
+    #: device completes the request (Firecracker's synchronous block engine)
+    blocks_on_disk: bool = False
 
     def label_for(self, vm: int) -> str:
         """How results name it when it serves VM ``vm`` (a shared backend has one name for all VMs)."""
@@ -274,8 +299,9 @@ def meanings(table: dict[str, Any]) -> dict[str, str]:
 CPU: dict[str, CpuPart] = _table(
     CpuPart("native", "no hypervisor", virtualized=False),
     CpuPart("hvm", "hardware-assisted trap-and-emulate (VT-x, AMD-V, ARM EL2)", hardware_assisted=True),
-    CpuPart("pv", "paravirtualized kernel, deprivileged, calls the hypervisor", paravirtual_kernel=True),
-    CpuPart("pvh", "PV interfaces over a hardware-virtualized CPU", hardware_assisted=True),
+    CpuPart("pv", "paravirtualized kernel, deprivileged, calls the hypervisor", paravirtual_kernel=True,
+            direct_boot=True),
+    CpuPart("pvh", "PV interfaces over a hardware-virtualized CPU", hardware_assisted=True, direct_boot=True),
     CpuPart("bt", "binary translation of guest kernel code", binary_translation=True),
     CpuPart("emulation", "every guest instruction translated in software (QEMU TCG)", full_emulation=True),
 )
@@ -297,6 +323,10 @@ IO: dict[str, IoPart] = _table(
     IoPart("virtio", "virtio with the backend in the userspace device model", virtio=True, backends=("qemu", "qemu")),
     IoPart("vhost", "virtio with an in-kernel vhost backend", virtio=True, kernel_backend=True,
            backends=("vhost", "qemu")),
+    # Firecracker (docs/design.md, "Machine Model"; Agache et al., NSDI 2020, section 3): virtio-mmio net and block
+    # devices, backed by a tap device and a file on the host, emulated by the VMM thread; no PCI bus, no vhost
+    IoPart("virtio-mmio", "virtio-mmio net and block devices without PCI, served by a microVM's VMM thread in user "
+                          "space (Firecracker)", virtio=True, mmio_transport=True, backends=("vmm", "vmm")),
     IoPart("sriov", "SR-IOV virtual function assigned through an IOMMU (through both levels when nested)",
            drives_device=True, assigned=True),
     IoPart("hosted", "I/O forwarded to the host OS by a hosted VMM", host_forwarding=True, backends=("host", "host")),
@@ -342,11 +372,26 @@ FAMILY: dict[str, FamilyPart] = _table(
     FamilyPart("kvm", "Linux KVM (+QEMU)", exits_to_host_kernel=True, device_model="userspace",
                device_model_in_vcpu_thread=True, emulates_port_reads=True, hrtimer_guest_timer=True,
                halt_polling=True),
+    # Firecracker's docs/design.md, "Internal Architecture": one process per microVM with an API thread, one VMM
+    # thread (the machine model, the legacy devices, the virtio net, block and vsock devices) and the vCPU threads,
+    # which run KVM_RUN and perform the MMIO accesses to the device models themselves. Its life: no firmware, an
+    # uncompressed ELF kernel on x86 (docs/rootfs-and-kernel-setup.md), configured through its API before
+    # InstanceStart (docs/getting-started.md: boot source, drives, machine configuration, network interface, the
+    # start action), a snapshot's memory file mapped privately on restore (docs/snapshotting/snapshot-support.md)
+    FamilyPart("firecracker", "Firecracker: KVM with a minimal VMM, one process per microVM (an API thread, a VMM "
+                              "thread serving every device, a thread per vCPU)", exits_to_host_kernel=True,
+               device_model="userspace", device_model_in_vcpu_thread=True, emulated_backends=("vmm", "vmm"),
+               emulates_port_reads=True, hrtimer_guest_timer=True, halt_polling=True, vmm_name="Firecracker",
+               virtio_paths=("vmm_virtio_pkt", "vmm_blk_op"), firmware="none", kernel_image="uncompressed",
+               restore_maps_memory=True, api_calls=5),
+    # Xen builds a domain with all of its memory (libxc's meminit), boots an HVM guest through hvmloader and SeaBIOS
+    # and a PV or PVH guest's kernel directly (the cpu part's direct_boot)
     FamilyPart("xen", "Xen", device_model="ioreq", emulated_backends=("dom0", "dom0"), own_arm_paths=True,
-               foreign_map=True),
-    FamilyPart("vmware", "VMware hosted VMM", device_model_in_vcpu_thread=True),
+               foreign_map=True, firmware="hvmloader", prepopulates_memory=True),
+    FamilyPart("vmware", "VMware hosted VMM", device_model_in_vcpu_thread=True, firmware="pc-bios"),
+    # Hyper-V: generation 2 VMs boot through UEFI; static memory is allocated when the VM starts
     FamilyPart("hyperv", "Microsoft Hyper-V", device_model="worker-process", emulated_backends=("root", "root"),
-               service_vm="the root partition", scheduler_paths="hyperv"),
+               service_vm="the root partition", scheduler_paths="hyperv", firmware="uefi", prepopulates_memory=True),
     FamilyPart("qemu", "QEMU TCG", device_model_in_vcpu_thread=True),
     FamilyPart("container", "Linux containers (namespaces and cgroups, no hypervisor)", hypervisor=False,
                shares_host_kernel=True),
@@ -398,4 +443,8 @@ BACKENDS: dict[str, Backend] = _table(
     Backend("host", "host OS", shared=True),
     Backend("vhost", "vhost", shared=False, threads_from="net_queues"),
     Backend("qemu", "qemu", shared=False),
+    # Firecracker's block device: "for all Firecracker versions prior to v1.0.0, the emulated block device uses a
+    # synchronous IO engine ... based on blocking system calls" (docs/api_requests/block-io-engine.md), in the VMM
+    # thread that also serves the network device (docs/design.md)
+    Backend("vmm", "vmm", shared=False, blocks_on_disk=True),
 )

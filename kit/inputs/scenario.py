@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import HvkitError, format_validation_error
 from .coerce import Bool, Int, Num
+from .events import FaultEvent, LifecycleEvent
 from .files import load_validated, read_yaml
 from .resolve import HostPlan, Resolved, VmPlan, resolve_platform
 from .spec import MAX_VCPUS, MAX_VMS, Spec, route
@@ -49,6 +50,10 @@ class HostKnobs(BaseModel):
     page_sharing: Bool = Field(False, description="content-based page sharing (KSM, transparent page sharing)")
     scan_pages_per_s: Num | None = Field(None, ge=0, description="pages the sharing scanner examines per second "
                                                                  "(default: KSM's 5000)")
+    driver_domain: Bool = Field(False, description="Xen: the NIC and disk drivers and their backends run in a driver "
+                                                   "domain of their own instead of dom0 (its failures are contained)")
+    spare_driver_domain: Bool = Field(False, description="Xen: a warm spare driver domain, booted with its own NIC, "
+                                                         "takes over when the driver domain fails")
 
 
 class VmEntry(BaseModel):
@@ -112,6 +117,8 @@ class Scenario(BaseModel):
     engine: Literal["hybrid", "discrete"] = Field("hybrid", description="how the run is computed")
     host: HostKnobs = Field(default_factory=HostKnobs, description="the host's knobs")
     vms: tuple[VmEntry, ...] = Field(min_length=1, description="the VMs")
+    faults: tuple[FaultEvent, ...] = Field((), description="components that fail while the host runs")
+    lifecycle: tuple[LifecycleEvent, ...] = Field((), description="operations on VMs while the host runs")
 
     @field_validator("mode", "hw", mode="before")
     @classmethod
@@ -131,7 +138,23 @@ class Scenario(BaseModel):
             raise ValueError("at least one VM must be measured")
         if sum(v.count for v in self.vms) > MAX_VMS:
             raise ValueError(f"at most {MAX_VMS} VMs on a host")
+        every = {f"{v.name}{k}" if v.count > 1 else v.name for v in self.vms for k in range(v.count)}
+        for f in self.faults:
+            if f.vm is not None and f.vm not in every:
+                raise ValueError(f"a fault names VM {f.vm!r}, which is not one of {', '.join(sorted(every))}")
+        for e in self.lifecycle:
+            for name in (e.vm, e.source):
+                if name is not None and name not in every:
+                    raise ValueError(f"a lifecycle event names VM {name!r}, which is not one of "
+                                     f"{', '.join(sorted(every))}")
+            if e.op == "clone" and e.source is None:
+                raise ValueError(f"clone of {e.vm!r} needs the source VM whose snapshot it restores")
         return self
+
+    def vm_names(self) -> list[str]:
+        """Every VM's name, as the host runs them (measured ones first, copies numbered)."""
+        names = [(f"{v.name}{k}" if v.count > 1 else v.name, v.measured) for v in self.vms for k in range(v.count)]
+        return [n for n, m in names if m] + [n for n, m in names if not m]
 
     @classmethod
     def make(cls, **kw: Any) -> Scenario:

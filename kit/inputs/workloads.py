@@ -116,6 +116,8 @@ class Params(BaseModel):
     clients: Int = Field(1, ge=1, le=4096, description="request kind: closed-loop clients")
     think_us: Num = Field(0, ge=0, description="request kind: mean think time between a client's requests (us)")
     window_kb: Num = Field(64, gt=0, description="stream kind: TCP window (KiB)")
+    streams: Int = Field(1, ge=1, le=128, description="stream kind: parallel TCP streams, each with its own window "
+                                                      "(iperf3 -P)")
     request_bytes: Num = Field(1, ge=1, description="request kind: bytes per request")
     response_bytes: Num = Field(1, ge=1, description="request kind: bytes per response")
     queue_depth: Int = Field(1, ge=1, le=1024, description="disk kind: requests in flight")

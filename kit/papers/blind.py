@@ -15,7 +15,7 @@ import pandas as pd
 from ..errors import HvkitError
 from ..inputs.spec import Spec
 from .predictions import (apps_2015_2016, clark_2005_migration, consolidation_2003_2007, felter_2015_docker,
-                          heldout_2026, testbed_2003, turtles_2010_nested)
+                          firecracker_2020, heldout_2026, le_2009_driver_recovery, testbed_2003, turtles_2010_nested)
 from .predictions.prediction_set import PredictionSet
 
 __all__ = ["BLIND_FILES", "check_blind_files", "frozen", "frozen_vs_current", "STATUS_REVEALED", "STATUS_BLIND"]
@@ -28,7 +28,7 @@ STATUS_BLIND = "blind: not yet compared"
 BLIND_FILES: dict[str, PredictionSet] = {s.file: s for s in (
     testbed_2003.PREDICTION_SET, apps_2015_2016.PREDICTION_SET, turtles_2010_nested.PREDICTION_SET,
     clark_2005_migration.PREDICTION_SET, felter_2015_docker.PREDICTION_SET, consolidation_2003_2007.PREDICTION_SET,
-    *heldout_2026.PREDICTION_SETS)}
+    *heldout_2026.PREDICTION_SETS, firecracker_2020.PREDICTION_SET, le_2009_driver_recovery.PREDICTION_SET)}
 
 
 def check_blind_files() -> pd.DataFrame:

@@ -59,8 +59,8 @@ class DiskCosts(UnitCosts):
         label = backend_category(str(self.backend_name("disk")))
         if io.split_driver and not self.io_in_hypervisor:
             c = self._wake_cycles() + self.sw("blkback_op", "xen") + self.sw("evtchn_send", "xen")
-        elif io.virtio:
-            c = self._wake_cycles() + self.sw("qemu_blk_op", "kvm") + self.sw("irqfd", "kvm")
+        elif io.virtio:  # the family's user-space virtio-blk backend (QEMU's block layer, a microVM's VMM)
+            c = self._wake_cycles() + self.sw(self.mode.family_part.virtio_paths[1]) + self.sw("irqfd", "kvm")
         elif io.vmbus:
             c = self.sw("vmbus_signal", "hyperv") + self.sw("vsp_disk_op", "hyperv")
         elif io.register_emulation and not self.inline_backend:

@@ -34,9 +34,16 @@ def jitter(host, k: int = 1) -> float:
     return float(host.rng.gamma(shape, 1 / shape))
 
 
+def _blocks_on_disk(host, g) -> bool:
+    """Whether the backend of ``g``'s disk waits for the device in its one thread (:meth:`Runner.blocking`)."""
+    be = host.backend(g.cost.backend_name("disk"), g.i)
+    return be is not None and be.lock is not None
+
+
 def _start_cpu(host, g) -> None:
     chained = (getattr(host.sched, "chains", False) and not (g.wl.per_unit.disk_ops and g.wl.disk_sync)
-               and not any(g.faults))
+               and not any(g.faults) and not (g.wl.per_unit.disk_ops and _blocks_on_disk(host, g))
+               and host.failures is None)
     for _ in range(len(g.vm.entities) * g.wl.threads_per_vcpu):
         if chained:
             ChainedCpuThread(host, g).submit()
@@ -50,7 +57,8 @@ def _start_disk(host, g) -> None:
 
 
 def _start_stream(host, g) -> None:
-    host.env.process(stream(host, g))
+    for _ in range(g.wl.params.streams):
+        host.env.process(stream(host, g))
 
 
 #: The starter of each workload kind that runs inside its VM (request clients start per host, see start()).
@@ -198,20 +206,31 @@ def disk_io(host, g, kicked: bool = False, ops: int = 1):
     c, vm = g.cost, g.vm
     if not kicked:
         yield from vm.run(c.disk_guest())
+    if host.failures is not None:  # a failed component on the path: the request waits for its recovery
+        yield from host.failures.wait(g, "disk", host.env.now)
     be = host.backend(c.backend_name("disk"), g.i)
-    if be is not None:
-        yield from be.run(c.backend_disk())
+    if be is not None and be.lock is not None:  # its thread waits for the device in the system call
+        yield from be.blocking(c.backend_disk(), _disk_service(host, g, ops))
+    else:
+        if be is not None:
+            yield from be.run(c.backend_disk())
+        yield from _disk_service(host, g, ops)
+    yield from vm.run(c.disk_done())
+
+
+def _disk_service(host, g, ops: int):
+    """The disk serving a request of ``ops`` merged operations."""
     u = g.wl.per_unit
     param = host.hw.val
     transfer = ops * u.disk_kb * 1024 / (param("disk_mbps") * 1e6)
     # random requests pay a positioning time (exponential around the profile's mean); all pay the transfer
     position = host.rng.exponential(param("disk_service_ms") / 1000.0) if g.wl.disk_random else 0.0
     yield from host.disk.serve(position + transfer)
-    yield from vm.run(c.disk_done())
 
 
 def stream(host, g):
-    """Bulk transfer under a TCP window: batches of half a window, transmit or receive."""
+    """One bulk TCP stream under its window: batches of half a window, transmit or receive (a workload's
+    ``streams`` run side by side, each with its own window, all on the VM's vCPUs and its I/O path)."""
     env, c, p, vm = host.env, g.cost, g.wl.params, g.vm
     seg = c.payload
     batch = max(1, int(p.window_kb * 1024 / TCP_WINDOW_BATCHES[0] // seg))
@@ -232,6 +251,8 @@ def stream(host, g):
 
 def _tx_batch(host, g, npkts, nbytes, wire_bytes, outstanding):
     c = g.cost
+    if host.failures is not None:
+        yield from host.failures.wait(g, "net", host.env.now)
     be = host.backend(c.backend_name("net"), g.i)
     work = c.stream_backend("tx", npkts)
     if be is not None and work.total:
@@ -245,6 +266,8 @@ def _tx_batch(host, g, npkts, nbytes, wire_bytes, outstanding):
 def _rx_batch(host, g, npkts, nbytes, wire_bytes, guest, outstanding):
     c, vm = g.cost, g.vm
     yield host.env.timeout(host.wire_s)
+    if host.failures is not None:
+        yield from host.failures.wait(g, "net", host.env.now)
     yield from host.nic_rx.serve(wire_bytes * 8 / host.line_bps)
     be = host.backend(c.backend_name("net"), g.i)
     work = c.stream_backend("rx", npkts)
@@ -270,6 +293,8 @@ def client(host, c: int, g):
         t0 = env.now
         token = request_started(host, g, t0)
         yield env.timeout(host.wire_s)
+        if host.failures is not None:  # the request reaches a failed path: TCP resends it until it gets through
+            yield from host.failures.wait(g, "net", t0)
         yield from host.nic_rx.serve(pk.rx_wire_bytes * 8 / host.line_bps)
         if be is not None and be_rx.total:
             yield from be.run(be_rx)
@@ -278,6 +303,8 @@ def client(host, c: int, g):
             yield from memory_faults(host, g, 1)
         if u.disk_ops and host.rng.random() < u.disk_ops:
             yield from disk_io(host, g)
+        if host.failures is not None:  # the response leaves through a failed path
+            yield from host.failures.wait(g, "net", env.now)
         if be is not None and be_tx.total:
             yield from be.run(be_tx)
         yield from host.nic_tx.serve(pk.tx_wire_bytes * 8 / host.line_bps)
@@ -298,8 +325,7 @@ def request_started(host, g, t0: float) -> int | None:
 
 def request_done(host, g, token: int | None, t0: float) -> None:
     """A measured request finished: its latency is recorded."""
-    if token is None:
+    if token is None or host.in_flight.pop(token, None) is None:  # not measured, or lost when its VM ended
         return
-    del host.in_flight[token]
     host.requests_done += 1
     host.latencies.append((g.i, t0, host.env.now - t0))

@@ -81,6 +81,9 @@ class Runner:
         self.guest: Guest | None = None
         #: while set, the runner's entities take no new work (a paused VM); fires when it resumes
         self.gate: simpy.Event | None = None
+        #: a backend whose one thread blocks in system calls: held by each piece of its work and through a blocking
+        #: disk request (:meth:`blocking`), so nothing else it serves runs meanwhile (None: it never blocks)
+        self.lock: simpy.Resource | None = None
         unit = "vcpu" if kind == "vcpu" else "thread"
         for i in range(n):
             pin = None
@@ -106,8 +109,25 @@ class Runner:
     def run(self, work: Work, units: float = 0.0):
         """Submit ``work`` (completing ``units`` workload units) and wait for it (a generator for ``yield from``)."""
         done = self.host.env.event()
+        if self.lock is not None:
+            with self.lock.request() as req:
+                yield req
+                self.submit(Item(work, done, units))
+                yield done
+            return
         self.submit(Item(work, done, units))
         yield done
+
+    def blocking(self, work: Work, device):
+        """Run ``work``, then wait for ``device`` (a generator: the device serving the request) in the same
+        system call, holding the runner's one thread: what a backend that blocks on the disk does."""
+        assert self.lock is not None
+        done = self.host.env.event()
+        with self.lock.request() as req:
+            yield req
+            self.submit(Item(work, done))
+            yield done
+            yield from device
 
     def pause(self) -> None:
         """Stop the entities taking new work (each finishes the piece it is running) until :meth:`resume`."""
@@ -275,6 +295,10 @@ class Host:
         #: requests of measured VMs under way: token -> (vm, start); those left at the end are right-censored
         self.in_flight: dict[int, tuple[int, float]] = {}
         self.requests_started = 0
+        #: failures injected into the running host (kit.sim.failures.FaultInjector attaches itself here); None: none
+        self.failures = None
+        #: the lifecycle operations scheduled on the running host (kit.sim.lifecycle.LifecycleRunner); None: none
+        self.lifecycle = None
         self._add_devices()
         self._add_mechanisms(costs, vcpu_pools, choice.sync)
         self._add_runners(measured, unmeasured, costs, vcpu_pools, policy.period_s if capped else None)
@@ -548,6 +572,8 @@ class Host:
             r = Runner(self, label, f"host.vm{vm}.{name}", "backend", n, DEFAULT_WEIGHT[0],
                        pin_base=(self.spec.vms * self.spec.vcpus + vm) % max(1, self.sched.n),
                        pools=[self._backend_pool] * n if placed else None)
+            if backend.blocks_on_disk:
+                r.lock = simpy.Resource(self.env, capacity=n)
             self.per_vm_backend[key] = r
             self.backends[label] = r
         return self.per_vm_backend[key]

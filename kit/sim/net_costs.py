@@ -209,8 +209,9 @@ class NetCosts(UnitCosts):
         elif io.kernel_backend:
             c = self._wake_cycles() + npkts * (self.sw("vhost_pkt", "kvm") + self.sw("host_driver_pkt", "kvm")) \
                 + kb * self.sw("copy_kb", "kvm") + self.sw("irqfd", "kvm")
-        elif io.virtio:
-            c = self._wake_cycles() + npkts * (self.sw("qemu_virtio_pkt", "kvm") + self.sw("host_driver_pkt", "kvm")) \
+        elif io.virtio:  # a user-space virtio-net backend: the family's VMM (QEMU, a microVM's VMM)
+            c = self._wake_cycles() + npkts * (self.sw(self.mode.family_part.virtio_paths[0])
+                                               + self.sw("host_driver_pkt", "kvm")) \
                 + kb * self.sw("copy_kb", "kvm") + self.sw("irqfd", "kvm")
         elif io.vmbus:
             c = self.sw("vmbus_signal", "hyperv") + npkts * self.sw("vsp_pkt", "hyperv") + kb * self.sw("copy_kb", "kvm")

@@ -55,13 +55,16 @@ HOST_SWAP_FAULT_CYCLES = (20000, "estimated, because a Linux swap-in (do_swap_pa
 RECLAIM: dict[str, dict[str, Any]] = {
     "kvm": {"swap": True, "sharing": "KSM", "balloon": "virtio-balloon"},
     "qemu": {"swap": True, "sharing": "KSM", "balloon": "virtio-balloon"},
+    "firecracker": {"swap": True, "sharing": None, "balloon": None},
     "vmware": {"swap": True, "sharing": "transparent page sharing", "balloon": "vmmemctl"},
     "xen": {"swap": False, "sharing": None, "balloon": "xen balloon driver"},
     "hyperv": {"swap": False, "sharing": None, "balloon": "Dynamic Memory"},
 }
 RECLAIM_SOURCE = ("Waldspurger, OSDI 2002 (ESX: sharing, ballooning, host swapping); Linux KSM and virtio-balloon "
                   "for KVM; Xen does not swap guest memory and reclaims by ballooning (Barham et al., SOSP 2003, "
-                  "section 3.3); Hyper-V reclaims by Dynamic Memory ballooning")
+                  "section 3.3); Hyper-V reclaims by Dynamic Memory ballooning; a Firecracker microVM's memory is "
+                  "anonymous memory the host can swap, not marked mergeable for KSM, and its VMM had no balloon "
+                  "device before 2021 (docs/ballooning.md describes the one added then)")
 
 
 @dataclass

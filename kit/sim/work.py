@@ -15,7 +15,7 @@ from ..costs.paths import Step
 
 __all__ = ["Work", "category_of", "GUEST_USER", "GUEST_KERNEL", "PAGE_WALKS", "HYPERVISOR", "EMULATION",
            "WORLD_SWITCH", "DEVICE_SERVICE", "MEMORY_STALLS", "QUEUEING", "IDLE", "PAUSED", "CONTAINER_NET",
-           "CONTAINER_FS", "EXIT_PREFIX", "BACKEND_PREFIX",
+           "CONTAINER_FS", "EXIT_PREFIX", "BACKEND_PREFIX", "LIFECYCLE",
            "BACKEND_LABELS", "FIXED_CATEGORIES", "GUEST_CATEGORIES", "backend_category"]
 
 GUEST_USER = "guest user"
@@ -35,13 +35,16 @@ CONTAINER_NET = "container network"
 CONTAINER_FS = "container storage"
 #: CPU the migration threads spend (on the hosts' backend entities or their own threads)
 MIGRATION = "migration"
+#: CPU a VM's lifecycle operations spend (the toolstack's work, a booting guest's firmware and kernel)
+LIFECYCLE = "lifecycle"
 #: ``exit: <reason>`` categories: the cycles of every step of an exit, by reason
 EXIT_PREFIX = "exit: "
 #: ``backend: <entity>`` categories: device-model and backend work, by the entity that runs it
 BACKEND_PREFIX = "backend: "
 #: the backend entity of each hypervisor family, as the breakdown names it
 BACKEND_LABELS = {"kvm": "qemu", "qemu": "qemu", "vmware": "host OS", "xen": "dom0", "hyperv": "root partition",
-                  "dom0": "dom0", "root": "root partition", "host": "host OS", "vhost": "vhost"}
+                  "dom0": "dom0", "root": "root partition", "host": "host OS", "vhost": "vhost",
+                  "firecracker": "vmm"}
 #: every category that is not an exit reason or a backend
 FIXED_CATEGORIES = (GUEST_USER, GUEST_KERNEL, MEMORY_STALLS, PAGE_WALKS, HYPERVISOR, EMULATION, WORLD_SWITCH,
                     DEVICE_SERVICE, QUEUEING, IDLE)

@@ -34,6 +34,7 @@ MODE_COLORS = {
     "native": "#4d4d4d", "xen-pv": "#1f77b4", "xen-hvm": "#6baed6", "xen-pvh": "#08519c", "kvm": "#d62728",
     "kvm-emulated": "#ff9896", "kvm-sriov": "#8c2d04", "qemu-tcg": "#9467bd", "vmware-bt": "#2ca02c",
     "hyperv": "#17becf", "kvm-on-kvm": "#67000d", "container-nat": "#bcbd22", "container-host": "#eebb99",
+    "microvm": "#3df499",
 }
 #: live-migration methods
 METHOD_COLORS = {"pre-copy": "#1f77b4", "post-copy": "#ff7f0e"}
@@ -44,6 +45,7 @@ CATEGORY_COLORS = {
     W.QUEUEING: "#fdae6b", W.IDLE: "#f0f0f0", W.backend_category("dom0"): "#08519c",
     W.backend_category("qemu"): "#a50f15", W.backend_category("vhost"): "#ef3b2c",
     W.backend_category("host"): "#54278f", W.backend_category("root"): "#006d2c",
+    W.backend_category("vmm"): "#1f0cf2",
     W.PAUSED: "#000000", W.MIGRATION: "#006666", W.CONTAINER_NET: "#00bbaa", W.CONTAINER_FS: "#668822",
 }
 STATE_COLORS = {"running": "#3182bd", "exiting": "#e6550d", "waiting": "#fdae6b", "idle": "#f0f0f0",
