@@ -126,7 +126,7 @@ def test_kvm_of_2012_flushes_at_nested_transitions_l1s_handler_and_l2_pay_2d_ref
     from kit.costs.nested import L1_HANDLER_PAGES, switch_flushes
     hw = kit.load_hardware("sandybridge-ep-2012")
     old = CostModel(hw, kit.hypervisor("kvm-on-kvm", hw, release="2012"))
-    assert switch_flushes(old.mode)
+    assert switch_flushes(hw, old.mode)
     flush = _flush_steps(_cpuid(old, 40))
     walks = {s.step: s.cycles for s in flush if s.kind == "walk"}
     assert len(flush) == 3 and len(walks) == 2

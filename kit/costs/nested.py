@@ -17,8 +17,9 @@ tables through EPT01, in two dimensions as well. Faults on EPT02 itself, which L
 guest-physical page or after L1 changes its EPT, are rare in steady state and not modelled: EPT02's entries live in
 L0's shadow-page cache, which survives the nested transitions (only invalid roots are zapped when a root is freed).
 
-L1's handler runs as a guest. Besides its trapped VMCS accesses, its TLB misses walk in two dimensions (through
-EPT01), and KVM before nested VPID (Linux 4.2, 2015) let L2 share L1's VPID and flushed the TLB at every nested
+L1's handler runs as a guest: besides its trapped VMCS accesses, its TLB misses walk in two dimensions (through
+EPT01). With a tagged TLB its entries survive between exits (their eviction by L2's own misses is not modelled);
+but KVM's nested VMX before nested VPID (Linux 4.2, 2015) let L2 share L1's VPID and flushed the TLB at every nested
 entry and exit (``vmx_flush_tlb`` in ``prepare_vmcs02`` and ``load_vmcs12_host_state``), and unloaded the MMU at
 every nested entry to load EPT02's root (``kvm_mmu_unload``, ``nested_ept_init_mmu_context``) and L1's at every
 exit (``kvm_mmu_reset_context``): each reflected exit then also costs L1's handler a TLB-cold run, L2 the refill of
@@ -63,7 +64,7 @@ VMCS_ACCESS_EMUL_INSTR = (250, "estimated, because handle_vmread and handle_vmwr
 SHADOW_VMCS_SYNC_INSTR = (400, "estimated, because with VMCS shadowing L0 copies the shadowed fields between VMCS12 "
                                "and the shadow VMCS around each reflected exit (copy_vmcs12_to_shadow, "
                                "copy_shadow_to_vmcs12)")
-#: L0 releases whose nested VMX flushes the TLB and reloads the MMU's roots at each nested entry and exit
+#: L0 releases whose nested VMX (Intel VT-x) flushes the TLB and reloads the MMU's roots at each nested entry and exit
 NESTED_SWITCH_FLUSHES = ({("kvm", "2012")},
                          "Linux arch/x86/kvm/vmx.c of 3.x (2011-2015): prepare_vmcs02 writes L1's VPID into VMCS02 "
                          "and calls vmx_flush_tlb ('Trivially support vpid by letting L2s share their parent L1's "
@@ -94,10 +95,10 @@ def vmcs_traps(hw: Any) -> float:
     return float(VMCS_ACCESSES_PER_EXIT[0])
 
 
-def switch_flushes(mode: Any) -> bool:
+def switch_flushes(hw: Any, mode: Any) -> bool:
     """Whether L0 flushes the TLB and reloads the MMU's roots at each nested entry and exit
-    (:data:`NESTED_SWITCH_FLUSHES`: L0's family at the mode's release)."""
-    return (mode.nested, mode.release) in NESTED_SWITCH_FLUSHES[0]
+    (:data:`NESTED_SWITCH_FLUSHES`: L0's family at the mode's release, on VMX, whose code the source is)."""
+    return hw.features.hw_virt == "vmx" and (mode.nested, mode.release) in NESTED_SWITCH_FLUSHES[0]
 
 
 def reflected_exit(cm: Any, reason: str, handler: list, step: Callable[..., Any], ws: float = 0.0) -> list:
@@ -119,7 +120,7 @@ def reflected_exit(cm: Any, reason: str, handler: list, step: Callable[..., Any]
              step(f"{l0} (L0): reflect the exit into L1 (VMCS02 to VMCS12, L1's host state)", "hypervisor",
                   NESTED_VMEXIT_INSTR[0] * cpi, reason),
              step(f"{l1} (L1): exit dispatch", "hypervisor", cm.hv_cycles("exit_dispatch"), reason)]
-    flushes = switch_flushes(mode)
+    flushes = switch_flushes(hw, mode)
     if flushes:
         steps.append(step(f"{l1} (L1): TLB misses of its handler after the flush (2-D walks through EPT01)", "walk",
                           L1_HANDLER_PAGES[0] * cm.walk_cycles(True), reason))
