@@ -280,6 +280,31 @@ def test_ballooning_faults_less_than_host_swapping_for_the_same_deficit():
     assert not plan_memory(res.hw, res.mode, res.plans).pressure
 
 
+def test_host_swapping_double_pages_a_guest_that_pages_itself_ballooning_does_not():
+    """Waldspurger, OSDI 2002, section 3.2: a guest short of its own memory pages out its coldest pages, which the
+    host's random eviction has mostly put on the host's disk already; each such page-out first swaps the page in."""
+    import dataclasses
+    res = _plans(8)
+    hw = res.hw.with_overrides({"memory_gib": 4})
+    need = res.plans[0].workload.footprint_mib + 64
+    short = [dataclasses.replace(p, memory_mib=0.75 * need) for p in res.plans]
+    swap = plan_memory(hw, res.mode, short)
+    balloon = plan_memory(hw, res.mode, short, balloon=True)
+    v = swap.vms[0]
+    g, h = v.faults_per_unit()
+    d = v.double_paged(g)
+    assert v.guest_paged_mib > 0 and v.host_swapped_mib > 0 and g > 0 and 0 < d <= g
+    # each guest page-out is double-paged with the chance that its (cold) victim is among the host's swapped pages
+    cold = v.touched_mib - v.guest_paged_mib - v.hot_mib
+    assert d == pytest.approx(g * min(1.0, v.host_swapped_mib / cold)) and h > d
+    # ballooning: the guest chooses its victims, nothing under them is on the host's disk
+    gb, hb = balloon.vms[0].faults_per_unit()
+    assert hb == 0 and balloon.vms[0].double_paged(gb) == 0
+    # absent: a guest with all the memory it touches never pages itself, so host swapping alone does not double-page
+    full = plan_memory(hw, res.mode, res.plans).vms[0]
+    assert full.faults_per_unit()[0] == 0 and full.double_paged(0.0) == 0
+
+
 def test_page_sharing_merges_identical_vms_and_costs_scanning():
     """Content-based sharing: n identical VMs keep one copy of their shareable memory; the scanner spends CPU per
     page; writes to merged pages break them copy-on-write."""

@@ -108,3 +108,60 @@ def test_the_system_model_runs_an_l2_workload():
     l2 = ex.drop([VMRESUME_REASON, VMCS_TRAP_REASON]).sum()
     assert ex[VMRESUME_REASON] == pytest.approx(l2, rel=1e-9)  # one VMRESUME per reflected exit
     assert ex[VMCS_TRAP_REASON] == pytest.approx(VMCS_ACCESSES_PER_EXIT[0] * l2, rel=1e-9)
+
+
+def _cpuid(cm, ws):
+    cm.ws = ws  # the working set a workload gives its cost model (kit.sim.unit_costs)
+    return cm.ev_cpuid()
+
+
+def _flush_steps(steps):
+    return [s for s in steps if "after the flush" in s.step or "reload the MMU's roots" in s.step]
+
+
+def test_kvm_of_2012_flushes_at_nested_transitions_l1s_handler_and_l2_pay_2d_refills():
+    """KVM 3.x let L2 share L1's VPID and flushed the TLB at every nested entry and exit, and reloaded the MMU's
+    roots (prepare_vmcs02, load_vmcs12_host_state): L1's handler runs TLB-cold and L2 refills its working set, both
+    through two-dimensional walks."""
+    from kit.costs.nested import L1_HANDLER_PAGES, switch_flushes
+    hw = kit.load_hardware("sandybridge-ep-2012")
+    old = CostModel(hw, kit.hypervisor("kvm-on-kvm", hw, release="2012"))
+    assert switch_flushes(hw, old.mode)
+    flush = _flush_steps(_cpuid(old, 40))
+    walks = {s.step: s.cycles for s in flush if s.kind == "walk"}
+    assert len(flush) == 3 and len(walks) == 2
+    l1 = next(c for k, c in walks.items() if "(L1)" in k)
+    l2 = next(c for k, c in walks.items() if k.startswith("L2"))
+    # two-dimensional walks: dearer than the same pages walked natively
+    assert l1 > L1_HANDLER_PAGES[0] * old.walk_cycles(False) and l2 > 40 * old.walk_cycles(False)
+    # the refill grows with L2's working set, the handler's misses do not
+    more = {s.step: s.cycles for s in _flush_steps(_cpuid(old, 80)) if s.kind == "walk"}
+    assert more[next(k for k in more if k.startswith("L2"))] == pytest.approx(2 * l2)
+    assert more[next(k for k in more if "(L1)" in k)] == pytest.approx(l1)
+    # the flushes are not exits: the exit counts stay those of the reflection
+    assert _exits(old.ev_cpuid()) == {"CPUID": 1, VMCS_TRAP_REASON: VMCS_ACCESSES_PER_EXIT[0], VMRESUME_REASON: 1}
+
+
+def test_no_nested_flushes_with_nested_vpid_or_without_nesting(monkeypatch):
+    """Current KVM gives L2 its own VPID and keeps previous roots; a single-level guest has no nested transitions;
+    and without the mechanism a 2012 nested exit costs exactly the flushes less."""
+    from kit.costs import nested
+    hw = kit.load_hardware("sandybridge-ep-2012")
+    assert not _flush_steps(_cpuid(CostModel(hw, kit.hypervisor("kvm-on-kvm", hw)), 40))
+    assert not _flush_steps(_cpuid(CostModel(hw, kit.hypervisor("kvm", hw, release="2012")), 40))
+    with_flush = _cpuid(CostModel(hw, kit.hypervisor("kvm-on-kvm", hw, release="2012")), 40)
+    monkeypatch.setattr(nested, "NESTED_SWITCH_FLUSHES", (set(), "absent"))
+    without = _cpuid(CostModel(hw, kit.hypervisor("kvm-on-kvm", hw, release="2012")), 40)
+    assert not _flush_steps(without)
+    assert sum(s.cycles for s in with_flush) - sum(s.cycles for s in without) == pytest.approx(
+        sum(s.cycles for s in _flush_steps(with_flush)))
+
+
+def test_nested_flushes_slow_an_l2_compile_of_2012(monkeypatch):
+    """The system model: with the flushes a nested kernel compile under KVM of 2012 is slower than without them."""
+    from kit.costs import nested
+    kw = dict(seed=2010, duration=5.0, engine="discrete", mode={"release": "2012"})
+    on = kit.compare("sandybridge-ep-2012", "kernel-build", ["kvm-on-kvm"], **kw).summary["value"].iloc[0]
+    monkeypatch.setattr(nested, "NESTED_SWITCH_FLUSHES", (set(), "absent"))
+    off = kit.compare("sandybridge-ep-2012", "kernel-build", ["kvm-on-kvm"], **kw).summary["value"].iloc[0]
+    assert on > off  # build time: higher is worse

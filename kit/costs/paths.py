@@ -221,7 +221,7 @@ class Paths:
     def exit(self, reason: str, handler: list[Step], ws: float = 0.0) -> list[Step]:
         """A trap to the hypervisor, handled in its kernel part, and the return."""
         if self.mode.is_nested:  # L2's exit goes to L0, which reflects it to L1 (kit.costs.nested)
-            return nested.reflected_exit(self, reason, handler, Step)
+            return nested.reflected_exit(self, reason, handler, Step, ws=ws or self.ws)
         rt = self.param("exit_roundtrip_cycles")
         family = self.family
         if self.is_arm:

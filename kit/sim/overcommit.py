@@ -20,6 +20,11 @@ configured memory; the host has ``memory_gib`` less what the hypervisor and its 
    evicted hot page faults straight back, so the faults are those of the cold pages missing, times ``T / (T -
    hot)``: random selection costs more faults than the guest's own choice for the same deficit, and every fault
    is a hypervisor fault with a synchronous read from the host's disk while the vCPU waits.
+   **Double paging** (Waldspurger, section 3.2, after Goldberg and Hassinger, 1974): a guest that pages within its
+   own memory as well (configured smaller than what it touches) picks its coldest page as the victim of each
+   page-out, and the cold pages are the ones the host's random eviction left on the host's disk; the guest's
+   page-out must read the page, so the host swaps it in only for the guest to write it to its own disk. A balloon
+   lets the guest choose its victims with no host swapping under them, so ballooning never double-pages.
 
 Natively (and in a container) the one kernel pages its processes' cold pages as a guest does. The faults of each VM
 are drawn per unit of work (:meth:`VmMemory.faults_per_unit`); the drivers wait for them.
@@ -91,7 +96,8 @@ class VmMemory:
         return self.touched_mib - self.shared_mib - self.guest_paged_mib - self.host_swapped_mib
 
     def faults_per_unit(self) -> tuple[float, float]:
-        """(guest page-ins, host swap-ins) per unit of work."""
+        """(guest page-ins, host swap-ins) per unit of work; the swap-ins include the double paging of the guest's own
+        page-outs (:meth:`double_paged`)."""
         t, hot = self.touched_mib, self.hot_mib
         cold = max(t - hot, PAGE_MIB)
         spread = self.touches * self.spread_share
@@ -106,7 +112,22 @@ class VmMemory:
             x = self.host_swapped_mib
             c = max(base - hot, PAGE_MIB)
             h = spread * min(1.0, x / c) * (base / c if c < base else 1.0)
-        return g, h
+        return g, h + self.double_paged(g)
+
+    def double_paged(self, page_ins: float) -> float:
+        """Host swap-ins per unit that the guest's own page-outs cause (double paging, Waldspurger OSDI 2002).
+
+        In the steady state each of the guest's ``page_ins`` per unit evicts one page, its coldest resident one; the
+        host's random eviction has put a share ``min(1, x / c)`` of the cold pages it sees on its disk (``x`` host-
+        swapped, ``c`` cold resident MiB: the hot ones it evicts fault straight back), so that share of the guest's
+        page-outs first read the page back from the host's disk. Zero without host swapping (ballooning) or without
+        guest paging.
+        """
+        if page_ins <= 0 or self.host_swapped_mib <= 0:
+            return 0.0
+        base = self.touched_mib - self.guest_paged_mib - self.shared_mib
+        c = max(base - self.hot_mib, PAGE_MIB)
+        return page_ins * min(1.0, self.host_swapped_mib / c)
 
     def cow_per_unit(self) -> float:
         """Copy-on-write breaks of merged pages per unit (writes that land on them)."""
