@@ -11,8 +11,8 @@ from .paths import Paths, Step, event
 
 __all__ = ["IoEvents", "DOORBELL_CYCLES", "IRQ_REMAP_MISS_FRACTION"]
 
-DOORBELL_CYCLES = (150, "estimated, because a posted MMIO doorbell write to a NIC costs about 100-200 cycles")
-IRQ_REMAP_MISS_FRACTION = (0.1, "estimated, because interrupt-remapping entries are mostly cached, so about one interrupt in ten walks the remapping table")
+DOORBELL_CYCLES = (150, "estimated, because a posted MMIO doorbell write to a NIC costs about 100-200 cycles; plausible 100-200 because a posted MMIO write to a NIC costs about 100-200 cycles")
+IRQ_REMAP_MISS_FRACTION = (0.1, "estimated, because interrupt-remapping entries are mostly cached, so about one interrupt in ten walks the remapping table; plausible 0.02-0.3 because how often the interrupt-remapping cache misses depends on how many interrupt sources share it")
 
 
 class IoEvents(Paths):

@@ -34,22 +34,22 @@ VMCS_ACCESSES_PER_EXIT = (12, "estimated, because KVM's exit path reads the exit
                               "instruction length, IDT-vectoring and interruptibility information and the guest's "
                               "RIP, RSP and RFLAGS, and writes back RIP, the interruptibility state and the "
                               "entry-interruption field (arch/x86/kvm/vmx/vmx.c); some are cached after the first "
-                              "read")
+                              "read; plausible 8-20 because the VMCS fields an exit handler reads and writes depend on the exit reason")
 #: L0's work to reflect an exit into L1.
 NESTED_VMEXIT_INSTR = (3000, "estimated, because KVM's nested_vmx_vmexit copies the exit information and about a "
                              "hundred guest-state fields from VMCS02 into VMCS12 (sync_vmcs02_to_vmcs12), loads L1's "
-                             "host state from VMCS12 and switches the current VMCS (arch/x86/kvm/vmx/nested.c)")
+                             "host state from VMCS12 and switches the current VMCS (arch/x86/kvm/vmx/nested.c); plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 #: L0's work to enter L2 again when L1 resumes it.
 NESTED_VMENTRY_INSTR = (3000, "estimated, because KVM's nested_vmx_run checks VMCS12's controls and state and "
                               "merges it with L0's own settings into VMCS02 (prepare_vmcs02), a few thousand "
-                              "instructions")
+                              "instructions; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 #: L0's work to emulate one VMREAD or VMWRITE of L1.
 VMCS_ACCESS_EMUL_INSTR = (250, "estimated, because handle_vmread and handle_vmwrite decode the operands and copy "
-                               "one field of the in-memory VMCS12, a few hundred instructions after exit dispatch")
+                               "one field of the in-memory VMCS12, a few hundred instructions after exit dispatch; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 #: L0's work to keep a shadow VMCS in step with VMCS12, per reflected exit.
 SHADOW_VMCS_SYNC_INSTR = (400, "estimated, because with VMCS shadowing L0 copies the shadowed fields between VMCS12 "
                                "and the shadow VMCS around each reflected exit (copy_vmcs12_to_shadow, "
-                               "copy_shadow_to_vmcs12)")
+                               "copy_shadow_to_vmcs12); plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 VMCS_TRAP_REASON = "L1 VMREAD/VMWRITE (nested)"
 VMRESUME_REASON = "L1 VMRESUME (nested)"
 

@@ -62,31 +62,31 @@ QEMU_POLICY = {
     "downtime_limit_ms": (300, "QEMU migration: DEFAULT_MIGRATE_SET_DOWNTIME 300 ms; the VM stops when the "
                                "remaining dirty memory can be sent in that time at the measured bandwidth"),
     "max_rounds": (60, "estimated, because QEMU itself iterates until the downtime limit is met (or forever); the "
-                       "model stops after this many rounds and reports that the migration did not converge"),
+                       "model stops after this many rounds and reports that the migration did not converge; fixed because QEMU has no round limit: the cap only ends a migration that would never converge, whose result is that it does not"),
 }
 #: Post-copy with pre-paging (Hines and Gopalan, VEE 2009)
 POSTCOPY = {
     "prepage_pages": (64, "estimated, because Hines and Gopalan's bubbling pre-pages outward from each faulting "
-                          "page; a 256 KiB neighbourhood is a few chunks of the background push"),
+                          "page; a 256 KiB neighbourhood is a few chunks of the background push; plausible 16-256 because the pre-paging window of Hines and Gopalan's bubbling is not published; a quarter to four times the estimate"),
 }
 #: Pages a migration thread hands to the socket at a time.
-CHUNK_PAGES = (16, "estimated, because a sender writes 64 KiB (one TSO burst) at a time")
+CHUNK_PAGES = (16, "estimated, because a sender writes 64 KiB (one TSO burst) at a time; fixed because it is a setting of the simulation's method (the size of the writes it simulates), not a property of the system, so it is no source of model uncertainty")
 #: Chunks in flight between the migration thread and the wire.
-SOCKET_WINDOW_CHUNKS = (4, "estimated, because a TCP socket send buffer of 256 KiB keeps four 64 KiB writes queued")
+SOCKET_WINDOW_CHUNKS = (4, "estimated, because a TCP socket send buffer of 256 KiB keeps four 64 KiB writes queued; plausible 2-8 because socket send buffers of 128-512 KiB are common defaults")
 #: Time for the devices to reconnect on the target, by I/O path.
 RECONNECT_S = ({"pv-split": 5e-3, "vmbus": 5e-3, "default": 5e-4},
                "estimated, because Xen split drivers and VMBus channels reconnect through a handful of control "
                "messages between the guest and the new backend, each a wakeup of a toolstack or root-partition "
                "process (about a millisecond), while emulated, virtio and vhost devices restore their state from "
-               "the migration stream in well under a millisecond")
+               "the migration stream in well under a millisecond; plausible 0.3-3x because the devices' reconnection is a few control-message round trips whose cost depends on the toolstack")
 #: Time to re-create and unpause the VM on the target, and announce its MAC address.
 RESUME_S = (1e-3, "estimated, because the target loads the vCPUs' state, unpauses them and sends a gratuitous ARP "
-                  "(or RARP) so that the switch learns the new port; about a millisecond")
+                  "(or RARP) so that the switch learns the new port; about a millisecond; plausible 5e-4 to 3e-3 because re-creating and unpausing a VM and announcing its address takes about a millisecond, up to a few with a slow toolstack")
 #: Period at which the guest's completed work is turned into page writes and tracking costs.
 TICK_S = (2e-3, "estimated, because a couple of milliseconds is short against a round (hundreds of ms) and long "
-                "against one unit of most workloads")
+                "against one unit of most workloads; fixed because it is a setting of the simulation's method (its batching or tick), not a property of the system, so it is no source of model uncertainty")
 #: Smallest batch of tracking work handed to the vCPUs (so that an idle vCPU is not woken for nothing).
-MIN_CHARGE_S = (20e-6, "estimated, because tracking faults of a few tens of microseconds are run together")
+MIN_CHARGE_S = (20e-6, "estimated, because tracking faults of a few tens of microseconds are run together; fixed because it is a setting of the simulation's method (its batching or tick), not a property of the system, so it is no source of model uncertainty")
 
 
 def thread_name(mode: Mode) -> str:
