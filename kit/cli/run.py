@@ -116,7 +116,6 @@ def _print_table(result) -> None:
         rows.append(row)
     first = ok.iloc[0]
     direction = "higher" if first["higher_is_better"] else "lower"
-    n = int(first["replications"])
     print(f"{first['workload']} on {first['hardware']}: {first['metric']} in {first['unit']} ({direction} is "
           f"better); relative performance 1.0 = native alone" + (
               "; interference 1.0 = as fast as the same mode alone" if any_neighbor else ""))

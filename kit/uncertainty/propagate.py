@@ -49,11 +49,13 @@ from ..errors import HvkitError
 from .overrides import HardwareView, WorkloadView, applied, reads, spec_with
 from .parameters import Parameter, constant_parameters, hardware_parameters, path_parameters, workload_parameters
 
-__all__ = ["LEVEL", "SOBOL_BASE", "SIM_SAMPLES", "SHORT_SHARE", "SCREEN_SHARE", "CANDIDATES", "Dominant", "Interval", "exact_intervals",
+__all__ = ["LEVEL", "LEVELS", "SOBOL_BASE", "SIM_SAMPLES", "SHORT_SHARE", "SCREEN_SHARE", "CANDIDATES", "Dominant", "Interval", "exact_intervals",
            "sampled_intervals", "result_parameters", "interval_from_samples", "EXACT_NOTE", "Evaluate"]
 
 #: The prediction interval's level
 LEVEL = 0.9
+#: The levels every interval also gives from the same samples (a reliability diagram's nominal coverages)
+LEVELS = (0.5, 0.8, 0.9, 0.95)
 #: Base samples of the Sobol' design of an exact evaluation (a power of two)
 SOBOL_BASE = (128, "the Saltelli scheme needs a power of two; 128 base samples estimate the Sobol' indices of a few "
                    "dominant parameters to about +-0.05 and the interval's 5th and 95th percentiles from thousands "
@@ -104,6 +106,8 @@ class Interval:
     evaluations: int
     note: str = ""
     level: float = LEVEL
+    #: ``(level, low, high)`` at each of :data:`LEVELS` from the same samples (for calibration)
+    levels: tuple[tuple[float, float, float], ...] = ()
 
     def dominant_text(self, top: int = 3) -> str:
         """The ``top`` dominant parameters as ``name S1/ST``, most first."""
@@ -156,6 +160,10 @@ def _quantiles(y: np.ndarray, level: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def _levels(y: np.ndarray, scale: Callable[[float], float] = float) -> tuple[tuple[float, float, float], ...]:
+    return tuple((lv, scale(lo), scale(hi)) for lv in LEVELS for lo, hi in [_quantiles(y, lv)])
+
+
 def _sobol(params: Sequence[Parameter], y: np.ndarray) -> tuple[Dominant, ...]:
     """SALib's first-order and total Sobol' indices of ``y`` over a Saltelli design, most total first."""
     if len(params) == 0 or not np.all(np.isfinite(y)) or float(np.var(y)) == 0.0:
@@ -199,7 +207,8 @@ def exact_intervals(fn: Callable[[Mapping[str, Any]], dict[str, Any]], params: S
     params = list(params)
     if not params:
         return {q: Interval(v, v, (), "exact", 0, 0, "no estimated parameter it reads has a range wider than its "
-                                                   "value: exact given the model") for q, v in nominal.items()}
+                                                   "value: exact given the model", LEVEL,
+                            tuple((lv, v, v) for lv in LEVELS)) for q, v in nominal.items()}
     u = _saltelli(params)
     values = _values(params, u)
     y = _vectorized(fn, values, len(u))
@@ -211,7 +220,7 @@ def exact_intervals(fn: Callable[[Mapping[str, Any]], dict[str, Any]], params: S
         lo, hi = _quantiles(arr, level)
         out[q] = Interval(lo, hi, _sobol(params, arr), "exact", len(params), len(u),
                           f"{level:.0%} prediction interval from {len(params)} parameters' ranges: a Sobol' design "
-                          f"of {len(u)} evaluations of the closed form ({how})", level)
+                          f"of {len(u)} evaluations of the closed form ({how})", level, _levels(arr))
     return out
 
 
@@ -228,7 +237,8 @@ def _exact_sampled(fn: Callable[[Mapping[str, Any]], dict[str, Any]], params: Se
     active = [p for p in params if effects[p.name] > 0]
     if not active:
         return {q: Interval(v, v, (), "exact", 0, len(params), "no estimated parameter it reads moves it: exact "
-                                                                "given the model") for q, v in nominal.items()}
+                                                                "given the model", LEVEL,
+                            tuple((lv, v, v) for lv in LEVELS)) for q, v in nominal.items()}
     u = latin.sample(_problem(active), EXACT_SAMPLES[0], seed=SEED)
     values = _values(active, u)
     rows = [fn(_row(values, i)) for i in range(len(u))]
@@ -241,6 +251,7 @@ def _exact_sampled(fn: Callable[[Mapping[str, Any]], dict[str, Any]], params: Se
         iv = interval_from_samples(active, u, np.log(arr / v), v, level, how, order)
         lo, hi = _quantiles(arr, level)  # exact evaluations: the samples' own percentiles, not the fit's
         out[q] = dataclasses.replace(iv, low=lo, high=hi, method="exact", evaluations=len(params) + len(u),
+                                     levels=_levels(arr),
                                      note=iv.note.replace("the rest is its residual", "the interval is the "
                                                           "samples' own percentiles"))
     return out
@@ -309,9 +320,10 @@ def interval_from_samples(params: Sequence[Parameter], u: np.ndarray, y: np.ndar
     draws = fit + rng.normal(0.0, sigma, len(fit))
     lo, hi = _quantiles(draws, level)
     low, high = nominal * math.exp(lo), nominal * math.exp(hi)
+    levels = _levels(draws, lambda x: nominal * math.exp(x))
     note = (f"{level:.0%} prediction interval: {n} Latin hypercube samples {how}; a linear model in {len(sel)} of them explains {max(0.0, r2):.0%} of the variance, the rest "
             f"is its residual")
-    return Interval(low, high, dominant, "sampled", len(params), n, note, level)
+    return Interval(low, high, dominant, "sampled", len(params), n, note, level, levels)
 
 
 def _run_short(evaluate: Evaluate, spec: Any, duration: float, values: Mapping[str, Any] | None = None,
