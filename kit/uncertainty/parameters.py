@@ -28,9 +28,11 @@ from ..inputs.ranges import Range, needs_range, range_of_text
 from ..inputs.workloads import PerUnit, Workload
 from ..inputs.workloads import Params as WorkloadParams
 
-__all__ = ["Parameter", "hardware_parameters", "path_parameters", "constant_parameters", "workload_parameters",
+__all__ = ["Parameter", "WHOLE_HARDWARE", "hardware_parameters", "path_parameters", "constant_parameters", "workload_parameters",
            "missing_ranges", "CONSTANT_PACKAGES", "Constant", "constants"]
 
+#: Hardware values the model uses as whole numbers (kit/costs/paths.py truncates the walk caches' skipped levels)
+WHOLE_HARDWARE = frozenset({"pwc_skip_levels"})
 #: The packages whose module constants are model parameters (the layers below the runs)
 CONSTANT_PACKAGES = ("inputs", "costs", "sim", "results")
 _KIT = Path(__file__).resolve().parent.parent
@@ -69,7 +71,10 @@ class Parameter:
 
     @property
     def integral(self) -> bool:
-        """Whether the value counts whole things (an integer in the code): samples are rounded."""
+        """Whether the value counts whole things (an integer constant in the code, or a hardware value the model
+        truncates, :data:`WHOLE_HARDWARE`): samples are rounded."""
+        if self.kind == "hw":
+            return self.key in WHOLE_HARDWARE
         return isinstance(self.value, int) and not isinstance(self.value, bool) and self.kind == "const"
 
     @property

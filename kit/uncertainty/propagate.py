@@ -183,13 +183,27 @@ def _saltelli(params: Sequence[Parameter]) -> np.ndarray:
                                seed=SEED)
 
 
+class _Samples(np.ndarray):
+    """Samples of a value, carried through the cost arithmetic at once. A branch on them (``if x:``, ``max(a,
+    b)``) is taken only when every sample takes it the same way; otherwise it raises, and the caller evaluates
+    sample by sample: the result is the same as one evaluation per sample, or none."""
+
+    def __bool__(self) -> bool:
+        truth = np.asarray(self, dtype=bool)
+        if truth.all():
+            return True
+        if not truth.any():
+            return False
+        raise ValueError("the samples take a branch different ways")
+
+
 def _vectorized(fn: Callable[[Mapping[str, Any]], dict[str, Any]], values: dict[str, Any],
                 n: int) -> dict[str, np.ndarray] | None:
-    """``fn`` at every sample at once, with arrays, where the cost arithmetic carries them (a branch on a sampled
-    value refuses an array loudly); None where it does not."""
+    """``fn`` at every sample at once, as :class:`_Samples`, where the cost arithmetic carries them; None where it
+    does not (a function that takes only a number, or a branch the samples take different ways)."""
     try:
         with np.errstate(all="raise"):
-            out = fn(values)
+            out = fn({k: np.asarray(v, dtype=float).view(_Samples) for k, v in values.items()})
         arrays = {k: np.broadcast_to(np.asarray(v, dtype=float), (n,)) for k, v in out.items()}
     except (TypeError, ValueError, FloatingPointError, ArithmeticError):
         return None
