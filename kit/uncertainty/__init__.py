@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import HvkitError
 from ..results import PI_COLUMNS, SENSITIVITY_COLUMNS, relative
 from .parameters import Parameter, missing_ranges
 from .propagate import EXACT_NOTE, LEVEL, Interval, closed_form_value, exact_intervals, sampled_intervals
@@ -133,7 +134,12 @@ def attach(result: Any, model: Model, level: float = LEVEL) -> Any:
         else:
             sampled.append((i, spec, qs))
     if sampled:
-        found.update(_sampled(s, sampled, model, level))
+        try:
+            found.update(_sampled(s, sampled, model, level))
+        except HvkitError as exc:  # said in the rows, not raised: the runs themselves are fine
+            for i, _, _ in sampled:
+                for k, v in not_computed(f"the model could not answer its samples ({exc})").items():
+                    s.loc[i, k] = v
     for i, ivs in found.items():
         row = s.loc[i]
         params = _parameters_of(result.specs[i] if i < len(result.specs) else result.specs[-1])

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -97,20 +98,27 @@ class _Read(tuple):
         return tuple.__iter__(self)
 
 
-#: (loaded kit modules, the constants' objects) -> their holders: the scan is redone when a module is loaded
+#: (loaded modules, the constants' objects) -> their holders: the scan is redone when a module is loaded
 _HOLDERS: dict[tuple[int, frozenset[int]], dict[int, list[tuple[Any, str]]]] = {}
+_KIT_MODULES: list = [-1, []]  # (len(sys.modules) when listed, the loaded kit modules)
+
+
+def _kit_modules() -> list[Any]:
+    if _KIT_MODULES[0] != len(sys.modules):
+        _KIT_MODULES[:] = [len(sys.modules), [mod for name, mod in list(sys.modules.items())
+                                              if mod is not None and (name == "kit" or name.startswith("kit."))]]
+    return _KIT_MODULES[1]
 
 
 def _holders(objs: list[Any]) -> dict[int, list[tuple[Any, str]]]:
     """For each of ``objs`` (by id), every (loaded kit module, attribute) bound to it."""
-    mods = [(name, mod) for name, mod in list(sys.modules.items())
-            if mod is not None and (name == "kit" or name.startswith("kit."))]
-    key = (len(mods), frozenset(id(o) for o in objs))
+    mods = _kit_modules()
+    key = (len(sys.modules), frozenset(id(o) for o in objs))
     hit = _HOLDERS.get(key)
     if hit is not None:
         return hit
     wanted: dict[int, list[tuple[Any, str]]] = {id(o): [] for o in objs}
-    for _, mod in mods:
+    for mod in mods:
         for attr, v in list(vars(mod).items()):
             found = wanted.get(id(v))
             if found is not None:
@@ -148,10 +156,15 @@ def _replaced(new: Mapping[Constant, Any]) -> Iterator[None]:
                 setattr(holder, attr, old)
 
 
+@functools.cache
+def _by_name() -> dict[str, Constant]:
+    return {c.name: c for c in constants()}
+
+
 def constants_replaced(values: Mapping[str, Any]) -> contextlib.AbstractContextManager[None]:
     """Within the block, the constants named ``const.<NAME>[.<key>]`` in ``values`` have those values (a mapping
     constant: every entry scaled by the factor given)."""
-    by_name = {c.name: c for c in constants()}
+    by_name = _by_name()
     new = {}
     for name, v in values.items():
         c = by_name[name]

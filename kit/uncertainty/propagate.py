@@ -448,7 +448,10 @@ def sampled_intervals(specs: Sequence[Any], evaluate: Evaluate, quantities: Call
         got = {}
         for k, s in enumerate(short):
             mine = {p.name: row[p.name] for p in groups[k]}
-            got[str(k)] = _run_short(evaluate, s, s.duration, mine)[0]
+            try:  # lengthened up to the spec's own duration when a sample's units are too slow to finish
+                got[str(k)] = _run_short(evaluate, specs[k], s.duration, mine)[0]
+            except HvkitError:  # a sample the model cannot answer (no unit finishes in the run): left out
+                got[str(k)] = math.nan
         runs.append(got)
     out = []
     for i, nom in enumerate(nominal):
@@ -463,8 +466,14 @@ def sampled_intervals(specs: Sequence[Any], evaluate: Evaluate, quantities: Call
         q0 = quantities(base, i)
         per_q = {}
         for q, full in nom.items():
-            ys = np.array([math.log(quantities(r, i)[q] / q0[q]) for r in runs])
-            per_q[q] = interval_from_samples(params, u, ys, full, level, how, candidates)
+            ratios = np.array([quantities(r, i)[q] / q0[q] for r in runs])
+            keep = np.isfinite(ratios) & (ratios > 0)
+            if keep.sum() < max(8, n // 2):
+                raise HvkitError("too few samples the model could answer for a prediction interval", field=q,
+                                 value=f"{int(keep.sum())} of {n}")
+            per_q[q] = interval_from_samples(params, u[keep], np.log(ratios[keep]), full, level,
+                                             how + ("" if keep.all() else f"; {int((~keep).sum())} samples the "
+                                                    "model could not answer left out"), candidates)
         out.append(per_q)
     return out
 
