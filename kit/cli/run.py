@@ -148,7 +148,7 @@ def _pi(r, lo: str, hi: str, like: float) -> str:
     a, b = float(r[lo]), float(r[hi])
     span = abs(b - a) or abs(like) or 1.0
     digits = max(0, 2 - math.floor(math.log10(span))) if span > 0 else 3
-    return f"{a:.{digits}f}-{b:.{digits}f}" if abs(like) < 1e4 else f"{a:.4g}-{b:.4g}"
+    return f"{a:.{digits}f}-{b:.{digits}f}" if abs(like) < 1e4 else f"{a:,.0f}-{b:,.0f}"
 
 
 def _print_model_uncertainty(rows) -> None:
