@@ -442,11 +442,12 @@ def reliability_diagram(table: pd.DataFrame, title: str | None = None) -> go.Fig
                         customdata=d[["median_width", "verdict"]],
                         hovertemplate="nominal %{x:.0%}: observed %{y:.0%}<br>median width %{customdata[0]:.0%} "
                                       "of the value<br>%{customdata[1]}<extra></extra>")
-    fig.update_layout(title=title or "Reliability of the 90% prediction intervals: nominal against observed coverage "
-                                     "(labels: median width)",
-                      xaxis={"title": "nominal coverage", "range": [0.4, 1.0], "tickformat": ".0%"},
-                      yaxis={"title": "share of published values inside", "range": [0.0, 1.02], "tickformat": ".0%"},
-                      template="plotly_white", legend={"x": 0.02, "y": 0.98})
+    fig.update_layout(title=title or ("Reliability of the prediction intervals<br><sup>nominal against observed "
+                                      "coverage of the published values; labels: median width of the intervals, "
+                                      "share of the model's value</sup>"),
+                      xaxis={"title": "nominal coverage", "range": [0.45, 1.0], "tickformat": ".0%"},
+                      yaxis={"title": "share of published values inside", "range": [0.0, 1.05], "tickformat": ".0%"},
+                      template="plotly_white", legend={"x": 0.98, "y": 0.02, "xanchor": "right", "yanchor": "bottom"})
     return fig
 
 
