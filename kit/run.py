@@ -582,9 +582,10 @@ def _combine(parts: list[Result], spec: Spec) -> Result:
     s.loc[0, "relative_performance"] = rel
     if rhalf is not None:
         s["relative_ci_low"], s["relative_ci_high"] = rel - rhalf, rel + rhalf
-    inter, ihalf = _replication_mean([float(r["interference"]) for r in rows])
-    if ihalf is not None:
-        s["interference_ci_low"], s["interference_ci_high"] = inter - ihalf, inter + ihalf
+    for col in ("interference", "relative_vs_native_with_neighbor"):  # the derived ratios, over replications
+        mean, half = _replication_mean([float(r[col]) for r in rows])
+        if half is not None:
+            s[f"{col}_ci_low"], s[f"{col}_ci_high"] = mean - half, mean + half
     from .uncertainty import noise_note
     s.loc[0, "ci_note"] = noise_note(str(s.loc[0, "engine"]), len(parts))
     s.loc[0, "seed"] = spec.seed

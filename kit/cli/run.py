@@ -213,7 +213,7 @@ def _print_single(result) -> None:
         print(f"beside {r['neighbor']}: interference "
               f"{_ci(r['interference'], r['interference_ci_low'], r['interference_ci_high'], fmt='.3f', note=note)}"
               f" (against the same VM alone, {r['alone_value']:.4g} {r['unit']}); against native beside the same "
-              f"neighbour {r['relative_vs_native_with_neighbor']:.3f}")
+              f"neighbour {_ci(r['relative_vs_native_with_neighbor'], r['relative_vs_native_with_neighbor_ci_low'], r['relative_vs_native_with_neighbor_ci_high'], fmt='.3f', note=note)}")
     if r["pi_method"]:
         print(f"model uncertainty (90% prediction interval): {r['metric']} {_pi(r, 'pi_low', 'pi_high', r['value'])} "
               f"{r['unit']}" + (f"; relative performance {_pi(r, 'relative_pi_low', 'relative_pi_high', 1.0)}"

@@ -21,7 +21,9 @@ SUMMARY_COLUMNS = ["run", "scenario", "hardware", "hypervisor", "workload", "nei
                    "duration", "metric", "unit", "higher_is_better", "value", "native_value", "relative_performance",
                    "relative_ci_low", "relative_ci_high", "alone_value", "interference",
                    "relative_vs_native_with_neighbor", "baseline", "replications", "units", "events", "events_per_sim_s", "wall_s", "engine", "pcpu_util", "nic_tx_util", "nic_rx_util",
-                   "disk_util", "backend_util", "resolutions", "stop_reason", "ci_low", "ci_high", "ci_note", "interference_ci_low", "interference_ci_high",
+                   "disk_util", "backend_util", "resolutions", "stop_reason", "ci_low", "ci_high", "ci_note",
+                   "interference_ci_low", "interference_ci_high",
+                   "relative_vs_native_with_neighbor_ci_low", "relative_vs_native_with_neighbor_ci_high",
                    "pi_low", "pi_high", "relative_pi_low", "relative_pi_high", "interference_pi_low",
                    "interference_pi_high", "relative_vs_native_with_neighbor_pi_low",
                    "relative_vs_native_with_neighbor_pi_high", "pi_level", "pi_dominant", "pi_method", "pi_note",
@@ -62,6 +64,15 @@ class Result:
         by it). ``relative_vs_native_with_neighbor`` is against a native run that has the same neighbour (what
         ``relative_performance`` meant before; a VM can read above 1.0 there, since its neighbour is slowed by
         the VM's overheads too). Without a neighbour, ``alone_value`` is ``value`` and ``interference`` 1.0.
+        Two intervals, named for what they are: ``ci_*`` the **simulation noise** (95%, Student's t over the
+        replications, of the value and of each ratio: ``relative_ci_*``, ``interference_ci_*``,
+        ``relative_vs_native_with_neighbor_ci_*``; ``ci_note`` says which, and a closed form is "exact given the
+        parameters: no sampling noise", its bounds equal to the value), and ``pi_*`` the **model uncertainty**: the
+        90% prediction interval of the value and of each ratio (``relative_pi_*``, ``interference_pi_*``,
+        ``relative_vs_native_with_neighbor_pi_*``) from the plausible ranges of the estimated and fitted
+        parameters the run reads (:mod:`kit.uncertainty`), ``pi_dominant`` the parameters that make the headline's
+        interval wide (``name first-order/total`` Sobol' indices), ``pi_method`` and ``pi_note`` how it was
+        computed (missing, and said so, when it was not).
     breakdown : DataFrame
         One row per run x entity x category: ``run, scenario, scope, entity, category, seconds``;
         ``entity`` is ``vcpu`` (measured VMs), ``backend`` or ``neighbor``.

@@ -51,7 +51,7 @@ def noise_note(engine: str, replications: int, early: bool = False) -> str:
         return f"95% interval over {replications} replications (Student's t)"
     if early:
         return "95% batch-means interval of one run that stopped at its requested precision"
-    return "unknown: one replication (--replications N gives it)"
+    return "one replication: the 95% interval is unknown (--replications N gives it)"
 
 
 def not_computed(why: str) -> dict:
