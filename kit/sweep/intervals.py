@@ -26,7 +26,7 @@ INTERVAL_COLUMNS = ["ci_note", "pi_low", "pi_high", "relative_pi_low", "relative
 def _point_result(spec: Spec, row: Any) -> Any:
     """A one-row Result of a finished point (what :func:`kit.uncertainty.attach` reads)."""
     from ..results import SUMMARY_COLUMNS, Result
-    summary = {c: None for c in SUMMARY_COLUMNS}
+    summary: dict[str, Any] = {c: None for c in SUMMARY_COLUMNS}
     summary.update({k: row[k] for k in ("value", "native_value", "relative_performance", "engine",
                                         "higher_is_better", "metric", "unit")},
                    run=0, scenario=spec.label(), neighbor=spec.neighbor, error="")
@@ -38,8 +38,8 @@ def with_intervals(df: pd.DataFrame, specs: dict[str, Spec], model_uncertainty: 
     Without ``model_uncertainty`` the prediction intervals are missing and ``pi_note`` says so."""
     from ..run import _model_uncertainty
     from ..uncertainty import noise_note, not_computed
-    out = {c: [] for c in INTERVAL_COLUMNS}
-    done: dict[tuple, dict] = {}
+    out: dict[str, list] = {c: [] for c in INTERVAL_COLUMNS}
+    done: dict[str, dict] = {}
     for _, row in df.iterrows():
         ok = not row.get("error")
         spec = specs.get(row["spec_hash"])
@@ -49,13 +49,14 @@ def with_intervals(df: pd.DataFrame, specs: dict[str, Spec], model_uncertainty: 
         elif not model_uncertainty:
             got = {**not_computed("model_uncertainty=False (--no-model-uncertainty)"),
                    "ci_note": noise_note(str(row["engine"]), 1)}
-        elif point in done:
+        elif point is not None and point in done:
             got = done[point]
         else:
             s = _model_uncertainty(_point_result(spec, row)).summary.iloc[0]
             got = {c: (None if isinstance(s[c], float) and math.isnan(s[c]) else s[c]) for c in INTERVAL_COLUMNS}
             got["ci_note"] = noise_note(str(row["engine"]), 1)
-            done[point] = got
+            if point is not None:
+                done[point] = got
         for c in INTERVAL_COLUMNS:
             out[c].append(got.get(c))
     res = df.copy()

@@ -162,7 +162,7 @@ def _assigned_names(path: Path) -> list[str]:
 
 def _is_constant(v: Any) -> bool:
     return (isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], str) and not isinstance(v[0], bool)
-            and (isinstance(v[0], (int, float)) or (isinstance(v[0], dict) and v[0]
+            and (isinstance(v[0], (int, float)) or (isinstance(v[0], dict) and bool(v[0])
                                                     and all(isinstance(x, (int, float)) for x in v[0].values()))))
 
 
@@ -181,7 +181,7 @@ def constants() -> tuple[Constant, ...]:
             for name in names:
                 if name == "SOFTWARE":
                     continue
-                v = getattr(mod, name, None)
+                v: Any = getattr(mod, name, None)
                 if _is_constant(v):
                     out.append(Constant(mod_name, name, None, v[0], v[1]))
                 elif isinstance(v, dict):

@@ -17,22 +17,30 @@ it, carry it once: one of them is fixed).
 read (:class:`~kit.uncertainty.overrides.HardwareView`), the path lengths its paths resolve
 (:func:`kit.costs.codepaths.path_reads`), the module constants it touches
 (:func:`~kit.uncertainty.overrides.constant_reads`) and the workload's estimated counts. The I/O costs of a
-CPU-bound workload are never read, so they are never sampled.
+CPU-bound workload are never read, so they are never sampled. Then each read parameter is moved alone to its high
+bound, with the same seed: one that leaves the answer bit for bit the same does not move it (a memory-system
+value of a host with one VM, a threshold never crossed) and is not sampled either; the others are ranked by how
+far they move it.
 
 **Two ways through the model.**
 
-- *Exact* (a result whose engine is the closed form, and microbenchmarks): the cost model is evaluated at every
-  sample of a Sobol' design (SALib's Saltelli scheme, :data:`SOBOL_BASE` base samples), at once with NumPy arrays
-  where the arithmetic allows, else sample by sample; first-order and total Sobol' indices come from the same
-  evaluations (SALib ``sobol.analyze``).
-- *Sampled* (a simulated result): :data:`SIM_SAMPLES` Latin hypercube samples (SALib ``latin``), each a
-  simulation of the same spec and seed at a fraction of the duration (:data:`SHORT_SHARE`; common random numbers,
-  so that the seed's noise largely cancels in the ratio to the nominal short run). The log of each quantity's
-  ratio to its nominal short run is fitted by a linear model in the parameters' quantiles chosen by forward
-  selection (effect sparsity: a few parameters carry most of the variance); the interval is that model's
-  distribution plus its residual (what the selected parameters do not explain: the others, interactions and the
-  short runs' noise), scaled to the full run's value. The indices are SALib's Sobol' indices of the fitted model,
-  times the share of the variance it explains (first-order equals total for a linear model).
+- *Exact* (a result whose engine is the closed form, and a microbenchmark): the cost model is evaluated at every
+  sample of a Sobol' design (SALib's Saltelli scheme, :data:`SOBOL_BASE` base samples) at once, as arrays, where
+  every branch of the arithmetic goes the same way for every sample (:class:`_Samples`); first-order and total
+  Sobol' indices come from the same evaluations (SALib ``sobol.analyze``). Where the arithmetic takes no arrays,
+  sample by sample: :data:`EXACT_SAMPLES` Latin hypercube samples (SALib ``latin``), the interval their own
+  percentiles.
+- *Sampled* (a simulated result): :data:`SIM_SAMPLES` Latin hypercube samples, each a simulation of the same spec
+  and seed at a fraction of the duration (:data:`SHORT_SHARE`; common random numbers, so that the seed's noise
+  largely cancels in the ratio to the nominal short run). The log of each quantity's ratio to its nominal short
+  run is fitted by a linear model in the parameters' quantiles, chosen by forward selection among the
+  :data:`CANDIDATES` largest screening effects (effect sparsity: a few parameters carry most of the variance);
+  the interval is that model's distribution plus its residual (what the selected parameters do not explain: the
+  others, interactions and the short runs' noise), scaled to the full run's value.
+
+In both, the dominant parameters are the first-order and total Sobol' indices of SALib (of the fitted linear model
+where the interval is sampled, times the share of the variance it explains; first-order equals total for a linear
+model).
 """
 from __future__ import annotations
 
@@ -350,7 +358,8 @@ def _run_short(evaluate: Evaluate, spec: Any, duration: float, values: Mapping[s
         try:
             res = resolve(sp)
             if record is not None:
-                res = dataclasses.replace(res, hw=HardwareView(res.hw, reads=record.setdefault("hw", set())))
+                view: Any = HardwareView(res.hw, reads=record.setdefault("hw", set()))  # a Hardware to the model
+                res = dataclasses.replace(res, hw=view)
                 with reads() as r:
                     v = float(evaluate(sp, res))
                 record.update(r)
@@ -390,7 +399,7 @@ def _screen(evaluate: Evaluate, spec: Any, params: Sequence[Parameter], duration
     return out
 
 
-def sampled_intervals(specs: Sequence[Any], evaluate: Evaluate, quantities: Callable[[Mapping[str, float], int],
+def sampled_intervals(specs: Sequence[Any], evaluate: Evaluate, quantities: Callable[[dict[str, float], int],
                       dict[str, float]], nominal: Sequence[Mapping[str, float]], uses: Callable[[int], list[int]],
                       level: float = LEVEL, samples: int | None = None) -> list[dict[str, Interval]]:
     """Prediction intervals of simulated results.
@@ -495,8 +504,8 @@ def closed_form_value(res: Any) -> tuple[Callable[[Mapping[str, Any]], Any], lis
     n = spec.vms * spec.vcpus
 
     def value(values: Mapping[str, Any], hw_reads: set[str] | None = None) -> Any:
-        hw = HardwareView(res.hw, {k[3:]: v for k, v in values.items() if k.startswith("hw.")}, hw_reads)
-        wl = WorkloadView(wl0, {k[9:]: v for k, v in values.items() if k.startswith("workload.")})
+        hw: Any = HardwareView(res.hw, {k[3:]: v for k, v in values.items() if k.startswith("hw.")}, hw_reads)
+        wl: Any = WorkloadView(wl0, {k[9:]: v for k, v in values.items() if k.startswith("workload.")})
         with applied(values):
             total = costing_for(hw, mode, wl).unit().total
             return _rate_value(wl0, n * hw.val("freq_ghz") * 1e9 / total)
