@@ -64,9 +64,6 @@ class Quantity(BaseModel):
             low, high = self.interval
             if not low <= self.value <= high:
                 raise ValueError(f"the interval [{low:g}, {high:g}] does not contain the value {self.value:g}")
-        if self.range is not None and not self.range.low <= self.value <= self.range.high:
-            raise ValueError(f"the range {self.range.low:g} to {self.range.high:g} does not contain the value "
-                             f"{self.value:g}")
         return self
 
     def plausible(self) -> Range | None:
@@ -317,6 +314,12 @@ def _check_ranges(hw: Hardware, where: str) -> None:
         if name in _INTEGRAL and v != int(v):
             raise HvkitError("must be a whole number", where=where, field=f"params.{name}.value",
                              value=v, allowed="an integer")
+    for name in Params.model_fields:  # after the values themselves: a range that does not hold its value
+        q = getattr(hw.params, name)
+        if q is not None and q.range is not None and not q.range.low <= q.value <= q.range.high:
+            raise HvkitError(f"the range {q.range.low:g} to {q.range.high:g} does not hold the value {q.value:g}",
+                             where=where, field=f"params.{name}.range", value=[q.range.low, q.range.high],
+                             allowed=f"low <= {q.value:g} <= high")
     f = hw.features
     if f.hw_virt == "none" and hw.val("exit_roundtrip_cycles") > 0:
         raise HvkitError("a CPU without hardware virtualization has no VM exits", where=where,
