@@ -218,7 +218,7 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
 def _noise_columns(summary: dict, replications: int, early: bool = False) -> None:
     """Say what the summary's noise interval (``ci_*``) is; a closed form's is exact (its bounds are the value),
     and its model-uncertainty columns say they were not computed (:func:`run` with ``model_uncertainty``)."""
-    from .uncertainty import noise_note, not_computed
+    from .uncertainty.notes import noise_note, not_computed
     summary["ci_note"] = noise_note(summary["engine"], replications, early)
     if summary["engine"] == "analytic":
         summary["ci_low"] = summary["ci_high"] = summary["value"]
@@ -586,7 +586,7 @@ def _combine(parts: list[Result], spec: Spec) -> Result:
         mean, half = _replication_mean([float(r[col]) for r in rows])
         if half is not None:
             s[f"{col}_ci_low"], s[f"{col}_ci_high"] = mean - half, mean + half
-    from .uncertainty import noise_note
+    from .uncertainty.notes import noise_note
     s.loc[0, "ci_note"] = noise_note(str(s.loc[0, "engine"]), len(parts))
     s.loc[0, "seed"] = spec.seed
     s.loc[0, "replications"] = len(parts)

@@ -37,7 +37,7 @@ def with_intervals(df: pd.DataFrame, specs: dict[str, Spec], model_uncertainty: 
     """``df`` (a sweep's rows) with :data:`INTERVAL_COLUMNS`; ``specs`` maps each row's ``spec_hash`` to its spec.
     Without ``model_uncertainty`` the prediction intervals are missing and ``pi_note`` says so."""
     from ..run import _model_uncertainty
-    from ..uncertainty import noise_note, not_computed
+    from ..uncertainty.notes import noise_note, not_computed
     out: dict[str, list] = {c: [] for c in INTERVAL_COLUMNS}
     done: dict[str, dict] = {}
     for _, row in df.iterrows():

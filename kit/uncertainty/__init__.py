@@ -20,16 +20,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..errors import HvkitError
-from ..results import PI_COLUMNS, SENSITIVITY_COLUMNS, relative
-from .parameters import Parameter, missing_ranges
-from .propagate import EXACT_NOTE, LEVEL, Interval, closed_form_value, exact_intervals, sampled_intervals
+from .notes import EXACT_NOTE, LEVEL, noise_note, not_computed
 
-__all__ = ["attach", "Model", "noise_note", "EXACT_NOTE", "LEVEL", "missing_ranges", "Interval", "not_computed"]
+if TYPE_CHECKING:  # the propagation (NumPy, pandas, the cost model) is imported where it is used: every run
+    import pandas as pd  # imports this package for its notes
+
+    from .parameters import Parameter
+    from .propagate import Interval
+
+__all__ = ["attach", "Model", "noise_note", "EXACT_NOTE", "LEVEL", "not_computed"]
 
 
 @dataclass(frozen=True)
@@ -43,24 +45,6 @@ class Model:
     alone: Callable[[Any], Any]
 
 
-def noise_note(engine: str, replications: int, early: bool = False) -> str:
-    """What a result's ``ci_*`` interval is."""
-    if engine == "analytic":
-        return EXACT_NOTE
-    if replications > 1:
-        return f"95% interval over {replications} replications (Student's t)"
-    if early:
-        return "95% batch-means interval of one run that stopped at its requested precision"
-    return "one replication: the 95% interval is unknown (--replications N gives it)"
-
-
-def not_computed(why: str) -> dict:
-    """The summary's model-uncertainty columns of a result whose interval was not computed, and why."""
-    out: dict[str, Any] = {c: None for pair in PI_COLUMNS.values() for c in pair}
-    out.update(pi_level=None, pi_dominant="", pi_method="", pi_note=f"not computed: {why}")
-    return out
-
-
 def _quantities(row: Any) -> list[str]:
     out = ["value"]
     if isinstance(row["native_value"], (int, float)) and math.isfinite(float(row["native_value"])):
@@ -70,10 +54,11 @@ def _quantities(row: Any) -> list[str]:
     return out
 
 
-def _exact(spec: Any, model: Model, hib: bool) -> dict[str, Interval] | None:
+def _exact(spec: Any, model: Model, hib: bool) -> "dict[str, Interval] | None":
     """The intervals of a run whose answer and native baseline are plain closed forms, or None."""
     from ..inputs.resolve import resolve
     from ..sim.engines import plain_closed_form
+    from .propagate import closed_form_value, exact_intervals
     res, nres = resolve(spec), resolve(model.native(spec))
     if not (plain_closed_form(res) and plain_closed_form(nres)):
         return None
@@ -89,7 +74,7 @@ def _exact(spec: Any, model: Model, hib: bool) -> dict[str, Interval] | None:
     return exact_intervals(fn, sorted(params.values(), key=lambda p: p.name), nominal)
 
 
-def _sensitivity_rows(run: int, scenario: str, quantity: str, iv: Interval, params: dict[str, Parameter],
+def _sensitivity_rows(run: int, scenario: str, quantity: str, iv: "Interval", params: "dict[str, Parameter]",
                       top: int = 5) -> list[dict]:
     out = []
     for d in iv.dominant[:top]:
@@ -101,7 +86,7 @@ def _sensitivity_rows(run: int, scenario: str, quantity: str, iv: Interval, para
     return out
 
 
-def _parameters_of(spec: Any) -> dict[str, Parameter]:
+def _parameters_of(spec: Any) -> "dict[str, Parameter]":
     """Every parameter a spec's run may read, by name (for the sensitivity table's ranges)."""
     from ..inputs.resolve import resolve
     from .parameters import constant_parameters, hardware_parameters, path_parameters, workload_parameters
@@ -116,9 +101,12 @@ def attach(result: Any, model: Model, level: float = LEVEL) -> Any:
     """Fill the model-uncertainty columns of ``result`` (every row without an error) and its ``sensitivity``
     table; rows that are closed forms are evaluated exactly, the simulated ones together (their native baselines
     shared)."""
+    import pandas as pd
+
+    from ..results import PI_COLUMNS, SENSITIVITY_COLUMNS
     s = result.summary
     sens: list[dict] = []
-    found: dict[int, dict[str, Interval]] = {}
+    found: "dict[int, dict[str, Interval]]" = {}
     sampled: list[tuple[int, Any, list[str]]] = []
     for i, row in s.iterrows():
         if row["error"]:
@@ -156,9 +144,11 @@ def attach(result: Any, model: Model, level: float = LEVEL) -> Any:
     return result
 
 
-def _sampled(s: pd.DataFrame, rows: Sequence[tuple[int, Any, list[str]]], model: Model,
-             level: float) -> dict[int, dict[str, Interval]]:
+def _sampled(s: "pd.DataFrame", rows: Sequence[tuple[int, Any, list[str]]], model: Model,
+             level: float) -> "dict[int, dict[str, Interval]]":
     """The intervals of the simulated rows: every spec they need simulated once per sample."""
+    from ..results import relative
+    from .propagate import sampled_intervals
     specs: list[Any] = []
     index: dict[str, int] = {}
 

@@ -54,14 +54,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import HvkitError
+from .notes import EXACT_NOTE, LEVEL
 from .overrides import HardwareView, WorkloadView, applied, reads, spec_with
 from .parameters import Parameter, constant_parameters, hardware_parameters, path_parameters, workload_parameters
 
 __all__ = ["LEVEL", "LEVELS", "SOBOL_BASE", "SIM_SAMPLES", "SHORT_SHARE", "SCREEN_SHARE", "CANDIDATES", "Dominant", "Interval", "exact_intervals",
            "sampled_intervals", "result_parameters", "interval_from_samples", "EXACT_NOTE", "Evaluate"]
 
-#: The prediction interval's level
-LEVEL = 0.9
 #: The levels every interval also gives from the same samples (a reliability diagram's nominal coverages)
 LEVELS = (0.5, 0.8, 0.9, 0.95)
 #: Base samples of the Sobol' design of an exact evaluation (a power of two)
@@ -86,8 +85,6 @@ CANDIDATES = (6, "with sixteen samples, choosing among more parameters than this
                  "correlate with the real ones by chance")
 #: Sobol' design's seed and the Latin hypercube's: intervals are reproducible to the digit
 SEED = 20261207
-#: The noise interval of a result that is a closed form (its replications are identical)
-EXACT_NOTE = "exact given the parameters: no sampling noise"
 
 #: evaluate(spec, resolved) -> the spec's metric value from a simulation (injected by kit.run)
 Evaluate = Callable[[Any, Any], float]
