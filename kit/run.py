@@ -186,6 +186,7 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
     if interval is not None:
         lo, hi = (_rate_value(wl, r) for r in interval)
         summary["ci_low"], summary["ci_high"] = min(lo, hi), max(lo, hi)
+    _noise_columns(summary, 1, early=interval is not None)
     exit_rows = [{"run": run_id, "scenario": scenario, "reason": k, "count": v, "cycles": exit_cycles.get(k, 0.0)}
                  for k, v in sorted(exits.items())]
     if not tables:  # a native baseline: only its summary is used
@@ -212,6 +213,28 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
     trace = [{"run": run_id, "scenario": scenario, "scope": sc, "state": st, "start_s": a, "end_s": min(b, trace_s),
               "guest_fraction": gf, "cpu": cpu} for sc, st, a, b, gf, cpu in (host.sched.trace or [])]
     return summary, brows, exit_rows, lat_rows, vm_rows, trace
+
+
+def _noise_columns(summary: dict, replications: int, early: bool = False) -> None:
+    """Say what the summary's noise interval (``ci_*``) is; a closed form's is exact (its bounds are the value),
+    and its model-uncertainty columns say they were not computed (:func:`run` with ``model_uncertainty``)."""
+    from .uncertainty.notes import noise_note, not_computed
+    summary["ci_note"] = noise_note(summary["engine"], replications, early)
+    if summary["engine"] == "analytic":
+        summary["ci_low"] = summary["ci_high"] = summary["value"]
+    for k, v in not_computed("model_uncertainty=False (--no-model-uncertainty)").items():
+        summary.setdefault(k, v)
+
+
+def _model_uncertainty(result: Result) -> Result:
+    """``result`` with its prediction intervals (:func:`kit.uncertainty.attach`)."""
+    from .uncertainty import Model, attach
+    return attach(result, Model(evaluate=_evaluate, native=native_spec, alone=alone_spec))
+
+
+def _evaluate(spec: Spec, resolved: Resolved) -> float:
+    """The metric of one simulation of ``spec`` (a sample of the model's parameters), with no table."""
+    return float(_simulate(spec, -1, "model uncertainty", resolved=resolved, tables=False)[0]["value"])
 
 
 #: Mode settings the native baseline keeps: the guest OS's page size, the software era's speculative-execution
@@ -559,6 +582,12 @@ def _combine(parts: list[Result], spec: Spec) -> Result:
     s.loc[0, "relative_performance"] = rel
     if rhalf is not None:
         s["relative_ci_low"], s["relative_ci_high"] = rel - rhalf, rel + rhalf
+    for col in ("interference", "relative_vs_native_with_neighbor"):  # the derived ratios, over replications
+        mean, half = _replication_mean([float(r[col]) for r in rows])
+        if half is not None:
+            s[f"{col}_ci_low"], s[f"{col}_ci_high"] = mean - half, mean + half
+    from .uncertainty.notes import noise_note
+    s.loc[0, "ci_note"] = noise_note(str(s.loc[0, "engine"]), len(parts))
     s.loc[0, "seed"] = spec.seed
     s.loc[0, "replications"] = len(parts)
     s.loc[0, "wall_s"] = sum(float(r["wall_s"]) for r in rows)
@@ -578,7 +607,8 @@ def _renumber(result: Result, run_id: int, scenario: str) -> Result:
 
 
 def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | None = None,
-        trace_s: float = 0.0, replications: int = 1, progress: Reporter | None = None) -> Result:
+        trace_s: float = 0.0, replications: int = 1, progress: Reporter | None = None,
+        model_uncertainty: bool = False) -> Result:
     """Simulate one spec; with ``baseline`` also its native run alone on the host, for relative performance.
 
     With ``replications`` N > 1 the spec runs N times with seeds derived from its own
@@ -593,6 +623,11 @@ def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | N
     With ``trace_s`` > 0 the result's ``timeline`` holds every entity's states
     (running, exiting, waiting, idle, backend) during the first ``trace_s`` seconds (of the first replication).
 
+    ``ci_note`` says what the noise interval is (a closed form is exact given the parameters: no sampling
+    noise). With ``model_uncertainty`` the summary also gives the 90% prediction intervals of the value and its
+    ratios from the plausible ranges of the estimated and fitted parameters the run reads (``pi_*``, the
+    dominant parameters in ``pi_dominant`` and the ``sensitivity`` table; :mod:`kit.uncertainty`).
+
     Raises :class:`HvkitError` for a bad spec or a bad ``replications`` (nothing is simulated then).
     """
     from .inputs.spec import Spec
@@ -603,12 +638,13 @@ def run(spec: Spec, *, baseline: bool = True, run_id: int = 0, scenario: str | N
     with report_progress(progress):
         parts = [_run_once(sp, baseline, run_id, label, trace_s=trace_s if r == 0 else 0.0)
                  for r, sp in enumerate(specs)]
-    return _combine(parts, spec)
+        result = _combine(parts, spec)
+        return _model_uncertainty(result) if model_uncertainty else result
 
 
 def compare(hardware: str, workload: str, hypervisors: str | Sequence[str], *, replications: int = 1,
             neighbors: Sequence[str | None] | None = None, progress: Reporter | None = None,
-            **kw: Any) -> Result:
+            model_uncertainty: bool = False, **kw: Any) -> Result:
     """Run one workload under several modes on one profile (native alone is computed once per replication).
 
     Extra keyword arguments go to :class:`Spec` (vcpus, vms, duration, seed, mode, hw, params, neighbor...).
@@ -618,6 +654,8 @@ def compare(hardware: str, workload: str, hypervisors: str | Sequence[str], *, r
     A mode that fails (an impossible combination) gives a row with its error; the others still run.
     ``progress`` (here and in :func:`run`): a callable ``(done, total, label)``, told the simulated seconds done
     and started (see :func:`report_progress`); :func:`kit.ui.progress.terminal_bar` draws one.
+    ``model_uncertainty`` adds every mode's prediction intervals (see :func:`run`); the modes' simulated samples
+    share their native baselines.
     """
     from .inputs.spec import Spec
     names = [hypervisors] if isinstance(hypervisors, str) else list(hypervisors)  # one name is one mode
@@ -640,7 +678,8 @@ def compare(hardware: str, workload: str, hypervisors: str | Sequence[str], *, r
                 except HvkitError as exc:
                     raise HvkitError(str(exc), field="neighbors") from None
     with report_progress(progress):
-        return _compare_all(base, names, nbs, n)
+        result = _compare_all(base, names, nbs, n)
+        return _model_uncertainty(result) if model_uncertainty else result
 
 
 def _compare_all(base: Spec, names: list[str], nbs: list[str | None], n: int) -> Result:

@@ -1,6 +1,6 @@
 """The folders show the pipeline: the import graph of kit has no cycle, and lower layers never import higher ones.
 
-Layers, lowest first: errors, version, stats -> inputs, machine -> costs -> sim -> results -> run, live_migration,
+Layers, lowest first: errors, version, stats -> inputs, machine -> costs -> sim -> results, uncertainty -> run, live_migration,
 consolidation, failures, lifecycle -> sweep, papers -> studies -> ui (the front ends: plots, export, progress bars, panels) -> cli. A module
 may import its own layer and the layers below it; no layer below the front ends imports them. Imports inside
 functions count too (they are how the CLI keeps start-up light, and they must respect the layers all the same).
@@ -14,7 +14,7 @@ import pytest
 KIT = Path(__file__).resolve().parent.parent / "kit"
 
 #: layer rank of each module or sub-package of kit (the package root re-exports the public API, at the top)
-LAYERS = {"errors": 0, "version": 0, "stats": 0, "inputs": 1, "machine": 1, "costs": 2, "sim": 3, "results": 4, "run": 5,
+LAYERS = {"errors": 0, "version": 0, "stats": 0, "inputs": 1, "machine": 1, "costs": 2, "sim": 3, "results": 4, "uncertainty": 4, "run": 5,
           "live_migration": 5, "consolidation": 5, "failures": 5, "lifecycle": 5, "sweep": 6, "papers": 6, "studies": 7, "ui": 8, "cli": 9, "__init__": 10}
 
 

@@ -27,6 +27,9 @@ SEED = 7
 #: The discrete engine simulates every slice and tick: its numbers are frozen bit for bit, so that refactors of
 #: the engine stay checked exactly (the hybrid engine is checked against it by tests/test_equivalence.py).
 DISCRETE = ["--set", "engine=discrete"]
+#: Runs and comparisons freeze the model's numbers, not their prediction intervals (sampled, and tested by
+#: tests/test_model_uncertainty.py): the golden commands skip them
+NO_PI = ["--no-model-uncertainty"]
 #: The default engine's golden set (``hybrid-*``) covers the scheduler scenarios and this profile's comparisons
 HYBRID_PROFILE = "skylake-sp-2017"
 #: Scheduler and host scenarios: (name, hardware, hypervisor, workload, extra CLI arguments)
@@ -74,17 +77,18 @@ def cases() -> dict:
             out[f"microbench-{hw}-{mode}"] = ["microbench", "--hardware", hw, "--hypervisor", mode, "--json"]
         for wl in list_workloads():
             out[f"compare-{hw}-{wl.id}"] = ["compare", "--hardware", hw, "--workload", wl.id, "--hypervisors", modes,
-                                            "--seed", str(SEED), "--json", *DISCRETE]
+                                            "--seed", str(SEED), "--json", *DISCRETE, *NO_PI]
     for name, hw, hv, wl, extra in SCENARIOS:
         out[f"run-{name}"] = ["run", "--hardware", hw, "--hypervisor", hv, "--workload", wl, "--seed", str(SEED),
-                              "--json", *DISCRETE, *extra]
+                              "--json", *DISCRETE, *NO_PI, *extra]
     # the default (hybrid) engine: the scheduler scenarios and one profile's comparisons
     for wl in list_workloads():
         out[f"hybrid-compare-{HYBRID_PROFILE}-{wl.id}"] = ["compare", "--hardware", HYBRID_PROFILE, "--workload", wl.id,
-                                                           "--hypervisors", modes, "--seed", str(SEED), "--json"]
+                                                           "--hypervisors", modes, "--seed", str(SEED), "--json",
+                                                           *NO_PI]
     for name, hw, hv, wl, extra in SCENARIOS:
         out[f"hybrid-run-{name}"] = ["run", "--hardware", hw, "--hypervisor", hv, "--workload", wl, "--seed",
-                                     str(SEED), "--json", *extra]
+                                     str(SEED), "--json", *NO_PI, *extra]
     return out
 
 

@@ -83,6 +83,25 @@ def print_stats(stats: dict) -> None:
     print(fam.to_string())
 
 
+def print_coverage(rel) -> None:
+    """The calibration of the prediction intervals: the test rows at 90% (the headline), and the reliability
+    table (nominal against observed coverage, median width, verdict) for test rows and, apart, fit rows."""
+    import pandas as pd
+
+    from ..papers.coverage import VACUOUS_WIDTH, headline
+    print("\nmodel uncertainty: do the published values fall inside the model's prediction intervals?")
+    for kind, h in headline(rel).items():
+        print(f"TEST rows ({kind}), 90% prediction interval: {h['coverage']:.0%} of {h['rows']} published values "
+              f"inside, median width {h['median_width']:.0%} of the model's value: {h['verdict']}")
+    show = rel.assign(nominal=(rel["nominal"] * 100).round().astype(int).astype(str) + "%",
+                      observed=(rel["observed"] * 100).round(1), median_width=(rel["median_width"] * 100).round(1))
+    with pd.option_context("display.width", 200):
+        print(show.rename(columns={"observed": "observed %", "median_width": "median width %"})
+              .to_string(index=False))
+    print(f"overconfident: coverage more than two binomial standard errors below the nominal level; vacuous: met "
+          f"with a median width above {VACUOUS_WIDTH[0]:.0%} of the value")
+
+
 def cmd_validate(args):
     import pandas as pd
 
@@ -97,10 +116,14 @@ def cmd_validate(args):
                 print(table.to_string(index=False))
         return
     report, stats = validate(macro=args.macro, seeds=args.seeds)
+    from ..papers.coverage import coverage, headline
+    intervals, rel = coverage(macro=args.macro)
     if args.json:
         out = {"summary": stats, "rows": json.loads(report.to_json(orient="records"))}
         if args.macro:
             out["macro"] = json.loads(report.attrs["macro"].to_json(orient="records"))
+        out["coverage"] = {"headline": headline(rel), "reliability": json.loads(rel.to_json(orient="records")),
+                           "rows": json.loads(intervals.to_json(orient="records"))}
         sys.stdout.write(json.dumps(out, indent=1) + "\n")
         return
     scored = report[report["role"].isin(["test", "fit"])]
@@ -111,6 +134,7 @@ def cmd_validate(args):
     print()
     print_stats(stats)
     print(f"every scored gap above 25% explained: {stats['gaps_explained']}")
+    print_coverage(rel)
     if args.macro:
         m = report.attrs["macro"]
         with pd.option_context("display.width", 200, "display.max_colwidth", 70):

@@ -16,6 +16,7 @@ RUN_EXAMPLES = """examples:
   hvkit run --hardware skylake-sp-2017 --hypervisor kvm --workload netperf-rr --save-spec exp.yaml
   hvkit run --spec exp.yaml --set interrupts=posted     # a saved experiment, varied
   hvkit run --hardware skylake-sp-2017 --hypervisor kvm --workload stream --replications 5   # mean and 95% CI
+  hvkit run --hardware skylake-sp-2017 --hypervisor kvm --workload netperf-rr --no-model-uncertainty  # faster
 
   hvkit run --scenario examples/scenario-mixed.yaml      # a host with heterogeneous VMs
   hvkit run --scenario examples/scenario-mixed.yaml --set host.pcpus=4 --set vms.db.vcpus=4 --json"""
@@ -49,18 +50,26 @@ def register(sub) -> None:
 def _add_uncertainty_args(s, several: bool = False) -> None:
     s.add_argument("--replications", default="1", metavar="N",
                    help="runs with seeds derived from --seed; prints the mean and its 95%% interval from Student's "
-                        "t, with only the digits the interval supports (default 1: the interval is unknown)")
+                        "t, with only the digits the interval supports (default 1: the interval is unknown; a "
+                        "closed form is exact given the parameters)")
+    s.add_argument("--no-model-uncertainty", dest="model_uncertainty", action="store_false",
+                   help="skip the 90%% prediction interval from the plausible ranges of the estimated and fitted "
+                        "parameters (model uncertainty), computed by default")
     if several:
         s.add_argument("--neighbors", default=None, metavar="LIST",
                        help="neighbour workloads separated by commas, 'none' for alone: every mode runs beside "
                             "each (default: the spec's neighbor, set with --set neighbor=W)")
 
 
-def _ci(mean, low, high, unit: str = "", fmt: str = ".4g") -> str:
-    """A number with only the digits its interval supports; the interval said unknown when there is none."""
+def _ci(mean, low, high, unit: str = "", fmt: str = ".4g", note: str | None = None) -> str:
+    """A number with only the digits its interval supports; the interval said unknown when there is none, and a
+    closed form (``note`` is :data:`kit.uncertainty.EXACT_NOTE`) said exact rather than printed as ``± 0``."""
     import math
 
     from ..stats import format_ci
+    from ..uncertainty import EXACT_NOTE
+    if note == EXACT_NOTE:
+        return f"{mean:{fmt}}" + (f" {unit}" if unit else "") + " (exact)"
     half = None
     if low is not None and high is not None and math.isfinite(float(low)) and math.isfinite(float(high)):
         half = (float(high) - float(low)) / 2
@@ -94,28 +103,65 @@ def _print_table(result) -> None:
         row = {"hypervisor": r["hypervisor"]}
         if several_neighbors:
             row["neighbour"] = r["neighbor"] or "none"
-        row.update({"value": _ci(r["value"], r["ci_low"], r["ci_high"]),
-                    "relative": _ci(r["relative_performance"], r["relative_ci_low"], r["relative_ci_high"], fmt=".3f")})
+        row.update({"value": _ci(r["value"], r["ci_low"], r["ci_high"], note=r["ci_note"]),
+                    "relative": _ci(r["relative_performance"], r["relative_ci_low"], r["relative_ci_high"], fmt=".3f",
+                                    note=r["ci_note"])})
         if any_neighbor:
-            row["interference"] = f"{r['interference']:.3f}"
+            row["interference"] = _ci(r["interference"], r["interference_ci_low"], r["interference_ci_high"],
+                                      fmt=".3f", note=r["ci_note"])
+        if r["pi_method"]:
+            row["90% PI (relative)"] = _pi(r, "relative_pi_low", "relative_pi_high", r["value"]) if r[
+                "relative_pi_low"] is not None else f"value {_pi(r, 'pi_low', 'pi_high', r['value'])}"
         row["top contributors to overhead"] = top or "-"
         rows.append(row)
     first = ok.iloc[0]
     direction = "higher" if first["higher_is_better"] else "lower"
-    n = int(first["replications"])
     print(f"{first['workload']} on {first['hardware']}: {first['metric']} in {first['unit']} ({direction} is "
           f"better); relative performance 1.0 = native alone" + (
               "; interference 1.0 = as fast as the same mode alone" if any_neighbor else ""))
-    print(f"mean of {n} replications, 95% interval from Student's t (digits it supports)" if n > 1 else
-          "one replication: the 95% interval is unknown (--replications N gives it)")
+    print(_noise_line(ok))
     shown = ok[ok["hypervisor"] != "native"]
     print("native baseline: " + str((shown if len(shown) else ok).iloc[0]["baseline"]))
     with pd.option_context("display.max_colwidth", 120, "display.width", 200):
         print(pd.DataFrame(rows).to_string(index=False))
+    _print_model_uncertainty(ok)
     for _, r in ok.iterrows():
         if r["warnings"]:
             print(f"warning: {r['hypervisor']}: {r['warnings']}")
     _print_latency(result.latency)
+
+
+def _noise_line(rows) -> str:
+    """What the table's ± intervals are: simulation noise over replications, exact, or unknown."""
+    from ..uncertainty import EXACT_NOTE
+    notes = list(dict.fromkeys(str(x) for x in rows["ci_note"]))
+    exact = [n for n in notes if n == EXACT_NOTE]
+    other = [n for n in notes if n != EXACT_NOTE]
+    parts = [f"simulation noise: {n}" for n in other] + (
+        [f"rows marked (exact) are closed forms, {EXACT_NOTE}"] if exact else [])
+    return "; ".join(parts)
+
+
+def _pi(r, lo: str, hi: str, like: float) -> str:
+    """A prediction interval as ``low-high`` with the digits that tell its ends apart."""
+    import math
+    a, b = float(r[lo]), float(r[hi])
+    span = abs(b - a) or abs(like) or 1.0
+    digits = max(0, 2 - math.floor(math.log10(span))) if span > 0 else 3
+    return f"{a:.{digits}f}-{b:.{digits}f}" if abs(like) < 1e4 else f"{a:,.0f}-{b:,.0f}"
+
+
+def _print_model_uncertainty(rows) -> None:
+    """Model uncertainty: each row's 90% prediction interval and the parameters that dominate it."""
+    done = rows[rows["pi_method"].fillna("") != ""]
+    if not len(done):
+        first = rows.iloc[0]
+        print(f"model uncertainty: {first['pi_note']}")
+        return
+    print("model uncertainty: 90% prediction intervals from the plausible ranges of the estimated and fitted "
+          "parameters each run reads; dominant parameters with their first-order/total Sobol' indices:")
+    for _, r in done.iterrows():
+        print(f"  {r['scenario']}: {r['pi_dominant'] or 'none'} ({r['pi_method']})")
 
 
 def _print_latency(latency) -> None:
@@ -148,7 +194,7 @@ def cmd_run(args):
     from ..run import check_replications, run
     n = check_replications(args.replications, "--replications")
     with _bar() as bar:
-        result = run(spec_from_args(args), replications=n, progress=bar)
+        result = run(spec_from_args(args), replications=n, progress=bar, model_uncertainty=args.model_uncertainty)
     if args.json:
         sys.stdout.write(json.dumps(result.to_records()[0], indent=1) + "\n")
         return
@@ -157,16 +203,27 @@ def cmd_run(args):
 
 def _print_single(result) -> None:
     r = result.summary.iloc[0]
-    n = int(r["replications"])
+    note = r["ci_note"]
     print(f"{r['workload']} under {r['hypervisor']} on {r['hardware']}: {r['metric']} "
-          f"{_ci(r['value'], r['ci_low'], r['ci_high'], r['unit'])} (native alone {r['native_value']:.4g}); "
-          f"relative performance {_ci(r['relative_performance'], r['relative_ci_low'], r['relative_ci_high'], fmt='.3f')}")
-    print(f"mean of {n} replications, 95% interval from Student's t (digits it supports)" if n > 1 else
-          "one replication: the 95% interval is unknown (--replications N gives it)")
+          f"{_ci(r['value'], r['ci_low'], r['ci_high'], r['unit'], note=note)} (native alone "
+          f"{r['native_value']:.4g}); relative performance "
+          f"{_ci(r['relative_performance'], r['relative_ci_low'], r['relative_ci_high'], fmt='.3f', note=note)}")
+    print(f"simulation noise: {note}")
     if r["neighbor"]:
-        print(f"beside {r['neighbor']}: interference {r['interference']:.3f} (against the same VM alone, "
-              f"{r['alone_value']:.4g} {r['unit']}); against native beside the same neighbour "
-              f"{r['relative_vs_native_with_neighbor']:.3f}")
+        print(f"beside {r['neighbor']}: interference "
+              f"{_ci(r['interference'], r['interference_ci_low'], r['interference_ci_high'], fmt='.3f', note=note)}"
+              f" (against the same VM alone, {r['alone_value']:.4g} {r['unit']}); against native beside the same "
+              f"neighbour {_ci(r['relative_vs_native_with_neighbor'], r['relative_vs_native_with_neighbor_ci_low'], r['relative_vs_native_with_neighbor_ci_high'], fmt='.3f', note=note)}")
+    if r["pi_method"]:
+        print(f"model uncertainty (90% prediction interval): {r['metric']} {_pi(r, 'pi_low', 'pi_high', r['value'])} "
+              f"{r['unit']}" + (f"; relative performance {_pi(r, 'relative_pi_low', 'relative_pi_high', 1.0)}"
+                                if r["relative_pi_low"] is not None else "")
+              + (f"; interference {_pi(r, 'interference_pi_low', 'interference_pi_high', 1.0)}"
+                 if r["interference_pi_low"] is not None else ""))
+        print(f"  dominated by (first-order/total Sobol' index): {r['pi_dominant'] or 'none'}")
+        print(f"  {r['pi_note']}")
+    else:
+        print(f"model uncertainty: {r['pi_note']}")
     print(f"native baseline: {r['baseline']}")
     b = result.breakdown
     vc = b[b["entity"] == "vcpu"].groupby("category")["seconds"].sum().sort_values(ascending=False)
@@ -273,7 +330,7 @@ def cmd_compare(args):
     kw = proto.model_dump(exclude={"hardware", "hypervisor", "workload"})
     with _bar() as bar:
         result = compare(proto.hardware, proto.workload, names, replications=n, neighbors=neighbors,
-                         progress=bar, **kw)
+                         progress=bar, model_uncertainty=args.model_uncertainty, **kw)
     if args.json:
         sys.stdout.write(json.dumps(result.to_records(), indent=1) + "\n")
         return

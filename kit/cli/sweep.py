@@ -20,6 +20,9 @@ def register(sub) -> None:
     s.add_argument("--resume", action="store_true", help="continue an interrupted sweep from its store")
     s.add_argument("--retry-errors", action="store_true", help="recompute points stored with an error")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.add_argument("--no-model-uncertainty", dest="model_uncertainty", action="store_false",
+                   help="leave out each point's 90%% prediction interval from the plausible ranges of the estimated "
+                        "and fitted parameters (computed by default, once per point, after the points)")
     s.set_defaults(func=cmd_sweep)
 
 
@@ -64,7 +67,7 @@ def cmd_sweep(args):
                 store.lock()
                 with contextlib.nullcontext() if args.no_progress else terminal_bar("points") as bar:
                     df = sweep(base, **kw, workers=workers, store=store, progress=bar,
-                               retry_errors=args.retry_errors)
+                               retry_errors=args.retry_errors, model_uncertainty=args.model_uncertainty)
                 try:
                     write_parquet_atomic(df, out)
                 except OSError as exc:

@@ -19,134 +19,136 @@ from contextvars import ContextVar
 
 from ..errors import HvkitError
 
-__all__ = ["SOFTWARE", "FALLBACK", "FITTED_TO", "instructions", "path_overrides"]
+__all__ = ["SOFTWARE", "FALLBACK", "FITTED_TO", "instructions", "path_overrides", "path_reads"]
 
 _KUT12 = "calibrated: kvm-unit-tests x86/vmexit.c, commit 00bfecaa (2012) commit message"
 _AA06 = "calibrated: Adams & Agesen, ASPLOS 2006, nanobenchmarks"
 _B03 = "calibrated: Barham et al., SOSP 2003, Tables 3-5 (lmbench)"
 _D16 = "calibrated: Dall et al., ISCA 2016, Table II"
 _KUT17 = "calibrated: kvm-unit-tests commit cfbd129c (2017)"
+#: The range of a path length estimated by reading the code (kit.inputs.ranges)
+_READ = ("; plausible 0.5-2x because a path length read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 
 SOFTWARE: dict[str, tuple[float, str]] = {
     # ---- KVM (x86 and ARM) ---------------------------------------------------------------
-    "kvm.exit_dispatch": (600, "calibrated: Dall et al., ISCA 2016, Table II: a KVM x86 hypercall is 1,300 cycles on Sandy Bridge; the rest of the exit path (vmx_handle_exit, vcpu_enter_guest loop, VMCS reads)"),
-    "kvm@2012.exit_dispatch": (3200, _KUT12 + ": vmcall took 3,898 cycles, so the 2012 exit path was far longer than today's"),
-    "kvm.hypercall": (150, "estimated, because kvm_emulate_hypercall for an unknown number only validates and returns -KVM_ENOSYS"),
-    "kvm.cpuid": (350, "estimated, because kvm_emulate_cpuid looks up the guest's CPUID table (a few hundred instructions); kvm-unit-tests cpuid runs slightly above vmcall"),
-    "kvm.emulate": (3300, _KUT12 + ": 'cost of instruction emulation' about 3,300 cycles (decode, fetch through guest page tables)"),
-    "kvm.pio_fast": (200, _KUT12 + ": outl_to_kernel 4,451 vs vmcall 3,898 cycles: the fast port-I/O path and in-kernel device"),
-    "kvm.user_exit": (12600, _KUT12 + ": 'extra cost of exiting to userspace' 13,000 cycles (return from KVM_RUN, QEMU dispatch, re-entry), less two system calls"),
-    "kvm.qemu_device": (500, "estimated, because a QEMU port read of a simple device register is a dispatch through the memory API and a few hundred instructions"),
-    "kvm.qemu_pmtimer": (4000, _KUT12 + ": inl_from_pmtimer (24,615) exceeds inl_from_qemu (20,574) by reading the host clock in QEMU's ACPI PM timer"),
-    "kvm.apic_access": (900, "estimated, because an APIC register write exit decodes the access and runs the in-kernel LAPIC emulation (kvm_lapic_reg_write)"),
-    "kvm.eoi": (500, "estimated, because an EOI exit updates the in-kernel LAPIC ISR/IRR and re-evaluates pending interrupts"),
-    "kvm.inject": (300, "estimated, because injecting an interrupt writes the VMCS entry-interruption field after an IRR scan"),
-    "kvm.ipi_send": (1200, "estimated, because kvm_apic_send_ipi looks up destinations, sets the IRR and kicks the target vCPU"),
-    "kvm.timer_arm": (700, "calibrated: kvm-unit-tests commit cfbd129c (2017), tscdeadline_immed 2,500 cycles on Haswell with the VMX preemption timer"),
-    "kvm.timer_arm_hrtimer": (2300, _KUT17 + ": tscdeadline_immed costs 3,700 cycles with hrtimers, 1,200 more than with the VMX preemption timer"),
-    "kvm.timer_fire": (2500, "calibrated: kvm-unit-tests commit cfbd129c (2017), tscdeadline 5,600 vs tscdeadline_immed 2,500 cycles on Haswell"),
-    "kvm.irq_host": (800, "estimated, because the host handles the physical interrupt (do_IRQ) before KVM injects it"),
-    "kvm.shadow_pf": (1100, "estimated, because classifying a fault against the guest tables and injecting it is about a thousand instructions (VMware's 2006 hardware VMM spent 11,242 cycles on a whole page fault, Adams & Agesen, ASPLOS 2006; no KVM measurement names this path)"),
-    "kvm.shadow_update": (600, "estimated, because a shadow PTE update after an emulated write is a few hundred instructions (kvm_mmu_pte_write)"),
-    "kvm.shadow_cr3": (900, "estimated, because a CR3 exit under shadow paging looks up the cached shadow root (kvm_mmu_new_pgd)"),
-    "kvm.shadow_root_load": (4000, "estimated, because a CR3 load that misses the previous-root cache runs kvm_mmu_load: it allocates or finds the root, syncs unsync shadow pages (kvm_mmu_sync_roots) and flushes the vCPU's TLB"),
-    "kvm.shadow_invlpg": (700, "estimated, because invlpg under shadow paging zaps one shadow entry"),
-    "kvm.shadow_alloc": (2500, "estimated, because a new shadow page is allocated and zeroed, then filled on demand"),
-    "kvm.hidden_fault": (1200, "estimated, because a hidden fault walks the guest tables and fills one shadow entry"),
-    "kvm.mmio_decode": (1200, "estimated, because an MMIO exit (EPT misconfiguration) takes the fast MMIO path with a short decode"),
-    "kvm.vm_switch": (3000, "estimated, because switching vCPU threads of two VMs is a host context switch plus VMCS load (vmptrld) and MSR and FPU state"),
-    "kvm.ioeventfd": (400, "estimated, because an ioeventfd write signals an eventfd from the exit handler without leaving the kernel"),
-    "kvm.thread_wake": (2500, "estimated, because try_to_wake_up, the scheduler's pick and a context switch into a sleeping host thread (a vCPU thread, a vhost worker, an I/O thread) on its CPU run a couple of thousand instructions"),
-    "kvm.irqfd": (800, "estimated, because irqfd injects from the vhost thread through the in-kernel LAPIC"),
-    "kvm.halt_poll_hit": (400, "estimated, because a halt-poll hit checks for a pending interrupt and re-enters without a host context switch"),
+    "kvm.exit_dispatch": (600, "calibrated: Dall et al., ISCA 2016, Table II: a KVM x86 hypercall is 1,300 cycles on Sandy Bridge; the rest of the exit path (vmx_handle_exit, vcpu_enter_guest loop, VMCS reads); plausible 300-930 because this is the 90% profile-likelihood interval of its fit to dall2016:kvm-x86:hypercall, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "kvm@2012.exit_dispatch": (3200, _KUT12 + ": vmcall took 3,898 cycles, so the 2012 exit path was far longer than today's; plausible 2200-4200 because this is the 90% profile-likelihood interval of its fit to kut2012:kvm:vmcall, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "kvm.hypercall": (150, "estimated, because kvm_emulate_hypercall for an unknown number only validates and returns -KVM_ENOSYS" + _READ),
+    "kvm.cpuid": (350, "estimated, because kvm_emulate_cpuid looks up the guest's CPUID table (a few hundred instructions); kvm-unit-tests cpuid runs slightly above vmcall" + _READ),
+    "kvm.emulate": (3300, _KUT12 + ": 'cost of instruction emulation' about 3,300 cycles (decode, fetch through guest page tables); plausible 2500-4000 because this is the 90% profile-likelihood interval of its fit to kut2012:kvm:inl_from_kernel, kut2012:kvm:step-kvm-instruction-emulation, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "kvm.pio_fast": (200, _KUT12 + ": outl_to_kernel 4,451 vs vmcall 3,898 cycles: the fast port-I/O path and in-kernel device; plausible 100-400 because this is the 90% profile-likelihood interval of its fit to kut2012:kvm:outl_to_kernel, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "kvm.user_exit": (12600, _KUT12 + ": 'extra cost of exiting to userspace' 13,000 cycles (return from KVM_RUN, QEMU dispatch, re-entry), less two system calls; plausible 10000-16000 because this is the 90% profile-likelihood interval of its fit to kut2012:kvm:inl_from_qemu-inl_from_kernel, kut2012:kvm:inl_from_qemu, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "kvm.qemu_device": (500, "estimated, because a QEMU port read of a simple device register is a dispatch through the memory API and a few hundred instructions" + _READ),
+    "kvm.qemu_pmtimer": (4000, _KUT12 + ": inl_from_pmtimer (24,615) exceeds inl_from_qemu (20,574) by reading the host clock in QEMU's ACPI PM timer; plausible 2000-8000 because this is the 90% profile-likelihood interval of its fit to kut2012:kvm:inl_from_pmtimer, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "kvm.apic_access": (900, "estimated, because an APIC register write exit decodes the access and runs the in-kernel LAPIC emulation (kvm_lapic_reg_write)" + _READ),
+    "kvm.eoi": (500, "estimated, because an EOI exit updates the in-kernel LAPIC ISR/IRR and re-evaluates pending interrupts" + _READ),
+    "kvm.inject": (300, "estimated, because injecting an interrupt writes the VMCS entry-interruption field after an IRR scan" + _READ),
+    "kvm.ipi_send": (1200, "estimated, because kvm_apic_send_ipi looks up destinations, sets the IRR and kicks the target vCPU" + _READ),
+    "kvm.timer_arm": (700, "calibrated: kvm-unit-tests commit cfbd129c (2017), tscdeadline_immed 2,500 cycles on Haswell with the VMX preemption timer; plausible 350-1100 because this is the 90% profile-likelihood interval of its fit to kut2017:kvm:tscdeadline_immed, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "kvm.timer_arm_hrtimer": (2300, _KUT17 + ": tscdeadline_immed costs 3,700 cycles with hrtimers, 1,200 more than with the VMX preemption timer; plausible 1100-2900 because this is the 90% profile-likelihood interval of its fit to kut2017:kvm:tscdeadline_immed-hrtimer, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "kvm.timer_fire": (2500, "calibrated: kvm-unit-tests commit cfbd129c (2017), tscdeadline 5,600 vs tscdeadline_immed 2,500 cycles on Haswell; plausible 1200-3600 because this is the 90% profile-likelihood interval of its fit to kut2017:kvm:tscdeadline, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "kvm.irq_host": (800, "estimated, because the host handles the physical interrupt (do_IRQ) before KVM injects it" + _READ),
+    "kvm.shadow_pf": (1100, "estimated, because classifying a fault against the guest tables and injecting it is about a thousand instructions (VMware's 2006 hardware VMM spent 11,242 cycles on a whole page fault, Adams & Agesen, ASPLOS 2006; no KVM measurement names this path)" + _READ),
+    "kvm.shadow_update": (600, "estimated, because a shadow PTE update after an emulated write is a few hundred instructions (kvm_mmu_pte_write)" + _READ),
+    "kvm.shadow_cr3": (900, "estimated, because a CR3 exit under shadow paging looks up the cached shadow root (kvm_mmu_new_pgd)" + _READ),
+    "kvm.shadow_root_load": (4000, "estimated, because a CR3 load that misses the previous-root cache runs kvm_mmu_load: it allocates or finds the root, syncs unsync shadow pages (kvm_mmu_sync_roots) and flushes the vCPU's TLB" + _READ),
+    "kvm.shadow_invlpg": (700, "estimated, because invlpg under shadow paging zaps one shadow entry" + _READ),
+    "kvm.shadow_alloc": (2500, "estimated, because a new shadow page is allocated and zeroed, then filled on demand" + _READ),
+    "kvm.hidden_fault": (1200, "estimated, because a hidden fault walks the guest tables and fills one shadow entry" + _READ),
+    "kvm.mmio_decode": (1200, "estimated, because an MMIO exit (EPT misconfiguration) takes the fast MMIO path with a short decode" + _READ),
+    "kvm.vm_switch": (3000, "estimated, because switching vCPU threads of two VMs is a host context switch plus VMCS load (vmptrld) and MSR and FPU state" + _READ),
+    "kvm.ioeventfd": (400, "estimated, because an ioeventfd write signals an eventfd from the exit handler without leaving the kernel" + _READ),
+    "kvm.thread_wake": (2500, "estimated, because try_to_wake_up, the scheduler's pick and a context switch into a sleeping host thread (a vCPU thread, a vhost worker, an I/O thread) on its CPU run a couple of thousand instructions" + _READ),
+    "kvm.irqfd": (800, "estimated, because irqfd injects from the vhost thread through the in-kernel LAPIC" + _READ),
+    "kvm.halt_poll_hit": (400, "estimated, because a halt-poll hit checks for a pending interrupt and re-enters without a host context switch" + _READ),
     # KVM/ARM: the hypervisor's own code (the lowvisor in split mode)
-    "kvm.arm_run_loop": (400, _D16 + ": KVM ARM hypercall 6,500 cycles, of which the VGIC save/restore is 3,250 (Table III) and the rest is the EL1/EL2 world switch and host run loop"),
-    "kvm.arm_timer_switch": (150, "estimated, because the virtual timer's control and compare registers are saved and restored per world switch"),
-    "kvm.arm_mmio_vgic": (600, _D16 + ": interrupt controller trap 7,370 vs hypercall 6,500 cycles, the distributor emulation"),
-    "kvm.arm_vhe_exit": (350, "estimated, because with VHE an exit is handled in the host kernel at EL2 without switching EL1 state (Dall et al., USENIX ATC 2017)"),
+    "kvm.arm_run_loop": (400, _D16 + ": KVM ARM hypercall 6,500 cycles, of which the VGIC save/restore is 3,250 (Table III) and the rest is the EL1/EL2 world switch and host run loop; plausible 200-800 because this is the 90% profile-likelihood interval of its fit to dall2016:kvm-arm:hypercall, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "kvm.arm_timer_switch": (150, "estimated, because the virtual timer's control and compare registers are saved and restored per world switch" + _READ),
+    "kvm.arm_mmio_vgic": (600, _D16 + ": interrupt controller trap 7,370 vs hypercall 6,500 cycles, the distributor emulation; plausible 300-1200 because this is the 90% profile-likelihood interval of its fit to dall2016:kvm-arm:irqchip_trap, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "kvm.arm_vhe_exit": (350, "estimated, because with VHE an exit is handled in the host kernel at EL2 without switching EL1 state (Dall et al., USENIX ATC 2017)" + _READ),
     # backends: per packet and per disk operation, run by the backend entity
-    "kvm.vhost_pkt": (3000, "estimated, because vhost-net's handle_tx/handle_rx plus the tap device, bridge and host NIC driver run a few thousand instructions per packet"),
-    "kvm.qemu_virtio_pkt": (9000, "estimated, because a userspace virtio-net backend adds a tap read or write system call and QEMU's virtqueue handling per packet"),
-    "kvm.qemu_e1000_pkt": (12000, "estimated, because QEMU's e1000 model walks descriptor rings in emulated registers and writes to tap per packet"),
-    "kvm.copy_kb": (120, "estimated, because copying one KiB runs at roughly 8 bytes per instruction"),
-    "kvm.qemu_blk_op": (15000, "estimated, because a virtio-blk request through QEMU's block layer and an AIO submission is tens of microseconds of work"),
-    "kvm.qemu_ide_op": (30000, "estimated, because emulated IDE processes a command through QEMU's ATA model and its block layer"),
+    "kvm.vhost_pkt": (3000, "estimated, because vhost-net's handle_tx/handle_rx plus the tap device, bridge and host NIC driver run a few thousand instructions per packet" + _READ),
+    "kvm.qemu_virtio_pkt": (9000, "estimated, because a userspace virtio-net backend adds a tap read or write system call and QEMU's virtqueue handling per packet" + _READ),
+    "kvm.qemu_e1000_pkt": (12000, "estimated, because QEMU's e1000 model walks descriptor rings in emulated registers and writes to tap per packet" + _READ),
+    "kvm.copy_kb": (120, "estimated, because copying one KiB runs at roughly 8 bytes per instruction" + _READ),
+    "kvm.qemu_blk_op": (15000, "estimated, because a virtio-blk request through QEMU's block layer and an AIO submission is tens of microseconds of work" + _READ),
+    "kvm.qemu_ide_op": (30000, "estimated, because emulated IDE processes a command through QEMU's ATA model and its block layer" + _READ),
     # ---- Firecracker (a microVM's VMM; every other path is KVM's, FALLBACK) ----------------------------------
-    "firecracker.vmm_virtio_pkt": (9500, "estimated, because the VMM thread handles a frame as QEMU's user-space virtio-net does (the virtqueue, one read or write system call on the tap device; kvm.qemu_virtio_pkt, 9,000) and also copies it through a frame buffer of its own between guest memory and the tap (Firecracker's net device, as recalled), a few hundred instructions for 1.5 KiB; plausible 0.5-2x, no measurement of either"),
-    "firecracker.vmm_blk_op": (7000, "estimated, because the VMM thread parses the request's descriptor chain and serves it with one pread or pwrite on the backing file (docs/api_requests/block-io-engine.md: blocking system calls before v1.0), whose VFS, page-cache miss and NVMe submission and completion in the host kernel are about 5 k instructions, with no block layer or AIO of its own; plausible 0.5-2x"),
-    "kvm.host_driver_pkt": (1500, "estimated, because the host NIC driver handles one packet in about a thousand instructions"),
+    "firecracker.vmm_virtio_pkt": (9500, "estimated, because the VMM thread handles a frame as QEMU's user-space virtio-net does (the virtqueue, one read or write system call on the tap device; kvm.qemu_virtio_pkt, 9,000) and also copies it through a frame buffer of its own between guest memory and the tap (Firecracker's net device, as recalled), a few hundred instructions for 1.5 KiB; plausible 0.5-2x because neither the VMM's frame handling nor its copy has been measured"),
+    "firecracker.vmm_blk_op": (7000, "estimated, because the VMM thread parses the request's descriptor chain and serves it with one pread or pwrite on the backing file (docs/api_requests/block-io-engine.md: blocking system calls before v1.0), whose VFS, page-cache miss and NVMe submission and completion in the host kernel are about 5 k instructions, with no block layer or AIO of its own; plausible 0.5-2x because the request path is read from the code, not measured"),
+    "kvm.host_driver_pkt": (1500, "estimated, because the host NIC driver handles one packet in about a thousand instructions" + _READ),
     # ---- Xen ---------------------------------------------------------------------------------
-    "xen.exit_dispatch": (500, "estimated, because Xen's vmx_vmexit_handler dispatches in a few hundred instructions (Dall et al. put a Xen x86 hypercall near KVM's)"),
-    "xen.hypercall": (120, "estimated, because a null Xen hypercall validates its number and returns"),
-    "xen.pv_hypercall": (60, "estimated, because the PV hypercall entry (int 0x82 / syscall) jumps through the hypercall table"),
-    "xen.arm_hypercall": (180, "calibrated: Dall et al., ISCA 2016: a Xen ARM hypercall is 376 cycles on X-Gene (trap, register save, handler)"),
-    "xen.arm_mmio_vgic": (880, "calibrated: Dall et al., ISCA 2016: Xen ARM interrupt controller trap 1,356 cycles"),
-    "xen.trap_bounce": (340, _B03 + ": protection fault 1.40 vs 1.06 us; Xen builds a bounce frame for the guest kernel"),
-    "xen.syscall_bounce": (200, "estimated, because 64-bit PV system calls enter Xen, which switches to the guest kernel's page tables and bounces"),
-    "xen.mmu_update": (250, _B03 + ": page fault 2.73 vs 1.42 us; validating one page-table update"),
-    "xen.pt_validate_entry": (6, _B03 + ": fork 198 vs 110 us; validating one entry while pinning a page-table page"),
-    "xen.cr3": (500, _B03 + ": context switch 1.97 vs 0.77 us; mmuext_op new_baseptr plus stack_switch"),
-    "xen.emulate_priv": (800, "estimated, because Xen emulates a PV guest's privileged instruction after a #GP"),
-    "xen.upcall": (300, "estimated, because an event-channel upcall sets pending bits and bounces to the guest's callback"),
-    "xen.evtchn_send": (400, "estimated, because EVTCHNOP_send marks the port pending and notifies the remote vCPU"),
-    "xen.ioreq": (6000, "estimated, because an HVM I/O request to the device model in dom0 goes through an ioreq page, an event channel and a dom0 process wakeup"),
-    "xen.schedule": (1500, "estimated, because Xen's scheduler (csched_schedule: runqueue, credit accounting, the pick) runs about 1.5 k instructions per decision"),
-    "xen.vcpu_save": (1750, "estimated, because a Xen domain switch saves the outgoing vCPU's registers, segment, FPU and VMCS or page-table state; with the scheduler and the restore it is a 5,000-instruction switch (Dall et al., ISCA 2016, found Xen's VM switch slower than KVM's on x86)"),
-    "xen.vcpu_restore": (1750, "estimated, because restoring the incoming vCPU's state mirrors saving the outgoing one's"),
-    "xen.irq_host": (500, "estimated, because Xen handles the physical interrupt before raising an event or injecting"),
-    "xen.eoi": (450, "estimated, because Xen's vlapic EOI exit is comparable to KVM's"),
-    "xen.apic_access": (700, "estimated, because Xen's vlapic register emulation is comparable to KVM's"),
-    "xen.ipi_send": (1000, "estimated, because Xen's vlapic ICR write sends an event to the target vCPU"),
-    "xen.inject": (300, "estimated, because injection writes the VMCS entry-interruption field"),
-    "xen.shadow_pf": (1000, "estimated, because Xen's shadow code is comparable to KVM's"),
-    "xen.mmio_decode": (1500, "estimated, because Xen's HVM emulator decodes every MMIO access"),
-    "xen.timer_arm": (1200, "estimated, because Xen's vlapic TSC-deadline write sets a Xen timer"),
-    "xen.timer_fire": (1500, "estimated, because Xen's timer softirq injects the vlapic timer interrupt"),
-    "xen.netback_pkt": (6000, "estimated, because dom0 runs netback, the Linux bridge and the physical NIC driver per packet (Menon et al., VEE 2005, found dom0 processing dominant for guest networking)"),
-    "xen.grant_copy_kb": (200, "estimated, because a grant copy (or a page flip's remapping) moves one KiB with hypervisor checks"),
+    "xen.exit_dispatch": (500, "estimated, because Xen's vmx_vmexit_handler dispatches in a few hundred instructions (Dall et al. put a Xen x86 hypercall near KVM's)" + _READ),
+    "xen.hypercall": (120, "estimated, because a null Xen hypercall validates its number and returns" + _READ),
+    "xen.pv_hypercall": (60, "estimated, because the PV hypercall entry (int 0x82 / syscall) jumps through the hypercall table" + _READ),
+    "xen.arm_hypercall": (180, "calibrated: Dall et al., ISCA 2016: a Xen ARM hypercall is 376 cycles on X-Gene (trap, register save, handler); plausible 110-250 because this is the 90% profile-likelihood interval of its fit to dall2016:xen-arm:hypercall, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "xen.arm_mmio_vgic": (880, "calibrated: Dall et al., ISCA 2016: Xen ARM interrupt controller trap 1,356 cycles; plausible 640-1200 because this is the 90% profile-likelihood interval of its fit to dall2016:xen-arm:irqchip_trap, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "xen.trap_bounce": (340, _B03 + ": protection fault 1.40 vs 1.06 us; Xen builds a bounce frame for the guest kernel; plausible 170-680 because this is the 90% profile-likelihood interval of its fit to barham2003:xen-pv:lmbench.prot_fault, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "xen.syscall_bounce": (200, "estimated, because 64-bit PV system calls enter Xen, which switches to the guest kernel's page tables and bounces" + _READ),
+    "xen.mmu_update": (250, _B03 + ": page fault 2.73 vs 1.42 us; validating one page-table update; plausible 120-440 because this is the 90% profile-likelihood interval of its fit to barham2003:xen-pv:lmbench.page_fault, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "xen.pt_validate_entry": (6, _B03 + ": fork 198 vs 110 us; validating one entry while pinning a page-table page; plausible 3-9.2 because this is the 90% profile-likelihood interval of its fit to barham2003:xen-pv:lmbench.fork, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "xen.cr3": (500, _B03 + ": context switch 1.97 vs 0.77 us; mmuext_op new_baseptr plus stack_switch; plausible 250-820 because this is the 90% profile-likelihood interval of its fit to barham2003:xen-pv:lmbench.ctxsw_2p_0k, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "xen.emulate_priv": (800, "estimated, because Xen emulates a PV guest's privileged instruction after a #GP" + _READ),
+    "xen.upcall": (300, "estimated, because an event-channel upcall sets pending bits and bounces to the guest's callback" + _READ),
+    "xen.evtchn_send": (400, "estimated, because EVTCHNOP_send marks the port pending and notifies the remote vCPU" + _READ),
+    "xen.ioreq": (6000, "estimated, because an HVM I/O request to the device model in dom0 goes through an ioreq page, an event channel and a dom0 process wakeup" + _READ),
+    "xen.schedule": (1500, "estimated, because Xen's scheduler (csched_schedule: runqueue, credit accounting, the pick) runs about 1.5 k instructions per decision" + _READ),
+    "xen.vcpu_save": (1750, "estimated, because a Xen domain switch saves the outgoing vCPU's registers, segment, FPU and VMCS or page-table state; with the scheduler and the restore it is a 5,000-instruction switch (Dall et al., ISCA 2016, found Xen's VM switch slower than KVM's on x86)" + _READ),
+    "xen.vcpu_restore": (1750, "estimated, because restoring the incoming vCPU's state mirrors saving the outgoing one's" + _READ),
+    "xen.irq_host": (500, "estimated, because Xen handles the physical interrupt before raising an event or injecting" + _READ),
+    "xen.eoi": (450, "estimated, because Xen's vlapic EOI exit is comparable to KVM's" + _READ),
+    "xen.apic_access": (700, "estimated, because Xen's vlapic register emulation is comparable to KVM's" + _READ),
+    "xen.ipi_send": (1000, "estimated, because Xen's vlapic ICR write sends an event to the target vCPU" + _READ),
+    "xen.inject": (300, "estimated, because injection writes the VMCS entry-interruption field" + _READ),
+    "xen.shadow_pf": (1000, "estimated, because Xen's shadow code is comparable to KVM's" + _READ),
+    "xen.mmio_decode": (1500, "estimated, because Xen's HVM emulator decodes every MMIO access" + _READ),
+    "xen.timer_arm": (1200, "estimated, because Xen's vlapic TSC-deadline write sets a Xen timer" + _READ),
+    "xen.timer_fire": (1500, "estimated, because Xen's timer softirq injects the vlapic timer interrupt" + _READ),
+    "xen.netback_pkt": (6000, "estimated, because dom0 runs netback, the Linux bridge and the physical NIC driver per packet (Menon et al., VEE 2005, found dom0 processing dominant for guest networking)" + _READ),
+    "xen.grant_copy_kb": (200, "estimated, because a grant copy (or a page flip's remapping) moves one KiB with hypervisor checks" + _READ),
     # Xen 1.0 (2003) drove the devices in the hypervisor (arch type1-hypervisor-drivers): no dom0 backend
-    "xen.vif_tx_pkt": (600, "estimated, because Xen 1.0 validates each transmit descriptor, copies it and the packet header into the hypervisor and matches the header against the virtual firewall-router's rules before queueing the payload for DMA from the guest's page (Barham et al., SOSP 2003, section 3.3)"),
-    "xen.vif_rx_pkt": (900, "estimated, because Xen 1.0 demultiplexes a received packet through the virtual firewall-router and exchanges its page with a free page from the guest's receive ring (page flipping): two page-table updates checked like an mmu_update, a TLB invalidation and the ring bookkeeping (Barham et al., SOSP 2003, section 3.3)"),
-    "xen.vbd_op": (1500, "estimated, because Xen 1.0 translates a virtual block request through the VBD's extent list, checks the guest's access and issues it to its own disk driver, then queues the completion (Barham et al., SOSP 2003, section 3.3)"),
-    "xen.blkback_op": (8000, "estimated, because blkback maps the grant, builds a bio and completes it through an event channel"),
+    "xen.vif_tx_pkt": (600, "estimated, because Xen 1.0 validates each transmit descriptor, copies it and the packet header into the hypervisor and matches the header against the virtual firewall-router's rules before queueing the payload for DMA from the guest's page (Barham et al., SOSP 2003, section 3.3)" + _READ),
+    "xen.vif_rx_pkt": (900, "estimated, because Xen 1.0 demultiplexes a received packet through the virtual firewall-router and exchanges its page with a free page from the guest's receive ring (page flipping): two page-table updates checked like an mmu_update, a TLB invalidation and the ring bookkeeping (Barham et al., SOSP 2003, section 3.3)" + _READ),
+    "xen.vbd_op": (1500, "estimated, because Xen 1.0 translates a virtual block request through the VBD's extent list, checks the guest's access and issues it to its own disk driver, then queues the completion (Barham et al., SOSP 2003, section 3.3)" + _READ),
+    "xen.blkback_op": (8000, "estimated, because blkback maps the grant, builds a bio and completes it through an event channel" + _READ),
     # ---- VMware hosted VMM (binary translation and, in 2006, its VT-x VMM) -------------------
-    "vmware.bt_callret": (17, _AA06 + ": call/ret 51 vs 11 cycles; translated returns look up the translation cache"),
-    "vmware.bt_syscall_reflect": (340, _B03 + " and " + _AA06 + ": the VMM receives the guest's system call and reflects it into the translated kernel"),
-    "vmware.bt_fault_reflect": (960, _AA06 + ": divide by zero 3,223 vs 889 cycles; a fault in guest code is classified and reflected"),
-    "vmware@2003.bt_fault_reflect": (6300, _B03 + ": protection fault 7.53 vs 1.06 us under Workstation 3.2; reflecting a guest fault cost the 2003 VMM about 15,000 cycles (it explains page fault 12.4 vs 1.42 us and mmap 620 vs 68 us as well)"),
-    "vmware.bt_traced_pte": (160, _AA06 + ": PTE modification 391 cycles; a traced write updates the shadow in the VMM"),
-    "vmware@2003.bt_traced_pte": (1100, _B03 + ": fork 874 vs 110 us and exec 2,300 vs 530 us under Workstation 3.2; before adaptive binary translation every write to a traced page-table page took a trace fault into the VMM (Adams & Agesen, ASPLOS 2006, section 3.3)"),
-    "vmware.bt_callout": (70, "estimated, because a translated privileged instruction calls out to VMM emulation code"),
-    "vmware.bt_inline_device": (85, _AA06 + ": in from port 0x80 is 214 cycles under BT, about fifteen times faster than native"),
-    "vmware.bt_cr8": (14, _AA06 + ": cr8 write 35 cycles under BT, about four times faster than native"),
-    "vmware.hidden_fault": (900, _B03 + ": VMware Workstation context switches (18.1 us vs 0.77 us) refill shadows after every address-space switch"),
-    "vmware.shadow_alloc": (3000, "estimated, because a new shadow page is allocated and zeroed in the VMM"),
-    "vmware.exit_dispatch": (1000, _AA06 + ": the 2006 hardware VMM's exit handling, from page fault 11,242 cycles"),
-    "vmware.shadow_pf": (450, _AA06 + ": hardware VMM page fault 11,242 cycles"),
-    "vmware.emulate": (500, _AA06 + ": hardware VMM PTE modification 12,733 cycles; decode and emulate the faulting write"),
-    "vmware.shadow_update": (200, _AA06 + ": with vmware.emulate, the hardware VMM's PTE modification (12,733 cycles): the shadow entry updated after the emulated write"),
-    "vmware.shadow_invlpg": (400, "estimated, because invlpg drops one shadow entry"),
-    "vmware.host_device": (800, "estimated, because the VMX process's device emulation handles one register access"),
-    "vmware.hosted_io_dispatch": (400, _AA06 + ": in (port 0x80) 15,826 cycles under the hardware VMM, whose I/O exits go through the hosted world switch"),
-    "vmware.host_net_pkt": (4000, "estimated, because on the host the VMNet driver and the host's bridge handle each packet the VMApp writes to or reads from /dev/vmnet (Sugerman et al., USENIX ATC 2001, section 3); the system call and the host NIC driver are charged apart"),
-    "vmware.host_disk_op": (20000, "estimated, because the VMApp issues each virtual disk request as a read or write of the virtual disk file, which runs the host's VFS, file system and block layer (Sugerman et al., USENIX ATC 2001, section 3)"),
-    "vmware.vlance_port": (300, "estimated, because the VMM decodes a trapped access to the emulated Lance's (or IDE controller's) registers and updates its model of the device without leaving the monitor (Sugerman et al., USENIX ATC 2001, section 4: most register accesses are handled in the VMM)"),
+    "vmware.bt_callret": (17, _AA06 + ": call/ret 51 vs 11 cycles; translated returns look up the translation cache; plausible 10-21 because this is the 90% profile-likelihood interval of its fit to adams2006:software-vmm-bt:call/ret, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "vmware.bt_syscall_reflect": (340, _B03 + " and " + _AA06 + ": the VMM receives the guest's system call and reflects it into the translated kernel; plausible 280-480 because this is the 90% profile-likelihood interval of its fit to barham2003:vmware-workstation-3.2:lmbench.null_call, adams2006:software-vmm-bt:syscall, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "vmware.bt_fault_reflect": (960, _AA06 + ": divide by zero 3,223 vs 889 cycles; a fault in guest code is classified and reflected; plausible 620-1300 because this is the 90% profile-likelihood interval of its fit to adams2006:software-vmm-bt:divzero, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "vmware@2003.bt_fault_reflect": (6300, _B03 + ": protection fault 7.53 vs 1.06 us under Workstation 3.2; reflecting a guest fault cost the 2003 VMM about 15,000 cycles (it explains page fault 12.4 vs 1.42 us and mmap 620 vs 68 us as well); plausible 4100-7900 because this is the 90% profile-likelihood interval of its fit to barham2003:vmware-workstation-3.2:lmbench.prot_fault, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "vmware.bt_traced_pte": (160, _AA06 + ": PTE modification 391 cycles; a traced write updates the shadow in the VMM; plausible 80-180 because this is the 90% profile-likelihood interval of its fit to adams2006:software-vmm-bt:ptemod, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "vmware@2003.bt_traced_pte": (1100, _B03 + ": fork 874 vs 110 us and exec 2,300 vs 530 us under Workstation 3.2; before adaptive binary translation every write to a traced page-table page took a trace fault into the VMM (Adams & Agesen, ASPLOS 2006, section 3.3); plausible 550-1500 because this is the 90% profile-likelihood interval of its fit to barham2003:vmware-workstation-3.2:lmbench.fork, barham2003:vmware-workstation-3.2:lmbench.exec, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "vmware.bt_callout": (70, "estimated, because a translated privileged instruction calls out to VMM emulation code" + _READ),
+    "vmware.bt_inline_device": (85, _AA06 + ": in from port 0x80 is 214 cycles under BT, about fifteen times faster than native; plausible 66-120 because this is the 90% profile-likelihood interval of its fit to adams2006:software-vmm-bt:in, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "vmware.bt_cr8": (14, _AA06 + ": cr8 write 35 cycles under BT, about four times faster than native; plausible 10-19 because this is the 90% profile-likelihood interval of its fit to adams2006:software-vmm-bt:cr8wr, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "vmware.hidden_fault": (900, _B03 + ": VMware Workstation context switches (18.1 us vs 0.77 us) refill shadows after every address-space switch; plausible 630-1400 because this is the 90% profile-likelihood interval of its fit to barham2003:vmware-workstation-3.2:lmbench.ctxsw_2p_0k, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "vmware.shadow_alloc": (3000, "estimated, because a new shadow page is allocated and zeroed in the VMM" + _READ),
+    "vmware.exit_dispatch": (1000, _AA06 + ": the 2006 hardware VMM's exit handling, from page fault 11,242 cycles; plausible 500-1300 because this is the 90% profile-likelihood interval of its fit to adams2006:hardware-vmm-vtx:pgfault, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "vmware.shadow_pf": (450, _AA06 + ": hardware VMM page fault 11,242 cycles; plausible 220-900 because this is the 90% profile-likelihood interval of its fit to adams2006:hardware-vmm-vtx:pgfault, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "vmware.emulate": (500, _AA06 + ": hardware VMM PTE modification 12,733 cycles; decode and emulate the faulting write; plausible 250-1000 because this is the 90% profile-likelihood interval of its fit to adams2006:hardware-vmm-vtx:ptemod, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "vmware.shadow_update": (200, _AA06 + ": with vmware.emulate, the hardware VMM's PTE modification (12,733 cycles): the shadow entry updated after the emulated write; plausible 100-400 because this is the 90% profile-likelihood interval of its fit to adams2006:hardware-vmm-vtx:ptemod, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "vmware.shadow_invlpg": (400, "estimated, because invlpg drops one shadow entry" + _READ),
+    "vmware.host_device": (800, "estimated, because the VMX process's device emulation handles one register access" + _READ),
+    "vmware.hosted_io_dispatch": (400, _AA06 + ": in (port 0x80) 15,826 cycles under the hardware VMM, whose I/O exits go through the hosted world switch; plausible 200-800 because this is the 90% profile-likelihood interval of its fit to adams2006:hardware-vmm-vtx:in, each row taken to carry the model's median error on test rows (15%), within the factor of 2 a path length read from the code carries"),
+    "vmware.host_net_pkt": (4000, "estimated, because on the host the VMNet driver and the host's bridge handle each packet the VMApp writes to or reads from /dev/vmnet (Sugerman et al., USENIX ATC 2001, section 3); the system call and the host NIC driver are charged apart" + _READ),
+    "vmware.host_disk_op": (20000, "estimated, because the VMApp issues each virtual disk request as a read or write of the virtual disk file, which runs the host's VFS, file system and block layer (Sugerman et al., USENIX ATC 2001, section 3)" + _READ),
+    "vmware.vlance_port": (300, "estimated, because the VMM decodes a trapped access to the emulated Lance's (or IDE controller's) registers and updates its model of the device without leaving the monitor (Sugerman et al., USENIX ATC 2001, section 4: most register accesses are handled in the VMM)" + _READ),
     # ---- Hyper-V -----------------------------------------------------------------------------
-    "hyperv.exit_dispatch": (550, "estimated, because Hyper-V's hypervisor handles intercepts in a path comparable to Xen's"),
-    "hyperv.hypercall": (150, "estimated, because a fast hypercall passes arguments in registers"),
-    "hyperv.root_intercept": (9000, "estimated, because intercepts forwarded to the root partition's worker process cross the VMBus and a process wakeup"),
-    "hyperv.vmbus_signal": (1500, "estimated, because a VMBus signal is a hypercall posting a message to the root partition"),
-    "hyperv.vsp_pkt": (5000, "estimated, because the root partition's network VSP and virtual switch handle each packet"),
-    "hyperv.vsp_disk_op": (12000, "estimated, because the root partition's storage VSP issues each request to its disk stack"),
+    "hyperv.exit_dispatch": (550, "estimated, because Hyper-V's hypervisor handles intercepts in a path comparable to Xen's" + _READ),
+    "hyperv.hypercall": (150, "estimated, because a fast hypercall passes arguments in registers" + _READ),
+    "hyperv.root_intercept": (9000, "estimated, because intercepts forwarded to the root partition's worker process cross the VMBus and a process wakeup" + _READ),
+    "hyperv.vmbus_signal": (1500, "estimated, because a VMBus signal is a hypercall posting a message to the root partition" + _READ),
+    "hyperv.vsp_pkt": (5000, "estimated, because the root partition's network VSP and virtual switch handle each packet" + _READ),
+    "hyperv.vsp_disk_op": (12000, "estimated, because the root partition's storage VSP issues each request to its disk stack" + _READ),
     # ---- QEMU TCG ------------------------------------------------------------------------------
-    "qemu.tcg_op": (3, "estimated, because TCG expands a guest instruction into a few micro-operations of one to three host instructions each, with lazy condition-code bookkeeping (Bellard, USENIX ATC 2005, sections 2-3)"),
-    "qemu.softmmu_access": (12, "estimated, because each guest memory access looks its page up inline in the direct-mapped software TLB: shift, mask, compare the tag, add the addend, about a dozen host instructions on a hit (Bellard, USENIX ATC 2005, section 3, software MMU)"),
-    "qemu.tb_chained_exit": (2, "estimated, because a block ending in a direct jump is patched to jump straight to its successor (Bellard, USENIX ATC 2005, direct block chaining)"),
-    "qemu.tb_lookup": (40, "estimated, because a return or indirect jump leaves the chained code and looks the next block up by its guest PC (Bellard, USENIX ATC 2005: a hash of the virtual PC into the translation cache)"),
-    "qemu.softmmu_fill": (300, "estimated, because a software-TLB miss calls tlb_fill, which walks the guest's page-table levels in C and installs the entry (tlb_set_page)"),
-    "qemu.tlb_flush": (600, "estimated, because a guest CR3 load makes QEMU clear its 256-entry software TLB tables (tlb_flush: memsets of a few KiB)"),
-    "qemu.helper": (400, "estimated, because a TCG helper call for a privileged or I/O instruction leaves translated code"),
-    "qemu.exception": (2500, "estimated, because a guest exception under TCG unwinds translated code and restores CPU state"),
+    "qemu.tcg_op": (3, "estimated, because TCG expands a guest instruction into a few micro-operations of one to three host instructions each, with lazy condition-code bookkeeping (Bellard, USENIX ATC 2005, sections 2-3)" + _READ),
+    "qemu.softmmu_access": (12, "estimated, because each guest memory access looks its page up inline in the direct-mapped software TLB: shift, mask, compare the tag, add the addend, about a dozen host instructions on a hit (Bellard, USENIX ATC 2005, section 3, software MMU)" + _READ),
+    "qemu.tb_chained_exit": (2, "estimated, because a block ending in a direct jump is patched to jump straight to its successor (Bellard, USENIX ATC 2005, direct block chaining)" + _READ),
+    "qemu.tb_lookup": (40, "estimated, because a return or indirect jump leaves the chained code and looks the next block up by its guest PC (Bellard, USENIX ATC 2005: a hash of the virtual PC into the translation cache)" + _READ),
+    "qemu.softmmu_fill": (300, "estimated, because a software-TLB miss calls tlb_fill, which walks the guest's page-table levels in C and installs the entry (tlb_set_page)" + _READ),
+    "qemu.tlb_flush": (600, "estimated, because a guest CR3 load makes QEMU clear its 256-entry software TLB tables (tlb_flush: memsets of a few KiB)" + _READ),
+    "qemu.helper": (400, "estimated, because a TCG helper call for a privileged or I/O instruction leaves translated code" + _READ),
+    "qemu.exception": (2500, "estimated, because a guest exception under TCG unwinds translated code and restores CPU state" + _READ),
 }
 
 
@@ -191,6 +193,21 @@ FITTED_TO: dict[str, tuple[str, ...]] = {
 
 #: Path lengths replaced for the current context (refits, sensitivity tables); see :func:`path_overrides`.
 _OVERRIDES: ContextVar[Mapping[str, float | None]] = ContextVar("hvkit_path_overrides", default={})
+#: The entries :func:`instructions` answered from, recorded for the current context; see :func:`path_reads`.
+_READS: ContextVar[set[str] | None] = ContextVar("hvkit_path_reads", default=None)
+
+
+@contextmanager
+def path_reads() -> Iterator[set[str]]:
+    """Within the ``with`` block, record the :data:`SOFTWARE` key of every path length :func:`instructions`
+    answers with (after releases and fallbacks), in the set it yields: what a result read, so that model
+    uncertainty varies those and no other (:mod:`kit.uncertainty`)."""
+    reads: set[str] = set()
+    token = _READS.set(reads)
+    try:
+        yield reads
+    finally:
+        _READS.reset(token)
 
 
 @contextmanager
@@ -230,13 +247,18 @@ def instructions(family: str, release: str, path: str) -> float:
     A family without its own entry uses the one :data:`FALLBACK` names.
     """
     over = _OVERRIDES.get()
+    reads = _READS.get()
     for key in _keys(family, release, path):
         if key in over:
             value = over[key]
             if value is not None:
+                if reads is not None:
+                    reads.add(key)
                 return value
             continue
         if key in SOFTWARE:
+            if reads is not None:
+                reads.add(key)
             return SOFTWARE[key][0]
     raise HvkitError("no software path", field="path", value=f"{family}.{path}",
                      allowed=sorted(k for k in SOFTWARE if k.startswith(family + ".")))

@@ -23,22 +23,22 @@ __all__ = ["VETH_PKT_INSTR", "BRIDGE_PKT_INSTR", "CONNTRACK_PKT_INSTR", "NAT_PKT
 
 VETH_PKT_INSTR = (800, "estimated, because a veth transmit hands the packet to its peer (veth_xmit, "
                        "dev_forward_skb, netif_rx) and the backlog softirq re-enters the receive path in the other "
-                       "namespace, under a thousand instructions")
+                       "namespace, under a thousand instructions; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 BRIDGE_PKT_INSTR = (1200, "estimated, because the Linux bridge looks the destination MAC up in its forwarding "
                           "database and forwards the frame (br_handle_frame, br_forward), about a thousand "
-                          "instructions")
+                          "instructions; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 CONNTRACK_PKT_INSTR = (900, "estimated, because nf_conntrack_in hashes the packet's tuple, finds its connection "
-                            "and updates the TCP state under a lock, on every packet")
+                            "and updates the TCP state under a lock, on every packet; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 NAT_PKT_INSTR = (400, "estimated, because nf_nat_packet rewrites the address and port of a tracked connection "
-                      "and updates the checksums incrementally")
+                      "and updates the checksums incrementally; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 FORWARD_FILTER_PKT_INSTR = (600, "estimated, because br_netfilter makes bridged packets traverse iptables, and "
-                                 "Docker's FORWARD chain holds a handful of rules")
+                                 "Docker's FORWARD chain holds a handful of rules; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 CONNECTION_SETUP_INSTR = (6000, "estimated, because the first packet of a connection allocates and confirms a "
                                 "conntrack entry and walks the nat table's PREROUTING and DOCKER chains to find its "
-                                "DNAT rule")
+                                "DNAT rule; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 OVERLAY_OP_INSTR = (1500, "estimated, because a union file system resolves each operation through its layers and "
                           "then calls the underlying file system (overlayfs's ovl_* wrappers, AUFS's branch "
-                          "lookups), about a thousand instructions more per file operation")
+                          "lookups), about a thousand instructions more per file operation; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 COPY_UP_INSTR_PER_KB = (250, "estimated, because copy-up reads the lower file and writes the upper one through the "
                              "page cache, two copies of each KiB at about 8 bytes per instruction, plus the file "
-                             "systems' work")
+                             "systems' work; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")

@@ -12,12 +12,12 @@ from .paths import Paths, Step, event
 
 __all__ = ["CpuEvents", "USER_CALL_DENSITY", "MEM_REFS_PER_INSTR", "BRANCHES_PER_INSTR", "HYPERCALL_NATIVE"]
 
-USER_CALL_DENSITY = (1 / 100, "estimated, because calls and returns are about 1-2% of the instructions of integer programs (Hennessy & Patterson, Computer Architecture: A Quantitative Approach, 3rd ed., chapter 2, SPECint2000 instruction mix)")
+USER_CALL_DENSITY = (1 / 100, "estimated, because calls and returns are about 1-2% of the instructions of integer programs (Hennessy & Patterson, Computer Architecture: A Quantitative Approach, 3rd ed., chapter 2, SPECint2000 instruction mix); plausible 0.005-0.02 because calls and returns are 1-2% of integer programs' instructions and fewer in loop-heavy numeric code")
 #: Guest code's memory references and branches per instruction: each reference is a softmmu TLB lookup under
 #: TCG, each branch ends a translation block
 MEM_REFS_PER_INSTR = (0.36, "Hennessy & Patterson, Computer Architecture: A Quantitative Approach, 3rd ed., chapter 2: loads are about a quarter and stores about a tenth of the instructions of SPECint2000 on x86")
 BRANCHES_PER_INSTR = (0.2, "Hennessy & Patterson, Computer Architecture: A Quantitative Approach, 3rd ed., chapter 2: conditional branches, jumps, calls and returns are about a fifth of integer instructions (basic blocks of about five instructions)")
-HYPERCALL_NATIVE = (10, "estimated, because natively a 'hypercall' is a plain function call")
+HYPERCALL_NATIVE = (10, "estimated, because natively a 'hypercall' is a plain function call; plausible 5-20 because a plain call and return costs a few to twenty cycles with its argument handling")
 
 
 class CpuEvents(Paths):

@@ -12,7 +12,7 @@ from .paths import Paths, Step, event
 
 __all__ = ["InterruptEvents", "EOI_CYCLES", "GUEST_TIMER_REARM_YEAR", "guest_rearms_timer"]
 
-EOI_CYCLES = (60, "estimated, because a local APIC or GIC CPU-interface EOI write takes tens of cycles")
+EOI_CYCLES = (60, "estimated, because a local APIC or GIC CPU-interface EOI write takes tens of cycles; plausible 30-120 because an EOI register write takes tens of cycles, and how many depends on the interrupt controller's interface")
 #: Whether the guest OS re-arms its timer at every tick (one-shot clock events)
 GUEST_TIMER_REARM_YEAR = (2008, "Linux 2.6.21 (2007) introduced clock events and high-resolution timers: the local timer runs one-shot and is re-armed at every tick (the TSC-deadline MSR or the APIC's initial count on x86, the virtual timer's compare register on ARM); the kit takes guests on profiles from 2008 on to run such kernels, and older ones periodic timers (Linux 2.4's PIT)")
 

@@ -11,10 +11,10 @@ from .paths import Paths, Step, event
 
 __all__ = ["IoEvents", "DOORBELL_CYCLES", "IRQ_REMAP_MISS_FRACTION", "VIRTIO_MMIO_ISR_ACCESSES"]
 
-DOORBELL_CYCLES = (150, "estimated, because a posted MMIO doorbell write to a NIC costs about 100-200 cycles")
+DOORBELL_CYCLES = (150, "estimated, because a posted MMIO doorbell write to a NIC costs about 100-200 cycles; plausible 100-200 because a posted MMIO write to a NIC costs about 100-200 cycles")
 #: The registers a virtio-mmio driver's interrupt handler touches per interrupt, each an exit to the VMM
 VIRTIO_MMIO_ISR_ACCESSES = (("interrupt status read", "interrupt acknowledge write"), "Linux drivers/virtio/virtio_mmio.c, vm_interrupt(): readl(VIRTIO_MMIO_INTERRUPT_STATUS), then writel(status, VIRTIO_MMIO_INTERRUPT_ACK), on every interrupt; the virtio-mmio transport has one interrupt line per device and no MSI-X (virtio specification 1.1, section 4.2)")
-IRQ_REMAP_MISS_FRACTION = (0.1, "estimated, because interrupt-remapping entries are mostly cached, so about one interrupt in ten walks the remapping table")
+IRQ_REMAP_MISS_FRACTION = (0.1, "estimated, because interrupt-remapping entries are mostly cached, so about one interrupt in ten walks the remapping table; plausible 0.02-0.3 because how often the interrupt-remapping cache misses depends on how many interrupt sources share it")
 
 
 class IoEvents(Paths):

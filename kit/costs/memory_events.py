@@ -15,10 +15,10 @@ __all__ = ["MemoryEvents", "SOFTMMU_TLB_ENTRIES", "DRAM_MLP", "PTE_STORE_CYCLES"
 #: Entries of QEMU's softmmu TLB
 SOFTMMU_TLB_ENTRIES = (256, "QEMU cpu-defs.h: CPU_TLB_SIZE is 256 entries (Bellard, USENIX ATC 2005, section 3: a direct-mapped software TLB); QEMU 3.1 and later resize it dynamically")
 #: Memory-level parallelism when a working set streams back from DRAM.
-DRAM_MLP = (5, "estimated, because a sequential sum overlaps misses and the prefetcher hides part of the latency")
+DRAM_MLP = (5, "estimated, because a sequential sum overlaps misses and the prefetcher hides part of the latency; plausible 3-8 because how many misses a sequential sum overlaps depends on the prefetchers and the core's miss buffers")
 #: Native cost of a PTE store and of INVLPG, cycles.
 PTE_STORE_CYCLES = (1, "Adams & Agesen, ASPLOS 2006: natively a PTE modification is a single-cycle store")
-INVLPG_CYCLES = (100, "estimated, because INVLPG flushes one TLB entry and serializes (about 100 cycles)")
+INVLPG_CYCLES = (100, "estimated, because INVLPG flushes one TLB entry and serializes (about 100 cycles); plausible 0.5-2x because INVLPG's cost is not measured here and differs between cores by a factor of two")
 #: Previous shadow roots KVM caches for fast CR3 switches.
 SHADOW_PREV_ROOTS = (3, "Linux arch/x86/include/asm/kvm_host.h: KVM_MMU_NUM_PREV_ROOTS is 3")
 #: The most page-table updates one Xen mmu_update hypercall may carry.

@@ -52,18 +52,18 @@ VMCS_ACCESSES_PER_EXIT = (12, "estimated from KVM's exit path as L1 (arch/x86/kv
 #: L0's work to reflect an exit into L1.
 NESTED_VMEXIT_INSTR = (3000, "estimated, because KVM's nested_vmx_vmexit copies the exit information and about a "
                              "hundred guest-state fields from VMCS02 into VMCS12 (sync_vmcs02_to_vmcs12), loads L1's "
-                             "host state from VMCS12 and switches the current VMCS (arch/x86/kvm/vmx/nested.c)")
+                             "host state from VMCS12 and switches the current VMCS (arch/x86/kvm/vmx/nested.c); plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 #: L0's work to enter L2 again when L1 resumes it.
 NESTED_VMENTRY_INSTR = (3000, "estimated, because KVM's nested_vmx_run checks VMCS12's controls and state and "
                               "merges it with L0's own settings into VMCS02 (prepare_vmcs02), a few thousand "
-                              "instructions")
+                              "instructions; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 #: L0's work to emulate one VMREAD or VMWRITE of L1.
 VMCS_ACCESS_EMUL_INSTR = (250, "estimated, because handle_vmread and handle_vmwrite decode the operands and copy "
-                               "one field of the in-memory VMCS12, a few hundred instructions after exit dispatch")
+                               "one field of the in-memory VMCS12, a few hundred instructions after exit dispatch; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 #: L0's work to keep a shadow VMCS in step with VMCS12, per reflected exit.
 SHADOW_VMCS_SYNC_INSTR = (400, "estimated, because with VMCS shadowing L0 copies the shadowed fields between VMCS12 "
                                "and the shadow VMCS around each reflected exit (copy_vmcs12_to_shadow, "
-                               "copy_shadow_to_vmcs12)")
+                               "copy_shadow_to_vmcs12); plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 #: L0 releases whose nested VMX (Intel VT-x) flushes the TLB and reloads the MMU's roots at each nested entry and exit
 NESTED_SWITCH_FLUSHES = ({("kvm", "2012")},
                          "Linux arch/x86/kvm/vmx.c of 3.x (2011-2015): prepare_vmcs02 writes L1's VPID into VMCS02 "

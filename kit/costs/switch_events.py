@@ -10,7 +10,7 @@ from .paths import Paths, Step, event
 
 __all__ = ["SwitchEvents", "IBPB_CYCLES", "KVM_HALT_POLL_S"]
 
-IBPB_CYCLES = (4000, "estimated, because an indirect-branch prediction barrier, issued when a CPU switches to another VM, costs several thousand cycles on Skylake-class cores")
+IBPB_CYCLES = (4000, "estimated, because an indirect-branch prediction barrier, issued when a CPU switches to another VM, costs several thousand cycles on Skylake-class cores; plausible 0.5-2x because the barrier's cost differs by core and microcode by a factor of two")
 #: KVM halt polling: a halted vCPU polls this long before its thread sleeps
 KVM_HALT_POLL_S = (200e-6, "Linux virt/kvm: halt_poll_ns defaults to KVM_HALT_POLL_NS_DEFAULT, 200,000 ns on x86")
 

@@ -47,53 +47,53 @@ PML_ENTRIES = (512, "Intel SDM vol. 3C, section 28.2.6 (page-modification loggin
 # ---- guest-side costs -----------------------------------------------------------------------------------
 WP_FAULT_INSTR = (700, "estimated, because KVM's fast_page_fault restores write access to a write-protected entry "
                        "with one cmpxchg and marks the dirty bitmap without taking mmu_lock (arch/x86/kvm/mmu/mmu.c), "
-                       "a few hundred instructions after exit dispatch")
+                       "a few hundred instructions after exit dispatch; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 DIRTY_BIT_SET_CYCLES = (40, "estimated, because the page walker sets an EPT dirty bit with a locked update of the "
-                            "entry on the first write through a clean translation, tens of cycles")
+                            "entry on the first write through a clean translation, tens of cycles; plausible 0.5-2x because a locked update of a page-table entry costs tens of cycles, more when the line is not cached")
 PML_DRAIN_INSTR = (25, "estimated, because vmx_flush_pml_buffer marks one dirty-bitmap bit per logged address "
-                       "(mark_page_dirty), a few tens of instructions each")
+                       "(mark_page_dirty), a few tens of instructions each; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 TLB_FLUSH_CYCLES = (500, "estimated, because an INVEPT (single-context) invalidation with its serialization costs a "
-                         "few hundred cycles before the refills")
+                         "few hundred cycles before the refills; plausible 0.5-2x because an invalidation with its serialization costs a few hundred cycles, and the refills it causes depend on the guest")
 SHADOW_UPDATE_PATH = "shadow_update"
 
 # ---- migration-thread costs (source) and receive costs (target) -----------------------------------------
 BITMAP_SCAN_INSTR_PER_PAGE = (0.25, "estimated, because reading and clearing a dirty bitmap covers 64 pages per "
-                                    "64-bit word in about 16 instructions")
+                                    "64-bit word in about 16 instructions; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 REPROTECT_INSTR = (60, "estimated, because re-protecting a written page walks its reverse map and clears the write "
-                       "bit of each mapping (kvm_mmu_write_protect_pt_masked)")
+                       "bit of each mapping (kvm_mmu_write_protect_pt_masked); plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 CLEAR_DIRTY_INSTR = (50, "estimated, because clearing the dirty bit of a logged page walks its reverse map "
-                         "(kvm_mmu_clear_dirty_pt_masked)")
+                         "(kvm_mmu_clear_dirty_pt_masked); plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 AD_SCAN_INSTR = (8, "estimated, because scanning the leaf entries of the EPT for dirty bits tests and clears one "
-                    "64-bit entry in a few instructions")
+                    "64-bit entry in a few instructions; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 SHADOW_CLEAN_INSTR_PER_PAGE = (2, "estimated, because a log-dirty CLEAN operation copies the bitmap out and tears "
-                                  "down the shadow tables, a few instructions per guest page")
+                                  "down the shadow tables, a few instructions per guest page; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 SEND_PAGE_INSTR = (4000, "estimated, because sending a 4 KiB page copies it into a socket (about 500 instructions "
                          "at 8 bytes each) and pushes three Ethernet frames through TCP/IP and the NIC driver (about "
-                         "1,000 instructions per frame)")
+                         "1,000 instructions per frame); plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 FOREIGN_MAP_INSTR = (300, "estimated, because Xen's save tool maps guest frames into dom0 in batches of 1,024 "
                           "(xc_map_foreign_batch): a privileged hypercall that writes one dom0 entry per frame, then "
-                          "unmaps them with a TLB flush")
+                          "unmaps them with a TLB flush; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 RECV_PAGE_INSTR = (4500, "estimated, because receiving a page takes three frames through the NIC driver and TCP/IP "
-                         "and copies 4 KiB into the guest's memory, a little more work than sending it")
+                         "and copies 4 KiB into the guest's memory, a little more work than sending it; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 ZERO_CHECK_INSTR = (130, "estimated, because checking a 4 KiB page for zeros reads it with vector loads, 32 bytes "
-                         "per instruction (QEMU buffer_is_zero)")
+                         "per instruction (QEMU buffer_is_zero); plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 ZERO_PAGE_HEADER_BYTES = (8, "QEMU migration/ram.c: a zero page is sent as its 8-byte address word with "
                              "RAM_SAVE_FLAG_ZERO and no data")
 COMPRESS_CYCLES_PER_BYTE = (25, "estimated, because zlib at level 1 (QEMU multifd-zlib's default level) compresses "
-                                "about 100 MB/s per core on a 2-3 GHz CPU")
-DECOMPRESS_CYCLES_PER_BYTE = (5, "estimated, because zlib inflates about 500 MB/s per core")
+                                "about 100 MB/s per core on a 2-3 GHz CPU; plausible 15-50 because zlib's speed at level 1 differs with the data and the CPU (50-170 MB/s per core)")
+DECOMPRESS_CYCLES_PER_BYTE = (5, "estimated, because zlib inflates about 500 MB/s per core; plausible 3-10 because zlib inflates 250-800 MB/s per core depending on the data and the CPU")
 COMPRESSION_RATIO = (2.0, "estimated, because the memory of a running server (code, heap objects, text in the page "
-                          "cache) compresses about twofold at fast zlib levels")
+                          "cache) compresses about twofold at fast zlib levels; plausible 1.3-4 because memory compresses from about 1.3x (dense heap data) to 4x (pages rich in zeros and text)")
 POSTCOPY_FAULT_INSTR = (15000, "estimated, because a post-copy fault on the target leaves the guest (EPT violation on "
                                "a missing page), wakes the device model's fault thread through userfaultfd, sends the "
                                "request, and installs the page with UFFDIO_COPY when it arrives: several system calls "
-                               "and context switches")
+                               "and context switches; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 POSTCOPY_SERVE_INSTR = (3000, "estimated, because the source receives a page request on its return path, looks the "
-                              "page up and queues it ahead of the background push")
+                              "page up and queues it ahead of the background push; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 CPU_STATE_KB = (16, "estimated, because a vCPU's registers, MSRs, local APIC page and XSAVE area are a few KiB to "
-                    "16 KiB")
+                    "16 KiB; plausible 4-32 because a vCPU's state is a few KiB without large XSAVE components and up to tens of KiB with AVX-512 and AMX")
 DEVICE_STATE_KB = (64, "estimated, because the device models' state (virtio rings and indices, a NIC's registers, "
-                       "the interrupt controllers and timers) is tens of KiB")
+                       "the interrupt controllers and timers) is tens of KiB; plausible 0.5-2x because the device models' state depends on the devices a VM has")
 
 
 def choose_method(hw: Hardware, mode: Mode, requested: str = "auto") -> str:

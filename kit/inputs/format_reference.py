@@ -12,7 +12,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from .hardware import PARAM_DOCS, UNMODELLED_FEATURES, Features, Hardware, Params, Quantity
+from .hardware import PARAM_DOCS, UNMODELLED_FEATURES, Features, Hardware, Params, PlausibleRange, Quantity
+from .ranges import CLAUSE_HELP
 from .measurements import Machine, MeasuredRow, Measurements
 from .modes import PARTS
 from .scenario import HostKnobs, Scenario, VmEntry
@@ -86,6 +87,12 @@ def format_reference() -> str:
             "Top-level keys:", ""] + _table(Hardware)
     out += ["", "Each `params` entry is a quantity with its provenance:", ""] + _table(Quantity)
     out += ["", "A source that starts with 'estimated' must say why ('estimated, because ...').", "",
+            "An estimated, calibrated or fitted value also states how far it may plausibly be off, beside its "
+            "source (`tests/test_ranges.py` fails on a shipped one that does not; model-uncertainty intervals "
+            "propagate these ranges, `kit.uncertainty`). Its `range`:", ""] + _table(PlausibleRange)
+    out += ["", "A fitted or measured value with a 95% `interval` and no `range` takes the interval as its range. "
+            "Where a provenance is a bare string (a workload's `provenance` entry, a path length or constant in "
+            f"the code), the range is a clause at its end: {CLAUSE_HELP}.", "",
             "A profile or workload may start with `base: ID` (a catalogue id, or a path ending in `.yaml` relative to "
             "the file) and give only what differs: mappings merge key by key, a value with its source is replaced "
             "whole, `id` is never inherited; cycles and unknown bases are refused (`kit.inputs.inherit`).", "",
@@ -94,6 +101,9 @@ def format_reference() -> str:
     out += ["", "Features a profile records but no mechanism reads yet (overriding them is refused): "
             + ", ".join(f"`{k}` ({v})" for k, v in UNMODELLED_FEATURES.items()) + ".", ""]
     out += ["## Workload (`workloads/*.yaml`)", "", "Top-level keys:", ""] + _table(Workload)
+    out += ["", "A `provenance` entry that is an estimate ends with its plausible range: " + CLAUSE_HELP
+            + " (for example `\"estimated, because ...; plausible 0.5-2x because a count estimated from the "
+              "benchmark's description may be off by a factor of two either way\"`)."]
     out += ["", "### `per_unit`: native events per unit of work", ""] + _table(PerUnit)
     out += ["", "### `params`", ""] + _table(WorkloadParams)
     out += ["", "Traits (`hvkit list workloads --trait T`): "

@@ -20,9 +20,20 @@ from ..errors import HvkitError
 from .coerce import Bool, Int, Num, to_bool, to_number
 from .files import ID_PATTERN, cached_load, catalogue_dir, load_validated, locate, read_yaml
 from .inherit import resolve_base
+from .ranges import Range, needs_range
 
-__all__ = ["Quantity", "Features", "Params", "Hardware", "UNMODELLED_FEATURES", "load_hardware", "list_hardware",
+__all__ = ["Quantity", "PlausibleRange", "Features", "Params", "Hardware", "UNMODELLED_FEATURES", "load_hardware", "list_hardware",
            "profiles_dir", "PARAM_DOCS"]
+
+
+class PlausibleRange(BaseModel):
+    """How far an estimated or fitted value may plausibly be off, and why (:mod:`kit.inputs.ranges`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    low: Num = Field(description="the lowest plausible value, in the parameter's unit")
+    high: Num = Field(description="the highest plausible value, in the parameter's unit")
+    because: str = Field(min_length=10, description="why the range is this wide (equal bounds: why the value is "
+                                                    "not varied, e.g. a configuration the experiment states)")
 
 
 class Quantity(BaseModel):
@@ -33,6 +44,9 @@ class Quantity(BaseModel):
     source: str = Field(min_length=3, description="a citation, a datasheet, or 'estimated, because ...'")
     interval: list[Num] | None = Field(None, description="a measured or fitted value's 95% interval [low, high] "
                                                          "(hvkit probe, hvkit profile fit)")
+    range: PlausibleRange | None = Field(None, description="an estimated or fitted value's plausible range with the "
+                                                           "reason for its width (what model-uncertainty intervals "
+                                                           "propagate; a fitted value's interval serves when absent)")
 
     @field_validator("source")
     @classmethod
@@ -51,6 +65,20 @@ class Quantity(BaseModel):
             if not low <= self.value <= high:
                 raise ValueError(f"the interval [{low:g}, {high:g}] does not contain the value {self.value:g}")
         return self
+
+    def plausible(self) -> Range | None:
+        """The value's plausible range: its ``range``, else the 95% ``interval`` of a measured or fitted value;
+        None when it states neither."""
+        if self.range is not None:
+            return Range(float(self.range.low), float(self.range.high), self.range.because)
+        if self.interval is not None and self.source.strip().lower().startswith(("fitted", "measured")):
+            return Range(float(self.interval[0]), float(self.interval[1]),
+                         "the 95% interval of its measurement or fit")
+        return None
+
+    def needs_range(self) -> bool:
+        """Whether the value is estimated or fitted, so that it must have a plausible range."""
+        return needs_range(self.source)
 
 
 class Features(BaseModel):
@@ -286,6 +314,12 @@ def _check_ranges(hw: Hardware, where: str) -> None:
         if name in _INTEGRAL and v != int(v):
             raise HvkitError("must be a whole number", where=where, field=f"params.{name}.value",
                              value=v, allowed="an integer")
+    for name in Params.model_fields:  # after the values themselves: a range that does not hold its value
+        q = getattr(hw.params, name)
+        if q is not None and q.range is not None and not q.range.low <= q.value <= q.range.high:
+            raise HvkitError(f"the range {q.range.low:g} to {q.range.high:g} does not hold the value {q.value:g}",
+                             where=where, field=f"params.{name}.range", value=[q.range.low, q.range.high],
+                             allowed=f"low <= {q.value:g} <= high")
     f = hw.features
     if f.hw_virt == "none" and hw.val("exit_roundtrip_cycles") > 0:
         raise HvkitError("a CPU without hardware virtualization has no VM exits", where=where,

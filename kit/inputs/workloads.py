@@ -219,12 +219,12 @@ TUNABLE = frozenset({"threads_per_vcpu", "timer_hz", "footprint_mib", "mlp", "di
 
 #: Memory a guest OS and its daemons occupy besides the workload's footprint.
 GUEST_OS_MIB = (64, "estimated, because a minimal Linux server guest (kernel, page tables, init, sshd, logging) "
-                    "resides in a few tens of MiB")
+                    "resides in a few tens of MiB; plausible 32-256 because a guest OS resides in anything from a minimal server's few tens of MiB to a distribution's default install")
 #: Pages a unit writes besides its faults and I/O buffers (its stack and allocator metadata).
-BASE_PAGES_PER_UNIT = (2, "estimated, because a unit of work writes at least its stack and a heap or slab page")
+BASE_PAGES_PER_UNIT = (2, "estimated, because a unit of work writes at least its stack and a heap or slab page; plausible 1-4 because a unit writes at least its stack page and at most a few pages of allocator and slab metadata")
 #: Hot set of a workload that does not declare one.
 DEFAULT_HOT_MIB = (4, "estimated, because stacks, allocator metadata and per-CPU kernel data of a process are a few "
-                      "MiB rewritten continually")
+                      "MiB rewritten continually; plausible 1-16 because a process's continually rewritten data ranges from about 1 MiB to tens of MiB")
 #: Why the frames a steady workload faults in are the ones it freed last.
 FRAME_RECYCLING = ("Linux mm/page_alloc.c (2.6): a freed page goes to the head of its CPU's page list "
                    "(free_hot_cold_page) and an allocation takes the head (buffered_rmqueue), so frames freed and "
@@ -235,7 +235,7 @@ PAGE_CACHE_ORDER = ("Gorman, Understanding the Linux Virtual Memory Manager (200
                     "frames it used longest ago, a cycle through the memory it occupies")
 #: Share of random memory references and of streamed cache lines that are stores.
 STORE_SHARE = (0.5, "estimated, because a random-update kernel (HPCC RandomAccess) reads and writes each word it "
-                    "touches and STREAM's kernels store one array for every one or two they load")
+                    "touches and STREAM's kernels store one array for every one or two they load; plausible 0.3-0.7 because kernels that read more than they write (a sum) and update kernels (RandomAccess) bound it")
 
 
 def writable_set(wl: Workload) -> WritableSet:

@@ -21,6 +21,7 @@ native-characterization rows and tautologies are counted but not scored.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 
@@ -139,14 +140,21 @@ def _parameter(name: str):
     raise HvkitError("unknown model parameter", field="op", value=name)
 
 
-def model_value(row) -> float:
-    """The model's value for one mapped microbenchmark row (cycles, us or the parameter's unit)."""
+def model_value(row, hw_view: Any = None) -> Any:
+    """The model's value for one mapped microbenchmark row (cycles, us or the parameter's unit).
+
+    ``hw_view`` (optional) turns the row's resolved profile into the one its paths are costed on (a
+    :class:`kit.uncertainty.overrides.HardwareView` with other values of its parameters: the row's prediction
+    interval); the mode is resolved on the profile itself.
+    """
     cmp = row["compare"]
     if cmp == "parameter":
-        return float(_parameter(row["op"]))
+        return _parameter(row["op"])
     over = parse_overrides(row["overrides"])
     hw, mode = resolve_platform(row["hardware"], row["hypervisor"], hw_overrides=over.hw or None,
                                 mode_overrides=over.mode)
+    if hw_view is not None:
+        hw = hw_view(hw)
     if cmp == "value":
         cycles = _cycles(row["op"], hw, mode)
     elif cmp == "extra_over_native":
@@ -186,7 +194,7 @@ def calibrate(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     df = load_calibration() if rows is None else rows
     df = df[~df["compare"].isin(["macro", "macro_gain"])].copy()
     df["published"] = df["value"].astype(float)
-    df["model"] = [model_value(r) for _, r in df.iterrows()]
+    df["model"] = [float(model_value(r)) for _, r in df.iterrows()]
     err = [row_error(m, p) for m, p in zip(df["model"], df["value"])]
     df["rel_error"] = [e for e, _ in err]
     df["ratio"] = [r for _, r in err]

@@ -10,9 +10,10 @@
 The tables' names are re-exported here (``from kit.results import Result``); ``validity`` is imported by its name
 (it reads the cost model, which the tables do not need).
 """
-from .tables import (BREAKDOWN_COLUMNS, EXIT_COLUMNS, LATENCY_COLUMNS, LATENCY_STATS_COLUMNS, REPLICA_COLUMNS,
-                     SUMMARY_COLUMNS, TIMELINE_COLUMNS, VM_COLUMNS, Result, contributors, latency_stats, relative)
+from .tables import (BREAKDOWN_COLUMNS, EXIT_COLUMNS, LATENCY_COLUMNS, LATENCY_STATS_COLUMNS, PI_COLUMNS,
+                     REPLICA_COLUMNS, SENSITIVITY_COLUMNS, SUMMARY_COLUMNS, TIMELINE_COLUMNS, VM_COLUMNS, Result,
+                     contributors, latency_stats, relative)
 
 __all__ = ["Result", "SUMMARY_COLUMNS", "VM_COLUMNS", "TIMELINE_COLUMNS", "BREAKDOWN_COLUMNS", "EXIT_COLUMNS",
-           "LATENCY_COLUMNS", "LATENCY_STATS_COLUMNS", "REPLICA_COLUMNS", "relative", "contributors",
-           "latency_stats"]
+           "LATENCY_COLUMNS", "LATENCY_STATS_COLUMNS", "REPLICA_COLUMNS", "PI_COLUMNS", "SENSITIVITY_COLUMNS",
+           "relative", "contributors", "latency_stats"]

@@ -14,13 +14,27 @@ from typing import Any
 import pandas as pd
 
 __all__ = ["Result", "SUMMARY_COLUMNS", "VM_COLUMNS", "TIMELINE_COLUMNS", "BREAKDOWN_COLUMNS", "EXIT_COLUMNS",
-           "LATENCY_COLUMNS", "LATENCY_STATS_COLUMNS", "REPLICA_COLUMNS", "relative", "contributors", "latency_stats"]
+           "LATENCY_COLUMNS", "LATENCY_STATS_COLUMNS", "REPLICA_COLUMNS", "PI_COLUMNS", "SENSITIVITY_COLUMNS",
+           "relative", "contributors", "latency_stats"]
 
 SUMMARY_COLUMNS = ["run", "scenario", "hardware", "hypervisor", "workload", "neighbor", "vcpus", "vms", "seed",
                    "duration", "metric", "unit", "higher_is_better", "value", "native_value", "relative_performance",
                    "relative_ci_low", "relative_ci_high", "alone_value", "interference",
                    "relative_vs_native_with_neighbor", "baseline", "replications", "units", "events", "events_per_sim_s", "wall_s", "engine", "pcpu_util", "nic_tx_util", "nic_rx_util",
-                   "disk_util", "backend_util", "resolutions", "stop_reason", "ci_low", "ci_high", "warnings", "error"]
+                   "disk_util", "backend_util", "resolutions", "stop_reason", "ci_low", "ci_high", "ci_note",
+                   "interference_ci_low", "interference_ci_high",
+                   "relative_vs_native_with_neighbor_ci_low", "relative_vs_native_with_neighbor_ci_high",
+                   "pi_low", "pi_high", "relative_pi_low", "relative_pi_high", "interference_pi_low",
+                   "interference_pi_high", "relative_vs_native_with_neighbor_pi_low",
+                   "relative_vs_native_with_neighbor_pi_high", "pi_level", "pi_dominant", "pi_method", "pi_note",
+                   "warnings", "error"]
+#: The summary's model-uncertainty columns (:mod:`kit.uncertainty`) and the quantity each interval is of
+PI_COLUMNS = {"value": ("pi_low", "pi_high"), "relative_performance": ("relative_pi_low", "relative_pi_high"),
+              "interference": ("interference_pi_low", "interference_pi_high"),
+              "relative_vs_native_with_neighbor": ("relative_vs_native_with_neighbor_pi_low",
+                                                   "relative_vs_native_with_neighbor_pi_high")}
+#: One row per run x quantity x parameter that dominates its prediction interval
+SENSITIVITY_COLUMNS = ["run", "scenario", "quantity", "parameter", "first_order", "total", "low", "high", "because"]
 VM_COLUMNS = ["run", "scenario", "vm", "units", "value"]
 #: ``cpu`` is the physical CPU a running entity held (-1 while it waited or idled)
 TIMELINE_COLUMNS = ["run", "scenario", "scope", "state", "start_s", "end_s", "guest_fraction", "cpu"]
@@ -50,6 +64,15 @@ class Result:
         by it). ``relative_vs_native_with_neighbor`` is against a native run that has the same neighbour (what
         ``relative_performance`` meant before; a VM can read above 1.0 there, since its neighbour is slowed by
         the VM's overheads too). Without a neighbour, ``alone_value`` is ``value`` and ``interference`` 1.0.
+        Two intervals, named for what they are: ``ci_*`` the **simulation noise** (95%, Student's t over the
+        replications, of the value and of each ratio: ``relative_ci_*``, ``interference_ci_*``,
+        ``relative_vs_native_with_neighbor_ci_*``; ``ci_note`` says which, and a closed form is "exact given the
+        parameters: no sampling noise", its bounds equal to the value), and ``pi_*`` the **model uncertainty**: the
+        90% prediction interval of the value and of each ratio (``relative_pi_*``, ``interference_pi_*``,
+        ``relative_vs_native_with_neighbor_pi_*``) from the plausible ranges of the estimated and fitted
+        parameters the run reads (:mod:`kit.uncertainty`), ``pi_dominant`` the parameters that make the headline's
+        interval wide (``name first-order/total`` Sobol' indices), ``pi_method`` and ``pi_note`` how it was
+        computed (missing, and said so, when it was not).
     breakdown : DataFrame
         One row per run x entity x category: ``run, scenario, scope, entity, category, seconds``;
         ``entity`` is ``vcpu`` (measured VMs), ``backend`` or ``neighbor``.
@@ -64,6 +87,9 @@ class Result:
     replicas : DataFrame
         One row per run x replication (``REPLICA_COLUMNS``): the seed and numbers of each replication, which the
         summary's means and intervals are taken over. The other tables are those of the first replication.
+    sensitivity : DataFrame
+        One row per run x quantity x dominant parameter of its prediction interval (``SENSITIVITY_COLUMNS``):
+        the parameter's first-order and total Sobol' indices, its plausible range and why it is that wide.
     """
 
     summary: pd.DataFrame
@@ -74,6 +100,7 @@ class Result:
     specs: list = field(default_factory=list)
     timeline: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TIMELINE_COLUMNS))
     replicas: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REPLICA_COLUMNS))
+    sensitivity: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SENSITIVITY_COLUMNS))
 
     @classmethod
     def from_rows(cls, summaries: Iterable[dict], breakdown: Iterable[dict], exits: Iterable[dict],
@@ -101,7 +128,7 @@ class Result:
 
     @staticmethod
     def concat(results: list["Result"]) -> "Result":
-        tables = ("summary", "breakdown", "exits", "latency", "vms", "timeline", "replicas")
+        tables = ("summary", "breakdown", "exits", "latency", "vms", "timeline", "replicas", "sensitivity")
         frames = {k: pd.concat([getattr(r, k) for r in results], ignore_index=True) for k in tables}
         return Result(**frames, specs=[s for r in results for s in r.specs])
 
@@ -113,6 +140,11 @@ class Result:
             b = self.breakdown[(self.breakdown["run"] == rid) & (self.breakdown["entity"] == "vcpu")]
             e = self.exits[self.exits["run"] == rid]
             rec = {k: _json_value(row[k]) for k in SUMMARY_COLUMNS}
+            sens = self.sensitivity[self.sensitivity["run"] == rid]
+            rec["pi_dominant"] = {q: [{"parameter": r["parameter"], "first_order": round(float(r["first_order"]), 3),
+                                       "total": round(float(r["total"]), 3), "range": [r["low"], r["high"]],
+                                       "because": r["because"]} for _, r in g.iterrows()]
+                                  for q, g in sens.groupby("quantity", sort=False)} if len(sens) else None
             reps = self.replicas[self.replicas["run"] == rid]
             if len(reps) > 1:
                 rec["replicas"] = [{k: _json_value(r[k]) for k in ("replication", "seed", "value",

@@ -26,11 +26,11 @@ __all__ = ["unit_seconds", "check_duration", "in_flight_bound", "peak_rate", "ch
 
 #: A run is flagged short when the units under way at its end can move its value by more than this share
 SHORT_RUN_TOLERANCE = (0.05, "estimated, because an effect under 5% is below the model's own uncertainty against "
-                             "published measurements, and one above it would be mistaken for an overhead")
+                             "published measurements, and one above it would be mistaken for an overhead; fixed because it is a threshold of the run's warnings, which moves no number")
 #: A rate is flagged above the peak when it exceeds it by more than this many standard deviations of the mean size
 #: of the units counted
 PEAK_SIGMAS = (3.0, "estimated, because a sum of independent unit sizes exceeds its mean by three standard "
-                    "deviations about once in a thousand runs (normal approximation)")
+                    "deviations about once in a thousand runs (normal approximation); fixed because it is a threshold of the run's warnings, which moves no number")
 
 
 def unit_seconds(res: Resolved) -> float:

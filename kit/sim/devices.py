@@ -6,7 +6,7 @@ import simpy
 __all__ = ["Device", "DISK_SERVERS"]
 
 #: Parallel servers of a disk: a spinning disk serves one request at a time; a flash device many
-DISK_SERVERS = ({"hdd": 1, "flash": 16}, "estimated, because an NVMe SSD serves tens of requests in parallel across its channels while a disk head serves one; a profile whose random service time is under 1 ms is taken as flash")
+DISK_SERVERS = ({"hdd": 1, "flash": 16}, "estimated, because an NVMe SSD serves tens of requests in parallel across its channels while a disk head serves one; a profile whose random service time is under 1 ms is taken as flash; fixed because the number of requests a device serves at once is a structural choice of the device model (one head; a flash controller's channels), varied by another disk profile rather than sampled")
 
 
 class Device:

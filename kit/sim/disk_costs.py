@@ -11,9 +11,9 @@ from .work import HYPERVISOR, Work, backend_category
 
 __all__ = ["DiskCosts", "IDE_EXITS_PER_REQUEST", "HOSTED_DISK_PORT_ACCESSES"]
 
-IDE_EXITS_PER_REQUEST = (6, "estimated, because an ATA PIO/DMA command programs the sector count, LBA low/mid/high, device and command registers (ATA-6 taskfile)")
+IDE_EXITS_PER_REQUEST = (6, "estimated, because an ATA PIO/DMA command programs the sector count, LBA low/mid/high, device and command registers (ATA-6 taskfile); plausible 4-8 because a driver programs between four and eight taskfile registers per command")
 #: The hosted VMM's emulated disk controller (VMware Workstation: IDE or BusLogic)
-HOSTED_DISK_PORT_ACCESSES = (8, "estimated, because an IDE DMA request programs the ATA taskfile (sector count, LBA low/mid/high, device, command) and the bus-master command register, and its interrupt handler reads the status register (ATA-6 and the SFF-8038i bus-master interface)")
+HOSTED_DISK_PORT_ACCESSES = (8, "estimated, because an IDE DMA request programs the ATA taskfile (sector count, LBA low/mid/high, device, command) and the bus-master command register, and its interrupt handler reads the status register (ATA-6 and the SFF-8038i bus-master interface); plausible 6-12 because a driver programs the taskfile and the bus master and reads the status once or twice per request")
 
 
 class DiskCosts(UnitCosts):

@@ -20,12 +20,12 @@ __all__ = ["start", "blocks", "ChainedCpuThread", "ChainedWrite", "request_start
            "ITEM_TARGET_S", "UNIT_WORK_CV", "TCP_WINDOW_BATCHES", "SEGMENTS_PER_ACK"]
 
 #: Variation of one unit's work: gamma with shape k has CV 1/sqrt(k)
-UNIT_WORK_CV = (0.3, "estimated, because per-request and per-compilation work varies by tens of percent around its mean in profiles of these benchmarks")
+UNIT_WORK_CV = (0.3, "estimated, because per-request and per-compilation work varies by tens of percent around its mean in profiles of these benchmarks; fixed because it shapes the sampling noise of a unit's work, which the replications' interval measures, not the expected value")
 #: Guest work per scheduled item for CPU-bound threads: short units are batched to about this much
-ITEM_TARGET_S = (1e-3, "estimated, because a millisecond is short against scheduler slices (0.75-30 ms) and long against the events it replaces")
+ITEM_TARGET_S = (1e-3, "estimated, because a millisecond is short against scheduler slices (0.75-30 ms) and long against the events it replaces; fixed because it is a setting of the simulation's method (its batching or tick), not a property of the system, so it is no source of model uncertainty")
 #: A stream is simulated in batches of half a TCP window, two in flight; within a batch the NIC's interrupts follow
 #: its coalescing (Costing.stream_guest) and a backend drains its ring once per batch
-TCP_WINDOW_BATCHES = (2, "estimated, because a sender keeps its window full with two half-window batches in flight, and a backend woken for a batch drains the whole ring before it sleeps again")
+TCP_WINDOW_BATCHES = (2, "estimated, because a sender keeps its window full with two half-window batches in flight, and a backend woken for a batch drains the whole ring before it sleeps again; fixed because it is a setting of the simulation's method (its batching or tick), not a property of the system, so it is no source of model uncertainty")
 
 
 def jitter(host, k: int = 1) -> float:

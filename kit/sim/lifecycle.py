@@ -29,7 +29,8 @@ __all__ = ["MigrationLoad", "LifecycleRunner", "BRINGS_TO_LIFE", "CHUNK_BYTES", 
 BRINGS_TO_LIFE = ("create", "restore", "clone")
 #: Bytes moved through the disk or the NIC at a time, so that other requests interleave
 CHUNK_BYTES = (1 << 20, "estimated, because save, restore and migration streams write and send in pieces of about "
-                        "a MiB, between which other requests are served")
+                        "a MiB, between which other requests are served; plausible 0.25-4x because toolstacks write in pieces "
+                        "of a few hundred KiB to a few MiB")
 
 
 @dataclass(frozen=True)

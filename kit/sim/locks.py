@@ -60,14 +60,14 @@ PLE_WINDOW = (4096, "Linux arch/x86/kvm/vmx/vmx.c: ple_window defaults to KVM_VM
                     "Xen's vmx ple_window is 4096 as well")
 PLE_HANDLER_INSTR = (2000, "estimated, because kvm_vcpu_on_spin scans the VM's vCPUs for a preempted candidate and "
                            "calls yield_to (a run-queue lock and a reschedule), about two thousand instructions for a "
-                           "VM of a few vCPUs")
+                           "VM of a few vCPUs; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 PV_SPIN_THRESHOLD = (1 << 15, "Linux kernel/locking/qspinlock_paravirt.h: SPIN_THRESHOLD (1 << 15) iterations "
                               "before pv_wait halts the waiter")
 PAUSE_CYCLES = (40, "estimated, because PAUSE takes about 10 cycles before Skylake and about 140 on Skylake and "
-                    "later Intel cores (Intel optimization manual); a spin-loop iteration with its load is about 40")
+                    "later Intel cores (Intel optimization manual); a spin-loop iteration with its load is about 40; plausible 10-140 because PAUSE takes about 10 cycles before Skylake and about 140 on Skylake and later Intel cores")
 COSTOP_SKEW_S = (3e-3, "estimated, because ESX's relaxed co-scheduler co-stops a vCPU whose skew against a stopped "
                        "sibling exceeds a threshold of a few milliseconds (VMware, The CPU Scheduler in VMware "
-                       "vSphere 5.1, 2013)")
+                       "vSphere 5.1, 2013); plausible 1e-3 to 1e-2 because ESX's co-stop threshold is not published; a few milliseconds either way")
 #: Spinning with nothing to stop it (a spin item ends when the lock is released)
 _FOREVER_S = 3600.0
 _SYNC_STREAM = 0x10C5

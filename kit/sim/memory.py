@@ -54,12 +54,12 @@ LINE_BYTES = 64
 #: Share of the DRAM channels' peak that a node sustains
 MEM_EFFICIENCY = (0.8, "estimated, because STREAM triad on server sockets reaches about 75-85% of the channels' "
                        "theoretical peak (McCalpin, STREAM benchmark results; refresh, bus turnarounds and bank "
-                       "conflicts take the rest)")
+                       "conflicts take the rest); plausible 0.75-0.85 because STREAM triad on server sockets reaches 75-85% of the channels' peak")
 #: Loaded-latency curve: a DRAM line takes L0 * (1 + K rho^2 / (1 - rho)) at utilization rho of the sustainable peak
 LOADED_LATENCY = (0.25, "estimated, because loaded-latency curves measured with Intel's Memory Latency Checker stay "
                         "within 10-20% of idle latency up to about half the sustainable bandwidth and rise steeply "
                         "as it is approached; K rho^2/(1-rho) with K = 0.25 gives 1.1x at 0.5, 1.8x at 0.8 and "
-                        "3x at 0.9")
+                        "3x at 0.9; plausible 0.1-0.5 because loaded-latency curves differ between memory controllers and their queue policies")
 #: Extra cycles are quantized to this share of a unit, so that a run shares a bounded number of Work objects
 EXTRA_QUANTUM = 1e-4
 _RHO_MAX = 1.0 - 1e-9

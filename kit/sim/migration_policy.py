@@ -57,7 +57,8 @@ QEMU_POLICY = {
     "downtime_limit_ms": (300, "QEMU migration: DEFAULT_MIGRATE_SET_DOWNTIME 300 ms; the VM stops when the "
                                "remaining dirty memory can be sent in that time at the measured bandwidth"),
     "max_rounds": (60, "estimated, because QEMU itself iterates until the downtime limit is met (or forever); the "
-                       "model stops after this many rounds and reports that the migration did not converge"),
+                       "model stops after this many rounds and reports that the migration did not converge; fixed because "
+                       "QEMU has no round limit: the cap only ends a migration that would never converge"),
 }
 POLICY_NAMES = ("xen", "clark", "qemu")
 
@@ -68,16 +69,19 @@ SUSPEND_S = ({"cooperative": 1e-3, "paused": 50e-6},
              "frontends and saves its state before the suspend hypercall (Linux-xen drivers/xen/core/reboot.c "
              "__do_suspend), about a millisecond, plausible 0.3-3 ms; a hardware-virtualized guest is paused by "
              "the hypervisor, an IPI that takes each vCPU out of guest mode, while the device model stops its "
-             "threads (QEMU vm_stop), tens of microseconds with no request in flight, plausible 10-500 us")
+             "threads (QEMU vm_stop), tens of microseconds with no request in flight, plausible 10-500 us; plausible 0.3-3x because "
+             "neither step has been timed here, and both are a few wakeups whose cost varies with the host")
 #: Re-creating the VM on the target from the received state.
 RESTORE_S = (0.5e-3, "estimated, because the target loads each vCPU's registers and the device models' state "
                      "through a few dozen calls into the hypervisor (xc_linux_restore's vcpu context, QEMU's "
                      "vmstate load and KVM_SET_* ioctls) before it unpauses the VM, a few hundred microseconds; "
-                     "plausible 0.2-2 ms")
+                     "plausible 0.2-2 ms; plausible 2e-4 to 2e-3 because the calls' count and cost vary with the "
+                     "vCPUs and devices")
 #: Pinning one page-table page of a paravirtual guest on the target.
 PIN_TABLE_S = (5e-6, "estimated, because xc_linux_restore pins every page-table page of a paravirtual guest "
                      "(MMUEXT_PIN_L*_TABLE), and Xen validates each of its 512 or 1024 entries and takes a type "
-                     "reference on the page it maps, a few cycles each: about 5 us per table, plausible 2-20 us")
+                     "reference on the page it maps, a few cycles each: about 5 us per table; plausible 2e-6 to 2e-5 because validation "
+                     "skips empty entries and the type references' cost varies")
 #: Entries of a page-table page whose pages the kernel's own map of the guest's memory covers.
 TABLE_ENTRIES = (512, "x86 PAE and 64-bit page tables hold 512 entries per 4 KiB page (Intel SDM vol. 3A, 4.4-4.5): "
                       "the guest kernel's map of its memory takes one leaf table per 2 MiB")
@@ -87,7 +91,8 @@ RECONNECT_S = ({"split": 5e-3, "default": 5e-4},
                "backend (the frontend and backend states Initialising, InitWait, Initialised and Connected, each a "
                "store write whose watch wakes the other side), about a millisecond per step, plausible 2-15 ms; "
                "emulated, virtio and vhost devices restore their state from the migration stream and restart their "
-               "threads in well under a millisecond, plausible 0.1-2 ms")
+               "threads in well under a millisecond, plausible 0.1-2 ms; plausible 0.3-3x because the handshake's "
+               "steps are wakeups whose cost depends on the toolstack")
 
 
 @dataclass(frozen=True)

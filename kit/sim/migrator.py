@@ -54,17 +54,17 @@ MIGRATION = W_MIGRATION
 #: Post-copy with pre-paging (Hines and Gopalan, VEE 2009)
 POSTCOPY = {
     "prepage_pages": (64, "estimated, because Hines and Gopalan's bubbling pre-pages outward from each faulting "
-                          "page; a 256 KiB neighbourhood is a few chunks of the background push"),
+                          "page; a 256 KiB neighbourhood is a few chunks of the background push; plausible 16-256 because the pre-paging window of Hines and Gopalan's bubbling is not published; a quarter to four times the estimate"),
 }
 #: Pages a migration thread hands to the socket at a time.
-CHUNK_PAGES = (16, "estimated, because a sender writes 64 KiB (one TSO burst) at a time")
+CHUNK_PAGES = (16, "estimated, because a sender writes 64 KiB (one TSO burst) at a time; fixed because it is a setting of the simulation's method (the size of the writes it simulates), not a property of the system, so it is no source of model uncertainty")
 #: Chunks in flight between the migration thread and the wire.
-SOCKET_WINDOW_CHUNKS = (4, "estimated, because a TCP socket send buffer of 256 KiB keeps four 64 KiB writes queued")
+SOCKET_WINDOW_CHUNKS = (4, "estimated, because a TCP socket send buffer of 256 KiB keeps four 64 KiB writes queued; plausible 2-8 because socket send buffers of 128-512 KiB are common defaults")
 #: Period at which the guest's completed work is turned into page writes and tracking costs.
 TICK_S = (2e-3, "estimated, because a couple of milliseconds is short against a round (hundreds of ms) and long "
-                "against one unit of most workloads")
+                "against one unit of most workloads; fixed because it is a setting of the simulation's method (its batching or tick), not a property of the system, so it is no source of model uncertainty")
 #: Smallest batch of tracking work handed to the vCPUs (so that an idle vCPU is not woken for nothing).
-MIN_CHARGE_S = (20e-6, "estimated, because tracking faults of a few tens of microseconds are run together")
+MIN_CHARGE_S = (20e-6, "estimated, because tracking faults of a few tens of microseconds are run together; fixed because it is a setting of the simulation's method (its batching or tick), not a property of the system, so it is no source of model uncertainty")
 
 
 def thread_name(mode: Mode) -> str:

@@ -19,17 +19,17 @@ __all__ = ["NetCosts", "Packets", "TCP_IP_HEADER_BYTES", "ETHERNET_FRAME_OVERHEA
            "LANCE_ISR_PORT_ACCESSES", "E1000_TX_EXITS_PER_PACKET", "E1000_RX_EXITS_PER_INTERRUPT"]
 
 #: Emulated-device register accesses that exit
-E1000_TX_EXITS_PER_PACKET = (2, "estimated, because an e1000 driver writes the transmit descriptor tail (TDT) per packet and reads or acknowledges status once more (QEMU hw/net/e1000.c)")
+E1000_TX_EXITS_PER_PACKET = (2, "estimated, because an e1000 driver writes the transmit descriptor tail (TDT) per packet and reads or acknowledges status once more (QEMU hw/net/e1000.c); plausible 1-3 because a driver writes the tail register once per packet and reads or acknowledges status zero to two times more")
 
-E1000_RX_EXITS_PER_INTERRUPT = (2, "estimated, because the e1000 interrupt handler reads ICR and the receive path writes RDT once per interrupt (Linux e1000_intr, e1000_clean_rx_irq)")
+E1000_RX_EXITS_PER_INTERRUPT = (2, "estimated, because the e1000 interrupt handler reads ICR and the receive path writes RDT once per interrupt (Linux e1000_intr, e1000_clean_rx_irq); plausible 1-3 because an interrupt handler reads the cause register and writes the tail register zero to two times more")
 #: Ethernet framing per frame on the wire
 ETHERNET_FRAME_OVERHEAD_BYTES = (38, "IEEE 802.3: a 7-byte preamble, a 1-byte start delimiter, a 14-byte header, a 4-byte frame check sequence and a 12-byte inter-frame gap per frame")
 #: Data segments per TCP ACK (delayed ACKs)
 SEGMENTS_PER_ACK = (2, "RFC 1122 section 4.2.3.2 and RFC 5681: a receiver ACKs at least every second full-sized segment")
 #: Native TCP/IP stack work per pure ACK (guest kernel instructions)
-TCP_ACK_RX_INSTR = (1500, "estimated, because receiving a pure ACK runs the driver's receive path, ip_rcv and tcp_ack, which frees the acknowledged buffers and opens the window (about 1.5 k instructions in Linux 2.4-2.6)")
+TCP_ACK_RX_INSTR = (1500, "estimated, because receiving a pure ACK runs the driver's receive path, ip_rcv and tcp_ack, which frees the acknowledged buffers and opens the window (about 1.5 k instructions in Linux 2.4-2.6); plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 
-TCP_ACK_TX_INSTR = (1200, "estimated, because tcp_send_ack allocates a buffer, builds the header and runs ip_output and the driver's transmit (about 1.2 k instructions)")
+TCP_ACK_TX_INSTR = (1200, "estimated, because tcp_send_ack allocates a buffer, builds the header and runs ip_output and the driver's transmit (about 1.2 k instructions); plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 #: Control segments of a TCP connection opened and closed per request: (received, sent) by the server
 HANDSHAKE_SEGMENTS = ((3, 2), "RFC 793 sections 3.4-3.5: the server receives SYN, the handshake's ACK and the client's FIN, and sends SYN-ACK and its FIN (its last ACK rides on the FIN exchange)")
 #: The hosted VMM's emulated NIC (VMware Workstation: an AMD Lance/PCnet)

@@ -43,17 +43,17 @@ __all__ = ["MemoryPlan", "VmMemory", "plan_memory", "RECLAIM", "HOST_RESERVE_MIB
 PAGE_MIB = 4096 / 2 ** 20
 #: Memory the hypervisor and its driver domain or host OS keep for themselves
 HOST_RESERVE_MIB = (512, "estimated, because a hypervisor with a minimal driver domain or host Linux (kernel, "
-                         "page cache floor, device model and management daemons) keeps about half a GiB")
+                         "page cache floor, device model and management daemons) keeps about half a GiB; plausible 256-1024 because a minimal dom0 or host keeps a few hundred MiB, a general-purpose one up to a GiB")
 #: Pages a page-sharing scanner examines per second by default
 SCAN_PAGES_PER_S = (5000, "Linux Documentation/admin-guide/mm/ksm.rst: ksmd defaults, pages_to_scan 100 every "
                           "sleep_millisecs 20")
 #: Host CPU per scanned page: a checksum of the page and a comparison with a candidate in the trees
 SCAN_CYCLES_PER_PAGE = (3000, "estimated, because ksmd checksums each 4 KiB page (jhash2, about 1-2 cycles per "
-                              "byte) and compares it with a candidate (memcmp of up to 4 KiB) in its trees")
+                              "byte) and compares it with a candidate (memcmp of up to 4 KiB) in its trees; plausible 0.5-2x because checksumming and comparing a page costs 1-2 cycles per byte, and how often a comparison is needed varies")
 #: Host CPU of a swap-in: the hypervisor's fault, the host kernel's swap cache lookup, the I/O submission
 HOST_SWAP_FAULT_CYCLES = (20000, "estimated, because a Linux swap-in (do_swap_page: swap cache miss, block I/O "
                                  "submission, page table update) runs about 10-20 us of kernel code besides the "
-                                 "wait for the disk")
+                                 "wait for the disk; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 
 #: What each hypervisor family can do when its VMs want more memory than the host has: swap VM memory (host
 #: swapping), share pages by content, balloon its guests

@@ -21,9 +21,9 @@ from ..stats import t95
 __all__ = ["Stopper", "LatencyLog", "NoLatencyLog", "t95", "batch_ci", "BATCHES", "MIN_BATCHES", "STOP_KINDS"]
 
 #: Batches over the longest duration a run may take.
-BATCHES = (100, "estimated, because a hundred batches over a preset's duration keep tens of requests per batch, long against the few round trips over which requests are correlated, while the interval is checked often enough to stop within a few percent of the time it needs")
+BATCHES = (100, "estimated, because a hundred batches over a preset's duration keep tens of requests per batch, long against the few round trips over which requests are correlated, while the interval is checked often enough to stop within a few percent of the time it needs; fixed because it is a setting of the simulation's method (the batches of its stopping rule), not a property of the system, so it is no source of model uncertainty")
 #: The fewest batches an interval is computed from (a run stops no earlier than this share of its duration).
-MIN_BATCHES = (20, "estimated, because the t interval of a batch mean needs about twenty batches before its own width is trusted (Law and Kelton, Simulation Modeling and Analysis, batch means)")
+MIN_BATCHES = (20, "estimated, because the t interval of a batch mean needs about twenty batches before its own width is trusted (Law and Kelton, Simulation Modeling and Analysis, batch means); fixed because it is a setting of the simulation's method (the batches of its stopping rule), not a property of the system, so it is no source of model uncertainty")
 #: Workload kinds that may stop early: request/response and I/O workloads.
 STOP_KINDS = frozenset({"request", "disk", "stream"})
 

@@ -32,15 +32,15 @@ __all__ = ["UnitCosts", "cached", "local_miss_ratio", "DMA_MAP_UNMAP_INSTR", "IO
 TCP_IP_HEADER_BYTES = (52, "RFC 791, RFC 793 and RFC 7323: 20-byte IPv4 and TCP headers plus the 12-byte timestamp option Linux sends by default")
 
 #: DMA remapping of the host's own devices through the IOMMU (mode part dma_remap)
-DMA_MAP_UNMAP_INSTR = (900, "estimated, because mapping a buffer for DMA allocates an I/O virtual address and writes the I/O page table, and unmapping clears it, about a thousand instructions together in the Linux IOMMU driver (Peleg et al., USENIX ATC 2015, measured costs of this order before their scalability fixes)")
+DMA_MAP_UNMAP_INSTR = (900, "estimated, because mapping a buffer for DMA allocates an I/O virtual address and writes the I/O page table, and unmapping clears it, about a thousand instructions together in the Linux IOMMU driver (Peleg et al., USENIX ATC 2015, measured costs of this order before their scalability fixes); plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 
-IOTLB_INVALIDATION_CYCLES = (2000, "estimated, because a synchronous IOTLB invalidation (a queued-invalidation descriptor and its wait) takes about a microsecond (Ben-Yehuda et al., OLS 2007, and Peleg et al., USENIX ATC 2015, found strict unmapping the dominant IOMMU cost)")
+IOTLB_INVALIDATION_CYCLES = (2000, "estimated, because a synchronous IOTLB invalidation (a queued-invalidation descriptor and its wait) takes about a microsecond (Ben-Yehuda et al., OLS 2007, and Peleg et al., USENIX ATC 2015, found strict unmapping the dominant IOMMU cost); plausible 0.5-2x because a synchronous invalidation takes about a microsecond, with its wait depending on the IOMMU")
 
 LAZY_UNMAPS_PER_FLUSH = (250, "Linux drivers/iommu: deferred (lazy) unmapping flushes the IOTLB once per batch of up to 250 freed mappings (HIGH_WATER_MARK), or on a 10 ms timer")
 
-NIC_IRQ_INSTR = (600, "estimated, because a NIC interrupt handler reads and acknowledges the device's status and schedules its receive and transmit cleanup, a few hundred instructions beyond the interrupt entry")
+NIC_IRQ_INSTR = (600, "estimated, because a NIC interrupt handler reads and acknowledges the device's status and schedules its receive and transmit cleanup, a few hundred instructions beyond the interrupt entry; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 
-LANCE_ISR_PORT_ACCESSES = (4, "estimated, because a Lance interrupt handler selects CSR0 through the address port, reads it, writes the bits back to acknowledge them and re-enables interrupts (pcnet32_interrupt)")
+LANCE_ISR_PORT_ACCESSES = (4, "estimated, because a Lance interrupt handler selects CSR0 through the address port, reads it, writes the bits back to acknowledge them and re-enables interrupts (pcnet32_interrupt); plausible 3-6 because a Lance handler selects and reads CSR0, acknowledges and re-enables interrupts, in three to six accesses")
 
 
 def local_miss_ratio(page_bytes: float, entries: float, base_entries: float, footprint: float) -> float:

@@ -51,7 +51,7 @@ class SweepIncomplete(RuntimeError):
 def sweep(base: Spec, grid: dict | None = None, *, zip_params: dict | None = None, points: list | None = None,
           replications: int = 1, executor: Executor | Any = None, workers: int | None = None,
           store: str | os.PathLike | Store | None = None, progress: Reporter | None = None,
-          retry_errors: bool = False) -> pd.DataFrame:
+          retry_errors: bool = False, model_uncertainty: bool = False) -> pd.DataFrame:
     """Run a sweep and return one tidy row per point and replication.
 
     Parameters
@@ -75,6 +75,11 @@ def sweep(base: Spec, grid: dict | None = None, *, zip_params: dict | None = Non
         points; :func:`kit.ui.progress.terminal_bar` draws it (``terminal_bar("points")``).
     retry_errors : bool
         Recompute points stored with an error instead of reusing them.
+    model_uncertainty : bool
+        Give each point its 90% prediction intervals (``pi_*``, :mod:`kit.sweep.intervals`), computed here after
+        the points, once per point (``hvkit sweep`` and the sweep panel ask for them unless told not to; they cost
+        about as much again as the points). ``ci_note`` is always given (a closed form is exact given the
+        parameters).
 
     Returns
     -------
@@ -82,8 +87,9 @@ def sweep(base: Spec, grid: dict | None = None, *, zip_params: dict | None = Non
         Spec columns (every field, plus ``mode.*``, ``hw.*``, ``workload.*``
         overrides), ``point``, ``replication``, ``spec_hash``, ``kit_version``,
         the summary metrics, ``error`` (empty when the point succeeded) and
-        ``reused`` (True when it came from the store). A point whose spec
-        appears more than once in the plan is computed once.
+        ``reused`` (True when it came from the store), ``ci_note`` and the prediction intervals
+        (:data:`kit.sweep.intervals.INTERVAL_COLUMNS`). A point whose spec appears more than once in the plan is
+        computed once.
 
     Raises
     ------
@@ -109,7 +115,9 @@ def sweep(base: Spec, grid: dict | None = None, *, zip_params: dict | None = Non
     try:
         if st is not None:
             st.lock()
-        return _sweep(plan, st, executor, workers, report, retry_errors)
+        df = _sweep(plan, st, executor, workers, report, retry_errors)
+        from .intervals import with_intervals
+        return with_intervals(df, {p["spec"].key(__version__): p["spec"] for p in plan}, model_uncertainty)
     finally:
         if st is not None:
             for msg in st.problems:

@@ -28,7 +28,7 @@ __all__ = ["MODE_COLORS", "CATEGORY_COLORS", "STATE_COLORS", "LABELS", "label", 
            "latency_cdf", "path_waterfall", "sweep_line", "sweep_heatmap", "vcpu_timeline", "published_vs_model",
            "migration_timeline", "migration_rounds", "downtime_vs_dirty_rate", "writable_working_set",
            "METHOD_COLORS", "REFERENCE_WORDS",
-           "per_vm_relative", "cpu_occupancy", "isolation_heatmap"]
+           "per_vm_relative", "cpu_occupancy", "isolation_heatmap", "reliability_diagram"]
 
 MODE_COLORS = {
     "native": "#4d4d4d", "xen-pv": "#1f77b4", "xen-hvm": "#6baed6", "xen-pvh": "#08519c", "kvm": "#d62728",
@@ -208,10 +208,19 @@ def _left_out(fig: go.Figure, dropped: list[str], why: str) -> None:
                            showarrow=False, xanchor="left", font={"size": 11, "color": "#b30000"})
 
 
+def _exact(d: pd.DataFrame) -> pd.Series:
+    """Rows whose noise interval is none because they are closed forms (``ci_note``, :mod:`kit.uncertainty`)."""
+    from ..uncertainty import EXACT_NOTE
+    return d["ci_note"].astype(str).eq(EXACT_NOTE) if "ci_note" in d else pd.Series(False, index=d.index)
+
+
 def relative_performance(summary: pd.DataFrame, x: str = "workload", title: str | None = None,
                          labels: dict | None = None) -> go.Figure:
-    """Bars of relative performance (1.0 = native) by mode, grouped by ``x``, with the native line at 1 and, where
-    every run was replicated, the 95% intervals (``relative_ci_low``/``relative_ci_high``) as error bars."""
+    """Bars of relative performance (1.0 = native) by mode, grouped by ``x``, with the native line at 1 and, as
+    whiskers, the 90% prediction intervals where every run has one (``relative_pi_low``/``relative_pi_high``:
+    model uncertainty), else, where every run was replicated, the 95% noise intervals
+    (``relative_ci_low``/``relative_ci_high``). A closed form's noise interval has no width and is not drawn:
+    the figure says it is exact given the parameters."""
     err = summary["error"].fillna("").astype(str) if "error" in summary else pd.Series("", index=summary.index)
     rp = pd.to_numeric(summary["relative_performance"], errors="coerce")
     keep = (err == "") & np.isfinite(rp)
@@ -219,11 +228,23 @@ def relative_performance(summary: pd.DataFrame, x: str = "workload", title: str 
     modes = list(dict.fromkeys(ok["hypervisor"]))
     words = {c: label(c, labels) for c in (x, "hypervisor", "relative_performance")}
     ci = {}
-    if "relative_ci_high" in ok:  # replicated runs: the 95% interval from Student's t as error bars
-        hi = pd.to_numeric(ok["relative_ci_high"], errors="coerce") - pd.to_numeric(ok["relative_performance"])
-        if len(hi) and np.isfinite(hi).all():
-            ok = ok.assign(ci_half=hi)
+    whiskers = ""
+    rel = pd.to_numeric(ok["relative_performance"])
+    pi_lo = pd.to_numeric(ok.get("relative_pi_low", pd.Series(np.nan, index=ok.index)), errors="coerce")
+    pi_hi = pd.to_numeric(ok.get("relative_pi_high", pd.Series(np.nan, index=ok.index)), errors="coerce")
+    have_pi = np.isfinite(pi_lo) & np.isfinite(pi_hi)
+    if len(ok) and have_pi[ok["hypervisor"] != "native"].all():  # model uncertainty (native is 1 by definition)
+        ok = ok.assign(pi_plus=(pi_hi - rel).where(have_pi, 0.0), pi_minus=(rel - pi_lo).where(have_pi, 0.0))
+        ci = {"error_y": "pi_plus", "error_y_minus": "pi_minus"}
+        whiskers = "whiskers: 90% prediction interval (model uncertainty)"
+    elif "relative_ci_high" in ok:  # replicated runs: the 95% interval from Student's t as error bars
+        hi = pd.to_numeric(ok["relative_ci_high"], errors="coerce") - rel
+        if len(hi) and np.isfinite(hi).all() and (hi > 0).any():
+            ok = ok.assign(ci_half=hi.where(~_exact(ok), np.nan))
             ci = {"error_y": "ci_half"}
+            whiskers = "whiskers: 95% interval over replications (simulation noise)"
+    if _exact(ok).any():
+        whiskers += ("; " if whiskers else "") + "closed forms: exact given the parameters, no sampling noise"
     fig = px.bar(ok, x=x, y="relative_performance", color="hypervisor", color_discrete_map=mode_colors(modes),
                  category_orders={"hypervisor": modes, x: list(dict.fromkeys(ok[x]))}, labels=words,
                  barmode="relative" if x == "hypervisor" else "group", **ci)
@@ -235,6 +256,9 @@ def relative_performance(summary: pd.DataFrame, x: str = "workload", title: str 
     default = f"Relative performance against native: {_listing(others or modes)}{by}{_context(ok, skip=[x])}"
     fig.update_layout(title=title or default, legend_title=words["hypervisor"], template="plotly_white",
                       showlegend=x != "hypervisor")
+    if whiskers:
+        fig.add_annotation(text=whiskers, xref="paper", yref="paper", x=1, y=1.02, showarrow=False,
+                           xanchor="right", yanchor="bottom", font={"size": 11, "color": "#555"})
     _left_out(fig, [str(s) for s in summary.loc[~keep, "hypervisor"]], "failed or no result")
     return fig
 
@@ -359,11 +383,23 @@ def path_waterfall(path: list[dict], title: str | None = None) -> go.Figure:
 
 def sweep_line(df: pd.DataFrame, x: str, y: str = "relative_performance", color: str | None = None,
                level: float = 0.95, title: str | None = None, labels: dict | None = None) -> go.Figure:
-    """Mean of ``y`` against ``x`` with a 95% band from Student's t over replications (none where a point has one
-    replication), one line per ``color`` value."""
+    """Mean of ``y`` against ``x`` with a 95% band from Student's t over replications (simulation noise; none where
+    a point has one replication, and none where it is a closed form, exact given the parameters: a band of zero
+    width is not a measurement), and a dotted band of the 90% prediction interval (model uncertainty) where the
+    rows have one (``pi_*`` of ``value``, ``relative_pi_*`` of ``relative_performance``), one line per ``color``
+    value."""
     from ..stats import mean_ci
     by = [x] + ([color] if color else [])
     g = mean_ci(df, by, value=y, level=level).sort_values(by)
+    pi = {"value": ("pi_low", "pi_high"), "relative_performance": ("relative_pi_low", "relative_pi_high")}.get(y)
+    ok_rows = df[df["error"] == ""] if "error" in df else df
+    if pi is not None and pi[0] in ok_rows:
+        first = ok_rows.groupby(by)[[pi[0], pi[1]]].first().reset_index()
+        g = g.merge(first, on=by, how="left")
+    if "ci_note" in ok_rows:  # a closed form's replications are identical: no noise band, not a zero-wide one
+        exact = _exact(ok_rows).groupby([ok_rows[c] for c in by]).all().rename("exact").reset_index()
+        g = g.merge(exact, on=by, how="left")
+        g.loc[g["exact"].fillna(False).astype(bool), ["ci_low", "ci_high"]] = np.nan
     g = g[np.isfinite(g["mean"])]
     words = {c: label(c, labels) for c in [x, y] + ([color] if color else [])}
     groups = [(str(n), d) for n, d in g.groupby(color, sort=False)] if color else [(_short(words[y]), g)]
@@ -371,6 +407,13 @@ def sweep_line(df: pd.DataFrame, x: str, y: str = "relative_performance", color:
     fig = go.Figure()
     for name, d in groups:
         c = colors[name]
+        if pi is not None and pi[0] in d:
+            pb = d[np.isfinite(pd.to_numeric(d[pi[0]], errors="coerce"))]
+            xs, lo, hi = list(pb[x]), list(pb[pi[0]].astype(float)), list(pb[pi[1]].astype(float))
+            if xs:
+                fig.add_scatter(x=xs + xs[::-1], y=hi + lo[::-1], fill="toself", fillcolor=c, opacity=0.08,
+                                line={"width": 1, "dash": "dot", "color": c}, showlegend=False, hoverinfo="skip",
+                                name=f"{name}: 90% prediction interval", legendgroup=name)
         band = d[np.isfinite(d["ci_low"].astype(float))]  # one replication has no interval: no band there
         xs, lo, hi = list(band[x]), list(band["ci_low"]), list(band["ci_high"])
         fig.add_scatter(x=xs + xs[::-1], y=hi + lo[::-1], fill="toself", fillcolor=c, opacity=0.2, line_width=0,
@@ -381,6 +424,40 @@ def sweep_line(df: pd.DataFrame, x: str, y: str = "relative_performance", color:
     default = vs[0].upper() + vs[1:] + (f", by {_short(words[color])}" if color else "") + _context(df)
     fig.update_layout(title=title or default, xaxis_title=words[x], yaxis_title=words[y],
                       legend_title=words[color] if color else "", template="plotly_white")
+    notes = ["solid band: 95% interval over replications (simulation noise)"]
+    if pi is not None and pi[0] in g and np.isfinite(pd.to_numeric(g[pi[0]], errors="coerce")).any():
+        notes.append("dotted band: 90% prediction interval (model uncertainty)")
+    if "exact" in g and g["exact"].fillna(False).astype(bool).any():
+        notes.append("closed forms: exact given the parameters, no noise band")
+    fig.add_annotation(text="; ".join(notes), xref="paper", yref="paper", x=0, y=1.02, showarrow=False,
+                       xanchor="left", yanchor="bottom", font={"size": 10, "color": "#555"})
+    return fig
+
+
+def reliability_diagram(table: pd.DataFrame, title: str | None = None) -> go.Figure:
+    """Nominal against observed coverage of the prediction intervals (:func:`kit.papers.coverage.reliability`):
+    one line per role and kind of row (test rows, fit rows; micro, macro), the diagonal where an interval is right
+    as often as it says, and each point's median interval width in its hover text. Below the diagonal:
+    overconfident; on it with wide intervals: vacuous."""
+    fig = go.Figure()
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": "#888"},
+                    name="calibrated (observed = nominal)", hoverinfo="skip")
+    palette = {"test": "#c0392b", "fit": "#2471a3"}
+    for (role, kind), d in table.groupby(["role", "kind"], sort=True):
+        d = d.sort_values("nominal")
+        fig.add_scatter(x=d["nominal"], y=d["observed"], mode="lines+markers+text",
+                        name=f"{role} rows ({kind}, {int(d['rows'].iloc[0])})",
+                        line={"color": palette.get(str(role), "#555"), "dash": "solid" if kind == "micro" else "dot"},
+                        text=[f"{w:.0%}" for w in d["median_width"]], textposition="bottom right",
+                        customdata=d[["median_width", "verdict"]],
+                        hovertemplate="nominal %{x:.0%}: observed %{y:.0%}<br>median width %{customdata[0]:.0%} "
+                                      "of the value<br>%{customdata[1]}<extra></extra>")
+    fig.update_layout(title=title or ("Reliability of the prediction intervals<br><sup>nominal against observed "
+                                      "coverage of the published values; labels: median width of the intervals, "
+                                      "share of the model's value</sup>"),
+                      xaxis={"title": "nominal coverage", "range": [0.45, 1.0], "tickformat": ".0%"},
+                      yaxis={"title": "share of published values inside", "range": [0.0, 1.05], "tickformat": ".0%"},
+                      template="plotly_white", legend={"x": 0.98, "y": 0.02, "xanchor": "right", "yanchor": "bottom"})
     return fig
 
 

@@ -91,7 +91,7 @@ def seed_interval(where: str, values: list[float]) -> tuple[float, float]:
 
 
 def predict_rows(preds: list[Prediction], max_seeds: int | None = None, require_width: bool = True,
-                 model_commit: str = "") -> pd.DataFrame:
+                 model_commit: str = "", model_uncertainty: bool = False) -> pd.DataFrame:
     """Compute the rows of ``preds``; rows that differ only in hypervisor share their native runs.
 
     With ``max_seeds``, a group whose widest 95% half-width is not under :data:`MAX_HALF_WIDTH` after its
@@ -101,6 +101,11 @@ def predict_rows(preds: list[Prediction], max_seeds: int | None = None, require_
     confidence half-width is not under :data:`MAX_HALF_WIDTH`; without it a wider interval is reported as it is.
     ``model_commit`` fills the column of that name: the model a file to commit is computed at (its set's
     :attr:`~kit.papers.predictions.prediction_set.PredictionSet.model_commit`); empty for the current model.
+
+    With ``model_uncertainty`` (every blind file from the sixth set on; the committed files stay as they were)
+    each row also carries the model's 90% prediction interval of its relative performance at the first seed
+    (``pi_low``, ``pi_high``: the plausible ranges of the parameters it reads, :mod:`kit.uncertainty`) and the
+    parameters that dominate it (``pi_dominant``), beside the seeds' 95% noise interval (``ci_*``).
     """
     groups: dict[tuple, list[int]] = {}
     for i, p in enumerate(preds):
@@ -119,8 +124,11 @@ def predict_rows(preds: list[Prediction], max_seeds: int | None = None, require_
                 if not (max_seeds and widest >= MAX_HALF_WIDTH and n < max_seeds):
                     break
                 n = min(max_seeds, 2 * n)
-            res = compare(base.hardware, base.workload, ["native", *modes], seed=base.seed + k, **kw)
+            res = compare(base.hardware, base.workload, ["native", *modes], seed=base.seed + k,
+                          model_uncertainty=model_uncertainty and k == 0, **kw)
             s = res.summary
+            if k == 0:
+                first = s
             bad = s[s["error"] != ""]
             if len(bad):
                 raise HvkitError("a predicted run failed", where=base.label(), field="hypervisor",
@@ -156,4 +164,8 @@ def predict_rows(preds: list[Prediction], max_seeds: int | None = None, require_
                 "first_seed": p.spec.seed, "duration": float(base.duration),
                 "explained_by": explained(native_runs, d["runs"]), "kit_version": __version__,
                 "model_commit": model_commit}
+            if model_uncertainty:
+                pi = first[first["hypervisor"] == p.spec.hypervisor].iloc[0]
+                rows[i].update(pi_low=round(float(pi["relative_pi_low"]), 4),
+                               pi_high=round(float(pi["relative_pi_high"]), 4), pi_dominant=pi["pi_dominant"])
     return pd.DataFrame([rows[i] for i in range(len(preds))])

@@ -34,6 +34,7 @@ from ...stats import format_ci
 from ..export import save_tables
 
 __all__ = ["Panel", "hardware_summary", "error_html", "finite", "dropdown", "duration_box", "replications_box",
+           "with_pi", "model_uncertainty_box",
            "with_ci", "set_pairs", "KEEP", "NONE", "MAX_DURATION_S", "MAX_REPLICATIONS", "SWEEP_MAX_DURATION_S",
            "SWEEP_MAX_RUNS"]
 
@@ -277,11 +278,31 @@ def replications_box() -> W.BoundedIntText:
 
 
 def with_ci(row, col: str, ci: str, fmt: str) -> str:
-    """A summary number with only the digits its 95% interval supports (``kit.stats.format_ci``)."""
+    """A summary number with only the digits its 95% interval supports (``kit.stats.format_ci``); a closed form's
+    is said exact, not printed as ``± 0``."""
+    from ...uncertainty import EXACT_NOTE
     lo, hi = row[f"{ci}_low"], row[f"{ci}_high"]
+    if row.get("ci_note") == EXACT_NOTE:
+        return f"{float(row[col]):{fmt}} (exact given the parameters)"
     if finite(lo) and finite(hi):
         return format_ci(float(row[col]), (float(hi) - float(lo)) / 2)
     return f"{float(row[col]):{fmt}}"
+
+
+def with_pi(row, col: str, pi: str, fmt: str) -> str:
+    """A summary number's 90% prediction interval (model uncertainty) and its dominant parameters, or why it has
+    none."""
+    lo, hi = row.get(f"{pi}_low"), row.get(f"{pi}_high")
+    if finite(lo) and finite(hi):
+        return (f"90% prediction interval {float(lo):{fmt}} to {float(hi):{fmt}} (model uncertainty; dominant: "
+                f"{row.get('pi_dominant') or 'none'})")
+    return f"model uncertainty {row.get('pi_note') or 'not computed'}"
+
+
+def model_uncertainty_box() -> W.Checkbox:
+    """Whether a panel's runs give their 90% prediction intervals (model uncertainty, :mod:`kit.uncertainty`)."""
+    return W.Checkbox(value=True, description="model uncertainty (90% interval)", indent=False,
+                      layout=W.Layout(width="260px"))
 
 
 def set_pairs(text: str, prefix: str = "", sep: str | None = None) -> list[tuple[str, str]]:

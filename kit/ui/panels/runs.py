@@ -19,7 +19,7 @@ from ...inputs.workloads import list_workloads
 from ...run import compare
 from .. import plots
 from .base import (KEEP, MAX_DURATION_S, NONE, Panel, dropdown, duration_box, error_html, finite, hardware_summary,
-                   replications_box, set_pairs, with_ci)
+                   replications_box, set_pairs, with_ci, with_pi, model_uncertainty_box)
 
 __all__ = ["ExperimentPanel", "ComparePanel", "MicrobenchPanel", "LevelsPanel"]
 
@@ -55,6 +55,7 @@ class ExperimentPanel(Panel):
                                                layout=W.Layout(width="140px"))
         self.seed = W.IntText(value=0, description="seed", layout=W.Layout(width="160px"))
         self.replications = replications_box()
+        self.uncertain = model_uncertainty_box()
         self.duration = duration_box(0.0, f"duration (s, 0 = default, at most {MAX_DURATION_S:g})")
         self.sets = W.Text(value="", description="more --set", placeholder="hw.exit_roundtrip_cycles=300 pin=true",
                            style=wide, layout=W.Layout(width="420px"), continuous_update=False)
@@ -63,7 +64,7 @@ class ExperimentPanel(Panel):
                     W.HBox(list(self.overrides.values())[:3]), W.HBox(list(self.overrides.values())[3:]),
                     W.HBox([self.vcpus, self.vms, self.pcpus]),
                     W.HBox([self.weights, self.caps, self.neighbor, self.neighbor_vcpus]),
-                    W.HBox([self.seed, self.replications, self.duration, self.sets])]
+                    W.HBox([self.seed, self.replications, self.duration, self.sets]), self.uncertain]
         super().__init__(controls, "experiment")
 
     def spec(self) -> Spec:
@@ -124,7 +125,8 @@ class ExperimentPanel(Panel):
         s = self.spec()
         kw = s.model_dump(exclude={"hardware", "hypervisor", "workload"})
         names = ["native", s.hypervisor] if s.hypervisor != "native" else ["native"]
-        r = compare(s.hardware, s.workload, names, replications=self.replications.value, **{**kw, "mode": s.mode})
+        r = compare(s.hardware, s.workload, names, replications=self.replications.value,
+                    model_uncertainty=self.uncertain.value, **{**kw, "mode": s.mode})
         row = r.summary.iloc[-1]
         if row["error"]:
             raise HvkitError(row["error"])
@@ -136,15 +138,18 @@ class ExperimentPanel(Panel):
         fig = plots.overhead_breakdown(r.breakdown, r.summary)
         self.show_figure(fig)
         self.show_table(r.summary[["hypervisor", "neighbor", "workload", "metric", "unit", "value", "ci_low",
-                                   "ci_high", "relative_performance", "relative_ci_low", "relative_ci_high",
-                                   "interference", "replications", "events", "resolutions", "baseline"]])
+                                   "ci_high", "ci_note", "pi_low", "pi_high", "relative_performance",
+                                   "relative_ci_low", "relative_ci_high", "relative_pi_low", "relative_pi_high",
+                                   "pi_dominant", "interference", "replications", "events", "resolutions",
+                                   "baseline"]])
 
     def _done_message(self, r):
         row = r.summary.iloc[-1]
         text = html.escape(f"{row['hypervisor']}: {with_ci(row, 'relative_performance', 'relative_ci', '.3f')} of "
                            f"native alone ({with_ci(row, 'value', 'ci', '.4g')} {row['unit']})"
                            + (f"; interference {row['interference']:.3f} beside {row['neighbor']}"
-                              if row["neighbor"] else ""))
+                              if row["neighbor"] else "")
+                           + f"; {with_pi(row, 'relative_performance', 'relative_pi', '.3f')}")
         warnings = " ".join(w for w in r.summary["warnings"].fillna("") if w)
         if warnings:  # a short run or a rate above the hardware's peak: said, not hidden (kit.results.validity)
             text += f" <span style='color:#b36b00'>warning: {html.escape(warnings)}</span>"
@@ -169,11 +174,13 @@ class ComparePanel(Panel):
         self.duration = duration_box(0.0, f"duration (s, 0 = default, at most {MAX_DURATION_S:g})")
         self.seed = W.IntText(value=0, description="seed", layout=W.Layout(width="160px"))
         self.replications = replications_box()
+        self.uncertain = model_uncertainty_box()
         self.neighbors = W.SelectMultiple(options=[NONE] + [w.id for w in list_workloads()], value=(NONE,),
                                           description="neighbours", rows=6)
         self.view = W.ToggleButtons(options=list(self.VIEWS), value=view)
         self.view.observe(lambda ch: self.last_result is not None and self._render(self.last_result), "value")
-        super().__init__([W.HBox([self.hardware, self.workload]), W.HBox([self.duration, self.seed, self.replications]),
+        super().__init__([W.HBox([self.hardware, self.workload]), W.HBox([self.duration, self.seed, self.replications,
+                                                                           self.uncertain]),
                           W.HBox([self.hypervisors, self.neighbors, self.view])], "compare")
 
     def names(self) -> list[str]:
@@ -205,7 +212,8 @@ class ComparePanel(Panel):
     def _compute(self):
         neighbors = [None if n == NONE else n for n in self.neighbors.value] or [None]
         return compare(self.hardware.value, self.workload.value, self.names(), replications=self.replications.value,
-                       neighbors=neighbors, duration=self.duration.value or None, seed=self.seed.value)
+                       neighbors=neighbors, duration=self.duration.value or None, seed=self.seed.value,
+                       model_uncertainty=self.uncertain.value)
 
     def _render(self, r):
         several = r.summary["neighbor"].fillna(NONE).nunique() > 1  # one bar per mode and neighbour
@@ -214,9 +222,10 @@ class ComparePanel(Panel):
                "exits": lambda: plots.exits_per_second(r.exits, r.summary),
                "latency": lambda: plots.latency_cdf(r.latency)}[self.view.value]()
         self.show_figure(fig)
-        self.show_table(r.summary[["hypervisor", "neighbor", "value", "ci_low", "ci_high", "unit",
-                                   "relative_performance", "relative_ci_low", "relative_ci_high", "interference",
-                                   "replications", "error"]])
+        self.show_table(r.summary[["hypervisor", "neighbor", "value", "ci_low", "ci_high", "ci_note", "unit",
+                                   "relative_performance", "relative_ci_low", "relative_ci_high", "relative_pi_low",
+                                   "relative_pi_high", "pi_dominant", "interference", "interference_pi_low",
+                                   "interference_pi_high", "replications", "error"]])
 
     def _done_message(self, r):
         failed = r.summary[r.summary["error"].fillna("") != ""]

@@ -17,7 +17,8 @@ from ...inputs.spec import Spec
 from ...inputs.workloads import list_workloads
 from .. import plots
 from ..progress import terminal_bar
-from .base import SWEEP_MAX_DURATION_S, SWEEP_MAX_RUNS, Panel, dropdown, duration_box, error_html
+from .base import (SWEEP_MAX_DURATION_S, SWEEP_MAX_RUNS, Panel, dropdown, duration_box, error_html,
+                   model_uncertainty_box)
 
 __all__ = ["SweepPanel", "CrossoverPanel", "sweep_report"]
 
@@ -53,6 +54,7 @@ class SweepPanel(Panel):
         self.range = W.IntRangeSlider(value=(lo, hi), min=0, max=hi * 2, description="range", continuous_update=False)
         self.steps = W.IntSlider(value=5, min=2, max=10, description="points", continuous_update=False)
         self.reps = W.IntSlider(value=2, min=1, max=5, description="replications", continuous_update=False)
+        self.uncertain = model_uncertainty_box()
         self.duration = duration_box(0.01, f"duration (s, at most {SWEEP_MAX_DURATION_S:g})", SWEEP_MAX_DURATION_S,
                                   "240px")
         self.progress = W.Output()
@@ -60,7 +62,7 @@ class SweepPanel(Panel):
         self.param.observe(self._param_changed, "value")
         super().__init__([W.HBox([self.hardware, self.workload, self.hypervisors]),
                           W.HBox([self.param, self.range]), W.HBox([self.steps, self.reps, self.duration]),
-                          self.progress], "sweep")
+                          self.uncertain, self.progress], "sweep")
 
     def _param_changed(self, ch):
         lo, hi = self.PARAMS[ch["new"]]
@@ -111,7 +113,8 @@ class SweepPanel(Panel):
                              "replications, or hvkit sweep for the full grid", field="points x modes x replications")
         self.progress.clear_output()
         with self.progress, terminal_bar("points") as bar:
-            return sweep(base, grid, replications=self.reps.value, progress=bar, workers=self.workers)
+            return sweep(base, grid, replications=self.reps.value, progress=bar, workers=self.workers,
+                         model_uncertainty=self.uncertain.value)
 
     def _render(self, df):
         ok = df[df["error"].fillna("") == ""]
