@@ -261,6 +261,8 @@ def test_wakeup_preemption_follows_each_policy():
     assert c2.beats(waker, -0.004, -0.0034) and not c2.beats(waker, -0.004, -0.0036)
     bvt = BvtPolicy()
     assert bvt.beats(waker, 1.0, 1.0) and not bvt.beats(waker, 1.0, 0.999)
+    waker.vruntime = 1.0  # queued at the run queue's head: ahead of queued domains of its own virtual time
+    assert bvt.priority(waker, True) < 1.0 == bvt.priority(waker, False)
     assert (credit.min_run_s, c2.min_run_s, bvt.min_run_s, cfs.min_run_s) == (0.001, 0.001, 0.005, 0.0)
 
 

@@ -531,7 +531,10 @@ class BvtPolicy(Policy):
         ent.vruntime = max(ent.vruntime, svt)
 
     def priority(self, ent: Entity, waking: bool) -> float:
-        return ent.vruntime
+        # wake_up puts the waker at the run queue's head, and schedule() takes the first of the smallest virtual
+        # times: a waker goes ahead of queued domains of its own virtual time (CPU-bound domains that each ran one
+        # allowance have equal ones); a domain whose time ran out goes to the tail
+        return math.nextafter(ent.vruntime, -math.inf) if waking else ent.vruntime
 
     def standing(self, ent: Entity, ran_s: float) -> float:
         return ent.vruntime + ran_s * DEFAULT_WEIGHT[0] / ent.weight
@@ -540,7 +543,7 @@ class BvtPolicy(Policy):
         return waking
 
     def beats(self, waker: Entity, priority: float, standing: float) -> bool:
-        return priority <= standing  # wake_up puts the waker at the run queue's head: it wins a tie
+        return priority <= standing  # the waker at the run queue's head wins a tie
 
     def slice_for(self, ent: Entity | None, pool: Any) -> float:
         others = len(pool.users) + len(pool.queue) > pool.capacity
