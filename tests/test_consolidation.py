@@ -29,7 +29,7 @@ from kit.sim.switches import CACHE_REFILL
 
 HW = "skylake-sp-2017"
 #: hackbench: one VM of 8 vCPUs on 4 CPUs (2:1), and the same VM with a CPU per vCPU
-OVER = dict(hardware=HW, workload="hackbench", vcpus=8, pcpus=4, duration=0.06, seed=3)
+OVER = dict(hardware=HW, workload="hackbench", vcpus=8, pcpus=4, duration=0.2, seed=3)
 FIT = dict(OVER, pcpus=8)
 
 
@@ -213,9 +213,39 @@ def test_every_switch_between_vms_is_charged():
     one = run(Spec.make(hardware=HW, hypervisor="kvm", workload="kernel-build", vcpus=2, pcpus=1, duration=0.2,
                         engine="discrete"), baseline=False)
     assert CACHE_REFILL not in cats(one)
-    fluid = run(Spec.make(hardware=HW, hypervisor="kvm", workload="kernel-build", vms=2, pcpus=1, duration=0.2),
+    # eight VMs taking turns: the seven between two runs of one touch more than the 1 MiB L2 holds
+    fluid = run(Spec.make(hardware=HW, hypervisor="kvm", workload="kernel-build", vms=8, pcpus=1, duration=1.0),
                 baseline=False)
     assert fluid.summary["engine"].iloc[0] == "hybrid" and cats(fluid).get(CACHE_REFILL, 0) > 0
+
+
+def test_a_switch_reloads_what_the_vms_in_between_displaced():
+    """The private cache keeps the most recent lines: a VM's working set survives the VMs that ran since it did
+    while their data and it fit; the last of many VMs taking turns reloads all of it, two small ones nothing."""
+    from kit.inputs.hardware import load_hardware
+    from kit.inputs.modes import hypervisor
+    from kit.inputs.workloads import load_workload
+    from kit.sim.mode_costs import costing_for
+    from kit.sim.switches import switch_work, touched_bytes
+    hw = load_hardware(HW)
+    wl = load_workload("kernel-build")
+    cost = costing_for(hw, hypervisor("kvm", hw), wl)
+    freq = hw.val("freq_ghz") * 1e9
+    own = wl.per_unit.ws_pages * 4096.0  # 256 KiB, in a 1 MiB L2
+
+    def refill(displaced):
+        return switch_work(cost, hw, freq, wl, displaced).cycles.get(CACHE_REFILL, 0.0)
+
+    everything = refill(None)
+    assert everything > 0 and refill(1024 * 1024.0) == everything
+    assert refill(touched_bytes(wl, hw)) == 0.0  # one other kernel-build: both fit
+    assert refill(1024 * 1024.0 - own / 2) == pytest.approx(everything / 2)  # half of it pushed out
+    # the discrete engine counts the VMs that ran in between: three kernel-builds on one CPU fit with room to spare,
+    # eight do not (only each VM's first run on the CPU reloads everything)
+    few, many = (run(Spec.make(hardware=HW, hypervisor="kvm", workload="kernel-build", vms=n, pcpus=1, duration=0.4,
+                               engine="discrete"), baseline=False) for n in (3, 8))
+    per_unit = [cats(r).get(CACHE_REFILL, 0.0) / r.summary["units"].iloc[0] for r in (few, many)]
+    assert per_unit[0] < 0.5 * per_unit[1]
 
 
 def test_a_timeline_says_which_cpu_each_vcpu_ran_on():

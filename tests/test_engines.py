@@ -135,8 +135,10 @@ def test_a_cap_limits_a_vm_to_its_share(hypervisor):
 
 
 @pytest.mark.parametrize("kw", [dict(workload="kernel-build", vms=8, vcpus=2, pcpus=4),
-                                # one vCPU per VM: dbench's spinlocks would take a VM of several vCPUs to slices
-                                dict(workload="dbench", vms=4, vcpus=1, pcpus=1, hypervisor="xen-pv"),
+                                # one vCPU per VM: dbench's spinlocks would take a VM of several vCPUs to slices;
+                                # credit2: under credit, dom0 woken by the disk reorders the queue (slices)
+                                dict(workload="dbench", vms=4, vcpus=1, pcpus=1, hypervisor="xen-pv",
+                                     mode={"scheduler": "credit2"}),
                                 dict(workload="kernel-build", vcpus=4, pcpus=2, pin=True),
                                 dict(workload="netperf-rr", duration=0.01)])
 def test_every_entitys_time_adds_up_to_the_duration(kw):
@@ -150,7 +152,9 @@ def test_every_entitys_time_adds_up_to_the_duration(kw):
 
 @pytest.mark.slow
 def test_contended_cpu_bound_work_matches_the_discrete_engine():
-    """The same throughput as the discrete engine's, and the same share per VM (8 replications each)."""
+    """The same throughput as the discrete engine's, and the same share per VM (8 replications each): within the
+    interval of the difference, or 0.1% (units count the work done, so CPU-bound runs vary little between seeds,
+    and the fluid engine charges VM switches at the policy's mean rate rather than run by run)."""
     def values(engine):
         out = []
         for k in range(8):
@@ -159,7 +163,171 @@ def test_contended_cpu_bound_work_matches_the_discrete_engine():
         return np.array(out)
     d, h = values("discrete"), values("hybrid")
     half = t95(14) * np.sqrt(d.var(ddof=1) / 8 + h.var(ddof=1) / 8)
-    assert abs(d.mean() - h.mean()) <= half
+    assert abs(d.mean() - h.mean()) <= half + 1e-3 * d.mean()
+
+
+# ---- the discrete engine's preemption follows the policy --------------------------------------------------------
+
+#: Each policy's shares and preemption points for two CPU-bound VMs on one CPU, as the policy states them: both
+#: always runnable, so each gets its weight's share; a run lasts (seconds) until the first CFS tick (4 ms at HZ 250)
+#: after the CFS slice (the 6 ms latency over two, on one CPU), the credit slice (30 ms), two credit2 rate limits
+#: (each vCPU runs until its credit falls the 1 ms rate limit below the other's) or BVT's 5 ms context switch
+#: allowance
+POLICY_RUNS = {"kvm": ("cfs", 0.004), "xen-hvm": ("credit", 0.030), "xen-credit2": ("credit2", 0.002),
+               "xen-bvt": ("bvt", 0.005)}
+
+
+def _pair(mode: str, weights: tuple[int, int], duration: float):
+    """A VM of 1 ms pieces (specjbb's short units batched to ``ITEM_TARGET_S``) beside one of 40 ms pieces
+    (cpu-hog's units), on one CPU, the discrete engine."""
+    from kit.consolidation import run_scenario
+    from kit.inputs.scenario import Scenario
+    hv, sched = {"kvm": ("kvm", None), "xen-hvm": ("xen-hvm", None), "xen-credit2": ("xen-hvm", "credit2"),
+                 "xen-bvt": ("xen-hvm", "bvt")}[mode]
+    scn = Scenario.make(name="pair", hardware=HW, hypervisor=hv, mode={"scheduler": sched} if sched else {},
+                        duration=duration, engine="discrete", host={"pcpus": 1},
+                        vms=[{"name": "short", "workload": "specjbb", "weight": weights[0]},
+                             {"name": "long", "workload": "cpu-hog", "weight": weights[1]}])
+    r = run_scenario(scn, alone=False, native=False)
+    b = r.breakdown[~r.breakdown["category"].isin(["idle", "queueing"])]
+    busy = b[b["scope"].str.contains("vcpu")].groupby("scope")["seconds"].sum() / duration
+    return busy["host.short.vcpu0"], busy["host.long.vcpu0"], r.host["vm_switches"] / duration
+
+
+def test_the_pair_has_pieces_of_1_and_40_ms():
+    from kit.inputs.modes import hypervisor
+    from kit.inputs.workloads import load_workload
+    from kit.sim.drivers import ITEM_TARGET_S
+    from kit.sim.mode_costs import costing_for
+    hw = resolve(spec()).hw
+    freq = hw.val("freq_ghz") * 1e9
+    unit = {w: costing_for(hw, hypervisor("kvm", hw), load_workload(w)).unit().total / freq
+            for w in ("specjbb", "cpu-hog")}
+    assert unit["specjbb"] < 0.05 * ITEM_TARGET_S[0] and 0.035 < unit["cpu-hog"] < 0.045
+
+
+@pytest.mark.parametrize("mode,weights", [(m, (256, 256)) for m in POLICY_RUNS]
+                         + [pytest.param(m, (256, 768), marks=pytest.mark.slow) for m in POLICY_RUNS if m != "xen-hvm"])
+def test_unequal_pieces_get_the_policys_shares(mode, weights):
+    """Issue 25: with the CPU handed away at the end of every 1 ms piece, the short-piece VM got 26% under CFS and
+    12% under credit; each policy gives CPU-bound entities their weight's share, whatever their pieces. Credit's
+    weights hold only as far as its credit bound lets them: a vCPU that waits out another's 30 ms slice while it
+    earns more than a slice's worth of credit loses the excess (csched_acct), so two vCPUs of unequal weight on one
+    CPU are checked at equal weights only."""
+    short, long_, _ = _pair(mode, weights, 1.5)
+    expected = weights[0] / sum(weights)
+    assert short == pytest.approx(expected, abs=0.02) and long_ == pytest.approx(1 - expected, abs=0.02)
+
+
+@pytest.mark.parametrize("mode", list(POLICY_RUNS))
+def test_runs_end_where_the_policy_says_and_the_fluid_engine_charges_switches_at_that_rate(mode):
+    from kit.sim.entities import Entity
+    from kit.sim.policies import POLICIES, CfsPolicy
+    _, _, switches = _pair(mode, (256, 256), 1.5)
+    name, run_s = POLICY_RUNS[mode]
+    assert switches == pytest.approx(1.0 / run_s, rel=0.1)
+
+    class Pool:  # two CPU-bound entities on one CPU, as the fluid engine's pool shows them
+        capacity = 1
+        queue: list = []
+
+        def __init__(self):
+            self.users = [type("J", (), {"proc_entity": Entity(f"e{i}", f"e{i}", "vcpu", 256)})() for i in (0, 1)]
+
+    policy = CfsPolicy(1) if name == "cfs" else POLICIES[name]()
+    assert policy.mean_run_s(Pool(), 2) == pytest.approx(run_s)
+
+
+def test_wakeup_preemption_follows_each_policy():
+    """CFS: a waker preempts when the running entity's virtual runtime is ahead by more than the wake-up
+    granularity (1 ms, times 1 + log2 of the CPUs up to 8, in the waker's virtual time); credit: a BOOSTed waker
+    preempts an UNDER or OVER one, not another BOOSTed one; credit2: by more credit than the migrate resistance;
+    BVT: a virtual time not above the running one's. Credit, credit2 and BVT first let the running one run its
+    minimum (1 ms rate limit, 1 ms rate limit, 5 ms context switch allowance)."""
+    from kit.sim.entities import Entity
+    from kit.sim.policies import BvtPolicy, CfsPolicy, Credit2Policy, CreditPolicy
+    waker, heavy = Entity("w", "w", "vcpu", 256), Entity("h", "h", "vcpu", 512)
+    assert [CfsPolicy(n).wakeup_granularity_s for n in (1, 2, 4, 8, 64)] == pytest.approx(
+        [0.001, 0.002, 0.003, 0.004, 0.004])
+    cfs = CfsPolicy(1)
+    assert cfs.beats(waker, 0.0, 0.0011) and not cfs.beats(waker, 0.0, 0.0009)
+    assert cfs.beats(heavy, 0.0, 0.0006) and not cfs.beats(heavy, 0.0, 0.0004)
+    assert cfs.standing(heavy, 0.002) == pytest.approx(heavy.vruntime + 0.001)
+    credit = CreditPolicy()
+    assert credit.beats(waker, credit.BOOST, credit.UNDER) and credit.beats(waker, credit.BOOST, credit.OVER)
+    assert not credit.beats(waker, credit.BOOST, credit.BOOST) and not credit.beats(waker, credit.UNDER,
+                                                                                      credit.UNDER)
+    c2 = Credit2Policy()
+    assert c2.beats(waker, -0.004, -0.0034) and not c2.beats(waker, -0.004, -0.0036)
+    bvt = BvtPolicy()
+    assert bvt.beats(waker, 1.0, 1.0) and not bvt.beats(waker, 1.0, 0.999)
+    waker.vruntime = 1.0  # queued at the run queue's head: ahead of queued domains of its own virtual time
+    assert bvt.priority(waker, True) < 1.0 == bvt.priority(waker, False)
+    assert (credit.min_run_s, c2.min_run_s, bvt.min_run_s, cfs.min_run_s) == (0.001, 0.001, 0.005, 0.0)
+
+
+def test_a_credit_boost_ends_at_the_next_tick_it_runs_through():
+    from kit.sim.entities import Entity
+    from kit.sim.policies import CreditPolicy
+    credit, e = CreditPolicy(), Entity("a", "a", "vcpu", 256)
+    credit.on_wake(e, None)
+    assert credit.priority(e, True) == credit.BOOST
+    credit.ran(e, 0.013)
+    assert e.boosted
+    credit.ran(e, 0.020)
+    assert not e.boosted and credit.priority(e, False) == credit.UNDER
+
+
+def test_bvt_charges_whole_minimum_charging_units():
+    """Xen 1.0 charges a run's virtual time in MCUs of 100 us, rounded up."""
+    from kit.sim.entities import Entity
+    from kit.sim.policies import BvtPolicy
+    bvt, e = BvtPolicy(), Entity("a", "a", "vcpu", 256)
+    bvt.charge(e, 0.00012)
+    bvt.descheduled(e, 0.00012)
+    assert e.vruntime == pytest.approx(0.0002)
+
+
+def test_xen_1_0_schedules_with_bvt_and_later_releases_with_credit():
+    from kit.errors import HvkitError
+    from kit.inputs.modes import hypervisor
+    old = hypervisor("xen-pv", "p4-xeon-2003", release="2003")
+    assert old.scheduler == "bvt" and any("borrowed virtual time" in n for n in old.resolutions)
+    assert hypervisor("xen-pv", "p4-xeon-2003").scheduler == "credit"
+    assert hypervisor("xen-pv", "p4-xeon-2003", release="2003", scheduler="credit").scheduler == "credit"
+    with pytest.raises(HvkitError):
+        hypervisor("kvm", "skylake-sp-2017", scheduler="bvt")
+
+
+@pytest.mark.slow
+def test_time_sharing_many_vms_never_raises_their_aggregate():
+    """Issue 25: 128 domains on one CPU once reported 1.176 of native, above one domain: the units under way at
+    the end were credited by the fraction of their own (varied) work done, which favours short ones. Their
+    aggregate now never rises with their number and never exceeds native alone, in both engines."""
+    def aggregate(n, engine):
+        s = Spec.make(hardware="p4-xeon-2003", hypervisor="xen-pv", workload="spec-int", vms=n, pcpus=1,
+                      duration=10.0, mode={"release": "2003"}, hw={"memory_gib": 64}, engine=engine, seed=1)
+        return run(s, baseline=False).summary["value"].iloc[0]
+    native = run(Spec.make(hardware="p4-xeon-2003", hypervisor="native", workload="spec-int", duration=10.0),
+                 baseline=False).summary["value"].iloc[0]
+    for engine in ("discrete", "hybrid"):
+        values = [aggregate(n, engine) for n in (1, 2, 4, 8, 16, 32, 64, 128)]
+        assert values[0] <= native
+        for fewer, more in zip(values, values[1:]):
+            assert more <= fewer * (1 + 1e-3), values
+
+
+def test_units_under_way_count_the_work_they_stand_for():
+    """A unit batch whose work is 1.3 times the mean, half done, counts 0.65 of its units (its share of the mean
+    work done), not 0.5; finished, it counts whole in the finished units."""
+    from kit.sim.entities import Entity, Item, credit_units
+    from kit.sim.work import Work
+    e = Entity("a", "a", "vcpu", 256)
+    item = Item(Work.of("guest user", 1.0), units=2.0, scale=1.3)
+    credit_units(e, item, 0.5)
+    assert e.units == pytest.approx(1.3) and e.finished_units == 0.0
+    credit_units(e, item, 0.5, finished=True)
+    assert e.units == pytest.approx(2.6) and e.finished_units == 2.0
 
 
 # ---- early stopping ------------------------------------------------------------------------------------------

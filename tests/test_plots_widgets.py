@@ -105,14 +105,15 @@ def _experiment_with_every_control():
     p.params.value = "clients=2"
     p.sets.value = "hw.exit_roundtrip_cycles=300 pin=true"
     p.overrides["interrupts"].value = "apicv"
-    p.duration.value = 0.005
+    # 20 ms: the first request waits for the neighbour's first CFS slice to end (a tick after the 6 ms latency)
+    p.duration.value = 0.02
     return p
 
 
 def test_experiment_panel_controls_go_through_the_set_language():
     p = _experiment_with_every_control()
     expected = Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", vms=2,
-                         duration=0.005).with_sets([
+                         duration=0.02).with_sets([
                              ("interrupts", "apicv"), ("pcpus", "1"), ("neighbor", "hackbench"),
                              ("neighbor_vcpus", "2"), ("weights", "256,512"), ("caps", "50,0"),
                              ("workload.clients", "2"), ("hw.exit_roundtrip_cycles", "300"), ("pin", "true")])

@@ -36,6 +36,7 @@ PARTS: dict[str, dict[str, str]] = {
         "none": "no vCPU scheduler",
         "credit": "Xen credit: weights, caps, 30 ms slice, 10 ms accounting, boost",
         "credit2": "Xen credit2 (Xen's default since 4.8): credit reset, no boost, 1-10 ms runs",
+        "bvt": "Xen 1.0's borrowed virtual time: smallest virtual time runs, 5 ms context switch allowance",
         "cfs": "Linux CFS scheduling vCPU threads",
         "hyperv": "Hyper-V's root scheduler (vCPUs as root-partition threads; approximated by Linux CFS)",
         "host": "the host OS scheduler of a hosted VMM",
@@ -492,13 +493,21 @@ def _resolve_memory(d: _Draft) -> None:
 
 
 def _resolve_arch_by_release(d: _Draft) -> None:
-    """Xen 1.0 drove the devices inside the hypervisor; no other hypervisor did."""
+    """Xen 1.0 drove the devices inside the hypervisor and scheduled domains with BVT; no other hypervisor did."""
     p = d.p
     if p["family"] == "xen" and p["release"] == "2003" and "arch" not in d.explicit:
         p["arch"] = "type1-hypervisor-drivers"
         d.notes.append("Xen 1.0 (2003) drove the devices inside the hypervisor (Barham et al., SOSP 2003, sections "
                        "3.3 and 4); driver domains and netback/blkback in dom0 came with Xen 2.0 (Fraser et al., "
                        "OASIS 2004)")
+    if p["family"] == "xen" and p["release"] == "2003" and "scheduler" not in d.explicit:
+        p["scheduler"] = "bvt"
+        d.notes.append("Xen 1.0 (2003) scheduled domains with borrowed virtual time (Barham et al., SOSP 2003, "
+                       "section 3.3.1; Duda and Cheriton, SOSP 1999); the credit scheduler came with Xen 3.0.4 "
+                       "(December 2006)")
+    if p["scheduler"] == "bvt" and p["family"] != "xen":
+        d.refuse("borrowed virtual time scheduled Xen's domains (Xen 1.0 to 3.2)", "scheduler", "bvt",
+                 ["cfs", "host", "hyperv", "none"])
     if p["arch"] == "type1-hypervisor-drivers" and p["family"] != "xen":
         d.refuse("only Xen 1.0 drove devices inside a type-1 hypervisor", "arch", p["arch"],
                  ["type1-driver-domain", "type1-root-partition", "in-kernel", "type2-hosted"])

@@ -97,7 +97,7 @@ def cpu_thread(host, g):
     k = max(1, int(math.ceil(ITEM_TARGET_S[0] * host.freq / max(base.total, 1.0))))
     batch = base * k
     while True:
-        yield from vm.run(batch * jitter(host, k), units=float(k))
+        yield from vm.run(batch, units=float(k), scale=jitter(host, k))
         if g.faults[0] or g.faults[1]:
             yield from memory_faults(host, g, k)
         if u.disk_ops:

@@ -179,9 +179,12 @@ def engine_for(resolved: Resolved, plans: tuple[VmPlan, ...], policy: Policy, bu
                trace_s: float = 0.0) -> EngineChoice:
     """The engine of a host whose entities contend (``busy``) or not: the discrete scheduler where slices carry
     the answer (a timeline is traced; the policy or guest synchronization needs slice boundaries; a guest that
-    blocks or takes page faults waits for a CPU others hold), the one the spec asks for otherwise."""
+    blocks or takes page faults waits for a CPU others hold; I/O wakes backends that preempt entities whose place
+    the policy then gives to others, :meth:`Policy.preemption_reorders`), the one the spec asks for otherwise."""
     sync = needs_slices(resolved.mode, plans, vcpus_contended(resolved))
     faults = any(sum(m.faults_per_unit()) > 0 for m in memory.vms)
+    io = any(p.workload.kind != "cpu" or p.workload.per_unit.disk_ops for p in plans)
     slices = (trace_s > 0 or policy.requires_slices() or sync
-              or ((any(drivers.blocks(p.workload) for p in plans) or faults) and busy))
+              or ((any(drivers.blocks(p.workload) for p in plans) or faults) and busy)
+              or (io and busy and policy.preemption_reorders()))
     return EngineChoice(scheduler_for("discrete" if slices else resolved.spec.engine, policy), sync)

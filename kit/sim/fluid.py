@@ -43,18 +43,16 @@ from functools import partial
 from typing import Any
 
 import simpy
-from simpy.events import EventPriority
 
 from .entities import WORK_DONE_S, Activity, CapGroup, Entity, Item, credit_units
 from .policies import Policy
-from .scheduler import CapsAndPools
+from .scheduler import END_OF_INSTANT, CapsAndPools
 from .work import QUEUEING
 
 __all__ = ["FluidScheduler", "FluidPool", "END_OF_INSTANT"]
 
-#: SimPy priority of the event that recomputes rates at the end of an instant (after every NORMAL event of the
-#: same time, so that a completion and the next arrival of the same entity make one rate change, not two).
-END_OF_INSTANT = EventPriority(2)
+# END_OF_INSTANT: the rates are recomputed at the end of an instant (after every NORMAL event of the same time, so
+# that a completion and the next arrival of the same entity make one rate change, not two)
 _INF = float("inf")
 
 
@@ -170,7 +168,7 @@ class FluidPool:
         prio = policy.priority(ent, True)
         if not policy.preempts(prio, True):
             return False
-        return policy.preempts_running(prio, self)
+        return policy.preempts_running(ent, prio, self)
 
     # -- the pool's clock -----------------------------------------------------------------------------------
     def advance(self) -> None:
@@ -469,8 +467,13 @@ class FluidScheduler(CapsAndPools):
     def record(self, ent: Entity, state: str, start: float, end: float, work: Any = None) -> None:
         """Timelines are the discrete engine's (``run(..., trace_s=...)`` uses it)."""
 
-    def release(self, ent: Entity) -> None:
+    def release(self, ent: Entity, preempted: bool = False) -> None:
         """The entity goes idle: a slice its wake-up won ends with it."""
+        ent.req = None
+
+    def idle(self, ent: Entity) -> None:
+        """The entity has run out of work: nothing holds a CPU in the fluid engine, so this is :meth:`release`
+        (a runner's next item continues its chain without a switch, :meth:`run_chain`)."""
         ent.req = None
 
     def execute(self, ent: Entity, item: Item, freq: float, waking: bool = False):

@@ -47,7 +47,7 @@ from .overcommit import VmMemory
 from .policies import DEFAULT_WEIGHT, Policy, policy_for
 from .scheduler import Scheduler
 from .stopping import STOP_KINDS, LatencyLog, NoLatencyLog, Stopper
-from .switches import GUEST_KINDS, Hooks, Switches, switch_work
+from .switches import GUEST_KINDS, Hooks, Switches, switch_work, touched_bytes
 from .work import IDLE, PAUSED, QUEUEING, Work
 
 #: A running host reports its simulated time to ``on_progress`` once every this many events plus one (a bit mask)
@@ -106,16 +106,17 @@ class Runner:
         if self.waiters:
             self.waiters.pop(0).succeed()
 
-    def run(self, work: Work, units: float = 0.0):
-        """Submit ``work`` (completing ``units`` workload units) and wait for it (a generator for ``yield from``)."""
+    def run(self, work: Work, units: float = 0.0, scale: float = 1.0):
+        """Submit ``scale`` times ``work`` (completing ``units`` workload units) and wait for it (a generator for
+        ``yield from``)."""
         done = self.host.env.event()
         if self.lock is not None:
             with self.lock.request() as req:
                 yield req
-                self.submit(Item(work, done, units))
+                self.submit(Item(work, done, units, scale=scale))
                 yield done
             return
-        self.submit(Item(work, done, units))
+        self.submit(Item(work, done, units, scale=scale))
         yield done
 
     def blocking(self, work: Work, device):
@@ -162,7 +163,7 @@ class Runner:
                 waking, polled = True, False
                 continue
             if not self.queue:
-                host.sched.release(ent)
+                host.sched.idle(ent)  # the CPU is given up at the end of the instant unless work comes
                 if watch:
                     host.idle(ent)
                 ev = env.event()
@@ -177,7 +178,7 @@ class Runner:
                 polled = self.poll is not None and idle <= self.poll[0]
                 if idle <= 0.0:  # work arrived at the instant the queue emptied: the vCPU never halted
                     waking = False
-                    if host.sync is not None:  # it gave its CPU up with work left, as a preempted vCPU does
+                    if host.sync is not None and ent.req is None:  # it lost its CPU with work left
                         host.sync.descheduled(ent)
                 if not self.queue or self.gate is not None:
                     continue
@@ -521,18 +522,20 @@ class Host:
                 if guests > mine:
                     same = (mine - 1) / (guests - 1) if guests > 1 else 1.0
                     seconds = item.work.total / self.freq
-                    rate = Switches.fluid_share(self.sched.policy, self.sched.pools[p], n, same, seconds)
+                    rate = Switches.fluid_share(self.sched.policy, self.sched.pools[p], n, same)
                     switches = rate * seconds
                     extra = int(round(switches * 1000))  # in thousandths of a switch
         if not extra and g.cow_work is None:
             return item
-        key = (id(item.work), item.units, extra, id(g))
+        # switches come at a rate per second of CPU, so they scale with the item as its own work does; copy-on-write
+        # breaks come per unit, so their share of the work depends on the item's scale (which then keys the cache)
+        key = (id(item.work), item.units, extra, id(g), item.scale if g.cow_work is not None else None)
         w = self._extra_works.get(key)
         if w is None:
             w = item.work
             if extra:
                 sw = self._switch_work(owner)
-                w = w.plus(sw, extra / 1000.0 / item.scale)
+                w = w.plus(sw, extra / 1000.0)
             if g.cow_work is not None:
                 w = w.plus(g.cow_work, g.cow * item.units / item.scale)
             if len(self._extra_works) < 4096:
@@ -546,9 +549,12 @@ class Host:
             g = runner.guest
             assert g is not None
             others = [p for p in self.plans if p is not g.plan]
-            # the other VM most vCPUs of the pool run (the fluid engine has no CPU identities)
+            # the other VM most vCPUs of the pool run (the fluid engine has no CPU identities), and what every other
+            # VM's vCPUs touch on a CPU between two runs of this one (they take turns on the pool's CPUs)
             other = max(others, key=lambda p: p.vcpus).workload if others else None
-            w = self._extra_works[key] = switch_work(g.cost, self.hw, self.freq, other)
+            cpus = len(self.pool_cpus[self._pool_index(runner.entities[0])])
+            displaced = sum(p.vcpus * touched_bytes(p.workload, self.hw) for p in others) / cpus
+            w = self._extra_works[key] = switch_work(g.cost, self.hw, self.freq, other, displaced)
         return w
 
     # -- backends --------------------------------------------------------------------------------

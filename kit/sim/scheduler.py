@@ -1,8 +1,12 @@
 """Physical CPUs and the discrete scheduler that shares them among entities (vCPUs and backend threads).
 
-:class:`Scheduler` owns the CPUs (SimPy preemptive resources, one pool or one per CPU when pinned, or one per
-part of a partition) and the loop that runs a piece of work on them: wait for a CPU, run until the work, the slice
-or a policy boundary ends, account, decide whether to keep the CPU. What differs between schedulers is the
+:class:`Scheduler` owns the CPUs (SimPy priority resources, one pool or one per CPU when pinned, or one per part of
+a partition) and the loop that runs a piece of work on them: wait for a CPU, run until the work, the slice, the
+policy's minimum run or a policy boundary ends, account, decide whether to keep the CPU. Preemption points are the
+policy's, never the end of a piece of work: an entity that runs out of work holds its CPU until the end of the
+instant (:meth:`Scheduler.idle`), so a guest thread that submits its next piece at once keeps its CPU and the rest
+of its slice, and a preempted piece keeps its remainder. A waker takes a running entity's CPU when the policy says
+it beats it (:meth:`Scheduler._victim`). What differs between schedulers is the
 :class:`~kit.sim.policies.Policy`; what both engines share (pools by placement, cap groups renewed every period) is
 :class:`CapsAndPools`.
 """
@@ -12,15 +16,20 @@ import bisect
 from typing import Any
 
 import simpy
+from simpy.events import EventPriority
+from simpy.resources.resource import Preempted
 
 from .entities import WORK_DONE_S, Activity, CapGroup, Entity, Item, credit_units
-from .policies import MIN_RUN_S, Policy, request_key
+from .policies import MIN_RUN_S, Policy, request_key, running_s
 from .work import GUEST_CATEGORIES, QUEUEING, Work
 
-__all__ = ["Scheduler", "CapsAndPools", "SLICE_DONE_S"]
+__all__ = ["Scheduler", "CapsAndPools", "SLICE_DONE_S", "END_OF_INSTANT"]
 
 #: A slice is used up when less than this remains.
 SLICE_DONE_S = 1e-12
+#: SimPy priority of an event that runs at the end of an instant (after every NORMAL event of the same time): the
+#: fluid engine's rate recomputation, the discrete engine's release of CPUs whose entities found no new work
+END_OF_INSTANT = EventPriority(2)
 
 
 class _KeyedQueue(list):
@@ -41,7 +50,10 @@ class _KeyedQueue(list):
         bisect.insort_right(self, item, key=request_key)
 
 
-class _CpuPool(simpy.PreemptiveResource):
+class _CpuPool(simpy.PriorityResource):
+    """CPUs whose queue is kept in priority order; preemption is the scheduler's (:meth:`Scheduler._preempt`), as
+    the policy decides it on running entities' current standing, not on the priority they queued with."""
+
     PutQueue = _KeyedQueue  # type: ignore[assignment]  # SimPy's documented seam for the queue class
 
 
@@ -110,20 +122,43 @@ class Scheduler(CapsAndPools):
         #: (scope, state, start, end, guest_fraction) intervals before ``trace_until``
         self.trace: list | None = None
         self.trace_until = 0.0
+        #: entities holding a CPU with no work, released at the end of the instant unless work came
+        self._idle: list[Entity] = []
         policy.start(self)
 
+    def idle(self, ent: Entity) -> None:
+        """``ent`` has run out of work: it keeps its CPU until the end of the instant, and gives it up then unless
+        it got work again (a guest thread that finishes a piece and submits the next one never left the CPU)."""
+        if ent.req is None or ent.idle_pending:
+            return
+        ent.idle_pending = True
+        if not self._idle:
+            ev = simpy.Event(self.env)
+            ev.callbacks.append(self._end_of_instant)
+            ev._ok, ev._value = True, None
+            self.env.schedule(ev, END_OF_INSTANT)
+        self._idle.append(ent)
+
+    def _end_of_instant(self, _event: Any) -> None:
+        idle, self._idle = self._idle, []
+        for ent in idle:
+            if ent.idle_pending:
+                self.release(ent)
 
     def execute(self, ent: Entity, item: Item, freq: float, waking: bool = False):
         """Run ``item`` on a physical CPU for ``ent`` (a generator for ``yield from``).
 
-        Wait for a CPU, run until the work, the slice or a policy boundary ends, account, decide whether to keep
-        the CPU; repeat until the item is done.
+        Wait for a CPU (or keep the one held), run until the work, the slice, the policy's minimum run or a policy
+        boundary ends, account, decide whether to keep the CPU; repeat until the item is done.
         """
         env, policy = self.env, self.policy
         seconds = item.work.total * item.scale / freq
         remaining = seconds
         pool = self.pool_of(ent)
-        ent.active_at = env.now
+        if ent.idle_pending:  # new work in the instant it ran out: it keeps its CPU, unless a waker beat it meanwhile
+            ent.idle_pending = False
+            if pool.queue and pool.queue[0].preempt and pool.queue[0].time == env.now and self._beaten(ent, pool):
+                self.release(ent, preempted=True)
         while True:
             ent.active_at = env.now
             group = ent.cap_group
@@ -148,13 +183,19 @@ class Scheduler(CapsAndPools):
                 credit_units(ent, item, 0.0, finished=True)
                 break
             run = policy.clip_run(env.now, min(remaining, ent.slice_left))
+            mark = ent.granted_at + policy.min_run_s - env.now
+            at_mark = 0.0 < mark <= run
+            if at_mark:
+                run = mark  # the policy looks at the queue once the minimum run is over
             stall = None
             if self.hooks is not None and item.units > 0:
                 stall = self.hooks.stall_at(ent, run)  # guest synchronization: a wait met during this run
-                if stall is not None:
-                    run = stall
+                if stall is not None and stall < run:
+                    run, at_mark = stall, False
             if group is not None:
-                run = min(run, max(group.quota_s - group.used_s, MIN_RUN_S))
+                quota = max(group.quota_s - group.used_s, MIN_RUN_S)
+                if quota < run:
+                    run, at_mark = quota, False
                 group.used_s += run  # reserved now, so concurrent vCPUs of the VM see it
             done = yield from self._run(ent, item, seconds, run)
             if group is not None:
@@ -164,7 +205,7 @@ class Scheduler(CapsAndPools):
                 remaining = 0.0  # what it waited for happened: the rest of the item is not needed
             self._account(ent, item, seconds, freq, pool, done, finished=remaining <= WORK_DONE_S)
             ent.slice_left -= done
-            self._decide(ent, pool, group)
+            self._decide(ent, pool, group, at_mark and done >= run)
             if stall is not None and self.hooks is not None:
                 if done >= stall * (1.0 - 1e-12):
                     yield from self.hooks.wait(ent, self, freq)
@@ -196,26 +237,58 @@ class Scheduler(CapsAndPools):
         return True
 
     def _wait_for_cpu(self, ent: Entity, pool: Any, waking: bool):
-        """Queue for a CPU; False when the grant was preempted before this process resumed."""
+        """Queue for a CPU (a waker first takes the CPU of a running entity it beats); False when the grant was
+        preempted before this process resumed."""
         env, policy = self.env, self.policy
         if waking:
             policy.on_wake(ent, pool)
         prio = policy.priority(ent, waking)
-        req = pool.request(priority=prio, preempt=policy.preempts(prio, waking))
+        if waking and len(pool.users) >= pool.capacity and policy.preempts(prio, True):
+            victim = self._victim(ent, prio, pool)
+            if victim is not None:
+                self._preempt(victim, pool)
+        req = pool.request(priority=prio, preempt=waking)
         req.proc_entity = ent
         t0 = env.now
         ent.activity = Activity(QUEUEING, t0)
         try:
             yield req
         except simpy.Interrupt:
-            # granted and preempted by a higher-priority waker before this process resumed
+            # granted and preempted by a waker before this process resumed
             ent.acct[QUEUEING] += env.now - t0
             return False
         ent.acct[QUEUEING] += env.now - t0
         self.record(ent, "waiting", t0, env.now)
         ent.req = req
-        ent.slice_left = policy.slice_for(ent, pool)
+        ent.granted_at = env.now
+        ent.slice_left = policy.run_limit(ent, pool)
         return True
+
+    def _victim(self, waker: Entity, prio: float, pool: Any) -> Any:
+        """The request of the running entity a waker of priority ``prio`` preempts now: of those it beats and that
+        have run the policy's minimum since they got their CPU, the one of worst standing (None: none). One it beats
+        that has not run its minimum meets the waker in the queue when it has."""
+        policy, now = self.policy, self.env.now
+        worst, victim = None, None
+        for u in pool.users:
+            ent = u.proc_entity
+            if ent.activity.state != "running" or now - ent.granted_at < policy.min_run_s - MIN_RUN_S:
+                continue
+            standing = policy.standing(ent, running_s(ent, now))
+            if policy.beats(waker, prio, standing) and (worst is None or standing > worst):
+                worst, victim = standing, u
+        return victim
+
+    def _beaten(self, ent: Entity, pool: Any) -> bool:
+        """Whether the first queued entity takes the CPU of ``ent`` (charged, not running) at a policy point."""
+        head = pool.queue[0]
+        return self.policy.beats(head.proc_entity, self.policy.priority(head.proc_entity, False),
+                                 self.policy.standing(ent, 0.0))
+
+    def _preempt(self, req: Any, pool: Any) -> None:
+        """Take the CPU of the request ``req`` away (its process is interrupted in its run, as SimPy preempts)."""
+        pool.users.remove(req)
+        req.proc.interrupt(Preempted(by=self.env.active_process, usage_since=req.usage_since, resource=pool))
 
     def _run(self, ent: Entity, item: Item, seconds: float, run: float):
         """Hold the CPU for ``run`` seconds; the seconds actually run (less when preempted)."""
@@ -231,7 +304,8 @@ class Scheduler(CapsAndPools):
                 done = min(run, env.now - t0)
         except simpy.Interrupt:
             done = env.now - t0
-            ent.req = None  # preempted: the resource already took the CPU away
+            ent.req = None  # preempted: the scheduler already took the CPU away
+            self.policy.descheduled(ent, env.now - ent.granted_at)
             if self.hooks is not None:
                 self.hooks.released(ent, preempted=True)
         if self.trace is not None and t0 < self.trace_until:
@@ -246,17 +320,22 @@ class Scheduler(CapsAndPools):
         self._busy(pool, done)
         self.policy.charge(ent, done)
 
-    def _decide(self, ent: Entity, pool: Any, group: CapGroup | None) -> None:
-        """After a run: keep the CPU, or give it up (slice used with others waiting, policy, cap)."""
+    def _decide(self, ent: Entity, pool: Any, group: CapGroup | None, at_mark: bool) -> None:
+        """After a run: keep the CPU, or give it up (the slice ended and the policy picks another, a waker held
+        back by the minimum run beats it, the cap is used)."""
         if ent.req is None:
             return
-        if ent.slice_left <= SLICE_DONE_S:
-            if pool.queue:
+        policy, now = self.policy, self.env.now
+        policy.ran(ent, now)
+        if ent.slice_left <= SLICE_DONE_S or (pool.queue and policy.tick_resched(ent, pool, now - ent.granted_at,
+                                                                                  now)):
+            if pool.queue and not policy.keeps_cpu(ent, pool.queue[0].proc_entity):
                 self.release(ent, preempted=True)
-            else:
-                ent.slice_left = self.policy.slice_for(ent, pool)
-        elif self.policy.yields_now(ent, pool):
-            self.release(ent, preempted=True)
+            else:  # picked again: a new slice
+                ent.granted_at = now
+                ent.slice_left = policy.run_limit(ent, pool)
+        elif at_mark and pool.queue and pool.queue[0].preempt and self._beaten(ent, pool):
+            self.release(ent, preempted=True)  # a waker that came during the minimum run takes the CPU now
         elif group is not None and group.used_s >= group.quota_s:
             self.release(ent, preempted=True)  # the VM used its cap for this period
 
@@ -275,8 +354,10 @@ class Scheduler(CapsAndPools):
 
     def release(self, ent: Entity, preempted: bool = False) -> None:
         """``ent`` gives up its CPU: it has no work (idle), or ``preempted`` with work left (its slice ended, a
-        tick or its cap took the CPU)."""
+        waker or its cap took the CPU)."""
+        ent.idle_pending = False
         if ent.req is not None:
+            self.policy.descheduled(ent, self.env.now - ent.granted_at)
             self.pool_of(ent).release(ent.req)
             ent.req = None
             if self.hooks is not None:
