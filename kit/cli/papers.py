@@ -80,7 +80,8 @@ def print_stats(stats: dict) -> None:
               f"characterization): {n['rows']} rows, median {n['median_abs_rel_error']:.1%}, "
               f"worst {n['worst_abs_rel_error']:.0%} ({n['worst_row']})")
     print(f"not scored: {ex['native']} native-characterization rows, {ex['tautology']} tautologies, "
-          f"{ex['revealed']} revealed blind-prediction targets (see hvkit reproduce barham-2003-macro)")
+          f"{ex['revealed']} revealed blind-prediction targets (see hvkit reproduce barham-2003-macro and the "
+          f"notebooks of notebooks/papers)")
     fam = pd.DataFrame(stats["by_family"]).T
     fam["test_median_abs_rel_error"] = (fam["test_median_abs_rel_error"].astype(float) * 100).round(1)
     fam["test_worst_ratio"] = fam["test_worst_ratio"].astype(float).round(2)

@@ -272,7 +272,7 @@ def calibrate(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     whether the row is evidence (``test``) or not; ``family`` is the hypervisor family of the row's mode.
     """
     df = load_calibration() if rows is None else rows
-    df = df[~df["compare"].isin(["macro", "macro_gain"])].copy()
+    df = df[~df["compare"].isin(["macro", "macro_gain", "blind_row"])].copy()
     df["published"] = df["value"].astype(float)
     df["model"] = [model_value(r) for _, r in df.iterrows()]
     err = [row_error(m, p) for m, p in zip(df["model"], df["value"])]
