@@ -74,8 +74,14 @@ def print_stats(stats: dict) -> None:
           f"{f['median_abs_rel_error']:.1%}, worst {f['worst_abs_rel_error']:.0%} ({f['worst_row']}); "
           f"{stats['fitted_parameters']} fitted parameters")
     ex = stats["excluded"]
+    n = stats["test_mode_adds_nothing"]
+    if n["rows"]:
+        print(f"test rows whose mode adds nothing to native in the model (apart: they test the native "
+              f"characterization): {n['rows']} rows, median {n['median_abs_rel_error']:.1%}, "
+              f"worst {n['worst_abs_rel_error']:.0%} ({n['worst_row']})")
     print(f"not scored: {ex['native']} native-characterization rows, {ex['tautology']} tautologies, "
-          f"{ex['revealed']} revealed blind-prediction targets (see hvkit reproduce barham-2003-macro)")
+          f"{ex['revealed']} revealed blind-prediction targets (see hvkit reproduce barham-2003-macro and the "
+          f"notebooks of notebooks/papers)")
     fam = pd.DataFrame(stats["by_family"]).T
     fam["test_median_abs_rel_error"] = (fam["test_median_abs_rel_error"].astype(float) * 100).round(1)
     fam["test_worst_ratio"] = fam["test_worst_ratio"].astype(float).round(2)
@@ -133,7 +139,13 @@ def cmd_validate(args):
         print(by.round(3).to_string())
     print()
     print_stats(stats)
-    print(f"every scored gap above 25% explained: {stats['gaps_explained']}")
+    print(f"every scored gap above 25% explained by a mechanism that moves it: {stats['gaps_explained']}"
+          + (f" (not: {', '.join(stats['gaps_unexplained'])})" if stats["gaps_unexplained"] else ""))
+    bound = stats.get("at_search_bound", [])
+    print("fitted parameters at a search bound (refitted to every fit row; the rows want a value outside x1/20-x20):"
+          + ("" if bound else " none"))
+    for b in bound:
+        print(f"- {b['parameters']}: x{b['factor']:.3g} of the current value, {b['bound']} bound; rows {b['rows']}")
     print_coverage(rel)
     if args.macro:
         m = report.attrs["macro"]

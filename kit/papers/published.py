@@ -12,7 +12,9 @@ value and its unit, five columns that map the row onto the model
 - ``native``: a native measurement that characterizes an operation or workload (an input, not evidence);
 - ``tautology``: the model value is a constant read back (a parameter, a step equal to one calibrated value);
 - ``revealed``: the target of a blind prediction whose result has since been committed; in-sample from then
-  on, reported apart from the test rows.
+  on, reported apart from the test rows. A revealed row compared as ``blind_row`` names its prediction
+  (``blind_file``, ``blind_row``, ``blind_column``): the current model's value is that row recomputed by the blind
+  file's own generator (:mod:`kit.papers.revealed`), and its mapping columns are for reading.
 
 Nothing here reads outside the project.
 """
@@ -27,8 +29,8 @@ __all__ = ["load_published", "REQUIRED_COLUMNS", "COMPARE_KINDS", "ROLES", "UNIT
 
 REQUIRED_COLUMNS = ["source", "table", "testbed", "system", "metric", "value", "unit", "provenance",
                     "hardware", "hypervisor", "overrides", "op", "compare", "id", "role", "baseline"]
-COMPARE_KINDS = ("value", "extra_over_native", "difference", "parameter", "macro", "macro_gain")
-UNITS = ("us", "cycles", "updates", "references", "%", "", "ms", "relative")
+COMPARE_KINDS = ("value", "extra_over_native", "difference", "parameter", "macro", "macro_gain", "blind_row")
+UNITS = ("us", "cycles", "updates", "references", "%", "", "ms", "s", "MiB", "relative")
 ROLES = ("fit", "test", "native", "tautology", "revealed")
 
 

@@ -22,10 +22,10 @@ import pandas as pd
 
 from ..costs.codepaths import FITTED_TO, SOFTWARE, path_overrides
 from ..errors import HvkitError
-from .calibration import HARDWARE_FITTED_TO, model_value, paper_of, row_error
+from .calibration import HARDWARE_FITTED_TO, joint_groups, model_value, paper_of, row_error
 from .published import load_published
 
-__all__ = ["refit", "evaluate", "leave_one_paper_out", "SEARCH_FACTOR", "SWEEPS"]
+__all__ = ["refit", "evaluate", "leave_one_paper_out", "joint_groups", "at_search_bound", "SEARCH_FACTOR", "SWEEPS"]
 
 #: The search interval of each parameter: its current value divided and multiplied by this factor.
 SEARCH_FACTOR = 20.0
@@ -52,24 +52,25 @@ def _loss(rows: list, values: Mapping[str, float | None]) -> float:
 
 
 def refit(fit_rows: pd.DataFrame, params: Iterable[str] | None = None) -> dict[str, float | None]:
-    """Path lengths refitted to ``fit_rows`` (each parameter to the rows it names that are among them).
+    """Path lengths refitted to ``fit_rows`` (each group of :func:`joint_groups` to the rows it names that are
+    among them, as one factor on the group's values).
 
     A parameter none of whose rows is given is returned as ``None`` (absent: its fallback applies).
     """
     params = list(FITTED_TO) if params is None else list(params)
     by_id = {r["id"]: r for _, r in fit_rows.iterrows()}
-    identified = {p for p in params if any(i in by_id for i in FITTED_TO[p])}
+    groups = [g for g in joint_groups(params) if any(i in by_id for i in FITTED_TO[g[0]])]
+    identified = {p for g in groups for p in g}
     values: dict[str, float | None] = {p: (SOFTWARE[p][0] if p in identified else None) for p in params}
-    rows_of = {p: _dependent(list(by_id.values()), p, values) for p in identified}
+    rows_of = {g: _dependent(list(by_id.values()), g, values) for g in groups}
     for _ in range(SWEEPS):
-        for p in params:
-            if p not in identified or not rows_of[p]:
+        for g in groups:
+            if not rows_of[g]:
                 continue
-            v0 = SOFTWARE[p][0]
-            lo, hi = math.log(v0 / SEARCH_FACTOR), math.log(v0 * SEARCH_FACTOR)
+            lo, hi = -math.log(SEARCH_FACTOR), math.log(SEARCH_FACTOR)
 
-            def f(x: float, p: str = p) -> float:
-                return _loss(rows_of[p], {**values, p: math.exp(x)})
+            def f(x: float, g: tuple[str, ...] = g) -> float:
+                return _loss(rows_of[g], {**values, **{p: SOFTWARE[p][0] * math.exp(x) for p in g}})
 
             a, b = lo, hi
             c, d = b - _GOLDEN * (b - a), a + _GOLDEN * (b - a)
@@ -84,20 +85,36 @@ def refit(fit_rows: pd.DataFrame, params: Iterable[str] | None = None) -> dict[s
                     d = a + _GOLDEN * (b - a)
                     fd = f(d)
             best = (a + b) / 2
-            if math.isfinite(f(best)):
-                values[p] = math.exp(best)
-            else:  # every value fails: the parameter's rows need another parameter that is not identified
-                values[p] = None
+            for p in g:  # every value fails: the rows need another parameter that is not identified
+                values[p] = SOFTWARE[p][0] * math.exp(best) if math.isfinite(f(best)) else None
     return values
 
 
-def _dependent(rows: list, p: str, values: Mapping[str, float | None]) -> list:
-    """The rows whose model value changes when parameter ``p`` doubles."""
+def at_search_bound(values: Mapping[str, float | None], tolerance: float = 0.02) -> pd.DataFrame:
+    """The groups of a refit whose factor sits at the search interval's end (within ``tolerance`` of its log
+    width): their rows want a value the search did not allow, so the fit says less than its value suggests.
+    Columns: ``parameters`` (the group, ``+``-joined), ``factor`` (refitted over current), ``bound``."""
+    out = []
+    edge = math.log(SEARCH_FACTOR)
+    for g in joint_groups([p for p in values if p in FITTED_TO]):
+        v = values[g[0]]
+        if v is None:
+            continue
+        x = math.log(v / SOFTWARE[g[0]][0])
+        if abs(x) >= edge * (1 - tolerance):
+            out.append({"parameters": "+".join(g), "factor": math.exp(x),
+                        "bound": f"{'lower' if x < 0 else 'upper'} (x{1 / SEARCH_FACTOR if x < 0 else SEARCH_FACTOR:g})",
+                        "rows": ", ".join(FITTED_TO[g[0]])})
+    return pd.DataFrame(out, columns=["parameters", "factor", "bound", "rows"])
+
+
+def _dependent(rows: list, g: tuple[str, ...], values: Mapping[str, float | None]) -> list:
+    """The rows whose model value changes when the group ``g``'s values double."""
     out = []
     for r in rows:
         try:
             a = _value(r, values)
-            b = _value(r, {**values, p: 2 * SOFTWARE[p][0]})
+            b = _value(r, {**values, **{p: 2 * SOFTWARE[p][0] for p in g}})
         except HvkitError:
             continue
         if a != b:

@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 
 from ..sim import work as W
 
-__all__ = ["MODE_COLORS", "CATEGORY_COLORS", "STATE_COLORS", "LABELS", "label", "mode_color", "mode_colors",
+__all__ = ["blind_vs_published", "MODE_COLORS", "CATEGORY_COLORS", "STATE_COLORS", "LABELS", "label", "mode_color", "mode_colors",
            "category_color", "category_colors", "relative_performance", "overhead_breakdown", "exits_per_second",
            "latency_cdf", "path_waterfall", "sweep_line", "sweep_heatmap", "vcpu_timeline", "published_vs_model",
            "migration_timeline", "migration_rounds", "downtime_vs_dirty_rate", "writable_working_set",
@@ -790,3 +790,37 @@ def isolation_heatmap(matrix: pd.DataFrame, z: str = "degradation", title: str |
                       xaxis_title="hypervisor mode", yaxis_title="misbehaving workload", template="plotly_white",
                       yaxis={"autorange": "reversed"})
     return fig
+
+
+def blind_vs_published(table: pd.DataFrame, title: str = "") -> go.Figure:
+    """Published, frozen blind and current (post-reveal, in-sample, with its 95% interval) per revealed row
+    (:func:`kit.papers.revealed.table`). Rows of relative performance or degradation are drawn as values; rows of
+    times, sizes and counts as their ratio to the published value on a log axis (1 = published), in one figure
+    only when no relative row is beside them."""
+    t = table.copy()
+    rel = (t["unit"] == "relative").all()
+    names = t["system"].astype(str) + ": " + t["metric"].astype(str).str.replace(" relative to native", "")
+    fig = go.Figure()
+    if rel:
+        fig.add_bar(name="published", x=names, y=t["published"], marker_color="#424242")
+        fig.add_bar(name="blind (frozen)", x=names, y=t["blind_frozen"], marker_color="#9e9e9e")
+        fig.add_bar(name="current model (post-reveal, in-sample), 95% interval", x=names, y=t["current_model"],
+                    marker_color="#1f77b4",
+                    error_y={"type": "data", "array": t["current_ci_high"] - t["current_model"],
+                             "arrayminus": t["current_model"] - t["current_ci_low"]})
+        ytitle = "value as published (relative performance: 1.0 = native; degradation: a fraction)"
+    else:
+        pub = t["published"].astype(float)
+        fig.add_bar(name="blind (frozen) / published", x=names, y=t["blind_frozen"] / pub, marker_color="#9e9e9e")
+        fig.add_bar(name="current model / published (95% interval)", x=names, y=t["current_model"] / pub,
+                    marker_color="#1f77b4",
+                    error_y={"type": "data", "array": (t["current_ci_high"] - t["current_model"]) / pub,
+                             "arrayminus": (t["current_model"] - t["current_ci_low"]) / pub})
+        fig.add_hline(y=1.0, line_dash="dot", line_color="#424242", annotation_text="published")
+        fig.update_yaxes(type="log")
+        ytitle = "ratio to the published value (log scale; 1 = published)"
+    fig.update_layout(barmode="group", template="plotly_white", yaxis_title=ytitle, xaxis_title="revealed row",
+                      title=title or f"Blind, current and published: {len(t)} revealed rows", height=480,
+                      legend={"orientation": "h", "y": -0.45})
+    return fig
+
