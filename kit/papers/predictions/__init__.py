@@ -14,7 +14,7 @@ file                                         module                          bef
 ``predictions-turtles-2010-nested.csv``      ``turtles_2010_nested``         ``kit.papers.predictions_beyond``
 ``predictions-felter-2015-docker.csv``       ``felter_2015_docker``          ``kit.papers.predictions_beyond``
 ``predictions-consolidation-2003-2007.csv``  ``consolidation_2003_2007``     ``kit.papers.predictions_consolidation``
-``predictions-heldout-*.csv`` (five files)   ``heldout_2026``                ``kit.papers.predictions_heldout_2026``
+``predictions-heldout-*.csv`` (five files)   ``heldout_2026``                ``kit.papers.predictions.heldout_2026``
 ``predictions-firecracker-2020.csv``         ``firecracker_2020``            (new with the sixth set)
 ``predictions-le-2009-driver-recovery.csv``  ``le_2009_driver_recovery``     (new with the sixth set)
 ===========================================  ==============================  =========================================
