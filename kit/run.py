@@ -124,12 +124,14 @@ def _metric_value(host: Host, wl: Workload, duration: float, units: float) -> fl
 def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, resolved: Resolved | None = None,
               tables: bool = True) -> tuple[dict, list, list, dict, list, list]:
     from .inputs.resolve import resolve
-    from .results.validity import censored_latency_rows, check_duration, check_measured, run_warnings
+    from .results.validity import (censored_latency_rows, check_duration, check_measured, run_warnings,
+                                   unit_seconds)
     from .sim.engines import has_closed_form
     from .sim.host import Host
     res = resolved if resolved is not None else resolve(spec)
     hw, mode, wl, duration = res.hw, res.mode, res.workload, res.duration
-    check_duration(res)
+    unit_s = unit_seconds(res)  # once per run: the refusal, the check and the warnings all ask for it
+    check_duration(res, unit_s)
     t0 = time.perf_counter()
     host = Host(res, trace_s=trace_s, latencies=tables)
     tracker = _TRACKER.get()
@@ -147,7 +149,7 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
     value = _metric_value(host, wl, duration, units)
     vm_units = [sum(e.units for e in vm.entities) for vm in host.vms]
     vm_finished = [sum(e.finished_units for e in vm.entities) for vm in host.vms]
-    check_measured(res, value, vm_units, vm_finished)
+    check_measured(res, value, vm_units, vm_finished, unit_s)
     brows: list[dict] = []
     exits: dict[str, float] = {}
     exit_cycles: dict[str, float] = {}
@@ -180,7 +182,7 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
         "disk_util": host.disk.busy_until(duration) / (duration * host.disk.servers),
         "backend_util": "; ".join(f"{k}={v:.3f}" for k, v in sorted(busy_backend.items())),
         "resolutions": "; ".join(mode.resolutions + tuple(host.notes)), "stop_reason": host.stop_reason,
-        "ci_low": None, "ci_high": None, "warnings": run_warnings(res, units, vm_finished), "error": "",
+        "ci_low": None, "ci_high": None, "warnings": run_warnings(res, units, vm_finished, unit_s), "error": "",
     }
     interval = host.stopper.interval() if host.stopper is not None else None
     if interval is not None:
