@@ -87,11 +87,11 @@ def _relative(value: float, ref: float, higher: bool) -> float:
 
 
 def _simulate(scn: Scenario, trace_s: float = 0.0) -> tuple[Any, float, int]:
-    from .sim.engines import has_closed_form
+    from .sim.engines import run_host
     from .sim.host import Host
     res = resolve_scenario(scn)
     host = Host(res, trace_s=trace_s)
-    events = host.closed_form() if has_closed_form(res, trace_s) else host.run()
+    events = run_host(host, res, trace_s)
     return host, host.duration, events
 
 

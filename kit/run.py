@@ -126,8 +126,7 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
     from .inputs.resolve import resolve
     from .results.validity import (censored_latency_rows, check_duration, check_measured, run_warnings,
                                    unit_seconds)
-    from .sim import request_paths
-    from .sim.engines import has_closed_form, has_request_paths
+    from .sim.engines import run_host
     from .sim.host import Host
     res = resolved if resolved is not None else resolve(spec)
     hw, mode, wl, duration = res.hw, res.mode, res.workload, res.duration
@@ -140,12 +139,7 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
         started = tracker.done
         label = scenario if spec.hypervisor in scenario else f"{scenario} ({spec.hypervisor})"
         host.on_progress = tracker.start(label, duration)
-    if has_closed_form(res, trace_s):
-        events = host.closed_form()
-    elif has_request_paths(res, trace_s, host.contention, request_paths.class_counts(host)):
-        events = request_paths.evaluate(host)
-    else:
-        events = host.run()
+    events = run_host(host, res, trace_s)
     if tracker is not None:
         tracker.finish(label, started, duration)
     duration = host.duration  # shorter when the run stopped at its requested precision

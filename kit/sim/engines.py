@@ -27,7 +27,7 @@ from .policies import Policy, policy_for
 from .scheduler import Scheduler
 
 __all__ = ["EngineChoice", "engine_for", "scheduler_for", "contended", "contended_plans", "vcpus_contended",
-           "has_closed_form", "plain_closed_form", "has_request_paths", "memory_plan", "PATH_KINDS",
+           "has_closed_form", "plain_closed_form", "has_request_paths", "memory_plan", "run_host", "PATH_KINDS",
            "MAX_CONTENTION_STATES"]
 
 #: Workload kinds whose request and I/O paths the hybrid engine evaluates as queues (:mod:`kit.sim.request_paths`)
@@ -243,3 +243,15 @@ def engine_for(resolved: Resolved, plans: tuple[VmPlan, ...], policy: Policy, bu
     slices = (trace_s > 0 or policy.requires_slices() or sync
               or ((any(drivers.blocks(p.workload) for p in plans) or faults) and busy))
     return EngineChoice(scheduler_for("discrete" if slices else resolved.spec.engine, policy), sync)
+
+
+def run_host(host: Any, resolved: Resolved, trace_s: float = 0.0) -> int:
+    """Run a built :class:`~kit.sim.host.Host` of ``resolved`` the way the resolved spec calls for: its closed form
+    (:func:`has_closed_form`), its request paths as queues (:func:`has_request_paths`) or its events. Returns the
+    number of SimPy events processed (none for the first two)."""
+    from . import request_paths
+    if has_closed_form(resolved, trace_s):
+        return int(host.closed_form())
+    if has_request_paths(resolved, trace_s, host.contention, request_paths.class_counts(host)):
+        return request_paths.evaluate(host)
+    return int(host.run())
