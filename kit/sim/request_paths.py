@@ -44,11 +44,13 @@ _COLUMNS = ("station", "server", "work", "scale", "work2", "arrive", "start", "e
 class _Station:
     """A runner's entities or a device's servers: when each is free, and what a halted vCPU pays to wake."""
 
-    __slots__ = ("index", "free", "runner", "device", "wake", "poll", "poll_s")
+    __slots__ = ("index", "free", "order", "runner", "device", "wake", "poll", "poll_s")
 
     def __init__(self, index: int, servers: int, runner: Any = None, device: Any = None) -> None:
         self.index, self.runner, self.device = index, runner, device
         self.free = [0.0] * servers
+        #: several servers: (free_at, server) in a heap, the one free the longest (the lowest index of a tie) first
+        self.order = [(0.0, k) for k in range(servers)] if servers > 1 else None
         #: (seconds, work index) of a halted vCPU's wakeup, and of one within ``poll_s`` (the halt-poll window)
         self.wake: tuple[float, int] | None = None
         self.poll: tuple[float, int] | None = None
@@ -64,8 +66,8 @@ class _Network:
         self._of: dict[int, _Station] = {}
         self.works: list[Work] = []
         self._work_of: dict[int, int] = {}
-        #: visits one by one (a walk), and in blocks of rows (arrays), with the columns ``_COLUMNS``
-        self.rec: list[tuple] = []
+        #: visits one by one (a walk: one list per column of ``_COLUMNS``), and in blocks of rows (arrays)
+        self.cols: tuple[list, ...] = tuple([] for _ in _COLUMNS)
         self.blocks: list[np.ndarray] = []
         #: (time, station, server) of each unit a disk request credits when it is done
         self.credits: list[tuple[float, int, int]] = []
@@ -77,7 +79,7 @@ class _Network:
 
     def visits(self) -> np.ndarray:
         """Every visit, one row each (columns ``_COLUMNS``)."""
-        rows = np.array(self.rec, dtype=float).reshape(-1, len(_COLUMNS))
+        rows = np.array(self.cols, dtype=float).T.reshape(-1, len(_COLUMNS))
         return np.concatenate([rows] + self.blocks) if self.blocks else rows
 
     def requests(self) -> np.ndarray:
@@ -230,7 +232,7 @@ def _walk(net: _Network, customers: list[_Customer], horizon: float) -> None:
     rng = net.host.rng
     shape = 1 / UNIT_WORK_CV[0] ** 2
     gamma, exponential, uniform = rng.gamma, rng.exponential, rng.random
-    rec = net.rec
+    (c_st, c_srv, c_work, c_scale, c_work2, c_arr, c_start, c_end, c_units) = (c.append for c in net.cols)
     finished, credits = net.finished, net.credits
     heap: list[tuple[float, int]] = []
     for i, cu in enumerate(customers):
@@ -274,20 +276,27 @@ def _walk(net: _Network, customers: list[_Customer], horizon: float) -> None:
             seconds = (float(exponential(position)) if position else 0.0) + slot.seconds
         # book it: the server free the longest (or first) takes it, after a halted vCPU's wakeup
         st = slot.station
-        free = st.free
-        k = 0 if len(free) == 1 else min(range(len(free)), key=free.__getitem__)
-        f = free[k]
+        order = st.order
+        if order is None:
+            k, f = 0, st.free[0]
+        else:
+            f, k = order[0]
         if f < t:
             start = t
             if st.wake is not None:
                 w = st.poll if st.poll is not None and t - f <= st.poll_s else st.wake
-                rec.append((st.index, k, w[1], 1.0, -1, t, t, t + w[0], 0.0))
                 start = t + w[0]
+                c_st(st.index), c_srv(k), c_work(w[1]), c_scale(1.0), c_work2(-1)
+                c_arr(t), c_start(t), c_end(start), c_units(0.0)
         else:
             start = f
         end = start + seconds
-        free[k] = end
-        rec.append((st.index, k, slot.work, scale, slot.work2, t, start, end, slot.units))
+        if order is None:
+            st.free[0] = end
+        else:
+            heapq.heapreplace(order, (end, k))
+        c_st(st.index), c_srv(k), c_work(slot.work), c_scale(scale), c_work2(slot.work2)
+        c_arr(t), c_start(start), c_end(end), c_units(slot.units)
         t = end
         pos += 1
         n = len(slots)
@@ -483,33 +492,41 @@ def _account(host: Any, net: _Network, rec: np.ndarray, horizon: float) -> None:
     span = end - start
     ran = np.clip(np.minimum(end, horizon) - start, 0.0, None)
     frac = np.where(end <= horizon, 1.0, np.divide(ran, span, out=np.zeros_like(ran), where=span > 0))
+    m = max(len(st.free) for st in net.stations) if net.stations else 1
+    w_n = max(len(net.works), 1)
+    sid = st_col * m + srv  # one index per server of every station
+    size = len(net.stations) * m
+    busy = np.bincount(sid, weights=ran, minlength=size)
+    units = rec[:, 8]
+    credit = np.bincount(sid, weights=units * frac, minlength=size)
+    done = np.bincount(sid, weights=units * (end <= horizon), minlength=size)
+    w1, w2 = rec[:, 2].astype(int), rec[:, 4].astype(int)
+    one = w1 >= 0  # a device's visit runs no work
+    share = np.bincount(sid[one] * w_n + w1[one], weights=rec[one, 3] * frac[one], minlength=size * w_n)
+    two = w2 >= 0
+    share2 = np.bincount(sid[two] * w_n + w2[two], weights=frac[two], minlength=size * w_n)
+    last = np.full(size, -np.inf)
+    np.maximum.at(last, sid, end)
+    span_of = np.bincount(st_col, weights=span, minlength=len(net.stations))
+    served = np.bincount(st_col, minlength=len(net.stations))
     for st in net.stations:
-        mine = st_col == st.index
+        base = st.index * m
         if st.device is not None:
             dev = st.device
-            dev.busy = float(span[mine].sum())
-            dev.served = int(mine.sum())
+            dev.busy, dev.served = float(span_of[st.index]), int(served[st.index])
             for k in range(len(dev.free_at)):
-                ends = end[mine & (srv == k)]
-                dev.free_at[k] = float(ends.max()) if len(ends) else 0.0
+                dev.free_at[k] = float(last[base + k]) if last[base + k] > -np.inf else 0.0
             continue
         for k, ent in enumerate(st.runner.entities):
-            sel = mine & (srv == k)
-            if not sel.any():
-                continue
-            f, sc = frac[sel], rec[sel, 3]
-            w1, w2 = rec[sel, 2].astype(int), rec[sel, 4].astype(int)
-            for w in np.unique(w1):
-                on = w1 == w
-                ent.account(net.works[w], float(np.sum(sc[on] * f[on])), freq)
-            for w in np.unique(w2[w2 >= 0]):
-                ent.account(net.works[w], float(np.sum(f[w2 == w])), freq)
-            u = rec[sel, 8]
-            ent.units += float(np.sum(u * f))
-            ent.finished_units += float(np.sum(u[end[sel] <= horizon]))
-            busy = float(ran[sel].sum())
-            host.sched.pool_of(ent).busy += busy
-            ent.acct[IDLE] = horizon - busy
+            i = base + k
+            for acc in (share, share2):
+                row = acc[i * w_n:(i + 1) * w_n]
+                for w in np.flatnonzero(row):
+                    ent.account(net.works[w], float(row[w]), freq)
+            ent.units += float(credit[i])
+            ent.finished_units += float(done[i])
+            host.sched.pool_of(ent).busy += float(busy[i])
+            ent.acct[IDLE] = horizon - float(busy[i])
     for t, station, k in net.credits:
         if t < horizon:
             ent = net.stations[station].runner.entities[k]
