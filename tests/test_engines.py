@@ -1,5 +1,6 @@
-"""The hybrid engine's parts: the closed form, the fluid scheduler, early stopping, cached baselines, the bulk sweep
-path and a light start-up. Correctness only; speed is measured in bench/bench_speed.py."""
+"""The hybrid engine's parts: the closed form, the fluid scheduler, the request paths as queues (and the queueing
+theory they meet), early stopping, cached baselines, sweeps' closed forms and a light start-up. Correctness only;
+speed is measured in bench/bench_speed.py."""
 from __future__ import annotations
 
 import math
@@ -396,10 +397,10 @@ def test_a_sweep_keeps_its_baselines_in_its_store(tmp_path):
     assert mod.baseline_stats["computed"] == before["computed"]  # loaded from the store, not recomputed
 
 
-# ---- the bulk sweep path -------------------------------------------------------------------------------------
+# ---- a sweep's closed forms ---------------------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_closed_form_points_of_a_sweep_are_computed_in_bulk_with_the_same_numbers():
+def test_closed_form_points_of_a_sweep_have_the_same_numbers():
     from kit import sweep as sweep_mod
     base = spec(duration=0.5)
     df = sweep_mod.sweep(base, {"hw.exit_roundtrip_cycles": [250, 500], "hypervisor": ["kvm", "native"],
