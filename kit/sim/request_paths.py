@@ -234,14 +234,17 @@ def _walk(net: _Network, customers: list[_Customer], horizon: float) -> None:
     gamma, exponential, uniform = rng.gamma, rng.exponential, rng.random
     (c_st, c_srv, c_work, c_scale, c_work2, c_arr, c_start, c_end, c_units) = (c.append for c in net.cols)
     finished, credits = net.finished, net.credits
-    heap: list[tuple[float, int]] = []
+    # (time, order, customer): arrivals at the same instant are taken in the order they were booked, as a simulated
+    # run takes the events of one instant in the order they were scheduled
+    heap: list[tuple[float, int, int]] = []
     for i, cu in enumerate(customers):
         think = cu.template.think
         cu.t0 = float(exponential(think)) if think else 0.0
-        heap.append((cu.t0, i))
+        heap.append((cu.t0, i, i))
     heapq.heapify(heap)
+    order = len(customers)
     while heap:
-        t, i = heap[0]
+        t, _, i = heap[0]
         cu = customers[i]
         slots, pos = cu.slots, cu.pos
         slot = slots[pos]
@@ -276,11 +279,11 @@ def _walk(net: _Network, customers: list[_Customer], horizon: float) -> None:
             seconds = (float(exponential(position)) if position else 0.0) + slot.seconds
         # book it: the server free the longest (or first) takes it, after a halted vCPU's wakeup
         st = slot.station
-        order = st.order
-        if order is None:
+        servers = st.order
+        if servers is None:
             k, f = 0, st.free[0]
         else:
-            f, k = order[0]
+            f, k = servers[0]
         if f < t:
             start = t
             if st.wake is not None:
@@ -291,10 +294,10 @@ def _walk(net: _Network, customers: list[_Customer], horizon: float) -> None:
         else:
             start = f
         end = start + seconds
-        if order is None:
+        if servers is None:
             st.free[0] = end
         else:
-            heapq.heapreplace(order, (end, k))
+            heapq.heapreplace(servers, (end, k))
         c_st(st.index), c_srv(k), c_work(slot.work), c_scale(scale), c_work2(slot.work2)
         c_arr(t), c_start(start), c_end(end), c_units(slot.units)
         t = end
@@ -303,9 +306,10 @@ def _walk(net: _Network, customers: list[_Customer], horizon: float) -> None:
         while pos < n and slots[pos].station is None:  # the wire back
             t += slots[pos].seconds
             pos += 1
+        order += 1
         if pos < n:
             cu.pos = pos
-            heapq.heapreplace(heap, (t, i))
+            heapq.heapreplace(heap, (t, order, i))
             continue
         g = cu.g  # the request is done at t
         if t >= horizon:
@@ -320,7 +324,7 @@ def _walk(net: _Network, customers: list[_Customer], horizon: float) -> None:
         think = cu.template.think
         cu.pos, cu.branch = 0, None
         cu.t0 = t + (float(exponential(think)) if think else 0.0)
-        heapq.heapreplace(heap, (cu.t0, i))
+        heapq.heapreplace(heap, (cu.t0, order, i))
 
 
 def _single(net: _Network, cu: _Customer, horizon: float) -> bool:
