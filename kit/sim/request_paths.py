@@ -37,24 +37,47 @@ from .work import IDLE, Work
 
 __all__ = ["evaluate", "class_counts"]
 
-#: Columns of a visit record: station, server, work, scale, second work (scale 1, or -1), arrival, start, end, units
-_COLUMNS = ("station", "server", "work", "scale", "work2", "arrive", "start", "end", "units")
+
+class _Visits:
+    """Every visit of a run as arrays: its station and server, the work it ran (a device's: -1) with its scale, a
+    second work at scale 1 (a disk thread's kick, or -1), the units it credits, and when it arrived, started and
+    ended."""
+
+    def __init__(self, net: _Network) -> None:
+        key = np.concatenate([np.array(net.cols[0], dtype=np.int64)] + [b[0] for b in net.blocks])
+        self.scale, self.arrive, self.start, self.end = (
+            np.concatenate([np.array(net.cols[i], dtype=float)] + [b[i] for b in net.blocks]) for i in range(1, 5))
+        sid, kind = np.divmod(key, max(net.nk, 1))
+        self.station, self.server = np.divmod(sid, net.mk)
+        kinds = np.array(net.kinds, dtype=float).reshape(-1, 3)
+        self.work, self.work2 = kinds[kind, 0].astype(np.int64), kinds[kind, 1].astype(np.int64)
+        self.units = kinds[kind, 2]
+
+    def before(self, horizon: float) -> _Visits:
+        """The visits booked by ``horizon`` (those that arrived before it)."""
+        keep = self.arrive < horizon
+        out = object.__new__(_Visits)
+        for name in ("scale", "arrive", "start", "end", "station", "server", "work", "work2", "units"):
+            setattr(out, name, getattr(self, name)[keep])
+        return out
 
 
 class _Station:
     """A runner's entities or a device's servers: when each is free, and what a halted vCPU pays to wake."""
 
-    __slots__ = ("index", "free", "order", "runner", "device", "wake", "poll", "poll_s")
+    __slots__ = ("index", "free", "order", "runner", "device", "wake", "poll", "poll_s", "key0")
 
     def __init__(self, index: int, servers: int, runner: Any = None, device: Any = None) -> None:
         self.index, self.runner, self.device = index, runner, device
         self.free = [0.0] * servers
         #: several servers: (free_at, server) in a heap, the one free the longest (the lowest index of a tie) first
         self.order = [(0.0, k) for k in range(servers)] if servers > 1 else None
-        #: (seconds, work index) of a halted vCPU's wakeup, and of one within ``poll_s`` (the halt-poll window)
+        #: (seconds, kind) of a halted vCPU's wakeup, and of one within ``poll_s`` (the halt-poll window)
         self.wake: tuple[float, int] | None = None
         self.poll: tuple[float, int] | None = None
         self.poll_s = -1.0
+        #: the key of its first server's visits (:meth:`_Network.seal`)
+        self.key0 = 0
 
 
 class _Network:
@@ -66,9 +89,14 @@ class _Network:
         self._of: dict[int, _Station] = {}
         self.works: list[Work] = []
         self._work_of: dict[int, int] = {}
-        #: visits one by one (a walk: one list per column of ``_COLUMNS``), and in blocks of rows (arrays)
-        self.cols: tuple[list, ...] = tuple([] for _ in _COLUMNS)
-        self.blocks: list[np.ndarray] = []
+        #: what a visit runs: (work, second work, units), by kind
+        self.kinds: list[tuple[int, int, float]] = []
+        self._kind_of: dict[tuple[int, int, float], int] = {}
+        self.nk = self.mk = 1
+        #: visits one by one (a walk: a list per column: key, scale, arrival, start, end; a key is the station,
+        #: server and kind, see seal), and in blocks of such columns (arrays)
+        self.cols: tuple[list, ...] = ([], [], [], [], [])
+        self.blocks: list[tuple[np.ndarray, ...]] = []
         #: (time, station, server) of each unit a disk request credits when it is done
         self.credits: list[tuple[float, int, int]] = []
         #: (vm, start, end) of each measured request that finished, one by one and in blocks of rows; (vm, start)
@@ -77,10 +105,25 @@ class _Network:
         self.finished_blocks: list[np.ndarray] = []
         self.open: list[tuple[int, float]] = []
 
-    def visits(self) -> np.ndarray:
-        """Every visit, one row each (columns ``_COLUMNS``)."""
-        rows = np.array(self.cols, dtype=float).T.reshape(-1, len(_COLUMNS))
-        return np.concatenate([rows] + self.blocks) if self.blocks else rows
+    def visits(self) -> _Visits:
+        """Every visit, as arrays."""
+        return _Visits(self)
+
+    def kind(self, work: int, work2: int = -1, units: float = 0.0) -> int:
+        """The index of what a visit runs."""
+        key = (work, work2, units)
+        i = self._kind_of.get(key)
+        if i is None:
+            i = self._kind_of[key] = len(self.kinds)
+            self.kinds.append(key)
+        return i
+
+    def seal(self) -> None:
+        """Every station and kind is known: a visit's key is ``(station * servers + server) * kinds + kind``."""
+        self.nk = max(len(self.kinds), 1)
+        self.mk = max([len(st.free) for st in self.stations] or [1])
+        for st in self.stations:
+            st.key0 = st.index * self.mk * self.nk
 
     def requests(self) -> np.ndarray:
         """Every measured request that finished: rows of (vm, start, end)."""
@@ -96,10 +139,10 @@ class _Network:
             else:
                 st = _Station(i, len(owner.entities), runner=owner)
                 if owner.wake_work is not None:
-                    st.wake = (owner.wake_work.total / self.freq, self.work(owner.wake_work))
+                    st.wake = (owner.wake_work.total / self.freq, self.kind(self.work(owner.wake_work)))
                     if owner.poll is not None:
                         st.poll_s = owner.poll[0]
-                        st.poll = (owner.poll[1].total / self.freq, self.work(owner.poll[1]))
+                        st.poll = (owner.poll[1].total / self.freq, self.kind(self.work(owner.poll[1])))
             self.stations.append(st)
             self._of[id(owner)] = st
         return st
@@ -121,13 +164,14 @@ class _Slot:
     variation for ``UNIT``, plus a positioning time for ``DISK``), the work it runs and the units it credits, and
     whether it is on the disk branch of a request (taken with probability ``disk_ops``)."""
 
-    __slots__ = ("station", "seconds", "how", "work", "work2", "units", "branch")
+    __slots__ = ("station", "seconds", "how", "work", "work2", "units", "branch", "kind")
 
-    def __init__(self, station: _Station | None, seconds: float, how: int = FIXED, work: int = -1, work2: int = -1,
-                 units: float = 0.0, branch: bool = False) -> None:
+    def __init__(self, net: _Network, station: _Station | None, seconds: float, how: int = FIXED, work: int = -1,
+                 work2: int = -1, units: float = 0.0, branch: bool = False) -> None:
         self.station: Any = station  # None: a delay
         self.seconds, self.how, self.work, self.work2 = seconds, how, work, work2
         self.units, self.branch = units, branch
+        self.kind = net.kind(work, work2, units)
 
 
 class _Template:
@@ -152,36 +196,36 @@ class _Template:
             work = c.request_guest()
             be_rx, be_tx = c.request_backend("rx"), c.request_backend("tx")
             be = host.backend(c.backend_name("net"), g.i)
-            slots += [_Slot(None, host.wire_s),
-                      _Slot(net.station(host.nic_rx, device=True), pk.rx_wire_bytes * 8 / host.line_bps)]
+            slots += [_Slot(net, None, host.wire_s),
+                      _Slot(net, net.station(host.nic_rx, device=True), pk.rx_wire_bytes * 8 / host.line_bps)]
             if be is not None and be_rx.total:
-                slots.append(_Slot(net.station(be), be_rx.total / freq, work=net.work(be_rx)))
-            slots.append(_Slot(vm, work.total / freq, UNIT, net.work(work), units=1.0))
+                slots.append(_Slot(net, net.station(be), be_rx.total / freq, work=net.work(be_rx)))
+            slots.append(_Slot(net, vm, work.total / freq, UNIT, net.work(work), units=1.0))
             if g.wl.per_unit.disk_ops:
                 slots += self._disk(net, g, vm, kicked=False)
             if be is not None and be_tx.total:
-                slots.append(_Slot(net.station(be), be_tx.total / freq, work=net.work(be_tx)))
-            slots += [_Slot(net.station(host.nic_tx, device=True), pk.tx_wire_bytes * 8 / host.line_bps),
-                      _Slot(None, host.wire_s)]
+                slots.append(_Slot(net, net.station(be), be_tx.total / freq, work=net.work(be_tx)))
+            slots += [_Slot(net, net.station(host.nic_tx, device=True), pk.tx_wire_bytes * 8 / host.line_bps),
+                      _Slot(net, None, host.wire_s)]
         else:  # a disk thread: the unit's work and the kick in one item (the kick is not varied), then the disk
             base, kick = c.unit(), c.disk_guest()
             self.extra_s = kick.total / freq
-            slots.append(_Slot(vm, base.total / freq, UNIT, net.work(base), net.work(kick)))
+            slots.append(_Slot(net, vm, base.total / freq, UNIT, net.work(base), net.work(kick)))
             slots += self._disk(net, g, vm, kicked=True)
         self.slots = slots
 
     def _disk(self, net: _Network, g: Any, vm: _Station, kicked: bool) -> list[_Slot]:
         host, c, freq = net.host, g.cost, net.freq
         branch = g.wl.kind == "request"
-        out = [] if kicked else [_Slot(vm, c.disk_guest().total / freq, work=net.work(c.disk_guest()),
+        out = [] if kicked else [_Slot(net, vm, c.disk_guest().total / freq, work=net.work(c.disk_guest()),
                                        branch=branch)]
         be = host.backend(c.backend_name("disk"), g.i)
         if be is not None:
-            out.append(_Slot(net.station(be), c.backend_disk().total / freq, work=net.work(c.backend_disk()),
+            out.append(_Slot(net, net.station(be), c.backend_disk().total / freq, work=net.work(c.backend_disk()),
                              branch=branch))
         transfer = g.wl.per_unit.disk_kb * 1024 / (host.hw.val("disk_mbps") * 1e6)
-        out.append(_Slot(net.station(host.disk, device=True), transfer, DISK, branch=branch))
-        out.append(_Slot(vm, c.disk_done().total / freq, work=net.work(c.disk_done()), branch=branch))
+        out.append(_Slot(net, net.station(host.disk, device=True), transfer, DISK, branch=branch))
+        out.append(_Slot(net, vm, c.disk_done().total / freq, work=net.work(c.disk_done()), branch=branch))
         return out
 
 
@@ -232,7 +276,8 @@ def _walk(net: _Network, customers: list[_Customer], horizon: float) -> None:
     rng = net.host.rng
     shape = 1 / UNIT_WORK_CV[0] ** 2
     gamma, exponential, uniform = rng.gamma, rng.exponential, rng.random
-    (c_st, c_srv, c_work, c_scale, c_work2, c_arr, c_start, c_end, c_units) = (c.append for c in net.cols)
+    c_key, c_scale, c_arr, c_start, c_end = (c.append for c in net.cols)
+    nk = net.nk
     finished, credits = net.finished, net.credits
     # (time, order, customer): arrivals at the same instant are taken in the order they were booked, as a simulated
     # run takes the events of one instant in the order they were scheduled
@@ -289,8 +334,7 @@ def _walk(net: _Network, customers: list[_Customer], horizon: float) -> None:
             if st.wake is not None:
                 w = st.poll if st.poll is not None and t - f <= st.poll_s else st.wake
                 start = t + w[0]
-                c_st(st.index), c_srv(k), c_work(w[1]), c_scale(1.0), c_work2(-1)
-                c_arr(t), c_start(t), c_end(start), c_units(0.0)
+                c_key(st.key0 + k * nk + w[1]), c_scale(1.0), c_arr(t), c_start(t), c_end(start)
         else:
             start = f
         end = start + seconds
@@ -298,8 +342,7 @@ def _walk(net: _Network, customers: list[_Customer], horizon: float) -> None:
             st.free[0] = end
         else:
             heapq.heapreplace(servers, (end, k))
-        c_st(st.index), c_srv(k), c_work(slot.work), c_scale(scale), c_work2(slot.work2)
-        c_arr(t), c_start(start), c_end(end), c_units(slot.units)
+        c_key(st.key0 + k * nk + slot.kind), c_scale(scale), c_arr(t), c_start(start), c_end(end)
         t = end
         pos += 1
         n = len(slots)
@@ -376,9 +419,9 @@ def _single(net: _Network, cu: _Customer, horizon: float) -> bool:
             for code, how in ((1, st.wake), (2, st.poll)):
                 if how is not None:
                     on = kind[live, i] == code
-                    _extend(net, st.index, k[on], how[1], 1.0, -1, a[on], a[on], b[on], 0.0)
+                    _extend(net, st.key0 + k[on] * net.nk + how[1], 1.0, a[on], a[on], b[on])
             scale = j[live] if s.how == UNIT else 1.0
-            _extend(net, st.index, k, s.work, scale, s.work2, a, b, e, s.units)
+            _extend(net, st.key0 + k * net.nk + s.kind, scale, a, b, e)
         last = [(t_end, r) for r in range(m) for t_end in [_last_end(arrive, end, mine, m, r, horizon)]]
         for t_end, r in last:
             if t_end is not None:
@@ -449,18 +492,15 @@ def _last_end(arrive: np.ndarray, end: np.ndarray, cols: list[int], m: int, serv
     return float(e[r[-1]]) if len(r) else None
 
 
-def _extend(net: _Network, station: int, server: np.ndarray, work: int, scale: Any, work2: int,
-            arrive: np.ndarray, start: np.ndarray, end: np.ndarray, units: float) -> None:
+def _extend(net: _Network, key: np.ndarray, scale: Any, arrive: np.ndarray, start: np.ndarray,
+            end: np.ndarray) -> None:
     """Record visits given as arrays (``scale``: an array or one number)."""
-    c = len(arrive)
-    if c:
-        block = np.empty((c, len(_COLUMNS)))
-        block[:, 0], block[:, 1], block[:, 2], block[:, 3], block[:, 4] = station, server, work, scale, work2
-        block[:, 5], block[:, 6], block[:, 7], block[:, 8] = arrive, start, end, units
-        net.blocks.append(block)
+    if len(key):
+        net.blocks.append((key.astype(np.int64), np.broadcast_to(np.asarray(scale, dtype=float), key.shape),
+                           arrive, start, end))
 
 
-def _stop(host: Any, net: _Network, rec: np.ndarray) -> float:
+def _stop(host: Any, net: _Network, rec: _Visits) -> float:
     """The horizon: the duration, or the batch boundary where the metric is known to ``spec.precision``
     (:class:`~kit.sim.stopping.Stopper`, fed the units done by each boundary as a simulated run feeds it)."""
     end = host.duration
@@ -470,8 +510,8 @@ def _stop(host: Any, net: _Network, rec: np.ndarray) -> float:
     if host.wl.kind == "disk":
         times = np.sort([t for t, st, _ in net.credits if st in measured])
     else:
-        mine = np.isin(rec[:, 0], list(measured)) & (rec[:, 8] > 0)
-        times = np.sort(rec[mine, 7])
+        mine = np.isin(rec.station, list(measured)) & (rec.units > 0)
+        times = np.sort(rec.end[mine])
     stopper = Stopper(lambda: 0.0, end, host.spec.precision)
     boundaries = np.cumsum(np.full(int(end / stopper.batch_s) + 2, stopper.batch_s))
     boundaries = boundaries[boundaries < end]  # a boundary at the horizon comes after it, as in a simulated run
@@ -487,12 +527,12 @@ def _stop(host: Any, net: _Network, rec: np.ndarray) -> float:
     return end
 
 
-def _account(host: Any, net: _Network, rec: np.ndarray, horizon: float) -> None:
+def _account(host: Any, net: _Network, visits: _Visits, horizon: float) -> None:
     """Leave the host's entities, devices and latency log as a simulated run to ``horizon`` leaves them."""
     freq = host.freq
-    rec = rec[rec[:, 5] < horizon] if len(rec) else rec  # what arrived by the horizon was booked
-    st_col, srv = rec[:, 0].astype(int), rec[:, 1].astype(int)
-    start, end = rec[:, 6], rec[:, 7]
+    rec = visits.before(horizon)  # what arrived by the horizon was booked
+    st_col, srv = rec.station, rec.server
+    start, end = rec.start, rec.end
     span = end - start
     ran = np.clip(np.minimum(end, horizon) - start, 0.0, None)
     frac = np.where(end <= horizon, 1.0, np.divide(ran, span, out=np.zeros_like(ran), where=span > 0))
@@ -501,12 +541,12 @@ def _account(host: Any, net: _Network, rec: np.ndarray, horizon: float) -> None:
     sid = st_col * m + srv  # one index per server of every station
     size = len(net.stations) * m
     busy = np.bincount(sid, weights=ran, minlength=size)
-    units = rec[:, 8]
+    units = rec.units
     credit = np.bincount(sid, weights=units * frac, minlength=size)
     done = np.bincount(sid, weights=units * (end <= horizon), minlength=size)
-    w1, w2 = rec[:, 2].astype(int), rec[:, 4].astype(int)
+    w1, w2 = rec.work, rec.work2
     one = w1 >= 0  # a device's visit runs no work
-    share = np.bincount(sid[one] * w_n + w1[one], weights=rec[one, 3] * frac[one], minlength=size * w_n)
+    share = np.bincount(sid[one] * w_n + w1[one], weights=rec.scale[one] * frac[one], minlength=size * w_n)
     two = w2 >= 0
     share2 = np.bincount(sid[two] * w_n + w2[two], weights=frac[two], minlength=size * w_n)
     last = np.full(size, -np.inf)
@@ -559,6 +599,7 @@ def evaluate(host: Any) -> int:
     its stations, leave it accounted as :meth:`kit.sim.host.Host.run` would, and return 0 (no SimPy event)."""
     net = _Network(host)
     customers = _customers(net)
+    net.seal()
     if not (len(customers) == 1 and _single(net, customers[0], host.duration)):
         _walk(net, customers, host.duration)
     rec = net.visits()
