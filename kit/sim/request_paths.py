@@ -15,14 +15,16 @@ simulate with several events a request (:mod:`kit.sim.drivers`) is here the recu
   the instant it went idle), as :class:`~kit.sim.host.Runner` charges it;
 - the requests of one customer (a client, a disk thread) follow each other, with think times between them.
 
-Arrivals are processed in the order of time across customers (a heap of one entry per customer); when the host
-has a single customer there is no queue anywhere, and its whole sample path is cumulative sums of the steps' times
-(:func:`_single_customer`, arrays instead of a loop). The draws are the drivers' distributions (a unit's work is
-gamma with ``UNIT_WORK_CV``, think times and disk positioning exponential) in another order, so a run agrees with
-the discrete engine in distribution, not draw for draw (``tests/test_equivalence.py``). Every visit is recorded,
-and the host's entities, devices, latency log and early stopping (:class:`~kit.sim.stopping.Stopper`) are accounted
-from the records at the horizon as a simulated run leaves them: busy time by category and exits, idle time, units
-(an unfinished one by the fraction done), the requests finished and those still under way.
+Arrivals are processed in the order of time across customers (a heap of one entry per customer; those of one
+instant in the order they were booked); when the host has a single customer there is no queue anywhere, and its
+whole sample path is cumulative sums of the steps' times (:func:`_single`, arrays instead of a loop). Each random
+part is drawn from the host's generator when a simulated run draws it, with the drivers' distributions (a unit's
+work gamma with ``UNIT_WORK_CV``, think times and disk positioning exponential, the disk branch uniform), so a run
+is the discrete engine's own sample path to rounding (``tests/test_engines.py``), and agrees with it in
+distribution across seeds (``tests/test_equivalence.py``). Every visit is recorded, and the host's entities,
+devices, latency log and early stopping (:class:`~kit.sim.stopping.Stopper`) are accounted from the records at the
+horizon as a simulated run leaves them: busy time by category and exits, idle time, units (an unfinished one by the
+fraction done), the requests finished and those still under way.
 """
 from __future__ import annotations
 
@@ -131,6 +133,7 @@ class _Network:
         return np.concatenate([rows] + self.finished_blocks) if self.finished_blocks else rows
 
     def station(self, owner: Any, device: bool = False) -> _Station:
+        """The station of a runner (its entities are the servers, halted vCPUs pay their wakeup) or of a device."""
         st = self._of.get(id(owner))
         if st is None:
             i = len(self.stations)
@@ -148,6 +151,7 @@ class _Network:
         return st
 
     def work(self, w: Work) -> int:
+        """The index of a piece of work (kept here, so that its id is never another's)."""
         i = self._work_of.get(id(w))
         if i is None:
             i = self._work_of[id(w)] = len(self.works)
