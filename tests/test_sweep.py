@@ -221,3 +221,40 @@ def test_a_grid_too_large_is_refused_with_its_size_before_expansion():
     grid = {f"hw.k{i}": list(range(100)) for i in range(6)}  # 10^12 points: expanding would never finish
     with pytest.raises(HvkitError, match="1,000,000,000,000 points"):
         expand(BASE, grid)
+
+
+# ---- native baselines on the workers -------------------------------------------------------------------------
+
+def _stored_baselines(store):
+    from kit.sweep import Store
+    with Store(store) as st:
+        return st.load_baselines()
+
+
+def test_native_baselines_are_tasks_of_the_pool_one_per_value_of_what_native_reads(tmp_path):
+    """Two modes over four exit latencies (which native never reads) and two NIC latencies (which it does), two
+    replications: one native run per replication and NIC latency, made by the workers before the points, none in
+    this process."""
+    run_mod = importlib.import_module("kit.run")
+    before = dict(run_mod.baseline_stats)
+    grid = {"hw.exit_roundtrip_cycles": [300, 600, 900, 1200], "hw.nic_latency_us": [3, 6],
+            "hypervisor": ["kvm", "xen-hvm"]}
+    df = sweep(BASE, grid, replications=2, workers=2, progress=False, store=tmp_path / "st")
+    assert (df["error"] == "").all() and len(df) == 32
+    assert run_mod.baseline_stats["computed"] == before["computed"]  # the parent simulated no native run
+    stored = _stored_baselines(tmp_path / "st")
+    assert len(stored) == 4
+    assert sorted({(b["spec"]["seed"], dict(b["spec"]["hw"]).get("nic_latency_us")) for b in stored}) == sorted(
+        {(s, n) for s in df["seed"].unique() for n in (3, 6)})
+    # each point's native value is the one stored for its seed and NIC latency
+    native = {(b["spec"]["seed"], dict(b["spec"]["hw"])["nic_latency_us"]): b["result"]["value"] for b in stored}
+    for _, row in df.iterrows():
+        assert row["native_value"] == native[(row["seed"], int(row["set.hw.nic_latency_us"]))]
+
+
+def test_a_native_run_that_fails_leaves_its_points_to_report_it(tmp_path):
+    # 1 us of netperf-rr is shorter than one transaction natively: the native run is refused, and so is each point
+    tiny = BASE.replace(duration=1e-6)
+    df = sweep(tiny, {"hypervisor": ["kvm", "xen-hvm"]}, workers=2, progress=False, store=tmp_path / "st")
+    assert df["error"].str.contains("shorter than one unit").all()
+    assert _stored_baselines(tmp_path / "st") == []
