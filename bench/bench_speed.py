@@ -2,8 +2,9 @@
 Every figure is measured in this same run (CPU seconds, best of several, so that other load on the machine counts
 as little as possible) and printed with /proc/loadavg beside it; SimGrid is built from bench/simgrid_peer.cpp when
 g++ and Debian's libsimgrid-dev are installed, and otherwise its figures come from bench/simgrid_reference.json
-with the date and machine they were measured on. The last release (``git describe --tags --abbrev=0``) is checked
-out into a temporary git worktree, measured by bench/measure.py with PYTHONPATH pointing at it, and removed.
+with the date and machine they were measured on. The last release (``git describe --tags --abbrev=0``) is unpacked
+with ``git archive`` into a temporary directory, measured by bench/measure.py with PYTHONPATH pointing at it, and
+removed.
 
 1. CPU per simulated second of N VMs x 2 vCPUs on 16 pCPUs running kernel-build under KVM (CPU-bound units plus
    small asynchronous writes), N = 1..256 (512 vCPUs): hybrid, discrete (N <= 64) and SimGrid; growth exponents
@@ -81,7 +82,8 @@ def load() -> str:
 
 @contextlib.contextmanager
 def release_checkout():
-    """The last tagged release checked out into a temporary git worktree: yields (tag, path); removed after. None
+    """The last tagged release's files (``git archive``) in a temporary directory: yields (tag, path); removed
+    after, and nothing registered in the repository, so that an interrupted run leaves no worktree behind. None
     when there is no tag (or no git)."""
     try:
         tag = subprocess.run(["git", "-C", str(ROOT), "describe", "--tags", "--abbrev=0", "HEAD"], capture_output=True,
@@ -91,17 +93,18 @@ def release_checkout():
         return
     tmp = Path(tempfile.mkdtemp(prefix="hvkit-release-"))
     path = tmp / tag
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), tag], check=True,
-                   capture_output=True)
+    path.mkdir()
     try:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", tag], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(path)], input=archive, check=True, capture_output=True)
         yield tag, path
     finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def measure(root: Path, *args: str) -> dict:
-    """bench/measure.py run against the kit at ``root`` (this checkout or a release's worktree)."""
+    """bench/measure.py run against the kit at ``root`` (this checkout or the unpacked release)."""
     env = {**os.environ, "PYTHONPATH": str(root)}
     r = subprocess.run([sys.executable, str(Path(__file__).with_name("measure.py")), *args], capture_output=True,
                        text=True, env=env, cwd=tempfile.gettempdir())

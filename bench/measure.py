@@ -1,5 +1,5 @@
 """One measurement of the kit found on PYTHONPATH, printed as one line of JSON: what bench/bench_speed.py runs for this
-checkout and for the last tagged release (checked out into a temporary git worktree), so that both are measured
+checkout and for the last tagged release (unpacked into a temporary directory), so that both are measured
 the same way in the same run. Only the API both have is used (kit.inputs.spec.Spec, kit.run.run and compare,
 kit.inputs.scenario.Scenario, kit.consolidation.run_scenario).
 
