@@ -29,6 +29,7 @@ fraction done), the requests finished and those still under way.
 from __future__ import annotations
 
 import heapq
+from array import array
 from typing import Any
 
 import numpy as np
@@ -46,9 +47,9 @@ class _Visits:
     ended."""
 
     def __init__(self, net: _Network) -> None:
-        key = np.concatenate([np.array(net.cols[0], dtype=np.int64)] + [b[0] for b in net.blocks])
+        key = np.concatenate([np.frombuffer(net.cols[0], dtype=np.int64)] + [b[0] for b in net.blocks])
         self.scale, self.arrive, self.start, self.end = (
-            np.concatenate([np.array(net.cols[i], dtype=float)] + [b[i] for b in net.blocks]) for i in range(1, 5))
+            np.concatenate([np.frombuffer(net.cols[i], dtype=float)] + [b[i] for b in net.blocks]) for i in range(1, 5))
         sid, kind = np.divmod(key, max(net.nk, 1))
         self.station, self.server = np.divmod(sid, net.mk)
         kinds = np.array(net.kinds, dtype=float).reshape(-1, 3)
@@ -58,6 +59,8 @@ class _Visits:
     def before(self, horizon: float) -> _Visits:
         """The visits booked by ``horizon`` (those that arrived before it)."""
         keep = self.arrive < horizon
+        if keep.all():  # the walks book nothing that arrives later: no copy
+            return self
         out = object.__new__(_Visits)
         for name in ("scale", "arrive", "start", "end", "station", "server", "work", "work2", "units"):
             setattr(out, name, getattr(self, name)[keep])
@@ -95,15 +98,16 @@ class _Network:
         self.kinds: list[tuple[int, int, float]] = []
         self._kind_of: dict[tuple[int, int, float], int] = {}
         self.nk = self.mk = 1
-        #: visits one by one (a walk: a list per column: key, scale, arrival, start, end; a key is the station,
-        #: server and kind, see seal), and in blocks of such columns (arrays)
-        self.cols: tuple[list, ...] = ([], [], [], [], [])
+        #: visits one by one (a walk: a column each of key, scale, arrival, start, end, as machine numbers, 8 bytes
+        #: a value instead of a list's 32 or more; a key is the station, server and kind, see seal), and in blocks of
+        #: such columns (arrays)
+        self.cols: tuple[array, ...] = (array("q"), array("d"), array("d"), array("d"), array("d"))
         self.blocks: list[tuple[np.ndarray, ...]] = []
         #: (time, station, server) of each unit a disk request credits when it is done
         self.credits: list[tuple[float, int, int]] = []
-        #: (vm, start, end) of each measured request that finished, one by one and in blocks of rows; (vm, start)
-        #: of those under way at the end
-        self.finished: list[tuple[int, float, float]] = []
+        #: (vm, start, end) of each measured request that finished, one by one (flat, as machine numbers) and in
+        #: blocks of rows; (vm, start) of those under way at the end
+        self.finished = array("d")
         self.finished_blocks: list[np.ndarray] = []
         self.open: list[tuple[int, float]] = []
 
@@ -129,7 +133,7 @@ class _Network:
 
     def requests(self) -> np.ndarray:
         """Every measured request that finished: rows of (vm, start, end)."""
-        rows = np.array(self.finished, dtype=float).reshape(-1, 3)
+        rows = np.frombuffer(self.finished, dtype=float).reshape(-1, 3)
         return np.concatenate([rows] + self.finished_blocks) if self.finished_blocks else rows
 
     def station(self, owner: Any, device: bool = False) -> _Station:
@@ -365,7 +369,7 @@ def _walk(net: _Network, customers: list[_Customer], horizon: float) -> None:
             heapq.heappop(heap)
             continue
         if g.primary:
-            finished.append((g.i, cu.t0, t))
+            finished.extend((g.i, cu.t0, t))
         if cu.disk:
             credits.append((t, slot.station.index, 0))
         think = cu.template.think
@@ -607,6 +611,7 @@ def evaluate(host: Any) -> int:
     if not (len(customers) == 1 and _single(net, customers[0], host.duration)):
         _walk(net, customers, host.duration)
     rec = net.visits()
+    net.cols = tuple(array(c.typecode) for c in net.cols)  # the columns are in ``rec`` now
     horizon = _stop(host, net, rec)
     host.duration = horizon
     _account(host, net, rec, horizon)
