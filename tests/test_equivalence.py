@@ -123,7 +123,8 @@ def test_every_case_has_the_discrete_engines_answer(comparison):
 
 @pytest.mark.slow
 def test_the_cases_exercise_every_engine(comparison):
-    """The grid reaches the closed form, the fluid scheduler and the discrete scheduler under the hybrid engine."""
+    """The grid reaches the closed form, the queueing path, the fluid scheduler and the discrete scheduler under the
+    hybrid engine."""
     from kit.inputs.spec import Spec
     from kit.run import run
     engines = set()
@@ -131,7 +132,7 @@ def test_the_cases_exercise_every_engine(comparison):
         if name.split("/")[1] in ("kvm", "xen-hvm") and name.split("/")[0] in ("spec-int", "kernel-build",
                                                                                "netperf-rr"):
             engines.add(run(Spec.make(**kw), baseline=False).summary["engine"].iloc[0])
-    assert engines == {"analytic", "hybrid", "discrete"}
+    assert engines == {"analytic", "queueing", "hybrid", "discrete"}
 
 
 def test_a_few_cases_have_the_discrete_engines_answer():
