@@ -82,9 +82,12 @@ def test_store_reuses_finished_points(tmp_path):
 
 
 def _sweep_yaml(tmp_path):
+    """32 points of about 0.1 s of CPU each (one pCPU, so that the discrete engine runs them: on spare CPUs the
+    queueing path finishes all of them before the first chunk is written, and there is nothing to interrupt)."""
     p = tmp_path / "s.yaml"
     p.write_text(
-        "base: {hardware: skylake-sp-2017, hypervisor: kvm, workload: netperf-rr, duration: 0.02, seed: 5}\n"
+        "base: {hardware: skylake-sp-2017, hypervisor: kvm, workload: netperf-rr, duration: 0.02, seed: 5,"
+        " pcpus: 1}\n"
         "grid:\n  hw.exit_roundtrip_cycles: [200, 400, 600, 800, 1000, 1200, 1400, 1600]\n"
         "  hypervisor: [kvm, xen-hvm]\nreplications: 2\n")
     return p
