@@ -1,21 +1,32 @@
-"""Speed of the hybrid engine, against the discrete engine and SimGrid's C++ fluid model. Every figure is measured in
-this same run (CPU seconds, best of several, so that other load on the machine counts as little as possible);
-SimGrid is built from bench/simgrid_peer.cpp when g++ and Debian's libsimgrid-dev are installed, and otherwise its
-figures come from bench/simgrid_reference.json with the date and machine they were measured on.
+"""Speed of the hybrid engine, against the discrete engine, SimGrid's C++ fluid model and the last tagged release.
+Every figure is measured in this same run (CPU seconds, best of several, so that other load on the machine counts
+as little as possible) and printed with /proc/loadavg beside it; SimGrid is built from bench/simgrid_peer.cpp when
+g++ and Debian's libsimgrid-dev are installed, and otherwise its figures come from bench/simgrid_reference.json
+with the date and machine they were measured on. The last release (``git describe --tags --abbrev=0``) is unpacked
+with ``git archive`` into a temporary directory, measured by bench/measure.py with PYTHONPATH pointing at it, and
+removed.
 
 1. CPU per simulated second of N VMs x 2 vCPUs on 16 pCPUs running kernel-build under KVM (CPU-bound units plus
    small asynchronous writes), N = 1..256 (512 vCPUs): hybrid, discrete (N <= 64) and SimGrid; growth exponents
-   over N and over vCPUs, with the largest local exponent (a knee shows as one well above the rest).
+   over N and over vCPUs, with the largest local exponent (a knee shows as one well above the rest); at N = 64,
+   this checkout against the last release. Target: hybrid <= SimGrid, no regression against the release.
 2. The analytic path: each CPU-bound preset's closed form against the discrete simulation (speed-up, agreement).
-3. A 10,000-point CPU-bound sweep (2 workers); a simulated sweep's native baselines.
-4. CLI start-up against `python -c "import simpy"`.
+3. A 10,000-point mixed sweep on all cores: 40% CPU-bound points (closed forms), 20% overcommitted (2 VMs x 2
+   vCPUs of kernel-build on 2 CPUs, the fluid scheduler), 40% request and I/O points (netperf-rr, memcached,
+   fio-randread, apache-static, 10 ms each: the queueing path), each at its own exit latency. Target: <= 5 ms of
+   CPU per point (this process and its workers).
+4. Start-up: CLI start-up against `python -c "import simpy"`; a single-VM compare of 7 modes on netperf-rr
+   (in-process, after the imports) against the same `import simpy`, and against the last release. Target: <= 10x.
 5. Peak memory of memcached with 8 VMs x 4 vCPUs for 0.5 s.
 6. A widget's answer per preset (one VM, precision 0.005), and early stopping.
+7. The I/O mix at N = 64 (memcached, apache-static, fio-randread, dbench, 2 vCPUs each, 16 CPUs): CPU per
+   simulated second against the last release. Target: >= 100x cheaper.
 
 Usage: python bench/bench_speed.py [--quick]    (quick: fewer sizes, no memory case)
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -59,6 +70,59 @@ def machine() -> str:
     except OSError:
         pass
     return f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
+def load() -> str:
+    """The machine's load (1, 5 and 15 minutes), printed beside every ratio."""
+    try:
+        return "load " + " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "load ?"
+
+
+@contextlib.contextmanager
+def release_checkout():
+    """The last tagged release's files (``git archive``) in a temporary directory: yields (tag, path); removed
+    after, and nothing registered in the repository, so that an interrupted run leaves no worktree behind. None
+    when there is no tag (or no git)."""
+    try:
+        tag = subprocess.run(["git", "-C", str(ROOT), "describe", "--tags", "--abbrev=0", "HEAD"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        yield None
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="hvkit-release-"))
+    path = tmp / tag
+    path.mkdir()
+    try:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", tag], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(path)], input=archive, check=True, capture_output=True)
+        yield tag, path
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def measure(root: Path, *args: str) -> dict:
+    """bench/measure.py run against the kit at ``root`` (this checkout or the unpacked release)."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    r = subprocess.run([sys.executable, str(Path(__file__).with_name("measure.py")), *args], capture_output=True,
+                       text=True, env=env, cwd=tempfile.gettempdir())
+    if r.returncode != 0:
+        raise RuntimeError(f"measure.py {' '.join(args)} at {root}: {r.stderr.strip().splitlines()[-1:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def against_release(release, key: str, *args: str, rounds: int = 2) -> tuple[float, float] | None:
+    """``key`` of bench/measure.py's case ``args`` for this checkout and for the release, the two measured in
+    turn ``rounds`` times (so that a change of load hits both), best of each."""
+    if release is None:
+        return None
+    head, old = [], []
+    for _ in range(rounds):
+        head.append(measure(ROOT, *args)[key])
+        old.append(measure(release[1], *args)[key])
+    return min(head), min(old)
 
 
 def cpu_of(f) -> float:
@@ -107,7 +171,7 @@ def simgrid_cost(binary: Path, n: int, args: list[str], d1: float, d2: float) ->
     return max(c2 - c1, 1e-9) / (d2 - d1)
 
 
-def scaling() -> None:
+def scaling(release) -> None:
     kb = dict(hardware=HW, hypervisor="kvm", workload="kernel-build", vcpus=2, pcpus=PCPUS)
     res = resolve(Spec.make(**kb))
     unit = Costing(res.hw, res.mode, res.workload).unit()
@@ -150,7 +214,14 @@ def scaling() -> None:
     at64 = next((r for r in rows if r[0] == 64), None)
     if at64:
         print(f"at N = 64: hybrid {at64[1] * 1e3:.2f} ms, SimGrid {at64[3] * 1e3:.2f} ms per simulated second "
-              f"(ratio {at64[1] / at64[3]:.2f}); discrete {at64[2] / at64[1]:.0f}x the hybrid")
+              f"(ratio {at64[1] / at64[3]:.2f}, target <= 1; {load()}); discrete {at64[2] / at64[1]:.0f}x the hybrid")
+        TARGETS["(a) hybrid / SimGrid, 64 VMs"] = (at64[1] / at64[3], "<= 1")
+    pair = against_release(release, "cpu_per_sim_s", "cpu", "64")
+    if pair is not None:
+        print(f"at N = 64 against {release[0]} (bench/measure.py cpu 64, each measured twice in turn): this checkout "
+              f"{pair[0] * 1e3:.2f} ms, {release[0]} {pair[1] * 1e3:.2f} ms per simulated second: ratio "
+              f"{pair[0] / pair[1]:.2f} (target <= 1, no regression; {load()})")
+        TARGETS[f"(a) this checkout / {release[0]}, 64 VMs"] = (pair[0] / pair[1], "<= 1")
     if binary and not QUICK:
         REFERENCE.write_text(json.dumps({"date": str(date.today()), "machine": machine(), "ms_per_sim_s": measured,
                                          "scenario": "simgrid_peer N 2 16 " + " ".join(peer_args) + " D"},
@@ -197,26 +268,44 @@ def analytic() -> None:
 
 # ---- 3. sweeps ---------------------------------------------------------------------------------------------
 
+def mixed_points(n: int) -> list:
+    """``n`` points: 40% CPU-bound (closed forms), 20% overcommitted (the fluid scheduler), 40% request and I/O
+    (the queueing path), each at its own exit latency so that no two share a platform."""
+    cpu_wl = ["spec-int", "linpack", "specjvm", "pxz", "osdb-ir"]
+    io_wl = ["netperf-rr", "memcached", "fio-randread", "apache-static"]
+    modes = ["kvm", "xen-hvm", "vmware-bt", "hyperv"]
+    n_cpu, n_over = int(n * 0.4), int(n * 0.2)
+    pts = []
+    for i in range(n):
+        hw = {"exit_roundtrip_cycles": 200 + i}
+        if i < n_cpu:
+            pts.append(Spec.make(hardware=HW, hypervisor=modes[i % 4], workload=cpu_wl[i % 5], hw=hw))
+        elif i < n_cpu + n_over:
+            pts.append(Spec.make(hardware=HW, hypervisor=modes[i % 2], workload="kernel-build", vms=2, vcpus=2,
+                                 pcpus=2, duration=0.5, hw=hw))
+        else:
+            pts.append(Spec.make(hardware=HW, hypervisor=modes[i % 4], workload=io_wl[i % 4], duration=0.01, hw=hw))
+    return pts
+
+
 def sweeps() -> None:
     from kit.sweep import sweep
-    import kit.run as run_module  # noqa: F401
-    stats = sys.modules["kit.run"].baseline_stats
-    base = Spec.make(hardware=HW, hypervisor="kvm", workload="spec-int")
-    grid = {"hw.exit_roundtrip_cycles": list(range(100, 5100)), "hypervisor": ["kvm", "xen-hvm"]}
+    n = 2_000 if QUICK else 10_000
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    pts = mixed_points(n)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as d:
         t, c = time.perf_counter(), time.process_time()
-        df = sweep(base, grid, workers=2, progress=False, store=Path(d) / "pts")
-        wall, cpu = time.perf_counter() - t, time.process_time() - c
-    print(f"\n3. A 10,000-point CPU-bound sweep (spec-int, 5,000 exit latencies x 2 modes, 2 workers, with a store): "
-          f"{len(df):,} points in {wall:.2f} s wall, {cpu:.2f} s CPU in the parent; engines "
-          f"{df['engine'].value_counts().to_dict()}")
-    before = dict(stats)
-    nr = Spec.make(hardware=HW, hypervisor="kvm", workload="netperf-rr", duration=0.005)
-    df = sweep(nr, {"hw.exit_roundtrip_cycles": [200, 400, 800, 1600, 3200], "hypervisor": ["kvm", "xen-hvm"]},
-               workers=2, progress=False)
-    print(f"   a simulated sweep of {len(df)} netperf-rr points over exit latency: native baselines computed "
-          f"{stats['computed'] - before['computed']}, reused {stats['reused'] - before['reused']} in the parent "
-          f"(workers inherit them)")
+        df = sweep(pts[0], points=pts, workers=cores, progress=False, store=Path(d) / "pts")
+        wall, parent = time.perf_counter() - t, time.process_time() - c
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers, reaped when the sweep ended
+    kids = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    per = (parent + kids) / len(df)
+    print(f"\n3. A {n:,}-point mixed sweep (40% CPU-bound, 20% overcommitted, 40% request and I/O; {cores} workers, "
+          f"with a store): {wall:.1f} s wall, {parent:.2f} s CPU in this process, {kids:.1f} s in the workers: "
+          f"{per * 1e3:.2f} ms of CPU per point (target <= 5; {load()}); engines "
+          f"{df['engine'].value_counts().to_dict()}, errors {(df['error'] != '').sum()}")
+    TARGETS[f"(d) CPU per point of a {n:,}-point mixed sweep, ms"] = (per * 1e3, "<= 5")
 
 
 # ---- 4. start-up -------------------------------------------------------------------------------------------
@@ -232,7 +321,7 @@ def child_cpu(cmd: list[str], k: int = 5) -> float:
     return min(out)
 
 
-def startup() -> None:
+def startup(release) -> None:
     py = sys.executable
     simpy = child_cpu([py, "-c", "import simpy"])
     bare = child_cpu([py, "-c", "pass"])
@@ -245,6 +334,14 @@ def startup() -> None:
           f"{helpcmd / simpy:.2f}x import simpy; a whole `hvkit run` of spec-int {runcmd * 1e3:.0f} ms = "
           f"{runcmd / simpy:.1f}x, of which importing the engine and its tables (numpy, pydantic, pandas) "
           f"{imports * 1e3:.0f} ms")
+    pair = against_release(release, "cpu_s", "compare")
+    mine = pair[0] if pair is not None else measure(ROOT, "compare")["cpu_s"]
+    print(f"   compare of 7 modes on netperf-rr, one VM, default duration (bench/measure.py compare, in-process after "
+          f"its imports): {mine * 1e3:.0f} ms = {mine / simpy:.1f}x `python -c 'import simpy'` (target <= 10x; "
+          f"{mine / max(simpy - bare, 1e-9):.1f}x the import alone, {simpy - bare:.3f} s; {load()})"
+          + (f"; {release[0]}: {pair[1] * 1e3:.0f} ms = {pair[1] / simpy:.1f}x, {pair[1] / mine:.1f}x this checkout"
+             if pair is not None else ""))
+    TARGETS["(c) 7-mode netperf-rr compare / import simpy"] = (mine / simpy, "<= 10")
 
 
 # ---- 5. memory ---------------------------------------------------------------------------------------------
@@ -291,15 +388,41 @@ def widgets() -> None:
           f"{sum(t < 0.1 for t, _ in worst)} of {len(worst)}")
 
 
+# ---- 7. the I/O mix -------------------------------------------------------------------------------------------
+
+def io_mix(release) -> None:
+    n = 64
+    d1, d2 = (0.01, 0.02) if QUICK else (0.01, 0.03)
+    pair = against_release(release, "cpu_per_sim_s", "iomix", str(n), str(d1), str(d2), "--best", "2")
+    mine = measure(ROOT, "iomix", str(n), str(d1), str(d2), "--best", "1")
+    print(f"\n7. The I/O mix at N = {n} (memcached, apache-static, fio-randread, dbench; 2 vCPUs each on {PCPUS} "
+          f"CPUs, KVM; engine {mine['engine']}): "
+          + (f"{pair[0]:.2f} s of CPU per simulated second, {release[0]} {pair[1]:.2f} s: {pair[1] / pair[0]:.2f}x "
+             f"cheaper (target >= 100x; {load()})" if pair is not None else
+             f"{mine['cpu_per_sim_s']:.2f} s of CPU per simulated second (no release to compare with; {load()})"))
+    if pair is not None:
+        TARGETS[f"(b) I/O mix at N = 64: {release[0]} / this checkout"] = (pair[1] / pair[0], ">= 100")
+
+
+#: Each target's figure and goal, printed together at the end
+TARGETS: dict[str, tuple[float, str]] = {}
+
+
 def main() -> None:
-    print(f"hvkit speed benchmark, {date.today()}, {machine()}\n")
-    scaling()
-    analytic()
-    sweeps()
-    startup()
-    if not QUICK:
-        memory()
-    widgets()
+    print(f"hvkit speed benchmark, {date.today()}, {machine()}, {load()}\n")
+    with release_checkout() as release:
+        print(f"last release: {release[0] if release else 'none (no tag)'}\n")
+        scaling(release)
+        analytic()
+        sweeps()
+        startup(release)
+        if not QUICK:
+            memory()
+        widgets()
+        io_mix(release)
+    print(f"\nTargets ({load()}):")
+    for name, (value, goal) in TARGETS.items():
+        print(f"  {name}: {value:.3g} (target {goal})")
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ def _relative(value: float, ref: float, higher: bool) -> float:
 
 
 def _simulate(scn: Scenario, trace_s: float = 0.0) -> tuple[Any, float, int]:
-    from .sim.engines import has_closed_form
+    from .sim.engines import run_host
     from .sim.failures import attach
     from .sim.host import Host
     res = resolve_scenario(scn)
@@ -104,8 +104,7 @@ def _simulate(scn: Scenario, trace_s: float = 0.0) -> tuple[Any, float, int]:
     injected = attach(host, res.mode, scn)  # the scenario's faults, on the host laid out as its knobs say
     if scn.lifecycle:  # and its VMs' lifecycle operations
         _attach_lifecycle(host, res, scn)
-    events = (host.closed_form() if has_closed_form(res, trace_s) and not injected and not scn.lifecycle
-              else host.run())
+    events = host.run() if injected or scn.lifecycle else run_host(host, res, trace_s)
     return host, host.duration, events
 
 

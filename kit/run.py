@@ -29,9 +29,9 @@ if TYPE_CHECKING:  # the engine is imported where it is used, so that ``import k
     from .sim.host import Host
 
 __all__ = ["run", "compare", "native_spec", "alone_spec", "baseline_description", "native_value", "alone_value",
-           "check_replications", "replication_specs", "MAX_REPLICATIONS", "closed_form_metrics", "Baseline", "add_baseline",
-           "take_new_baselines", "baseline_stats", "BASELINE_CACHE_SIZE", "report_progress", "check_reporter", "Reporter",
-           "__version__"]
+           "check_replications", "replication_specs", "MAX_REPLICATIONS", "closed_form_metrics", "summary_row",
+           "native_baseline", "Baseline", "add_baseline", "take_new_baselines", "baseline_stats", "baseline_base", "baseline_reads",
+           "BASELINE_CACHE_SIZE", "report_progress", "check_reporter", "Reporter", "__version__"]
 
 #: What :func:`run`, :func:`compare` and a sweep report their progress to: ``report(done, total, label)``, the
 #: simulated seconds (or a sweep's points) done and started so far; a front end draws it (:mod:`kit.ui.progress`)
@@ -124,12 +124,14 @@ def _metric_value(host: Host, wl: Workload, duration: float, units: float) -> fl
 def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, resolved: Resolved | None = None,
               tables: bool = True) -> tuple[dict, list, list, dict, list, list]:
     from .inputs.resolve import resolve
-    from .results.validity import censored_latency_rows, check_duration, check_measured, run_warnings
-    from .sim.engines import has_closed_form
+    from .results.validity import (censored_latency_rows, check_duration, check_measured, run_warnings,
+                                   unit_seconds)
+    from .sim.engines import run_host
     from .sim.host import Host
     res = resolved if resolved is not None else resolve(spec)
     hw, mode, wl, duration = res.hw, res.mode, res.workload, res.duration
-    check_duration(res)
+    unit_s = unit_seconds(res)  # once per run: the refusal, the check and the warnings all ask for it
+    check_duration(res, unit_s)
     t0 = time.perf_counter()
     host = Host(res, trace_s=trace_s, latencies=tables)
     tracker = _TRACKER.get()
@@ -137,7 +139,7 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
         started = tracker.done
         label = scenario if spec.hypervisor in scenario else f"{scenario} ({spec.hypervisor})"
         host.on_progress = tracker.start(label, duration)
-    events = host.closed_form() if has_closed_form(res, trace_s) else host.run()
+    events = run_host(host, res, trace_s)
     if tracker is not None:
         tracker.finish(label, started, duration)
     duration = host.duration  # shorter when the run stopped at its requested precision
@@ -147,7 +149,7 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
     value = _metric_value(host, wl, duration, units)
     vm_units = [sum(e.units for e in vm.entities) for vm in host.vms]
     vm_finished = [sum(e.finished_units for e in vm.entities) for vm in host.vms]
-    check_measured(res, value, vm_units, vm_finished)
+    check_measured(res, value, vm_units, vm_finished, unit_s)
     brows: list[dict] = []
     exits: dict[str, float] = {}
     exit_cycles: dict[str, float] = {}
@@ -180,7 +182,7 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
         "disk_util": host.disk.busy_until(duration) / (duration * host.disk.servers),
         "backend_util": "; ".join(f"{k}={v:.3f}" for k, v in sorted(busy_backend.items())),
         "resolutions": "; ".join(mode.resolutions + tuple(host.notes)), "stop_reason": host.stop_reason,
-        "ci_low": None, "ci_high": None, "warnings": run_warnings(res, units, vm_finished), "error": "",
+        "ci_low": None, "ci_high": None, "warnings": run_warnings(res, units, vm_finished, unit_s), "error": "",
     }
     interval = host.stopper.interval() if host.stopper is not None else None
     if interval is not None:
@@ -300,11 +302,12 @@ def baseline_description(spec: Spec) -> str:
         "; differs: " + "; ".join(differs) if differs else "")
 
 
-def closed_form_metrics(spec: Spec) -> dict | None:
+def closed_form_metrics(spec: Spec, resolved: Resolved | None = None) -> dict | None:
     """The summary metrics of ``spec`` from its closed form, without a host or a table (None if it has none).
 
     The same numbers as ``run(spec).summary`` (bit for bit, the same sums in the same order) for a spec where
-    nothing contends and nothing waits (:func:`~kit.sim.engines.has_closed_form`); the bulk path of sweeps.
+    nothing contends and nothing waits (:func:`~kit.sim.engines.has_closed_form`); a sweep's points ask it
+    first. ``resolved``: ``resolve(spec)`` if the caller has it.
     """
     from .inputs.resolve import resolve
     from .results.validity import check_duration, run_warnings
@@ -312,7 +315,7 @@ def closed_form_metrics(spec: Spec) -> dict | None:
     from .sim.mode_costs import Costing
     from .sim.engines import has_closed_form
     from .sim.host import backend_label
-    res = resolve(spec)
+    res = resolved if resolved is not None else resolve(spec)
     if not has_closed_form(res):
         return None
     check_duration(res)  # a run too short for one unit is refused here as in run()
@@ -418,13 +421,37 @@ def _baseline_key(spec: Spec, keep_neighbor: bool = False) -> str:
     """Everything the native run of ``spec`` reads except the hardware overrides (compared value by value, see
     :func:`native_value`): the key of ``native_spec(spec, keep_neighbor)`` without them, computed without
     building it."""
-    data = spec.model_dump(mode="json")
-    data.update(hypervisor="native", mode=[[k, v] for k, v in data["mode"] if k in NATIVE_KEEPS], dom0_vcpus=1,
-                hw=[])
+    return baseline_base(spec.model_dump(mode="json"), keep_neighbor)
+
+
+def baseline_base(data: dict, keep_neighbor: bool = False) -> str:
+    """:func:`_baseline_key` of the spec whose JSON form (``model_dump(mode="json")``) is ``data`` (a sweep has
+    it already)."""
+    data = {**data, "hypervisor": "native", "mode": [[k, v] for k, v in data["mode"] if k in NATIVE_KEEPS],
+            "dom0_vcpus": 1, "hw": []}
     if not keep_neighbor:
         data.update(neighbor=None, neighbor_vcpus=1)
     blob = json.dumps(data, sort_keys=True) + __version__
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def baseline_reads(spec: Spec, names: Sequence[str]) -> tuple:
+    """The values of the hardware parameters and features ``names`` (a :class:`Baseline`'s) for ``spec``, from its
+    profile and its overrides without resolving them: what says, in a sweep's parent, whether a baseline already
+    known serves a point. Only a shortcut: a worker compares the resolved values again (:func:`native_value`), so
+    a value written differently only costs a native run."""
+    from .inputs.hardware import load_hardware
+    hw = load_hardware(spec.hardware)
+    over = dict(spec.hw)
+    out = []
+    for n in names:
+        if n.startswith("params.") and n[7:] in over:
+            out.append(over[n[7:]])
+        elif n.startswith("features.") and n in over:
+            out.append(over[n])
+        else:
+            out.append(_read(hw, n))
+    return tuple(out)
 
 
 def native_value(spec: Spec, hw: Hardware | None = None, keep_neighbor: bool = False) -> float:
@@ -435,6 +462,12 @@ def native_value(spec: Spec, hw: Hardware | None = None, keep_neighbor: bool = F
     parameters and features it read (recorded the first time): a sweep over a value native never reads, such as
     the VM exit latency, has one native run per workload and setting, not one per point.
     """
+    return native_baseline(spec, hw, keep_neighbor).value
+
+
+def native_baseline(spec: Spec, hw: Hardware | None = None, keep_neighbor: bool = False) -> Baseline:
+    """The :class:`Baseline` :func:`native_value` answers from: one known to this process whose reads have this
+    spec's values, or a native run made now (and remembered)."""
     from .inputs.modes import hypervisor
     from .inputs.resolve import resolve, resolve_platform
     base = _baseline_key(spec, keep_neighbor)
@@ -445,7 +478,7 @@ def native_value(spec: Spec, hw: Hardware | None = None, keep_neighbor: bool = F
         for b in entries:
             if tuple(_read(hw, n) for n in b.names) == b.values:
                 baseline_stats["reused"] += 1
-                return b.value
+                return b
     native = native_spec(spec, keep_neighbor)
     res = resolve(native)
     tracked = _HardwareReads(res.hw)
@@ -461,7 +494,7 @@ def native_value(spec: Spec, hw: Hardware | None = None, keep_neighbor: bool = F
     _NEW_BASELINES.append(b)
     del _NEW_BASELINES[:-BASELINE_CACHE_SIZE]  # nobody takes them outside a sweep: keep the newest only
     baseline_stats["computed"] += 1
-    return s["value"]
+    return b
 
 
 def add_baseline(b: Baseline) -> None:
@@ -527,11 +560,32 @@ def _run_once(spec: Spec, baseline: bool, run_id: int, scenario: str, trace_s: f
               native: float | None = None) -> Result:
     """One run of ``spec`` (its own seed); with ``baseline`` also against native alone (``native`` if the
     caller has it), the same spec alone and native with the same neighbour."""
-    from .results import Result, relative
+    from .results import Result
+    s, b, e, l, v, tr = _rows_once(spec, baseline, run_id, scenario, trace_s, native)
+    replica = {k: s[k] for k in ("run", "scenario", "seed", "value", "native_value", "relative_performance",
+                                 "alone_value", "interference")}
+    return Result.from_rows([s], b, e, l, [spec], v, timeline=tr, replicas=[{**replica, "replication": 0}])
+
+
+def summary_row(spec: Spec, resolved: Resolved | None = None) -> dict:
+    """The summary row of ``run(spec)`` (one replication, with its baselines) as plain values, without building
+    the tables nobody reads (a sweep's point: its breakdown, exits, latencies and VMs). ``resolved``:
+    ``resolve(spec)`` if the caller has it."""
+    return _rows_once(spec, True, 0, spec.label(), tables=False, resolved=resolved)[0]
+
+
+def _rows_once(spec: Spec, baseline: bool, run_id: int, scenario: str, trace_s: float = 0.0,
+               native: float | None = None, tables: bool = True,
+               resolved: Resolved | None = None) -> tuple[dict, list, list, dict, list, list]:
+    """The rows of one run of ``spec`` (see :func:`_run_once`); with ``tables`` false, the summary only."""
+    from .inputs.resolve import resolve
+    from .results import relative
+    res = resolved if resolved is not None else resolve(spec)
     own = spec.hypervisor == "native" and spec == native_spec(spec)
-    # the baseline first: its run's memory is free again before this run's tables are built
-    nv = native if native is not None else (native_value(spec) if baseline and not own else None)
-    s, b, e, l, v, tr = _simulate(spec, run_id, scenario, trace_s=trace_s)
+    # the baseline first: its run's memory is free again before this run's tables are built; the run's hardware
+    # is the one native keeps (the spec's profile and overrides)
+    nv = native if native is not None else (native_value(spec, res.hw) if baseline and not own else None)
+    s, b, e, l, v, tr = _simulate(spec, run_id, scenario, trace_s=trace_s, tables=tables, resolved=res)
     if baseline:
         value, hib = s["value"], bool(s["higher_is_better"])
         if nv is None:
@@ -545,9 +599,7 @@ def _run_once(spec: Spec, baseline: bool, run_id: int, scenario: str, trace_s: f
         s.update(native_value=nv, relative_performance=relative(value, nv, hib), alone_value=alone,
                  interference=relative(value, alone, hib),
                  relative_vs_native_with_neighbor=relative(value, shared, hib), baseline=baseline_description(spec))
-    replica = {k: s[k] for k in ("run", "scenario", "seed", "value", "native_value", "relative_performance",
-                                 "alone_value", "interference")}
-    return Result.from_rows([s], b, e, l, [spec], v, timeline=tr, replicas=[{**replica, "replication": 0}])
+    return s, b, e, l, v, tr
 
 
 def _replication_mean(values: list[float]) -> tuple[float, float | None]:

@@ -1,7 +1,9 @@
-"""The hybrid engine's parts: the closed form, the fluid scheduler, early stopping, cached baselines, the bulk sweep
-path and a light start-up. Correctness only; speed is measured in bench/bench_speed.py."""
+"""The hybrid engine's parts: the closed form, the fluid scheduler, the request paths as queues (and the queueing
+theory they meet), early stopping, cached baselines, sweeps' closed forms and a light start-up. Correctness only;
+speed is measured in bench/bench_speed.py."""
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 
@@ -134,16 +136,18 @@ def test_a_cap_limits_a_vm_to_its_share(hypervisor):
     assert busy["host.vm1.vcpu0"] + busy["host.vm1.vcpu1"] == pytest.approx(1.5, rel=1e-6)
 
 
-@pytest.mark.parametrize("kw", [dict(workload="kernel-build", vms=8, vcpus=2, pcpus=4),
-                                # one vCPU per VM: dbench's spinlocks would take a VM of several vCPUs to slices;
-                                # credit2: under credit, dom0 woken by the disk reorders the queue (slices)
-                                dict(workload="dbench", vms=4, vcpus=1, pcpus=1, hypervisor="xen-pv",
-                                     mode={"scheduler": "credit2"}),
-                                dict(workload="kernel-build", vcpus=4, pcpus=2, pin=True),
-                                dict(workload="netperf-rr", duration=0.01)])
-def test_every_entitys_time_adds_up_to_the_duration(kw):
+@pytest.mark.parametrize("kw,engine", [(dict(workload="kernel-build", vms=8, vcpus=2, pcpus=4), "hybrid"),
+                                       # one vCPU per VM: dbench's spinlocks would take a VM of several vCPUs to slices
+                                       # credit2: under credit, dom0 woken by the disk reorders the queue (slices)
+                                       (dict(workload="dbench", vms=4, vcpus=1, pcpus=1, hypervisor="xen-pv",
+                                             mode={"scheduler": "credit2"}), "hybrid"),
+                                       (dict(workload="kernel-build", vcpus=4, pcpus=2, pin=True), "hybrid"),
+                                       (dict(workload="netperf-rr", duration=0.01), "queueing"),
+                                       (dict(workload="memcached", vms=2, vcpus=2, pcpus=16, duration=0.01), "queueing"),
+                                       (dict(workload="fio-randread", vcpus=2, duration=0.01, precision=0.01), "queueing")])
+def test_every_entitys_time_adds_up_to_the_duration(kw, engine):
     r = run(spec(**kw), baseline=False)
-    assert r.summary["engine"].iloc[0] == "hybrid"
+    assert r.summary["engine"].iloc[0] == engine
     d = r.summary["duration"].iloc[0]
     per = r.breakdown.groupby("scope")["seconds"].sum()
     assert np.allclose(per, d, rtol=1e-9), per[~np.isclose(per, d)]
@@ -330,6 +334,152 @@ def test_units_under_way_count_the_work_they_stand_for():
     assert e.units == pytest.approx(2.6) and e.finished_units == 2.0
 
 
+# ---- the request paths as queues -----------------------------------------------------------------------------
+
+#: Uncontended hosts of request and disk workloads: the queueing path and the discrete engine draw the same numbers
+#: in the same order, so they give the same run (one customer: arrays; several: the walk; several VMs sharing
+#: clients, a neighbour on the NIC, dom0 shared by two VMs, think times, a disk branch, a hosted VMM)
+PATH_CASES = [dict(workload="netperf-rr"), dict(workload="netperf-rr", vcpus=3, hypervisor="xen-hvm"),
+              dict(workload="netperf-udp-rr", hypervisor="native"),
+              dict(workload="memcached", vms=2, vcpus=2, pcpus=16),
+              dict(workload="fio-randread", vms=2, vcpus=2, pcpus=16, hypervisor="xen-hvm"),
+              dict(workload="mysql-oltp"), dict(workload="quake3-server"), dict(workload="specweb", vcpus=2),
+              dict(workload="netperf-rr", neighbor="memcached"), dict(workload="redis", hypervisor="qemu-tcg"),
+              dict(workload="apache-static", hypervisor="kvm-emulated"), dict(workload="disk-hog")]
+
+
+@pytest.mark.parametrize("kw", PATH_CASES, ids=lambda kw: "-".join(f"{v}" for v in kw.values()))
+def test_the_queueing_path_is_the_discrete_engines_run(kw):
+    s = spec(**{"duration": 0.02, **kw})
+    q, d = run(s, baseline=False), run(s.replace(engine="discrete"), baseline=False)
+    assert q.summary["engine"].iloc[0] == "queueing" and q.summary["events"].iloc[0] == 0
+    for col in ("value", "units", "pcpu_util", "nic_tx_util", "nic_rx_util", "disk_util"):
+        assert q.summary[col].iloc[0] == pytest.approx(d.summary[col].iloc[0], rel=1e-9, abs=1e-15), col
+    assert q.summary["backend_util"].iloc[0] == d.summary["backend_util"].iloc[0]
+    key = ["scope", "category"]
+    bq, bd = q.breakdown.set_index(key)["seconds"], d.breakdown.set_index(key)["seconds"]
+    assert set(bq.index) == set(bd.index)
+    assert np.allclose(bq.sort_index(), bd.sort_index(), rtol=1e-9, atol=1e-15)
+    eq, ed = (dict(zip(r.exits["reason"], r.exits["count"])) for r in (q, d))
+    assert eq.keys() == ed.keys() and all(eq[k] == pytest.approx(ed[k], rel=1e-9) for k in eq)
+    lq, ld = q.latency, d.latency
+    assert len(lq) == len(ld) and (lq["censored"].values == ld["censored"].values).all()
+    assert np.allclose(lq["latency_us"], ld["latency_us"], rtol=1e-9) and (lq["vm"].values == ld["vm"].values).all()
+
+
+def test_the_queueing_path_stops_at_the_same_precision():
+    for wl in ("netperf-rr", "fio-randread"):
+        s = spec(workload=wl, precision=0.01, duration=0.05)
+        q, d = run(s, baseline=False).summary.iloc[0], run(s.replace(engine="discrete"), baseline=False).summary.iloc[0]
+        assert q["engine"] == "queueing"
+        assert (q["stop_reason"], q["duration"]) == (d["stop_reason"], d["duration"])
+        assert q["value"] == pytest.approx(d["value"], rel=1e-12)
+        assert q["ci_low"] == pytest.approx(d["ci_low"], rel=1e-9) and q["ci_high"] == pytest.approx(d["ci_high"],
+                                                                                                     rel=1e-9)
+
+
+def test_the_queueing_path_answers_only_where_nothing_contends():
+    def engine(**kw):
+        return run(spec(**{"duration": 0.005, **kw}), baseline=False).summary["engine"].iloc[0]
+    assert engine(workload="netperf-rr") == "queueing"
+    assert engine(workload="netperf-rr", vms=3, vcpus=2, pcpus=2) == "discrete"  # waking vCPUs contend
+    assert engine(workload="netperf-rr", engine="discrete") == "discrete"
+    assert engine(workload="redis", neighbor="spec-int") != "queueing"  # a CPU-bound VM beside it
+    assert engine(workload="memcached", vms=2, caps=(50, 0)) != "queueing"  # a cap
+    assert engine(workload="ttcp", duration=0.05) != "queueing"  # a bulk stream is not a request path
+    r = run(spec(workload="netperf-rr", duration=0.005), baseline=False, trace_s=0.001)
+    assert r.summary["engine"].iloc[0] == "discrete" and len(r.timeline)  # a timeline is the discrete engine's
+
+
+def _mm1_mean_response(lam: float, mu: float) -> float:
+    return 1.0 / (mu - lam)
+
+
+def test_lindley_gives_the_m_m_1_mean_response():
+    from kit.sim.queueing import lindley
+    rng = np.random.default_rng(3)
+    lam, mu, n = 0.7, 1.0, 400_000
+    arrivals = np.cumsum(rng.exponential(1 / lam, n))
+    response = lindley(arrivals, rng.exponential(1 / mu, n)) - arrivals
+    # batch means of 100 batches: the mean response within its 99% interval of 1 / (mu - lambda)
+    batches = response[n // 10:].reshape(100, -1).mean(axis=1)
+    half = 2.63 * batches.std(ddof=1) / np.sqrt(100)
+    assert abs(batches.mean() - _mm1_mean_response(lam, mu)) <= half
+
+
+def test_lindley_is_the_recursion():
+    from kit.sim.queueing import lindley
+    a, s = np.array([0.0, 0.5, 0.6, 5.0]), np.array([1.0, 1.0, 0.5, 0.1])
+    assert lindley(a, s).tolist() == [1.0, 2.0, 2.5, 5.1]
+    assert lindley(a, s, free_at=3.0).tolist() == [4.0, 5.0, 5.5, 5.6]
+
+
+def _repairman(clients: int, servers: int, service: float, think: float) -> float:
+    """Throughput of the finite-source queue M/M/m//N (machine repair with m repairmen), from its stationary
+    distribution: p(k) proportional to C(N, k) r^k / (k! for k <= m, else m! m^(k-m)) times k!, r = S / Z."""
+    r = service / think
+    weights = []
+    for k in range(clients + 1):
+        w = math.comb(clients, k) * r ** k
+        w *= 1.0 if k <= servers else math.factorial(k) / (math.factorial(servers) * servers ** (k - servers))
+        weights.append(w)
+    total = sum(weights)
+    return sum(w * min(k, servers) for k, w in enumerate(weights)) / total / service
+
+
+@pytest.mark.parametrize("clients,servers", [(1, 1), (5, 1), (20, 1), (7, 3), (30, 4)])
+def test_mva_gives_the_finite_source_queue(clients, servers):
+    from kit.sim.queueing import mva
+    got = mva([0.002], [servers], clients, think=0.01)
+    assert got.throughput == pytest.approx(_repairman(clients, servers, 0.002, 0.01), rel=1e-9)
+    assert got.response == pytest.approx(clients / got.throughput - 0.01, rel=1e-9)  # Little's law
+
+
+def test_mva_gives_a_product_form_cyclic_network():
+    """Two single-server stations in a cycle (exponential service): p(n1, n2) proportional to D1^n1 D2^n2, so the
+    throughput is G(N-1) / G(N) with G(N) = sum over n1 + n2 = N of D1^n1 D2^n2."""
+    from kit.sim.queueing import mva
+    d1, d2 = 0.003, 0.005
+    for n in (1, 2, 6, 15):
+        def g(k):
+            return sum(d1 ** i * d2 ** (k - i) for i in range(k + 1))
+        got = mva([d1, d2, 0.001], [1, 1, None], n)
+        # a delay of 1 ms adds a product-form factor D3^n3 / n3!: enumerate the three stations
+        def gz(k):
+            return sum(d1 ** i * d2 ** j * 0.001 ** (k - i - j) / math.factorial(k - i - j)
+                       for i in range(k + 1) for j in range(k + 1 - i))
+        assert got.throughput == pytest.approx(gz(n - 1) / gz(n), rel=1e-9)
+        assert got.utilization[1] == pytest.approx(got.throughput * d2, rel=1e-9)
+        assert g(n) > 0
+
+
+def test_the_queueing_path_meets_mean_value_analysis_where_it_is_exact():
+    """One client: no queue anywhere, so the rate is one over the mean cycle whatever the service distributions
+    (MVA with one customer). Many clients: the bottleneck saturates, and the rate is its capacity."""
+    from kit.sim.queueing import mva
+    from kit.sim.host import Host as _Host
+    res = resolve(spec(workload="netperf-rr", duration=0.3))
+    host = _Host(res)
+    c, g = host.cost, host.guests[0]
+    be = host.backend(c.backend_name("net"), 0)
+    freq = host.freq
+    pk = c.request_packets()
+    # stations: the two NIC directions, the vhost thread (the request's receive and its response), the vCPU
+    backend = (c.request_backend("rx").total + c.request_backend("tx").total) / freq
+    nics = [pk.rx_wire_bytes * 8 / host.line_bps, pk.tx_wire_bytes * 8 / host.line_bps]
+    unit = c.request_guest().total / freq
+    assert be is not None and host.mode.halt_polls and g.wl.params.clients == 1
+    one = mva(nics + [backend, unit + c.wake(polled=True).total / freq], [1] * 4, 1, think=2 * host.wire_s)
+    r = run(res.spec, baseline=False).summary.iloc[0]
+    assert r["engine"] == "queueing"
+    assert r["value"] == pytest.approx(one.throughput, rel=0.005)  # 14,000 requests: the unit varies by 30%
+    many = spec(workload="netperf-rr", params=(("clients", 64),), duration=0.05)
+    rm = run(many, baseline=False).summary.iloc[0]
+    bottleneck = mva(nics + [backend, unit], [1] * 4, 64, think=2 * host.wire_s)
+    assert rm["engine"] == "queueing" and max(bottleneck.utilization) > 0.999
+    assert rm["value"] == pytest.approx(bottleneck.throughput, rel=0.01)
+
+
 # ---- early stopping ------------------------------------------------------------------------------------------
 
 def test_t95_is_students_t():
@@ -415,10 +565,10 @@ def test_a_sweep_keeps_its_baselines_in_its_store(tmp_path):
     assert mod.baseline_stats["computed"] == before["computed"]  # loaded from the store, not recomputed
 
 
-# ---- the bulk sweep path -------------------------------------------------------------------------------------
+# ---- a sweep's closed forms ---------------------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_closed_form_points_of_a_sweep_are_computed_in_bulk_with_the_same_numbers():
+def test_closed_form_points_of_a_sweep_have_the_same_numbers():
     from kit import sweep as sweep_mod
     base = spec(duration=0.5)
     df = sweep_mod.sweep(base, {"hw.exit_roundtrip_cycles": [250, 500], "hypervisor": ["kvm", "native"],

@@ -256,7 +256,8 @@ def test_the_heterogeneous_families_compare_where_the_engines_differ(comparison)
 
 @pytest.mark.slow
 def test_the_cases_exercise_every_engine(comparison):
-    """The grid reaches the closed form, the fluid scheduler and the discrete scheduler under the hybrid engine."""
+    """The grid reaches the closed form, the queueing path, the fluid scheduler and the discrete scheduler under the
+    hybrid engine."""
     from kit.inputs.spec import Spec
     from kit.run import run
     engines = set()
@@ -264,7 +265,7 @@ def test_the_cases_exercise_every_engine(comparison):
         if name.split("/")[1] in ("kvm", "xen-hvm") and name.split("/")[0] in ("spec-int", "kernel-build",
                                                                                "netperf-rr"):
             engines.add(run(Spec.make(**kw["spec"]), baseline=False).summary["engine"].iloc[0])
-    assert engines == {"analytic", "hybrid", "discrete"}
+    assert engines == {"analytic", "queueing", "hybrid", "discrete"}
 
 
 def test_a_few_cases_have_the_discrete_engines_answer():
@@ -284,11 +285,128 @@ def test_the_engines_seeds_are_independent():
     assert len(seeds) == 12
 
 
+# ---- request workloads: the queueing path against the discrete engine -----------------------------------------
+
+#: The discrete engine's replications of the request cases (written with the grid's, by ``--write``)
+REQUEST_REFERENCE = REFERENCE.with_name("equivalence-requests.json")
+#: Request and I/O workloads on hosts where nothing contends, which the hybrid engine answers with the queueing
+#: path (kit.sim.request_paths): one VM on the whole host, several VMs sharing their clients, VMs sharing dom0,
+#: neighbours on the same NIC and disk, and a scenario of heterogeneous VMs
+REQUEST_CASES = {
+    "netperf-rr/kvm/one-vm": dict(workload="netperf-rr", hypervisor="kvm"),
+    "memcached/xen-hvm/one-vm": dict(workload="memcached", hypervisor="xen-hvm"),
+    "fio-randread/kvm/one-vm": dict(workload="fio-randread", hypervisor="kvm"),
+    "mysql-oltp/kvm-emulated/one-vm": dict(workload="mysql-oltp", hypervisor="kvm-emulated"),
+    "quake3-server/vmware-bt/one-vm": dict(workload="quake3-server", hypervisor="vmware-bt", duration=0.1),
+    "memcached/kvm/four-vms": dict(workload="memcached", hypervisor="kvm", vms=4, vcpus=2, pcpus=16),
+    "netperf-rr/xen-pv/two-vms-one-dom0": dict(workload="netperf-rr", hypervisor="xen-pv", vms=2, pcpus=16,
+                                               params={"clients": 4}),
+    "specweb/container-nat/two-vms": dict(workload="specweb", hypervisor="container-nat", vms=2, vcpus=2),
+    "apache-static/kvm/neighbor-memcached": dict(workload="apache-static", hypervisor="kvm", neighbor="memcached"),
+    "fio-randrw/xen-hvm/neighbor-netperf-rr": dict(workload="fio-randrw", hypervisor="xen-hvm",
+                                                   neighbor="netperf-rr"),
+    "redis/kvm-sriov/neighbor-fio-randread": dict(workload="redis", hypervisor="kvm-sriov", neighbor="fio-randread"),
+}
+#: A scenario of heterogeneous request and disk VMs on 32 CPUs (nothing contends)
+REQUEST_SCENARIO = dict(name="request-mix", hardware=HARDWARE, hypervisor="kvm", host={"pcpus": 32},
+                        vms=[{"name": "web", "workload": "apache-static", "count": 2},
+                             {"name": "kv", "workload": "memcached", "count": 2, "vcpus": 2},
+                             {"name": "io", "workload": "fio-randread"},
+                             {"name": "rr", "workload": "netperf-rr", "measured": False}])
+
+
+#: The seeds of the request cases' replications: the discrete engine's reference, and the hybrid engine's run
+#: against it (independent: the queueing path draws the discrete engine's numbers in the same order, so shared
+#: seeds would compare a run with itself, see tests/test_engines.py)
+REQUEST_SEEDS = {"discrete": range(REPLICATIONS), "hybrid": range(1000, 1000 + REPLICATIONS)}
+
+
+def _request_values(name: str, engine: str) -> list[float]:
+    """The metric of each replication of a request case (a scenario: the mean over its measured VMs)."""
+    from kit.inputs.spec import Spec
+    from kit.run import run
+    if name == "request-mix":
+        from kit.consolidation import run_scenario
+        from kit.inputs.scenario import Scenario
+        out = []
+        for seed in REQUEST_SEEDS[engine]:
+            sc = Scenario.make(**REQUEST_SCENARIO, duration=0.01, seed=seed, engine=engine)
+            out.append(float(run_scenario(sc, alone=False, native=False).vms["value"].mean()))
+        return out
+    kw = {"hardware": HARDWARE, "duration": 0.01, **REQUEST_CASES[name]}
+    params = kw.pop("params", {})
+    spec = Spec.make(**kw, engine=engine).with_sets([(f"workload.{k}", v) for k, v in params.items()])
+    return [float(run(spec.replace(seed=seed), baseline=False).summary["value"].iloc[0])
+            for seed in REQUEST_SEEDS[engine]]
+
+
+def _request_engine(name: str) -> str:
+    from kit.inputs.spec import Spec
+    from kit.run import run
+    if name == "request-mix":
+        from kit.consolidation import run_scenario
+        from kit.inputs.scenario import Scenario
+        return run_scenario(Scenario.make(**REQUEST_SCENARIO, duration=0.01), alone=False, native=False).host["engine"]
+    kw = {"hardware": HARDWARE, "duration": 0.01, **REQUEST_CASES[name]}
+    params = kw.pop("params", {})
+    spec = Spec.make(**kw).with_sets([(f"workload.{k}", v) for k, v in params.items()])
+    return str(run(spec, baseline=False).summary["engine"].iloc[0])
+
+
+def _allowed_outside(n: int, p: float = 0.05, level: float = 1e-3) -> int:
+    """The most of ``n`` cases that may fall outside their 95% interval by chance: the smallest ``k`` with
+    P(Binomial(n, 0.05) > k) below ``level`` (a dozen cases are too few for ``MIN_COVERAGE``'s 90%)."""
+    k, tail = 0, 1.0
+    while True:
+        tail -= math.comb(n, k) * p ** k * (1 - p) ** (n - k)
+        if tail < level:
+            return k
+        k += 1
+
+
+@pytest.mark.slow
+def test_request_workloads_have_the_discrete_engines_answer():
+    """Every request case through the queueing path, within the family-wise interval of the discrete engine's
+    replications (independent seeds), and no more of them outside the 95% interval than chance allows."""
+    assert REQUEST_REFERENCE.exists(), f"{REQUEST_REFERENCE} is missing: python tests/test_equivalence.py --write"
+    reference = json.loads(REQUEST_REFERENCE.read_text())
+    names = list(REQUEST_CASES) + ["request-mix"]
+    assert sorted(reference) == sorted(names), "the reference covers other cases: python tests/test_equivalence.py --write"
+    family = 1 - 0.05 / len(names)
+    bad, within = [], 0
+    for name in names:
+        assert _request_engine(name) == "queueing", name
+        got = _request_values(name, "hybrid")
+        diff, half95 = _welch(reference[name], got, 0.95)
+        within += diff <= half95
+        diff, half = _welch(reference[name], got, family)
+        if diff > half:
+            bad.append(f"{name}: discrete {mean(reference[name]):.6g} queueing {mean(got):.6g}")
+    assert not bad, "outside the family-wise interval:\n" + "\n".join(bad)
+    assert len(names) - within <= _allowed_outside(len(names)), f"only {within} of {len(names)} within 95%"
+
+
+def test_a_request_case_has_the_discrete_engines_answer():
+    """The fast tier's sample: one VM of netperf-rr and four VMs of memcached sharing their clients."""
+    reference = json.loads(REQUEST_REFERENCE.read_text())
+    family = 1 - 0.05 / (len(REQUEST_CASES) + 1)
+    for name in ("netperf-rr/kvm/one-vm", "memcached/kvm/four-vms"):
+        assert _request_engine(name) == "queueing", name
+        diff, half = _welch(reference[name], _request_values(name, "hybrid"), family)
+        assert diff <= half, name
+
+
+def _write_requests() -> None:
+    out = {name: _request_values(name, "discrete") for name in list(REQUEST_CASES) + ["request-mix"]}
+    REQUEST_REFERENCE.write_text(json.dumps(out, indent=0, sort_keys=True) + "\n")
+
+
 def write() -> None:
     out: dict[str, list[float] | str] = {}
     for case, kw in _cases().items():
         out.update(_values(case, kw, "discrete")[0])
     REFERENCE.write_text(json.dumps(out, indent=0, sort_keys=True) + "\n")
+    _write_requests()
 
 
 if __name__ == "__main__":

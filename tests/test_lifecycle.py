@@ -129,8 +129,9 @@ def test_a_booting_vm_competes_for_the_cpu_and_its_workload_waits_for_its_boot()
     booted = float(t["end_s"].max())
     # the new VM's work starts after its boot: about the share of the run that is left (units vary by some 5%)
     assert vms.loc["new", "units"] < vms.loc["new", "units_without"] * (3.0 - booted) / 3.0 * 1.2
-    # one CPU shared with the booting guest: the web VM's tail latency grows
-    assert vms.loc["web", "latency_p99_us"] > vms.loc["web", "latency_p99_us_without"]
+    # one CPU shared with the booting guest under KVM (CFS): the web VM's vCPU wakes with less virtual runtime
+    # than the booting one and preempts it (check_preempt_wakeup), so its tail latency barely moves
+    assert vms.loc["web", "latency_p99_us"] == pytest.approx(vms.loc["web", "latency_p99_us_without"], rel=0.1)
 
 
 def test_a_paused_vm_does_no_work_and_a_snapshot_keeps_it_paused():

@@ -82,9 +82,12 @@ def test_store_reuses_finished_points(tmp_path):
 
 
 def _sweep_yaml(tmp_path):
+    """32 points of about 0.1 s of CPU each (one pCPU, so that the discrete engine runs them: on spare CPUs the
+    queueing path finishes all of them before the first chunk is written, and there is nothing to interrupt)."""
     p = tmp_path / "s.yaml"
     p.write_text(
-        "base: {hardware: skylake-sp-2017, hypervisor: kvm, workload: netperf-rr, duration: 0.02, seed: 5}\n"
+        "base: {hardware: skylake-sp-2017, hypervisor: kvm, workload: netperf-rr, duration: 0.02, seed: 5,"
+        " pcpus: 1}\n"
         "grid:\n  hw.exit_roundtrip_cycles: [200, 400, 600, 800, 1000, 1200, 1400, 1600]\n"
         "  hypervisor: [kvm, xen-hvm]\nreplications: 2\n")
     return p
@@ -157,13 +160,11 @@ def test_a_run_shorter_than_one_unit_is_an_error_row_not_a_success(tmp_path):
 
 def test_a_non_finite_result_is_an_error_row_not_a_success(tmp_path, monkeypatch):
     run_mod = importlib.import_module("kit.run")  # the module (the package exports a function of that name)
-    real = run_mod.run
+    real = run_mod.summary_row
 
-    def nan_run(spec, **kw):  # a model defect that lets a NaN through: the sweep still refuses to call it a result
-        r = real(spec, **kw)
-        r.summary.loc[:, "relative_performance"] = float("nan")
-        return r
-    monkeypatch.setattr(run_mod, "run", nan_run)
+    def nan_row(spec, *args):  # a model defect that lets a NaN through: the sweep still refuses to call it a result
+        return {**real(spec, *args), "relative_performance": float("nan")}
+    monkeypatch.setattr(run_mod, "summary_row", nan_row)
     df = sweep(BASE, {"hypervisor": ["kvm", "xen-hvm"]}, workers=1, progress=False, store=tmp_path / "st")
     assert (df["error"].str.contains("non-finite result")).all()
     assert df["relative_performance"].isna().all() and df["value"].isna().all()
@@ -223,3 +224,41 @@ def test_a_grid_too_large_is_refused_with_its_size_before_expansion():
     grid = {f"hw.k{i}": list(range(100)) for i in range(6)}  # 10^12 points: expanding would never finish
     with pytest.raises(HvkitError, match="1,000,000,000,000 points"):
         expand(BASE, grid)
+
+
+# ---- native baselines on the workers -------------------------------------------------------------------------
+
+def _stored_baselines(store):
+    from kit.sweep import Store
+    with Store(store) as st:
+        return st.load_baselines()
+
+
+def test_native_baselines_are_tasks_of_the_pool_one_per_value_of_what_native_reads(tmp_path):
+    """Two modes over four exit latencies (which native never reads) and two NIC latencies (which it does), two
+    replications: one native run per replication and NIC latency, made by the workers before the points, none in
+    this process."""
+    run_mod = importlib.import_module("kit.run")
+    run_mod._BASELINES.clear()  # a baseline this process made in an earlier test is not this sweep's to make or store
+    before = dict(run_mod.baseline_stats)
+    grid = {"hw.exit_roundtrip_cycles": [300, 600, 900, 1200], "hw.nic_latency_us": [3, 6],
+            "hypervisor": ["kvm", "xen-hvm"]}
+    df = sweep(BASE, grid, replications=2, workers=2, progress=False, store=tmp_path / "st")
+    assert (df["error"] == "").all() and len(df) == 32
+    assert run_mod.baseline_stats["computed"] == before["computed"]  # the parent simulated no native run
+    stored = _stored_baselines(tmp_path / "st")
+    assert len(stored) == 4
+    assert sorted({(b["spec"]["seed"], dict(b["spec"]["hw"]).get("nic_latency_us")) for b in stored}) == sorted(
+        {(s, n) for s in df["seed"].unique() for n in (3, 6)})
+    # each point's native value is the one stored for its seed and NIC latency
+    native = {(b["spec"]["seed"], dict(b["spec"]["hw"])["nic_latency_us"]): b["result"]["value"] for b in stored}
+    for _, row in df.iterrows():
+        assert row["native_value"] == native[(row["seed"], int(row["set.hw.nic_latency_us"]))]
+
+
+def test_a_native_run_that_fails_leaves_its_points_to_report_it(tmp_path):
+    # 1 us of netperf-rr is shorter than one transaction natively: the native run is refused, and so is each point
+    tiny = BASE.replace(duration=1e-6)
+    df = sweep(tiny, {"hypervisor": ["kvm", "xen-hvm"]}, workers=2, progress=False, store=tmp_path / "st")
+    assert df["error"].str.contains("shorter than one unit").all()
+    assert _stored_baselines(tmp_path / "st") == []

@@ -8,6 +8,7 @@ UTF-8, no duplicate keys, bounded nesting and aliases, then a pydantic model, wi
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -46,6 +47,13 @@ def project_root() -> Path:
     env = os.environ.get("HVKIT_ROOT")
     if env:
         return Path(env)
+    return _installed_root()
+
+
+@functools.cache
+def _installed_root() -> Path:
+    """The source checkout that holds this module, or the package data (found once: where the kit is installed
+    does not change while it runs, and resolving the path is a ``realpath`` of every component)."""
     checkout = Path(__file__).resolve().parent.parent.parent
     if (checkout / "hw_profiles").is_dir():
         return checkout
@@ -218,7 +226,8 @@ def load_validated(data: Any, model: type[M], where: str, what: str) -> M:
 def cached_load(path: Path, build: Callable[[Path], M]) -> M:
     """``build(path)``, cached until the file changes (so an edited user file is re-read)."""
     try:
-        key = (str(path.resolve()), path.stat().st_mtime_ns, build)
+        key = (os.path.abspath(path), path.stat().st_mtime_ns, build)  # no realpath per load: two names of one file
+        # are two entries, each re-read when the file changes
     except OSError:
         return build(path)  # read_yaml gives the one-line error
     if key not in _CACHE:

@@ -33,20 +33,34 @@ PEAK_SIGMAS = (3.0, "estimated, because a sum of independent unit sizes exceeds 
                     "deviations about once in a thousand runs (normal approximation); fixed because it is a threshold of the run's warnings, which moves no number")
 
 
+#: unit_seconds of recent (hardware, workload, guest page): the objects themselves are kept, so that an id is never
+#: that of another object; the modes of one comparison share the hardware and workload objects
+_UNIT_S: dict[tuple[int, int, tuple], tuple[Any, Any, float]] = {}
+
+
 def unit_seconds(res: Resolved) -> float:
     """CPU seconds of one unit of the workload natively on the run's hardware, at its average size.
 
     A lower bound of how long one unit takes under any mode: a mode adds to a unit's work, never removes from it.
     """
-    guest = {k: v for k, v in res.spec.mode if k == "guest_page"}  # a property of the guest OS, as in native runs
-    native = hypervisor("native", res.hw, **guest)
+    guest = tuple((k, v) for k, v in res.spec.mode if k == "guest_page")  # the guest OS's, as in native runs
+    key = (id(res.hw), id(res.workload), guest)
+    hit = _UNIT_S.get(key)
+    if hit is not None and hit[0] is res.hw and hit[1] is res.workload:
+        return hit[2]
+    native = hypervisor("native", res.hw, **dict(guest))
     cycles = Costing(res.hw, native, res.workload).unit().total
-    return cycles / (res.hw.val("freq_ghz") * 1e9)
+    seconds = cycles / (res.hw.val("freq_ghz") * 1e9)
+    if len(_UNIT_S) >= 256:
+        _UNIT_S.pop(next(iter(_UNIT_S)))
+    _UNIT_S[key] = (res.hw, res.workload, seconds)
+    return seconds
 
 
-def check_duration(res: Resolved) -> None:
-    """Refuse a run shorter than one unit of its workload (nothing could finish; nothing is simulated)."""
-    need = unit_seconds(res)
+def check_duration(res: Resolved, unit_s: float | None = None) -> None:
+    """Refuse a run shorter than one unit of its workload (nothing could finish; nothing is simulated).
+    ``unit_s``: :func:`unit_seconds` of ``res`` if the caller has it (it is computed once per run)."""
+    need = unit_seconds(res) if unit_s is None else unit_s
     if not need <= MAX_DURATION_S:
         raise HvkitError(f"one unit of {res.workload.id} takes {need:.3g} s natively on {res.hw.id} with these "
                          f"values, longer than any run may be", field="hw", value=dict(res.spec.hw) or None,
@@ -82,31 +96,34 @@ def in_flight_bound(res: Resolved) -> float:
     return spec.vms * math.ceil(wl.params.window_kb * 1024 / payload)
 
 
-def peak_rate(res: Resolved) -> float:
+def peak_rate(res: Resolved, unit_s: float | None = None) -> float:
     """Units per second the measured VMs could finish if every CPU they can use ran nothing but their units, at
-    average size and native cost."""
+    average size and native cost (``unit_s``: :func:`unit_seconds` of ``res`` if the caller has it)."""
     spec = res.spec
     cpus = min(spec.pcpus or res.hw.pcpus, spec.vms * spec.vcpus)
-    return cpus / unit_seconds(res)
+    return cpus / (unit_seconds(res) if unit_s is None else unit_s)
 
 
-def check_measured(res: Resolved, value: float, vm_units: list[float], vm_finished: list[float]) -> None:
+def check_measured(res: Resolved, value: float, vm_units: list[float], vm_finished: list[float],
+                   unit_s: float | None = None) -> None:
     """Refuse a measurement that is not a number worth reporting: a run in which no unit finished (its rate would
     be made of fractions of unfinished units), a VM that did no work at all under a time metric (its time would be
-    unbounded), or a value that is not finite."""
+    unbounded), or a value that is not finite. ``unit_s``: :func:`unit_seconds` of ``res`` if the caller has it."""
     wl = res.workload
-    more = f"a longer run (one unit takes at least {unit_seconds(res):.3g} s natively)"
+
+    def more() -> str:  # only a refusal says it
+        return f"a longer run (one unit takes at least {unit_seconds(res) if unit_s is None else unit_s:.3g} s natively)"
     if sum(vm_finished) <= 0:
         raise HvkitError(f"no unit of {wl.id} finished in {res.duration:g} s of simulated time", field="duration",
-                         value=res.duration, allowed=more)
+                         value=res.duration, allowed=more())
     if wl.metric_kind == "time":
         idle = [i for i, u in enumerate(vm_units) if u <= 0]
         if idle:
             raise HvkitError(f"VM {idle[0]} did no work on {wl.id} in {res.duration:g} s, so its {wl.metric} is "
-                             f"unbounded", field="duration", value=res.duration, allowed=more)
+                             f"unbounded", field="duration", value=res.duration, allowed=more())
     if not math.isfinite(value):
         raise HvkitError(f"the measured {wl.metric} is not a finite number", field="duration", value=res.duration,
-                         allowed=more)
+                         allowed=more())
 
 
 def end_uncertainty(res: Resolved, units: float) -> float:
@@ -122,7 +139,7 @@ def end_uncertainty(res: Resolved, units: float) -> float:
     return per_unit * in_flight_bound(res) / units
 
 
-def run_warnings(res: Resolved, units: float, vm_finished: list[float]) -> str:
+def run_warnings(res: Resolved, units: float, vm_finished: list[float], unit_s: float | None = None) -> str:
     """What makes a run's value doubtful, as ``; ``-separated text (empty when nothing does).
 
     A short run (:func:`end_uncertainty` above ``SHORT_RUN_TOLERANCE``); a rate above the hardware's peak
@@ -134,7 +151,7 @@ def run_warnings(res: Resolved, units: float, vm_finished: list[float]) -> str:
     if doubt > SHORT_RUN_TOLERANCE[0]:
         out.append(f"short run: {units:.3g} units of work, and up to {in_flight_bound(res):.0f} more under way at "
                    f"the end could move the value by {doubt:.0%}; lengthen the duration")
-    rate, peak = units / res.duration, peak_rate(res)
+    rate, peak = units / res.duration, peak_rate(res, unit_s)
     spread = PEAK_SIGMAS[0] * UNIT_WORK_CV[0] / math.sqrt(max(units, 1.0))
     if rate > peak * (1.0 + spread):
         out.append(f"above the hardware's peak: {rate:.4g} units/s against {peak:.4g} for units of average size, "

@@ -9,7 +9,10 @@ faults while they do, whether the policy's outcomes depend on slice boundaries o
 """
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..inputs.parts import backend_named
 from ..inputs.resolve import Resolved, VmPlan
@@ -24,7 +27,13 @@ from .policies import Policy, policy_for
 from .scheduler import Scheduler
 
 __all__ = ["EngineChoice", "engine_for", "scheduler_for", "contended", "contended_plans", "vcpus_contended",
-           "has_closed_form", "plain_closed_form", "memory_plan"]
+           "has_closed_form", "plain_closed_form", "has_request_paths", "memory_plan", "run_host", "PATH_KINDS",
+           "MAX_CONTENTION_STATES"]
+
+#: Workload kinds whose request and I/O paths the hybrid engine evaluates as queues (:mod:`kit.sim.request_paths`)
+PATH_KINDS = frozenset({"request", "disk"})
+#: Most combinations of active vCPUs per class for which the memory system's effects are checked to be nil
+MAX_CONTENTION_STATES = 512
 
 
 def _backends(costs: list[Costing]) -> tuple[set[str], set[tuple[int, str]]]:
@@ -129,6 +138,55 @@ def has_closed_form(resolved: Resolved, trace_s: float = 0.0) -> bool:
     return not memory_plan(resolved).pressure and not resolved.host.page_sharing
 
 
+def has_request_paths(resolved: Resolved, trace_s: float = 0.0, contention: Any = None,
+                      counts: Sequence[int] = ()) -> bool:
+    """Whether the run's request and I/O paths are a network of first-come first-served queues, evaluated without
+    events (:mod:`kit.sim.request_paths`): no two entities ever want the same physical CPU, so a runner's entities
+    take its items in order as soon as they are free, and what the run measures depends on nothing else.
+
+    Every VM runs a request or disk workload (their vCPUs sleep and wake; the drivers' processes are the paths), the
+    host's entities do not contend (:func:`contended`: vCPUs and the backend threads their I/O uses, counted as the
+    host creates them), no cap and no policy that needs slices, host memory holds every VM (no page faults, no
+    page sharing, no scanner), VMs are not placed on partitions, and the memory system's co-runner effects are nil
+    in every combination of active vCPUs (``contention``, the host's :class:`~kit.sim.memory.Contention`, with
+    ``counts`` vCPUs of each class; checked for up to ``MAX_CONTENTION_STATES`` combinations).
+    """
+    spec = resolved.spec
+    if spec.engine != "hybrid" or trace_s > 0:
+        return False
+    plans = resolved.plans
+    if any(p.workload.kind not in PATH_KINDS or p.cap > 0 for p in plans) or any(c > 0 for c in spec.caps or ()):
+        return False
+    if any(p.pins is not None or p.cpu_node is not None for p in plans) and resolved.vms:
+        return False
+    if policy_for(resolved.mode.scheduler).requires_slices():
+        return False
+    hw, mode = resolved.hw, resolved.mode
+    pcpus = spec.pcpus or hw.pcpus
+    costs = [costing_for(hw, mode, p.workload) for p in plans]
+    busy = contended(spec, pcpus, costs) if not resolved.vms else contended_plans(
+        plans, costs, [tuple(range(pcpus))], [[0] * p.vcpus for p in plans], 0, spec)
+    if busy:
+        return False
+    memory = memory_plan(resolved)
+    if memory.pressure or resolved.host.page_sharing or memory.scan_pages_per_s > 0:
+        return False
+    if any(sum(m.faults_per_unit()) > 0 or m.cow_per_unit() > 0 for m in memory.vms):
+        return False
+    return contention is None or _nil(contention, counts)
+
+
+def _nil(contention: Any, counts: Sequence[int]) -> bool:
+    """Whether the memory system adds nothing to any unit whatever subset of the ``counts`` vCPUs is active."""
+    states = 1
+    for c in counts:
+        states *= c + 1
+    if states > MAX_CONTENTION_STATES:
+        return False
+    return all(x == 0.0 for active in itertools.product(*(range(c + 1) for c in counts))
+               for level in contention.steady_extras(list(active)) for x in level)
+
+
 def plain_closed_form(resolved: Resolved) -> bool:
     """Whether the closed form is the unit's cost alone: no co-runner effect through the memory system (the bulk
     path of sweeps computes only that one, :func:`kit.run.closed_form_metrics`)."""
@@ -188,3 +246,15 @@ def engine_for(resolved: Resolved, plans: tuple[VmPlan, ...], policy: Policy, bu
               or ((any(drivers.blocks(p.workload) for p in plans) or faults) and busy)
               or (io and busy and policy.preemption_reorders()))
     return EngineChoice(scheduler_for("discrete" if slices else resolved.spec.engine, policy), sync)
+
+
+def run_host(host: Any, resolved: Resolved, trace_s: float = 0.0) -> int:
+    """Run a built :class:`~kit.sim.host.Host` of ``resolved`` the way the resolved spec calls for: its closed form
+    (:func:`has_closed_form`), its request paths as queues (:func:`has_request_paths`) or its events. Returns the
+    number of SimPy events processed (none for the first two)."""
+    from . import request_paths
+    if has_closed_form(resolved, trace_s):
+        return int(host.closed_form())
+    if has_request_paths(resolved, trace_s, host.contention, request_paths.class_counts(host)):
+        return request_paths.evaluate(host)
+    return int(host.run())

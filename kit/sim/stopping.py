@@ -90,6 +90,15 @@ class LatencyLog:
         self.vm[n], self.start[n], self.latency[n] = row
         self.n = n + 1
 
+    def extend(self, vm: np.ndarray, start: np.ndarray, latency: np.ndarray) -> None:
+        """Append many rows at once (arrays of equal length)."""
+        n, k = self.n, len(vm)
+        if n + k > len(self.vm):
+            for name in ("vm", "start", "latency"):
+                getattr(self, name).resize(n + k + (n + k) // 2 + 16, refcheck=False)
+        self.vm[n:n + k], self.start[n:n + k], self.latency[n:n + k] = vm, start, latency
+        self.n = n + k
+
     def __len__(self) -> int:
         return self.n
 
@@ -112,4 +121,7 @@ class NoLatencyLog(LatencyLog):
     """A log that keeps nothing (a native baseline, whose requests nobody reads)."""
 
     def append(self, row: tuple[int, float, float]) -> None:
+        pass
+
+    def extend(self, vm: np.ndarray, start: np.ndarray, latency: np.ndarray) -> None:
         pass

@@ -71,6 +71,15 @@ def cached(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+#: Units of recent costings: (costing class, hardware, mode, workload, kb) -> (hardware, workload, unit). A mode is
+#: compared by value (equal compositions cost the same); the hardware and workload objects by identity, and kept,
+#: so that an id is never another object's: the modes, replications and baselines of one spec share them, and a
+#: hardware that records what it is asked (a native baseline's) is a new object, never answered from here.
+_UNITS: dict[tuple, tuple[Any, Any, Any]] = {}
+#: Most units remembered
+UNITS_CACHED = 512
+
+
 class UnitCosts:
     """Cached per-run costs of a workload's units, wakeups and notifications, and what the I/O costs share.
 
@@ -110,7 +119,23 @@ class UnitCosts:
     # -- the CPU part of one unit ------------------------------------------------------------
     @cached
     def unit(self, kb: float = 0.0) -> Work:
-        """Native events of one unit of work under the mode (no I/O notifications)."""
+        """Native events of one unit of work under the mode (no I/O notifications); the same unit for the same
+        hardware, mode and workload is computed once per process (``_UNITS``)."""
+        try:
+            key: tuple | None = (type(self), id(self.hw), self.mode, id(self.wl), kb)
+            hit = _UNITS.get(key)  # type: ignore[arg-type]
+        except TypeError:  # a mode part that cannot be hashed: computed every time
+            key, hit = None, None
+        if hit is not None and hit[0] is self.hw and hit[1] is self.wl:
+            return hit[2]
+        w = self._unit(kb)
+        if key is not None:
+            if len(_UNITS) >= UNITS_CACHED:
+                _UNITS.pop(next(iter(_UNITS)))
+            _UNITS[key] = (self.hw, self.wl, w)
+        return w
+
+    def _unit(self, kb: float) -> Work:
         u, cm = self.wl.per_unit, self.cm
         w = Work()
         instr = u.user_instr + u.kernel_instr + u.kernel_instr_per_kb * kb

@@ -1,14 +1,14 @@
 """``sweep``: a plan's points through the store, this process and the workers, into one table.
 
-A point already in the store (same spec, same kit version) is reused. Points with a closed form are computed here,
-in bulk, and so are the native baselines of the others (stored apart, so that a resumed or extended sweep runs none
-again); the rest go to the workers (:mod:`kit.sweep.workers`), and every finished point is stored as it finishes.
+A point already in the store (same spec, same kit version) is reused. The others go to the workers
+(:mod:`kit.sweep.workers`), each after the native baselines it needs, which the workers compute first, once per
+value of what native reads (:mod:`kit.sweep.baselines`; stored apart, so that a resumed or extended sweep runs
+none again); every finished point is stored as it finishes.
 Ctrl-C stores what finished before it stops; points the workers could not compute are reported, not stored.
 """
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import warnings
@@ -21,9 +21,10 @@ from ..inputs.spec import Spec
 from ..run import Reporter, check_reporter
 from ..version import __version__
 from .plan import expand
-from .point import METRIC_COLUMNS, NUMERIC_COLUMNS, error_result, plain, result_of, spec_columns
+from .baselines import BaselinePlan
+from .point import METRIC_COLUMNS, NUMERIC_COLUMNS, error_result, plain, spec_columns
 from .store import Store, SweepStoreWarning, signals_deferred
-from .workers import Progress, WorkQueue, check_workers, store_records
+from .workers import Progress, WorkQueue, check_workers
 
 __all__ = ["sweep", "SweepInterrupted", "SweepIncomplete"]
 
@@ -129,7 +130,8 @@ def sweep(base: Spec, grid: dict | None = None, *, zip_params: dict | None = Non
 
 def _sweep(plan: list[dict], st: Store | None, executor: Any, workers: int | None, report: Reporter | None,
            retry_errors: bool) -> pd.DataFrame:
-    """The points of ``plan``: reused from the store, computed here (closed forms), or by the workers; one row each."""
+    """The points of ``plan``: reused from the store, or computed by the workers (closed forms and simulations
+    alike, after the native baselines they need); one row each."""
     specs: dict[str, Spec] = {}
     keys = []
     for p in plan:  # a spec that appears more than once in the plan is computed once
@@ -139,15 +141,19 @@ def _sweep(plan: list[dict], st: Store | None, executor: Any, workers: int | Non
     spec_json = {k: s.model_dump(mode="json") for k, s in specs.items()}
     reused, todo = _reusable(st, spec_json, retry_errors)
     progress = Progress(report, len(reused), len(specs)) if report is not None else None
-    closed, todo = _in_this_process(specs, spec_json, todo, st, progress)
-    queue = (WorkQueue(specs, spec_json, todo, executor, workers, st, progress, stored=len(reused) + len(closed),
-                       total=len(specs)) if todo else None)
-    if queue is not None:
+    queue = None
+    if todo:
+        from ..run import take_new_baselines
+        take_new_baselines()  # baselines computed before this sweep are not its own to store
+        _load_baselines(st.load_baselines() if st is not None else [])
+        baselines = BaselinePlan(specs, spec_json, todo)
+        queue = WorkQueue(specs, spec_json, baselines, len(todo), executor, workers, st, progress,
+                          stored=len(reused), total=len(specs), on_baseline=lambda b: _store_baseline(st, b))
         _drain(queue, st)
     if st is not None and not (queue and queue.given_up):
         with contextlib.suppress(OSError):  # only tidiness: the chunks it would merge stay valid
             st.compact()
-    df = _table(plan, keys, reused, closed, queue)
+    df = _table(plan, keys, reused, queue)
     if queue is not None and queue.given_up:
         first = next(iter(queue.given_up.values()))
         raise SweepIncomplete(f"{len(queue.given_up)} of {queue.total} points could not be computed ({first}); "
@@ -178,23 +184,6 @@ def _reusable(st: Store | None, spec_json: dict[str, dict], retry_errors: bool) 
     return reused, todo
 
 
-def _in_this_process(specs: dict[str, Spec], spec_json: dict[str, dict], todo: list[str], st: Store | None,
-                     progress: Progress | None) -> tuple[dict[str, dict], list[str]]:
-    """What runs here before any worker starts: the points with a closed form (stored at once) and the native
-    baselines of the others (stored apart). Returns the closed forms' results and the keys left for the workers."""
-    _baseline_records()  # baselines computed before this sweep are not its own to store
-    _load_baselines(st.load_baselines() if st is not None else [])
-    closed, todo = _closed_forms(specs, todo)  # points with a closed form: here, in bulk, no executor
-    store_records(st, [{"key": k, "version": __version__, "spec": spec_json[k], "result": r}
-                       for k, r in closed.items()], progress)
-    _baselines_first(specs, todo)
-    records = _baseline_records()
-    if st is not None and records:
-        with signals_deferred():
-            st.put_baselines(records)
-    return closed, todo
-
-
 def _drain(queue: WorkQueue, st: Store | None) -> None:
     """Run the queue to its end. On Ctrl-C or any error, what finished is stored and the workers killed first."""
     try:
@@ -212,8 +201,7 @@ def _drain(queue: WorkQueue, st: Store | None) -> None:
     queue.close(kill=False)
 
 
-def _table(plan: list[dict], keys: list[str], reused: dict[str, dict], closed: dict[str, dict],
-           queue: WorkQueue | None) -> pd.DataFrame:
+def _table(plan: list[dict], keys: list[str], reused: dict[str, dict], queue: WorkQueue | None) -> pd.DataFrame:
     """One row per planned point and replication: its set values, its spec's columns and its result."""
     results = queue.results if queue is not None else {}
     given_up = queue.given_up if queue is not None else {}
@@ -221,8 +209,6 @@ def _table(plan: list[dict], keys: list[str], reused: dict[str, dict], closed: d
     for k, p in zip(keys, plan):
         if k in reused:
             res, was = reused[k], True
-        elif k in closed:
-            res, was = closed[k], False
         elif k in results:
             res, was = results[k], False
         else:
@@ -238,32 +224,6 @@ def _table(plan: list[dict], keys: list[str], reused: dict[str, dict], closed: d
     return df[front + [c for c in df.columns if c not in front]]
 
 
-def _closed_forms(specs: dict[str, Spec], todo: list[str]) -> tuple[dict[str, dict], list[str]]:
-    """Split the points to compute into those with a closed form (computed here, in bulk: one cost evaluation per
-    distinct platform, replications share it, no SimPy and no table) and those the executor simulates."""
-    from ..run import closed_form_metrics
-    closed: dict[str, dict] = {}
-    rest: list[str] = []
-    memo: dict[str, dict | None] = {}
-    for k in todo:
-        spec = specs[k]
-        data = spec.model_dump(mode="json")
-        data["seed"] = 0  # the closed form ignores the seed: replications share it
-        platform = json.dumps(data, sort_keys=True)
-        if platform not in memo:
-            try:
-                memo[platform] = closed_form_metrics(spec)
-            except Exception:  # the executor computes it and records the model's error as a row
-                memo[platform] = None
-        m = memo[platform]
-        if m is None:
-            rest.append(k)
-            continue
-        result = {c: plain(m[c]) for c in METRIC_COLUMNS}
-        closed[k] = result if all(math.isfinite(result[c]) for c in NUMERIC_COLUMNS) else result_of(spec)
-    return closed, rest
-
-
 def _load_baselines(records: list[dict]) -> None:
     """Make the native baselines a store holds known to this process (and to the workers it forks)."""
     from ..run import Baseline, add_baseline
@@ -277,29 +237,19 @@ def _load_baselines(records: list[dict]) -> None:
             add_baseline(Baseline(b["base"], tuple(names), tuple(values), rec["result"]["value"]))
 
 
-def _baselines_first(specs: dict[str, Spec], todo: list[str]) -> None:
-    """Compute each distinct native baseline of the points to simulate once, here, before the workers start (they
-    inherit them when forked, and the store keeps them): not once per point and worker."""
-    from ..run import native_value
-    for k in todo:
-        if specs[k].hypervisor == "native":
-            continue
-        try:
-            native_value(specs[k])
-        except Exception:  # the point's own run reports what is wrong with it
-            continue
-
-
-def _baseline_records() -> list[dict]:
-    """Store records of the baselines computed in this process since the last call."""
-    from ..run import take_new_baselines
-    out: list[dict] = []
-    for b in take_new_baselines():
-        if b.spec is None or b.summary is None:
-            continue
-        result = {c: plain(b.summary.get(c)) for c in METRIC_COLUMNS}
-        if any(not isinstance(result[c], (int, float)) or not math.isfinite(result[c]) for c in NUMERIC_COLUMNS):
-            continue
-        out.append({"key": b.spec.key(__version__), "version": __version__, "spec": b.spec.model_dump(mode="json"),
-                    "result": result, "baseline": {"base": b.base, "reads": list(b.names), "values": list(b.values)}})
-    return out
+def _store_baseline(st: Store | None, b: Any) -> None:
+    """A native run a worker made for this sweep: known to this process (the points that need it are handed it)
+    and kept in the store, so that a resumed or extended sweep runs none again."""
+    from ..run import add_baseline
+    if b is None:
+        return
+    add_baseline(b)
+    if st is None or b.spec is None or b.summary is None:
+        return
+    result = {c: plain(b.summary.get(c)) for c in METRIC_COLUMNS}
+    if any(not isinstance(result[c], (int, float)) or not math.isfinite(result[c]) for c in NUMERIC_COLUMNS):
+        return
+    with signals_deferred():
+        st.put_baselines([{"key": b.spec.key(__version__), "version": __version__,
+                           "spec": b.spec.model_dump(mode="json"), "result": result,
+                           "baseline": {"base": b.base, "reads": list(b.names), "values": list(b.values)}}])

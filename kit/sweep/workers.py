@@ -26,6 +26,7 @@ from ..errors import HvkitError
 from ..inputs.spec import Spec
 from ..run import Reporter
 from ..version import __version__
+from .baselines import BaselinePlan, NativeTask
 from .point import METRIC_COLUMNS, run_point
 from .store import Store, SweepStoreError, signals_deferred
 
@@ -117,6 +118,26 @@ def _is_dask(executor) -> bool:
     return type(executor).__module__.startswith("distributed")
 
 
+def _point_task(spec: Spec, baselines: list) -> dict:
+    """What a worker runs for a point: the baselines the sweep made for it known first, then the point."""
+    from ..run import add_baseline
+    for b in baselines:
+        add_baseline(b)
+    return run_point(spec)
+
+
+def _native_task(spec: Spec) -> Any:
+    """What a worker runs for a native baseline: its :class:`kit.run.Baseline` (None if the model refused it; the
+    points that need it then report why)."""
+    from ..run import native_baseline
+    try:
+        return native_baseline(spec)
+    except (MemoryError, OSError):
+        raise
+    except Exception:
+        return None
+
+
 class Inline(Executor):
     """Runs points in this process (one worker)."""
 
@@ -148,10 +169,17 @@ class WorkQueue:
     """One sweep's points on the workers: what is pending, stored, retried and given up, and the finished points
     waiting to be flushed to the store."""
 
-    def __init__(self, specs: dict[str, Spec], spec_json: dict[str, dict], todo: list[str], executor, workers,
-                 store: Store | None, progress: Progress | None, stored: int, total: int):
+    def __init__(self, specs: dict[str, Spec], spec_json: dict[str, dict], plan: BaselinePlan, size: int, executor,
+                 workers, store: Store | None, progress: Progress | None, stored: int, total: int,
+                 on_baseline: Any = None):
+        """``plan`` hands out the points as their baselines are known and the native runs to make first;
+        ``size`` is how many points there are to run (the pool is no larger); ``on_baseline(b)`` is told each
+        baseline a native run made (None if it failed)."""
         self.specs, self.spec_json, self.store, self.progress = specs, spec_json, store, progress
-        self.todo = deque(todo)
+        self.plan, self.on_baseline, self.size = plan, on_baseline, size
+        self.todo: deque[str] = deque(plan.take_ready())
+        self.natives: deque[NativeTask] = deque(plan.take_tasks())
+        self.native_of: dict[Any, NativeTask] = {}
         self.suspects: deque[str] = deque()
         self.pending: dict[Any, str] = {}
         self.attempts: dict[str, int] = {}
@@ -173,7 +201,7 @@ class WorkQueue:
         if not self.pool_size:  # a rebuilt pool keeps the first one's size: never the parent in its place
             n = self.workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                                  else os.cpu_count())
-            self.pool_size = max(1, min(n or 1, len(self.todo) or 1))
+            self.pool_size = max(1, min(n or 1, self.size or 1))
         return _new_pool(self.pool_size) if self.pool_size > 1 else Inline()
 
     def _inflight(self) -> int:
@@ -186,21 +214,33 @@ class WorkQueue:
         return 2 * max(1, getattr(self.executor, "_max_workers", None) or os.cpu_count() or 1)
 
     # -- scheduling
+    def _call(self, fn, *args):
+        if self.dask:
+            return self.executor.submit(fn, *args, pure=False)
+        if self.own:
+            with _blocked_for_children():
+                return self.executor.submit(fn, *args)
+        return self.executor.submit(fn, *args)
+
     def _submit(self, key: str, queue: deque) -> None:
         spec = self.specs[key]
         try:
-            if self.dask:
-                fut = self.executor.submit(run_point, spec, pure=False)
-            elif self.own:
-                with _blocked_for_children():
-                    fut = self.executor.submit(run_point, spec)
-            else:
-                fut = self.executor.submit(run_point, spec)
+            fut = self._call(_point_task, spec, self.plan.baselines_for(key))
         except BrokenExecutor:  # the pool broke before we saw it: this point never ran
             queue.appendleft(key)
             self.broken = True
             return
         self.pending[fut] = key
+
+    def _submit_native(self, task: NativeTask) -> None:
+        try:
+            fut = self._call(_native_task, task.spec)
+        except BrokenExecutor:
+            self.natives.appendleft(task)
+            self.broken = True
+            return
+        self.native_of[fut] = task
+        self.pending[fut] = task.key
 
     def _fill(self) -> None:
         if self.broken:
@@ -209,6 +249,8 @@ class WorkQueue:
             if not self.pending:
                 self._submit(self.suspects.popleft(), self.suspects)
             return
+        while self.natives and len(self.pending) < self.inflight and not self.broken:  # baselines first
+            self._submit_native(self.natives.popleft())
         while self.todo and len(self.pending) < self.inflight and not self.broken:
             self._submit(self.todo.popleft(), self.todo)
 
@@ -240,7 +282,28 @@ class WorkQueue:
         else:
             self.todo.appendleft(key)
 
+    def _finish_native(self, fut) -> None:
+        """A native run is back: its baseline known here (and stored), its points ready or planned further. A
+        native run whose worker died is not retried: its points compute their own."""
+        task = self.native_of.pop(fut)
+        self.pending.pop(fut)
+        try:
+            b = fut.result()
+        except BrokenExecutor:
+            self.broken = True
+            b = None
+        except (MemoryError, OSError):
+            b = None
+        if self.on_baseline is not None:
+            self.on_baseline(b)
+        self.plan.finished(task.key, b is not None)
+        self.todo.extend(self.plan.take_ready())
+        self.natives.extend(self.plan.take_tasks())
+
     def _finish(self, fut) -> None:
+        if fut in self.native_of:
+            self._finish_native(fut)
+            return
         key = self.pending.pop(fut)
         try:
             row = fut.result()
@@ -290,6 +353,10 @@ class WorkQueue:
             return  # the other futures of the broken pool are still being failed
         self.broken = False
         if not self.own:
+            for task in list(self.natives):  # their points are given up with the others
+                self.plan.finished(task.key, False)
+            self.natives.clear()
+            self.todo.extend(self.plan.take_ready())
             why = "a worker process of the executor died, and an executor we did not make is not rebuilt"
             for key in list(self.suspects) + list(self.todo):
                 self.given_up[key] = why
@@ -301,7 +368,7 @@ class WorkQueue:
         self.executor = self._make_pool()
 
     def run(self) -> None:
-        while self.todo or self.suspects or self.pending:
+        while self.todo or self.suspects or self.pending or self.natives:
             self._fill()
             for fut in self._wait():
                 self._finish(fut)

@@ -1,0 +1,634 @@
+"""The request and I/O paths of a host evaluated as a network of queues, without an event loop.
+
+Where no two entities of a host want the same physical CPU (:func:`kit.sim.engines.has_request_paths`), every
+runner (a VM's vCPUs, a backend's threads) serves the items handed to it first come, first served, as many at once
+as it has entities, and every device (a NIC direction, a disk) does the same with its servers. A request of a
+request workload is then a walk through stations: the wire, the receiving NIC, the backend, the vCPUs (a unit of
+work, the disk when the unit needs it), the backend again, the sending NIC and the wire back; a disk request is the
+guest's submission, the backend, the disk and the completion interrupt. What the discrete and the hybrid engines
+simulate with several events a request (:mod:`kit.sim.drivers`) is here the recursion of each station:
+
+- a station books a request when it arrives: the server that has been free the longest (or frees first) takes
+  it, ``start = max(arrival, free_at)``, ``end = start + service`` (what :class:`~kit.sim.devices.Device` does,
+  and what a runner's first-come first-served queue of work amounts to when its entities always hold a CPU);
+- a vCPU that was halted pays its wakeup first (less within the halt-poll window, nothing when work arrived at
+  the instant it went idle), as :class:`~kit.sim.host.Runner` charges it;
+- the requests of one customer (a client, a disk thread) follow each other, with think times between them.
+
+Arrivals are processed in the order of time across customers (a heap of one entry per customer; those of one
+instant in the order they were booked); when the host has a single customer there is no queue anywhere, and its
+whole sample path is cumulative sums of the steps' times (:func:`_single`, arrays instead of a loop). Each random
+part is drawn from the host's generator when a simulated run draws it, with the drivers' distributions (a unit's
+work gamma with ``UNIT_WORK_CV``, think times and disk positioning exponential, the disk branch uniform), so a run
+is the discrete engine's own sample path to rounding (``tests/test_engines.py``), and agrees with it in
+distribution across seeds (``tests/test_equivalence.py``). Every visit is recorded, and the host's entities,
+devices, latency log and early stopping (:class:`~kit.sim.stopping.Stopper`) are accounted from the records at the
+horizon as a simulated run leaves them: busy time by category and exits, idle time, units (an unfinished one by the
+fraction done), the requests finished and those still under way.
+"""
+from __future__ import annotations
+
+import heapq
+from array import array
+from typing import Any
+
+import numpy as np
+
+from .drivers import UNIT_WORK_CV
+from .stopping import STOP_KINDS, Stopper
+from .work import IDLE, Work
+
+__all__ = ["evaluate", "class_counts"]
+
+
+class _Visits:
+    """Every visit of a run as arrays: its station and server, the work it ran (a device's: -1) with its scale, a
+    second work at scale 1 (a disk thread's kick, or -1), the units it credits, and when it arrived, started and
+    ended."""
+
+    def __init__(self, net: _Network) -> None:
+        key = np.concatenate([np.frombuffer(net.cols[0], dtype=np.int64)] + [b[0] for b in net.blocks])
+        self.scale, self.arrive, self.start, self.end = (
+            np.concatenate([np.frombuffer(net.cols[i], dtype=float)] + [b[i] for b in net.blocks]) for i in range(1, 5))
+        sid, kind = np.divmod(key, max(net.nk, 1))
+        self.station, self.server = np.divmod(sid, net.mk)
+        kinds = np.array(net.kinds, dtype=float).reshape(-1, 3)
+        self.work, self.work2 = kinds[kind, 0].astype(np.int64), kinds[kind, 1].astype(np.int64)
+        self.units = kinds[kind, 2]
+
+    def before(self, horizon: float) -> _Visits:
+        """The visits booked by ``horizon`` (those that arrived before it)."""
+        keep = self.arrive < horizon
+        if keep.all():  # the walks book nothing that arrives later: no copy
+            return self
+        out = object.__new__(_Visits)
+        for name in ("scale", "arrive", "start", "end", "station", "server", "work", "work2", "units"):
+            setattr(out, name, getattr(self, name)[keep])
+        return out
+
+
+class _Station:
+    """A runner's entities or a device's servers: when each is free, and what a halted vCPU pays to wake."""
+
+    __slots__ = ("index", "free", "order", "runner", "device", "wake", "poll", "poll_s", "key0")
+
+    def __init__(self, index: int, servers: int, runner: Any = None, device: Any = None) -> None:
+        self.index, self.runner, self.device = index, runner, device
+        self.free = [0.0] * servers
+        #: several servers: (free_at, server) in a heap, the one free the longest (the lowest index of a tie) first
+        self.order = [(0.0, k) for k in range(servers)] if servers > 1 else None
+        #: (seconds, kind) of a halted vCPU's wakeup, and of one within ``poll_s`` (the halt-poll window)
+        self.wake: tuple[float, int] | None = None
+        self.poll: tuple[float, int] | None = None
+        self.poll_s = -1.0
+        #: the key of its first server's visits (:meth:`_Network.seal`)
+        self.key0 = 0
+
+
+class _Network:
+    """The stations of a host, the works they run, and every visit of the run."""
+
+    def __init__(self, host: Any) -> None:
+        self.host, self.freq = host, host.freq
+        self.stations: list[_Station] = []
+        self._of: dict[int, _Station] = {}
+        self.works: list[Work] = []
+        self._work_of: dict[int, int] = {}
+        #: what a visit runs: (work, second work, units), by kind
+        self.kinds: list[tuple[int, int, float]] = []
+        self._kind_of: dict[tuple[int, int, float], int] = {}
+        self.nk = self.mk = 1
+        #: visits one by one (a walk: a column each of key, scale, arrival, start, end, as machine numbers, 8 bytes
+        #: a value instead of a list's 32 or more; a key is the station, server and kind, see seal), and in blocks of
+        #: such columns (arrays)
+        self.cols: tuple[array, ...] = (array("q"), array("d"), array("d"), array("d"), array("d"))
+        self.blocks: list[tuple[np.ndarray, ...]] = []
+        #: (time, station, server) of each unit a disk request credits when it is done
+        self.credits: list[tuple[float, int, int]] = []
+        #: (vm, start, end) of each measured request that finished, one by one (flat, as machine numbers) and in
+        #: blocks of rows; (vm, start) of those under way at the end
+        self.finished = array("d")
+        self.finished_blocks: list[np.ndarray] = []
+        self.open: list[tuple[int, float]] = []
+
+    def visits(self) -> _Visits:
+        """Every visit, as arrays."""
+        return _Visits(self)
+
+    def kind(self, work: int, work2: int = -1, units: float = 0.0) -> int:
+        """The index of what a visit runs."""
+        key = (work, work2, units)
+        i = self._kind_of.get(key)
+        if i is None:
+            i = self._kind_of[key] = len(self.kinds)
+            self.kinds.append(key)
+        return i
+
+    def seal(self) -> None:
+        """Every station and kind is known: a visit's key is ``(station * servers + server) * kinds + kind``."""
+        self.nk = max(len(self.kinds), 1)
+        self.mk = max([len(st.free) for st in self.stations] or [1])
+        for st in self.stations:
+            st.key0 = st.index * self.mk * self.nk
+
+    def requests(self) -> np.ndarray:
+        """Every measured request that finished: rows of (vm, start, end)."""
+        rows = np.frombuffer(self.finished, dtype=float).reshape(-1, 3)
+        return np.concatenate([rows] + self.finished_blocks) if self.finished_blocks else rows
+
+    def station(self, owner: Any, device: bool = False) -> _Station:
+        """The station of a runner (its entities are the servers, halted vCPUs pay their wakeup) or of a device."""
+        st = self._of.get(id(owner))
+        if st is None:
+            i = len(self.stations)
+            if device:
+                st = _Station(i, owner.servers, device=owner)
+            else:
+                st = _Station(i, len(owner.entities), runner=owner)
+                if owner.wake_work is not None:
+                    st.wake = (owner.wake_work.total / self.freq, self.kind(self.work(owner.wake_work)))
+                    if owner.poll is not None:
+                        st.poll_s = owner.poll[0]
+                        st.poll = (owner.poll[1].total / self.freq, self.kind(self.work(owner.poll[1])))
+            self.stations.append(st)
+            self._of[id(owner)] = st
+        return st
+
+    def work(self, w: Work) -> int:
+        """The index of a piece of work (kept here, so that its id is never another's)."""
+        i = self._work_of.get(id(w))
+        if i is None:
+            i = self._work_of[id(w)] = len(self.works)
+            self.works.append(w)
+        return i
+
+
+#: The ways a step's time is drawn per request
+FIXED, UNIT, DISK = 0, 1, 2
+
+
+class _Slot:
+    """One step of a workload's request: a station (None: a delay), its time (``seconds``; times the unit's
+    variation for ``UNIT``, plus a positioning time for ``DISK``), the work it runs and the units it credits, and
+    whether it is on the disk branch of a request (taken with probability ``disk_ops``)."""
+
+    __slots__ = ("station", "seconds", "how", "work", "work2", "units", "branch", "kind")
+
+    def __init__(self, net: _Network, station: _Station | None, seconds: float, how: int = FIXED, work: int = -1,
+                 work2: int = -1, units: float = 0.0, branch: bool = False) -> None:
+        self.station: Any = station  # None: a delay
+        self.seconds, self.how, self.work, self.work2 = seconds, how, work, work2
+        self.units, self.branch = units, branch
+        self.kind = net.kind(work, work2, units)
+
+
+class _Template:
+    """The steps of one request of guest ``g``'s workload and how their random parts are drawn, as the drivers
+    draw them (:func:`kit.sim.drivers.client`, :func:`kit.sim.drivers.disk_thread`, :func:`kit.sim.drivers.disk_io`):
+    a think time (exponential), a unit's variation (gamma, mean 1, CV ``UNIT_WORK_CV``), whether the unit goes to
+    the disk, and the disk's positioning time (exponential)."""
+
+    def __init__(self, net: _Network, g: Any) -> None:
+        host, c, freq = net.host, g.cost, net.freq
+        self.rng = host.rng
+        self.think = g.wl.params.think_us * 1e-6 if g.wl.kind == "request" else 0.0
+        self.disk_ops = g.wl.per_unit.disk_ops if g.wl.kind == "request" else 1.0
+        param = host.hw.val
+        self.position = param("disk_service_ms") / 1000.0 if g.wl.disk_random else 0.0
+        #: seconds of the unvaried work that rides on a unit's item (a disk thread's kick)
+        self.extra_s = 0.0
+        vm = net.station(g.vm)
+        slots: list[_Slot] = []
+        if g.wl.kind == "request":
+            pk = c.request_packets()
+            work = c.request_guest()
+            be_rx, be_tx = c.request_backend("rx"), c.request_backend("tx")
+            be = host.backend(c.backend_name("net"), g.i)
+            slots += [_Slot(net, None, host.wire_s),
+                      _Slot(net, net.station(host.nic_rx, device=True), pk.rx_wire_bytes * 8 / host.line_bps)]
+            if be is not None and be_rx.total:
+                slots.append(_Slot(net, net.station(be), be_rx.total / freq, work=net.work(be_rx)))
+            slots.append(_Slot(net, vm, work.total / freq, UNIT, net.work(work), units=1.0))
+            if g.wl.per_unit.disk_ops:
+                slots += self._disk(net, g, vm, kicked=False)
+            if be is not None and be_tx.total:
+                slots.append(_Slot(net, net.station(be), be_tx.total / freq, work=net.work(be_tx)))
+            slots += [_Slot(net, net.station(host.nic_tx, device=True), pk.tx_wire_bytes * 8 / host.line_bps),
+                      _Slot(net, None, host.wire_s)]
+        else:  # a disk thread: the unit's work and the kick in one item (the kick is not varied), then the disk
+            base, kick = c.unit(), c.disk_guest()
+            self.extra_s = kick.total / freq
+            slots.append(_Slot(net, vm, base.total / freq, UNIT, net.work(base), net.work(kick)))
+            slots += self._disk(net, g, vm, kicked=True)
+        self.slots = slots
+
+    def _disk(self, net: _Network, g: Any, vm: _Station, kicked: bool) -> list[_Slot]:
+        host, c, freq = net.host, g.cost, net.freq
+        branch = g.wl.kind == "request"
+        out = [] if kicked else [_Slot(net, vm, c.disk_guest().total / freq, work=net.work(c.disk_guest()),
+                                       branch=branch)]
+        be = host.backend(c.backend_name("disk"), g.i)
+        if be is not None:
+            out.append(_Slot(net, net.station(be), c.backend_disk().total / freq, work=net.work(c.backend_disk()),
+                             branch=branch))
+        transfer = g.wl.per_unit.disk_kb * 1024 / (host.hw.val("disk_mbps") * 1e6)
+        out.append(_Slot(net, net.station(host.disk, device=True), transfer, DISK, branch=branch))
+        out.append(_Slot(net, vm, c.disk_done().total / freq, work=net.work(c.disk_done()), branch=branch))
+        return out
+
+
+
+class _Customer:
+    """A client of a request workload or a thread of a disk workload: where its request under way is, when it
+    began, and whether it goes to the disk (None: not decided yet)."""
+
+    __slots__ = ("g", "template", "slots", "pos", "t0", "disk", "branch")
+
+    def __init__(self, g: Any, template: _Template) -> None:
+        self.g, self.template, self.slots = g, template, template.slots
+        self.pos = 0
+        self.t0 = 0.0
+        self.disk = g.wl.kind == "disk"
+        self.branch: bool | None = None
+
+
+def _customers(net: _Network) -> list[_Customer]:
+    """The host's customers in the order the drivers start them (:func:`kit.sim.drivers.start`): each disk
+    workload's threads, then the clients of each group of VMs running a request workload (client ``c`` of a group
+    of ``n`` VMs talks to VM ``c % n``)."""
+    host = net.host
+    out: list[_Customer] = []
+    for g in host.guests:
+        if g.wl.kind == "disk":
+            t = _Template(net, g)
+            out += [_Customer(g, t) for _ in range(g.wl.params.queue_depth)]
+    groups: dict[int, list] = {}
+    for g in host.guests:
+        groups.setdefault(g.plan.group if g.plan is not None else (0 if g.primary else 1 + g.i), []).append(g)
+    for members in groups.values():
+        if members[0].wl.kind == "request":
+            ts = [_Template(net, g) for g in members]
+            out += [_Customer(members[c % len(members)], ts[c % len(members)])
+                    for c in range(members[0].wl.params.clients)]
+    return out
+
+
+def _walk(net: _Network, customers: list[_Customer], horizon: float) -> None:
+    """Every customer's requests until ``horizon``, the arrivals at stations taken in the order of time.
+
+    Each random part is drawn when a simulated run draws it (:mod:`kit.sim.drivers`): a think time when the
+    previous request is done, a unit's variation when it reaches the vCPUs, whether it goes to the disk when its
+    unit is done, a positioning time when it reaches the disk. Taken in the order of time, the draws are the
+    simulated run's, one for one, wherever events do not tie.
+    """
+    rng = net.host.rng
+    shape = 1 / UNIT_WORK_CV[0] ** 2
+    gamma, exponential, uniform = rng.gamma, rng.exponential, rng.random
+    c_key, c_scale, c_arr, c_start, c_end = (c.append for c in net.cols)
+    nk = net.nk
+    finished, credits = net.finished, net.credits
+    # (time, order, customer): arrivals at the same instant are taken in the order they were booked, as a simulated
+    # run takes the events of one instant in the order they were scheduled
+    heap: list[tuple[float, int, int]] = []
+    for i, cu in enumerate(customers):
+        think = cu.template.think
+        cu.t0 = float(exponential(think)) if think else 0.0
+        heap.append((cu.t0, i, i))
+    heapq.heapify(heap)
+    order = len(customers)
+    while heap:
+        t, _, i = heap[0]
+        cu = customers[i]
+        slots, pos = cu.slots, cu.pos
+        slot = slots[pos]
+        while slot.station is None:  # the wire
+            t += slot.seconds
+            pos += 1
+            slot = slots[pos]
+        if slot.branch and cu.branch is None:  # the unit is done: does it go to the disk?
+            p = cu.template.disk_ops
+            cu.branch = bool(uniform() < p)
+            if not cu.branch:
+                while slot.branch:
+                    pos += 1
+                    slot = slots[pos]
+                while slot.station is None:
+                    t += slot.seconds
+                    pos += 1
+                    slot = slots[pos]
+        if t >= horizon:  # its request (if it began) is under way at the horizon
+            if cu.g.primary and cu.t0 < horizon:
+                net.open.append((cu.g.i, cu.t0))
+            heapq.heappop(heap)
+            continue
+        how, scale = slot.how, 1.0
+        if how == FIXED:
+            seconds = slot.seconds
+        elif how == UNIT:
+            scale = float(gamma(shape, 1 / shape))
+            seconds = slot.seconds * scale + cu.template.extra_s
+        else:
+            position = cu.template.position
+            seconds = (float(exponential(position)) if position else 0.0) + slot.seconds
+        # book it: the server free the longest (or first) takes it, after a halted vCPU's wakeup
+        st = slot.station
+        servers = st.order
+        if servers is None:
+            k, f = 0, st.free[0]
+        else:
+            f, k = servers[0]
+        if f < t:
+            start = t
+            if st.wake is not None:
+                w = st.poll if st.poll is not None and t - f <= st.poll_s else st.wake
+                start = t + w[0]
+                c_key(st.key0 + k * nk + w[1]), c_scale(1.0), c_arr(t), c_start(t), c_end(start)
+        else:
+            start = f
+        end = start + seconds
+        if servers is None:
+            st.free[0] = end
+        else:
+            heapq.heapreplace(servers, (end, k))
+        c_key(st.key0 + k * nk + slot.kind), c_scale(scale), c_arr(t), c_start(start), c_end(end)
+        t = end
+        pos += 1
+        n = len(slots)
+        while pos < n and slots[pos].station is None:  # the wire back
+            t += slots[pos].seconds
+            pos += 1
+        order += 1
+        if pos < n:
+            cu.pos = pos
+            heapq.heapreplace(heap, (t, order, i))
+            continue
+        g = cu.g  # the request is done at t
+        if t >= horizon:
+            if g.primary:
+                net.open.append((g.i, cu.t0))
+            heapq.heappop(heap)
+            continue
+        if g.primary:
+            finished.extend((g.i, cu.t0, t))
+        if cu.disk:
+            credits.append((t, slot.station.index, 0))
+        think = cu.template.think
+        cu.pos, cu.branch = 0, None
+        cu.t0 = t + (float(exponential(think)) if think else 0.0)
+        heapq.heapreplace(heap, (cu.t0, order, i))
+
+
+def _single(net: _Network, cu: _Customer, horizon: float) -> bool:
+    """The requests of the host's only customer until ``horizon``, in arrays: with one request in the host at a
+    time nothing queues, a station's servers take its visits in turn (the one free the longest is the one used
+    least recently), and the sample path is the cumulative sum of the steps' times, a halted vCPU's wakeup chosen
+    by how long it was idle (a fixed point: the idle times depend on the wakeups of the visits between).
+
+    Used when a unit's variation is the only draw (no think time, no disk branch, no positioning time): the draws
+    are then a walk's in the same order (NumPy draws an array as it draws its elements one by one), and the times
+    the same sums in the same order. False (nothing drawn, nothing recorded) where it does not apply.
+    """
+    tpl = cu.template
+    slots = tpl.slots
+    if tpl.think or any(s.branch or (s.how == DISK and tpl.position) for s in slots):
+        return False
+    rng = net.host.rng
+    shape = 1 / UNIT_WORK_CV[0] ** 2
+    base = np.array([s.seconds for s in slots])
+    unit = [i for i, s in enumerate(slots) if s.how == UNIT]
+    stations = list(dict.fromkeys(s.station for s in slots if s.station is not None))
+    turns = {id(st): [i for i, s in enumerate(slots) if s.station is st] for st in stations}
+    n = int(horizon / max(float(base.sum()), 1e-12) * 1.25) + 64
+    state = rng.bit_generator.state
+    while True:
+        j = rng.gamma(shape, 1 / shape, n)
+        steps = np.tile(base, (n, 1))
+        for i in unit:
+            steps[:, i] = steps[:, i] * j + tpl.extra_s
+        woken = _wakes(stations, turns, steps)
+        if woken is None:
+            rng.bit_generator.state = state
+            return False
+        wake, kind = woken
+        t = _times(steps, wake)
+        if t[-1, -1, 1] >= horizon:
+            break
+        rng.bit_generator.state = state  # not far enough: the same draws and more
+        n *= 2
+    served, end = t[:, :, 0], t[:, :, 1]
+    arrive = served - wake
+    for st in stations:
+        m, mine = len(st.free), turns[id(st)]
+        for q, i in enumerate(mine):
+            s = slots[i]
+            server = (np.arange(n) * len(mine) + q) % m
+            live = arrive[:, i] < horizon
+            k, a, b, e = server[live], arrive[live, i], served[live, i], end[live, i]
+            for code, how in ((1, st.wake), (2, st.poll)):
+                if how is not None:
+                    on = kind[live, i] == code
+                    _extend(net, st.key0 + k[on] * net.nk + how[1], 1.0, a[on], a[on], b[on])
+            scale = j[live] if s.how == UNIT else 1.0
+            _extend(net, st.key0 + k * net.nk + s.kind, scale, a, b, e)
+        last = [(t_end, r) for r in range(m) for t_end in [_last_end(arrive, end, mine, m, r, horizon)]]
+        for t_end, r in last:
+            if t_end is not None:
+                st.free[r] = t_end
+    t0 = np.concatenate([[0.0], end[:-1, -1]])
+    done = end[:, -1] < horizon
+    g = cu.g
+    if g.primary:
+        net.finished_blocks.append(np.column_stack([np.full(int(done.sum()), g.i), t0[done], end[done, -1]]))
+        left = np.flatnonzero(~done)
+        if len(left) and t0[left[0]] < horizon:
+            net.open.append((g.i, float(t0[left[0]])))
+    if cu.disk:
+        vm = slots[-1].station.index
+        net.credits += [(float(x), vm, 0) for x in end[done, -1]]
+    return True
+
+
+def _times(steps: np.ndarray, wake: np.ndarray) -> np.ndarray:
+    """When each step's service begins and ends: the cumulative sum of the increments in the order a walk adds
+    them (a wakeup, then the service), from time 0."""
+    n, k = steps.shape
+    inc = np.empty((n, k, 2))
+    inc[:, :, 0], inc[:, :, 1] = wake, steps
+    return np.cumsum(inc.ravel()).reshape(n, k, 2)
+
+
+def _wakes(stations: list[_Station], turns: dict[int, list[int]],
+           steps: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The wakeup of every visit of a vCPU station when one request is in the host at a time: a server was idle
+    from the end of its previous visit (or from time 0) to the arrival; the full wakeup (kind 1), the one within
+    the halt-poll window (kind 2), or none (kind 0: idle for no time). Returns the wakeups' seconds and kinds, a
+    fixed point over the idle times; None if it does not settle."""
+    wake = np.zeros_like(steps)
+    kind = np.zeros(steps.shape, dtype=np.int8)
+    for _ in range(64):
+        t = _times(steps, wake)
+        new, new_kind = np.zeros_like(steps), np.zeros_like(kind)
+        for st in stations:
+            full, poll = st.wake, st.poll
+            if full is None:
+                continue
+            cols = turns[id(st)]
+            m = len(st.free)
+            arrive = (t[:, cols, 0] - wake[:, cols]).ravel()  # the station's visits in order of time
+            end = t[:, cols, 1].ravel()
+            before = np.concatenate([np.zeros(m), end[:-m]]) if m < len(end) else np.zeros(len(end))
+            idle = arrive - before
+            k = np.where(idle > 0, 1, 0).astype(np.int8)
+            if poll is not None:
+                k[(idle > 0) & (idle <= st.poll_s)] = 2
+            secs = np.choose(k, [0.0, full[0], poll[0] if poll is not None else 0.0])
+            new[:, cols] = secs.reshape(len(steps), len(cols))
+            new_kind[:, cols] = k.reshape(len(steps), len(cols))
+        if np.array_equal(new_kind, kind) and np.array_equal(new, wake):
+            return wake, kind
+        wake, kind = new, new_kind
+    return None
+
+
+def _last_end(arrive: np.ndarray, end: np.ndarray, cols: list[int], m: int, server: int,
+              horizon: float) -> float | None:
+    """When server ``server`` of a station (visited at ``cols`` of each request, in turn) frees after its last
+    visit that arrived before the horizon; None if it had none."""
+    a = arrive[:, cols].ravel()
+    e = end[:, cols].ravel()
+    r = np.flatnonzero((a < horizon) & (np.arange(len(a)) % m == server))
+    return float(e[r[-1]]) if len(r) else None
+
+
+def _extend(net: _Network, key: np.ndarray, scale: Any, arrive: np.ndarray, start: np.ndarray,
+            end: np.ndarray) -> None:
+    """Record visits given as arrays (``scale``: an array or one number)."""
+    if len(key):
+        net.blocks.append((key.astype(np.int64), np.broadcast_to(np.asarray(scale, dtype=float), key.shape),
+                           arrive, start, end))
+
+
+def _stop(host: Any, net: _Network, rec: _Visits) -> float:
+    """The horizon: the duration, or the batch boundary where the metric is known to ``spec.precision``
+    (:class:`~kit.sim.stopping.Stopper`, fed the units done by each boundary as a simulated run feeds it)."""
+    end = host.duration
+    if host.wl.kind not in STOP_KINDS or host.spec.precision is None:
+        return end
+    measured = {net.station(g.vm).index for g in host.guests if g.primary}
+    if host.wl.kind == "disk":
+        times = np.sort([t for t, st, _ in net.credits if st in measured])
+    else:
+        mine = np.isin(rec.station, list(measured)) & (rec.units > 0)
+        times = np.sort(rec.end[mine])
+    stopper = Stopper(lambda: 0.0, end, host.spec.precision)
+    boundaries = np.cumsum(np.full(int(end / stopper.batch_s) + 2, stopper.batch_s))
+    boundaries = boundaries[boundaries < end]  # a boundary at the horizon comes after it, as in a simulated run
+    done = np.searchsorted(times, boundaries, side="right")
+    host.stopper = stopper
+    for b, n in zip(boundaries, done):
+        stopper.progress = lambda n=n: float(n)
+        stopper.check()
+        if stopper.done:
+            host.stop_reason = "precision"
+            return float(b)
+    host.stop_reason = "duration (precision not reached)"
+    return end
+
+
+def _account(host: Any, net: _Network, visits: _Visits, horizon: float) -> None:
+    """Leave the host's entities, devices and latency log as a simulated run to ``horizon`` leaves them."""
+    freq = host.freq
+    rec = visits.before(horizon)  # what arrived by the horizon was booked
+    st_col, srv = rec.station, rec.server
+    start, end = rec.start, rec.end
+    span = end - start
+    ran = np.clip(np.minimum(end, horizon) - start, 0.0, None)
+    frac = np.where(end <= horizon, 1.0, np.divide(ran, span, out=np.zeros_like(ran), where=span > 0))
+    m = max(len(st.free) for st in net.stations) if net.stations else 1
+    w_n = max(len(net.works), 1)
+    sid = st_col * m + srv  # one index per server of every station
+    size = len(net.stations) * m
+    busy = np.bincount(sid, weights=ran, minlength=size)
+    units = rec.units
+    credit = np.bincount(sid, weights=units * frac, minlength=size)
+    done = np.bincount(sid, weights=units * (end <= horizon), minlength=size)
+    w1, w2 = rec.work, rec.work2
+    one = w1 >= 0  # a device's visit runs no work
+    share = np.bincount(sid[one] * w_n + w1[one], weights=rec.scale[one] * frac[one], minlength=size * w_n)
+    two = w2 >= 0
+    share2 = np.bincount(sid[two] * w_n + w2[two], weights=frac[two], minlength=size * w_n)
+    last = np.full(size, -np.inf)
+    np.maximum.at(last, sid, end)
+    span_of = np.bincount(st_col, weights=span, minlength=len(net.stations))
+    served = np.bincount(st_col, minlength=len(net.stations))
+    for st in net.stations:
+        base = st.index * m
+        if st.device is not None:
+            dev = st.device
+            dev.busy, dev.served = float(span_of[st.index]), int(served[st.index])
+            for k in range(len(dev.free_at)):
+                dev.free_at[k] = float(last[base + k]) if last[base + k] > -np.inf else 0.0
+            continue
+        for k, ent in enumerate(st.runner.entities):
+            i = base + k
+            for acc in (share, share2):
+                row = acc[i * w_n:(i + 1) * w_n]
+                for w in np.flatnonzero(row):
+                    ent.account(net.works[w], float(row[w]), freq)
+            ent.units += float(credit[i])
+            ent.finished_units += float(done[i])
+            host.sched.pool_of(ent).busy += float(busy[i])
+            ent.acct[IDLE] = horizon - float(busy[i])
+    for t, station, k in net.credits:
+        if t < horizon:
+            ent = net.stations[station].runner.entities[k]
+            ent.units += 1.0
+            ent.finished_units += 1.0
+    touched = {id(st.runner) for st in net.stations if st.runner is not None}
+    for r in host.vms + host.neighbors + list(host.backends.values()):
+        for ent in r.entities:
+            if id(r) not in touched:
+                ent.acct[IDLE] = horizon
+            ent.settle()
+    # the latency log: finished requests in the order they finished, then those under way
+    req = net.requests()
+    fin = req[req[:, 2] < horizon]
+    fin = fin[np.lexsort((fin[:, 0], fin[:, 2]))]
+    host.latencies.extend(fin[:, 0].astype(np.int32), fin[:, 1], fin[:, 2] - fin[:, 1])
+    host.requests_done = len(fin)
+    late = req[(req[:, 1] < horizon) & (req[:, 2] >= horizon)]
+    open_ = [(int(vm), float(t0)) for vm, t0 in late[:, :2]] + [(vm, t0) for vm, t0 in net.open if t0 < horizon]
+    host.in_flight = dict(enumerate(sorted(open_, key=lambda r: (r[1], r[0])), start=len(fin)))
+    host.requests_started = len(fin) + len(open_)
+
+
+def evaluate(host: Any) -> int:
+    """Run ``host`` (whose paths :func:`kit.sim.engines.has_request_paths` says are queues) by the recursion of
+    its stations, leave it accounted as :meth:`kit.sim.host.Host.run` would, and return 0 (no SimPy event)."""
+    net = _Network(host)
+    customers = _customers(net)
+    net.seal()
+    if not (len(customers) == 1 and _single(net, customers[0], host.duration)):
+        _walk(net, customers, host.duration)
+    rec = net.visits()
+    net.cols = tuple(array(c.typecode) for c in net.cols)  # the columns are in ``rec`` now
+    horizon = _stop(host, net, rec)
+    host.duration = horizon
+    _account(host, net, rec, horizon)
+    host._engine = "queueing"  # what answered, as Host.closed_form marks "analytic"
+    return 0
+
+
+def class_counts(host: Any) -> list[int]:
+    """vCPUs of each class of the host's memory-system model (:class:`~kit.sim.memory.Contention`), for
+    :func:`kit.sim.engines.has_request_paths`; empty without one."""
+    cont = host.contention
+    if cont is None:
+        return []
+    counts = [0] * len(cont.classes)
+    for g in host.guests:
+        for ent in g.vm.entities:
+            cls = host._class(ent)
+            if cls is not None:
+                counts[cls] += 1
+    return counts
