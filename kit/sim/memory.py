@@ -353,6 +353,7 @@ class Contention:
         for _ in range(60):
             moved = 0.0
             for n in range(nodes):
+                old = rho[n]
                 lo, hi = 0.0, _RHO_MAX
                 for _ in range(50):
                     mid = (lo + hi) / 2
@@ -363,7 +364,7 @@ class Contention:
                     else:
                         hi = mid
                 new = (lo + hi) / 2
-                moved = max(moved, abs(new - rho[n]))
+                moved = max(moved, abs(new - old))
                 rho[n] = new
             if self.link_bw < math.inf and nodes > 1:  # the link's own equation, the nodes held
                 lo, hi = 0.0, _RHO_MAX
