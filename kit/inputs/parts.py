@@ -173,6 +173,10 @@ class FamilyPart:
     scheduler_paths: str = "xen"
     #: live migration maps the guest's pages into the sender (foreign mappings)
     foreign_map: bool = False
+    #: guest memory is ordinary host memory, allocated when a vCPU first touches a page (the EPT violation is
+    #: handled in that vCPU's thread, and Linux allocates on the node it runs on): a guest thread's own data lands
+    #: on its vCPU's node, as a native thread's does
+    first_touch_memory: bool = False
 
 
 @dataclass(frozen=True)
@@ -341,7 +345,7 @@ FAMILY: dict[str, FamilyPart] = _table(
     FamilyPart("none", "no hypervisor software", hypervisor=False),
     FamilyPart("kvm", "Linux KVM (+QEMU)", exits_to_host_kernel=True, device_model="userspace",
                device_model_in_vcpu_thread=True, emulates_port_reads=True, hrtimer_guest_timer=True,
-               halt_polling=True),
+               halt_polling=True, first_touch_memory=True),
     FamilyPart("xen", "Xen", device_model="ioreq", emulated_backends=("dom0", "dom0"), own_arm_paths=True,
                foreign_map=True),
     FamilyPart("vmware", "VMware hosted VMM", device_model_in_vcpu_thread=True),

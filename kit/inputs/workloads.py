@@ -138,6 +138,11 @@ class Workload(BaseModel):
                                                            "the VM takes (the chance a waiter wants a preempted "
                                                            "holder's lock)")
     cache_mib: Num = Field(0, ge=0, description="cache-sensitive working set (MiB) that llc_refs touch uniformly")
+    shared_refs: Num = Field(0, ge=0, le=1, description="share of its DRAM references (random_refs, dram_lines) that "
+                                                        "go to memory all its threads share, such as one table "
+                                                        "updated at random, rather than to each thread's own data: "
+                                                        "on a host with several memory nodes they go to every node "
+                                                        "the memory is on, natively as in a VM")
     share_fraction: Num = Field(0, ge=0, le=1, description="share of the VM's memory that content-based page "
                                                            "sharing can merge with other VMs (zero pages, kernel "
                                                            "and library text, identical data)")

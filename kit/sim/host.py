@@ -332,7 +332,7 @@ class Host:
         """The mechanisms that watch the scheduler and the runners: the memory system's rate effects, VM switches
         and guest synchronization (the discrete engine's hooks), or VM switches as a rate (the fluid engine)."""
         placements = place_vcpus(self.topology, self.hw, self.plans, self.pool_cpus, vcpu_pools, self.spec.pin,
-                                 self.mode.runs_on_host_kernel)
+                                 self.mode.runs_on_host_kernel, self.mode.family_part.first_touch_memory)
         self.contention = contention_for(self.hw, self.topology, self.freq, self.pool_cpus, placements,
                                          [c.unit() for c in costs], [p.workload for p in self.plans])
         if self.contention is not None:
