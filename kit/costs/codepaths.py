@@ -69,7 +69,7 @@ SOFTWARE: dict[str, tuple[float, str]] = {
     "kvm.qemu_virtio_pkt": (9000, "estimated, because a userspace virtio-net backend adds a tap read or write system call and QEMU's virtqueue handling per packet"),
     "kvm.qemu_e1000_pkt": (12000, "estimated, because QEMU's e1000 model walks descriptor rings in emulated registers and writes to tap per packet"),
     "kvm.copy_kb": (120, "estimated, because copying one KiB runs at roughly 8 bytes per instruction"),
-    "kvm.qemu_blk_op": (15000, "estimated, because a virtio-blk request through QEMU's block layer and an AIO submission is tens of microseconds of work"),
+    "kvm.qemu_blk_op": (15000, "estimated, because QEMU's virtio-blk pops a request from the virtqueue and maps its buffers, runs it through QEMU's own block layer (a coroutine per request) to the AIO submission, and takes the completion back through its callback and the virtqueue: about 15 k instructions of QEMU (the host kernel's block layer below it is kit.sim.disk_costs.HOST_BLOCK_REQUEST_INSTR); plausible 8-30 k"),
     "kvm.qemu_ide_op": (30000, "estimated, because emulated IDE processes a command through QEMU's ATA model and its block layer"),
     "kvm.host_driver_pkt": (1500, "estimated, because the host NIC driver handles one packet in about a thousand instructions"),
     # ---- Xen ---------------------------------------------------------------------------------

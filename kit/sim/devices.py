@@ -1,5 +1,8 @@
-"""Devices: first-come first-served queues (a NIC direction, a disk) with parallel servers."""
+"""Devices: first-come first-served queues (a NIC direction, a disk) with parallel servers; a disk's servers share
+its data link."""
 from __future__ import annotations
+
+import bisect
 
 import simpy
 
@@ -23,6 +26,8 @@ class Device:
         self.busy = 0.0
         self.served = 0
         self.servers = servers
+        #: the disk link's booked transfers, (start, end) in time order (:meth:`book_request`)
+        self.link_busy: list[tuple[float, float]] = []
 
     def serve(self, seconds: float):
         """Serve one request of ``seconds`` (a generator for ``yield from``): returns when it is done."""
@@ -37,6 +42,37 @@ class Device:
         self.busy += seconds
         self.served += 1
         return start + seconds - now
+
+    def book_request(self, position: float, transfer: float) -> float:
+        """Queue one disk request: it holds one of the servers while it positions (a seek and rotation, or a
+        flash read inside the device) for ``position`` seconds, then moves its data for ``transfer`` seconds over the
+        device's link, which every server shares (the profile's disk_mbps is the link's bandwidth: the Fibre
+        Channel ports of an array, the interface of a disk). How long from now until it is done.
+
+        The link's transfers are booked on a calendar: a request's transfer takes the first gap long enough after
+        its positioning ends, without moving a transfer booked before it (deciding the completion on arrival allows
+        no more). A device of one server never waits for its link (a request's transfer follows its own
+        positioning): :meth:`book` of the sum, bit for bit.
+        """
+        if self.servers == 1:
+            return self.book(position + transfer)
+        now = self.env.now
+        k = min(range(self.servers), key=self.free_at.__getitem__)
+        start = max(now, self.free_at[k])
+        link = self.link_busy
+        while link and link[0][1] <= now:  # transfers already over
+            link.pop(0)
+        at = start + position
+        for a, b in link:
+            if at + transfer <= a:
+                break
+            at = max(at, b)
+        end = at + transfer
+        bisect.insort(link, (at, end))
+        self.free_at[k] = end
+        self.busy += end - start
+        self.served += 1
+        return end - now
 
     def busy_until(self, t: float) -> float:
         """Busy time counted up to ``t`` (service booked past the horizon is excluded)."""

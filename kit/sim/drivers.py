@@ -153,7 +153,7 @@ class ChainedWrite:
         param = host.hw.val
         transfer = self.ops * g.wl.per_unit.disk_kb * 1024 / (param("disk_mbps") * 1e6)
         position = host.rng.exponential(param("disk_service_ms") / 1000.0) if g.wl.disk_random else 0.0
-        done = host.env.timeout(host.disk.book(position + transfer))
+        done = host.env.timeout(host.disk.book_request(position, transfer))
         done.callbacks.append(self._served)
 
     def _served(self, _event) -> None:
@@ -175,7 +175,7 @@ def memory_faults(host, g, units: float):
         for _ in range(host.rng.poisson(swap * units)):
             yield from g.vm.run(work)
             position = host.rng.exponential(param("disk_service_ms") / 1000.0)
-            yield from host.disk.serve(position + 4096 / (param("disk_mbps") * 1e6))
+            yield host.env.timeout(host.disk.book_request(position, 4096 / (param("disk_mbps") * 1e6)))
 
 
 def disk_thread(host, g):
@@ -206,7 +206,7 @@ def disk_io(host, g, kicked: bool = False, ops: int = 1):
     transfer = ops * u.disk_kb * 1024 / (param("disk_mbps") * 1e6)
     # random requests pay a positioning time (exponential around the profile's mean); all pay the transfer
     position = host.rng.exponential(param("disk_service_ms") / 1000.0) if g.wl.disk_random else 0.0
-    yield from host.disk.serve(position + transfer)
+    yield host.env.timeout(host.disk.book_request(position, transfer))
     yield from vm.run(c.disk_done())
 
 
