@@ -149,6 +149,14 @@ class ChainedWrite:
             self._to_device()
 
     def _to_device(self) -> None:
+        gate = self.host.disk_dispatch
+        turn = gate.arrive(self.g.i) if gate is not None else None
+        if turn is not None:
+            turn.callbacks.append(self._book)
+        else:
+            self._book(None)
+
+    def _book(self, _event) -> None:
         host, g = self.host, self.g
         param = host.hw.val
         transfer = self.ops * g.wl.per_unit.disk_kb * 1024 / (param("disk_mbps") * 1e6)
@@ -157,6 +165,8 @@ class ChainedWrite:
         done.callbacks.append(self._served)
 
     def _served(self, _event) -> None:
+        if self.host.disk_dispatch is not None:
+            self.host.disk_dispatch.done()
         self.g.vm.submit(Item(self.g.cost.notify()))
 
 
@@ -206,7 +216,14 @@ def disk_io(host, g, kicked: bool = False, ops: int = 1):
     transfer = ops * u.disk_kb * 1024 / (param("disk_mbps") * 1e6)
     # random requests pay a positioning time (exponential around the profile's mean); all pay the transfer
     position = host.rng.exponential(param("disk_service_ms") / 1000.0) if g.wl.disk_random else 0.0
+    gate = host.disk_dispatch  # blkback's turns between frontends
+    if gate is not None:
+        turn = gate.arrive(g.i)
+        if turn is not None:
+            yield turn
     yield host.env.timeout(host.disk.book_request(position, transfer))
+    if gate is not None:
+        gate.done()
     yield from vm.run(c.disk_done())
 
 

@@ -35,7 +35,7 @@ from ..inputs.parts import backend_named
 from ..inputs.resolve import Resolved, VmPlan
 from ..inputs.workloads import Workload
 from . import drivers
-from .devices import DISK_SERVERS, Device
+from .devices import DISK_SERVERS, BlkbackDispatch, Device
 from .engines import EngineChoice, contended, contended_plans, engine_for, memory_plan
 from .entities import Activity, Entity, Item
 from .fluid import FluidScheduler
@@ -325,6 +325,10 @@ class Host:
         self.nic_rx = Device(self.env, "nic.rx")
         disk_kind = "hdd" if param("disk_service_ms") > 1.0 else "flash"
         self.disk = Device(self.env, "disk", servers=DISK_SERVERS[0][disk_kind])
+        io = self.mode.io_part
+        #: blkback's turns between frontends where a driver domain's blkback serves the disk (else None)
+        self.disk_dispatch = (BlkbackDispatch(self.env) if io.split_driver and not self.mode.arch_part.drives_devices
+                              else None)
         self.line_bps = param("nic_gbps") * 1e9
         self.wire_s = param("nic_latency_us") * 1e-6
 
