@@ -7,6 +7,8 @@ hypervisor (Xen PV: updates are hypercalls, batched), or the emulator's software
 """
 from __future__ import annotations
 
+from ..inputs.hardware import Hardware
+from ..inputs.modes import Mode
 from .paths import Paths, Step, event
 
 __all__ = ["MemoryEvents", "SOFTMMU_TLB_ENTRIES", "DRAM_MLP", "PTE_STORE_CYCLES", "INVLPG_CYCLES", "SHADOW_PREV_ROOTS",
@@ -27,7 +29,7 @@ PV_BATCH_MAX = (2048, "Barham et al., SOSP 2003, section 3.3: up to 2,048 update
 THP_SINCE_YEAR = (2011, "Linux 2.6.38 (March 2011) merged transparent huge pages, on for all anonymous memory by default (mm/Kconfig: TRANSPARENT_HUGEPAGE_ALWAYS is the default of the sysfs choice; Red Hat Enterprise Linux 6 shipped it on in 2010): a platform of 2011 or later runs a Linux of its era natively and in its guests")
 
 
-def thp_applies(hw, mode) -> bool:
+def thp_applies(hw: Hardware, mode: Mode) -> bool:
     """Whether the OS that runs the workload (natively, in a container or in a guest) backs its large anonymous
     memory with transparent huge pages: a Linux of the platform's era (:data:`THP_SINCE_YEAR`) that can map large
     pages. A Xen PV guest cannot (Xen hides PSE from it and validates only 4 KiB mappings), nor does a full
