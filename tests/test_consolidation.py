@@ -263,6 +263,18 @@ def test_references_to_memory_every_thread_shares_cross_sockets_natively_too():
     assert kvm_share == pytest.approx(native_share, rel=0.1)
 
 
+
+def test_a_process_that_fits_a_node_keeps_even_its_shared_table_local():
+    """A VM or process that fits a node (one thread of RandomAccess) has all its memory, the table its threads would
+    share included, where first touch and NUMA balancing put it: beside its vCPU. Only a spanning one spreads it."""
+    for mode in ("native", "kvm"):
+        one = run(Spec.make(hardware=HW, hypervisor=mode, workload="random-access", vcpus=1, duration=0.3),
+                  baseline=False)
+        assert NUMA_REMOTE not in cats(one), mode
+    spanning = run(Spec.make(hardware=HW, hypervisor="native", workload="random-access", vcpus=64, duration=0.3),
+                   baseline=False)
+    assert cats(spanning).get(NUMA_REMOTE, 0) > 0
+
 # ---- VM switches ------------------------------------------------------------------------------------------
 
 def test_every_switch_between_vms_is_charged():

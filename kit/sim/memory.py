@@ -440,7 +440,8 @@ class Contention:
 
 
 def class_costs(unit: Work, wl: Any, hw: Hardware, freq: float, pool: int, sockets: tuple[float, ...],
-                cpu_nodes: tuple[float, ...], memory: tuple[float, ...], private_local: bool) -> ClassCosts:
+                cpu_nodes: tuple[float, ...], memory: tuple[float, ...], private_local: bool,
+                shared_local: bool = False) -> ClassCosts:
     """The :class:`ClassCosts` of a workload's unit under a mode (its memory-stall cycles are its DRAM lines at
     the idle latency; everything else is compute)."""
     u = wl.per_unit
@@ -449,7 +450,7 @@ def class_costs(unit: Work, wl: Any, hw: Hardware, freq: float, pool: int, socke
     compute = max(0.0, unit.total - min(stall, unit.cycles.get(MEMORY_STALLS, 0.0)))
     llc_ws = wl.cache_mib if wl.cache_mib > 0 else (wl.footprint_mib if lines > 0 else 0.0)
     return ClassCosts(unit, compute, lines, wl.mlp, u.llc_refs, wl.cache_mib, llc_ws, pool, sockets, cpu_nodes,
-                      memory, private_local, wl.shared_refs)
+                      memory, private_local, 0.0 if shared_local else wl.shared_refs)
 
 
 def contention_for(hw: Hardware, top: Topology, freq: float, pool_cpus: list[tuple[int, ...]],
@@ -460,9 +461,9 @@ def contention_for(hw: Hardware, top: Topology, freq: float, pool_cpus: list[tup
     any_memory = False
     for pl in placements:
         cc = class_costs(units[pl.vm], workloads[pl.vm], hw, freq, pl.pool, pl.sockets, pl.cpu_nodes, pl.memory,
-                         pl.private_local)
+                         pl.private_local, pl.shared_local)
         any_memory = any_memory or cc.lines > 0 or cc.llc_refs > 0
-        cont.register((pl.vm, pl.pool, pl.memory, pl.private_local), cc)
+        cont.register((pl.vm, pl.pool, pl.memory, pl.private_local, pl.shared_local), cc)
     if not (any_memory or cont.has_smt):
         return None
     return cont

@@ -189,7 +189,9 @@ def partition_for(plans: tuple[VmPlan, ...], top: Topology) -> tuple[list[tuple[
 @dataclass(frozen=True)
 class VcpuPlacement:
     """Where one vCPU of VM ``vm`` runs (its pool, as shares of sockets and of memory nodes), where the VM's memory
-    lives (shares per node), and whether each thread's own memory is on its thread's node (``private_local``)."""
+    lives (shares per node), whether each thread's own memory is on its thread's node (``private_local``), and
+    whether the memory its threads share is too (``shared_local``: a VM that fits a node, whose memory first touch
+    and NUMA balancing keep beside its vCPUs, shared or not)."""
 
     vm: int
     pool: int
@@ -197,6 +199,7 @@ class VcpuPlacement:
     cpu_nodes: tuple[float, ...]
     memory: tuple[float, ...]
     private_local: bool
+    shared_local: bool = False
 
 
 def place_vcpus(top: Topology, hw: Hardware, plans: Sequence[VmPlan], pool_cpus: Sequence[tuple[int, ...]],
@@ -232,14 +235,15 @@ def place_vcpus(top: Topology, hw: Hardware, plans: Sequence[VmPlan], pool_cpus:
             vm_cpus = sorted({c for q in pools for c in pool_cpus[q]})
             vm_nodes = top.node_shares(vm_cpus)
             spans = top.nodes > 1 and (p.vcpus > len(top.cpus_of_node(0)) or mem_mib > node_mib)
+            fits = False
             if p.node is not None:
                 memory = tuple(top.memory_nodes(vm_nodes, p.node, p.vnuma, mem_mib, node_mib))
                 local = p.vnuma or native
             elif spans:
                 memory = tuple(vm_nodes)
                 local = p.vnuma or native or (first_touch and p.vcpus <= len(vm_cpus))
-            else:  # first touch and automatic NUMA balancing keep a VM that fits a node local
+            else:  # first touch and automatic NUMA balancing keep a VM that fits a node local, all its memory
                 memory = cpu_nodes
-                local = True
-            out.append(VcpuPlacement(k, pool, tuple(sockets), cpu_nodes, memory, local))
+                local = fits = True
+            out.append(VcpuPlacement(k, pool, tuple(sockets), cpu_nodes, memory, local, fits))
     return out
