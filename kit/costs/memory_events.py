@@ -7,10 +7,12 @@ hypervisor (Xen PV: updates are hypercalls, batched), or the emulator's software
 """
 from __future__ import annotations
 
+from ..inputs.hardware import Hardware
+from ..inputs.modes import Mode
 from .paths import Paths, Step, event
 
 __all__ = ["MemoryEvents", "SOFTMMU_TLB_ENTRIES", "DRAM_MLP", "PTE_STORE_CYCLES", "INVLPG_CYCLES", "SHADOW_PREV_ROOTS",
-           "PV_BATCH_MAX"]
+           "PV_BATCH_MAX", "THP_SINCE_YEAR", "thp_applies"]
 
 #: Entries of QEMU's softmmu TLB
 SOFTMMU_TLB_ENTRIES = (256, "QEMU cpu-defs.h: CPU_TLB_SIZE is 256 entries (Bellard, USENIX ATC 2005, section 3: a direct-mapped software TLB); QEMU 3.1 and later resize it dynamically")
@@ -23,6 +25,18 @@ INVLPG_CYCLES = (100, "estimated, because INVLPG flushes one TLB entry and seria
 SHADOW_PREV_ROOTS = (3, "Linux arch/x86/include/asm/kvm_host.h: KVM_MMU_NUM_PREV_ROOTS is 3")
 #: The most page-table updates one Xen mmu_update hypercall may carry.
 PV_BATCH_MAX = (2048, "Barham et al., SOSP 2003, section 3.3: up to 2,048 updates batched per hypercall")
+#: The first platform year whose Linux (natively and in its guests) backs anonymous memory with transparent huge pages
+THP_SINCE_YEAR = (2011, "Linux 2.6.38 (March 2011) merged transparent huge pages, on for all anonymous memory by default (mm/Kconfig: TRANSPARENT_HUGEPAGE_ALWAYS is the default of the sysfs choice; Red Hat Enterprise Linux 6 shipped it on in 2010): a platform of 2011 or later runs a Linux of its era natively and in its guests")
+
+
+def thp_applies(hw: Hardware, mode: Mode) -> bool:
+    """Whether the OS that runs the workload (natively, in a container or in a guest) backs its large anonymous
+    memory with transparent huge pages: a Linux of the platform's era (:data:`THP_SINCE_YEAR`) that can map large
+    pages. A Xen PV guest cannot (Xen hides PSE from it and validates only 4 KiB mappings), nor does a full
+    emulator's software TLB hold large entries; a guest that already uses large pages (guest_page) needs none."""
+    mem = mode.memory_part
+    return (hw.year >= THP_SINCE_YEAR[0] and mode.guest_page == "4K" and not mem.paravirtual_tables
+            and not mem.software_mmu)
 
 
 class MemoryEvents(Paths):
@@ -154,3 +168,9 @@ class MemoryEvents(Paths):
         two_d = self.two_d
         label = "2-D page walk (nested paging)" if two_d else "page walk"
         return [Step(label, "walk", self.walk_cycles(two_d))]
+
+    @event("tlb_miss_thp", "TLB misses in memory a transparent huge page maps (the walk stops a level early)")
+    def ev_tlb_miss_thp(self) -> list[Step]:
+        two_d = self.two_d
+        label = "2-D page walk to a transparent huge page" if two_d else "page walk to a transparent huge page"
+        return [Step(label, "walk", self.walk_cycles(two_d, guest_page="2M"))]

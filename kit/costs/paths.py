@@ -157,16 +157,17 @@ class Paths:
         return self.arch.schedules_vcpus
 
     # -- page walks -------------------------------------------------------------------------
-    def _walk_levels(self) -> tuple[int, int]:
-        """Levels a TLB miss walks in the guest dimension and in the host dimension, after the page sizes and the
-        paging-structure caches (the profile's pwc_skip_levels, per dimension)."""
+    def _walk_levels(self, guest_page: str | None = None) -> tuple[int, int]:
+        """Levels a TLB miss walks in the guest dimension and in the host dimension, after the page sizes (the
+        mode's guest page, or ``guest_page``: a transparent huge page of a 4 KiB guest) and the paging-structure
+        caches (the profile's pwc_skip_levels, per dimension)."""
         levels = int(self.param("page_levels"))
         pwc = int(self.param("pwc_skip_levels"))
-        n = max(1, levels - page_levels_saved(self.mode.guest_page) - pwc)
+        n = max(1, levels - page_levels_saved(guest_page or self.mode.guest_page) - pwc)
         m = max(1, levels - page_levels_saved(self.mode.host_page) - pwc)
         return n, m
 
-    def walk_distribution(self, nested: bool) -> list[tuple[int, float]]:
+    def walk_distribution(self, nested: bool, guest_page: str | None = None) -> list[tuple[int, float]]:
         """Memory references of one TLB miss and their probabilities.
 
         Natively (and under shadow or PV paging) a miss walks ``n`` levels. Nested, each of the ``n`` guest
@@ -174,15 +175,15 @@ class Paths:
         (profile's nested_tlb_hit) costs nothing more, one that misses walks ``m`` host levels (Bhargava et al.,
         ASPLOS 2008). ``j`` host walks have binomial probability.
         """
-        n, m = self._walk_levels()
+        n, m = self._walk_levels(guest_page)
         if not nested:
             return [(n, 1.0)]
         h = float(self.param("nested_tlb_hit"))
         return [(n + j * m, math.comb(n + 1, j) * (1 - h) ** j * h ** (n + 1 - j)) for j in range(n + 2)]
 
-    def walk_refs(self, nested: bool) -> float:
+    def walk_refs(self, nested: bool, guest_page: str | None = None) -> float:
         """Expected memory references of one TLB miss (the mean of :meth:`walk_distribution`)."""
-        return sum(r * p for r, p in self.walk_distribution(nested))
+        return sum(r * p for r, p in self.walk_distribution(nested, guest_page))
 
     def walk_refs_worst(self, nested: bool) -> int:
         """References of a walk that hits no cache at all: ``(n+1)(m+1)-1`` nested, 24 for 4 and 4 levels."""
@@ -195,10 +196,10 @@ class Paths:
         on L0's EPT, so even its shadow or PV tables are walked through EPT01)."""
         return self.memory.two_dimensional or self.mode.is_nested
 
-    def walk_cycles(self, nested: bool | None = None) -> float:
+    def walk_cycles(self, nested: bool | None = None, guest_page: str | None = None) -> float:
         if nested is None:
             nested = self.two_d
-        return self.walk_refs(nested) * self.param("walk_ref_cycles")
+        return self.walk_refs(nested, guest_page) * self.param("walk_ref_cycles")
 
     def _refill(self, ws: float) -> list[Step]:
         pages = min(ws, self.param("tlb_entries"))

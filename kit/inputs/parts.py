@@ -195,6 +195,10 @@ class FamilyPart:
     restore_maps_memory: bool = False
     #: calls to its API that configure a VM before it starts (a VM given by a command line or a file: none)
     api_calls: int = 0
+    #: guest memory is ordinary host memory, allocated when a vCPU first touches a page (the EPT violation is
+    #: handled in that vCPU's thread, and Linux allocates on the node it runs on): a guest thread's own data lands
+    #: on its vCPU's node, as a native thread's does
+    first_touch_memory: bool = False
 
 
 @dataclass(frozen=True)
@@ -371,7 +375,7 @@ FAMILY: dict[str, FamilyPart] = _table(
     FamilyPart("none", "no hypervisor software", hypervisor=False),
     FamilyPart("kvm", "Linux KVM (+QEMU)", exits_to_host_kernel=True, device_model="userspace",
                device_model_in_vcpu_thread=True, emulates_port_reads=True, hrtimer_guest_timer=True,
-               halt_polling=True),
+               halt_polling=True, first_touch_memory=True),
     # Firecracker's docs/design.md, "Internal Architecture": one process per microVM with an API thread, one VMM
     # thread (the machine model, the legacy devices, the virtio net, block and vsock devices) and the vCPU threads,
     # which run KVM_RUN and perform the MMIO accesses to the device models themselves. Its life: no firmware, an
@@ -383,7 +387,7 @@ FAMILY: dict[str, FamilyPart] = _table(
                device_model="userspace", device_model_in_vcpu_thread=True, emulated_backends=("vmm", "vmm"),
                emulates_port_reads=True, hrtimer_guest_timer=True, halt_polling=True, vmm_name="Firecracker",
                virtio_paths=("vmm_virtio_pkt", "vmm_blk_op"), firmware="none", kernel_image="uncompressed",
-               restore_maps_memory=True, api_calls=5),
+               restore_maps_memory=True, api_calls=5, first_touch_memory=True),
     # Xen builds a domain with all of its memory (libxc's meminit), boots an HVM guest through hvmloader and SeaBIOS
     # and a PV or PVH guest's kernel directly (the cpu part's direct_boot)
     FamilyPart("xen", "Xen", device_model="ioreq", emulated_backends=("dom0", "dom0"), own_arm_paths=True,

@@ -155,6 +155,15 @@ class Workload(BaseModel):
                                                            "the VM takes (the chance a waiter wants a preempted "
                                                            "holder's lock)")
     cache_mib: Num = Field(0, ge=0, description="cache-sensitive working set (MiB) that llc_refs touch uniformly")
+    thp_share: Num = Field(0, ge=0, le=1, description="share of its TLB misses in large anonymous regions (heaps, "
+                                                     "arrays, tables) that a Linux with transparent huge pages "
+                                                     "backs with 2 MiB pages, natively as in a guest; the rest "
+                                                     "(code, page cache, small allocations) keeps 4 KiB pages")
+    shared_refs: Num = Field(0, ge=0, le=1, description="share of its DRAM references (random_refs, dram_lines) that "
+                                                        "go to memory all its threads share, such as one table "
+                                                        "updated at random, rather than to each thread's own data: "
+                                                        "on a host with several memory nodes they go to every node "
+                                                        "the memory is on, natively as in a VM")
     share_fraction: Num = Field(0, ge=0, le=1, description="share of the VM's memory that content-based page "
                                                            "sharing can merge with other VMs (zero pages, kernel "
                                                            "and library text, identical data)")
@@ -214,7 +223,7 @@ class Workload(BaseModel):
 #: guest runs, never what it is (its kind, metric and identity are fixed by its characterization).
 TUNABLE = frozenset({"threads_per_vcpu", "timer_hz", "footprint_mib", "mlp", "disk_random", "disk_sync",
                      "kernel_call_density", "default_duration", "lock_hold_cycles", "lock_hot_share", "cache_mib",
-                     "share_fraction"})
+                     "share_fraction", "thp_share"})
 
 
 #: Memory a guest OS and its daemons occupy besides the workload's footprint.

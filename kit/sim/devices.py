@@ -1,9 +1,12 @@
-"""Devices: first-come first-served queues (a NIC direction, a disk) with parallel servers."""
+"""Devices: first-come first-served queues (a NIC direction, a disk) with parallel servers; a disk's servers share
+its data link."""
 from __future__ import annotations
+
+import bisect
 
 import simpy
 
-__all__ = ["Device", "DISK_SERVERS"]
+__all__ = ["Device", "DISK_SERVERS", "BlkbackDispatch", "BLKBACK_BATCH", "BLKBACK_MAX_PENDING"]
 
 #: Parallel servers of a disk: a spinning disk serves one request at a time; a flash device many
 DISK_SERVERS = ({"hdd": 1, "flash": 16}, "estimated, because an NVMe SSD serves tens of requests in parallel across its channels while a disk head serves one; a profile whose random service time is under 1 ms is taken as flash; fixed because the number of requests a device serves at once is a structural choice of the device model (one head; a flash controller's channels), varied by another disk profile rather than sampled")
@@ -23,6 +26,8 @@ class Device:
         self.busy = 0.0
         self.served = 0
         self.servers = servers
+        #: the disk link's booked transfers, (start, end) in time order (:meth:`book_request`)
+        self.link_busy: list[tuple[float, float]] = []
 
     def serve(self, seconds: float):
         """Serve one request of ``seconds`` (a generator for ``yield from``): returns when it is done."""
@@ -38,6 +43,96 @@ class Device:
         self.served += 1
         return start + seconds - now
 
+    def book_request(self, position: float, transfer: float) -> float:
+        """Queue one disk request: it holds one of the servers while it positions (a seek and rotation, or a
+        flash read inside the device) for ``position`` seconds, then moves its data for ``transfer`` seconds over the
+        device's link, which every server shares (the profile's disk_mbps is the link's bandwidth: the Fibre
+        Channel ports of an array, the interface of a disk). How long from now until it is done.
+
+        The link's transfers are booked on a calendar: a request's transfer takes the first gap long enough after
+        its positioning ends, without moving a transfer booked before it (deciding the completion on arrival allows
+        no more). A device of one server never waits for its link (a request's transfer follows its own
+        positioning): :meth:`book` of the sum, bit for bit.
+        """
+        if self.servers == 1:
+            return self.book(position + transfer)
+        now = self.env.now
+        k = min(range(self.servers), key=self.free_at.__getitem__)
+        start = max(now, self.free_at[k])
+        link = self.link_busy
+        while link and link[0][1] <= now:  # transfers already over
+            link.pop(0)
+        at = start + position
+        for a, b in link:
+            if at + transfer <= a:
+                break
+            at = max(at, b)
+        end = at + transfer
+        bisect.insort(link, (at, end))
+        self.free_at[k] = end
+        self.busy += end - start
+        self.served += 1
+        return end - now
+
     def busy_until(self, t: float) -> float:
         """Busy time counted up to ``t`` (service booked past the horizon is excluded)."""
         return self.busy - sum(max(0.0, f - t) for f in self.free_at)
+
+
+#: Xen 3.0 blkback's limits: requests taken from one frontend's ring per turn, and requests in flight below blkback
+BLKBACK_BATCH = (16, "Xen 3.0 blkback (linux-2.6-xen-sparse drivers/xen/blkback/blkback.c, Keir Fraser, Steve Hand and "
+                     "Christopher Clark, 2003-2005): BATCH_PER_DOMAIN 16, the requests do_block_io_op takes from one "
+                     "frontend's ring before blkio_schedule moves on to the next frontend on its list")
+BLKBACK_MAX_PENDING = (64, "Xen 3.0 blkback: MAX_PENDING_REQS 64 requests in flight below blkback; blkio_schedule "
+                           "is woken only while fewer than half of them are (maybe_trigger_blkio_schedule)")
+
+
+class BlkbackDispatch:
+    """Xen 3.0 blkback's scheduler between frontends (blkio_schedule): frontends with requests wait on a list and
+    are served in turn, up to :data:`BLKBACK_BATCH` requests each, while fewer than :data:`BLKBACK_MAX_PENDING` are
+    in flight below blkback; a frontend's notification, or a completion, wakes the scheduler only while fewer than
+    half of them are. A frontend with a long queue therefore cannot keep another's request behind all of its own
+    once the pool binds; below that, every request goes straight to the disk's queue.
+    """
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self.pending = 0
+        self.waiting: dict[int, list[simpy.Event]] = {}
+        self.turns: list[int] = []
+        #: requests that waited for their frontend's turn
+        self.held = 0
+
+    def arrive(self, frontend: int) -> simpy.Event | None:
+        """A request of ``frontend`` reaches blkback: None when it goes to the disk now, else the event of its
+        turn."""
+        if not self.turns and self.pending < BLKBACK_MAX_PENDING[0] // 2:  # the scheduler takes it at once
+            self.pending += 1
+            return None
+        ev = self.env.event()
+        self.waiting.setdefault(frontend, []).append(ev)
+        if frontend not in self.turns:
+            self.turns.append(frontend)
+        self._trigger()
+        if not ev.triggered:
+            self.held += 1
+        return ev
+
+    def done(self) -> None:
+        """A request below blkback completed."""
+        self.pending -= 1
+        self._trigger()
+
+    def _trigger(self) -> None:
+        if self.pending >= BLKBACK_MAX_PENDING[0] // 2:
+            return
+        while self.pending < BLKBACK_MAX_PENDING[0] and self.turns:
+            frontend = self.turns.pop(0)
+            queue = self.waiting[frontend]
+            for _ in range(min(BLKBACK_BATCH[0], len(queue))):
+                if self.pending >= BLKBACK_MAX_PENDING[0]:
+                    break
+                self.pending += 1
+                queue.pop(0).succeed()
+            if queue:
+                self.turns.append(frontend)

@@ -157,14 +157,24 @@ class ChainedWrite:
             self._to_device()
 
     def _to_device(self) -> None:
+        gate = self.host.disk_dispatch
+        turn = gate.arrive(self.g.i) if gate is not None else None
+        if turn is not None:
+            turn.callbacks.append(self._book)
+        else:
+            self._book(None)
+
+    def _book(self, _event) -> None:
         host, g = self.host, self.g
         param = host.hw.val
         transfer = self.ops * g.wl.per_unit.disk_kb * 1024 / (param("disk_mbps") * 1e6)
         position = host.rng.exponential(param("disk_service_ms") / 1000.0) if g.wl.disk_random else 0.0
-        done = host.env.timeout(host.disk.book(position + transfer))
+        done = host.env.timeout(host.disk.book_request(position, transfer))
         done.callbacks.append(self._served)
 
     def _served(self, _event) -> None:
+        if self.host.disk_dispatch is not None:
+            self.host.disk_dispatch.done()
         self.g.vm.submit(Item(self.g.cost.notify()))
 
 
@@ -183,7 +193,7 @@ def memory_faults(host, g, units: float):
         for _ in range(host.rng.poisson(swap * units)):
             yield from g.vm.run(work)
             position = host.rng.exponential(param("disk_service_ms") / 1000.0)
-            yield from host.disk.serve(position + 4096 / (param("disk_mbps") * 1e6))
+            yield host.env.timeout(host.disk.book_request(position, 4096 / (param("disk_mbps") * 1e6)))
 
 
 def disk_thread(host, g):
@@ -225,7 +235,14 @@ def _disk_service(host, g, ops: int):
     transfer = ops * u.disk_kb * 1024 / (param("disk_mbps") * 1e6)
     # random requests pay a positioning time (exponential around the profile's mean); all pay the transfer
     position = host.rng.exponential(param("disk_service_ms") / 1000.0) if g.wl.disk_random else 0.0
-    yield from host.disk.serve(position + transfer)
+    gate = host.disk_dispatch  # blkback's turns between frontends
+    if gate is not None:
+        turn = gate.arrive(g.i)
+        if turn is not None:
+            yield turn
+    yield host.env.timeout(host.disk.book_request(position, transfer))
+    if gate is not None:
+        gate.done()
 
 
 def stream(host, g):

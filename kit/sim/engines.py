@@ -162,6 +162,8 @@ def has_request_paths(resolved: Resolved, trace_s: float = 0.0, contention: Any 
     if policy_for(resolved.mode.scheduler).requires_slices():
         return False
     hw, mode = resolved.hw, resolved.mode
+    if any(p.workload.kind == "disk" or p.workload.per_unit.disk_ops > 0 for p in plans) and not _plain_disk(resolved):
+        return False
     pcpus = spec.pcpus or hw.pcpus
     costs = [costing_for(hw, mode, p.workload) for p in plans]
     busy = contended(spec, pcpus, costs) if not resolved.vms else contended_plans(
@@ -174,6 +176,18 @@ def has_request_paths(resolved: Resolved, trace_s: float = 0.0, contention: Any 
     if any(sum(m.faults_per_unit()) > 0 or m.cow_per_unit() > 0 for m in memory.vms):
         return False
     return contention is None or _nil(contention, counts)
+
+
+def _plain_disk(resolved: Resolved) -> bool:
+    """Whether the host's disk is one first-come first-served server whose requests go straight to it, as the
+    queueing path's disk station is: a device of several servers shares its link between their transfers
+    (:meth:`kit.sim.devices.Device.book_request`'s calendar) and a driver domain's blkback takes its frontends in
+    turns (:class:`kit.sim.devices.BlkbackDispatch`); a host with either runs its events."""
+    from .devices import DISK_SERVERS
+    kind = "hdd" if resolved.hw.val("disk_service_ms") > 1.0 else "flash"
+    mode = resolved.mode
+    gated = mode.io_part.split_driver and not mode.arch_part.drives_devices
+    return DISK_SERVERS[0][kind] == 1 and not gated
 
 
 def _nil(contention: Any, counts: Sequence[int]) -> bool:

@@ -35,7 +35,7 @@ from ..inputs.parts import backend_named
 from ..inputs.resolve import Resolved, VmPlan
 from ..inputs.workloads import Workload
 from . import drivers
-from .devices import DISK_SERVERS, Device
+from .devices import DISK_SERVERS, BlkbackDispatch, Device
 from .engines import EngineChoice, contended, contended_plans, engine_for, memory_plan
 from .entities import Activity, Entity, Item
 from .fluid import FluidScheduler
@@ -350,6 +350,10 @@ class Host:
         self.nic_rx = Device(self.env, "nic.rx")
         disk_kind = "hdd" if param("disk_service_ms") > 1.0 else "flash"
         self.disk = Device(self.env, "disk", servers=DISK_SERVERS[0][disk_kind])
+        io = self.mode.io_part
+        #: blkback's turns between frontends where a driver domain's blkback serves the disk (else None)
+        self.disk_dispatch = (BlkbackDispatch(self.env) if io.split_driver and not self.mode.arch_part.drives_devices
+                              else None)
         self.line_bps = param("nic_gbps") * 1e9
         self.wire_s = param("nic_latency_us") * 1e-6
 
@@ -357,7 +361,7 @@ class Host:
         """The mechanisms that watch the scheduler and the runners: the memory system's rate effects, VM switches
         and guest synchronization (the discrete engine's hooks), or VM switches as a rate (the fluid engine)."""
         placements = place_vcpus(self.topology, self.hw, self.plans, self.pool_cpus, vcpu_pools, self.spec.pin,
-                                 self.mode.runs_on_host_kernel)
+                                 self.mode.runs_on_host_kernel, self.mode.family_part.first_touch_memory)
         self.contention = contention_for(self.hw, self.topology, self.freq, self.pool_cpus, placements,
                                          [c.unit() for c in costs], [p.workload for p in self.plans])
         if self.contention is not None:

@@ -21,7 +21,8 @@ while its cache working set (``cache_mib``) fits there. Then:
   the whole cache; a class that streams DRAM lines occupies what it streams through); a class whose share is below
   its working set misses on ``1 - share/ws`` of its ``R`` references, which become DRAM lines (and bandwidth)
   instead of LLC hits.
-- **NUMA.** A vCPU's references to another node's memory (:meth:`kit.sim.numa.Topology.remote_share`) take the
+- **NUMA.** A vCPU's references to another node's memory (:meth:`kit.sim.numa.Topology.remote_share`: its
+  threads' own data where first touch put it, the memory all threads share where the VM's memory is) take the
   profile's remote latency, whose interconnect part grows with the link's utilization (``numa_link_gbs``).
 - **SMT.** Two busy hardware threads of one core share its execution resources: together they do
   ``smt_yield`` of one thread's work, so the non-memory cycles of each stretch by ``2 / smt_yield`` while its
@@ -87,9 +88,12 @@ class ClassCosts:
     #: share of the pool's CPUs on each socket, and on each memory node
     sockets: tuple[float, ...]
     cpu_nodes: tuple[float, ...]
-    #: share of the VM's memory on each node (as each of its vCPUs sees it: vNUMA keeps it local)
+    #: share of the VM's memory on each node
     memory: tuple[float, ...]
-    vnuma: bool
+    #: each thread's own memory is on its thread's node (:class:`kit.sim.numa.VcpuPlacement`)
+    private_local: bool
+    #: share of its DRAM references that go to memory all its threads share (the workload's ``shared_refs``)
+    shared: float = 0.0
 
 
 class Contention:
@@ -152,7 +156,8 @@ class Contention:
         the same, and the fixed point is solved over distinct classes (hundreds of identical VMs cost one)."""
         if key not in self._class_of:
             ident = (costs.unit.total, costs.compute, costs.lines, costs.mlp, costs.llc_refs, costs.cache_mib,
-                     costs.llc_ws, costs.pool, costs.sockets, costs.cpu_nodes, costs.memory, costs.vnuma)
+                     costs.llc_ws, costs.pool, costs.sockets, costs.cpu_nodes, costs.memory, costs.private_local,
+                     costs.shared)
             idx = self._by_ident.get(ident)
             if idx is None:
                 idx = self._by_ident[ident] = len(self.classes)
@@ -170,7 +175,8 @@ class Contention:
         return self.has_smt or memory > 0 and (remote or len(self.classes) > 0)
 
     def _remote_share(self, c: ClassCosts) -> float:
-        return sum(c.cpu_nodes[k] * self.top.remote_share(k, c.memory, c.vnuma) for k in range(self.top.nodes))
+        return sum(c.cpu_nodes[k] * self.top.remote_share(k, c.memory, c.private_local, c.shared)
+                   for k in range(self.top.nodes))
 
     # -- state changes ---------------------------------------------------------------------------------------
     def start(self, cls: int) -> None:
@@ -318,9 +324,7 @@ class Contention:
             for k in range(nodes):
                 if c.cpu_nodes[k] <= 0:
                     continue
-                mem = c.memory
-                if c.vnuma and mem[k] > 0:
-                    mem = tuple(1.0 if n == k else 0.0 for n in range(nodes))
+                mem = self.top.reference_shares(k, c.memory, c.private_local, c.shared)
                 for n in range(nodes):
                     if mem[n] <= 0:
                         continue
@@ -353,6 +357,7 @@ class Contention:
         for _ in range(60):
             moved = 0.0
             for n in range(nodes):
+                old = rho[n]
                 lo, hi = 0.0, _RHO_MAX
                 for _ in range(50):
                     mid = (lo + hi) / 2
@@ -363,7 +368,7 @@ class Contention:
                     else:
                         hi = mid
                 new = (lo + hi) / 2
-                moved = max(moved, abs(new - rho[n]))
+                moved = max(moved, abs(new - old))
                 rho[n] = new
             if self.link_bw < math.inf and nodes > 1:  # the link's own equation, the nodes held
                 lo, hi = 0.0, _RHO_MAX
@@ -411,7 +416,8 @@ class Contention:
             total = sum(demand[cls])
             if total <= 0:
                 continue
-            share = sum(c.cpu_nodes[k] * self.top.remote_share(k, c.memory, c.vnuma) for k in range(top.nodes))
+            share = sum(c.cpu_nodes[k] * self.top.remote_share(k, c.memory, c.private_local, c.shared)
+                        for k in range(top.nodes))
             cross += total * share
         return cross / max(1, top.nodes) if top.nodes > 1 else 0.0
 
@@ -434,7 +440,8 @@ class Contention:
 
 
 def class_costs(unit: Work, wl: Any, hw: Hardware, freq: float, pool: int, sockets: tuple[float, ...],
-                cpu_nodes: tuple[float, ...], memory: tuple[float, ...], vnuma: bool) -> ClassCosts:
+                cpu_nodes: tuple[float, ...], memory: tuple[float, ...], private_local: bool,
+                shared_local: bool = False) -> ClassCosts:
     """The :class:`ClassCosts` of a workload's unit under a mode (its memory-stall cycles are its DRAM lines at
     the idle latency; everything else is compute)."""
     u = wl.per_unit
@@ -443,7 +450,7 @@ def class_costs(unit: Work, wl: Any, hw: Hardware, freq: float, pool: int, socke
     compute = max(0.0, unit.total - min(stall, unit.cycles.get(MEMORY_STALLS, 0.0)))
     llc_ws = wl.cache_mib if wl.cache_mib > 0 else (wl.footprint_mib if lines > 0 else 0.0)
     return ClassCosts(unit, compute, lines, wl.mlp, u.llc_refs, wl.cache_mib, llc_ws, pool, sockets, cpu_nodes,
-                      memory, vnuma)
+                      memory, private_local, 0.0 if shared_local else wl.shared_refs)
 
 
 def contention_for(hw: Hardware, top: Topology, freq: float, pool_cpus: list[tuple[int, ...]],
@@ -454,9 +461,9 @@ def contention_for(hw: Hardware, top: Topology, freq: float, pool_cpus: list[tup
     any_memory = False
     for pl in placements:
         cc = class_costs(units[pl.vm], workloads[pl.vm], hw, freq, pl.pool, pl.sockets, pl.cpu_nodes, pl.memory,
-                         pl.vnuma)
+                         pl.private_local, pl.shared_local)
         any_memory = any_memory or cc.lines > 0 or cc.llc_refs > 0
-        cont.register((pl.vm, pl.pool, pl.memory, pl.vnuma), cc)
+        cont.register((pl.vm, pl.pool, pl.memory, pl.private_local, pl.shared_local), cc)
     if not (any_memory or cont.has_smt):
         return None
     return cont

@@ -10,9 +10,16 @@ Memory nodes: a socket with an integrated memory controller is one node; a front
 all its sockets (``numa_nodes``). A VM's memory lives on one node, or is spread over several when it is larger
 than a node or when nothing places it; its vCPUs run on the CPUs their pool gives them. The share of a vCPU's
 memory references that cross to another socket's node (:meth:`Topology.remote_share`) is what NUMA costs it: the
-remote latency of the profile, and the interconnect's bandwidth (:mod:`kit.sim.memory`). A guest with vNUMA sees
-the host's nodes and allocates next to the vCPU that touches the memory, so its references stay local; a guest
-without it, spread over nodes, does not.
+remote latency of the profile, and the interconnect's bandwidth (:mod:`kit.sim.memory`).
+
+Which references stay local depends on whose memory they touch. A thread's own data (a STREAM thread's part of the
+arrays) is placed where it is first touched: a native kernel allocates a page on the node of the CPU that faults
+it (Linux's default local allocation, Documentation/vm/numa_memory_policy.txt), a guest with vNUMA does the same
+inside the VM, and KVM's host does it for the guest (:attr:`kit.inputs.parts.FamilyPart.first_touch_memory`), so
+those references stay local while the vCPU stays on its node. Memory every thread shares (HPCC RandomAccess's
+table: the workload's ``shared_refs``) is spread over the nodes it was allocated on, and its references go to each
+node in that proportion, natively as in any VM. A VM whose memory its hypervisor allocates up front (Xen's domain
+builder, without vNUMA) spreads even its threads' own data over the nodes it spans.
 
 Placement: :func:`partition_for` divides a host's CPUs into pools (a pool per pinned CPU, one per NUMA node that VMs
 float on, the rest), and :func:`place_vcpus` says for every vCPU where it runs and where its memory lives, which
@@ -111,16 +118,27 @@ class Topology:
                 out[k] = rest
         return out
 
-    def remote_share(self, cpu_node: int, memory: Sequence[float], vnuma: bool) -> float:
+    def remote_share(self, cpu_node: int, memory: Sequence[float], private_local: bool,
+                     shared: float = 0.0) -> float:
         """The share of references from a vCPU on ``cpu_node`` that go to another node's memory.
 
-        With vNUMA the guest keeps each thread's memory on the thread's node as far as the VM has memory there.
+        ``private_local``: each thread's own memory is on the thread's node as far as the VM has memory there (first
+        touch, natively, in a vNUMA guest or by KVM's host); ``shared`` of the references go to memory every thread
+        shares, spread as the VM's memory is.
         """
         if self.nodes == 1:
             return 0.0
-        if vnuma and memory[cpu_node] > 0:
-            return 0.0
-        return 1.0 - memory[cpu_node]
+        spread = 1.0 - memory[cpu_node]
+        private = 0.0 if private_local and memory[cpu_node] > 0 else spread
+        return shared * spread + (1.0 - shared) * private
+
+    def reference_shares(self, cpu_node: int, memory: Sequence[float], private_local: bool,
+                         shared: float = 0.0) -> list[float]:
+        """How the references of a vCPU on ``cpu_node`` spread over the memory nodes (the split of
+        :meth:`remote_share` node by node)."""
+        private = ([1.0 if n == cpu_node else 0.0 for n in range(self.nodes)]
+                   if private_local and memory[cpu_node] > 0 else list(memory))
+        return [shared * memory[n] + (1.0 - shared) * private[n] for n in range(self.nodes)]
 
 
 def partition_for(plans: tuple[VmPlan, ...], top: Topology) -> tuple[list[tuple[int, ...]], list[list[int]], int]:
@@ -170,26 +188,32 @@ def partition_for(plans: tuple[VmPlan, ...], top: Topology) -> tuple[list[tuple[
 
 @dataclass(frozen=True)
 class VcpuPlacement:
-    """Where one vCPU of VM ``vm`` runs (its pool, as shares of sockets and of memory nodes) and where the memory it
-    references lives (shares per node; with vNUMA the guest keeps each thread's memory on its node)."""
+    """Where one vCPU of VM ``vm`` runs (its pool, as shares of sockets and of memory nodes), where the VM's memory
+    lives (shares per node), whether each thread's own memory is on its thread's node (``private_local``), and
+    whether the memory its threads share is too (``shared_local``: a VM that fits a node, whose memory first touch
+    and NUMA balancing keep beside its vCPUs, shared or not)."""
 
     vm: int
     pool: int
     sockets: tuple[float, ...]
     cpu_nodes: tuple[float, ...]
     memory: tuple[float, ...]
-    vnuma: bool
+    private_local: bool
+    shared_local: bool = False
 
 
 def place_vcpus(top: Topology, hw: Hardware, plans: Sequence[VmPlan], pool_cpus: Sequence[tuple[int, ...]],
-                vcpu_pools: list[list[int]] | None, pinned: bool, native: bool) -> list[VcpuPlacement]:
+                vcpu_pools: list[list[int]] | None, pinned: bool, native: bool,
+                first_touch: bool = False) -> list[VcpuPlacement]:
     """The placement of every vCPU of ``plans``, VM by VM.
 
     A vCPU runs on its pool (``vcpu_pools``, or its pinned CPU, or the host's one pool). A VM placed on a node keeps
     its memory there (spilling over when it is larger than the node); one that spans nodes (more vCPUs than a node
     has CPUs, or more memory than a node holds) has its memory spread as its vCPUs are; one that fits a node stays
     local (first touch and automatic NUMA balancing). Native processes and containers see the host's nodes, as a
-    guest with vNUMA does.
+    guest with vNUMA does; with ``first_touch`` (a host that allocates a guest's pages when its vCPUs first touch
+    them, :attr:`kit.inputs.parts.FamilyPart.first_touch_memory`) a spanning VM's threads find their own data on
+    their node too, as long as each vCPU has a CPU of its own to stay on.
     """
     node_mib = hw.val("memory_gib") * 1024.0 / top.nodes
     out = []
@@ -211,14 +235,15 @@ def place_vcpus(top: Topology, hw: Hardware, plans: Sequence[VmPlan], pool_cpus:
             vm_cpus = sorted({c for q in pools for c in pool_cpus[q]})
             vm_nodes = top.node_shares(vm_cpus)
             spans = top.nodes > 1 and (p.vcpus > len(top.cpus_of_node(0)) or mem_mib > node_mib)
+            fits = False
             if p.node is not None:
                 memory = tuple(top.memory_nodes(vm_nodes, p.node, p.vnuma, mem_mib, node_mib))
-                vnuma = p.vnuma or native
+                local = p.vnuma or native
             elif spans:
                 memory = tuple(vm_nodes)
-                vnuma = p.vnuma or native
-            else:  # first touch and automatic NUMA balancing keep a VM that fits a node local
+                local = p.vnuma or native or (first_touch and p.vcpus <= len(vm_cpus))
+            else:  # first touch and automatic NUMA balancing keep a VM that fits a node local, all its memory
                 memory = cpu_nodes
-                vnuma = True
-            out.append(VcpuPlacement(k, pool, tuple(sockets), cpu_nodes, memory, vnuma))
+                local = fits = True
+            out.append(VcpuPlacement(k, pool, tuple(sockets), cpu_nodes, memory, local, fits))
     return out

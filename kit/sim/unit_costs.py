@@ -18,11 +18,12 @@ from typing import Any
 
 from ..costs.codepaths import instructions
 from ..costs.interrupt_events import guest_rearms_timer
-from ..costs.memory_events import SOFTMMU_TLB_ENTRIES
+from ..costs.memory_events import SOFTMMU_TLB_ENTRIES, thp_applies
 from ..costs.model import CostModel
 from ..costs.paths import Step
 from ..inputs.hardware import Hardware
 from ..inputs.modes import Mode
+from ..inputs.parts import PAGES
 from ..inputs.workloads import Workload
 from .work import GUEST_KERNEL, MEMORY_STALLS, WORLD_SWITCH, Work, backend_category, category_of
 
@@ -149,9 +150,13 @@ class UnitCosts:
             w = w.plus(self.work(cm.ev_pte_write(batch=u.pte_batch)), u.pte_writes)
         if u.cr3_loads:
             w = w.plus(self.work(cm.ev_cr3_load(ws=u.ws_pages, spaces=u.address_spaces)), u.cr3_loads)
-        misses = self.tlb_misses(instr)
+        thp = self.wl.thp_share if thp_applies(self.hw, self.mode) else 0.0
+        misses = self.tlb_misses(instr) * (1.0 - thp)
         if misses:
             w = w.plus(self.work(cm.ev_tlb_miss()), misses)
+        huge = self.tlb_misses(instr, page_bytes=PAGES["guest_page"]["2M"].bytes) * thp
+        if huge:
+            w = w.plus(self.work(cm.ev_tlb_miss_thp()), huge)
         lines = u.random_refs + u.dram_lines
         if lines:
             per_line = self.hw.val("mem_latency_ns") * self.hw.val("freq_ghz") / self.wl.mlp
@@ -163,12 +168,13 @@ class UnitCosts:
                 w = w.plus(self.work(cm.ev_timer_arm()), ticks)
         return w
 
-    def tlb_misses(self, instr: float) -> float:
+    def tlb_misses(self, instr: float, page_bytes: float | None = None) -> float:
         """TLB misses of a unit: the workload's local misses (characterized with 4 KiB pages and the CPU's TLB)
         scaled by :func:`local_miss_ratio` for the page size and TLB in effect, plus random references that fall
-        outside the TLB's reach. Under full emulation the TLB is QEMU's software TLB."""
+        outside the TLB's reach. Under full emulation the TLB is QEMU's software TLB. ``page_bytes`` is the guest's
+        page where it is not the mode's (a transparent huge page)."""
         u, m = self.wl.per_unit, self.mode
-        page_bytes = m.guest_page_part.bytes
+        page_bytes = page_bytes or m.guest_page_part.bytes
         if m.memory_part.two_dimensional:  # a TLB entry maps the smaller of the guest and host page
             page_bytes = min(page_bytes, m.host_page_part.bytes)
         entries = SOFTMMU_TLB_ENTRIES[0] if m.memory_part.software_mmu else self.hw.val("tlb_entries")
