@@ -72,6 +72,10 @@ class Features(BaseModel):
     la57: Bool = Field(False, description="5-level paging available")
     iommu: Literal["none", "vt-d", "amd-vi", "smmu"] = Field("none", description="IOMMU for DMA remapping and device assignment")
     sriov: Bool = Field(False, description="an SR-IOV capable NIC")
+    tso: Bool = Field(False, description="the NIC cuts TCP segments of up to 64 KiB into frames (TSO/LSO); without "
+                                         "it software does, just above the driver (GSO)")
+    lro: Bool = Field(False, description="the NIC merges a flow's received frames (LRO, RSC); off where the host "
+                                         "bridges or routes, where software merges them (GRO)")
     meltdown: Bool = Field(False, description="speculates past faulting kernel loads (needs page-table isolation)")
     l1tf: Bool = Field(False, description="L1 terminal fault: a hypervisor flushes the L1 data cache on VM entry")
     ple: Bool = Field(False, description="pause-loop exiting (Intel PLE, AMD pause filter, ARM WFE trapping): a "

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import simpy
 
-from .net_costs import SEGMENTS_PER_ACK
+from .net_costs import RX_FLOW_CPUS, SEGMENTS_PER_ACK, TCP_WINDOW_BATCHES
 from .entities import Item
 from .work import Work
 
@@ -23,9 +23,6 @@ __all__ = ["start", "blocks", "ChainedCpuThread", "ChainedWrite", "request_start
 UNIT_WORK_CV = (0.3, "estimated, because per-request and per-compilation work varies by tens of percent around its mean in profiles of these benchmarks")
 #: Guest work per scheduled item for CPU-bound threads: short units are batched to about this much
 ITEM_TARGET_S = (1e-3, "estimated, because a millisecond is short against scheduler slices (0.75-30 ms) and long against the events it replaces")
-#: A stream is simulated in batches of half a TCP window, two in flight; within a batch the NIC's interrupts follow
-#: its coalescing (Costing.stream_guest) and a backend drains its ring once per batch
-TCP_WINDOW_BATCHES = (2, "estimated, because a sender keeps its window full with two half-window batches in flight, and a backend woken for a batch drains the whole ring before it sleeps again")
 
 
 def jitter(host, k: int = 1) -> float:
@@ -211,12 +208,12 @@ def disk_io(host, g, kicked: bool = False, ops: int = 1):
 
 
 def stream(host, g):
-    """Bulk transfer under a TCP window: batches of half a window, transmit or receive."""
+    """Bulk transfer under a TCP window: batches of half a window (or of one segment, several in flight, where the
+    stack builds segments: Costing.stream_plan), transmit or receive."""
     env, c, p, vm = host.env, g.cost, g.wl.params, g.vm
-    seg = c.payload
-    batch = max(1, int(p.window_kb * 1024 / TCP_WINDOW_BATCHES[0] // seg))
-    outstanding = simpy.Container(env, init=TCP_WINDOW_BATCHES[0], capacity=TCP_WINDOW_BATCHES[0])
-    nbytes = batch * seg
+    batch, in_flight = c.stream_plan()
+    outstanding = simpy.Container(env, init=in_flight, capacity=in_flight)
+    nbytes = batch * c.payload
     wire_bytes = c.wire_bytes(batch, nbytes)
     guest = c.stream_guest(p.direction, batch)
     if p.direction == "tx":
@@ -225,9 +222,11 @@ def stream(host, g):
             yield from vm.run(guest * jitter(host), units=batch)
             env.process(_tx_batch(host, g, batch, nbytes, wire_bytes, outstanding))
     else:
+        # one flow's receive runs on RX_FLOW_CPUS CPUs at most (with two batches in flight it never waits)
+        cpus = simpy.Resource(env, capacity=RX_FLOW_CPUS[0]) if in_flight > RX_FLOW_CPUS[0] else None
         while True:
             yield outstanding.get(1)
-            env.process(_rx_batch(host, g, batch, nbytes, wire_bytes, guest, outstanding))
+            env.process(_rx_batch(host, g, batch, nbytes, wire_bytes, guest, outstanding, cpus))
 
 
 def _tx_batch(host, g, npkts, nbytes, wire_bytes, outstanding):
@@ -242,7 +241,7 @@ def _tx_batch(host, g, npkts, nbytes, wire_bytes, outstanding):
     yield outstanding.put(1)
 
 
-def _rx_batch(host, g, npkts, nbytes, wire_bytes, guest, outstanding):
+def _rx_batch(host, g, npkts, nbytes, wire_bytes, guest, outstanding, cpus=None):
     c, vm = g.cost, g.vm
     yield host.env.timeout(host.wire_s)
     yield from host.nic_rx.serve(wire_bytes * 8 / host.line_bps)
@@ -250,7 +249,12 @@ def _rx_batch(host, g, npkts, nbytes, wire_bytes, guest, outstanding):
     work = c.stream_backend("rx", npkts)
     if be is not None and work.total:
         yield from be.run(work)
-    yield from vm.run(guest * jitter(host), units=npkts)
+    if cpus is None:
+        yield from vm.run(guest * jitter(host), units=npkts)
+    else:
+        with cpus.request() as turn:
+            yield turn
+            yield from vm.run(guest * jitter(host), units=npkts)
     g.bytes_done += nbytes
     yield host.env.timeout(host.wire_s)
     yield outstanding.put(1)

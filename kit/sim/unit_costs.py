@@ -109,13 +109,15 @@ class UnitCosts:
 
     # -- the CPU part of one unit ------------------------------------------------------------
     @cached
-    def unit(self, kb: float = 0.0) -> Work:
-        """Native events of one unit of work under the mode (no I/O notifications)."""
+    def unit(self, kb: float = 0.0, packets: float = 1.0) -> Work:
+        """Native events of one unit of work under the mode (no I/O notifications); ``packets`` scales the unit's
+        per-packet kernel instructions (a stream's stack runs them per segment, not per frame)."""
         u, cm = self.wl.per_unit, self.cm
         w = Work()
-        instr = u.user_instr + u.kernel_instr + u.kernel_instr_per_kb * kb
+        kernel = u.kernel_instr * packets + u.kernel_instr_per_kb * kb
+        instr = u.user_instr + kernel
         w = w + self.work(cm.ev_user_instr(u.user_instr))
-        w = w + self.work(cm.ev_kernel_instr(u.kernel_instr + u.kernel_instr_per_kb * kb))
+        w = w + self.work(cm.ev_kernel_instr(kernel))
         for n, fn in ((u.syscalls, cm.ev_syscall), (u.exceptions, cm.ev_exception), (u.pagefaults, cm.ev_pagefault),
                       (u.pt_pages, cm.ev_pt_page), (u.ipis, cm.ev_ipi)):
             if n:
