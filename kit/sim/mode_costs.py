@@ -13,7 +13,9 @@ from __future__ import annotations
 
 
 from ..costs.containers import (BRIDGE_PKT_INSTR, CONNECTION_SETUP_INSTR, CONNTRACK_PKT_INSTR, COPY_UP_INSTR_PER_KB,
-                                FORWARD_FILTER_PKT_INSTR, NAT_PKT_INSTR, OVERLAY_OP_INSTR, VETH_PKT_INSTR)
+                                FORWARD_FILTER_PKT_INSTR, GLOBAL_NETFILTER_HOOKS_UNTIL, IP_FORWARD_PKT_INSTR,
+                                IPTABLES_TABLE_INSTR, NAT_CONTAINER_TABLE_WALKS, NAT_HOST_TABLE_WALKS, NAT_PKT_INSTR,
+                                OVERLAY_OP_INSTR, VETH_PKT_INSTR)
 from ..costs.paths import Step
 from ..inputs.hardware import Hardware
 from ..inputs.modes import Mode, hypervisor, l0_io
@@ -106,11 +108,20 @@ class ContainerCosting(Costing):
                                VETH_PKT_INSTR[0] * cpi),
                           Step("Linux bridge: forward the frame", "container-net", BRIDGE_PKT_INSTR[0] * cpi)]
             if io.nat:
-                steps += [Step("conntrack: look the connection up, update its state", "container-net",
-                               CONNTRACK_PKT_INSTR[0] * cpi),
-                          Step("NAT: rewrite address and port", "container-net", NAT_PKT_INSTR[0] * cpi),
-                          Step("iptables FORWARD chain (br_netfilter)", "container-net",
-                               FORWARD_FILTER_PKT_INSTR[0] * cpi)]
+                steps += [Step("host IP layer: receive, route, forward, output to the bridge", "container-net",
+                               IP_FORWARD_PKT_INSTR[0] * cpi),
+                          Step("conntrack in the host's namespace: look the connection up, track its TCP state",
+                               "container-net", CONNTRACK_PKT_INSTR[0] * cpi),
+                          Step("NAT: rewrite address and port (DNAT in, its reverse out)", "container-net",
+                               NAT_PKT_INSTR[0] * cpi),
+                          Step("iptables FORWARD chain (Docker's rules)", "container-net",
+                               FORWARD_FILTER_PKT_INSTR[0] * cpi),
+                          Step("iptables tables on the host's other hooks", "container-net",
+                               NAT_HOST_TABLE_WALKS[0] * IPTABLES_TABLE_INSTR[0] * cpi)]
+                if self.hw.year < GLOBAL_NETFILTER_HOOKS_UNTIL[0]:  # the hooks run in the container's namespace too
+                    steps += [Step("conntrack and iptables tables in the container's namespace", "container-net",
+                                   (CONNTRACK_PKT_INSTR[0] + NAT_CONTAINER_TABLE_WALKS[0] * IPTABLES_TABLE_INSTR[0])
+                                   * cpi)]
             self._extra["pkt"] = self.work(steps)
         return self._extra["pkt"]
 

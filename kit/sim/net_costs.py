@@ -275,7 +275,7 @@ class NetCosts(UnitCosts):
         """
         io, cm = self.mode.io_part, self.cm
         irqs = self._irqs(rx_pkts, "rx") + self._irqs(tx_done, "tx")
-        if io.drives_device:
+        if io.drives_device or io.host_stack:  # the kernel drives the NIC (a container's is the host's)
             return (self.notify() + self._kernel(NIC_IRQ_INSTR[0])) * irqs
         if self.io_in_hypervisor:
             xen = Work.of(HYPERVISOR, irqs * (self._host_irq_cycles() + self.sw("irq_host", "xen"))
@@ -334,7 +334,7 @@ class NetCosts(UnitCosts):
         """
         nbytes = npkts * self.payload
         kb = self.payload / 1024
-        drives = self.mode.io_part.drives_device
+        drives = self.mode.io_part.drives_device or self.mode.io_part.host_stack
         if direction == "tx":
             st = self._sends(npkts)
             acks = self._far_end_acks(npkts)
@@ -408,8 +408,8 @@ class NetCosts(UnitCosts):
         p, pk = self.wl.params, self.request_packets()
         kb = (p.request_bytes + p.response_bytes) / 1024
         io = self.mode.io_part
-        arrival = self.deliver_guest(pk.rx, p.request_bytes, 0.0) if io.drives_device or io.host_forwarding \
-            or self.io_in_hypervisor else self.rx_guest()
+        arrival = self.deliver_guest(pk.rx, p.request_bytes, 0.0) if io.drives_device or io.host_stack \
+            or io.host_forwarding or self.io_in_hypervisor else self.rx_guest()
         out = self._sends(pk.tx_data)
         control = pk.tx - pk.tx_data
         return (self.unit(kb=kb) + arrival + self.tx_guest(out.packets + control, p.response_bytes, pk.tx)
