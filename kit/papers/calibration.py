@@ -51,7 +51,7 @@ GAPS = {
     "barham2003:xen-pv:lmbench.ctxsw_16p_16k": "cache pollution by Xen's own data on every switch grows with the number of processes; the model charges no cache footprint for the hypervisor",
     "barham2003:vmware-workstation-3.2:lmbench.ctxsw_16p_16k": "the model's hidden faults per switch depend on pages touched, not on the number of processes; with 16 processes Workstation 3.2 lost more (likely shadow-cache thrashing)",
     "adams2006:software-vmm-bt:ptemod": "the model charges the translated INVLPG a VMM callout; the nanobenchmark's 391 cycles may not include an invalidation",
-    "ananta2024:kvm-arm:mmio_read_user": "the exit to userspace on Altra is costed with KVM x86's measured path lengths (kvm.user_exit) at the profile's CPI; arm64 KVM's return to the VMM is shorter than x86's of 2012",
+    "ananta2024:kvm-arm:mmio_read_user": "the exit to userspace on Altra is costed with KVM x86's estimated path lengths (kvm.user_exit: the run loop's return and re-entry, QEMU's dispatch) at the profile's CPI; arm64 KVM's own return to the VMM and the VMM's MMIO dispatch are not measured apart",
     "ananta2024:kvm-arm:hyp_call": "the VHE exit path (350 instructions) is estimated, not calibrated; the 2024 kernel's measured 306 ns includes run-loop work the model does not list (vcpu requests, pending-exception and timer checks)",
     "ananta2024:kvm-arm:mmio_read_vgic": "the VGIC distributor emulation with VHE is estimated from split-mode KVM's; the measured path also takes the vgic lock and decodes the access in software",
     "ananta2024:kvm-arm:eoi": "a virtual EOI is a fixed 60-cycle estimate in the model; Altra's GICv3 CPU interface completes it in about 40 cycles",
