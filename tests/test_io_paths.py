@@ -253,3 +253,19 @@ def test_the_exit_to_userspace_of_2012_is_kvm_2012s_and_current_kvm_takes_a_shor
         return df["inl_from_qemu"] - df["inl_from_kernel"]
     assert extra(release="2012") == pytest.approx(13000, rel=0.1)
     assert 2000 < extra() < 0.5 * extra(release="2012")
+
+
+@pytest.mark.parametrize("mode, own", [("kvm", "kvm.vhost_pkt"), ("xen-hvm", "xen.netback_pkt"),
+                                       ("kvm-emulated", "kvm.qemu_e1000_pkt")])
+def test_each_backend_packet_pays_its_path_the_bridge_and_the_host_driver_once(mode, own):
+    """vhost_pkt and netback_pkt are the backend's own work: the Linux bridge and the host's NIC driver are charged
+    apart, once each (vhost_pkt used to include the driver that host_driver_pkt added again)."""
+    from kit.costs.codepaths import instructions
+    from kit.costs.containers import BRIDGE_PKT_INSTR
+    hw = load_hardware("sandybridge-ep-2665-2012")
+    c = _costing(hw, mode, "netperf-rr")
+    one, two = c.backend_net(1, 0.0, "rx").total, c.backend_net(2, 0.0, "rx").total
+    family, path = own.split(".")
+    per_packet = (instructions(family, "current", path) + instructions("kvm", "current", "host_driver_pkt")) \
+        * hw.val("hypervisor_cpi") + BRIDGE_PKT_INSTR[0] * hw.val("kernel_cpi")
+    assert two - one == pytest.approx(per_packet)

@@ -66,7 +66,7 @@ SOFTWARE: dict[str, tuple[float, str]] = {
     "kvm.arm_mmio_vgic": (600, _D16 + ": interrupt controller trap 7,370 vs hypercall 6,500 cycles, the distributor emulation"),
     "kvm.arm_vhe_exit": (350, "estimated, because with VHE an exit is handled in the host kernel at EL2 without switching EL1 state (Dall et al., USENIX ATC 2017)"),
     # backends: per packet and per disk operation, run by the backend entity
-    "kvm.vhost_pkt": (3000, "estimated, because vhost-net's handle_tx/handle_rx plus the tap device, bridge and host NIC driver run a few thousand instructions per packet"),
+    "kvm.vhost_pkt": (1500, "estimated, because vhost-net's handle_tx/handle_rx (descriptors fetched, the used ring updated, notifications checked) and the tap device's tun_get_user/tun_put_user (an skb built or released) run about 1.5 k instructions per packet; the Linux bridge (BRIDGE_PKT_INSTR) and the host NIC driver (kvm.host_driver_pkt) are charged apart; plausible 1-3 k"),
     "kvm.qemu_virtio_pkt": (9000, "estimated, because a userspace virtio-net backend adds a tap read or write system call and QEMU's virtqueue handling per packet"),
     "kvm.qemu_e1000_pkt": (12000, "estimated, because QEMU's e1000 model walks descriptor rings in emulated registers and writes to tap per packet"),
     "kvm.copy_kb": (120, "estimated, because copying one KiB runs at roughly 8 bytes per instruction"),
@@ -100,7 +100,7 @@ SOFTWARE: dict[str, tuple[float, str]] = {
     "xen.mmio_decode": (1500, "estimated, because Xen's HVM emulator decodes every MMIO access"),
     "xen.timer_arm": (1200, "estimated, because Xen's vlapic TSC-deadline write sets a Xen timer"),
     "xen.timer_fire": (1500, "estimated, because Xen's timer softirq injects the vlapic timer interrupt"),
-    "xen.netback_pkt": (6000, "estimated, because dom0 runs netback, the Linux bridge and the physical NIC driver per packet (Menon et al., VEE 2005, found dom0 processing dominant for guest networking)"),
+    "xen.netback_pkt": (3300, "estimated, because netback's own work per packet (the grant copy or map requested, ring request and response, the skb built or released) is a few thousand instructions: of the 6,000 estimated for dom0's whole per-packet path (Menon et al., VEE 2005, found dom0 processing dominant for guest networking), the Linux bridge (BRIDGE_PKT_INSTR) and dom0's NIC driver (kvm.host_driver_pkt) are charged apart; plausible 2-5 k"),
     "xen.grant_copy_kb": (200, "estimated, because a grant copy (or a page flip's remapping) moves one KiB with hypervisor checks"),
     # Xen 1.0 (2003) drove the devices in the hypervisor (arch type1-hypervisor-drivers): no dom0 backend
     "xen.vif_tx_pkt": (600, "estimated, because Xen 1.0 validates each transmit descriptor, copies it and the packet header into the hypervisor and matches the header against the virtual firewall-router's rules before queueing the payload for DMA from the guest's page (Barham et al., SOSP 2003, section 3.3)"),
@@ -134,7 +134,7 @@ SOFTWARE: dict[str, tuple[float, str]] = {
     "hyperv.hypercall": (150, "estimated, because a fast hypercall passes arguments in registers"),
     "hyperv.root_intercept": (9000, "estimated, because intercepts forwarded to the root partition's worker process cross the VMBus and a process wakeup"),
     "hyperv.vmbus_signal": (1500, "estimated, because a VMBus signal is a hypercall posting a message to the root partition"),
-    "hyperv.vsp_pkt": (5000, "estimated, because the root partition's network VSP and virtual switch handle each packet"),
+    "hyperv.vsp_pkt": (5000, "estimated, because the root partition's network VSP and virtual switch handle each packet (the root's NIC driver is charged apart, kvm.host_driver_pkt)"),
     "hyperv.vsp_disk_op": (12000, "estimated, because the root partition's storage VSP issues each request to its disk stack"),
     # ---- QEMU TCG ------------------------------------------------------------------------------
     "qemu.tcg_op": (3, "estimated, because TCG expands a guest instruction into a few micro-operations of one to three host instructions each, with lazy condition-code bookkeeping (Bellard, USENIX ATC 2005, sections 2-3)"),

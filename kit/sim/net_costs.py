@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 
 from ..costs.codepaths import instructions
+from ..costs.containers import BRIDGE_PKT_INSTR
 from .unit_costs import LANCE_ISR_PORT_ACCESSES, NIC_IRQ_INSTR, TCP_IP_HEADER_BYTES, UnitCosts, cached
 from .work import HYPERVISOR, Work, backend_category
 
@@ -234,8 +235,8 @@ class NetCosts(UnitCosts):
             # e1000: descriptor-tail and status register writes per packet, handled by the device model, which cuts
             # a TSO segment into frames and writes each to the tap device
             w = w.plus(self.work(cm.ev_mmio_user(), keep_backend=self.inline_backend), E1000_TX_EXITS_PER_PACKET[0] * npkts)
-            if self.inline_backend:
-                w = w + Work.of(backend_category("qemu"), frames * self.sw("qemu_e1000_pkt", "kvm")
+            if self.inline_backend:  # each frame through the model, tap, the bridge and the host's NIC driver
+                w = w + Work.of(backend_category("qemu"), frames * (self._path_packet() + self._driver_packet())
                                 + nbytes / 1024 * self.sw("copy_kb", "kvm"))
         elif io.host_forwarding:
             # Sugerman et al.: the Lance's registers are emulated in the VMM; the transmit itself switches to the
@@ -443,28 +444,28 @@ class NetCosts(UnitCosts):
         return self.backend_flows((Flow(npkts, npkts, nbytes=nbytes),))
 
     def _path_packet(self) -> float:
-        """Cycles of one packet through the backend's own path (above the host NIC driver)."""
+        """Cycles of one packet through the backend's own path above the host NIC driver: the backend (netback,
+        vhost and tap, QEMU's virtio or e1000 model and tap, the VSP and its switch, the hosted VMM's VMNet) and,
+        where the host bridges it to the NIC with Linux's bridge, the bridge."""
         io = self.mode.io_part
+        bridge = BRIDGE_PKT_INSTR[0] * self.cpi
         if io.split_driver:
-            return self.sw("netback_pkt", "xen")
+            return self.sw("netback_pkt", "xen") + bridge
         if io.kernel_backend:
-            return self.sw("vhost_pkt", "kvm")
+            return self.sw("vhost_pkt", "kvm") + bridge
         if io.virtio:
-            return self.sw("qemu_virtio_pkt", "kvm")
+            return self.sw("qemu_virtio_pkt", "kvm") + bridge
         if io.vmbus:
             return self.sw("vsp_pkt", "hyperv")
         if io.register_emulation:
-            return self.sw("qemu_e1000_pkt", "kvm")
-        if io.host_forwarding:  # the host receives: VMNet, and the VMApp reads each packet
+            return self.sw("qemu_e1000_pkt", "kvm") + bridge
+        if io.host_forwarding:  # the host receives: VMNet and its bridge, and the VMApp reads each packet
             return self.sw("host_net_pkt", "vmware") + self.hw.val("syscall_cycles")
         return 0.0
 
     def _driver_packet(self) -> float:
-        """Cycles of one packet through the host's NIC driver, where the backend's host drives the NIC (the Xen
-        path's netback_pkt includes dom0's driver; VMBus's VSP hands packets to the root's switch and driver)."""
-        io = self.mode.io_part
-        if io.split_driver or io.vmbus:
-            return 0.0
+        """Cycles of one packet through the NIC driver of the backend's host (dom0, the host, the root partition):
+        counted once, per packet the driver handles (a segment with TSO or LRO, a frame otherwise)."""
         return self.sw("host_driver_pkt", "kvm")
 
     @cached
