@@ -269,3 +269,49 @@ def test_each_backend_packet_pays_its_path_the_bridge_and_the_host_driver_once(m
     per_packet = (instructions(family, "current", path) + instructions("kvm", "current", "host_driver_pkt")) \
         * hw.val("hypervisor_cpi") + BRIDGE_PKT_INSTR[0] * hw.val("kernel_cpi")
     assert two - one == pytest.approx(per_packet)
+
+
+def test_a_static_timer_holds_a_lone_frame_and_a_full_count_fires_at_once():
+    import simpy
+    from kit.sim.devices import InterruptModeration
+    env = simpy.Environment()
+    tg3 = InterruptModeration(env, usecs=20, frames=5, adaptive=False)
+    first = tg3.interrupt(1)
+    assert first is not None
+    env.run(until=19e-6)
+    assert not first.triggered
+    env.run(until=21e-6)
+    assert first.triggered
+    # frames that fill the count before the timer are signalled at once, with those waiting
+    waiting = tg3.interrupt(2)
+    assert waiting is not None and tg3.interrupt(3) is None and waiting.triggered
+    assert InterruptModeration(env, usecs=0, frames=5, adaptive=False).interrupt(1) is None
+
+
+def test_adaptive_moderation_signals_a_frame_after_a_quiet_interval_at_once_and_spaces_busy_ones():
+    import simpy
+    from kit.sim.devices import InterruptModeration
+    env = simpy.Environment()
+    itr = InterruptModeration(env, usecs=10, frames=16, adaptive=True)
+    assert itr.interrupt(1) is None  # quiet before: at once
+    env.run(until=4e-6)
+    busy = itr.interrupt(1)  # 4 us after the last interrupt: waits for the interval's end
+    assert busy is not None and itr.interrupt(1) is busy
+    env.run(until=9.9e-6)
+    assert not busy.triggered
+    env.run(until=10.1e-6)
+    assert busy.triggered
+    env.run(until=30e-6)
+    assert itr.interrupt(1) is None
+
+
+@pytest.mark.slow
+def test_interrupt_moderation_adds_latency_to_a_lone_request_only_where_it_is_static():
+    def rtt_us(hw, **over):
+        r = _run(hardware=hw, hypervisor="native", workload="netperf-rr", duration=0.05, hw=over).summary.iloc[0]
+        return 1e6 / r["value"]
+    # the 2003 Tigon3: every request waits the 20 us timer
+    assert rtt_us("p4-xeon-2003") - rtt_us("p4-xeon-2003", nic_rx_usecs=0) == pytest.approx(20, abs=2)
+    # ixgbe's adaptive moderation signals a request after a quiet interval at once
+    assert rtt_us("sandybridge-ep-2665-2012") == pytest.approx(rtt_us("sandybridge-ep-2665-2012", nic_rx_usecs=0),
+                                                              rel=1e-3)

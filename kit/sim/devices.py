@@ -1,9 +1,10 @@
-"""Devices: first-come first-served queues (a NIC direction, a disk) with parallel servers."""
+"""Devices: first-come first-served queues (a NIC direction, a disk) with parallel servers, and the NIC's receive
+interrupt moderation."""
 from __future__ import annotations
 
 import simpy
 
-__all__ = ["Device", "DISK_SERVERS"]
+__all__ = ["Device", "DISK_SERVERS", "InterruptModeration"]
 
 #: Parallel servers of a disk: a spinning disk serves one request at a time; a flash device many
 DISK_SERVERS = ({"hdd": 1, "flash": 16}, "estimated, because an NVMe SSD serves tens of requests in parallel across its channels while a disk head serves one; a profile whose random service time is under 1 ms is taken as flash")
@@ -41,3 +42,61 @@ class Device:
     def busy_until(self, t: float) -> float:
         """Busy time counted up to ``t`` (service booked past the horizon is excluded)."""
         return self.busy - sum(max(0.0, f - t) for f in self.free_at)
+
+
+class InterruptModeration:
+    """When a NIC raises the receive interrupt for frames that have arrived: its moderation by time.
+
+    Two kinds, as the profile says (``features.adaptive_moderation``):
+
+    - a static timer (Broadcom's host coalescing): the interrupt follows the first frame not yet signalled by
+      ``usecs``, or comes as soon as ``frames`` frames are pending; a lone request waits the whole timer, a busy
+      NIC fills the count sooner;
+    - adaptive moderation (Intel's dynamic ITR, mlx5's DIM) in its latency setting: interrupts at least ``usecs``
+      apart; a frame after a quiet interval is signalled at once, frames within the interval wait for its end.
+
+    A bulk stream's interrupts are counted by frames (``nic_rx_frames_per_irq``: under load NAPI polls with the
+    interrupt off); this moderates request arrivals, whose latency it adds to.
+    """
+
+    def __init__(self, env: simpy.Environment, usecs: float, frames: int, adaptive: bool) -> None:
+        self.env, self.delay, self.frames, self.adaptive = env, usecs * 1e-6, max(1, int(frames)), adaptive
+        self.armed: simpy.Event | None = None
+        self.pending = 0
+        self.last = -float("inf")  # the latest interrupt raised or due (adaptive)
+
+    def interrupt(self, frames: float) -> simpy.Event | None:
+        """``frames`` frames have arrived now: the event of the interrupt that signals them, or None when it is
+        raised at once."""
+        if self.delay <= 0:
+            return None
+        now = self.env.now
+        if self.adaptive:
+            if now >= self.last + self.delay:
+                self.last = now
+                return None
+            if self.armed is None or self.last < now:  # the next interrupt is due one interval after the last
+                self.last = max(self.last + self.delay, now)
+                self.armed = self._after(self.last - now)
+            return self.armed
+        if self.armed is None:
+            self.pending = 0
+            self.armed = self._after(self.delay)
+        self.pending += int(frames)
+        if self.pending >= self.frames:  # the count fills first: the interrupt comes now
+            ev, self.armed = self.armed, None
+            if not ev.triggered:
+                ev.succeed()
+            return None
+        return self.armed
+
+    def _after(self, seconds: float) -> simpy.Event:
+        ev = self.env.event()
+
+        def fire(_):
+            if not ev.triggered:
+                ev.succeed()
+            if self.armed is ev:
+                self.armed = None
+        self.env.timeout(seconds).callbacks.append(fire)
+        return ev

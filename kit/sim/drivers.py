@@ -275,6 +275,9 @@ def client(host, c: int, g):
         token = request_started(host, g, t0)
         yield env.timeout(host.wire_s)
         yield from host.nic_rx.serve(pk.rx_wire_bytes * 8 / host.line_bps)
+        irq = host.nic_irq.interrupt(pk.rx)  # the NIC's interrupt moderation
+        if irq is not None:
+            yield irq
         if be is not None and be_rx.total:
             yield from be.run(be_rx)
         yield from vm.run(work * jitter(host), units=1.0)
