@@ -315,3 +315,22 @@ def test_interrupt_moderation_adds_latency_to_a_lone_request_only_where_it_is_st
     # ixgbe's adaptive moderation signals a request after a quiet interval at once
     assert rtt_us("sandybridge-ep-2665-2012") == pytest.approx(rtt_us("sandybridge-ep-2665-2012", nic_rx_usecs=0),
                                                               rel=1e-3)
+
+
+def test_a_paced_stream_holds_the_receive_link_only_a_frame_at_a_time_for_other_senders():
+    """A stream's frames arrive serialized by its sender's own link, so its backlog waits at the sender: a request
+    from another sender waits for the frame on the wire, not for the stream's backlog (FCFS requests queue as
+    before)."""
+    import simpy
+    from kit.sim.devices import Device
+    env = simpy.Environment()
+    link = Device(env, "nic.rx")
+    frame = 1538 * 8 / 1e9
+    assert link.book_paced(4e-3) == pytest.approx(4e-3)  # four half-window batches, back to back
+    assert link.book_paced(1e-3) == pytest.approx(5e-3)  # paced flows follow each other
+    assert link.book(2e-6, frame) == pytest.approx(frame + 2e-6)  # a request interleaves after one frame
+    fcfs = Device(env, "nic.tx")
+    fcfs.book(4e-3)
+    assert fcfs.book(2e-6) == pytest.approx(4e-3 + 2e-6)  # a local FIFO (the transmit qdisc) holds it behind
+    # busy time up to 1 ms: the paced flow's first millisecond and the request
+    assert link.busy_until(1e-3) == pytest.approx(1e-3 + 2e-6)

@@ -16,32 +16,54 @@ class Device:
     Because service is FCFS and its time is known on arrival, a request's completion time is computed when it
     arrives (it starts when the earliest server frees up), so each request costs one event instead of a
     resource's request, hold and release.
+
+    A receive link also carries paced flows (:meth:`book_paced`): a bulk stream whose sender's own link serializes
+    its frames at this link's rate, so that its backlog waits at the sender; another sender's frames interleave
+    with the stream's and wait for the frame on the wire, not for the stream's backlog (``frame_s`` of
+    :meth:`book`).
     """
 
     def __init__(self, env: simpy.Environment, name: str, servers: int = 1) -> None:
         self.env, self.name = env, name
         self.free_at = [0.0] * servers
+        self.paced_until = 0.0
         self.busy = 0.0
         self.served = 0
         self.servers = servers
 
-    def serve(self, seconds: float):
+    def serve(self, seconds: float, frame_s: float = 0.0):
         """Serve one request of ``seconds`` (a generator for ``yield from``): returns when it is done."""
-        yield self.env.timeout(self.book(seconds))
+        yield self.env.timeout(self.book(seconds, frame_s))
 
-    def book(self, seconds: float) -> float:
-        """Queue one request of ``seconds``; how long from now until it is done."""
+    def serve_paced(self, seconds: float):
+        """Carry ``seconds`` of a paced flow (a generator for ``yield from``): returns when it is done."""
+        yield self.env.timeout(self.book_paced(seconds))
+
+    def book(self, seconds: float, frame_s: float = 0.0) -> float:
+        """Queue one request of ``seconds``; how long from now until it is done. With ``frame_s``, a paced flow
+        on the link delays it by the frame on the wire."""
         now = self.env.now
         k = min(range(self.servers), key=self.free_at.__getitem__) if self.servers > 1 else 0
         start = max(now, self.free_at[k])
+        if frame_s and now < self.paced_until:
+            start = max(start, now + frame_s)
         self.free_at[k] = start + seconds
+        self.busy += seconds
+        self.served += 1
+        return start + seconds - now
+
+    def book_paced(self, seconds: float) -> float:
+        """Carry ``seconds`` of a paced flow, after the paced flows before it; how long from now until done."""
+        now = self.env.now
+        start = max(now, self.paced_until)
+        self.paced_until = start + seconds
         self.busy += seconds
         self.served += 1
         return start + seconds - now
 
     def busy_until(self, t: float) -> float:
         """Busy time counted up to ``t`` (service booked past the horizon is excluded)."""
-        return self.busy - sum(max(0.0, f - t) for f in self.free_at)
+        return self.busy - sum(max(0.0, f - t) for f in self.free_at) - max(0.0, self.paced_until - t)
 
 
 class InterruptModeration:

@@ -244,7 +244,8 @@ def _tx_batch(host, g, npkts, nbytes, wire_bytes, outstanding):
 def _rx_batch(host, g, npkts, nbytes, wire_bytes, guest, outstanding, cpus=None):
     c, vm = g.cost, g.vm
     yield host.env.timeout(host.wire_s)
-    yield from host.nic_rx.serve(wire_bytes * 8 / host.line_bps)
+    # the sender's own link paces the stream: other senders' frames interleave with it on the receive link
+    yield from host.nic_rx.serve_paced(wire_bytes * 8 / host.line_bps)
     be = host.backend(c.backend_name("net"), g.i)
     work = c.stream_backend("rx", npkts)
     if be is not None and work.total:
@@ -268,13 +269,14 @@ def client(host, c: int, g):
     be_rx, be_tx = cost.request_backend("rx"), cost.request_backend("tx")
     be = host.backend(cost.backend_name("net"), i)
     u = g.wl.per_unit
+    frame_s = cost.wire_bytes(1, cost.payload) * 8 / host.line_bps  # a full frame on the receive link
     while True:
         if p.think_us:
             yield env.timeout(host.rng.exponential(p.think_us * 1e-6))
         t0 = env.now
         token = request_started(host, g, t0)
         yield env.timeout(host.wire_s)
-        yield from host.nic_rx.serve(pk.rx_wire_bytes * 8 / host.line_bps)
+        yield from host.nic_rx.serve(pk.rx_wire_bytes * 8 / host.line_bps, frame_s)
         irq = host.nic_irq.interrupt(pk.rx)  # the NIC's interrupt moderation
         if irq is not None:
             yield irq
