@@ -108,24 +108,27 @@ side_by_side(report)
 # %%
 rows = report.rows.set_index("id")
 assert report.test_ids == ["probe:inl_from_kernel", "probe:inl_from_user"]
-assert round(rows.loc["probe:inl_from_kernel", "rel_error"], 2) == 0.09
-assert round(rows.loc["probe:inl_from_user", "rel_error"], 2) == 0.40
+assert round(rows.loc["probe:inl_from_kernel", "rel_error"], 2) == 1.54
+assert round(rows.loc["probe:inl_from_user", "rel_error"], 2) == 0.44
 assert rows.loc[report.test_ids, "inside"].all()
-assert round(rows.loc["probe:kick_loop", "rel_error"], 2) == -0.66 and not rows.loc["probe:kick_loop", "inside"]
+assert round(rows.loc["probe:kick_loop", "rel_error"], 2) == -0.39 and rows.loc["probe:kick_loop", "inside"]
 fitted = report.params.set_index("parameter")
 assert fitted.loc["exit_roundtrip_cycles", "status"] == "fitted"
 assert fitted.loc["exit_roundtrip_cycles", "high"] / fitted.loc["exit_roundtrip_cycles", "low"] > 100
 
 # %% [markdown]
-# **What the example says.** The two held-out microbenchmarks are predicted within their intervals: a read of the
-# in-kernel PIC's port 9% above its measurement, and a read that exits to this monitor 40% above. The intervals
-# are wide: the fit rows barely tell the exit round trip from the hypervisor's cycles per instruction (the exit's
-# interval spans more than a factor of 100), because under PVM every exit costs tens of thousands of cycles and
-# the model's path lengths differ between the rows by a few hundred instructions only.
+# **What the example says.** The two held-out microbenchmarks are predicted within their intervals, but not
+# closely: a read of the in-kernel PIC's port 2.5 times its measurement, and a read that exits to this monitor 44%
+# above. The intervals are wide: the fit rows barely tell the exit round trip from the hypervisor's cycles per
+# instruction (the exit's interval spans more than a factor of 100; its best value is a few cycles, which puts
+# every exit's cost in its path length at about 70 cycles an instruction), because under PVM every exit costs
+# tens of thousands of cycles and the model's paths differ between the rows by a few thousand instructions only.
+# Charged by path length, the PIC read is overcharged: on the base profile the model's read costs 4,120 cycles,
+# two and a half times its port write's 1,640, where PVM measures the two about alike (125,000 and 133,000).
 #
 # The unit of work (`probe:kick_loop`: 405 instructions timed natively, then one write to an in-kernel device
-# port) is predicted at a third of its measured cost, outside the interval. The model's KVM completes an OUT to
-# an in-kernel device on its fast port-I/O path, without emulating the instruction; PVM emulates it (its
-# `outl_to_kernel` costs 4.8 times its hypercall). That is a mechanism the model does not have for this kind of
-# KVM, and the check says so rather than a fit absorbing it. On a machine with VT-x or AMD-V, run this notebook
-# there: the live cells above repeat the loop on it.
+# port) is predicted at about three fifths of its measured cost, just inside the wide interval. The model's KVM
+# completes an OUT to an in-kernel device on its fast port-I/O path, without emulating the instruction; PVM
+# emulates it (its `outl_to_kernel` costs 4.8 times its hypercall). That is a mechanism the model does not have
+# for this kind of KVM, and the check says so rather than a fit absorbing it. On a machine with VT-x or AMD-V,
+# run this notebook there: the live cells above repeat the loop on it.

@@ -100,3 +100,46 @@ def test_containers_against_kvm_per_workload():
                     duration=0.02, seed=1)
     rel = r.summary.set_index("hypervisor")["relative_performance"]
     assert rel["container-host"] == 1.0 > rel["container-nat"] > rel["kvm"]
+
+
+def _per_packet_steps(hw_id, io):
+    hw = kit.load_hardware(hw_id)
+    c = costing_for(hw, kit.hypervisor("container-nat", hw, io=io), kit.load_workload("netperf-rr"))
+    return c, c._per_packet().total
+
+
+def test_docker_nat_routes_each_packet_through_the_host_with_netfilter_both_ways():
+    """Docker's port mapping: each packet is routed by the host (a second IP-layer pass) with conntrack, NAT, the
+    FORWARD chain and the tables on its hooks; a plain bridge only crosses veth and the bridge."""
+    from kit.costs.containers import (BRIDGE_PKT_INSTR, CONNTRACK_PKT_INSTR, IP_FORWARD_PKT_INSTR,
+                                      IPTABLES_TABLE_INSTR, NAT_CONTAINER_TABLE_WALKS, VETH_PKT_INSTR)
+    c, bridge = _per_packet_steps("sandybridge-ep-2665-2012", "veth-bridge")
+    _, nat = _per_packet_steps("sandybridge-ep-2665-2012", "veth-nat")
+    cpi = c.cpi
+    assert bridge == pytest.approx((VETH_PKT_INSTR[0] + BRIDGE_PKT_INSTR[0]) * cpi)
+    assert nat - bridge > (IP_FORWARD_PKT_INSTR[0] + 2 * CONNTRACK_PKT_INSTR[0]) * cpi
+    # a kernel of 2017 or later runs netfilter's hooks per namespace: none in the container's own
+    _, nat_2017 = _per_packet_steps("skylake-sp-2017", "veth-nat")
+    k = kit.load_hardware("skylake-sp-2017").val("kernel_cpi")
+    assert nat / cpi - nat_2017 / k == pytest.approx(CONNTRACK_PKT_INSTR[0]
+                                                     + NAT_CONTAINER_TABLE_WALKS[0] * IPTABLES_TABLE_INSTR[0])
+    # a round trip of TCP_RR crosses the path twice, the request in and the response out
+    hw = kit.load_hardware("sandybridge-ep-2665-2012")
+    wl = kit.load_workload("netperf-rr")
+    nat_c = costing_for(hw, kit.hypervisor("container-nat", hw), wl)
+    host_c = costing_for(hw, kit.hypervisor("container-host", hw), wl)
+    assert nat_c.request_guest().total - host_c.request_guest().total == pytest.approx(2 * nat)
+
+
+def test_nat_work_on_a_bulk_stream_is_per_segment_with_offloads_and_per_frame_without():
+    hw = kit.load_hardware("sandybridge-ep-2665-2012")
+    wl = kit.load_workload("ttcp")
+    with_off = costing_for(hw, kit.hypervisor("container-nat", hw), wl)
+    without = costing_for(hw, kit.hypervisor("container-nat", hw, offload="none"), wl)
+    nat = with_off._per_packet().total
+
+    def net(c):
+        return c.stream_guest("tx", 45).cycles.get("container network", 0.0)
+    # offloads: one 64 KiB segment and the far end's ACKs (one per merged 16 frames); none: 45 frames, 22.5 ACKs
+    assert net(with_off) == pytest.approx(nat * (1 + 3))
+    assert net(without) == pytest.approx(nat * (45 + 22.5))

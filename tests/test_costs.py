@@ -48,8 +48,10 @@ def test_type1_vs_type2_on_arm_and_vhe_shrinks_the_gap():
 
 def test_userspace_exit_costs_more_than_kernel():
     hw = kit.load_hardware("sandybridge-ep-2012")
-    m = kit.hypervisor("kvm", hw)
+    m = kit.hypervisor("kvm", hw, release="2012")  # kvm-unit-tests 2012: about 13,000 cycles more
     assert _cycles("inl_from_qemu", hw, m) > _cycles("inl_from_kernel", hw, m) + 10000
+    now = kit.hypervisor("kvm", hw)  # the run loop's return and re-entry and QEMU's dispatch, still thousands
+    assert _cycles("inl_from_qemu", hw, now) > _cycles("inl_from_kernel", hw, now) + 2000
 
 
 def test_bt_cr8_write_is_cheaper_than_native_for_the_documented_reason():

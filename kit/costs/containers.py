@@ -4,10 +4,14 @@ A container is a group of processes in namespaces and cgroups on the host kernel
 native (no exits, one-dimensional page walks). What it adds is kernel work on two paths:
 
 - network: unless it shares the host's stack (``--net=host``), each packet crosses a veth pair (the transmit of
-  one end re-enters the receive path of the other namespace) and the host's Linux bridge; with Docker's port
-  mapping, each packet is also tracked by conntrack, rewritten by NAT and filtered by the FORWARD chain that
-  br_netfilter applies to bridged traffic, and each new connection is set up in conntrack and matched against
-  the nat table's rules;
+  one end re-enters the receive path of the other namespace) and the host's Linux bridge. With Docker's port
+  mapping (NAT) the host also routes each packet between its NIC and the bridge: a second pass of the IP layer
+  (receive, route lookup, forward, output), with netfilter on every hook it passes, both ways: conntrack looks the
+  connection up and tracks its TCP state in the host's namespace and again in the container's (Linux before 4.10
+  registered netfilter's hooks for every namespace at once), NAT rewrites the destination of requests (DNAT) and
+  the source of replies (the reverse mapping), the FORWARD chain filters through Docker's rules, and every
+  iptables table on those hooks is walked; each new connection is set up in conntrack and matched against the nat
+  table's rules;
 - storage: files in the image live on a union file system (overlayfs, AUFS) that resolves each operation
   through its layers and copies a lower file up to the writable layer on its first write; a volume (a
   bind-mounted host directory) is the native path.
@@ -19,6 +23,8 @@ profile's ``kernel_cpi``.
 from __future__ import annotations
 
 __all__ = ["VETH_PKT_INSTR", "BRIDGE_PKT_INSTR", "CONNTRACK_PKT_INSTR", "NAT_PKT_INSTR", "FORWARD_FILTER_PKT_INSTR",
+           "IP_FORWARD_PKT_INSTR", "IPTABLES_TABLE_INSTR", "GLOBAL_NETFILTER_HOOKS_UNTIL", "NAT_HOST_TABLE_WALKS",
+           "NAT_CONTAINER_TABLE_WALKS",
            "CONNECTION_SETUP_INSTR", "OVERLAY_OP_INSTR", "COPY_UP_INSTR_PER_KB"]
 
 VETH_PKT_INSTR = (800, "estimated, because a veth transmit hands the packet to its peer (veth_xmit, "
@@ -31,8 +37,28 @@ CONNTRACK_PKT_INSTR = (900, "estimated, because nf_conntrack_in hashes the packe
                             "and updates the TCP state under a lock, on every packet; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
 NAT_PKT_INSTR = (400, "estimated, because nf_nat_packet rewrites the address and port of a tracked connection "
                       "and updates the checksums incrementally; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
-FORWARD_FILTER_PKT_INSTR = (600, "estimated, because br_netfilter makes bridged packets traverse iptables, and "
-                                 "Docker's FORWARD chain holds a handful of rules; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
+FORWARD_FILTER_PKT_INSTR = (600, "estimated, because a routed packet traverses the filter table's FORWARD chain, "
+                                 "where Docker's rules (DOCKER, DOCKER-ISOLATION, the established-connection accept) "
+                                 "are matched one by one; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")
+IP_FORWARD_PKT_INSTR = (2500, "estimated, because routing a packet through the host (ip_rcv, the FIB lookup of "
+                              "ip_route_input, ip_forward, ip_output and the neighbour output to the bridge) is the IP "
+                              "layer of a receive and a send, about 2.5 k instructions; plausible 1500-4000 because the "
+                              "IP layer's path read from the code may be off by half either way")
+IPTABLES_TABLE_INSTR = (200, "estimated, because walking one iptables table on a hook (ipt_do_table: the hook's "
+                             "chain, its policy, the standard target) costs a couple of hundred instructions even "
+                             "when no rule matches; plausible 100-400 because a table's walk read from the code may be off "
+                             "by a factor of two either way")
+GLOBAL_NETFILTER_HOOKS_UNTIL = (2017, "Linux before 4.10 (February 2017) registered netfilter's hooks for every "
+                                       "network namespace at once (per-namespace hooks came with Florian Westphal's "
+                                       "series in 4.10), so a loaded nf_conntrack and iptables also ran in the "
+                                       "container's namespace; the kit takes a profile's host to run a kernel of its "
+                                       "year")
+NAT_HOST_TABLE_WALKS = (6, "the iptables tables a routed packet walks in the host's namespace besides the FORWARD "
+                           "filter: raw, mangle and nat on PREROUTING, mangle on FORWARD, mangle and nat on "
+                           "POSTROUTING")
+NAT_CONTAINER_TABLE_WALKS = (4, "the tables a packet walks in the container's namespace where the hooks are global: "
+                                "raw, mangle and nat on PREROUTING and mangle on INPUT (or raw, mangle and nat on "
+                                "OUTPUT and mangle on POSTROUTING the other way)")
 CONNECTION_SETUP_INSTR = (6000, "estimated, because the first packet of a connection allocates and confirms a "
                                 "conntrack entry and walks the nat table's PREROUTING and DOCKER chains to find its "
                                 "DNAT rule; plausible 0.5-2x because an instruction count read from the code, with no measurement of it, may be off by a factor of two either way: reading misses branches taken, locks and cache misses, or counts work the common case skips")

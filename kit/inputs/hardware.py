@@ -100,6 +100,15 @@ class Features(BaseModel):
     la57: Bool = Field(False, description="5-level paging available")
     iommu: Literal["none", "vt-d", "amd-vi", "smmu"] = Field("none", description="IOMMU for DMA remapping and device assignment")
     sriov: Bool = Field(False, description="an SR-IOV capable NIC")
+    tso: Bool = Field(False, description="the NIC cuts TCP segments of up to 64 KiB into frames (TSO/LSO); without "
+                                         "it software does, just above the driver (GSO)")
+    lro: Bool = Field(False, description="the NIC merges a flow's received frames (LRO, RSC); off where the host "
+                                         "bridges or routes, where software merges them (GRO)")
+    adaptive_moderation: Bool = Field(False, description="the NIC driver adapts its receive interrupt moderation to "
+                                                         "the traffic (Intel's dynamic ITR, mlx5's DIM): interrupts "
+                                                         "at most params.nic_rx_usecs apart at request rates; "
+                                                         "without it the timer of nic_rx_usecs runs from each "
+                                                         "first unsignalled frame")
     meltdown: Bool = Field(False, description="speculates past faulting kernel loads (needs page-table isolation)")
     l1tf: Bool = Field(False, description="L1 terminal fault: a hypervisor flushes the L1 data cache on VM entry")
     ple: Bool = Field(False, description="pause-loop exiting (Intel PLE, AMD pause filter, ARM WFE trapping): a "
@@ -118,6 +127,9 @@ UNMODELLED_FEATURES = {
 
 #: The optional parameters of the memory system, NUMA and SMT (read by kit.sim.memory and kit.sim.numa).
 PARAM_DOCS_EXTRA = {
+    "nic_rx_usecs": "receive interrupt moderation (us): a static timer from the first unsignalled frame (unless "
+                    "nic_rx_frames_per_irq frames come first), or with features.adaptive_moderation the shortest "
+                    "interval between interrupts in the driver's latency setting; absent: an interrupt per arrival",
     "numa_nodes": "memory nodes (memory controllers with their own DIMMs); 1 for a front-side-bus machine",
     "mem_channels": "DRAM channels per memory node",
     "mem_mts": "DRAM transfer rate per channel (MT/s; 8 bytes per transfer)",
@@ -170,6 +182,8 @@ class Params(BaseModel):
     nic_tx_frames_per_irq: Quantity
     disk_service_ms: Quantity
     disk_mbps: Quantity
+    # receive interrupt moderation by time (optional: without it, interrupts follow the frame count alone)
+    nic_rx_usecs: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["nic_rx_usecs"])
     # the memory system, NUMA and SMT (optional: a profile without them runs without those mechanisms, and the
     # run's resolutions say so)
     numa_nodes: Quantity | None = Field(None, description=PARAM_DOCS_EXTRA["numa_nodes"])

@@ -20,10 +20,12 @@ from ..errors import HvkitError
 from .coerce import to_bool
 from .hardware import Hardware, load_hardware
 from .parts import (ARCH, BACKENDS, BEST_INTERRUPTS, CPU, DEVICE_MODEL, DMA_REMAP, FAMILY, INTERRUPTS, IO, MEMORY,
-                    MITIGATIONS, NESTED, PAGES, STORAGE, ArchPart, Backend, CpuPart, DmaRemapPart, FamilyPart,
-                    InterruptPart, IoPart, MemoryPart, MitigationPart, NestedPart, PagePart, StoragePart, meanings)
+                    MITIGATIONS, NESTED, OFFLOAD, PAGES, STORAGE, ArchPart, Backend, CpuPart, DmaRemapPart, FamilyPart,
+                    InterruptPart, IoPart, MemoryPart, MitigationPart, NestedPart, OffloadPart, PagePart, StoragePart,
+                    meanings)
 
-__all__ = ["Mode", "PARTS", "PRESETS", "hypervisor", "list_hypervisors", "CONTAINER_IO", "l0_io", "page_levels_saved"]
+__all__ = ["Mode", "PARTS", "PRESETS", "hypervisor", "list_hypervisors", "CONTAINER_IO", "l0_io", "page_levels_saved",
+           "GSO_YEAR", "GRO_YEAR"]
 
 #: Allowed values of each part, with a one-line meaning (what each value does is in :mod:`kit.inputs.parts`).
 PARTS: dict[str, dict[str, str]] = {
@@ -75,6 +77,7 @@ PARTS: dict[str, dict[str, str]] = {
                    "skew threshold is co-stopped until the sibling runs",
     },
     "storage": meanings(STORAGE),
+    "offload": meanings(OFFLOAD),
 }
 
 #: I/O paths of a container's network namespace
@@ -106,6 +109,8 @@ class Mode:
     nested: str = "none"
     #: a container's file system (overlay, volume); "native" otherwise
     storage: str = "native"
+    #: segmentation offloads of the stacks (none, gso, gro); "auto" until resolved by the release and the profile
+    offload: str = "gro"
     #: guest synchronization under contention (kit.sim.locks): spinlock kind, pause-loop exits, TLB flushes, IPI
     #: yield, co-scheduling
     spinlocks: str = "spin"
@@ -169,6 +174,10 @@ class Mode:
         return STORAGE[self.storage]
 
     @property
+    def offload_part(self) -> OffloadPart:
+        return OFFLOAD[self.offload]
+
+    @property
     def is_nested(self) -> bool:
         """This mode's hypervisor (L1) runs as a guest of another (L0)."""
         return self.nested != "none"
@@ -204,7 +213,8 @@ class Mode:
 
 
 _BASE = dict(release="current", mitigations="none", dma_remap="off", guest_page="4K", host_page="4K", nested="none",
-             storage="native", spinlocks="auto", pause_exit="auto", tlb_flush="auto", ipi_yield="auto", cosched="none")
+             storage="native", offload="auto", spinlocks="auto", pause_exit="auto", tlb_flush="auto", ipi_yield="auto",
+             cosched="none")
 #: The guest-synchronization parts resolved per CPU and release (the "auto" value of presets)
 SYNC_PARTS = ("spinlocks", "pause_exit", "tlb_flush", "ipi_yield")
 
@@ -272,8 +282,8 @@ def _check_part(key: str, value: Any, where: str) -> None:
     if key not in PARTS:
         raise HvkitError("unknown hypervisor part", where=where, field=key, value=key,
                          allowed=list(PARTS) + ["shadow_cache"])
-    if value not in PARTS[key] and not (key == "interrupts" and value == "best") and not (key in SYNC_PARTS
-                                                                                           and value == "auto"):
+    if value not in PARTS[key] and not (key == "interrupts" and value == "best") and not (
+            key in (*SYNC_PARTS, "offload") and value == "auto"):
         raise HvkitError("not a known value", where=where, field=key, value=value, allowed=list(PARTS[key]))
 
 
@@ -308,6 +318,7 @@ def hypervisor(name: str, hardware: Hardware | str | None = None, **overrides: A
     if isinstance(hardware, str):
         hardware = load_hardware(hardware)
     notes: list[str] = []
+    _resolve_offload(parts, hardware, notes, where)
     if hardware is not None:
         _resolve(name, parts, explicit, hardware, notes, where)
     elif parts["interrupts"] == "best":
@@ -348,6 +359,30 @@ def _resolve_sync(p: dict, hw: Hardware | None, explicit: set, where: str) -> No
     if p["pause_exit"] == "ple" and not can_ple:
         _refuse("pause-loop exits need a hardware-virtualized CPU (hvm, pvh) whose profile has features.ple", where,
                 "pause_exit", "ple", ["off"])
+
+
+#: When the Linux stacks (of guests, hosts and driver domains) gained segmentation offloads; the kit takes a profile's
+#: guests and host to run kernels of its year (as for the guest's timer, kit.costs.interrupt_events)
+GSO_YEAR = (2006, "Linux 2.6.18 (September 2006): generic segmentation offload (Herbert Xu's GSO): TCP builds segments "
+                  "of up to 64 KiB that a TSO NIC, or software just above a driver without TSO, cuts into frames; "
+                  "Xen 3.0's netfront and netback pass them (feature-gso-tcpv4)")
+GRO_YEAR = (2009, "Linux 2.6.29 (March 2009): generic receive offload (GRO) merges a flow's frames into segments in "
+                  "the driver's NAPI poll before the stack")
+
+
+def _resolve_offload(p: dict, hw: Hardware | None, notes: list, where: str) -> None:
+    """Segmentation offloads left "auto": what the release's software and the profile's era of Linux have (GSO from
+    2006, GRO from 2009; Xen 1.0 and VMware Workstation 3.2, ``release=2003``, moved every frame). An offload asked
+    for under release 2003 is refused: those VMMs and their Linux 2.4 guests had none."""
+    if p["offload"] == "auto":
+        year = hw.year if hw is not None else GRO_YEAR[0]
+        p["offload"] = ("none" if p["release"] == "2003" or year < GSO_YEAR[0] else
+                        "gso" if year < GRO_YEAR[0] else "gro")
+        if hw is not None:
+            notes.append(f"segmentation offloads: {p['offload']} ({OFFLOAD[p['offload']].meaning})")
+    elif p["offload"] != "none" and p["release"] == "2003":
+        _refuse("release 2003 (Xen 1.0, VMware Workstation 3.2 and their Linux 2.4 guests) had no segmentation "
+                "offload", where, "offload", p["offload"], ["none"])
 
 
 def _refuse(msg: str, where: str, field_: str, value: Any, allowed: Any) -> NoReturn:

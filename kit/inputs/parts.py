@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["CpuPart", "MemoryPart", "IoPart", "InterruptPart", "ArchPart", "FamilyPart", "MitigationPart",
-           "DmaRemapPart", "PagePart", "NestedPart", "StoragePart", "Backend", "CPU", "MEMORY", "IO", "INTERRUPTS",
-           "ARCH", "FAMILY", "MITIGATIONS", "DMA_REMAP", "PAGES", "NESTED", "STORAGE", "BACKENDS", "DEVICE_MODEL",
+           "DmaRemapPart", "PagePart", "NestedPart", "StoragePart", "OffloadPart", "Backend", "CPU", "MEMORY", "IO",
+           "INTERRUPTS", "ARCH", "FAMILY", "MITIGATIONS", "DMA_REMAP", "PAGES", "NESTED", "STORAGE", "OFFLOAD",
+           "BACKENDS", "DEVICE_MODEL",
            "BEST_INTERRUPTS", "backend_named",
            "meanings"]
 
@@ -101,6 +102,17 @@ class IoPart:
     nat: bool = False
     #: the backend entity of network and of disk I/O (None: no backend; DEVICE_MODEL: the family's device model)
     backends: tuple[str | None, str | None] = (None, None)
+    #: the virtual NIC takes segments of up to 64 KiB from the guest's stack (virtio-net's HOST_TSO4, netfront's GSO,
+    #: netvsc's LSO, the e1000's TSO context descriptors, a veth pair's GSO); False: MTU frames (the Lance)
+    guest_tso: bool = False
+    #: the device model cuts the guest's segments into frames in software and moves frames (QEMU's e1000, xmit_seg)
+    device_segments: bool = False
+    #: the backend hands the guest merged segments (virtio-net's GUEST_TSO4 with mergeable receive buffers,
+    #: netfront's receive GSO, a veth pair); False: the guest receives MTU frames (and merges them itself with GRO)
+    guest_rx_segments: bool = False
+    #: the host bridges or routes the traffic (a Linux bridge, a virtual switch, IP forwarding for NAT), which turns
+    #: the NIC's hardware LRO off (Linux dev_disable_lro): the host merges received frames in software (GRO) instead
+    bridges: bool = False
 
     @property
     def host_driver(self) -> bool:
@@ -263,6 +275,23 @@ class StoragePart:
 
 
 @dataclass(frozen=True)
+class OffloadPart:
+    """Segmentation offloads of the software stacks: whether packets move as segments of up to 64 KiB or as frames.
+
+    What each layer does with segments is the I/O path's (:class:`IoPart`) and the NIC's (``features.tso``,
+    ``features.lro``); this part is the stacks' era: Linux 2.4 moved every MTU frame through the whole stack.
+    """
+
+    name: str
+    meaning: str
+    #: transmit: the stack builds segments of up to 64 KiB (TSO/GSO) that the NIC, or software just above its
+    #: driver, cuts into frames
+    segments_tx: bool = False
+    #: receive: the driver merges the frames of a flow into segments before the stack (GRO; the NIC's LRO)
+    merges_rx: bool = False
+
+
+@dataclass(frozen=True)
 class Backend:
     """An entity that serves guests' I/O: how results name it, whether every VM shares it, how many threads."""
 
@@ -319,25 +348,33 @@ MEMORY: dict[str, MemoryPart] = _table(
 )
 
 IO: dict[str, IoPart] = _table(
-    IoPart("native", "the guest drives the device", drives_device=True, host_stack=True),
+    IoPart("native", "the guest drives the device", drives_device=True, host_stack=True, guest_tso=True,
+           guest_rx_segments=True),
     IoPart("emulated", "emulated device registers (e1000, IDE)", register_emulation=True,
-           backends=(DEVICE_MODEL, DEVICE_MODEL)),
+           backends=(DEVICE_MODEL, DEVICE_MODEL), guest_tso=True, device_segments=True, bridges=True),
     IoPart("pv-split", "split driver: frontend in the guest, backend in a driver domain", split_driver=True,
-           backends=("dom0", "dom0")),
-    IoPart("virtio", "virtio with the backend in the userspace device model", virtio=True, backends=("qemu", "qemu")),
+           backends=("dom0", "dom0"), guest_tso=True, guest_rx_segments=True, bridges=True),
+    IoPart("virtio", "virtio with the backend in the userspace device model", virtio=True, backends=("qemu", "qemu"),
+           guest_tso=True, guest_rx_segments=True, bridges=True),
     IoPart("vhost", "virtio with an in-kernel vhost backend", virtio=True, kernel_backend=True,
-           backends=("vhost", "qemu")),
+           backends=("vhost", "qemu"), guest_tso=True, guest_rx_segments=True, bridges=True),
     # Firecracker (docs/design.md, "Machine Model"; Agache et al., NSDI 2020, section 3): virtio-mmio net and block
-    # devices, backed by a tap device and a file on the host, emulated by the VMM thread; no PCI bus, no vhost
+    # devices, backed by a tap device and a file on the host, emulated by the VMM thread; no PCI bus, no vhost. Its
+    # virtio-net offers the guest TSO and checksum offload and takes segments from the tap (the net device's
+    # advertised VIRTIO_NET_F_GUEST_TSO4/HOST_TSO4 features, as recalled); the host routes the tap's traffic (NAT)
     IoPart("virtio-mmio", "virtio-mmio net and block devices without PCI, served by a microVM's VMM thread in user "
-                          "space (Firecracker)", virtio=True, mmio_transport=True, backends=("vmm", "vmm")),
+                          "space (Firecracker)", virtio=True, mmio_transport=True, backends=("vmm", "vmm"),
+           guest_tso=True, guest_rx_segments=True, bridges=True),
     IoPart("sriov", "SR-IOV virtual function assigned through an IOMMU (through both levels when nested)",
-           drives_device=True, assigned=True),
-    IoPart("hosted", "I/O forwarded to the host OS by a hosted VMM", host_forwarding=True, backends=("host", "host")),
-    IoPart("vmbus", "synthetic devices over VMBus to the root partition", vmbus=True, backends=("root", "root")),
-    IoPart("veth-bridge", "container: a veth pair into the host's Linux bridge", host_stack=True, veth=True),
+           drives_device=True, assigned=True, guest_tso=True),
+    IoPart("hosted", "I/O forwarded to the host OS by a hosted VMM", host_forwarding=True, backends=("host", "host"),
+           bridges=True),
+    IoPart("vmbus", "synthetic devices over VMBus to the root partition", vmbus=True, backends=("root", "root"),
+           guest_tso=True, bridges=True),
+    IoPart("veth-bridge", "container: a veth pair into the host's Linux bridge", host_stack=True, veth=True,
+           guest_tso=True, guest_rx_segments=True, bridges=True),
     IoPart("veth-nat", "container: veth and bridge with iptables NAT and connection tracking (Docker port mapping)",
-           host_stack=True, veth=True, nat=True),
+           host_stack=True, veth=True, nat=True, guest_tso=True, guest_rx_segments=True, bridges=True),
 )
 
 INTERRUPTS: dict[str, InterruptPart] = _table(
@@ -438,6 +475,16 @@ STORAGE: dict[str, StoragePart] = _table(
     StoragePart("overlay", "container: a union file system over the image layers (overlayfs, AUFS), copy-up on first "
                            "write", union_layers=True),
     StoragePart("volume", "container: a bind-mounted host directory (a Docker volume)"),
+)
+
+OFFLOAD: dict[str, OffloadPart] = _table(
+    OffloadPart("none", "every layer moves MTU-sized frames: no TSO/GSO, no GRO/LRO (Linux 2.4, Xen 1.0, VMware "
+                        "Workstation 3.2)"),
+    OffloadPart("gso", "TSO/GSO on transmit (segments of up to 64 KiB through the path, cut into frames by the NIC or "
+                       "just above its driver); received frames each run the stack (Linux 2.6.18 to 2.6.28)",
+                segments_tx=True),
+    OffloadPart("gro", "TSO/GSO on transmit and GRO/LRO on receive: frames merged into segments at the driver "
+                       "(Linux 2.6.29 on)", segments_tx=True, merges_rx=True),
 )
 
 #: The backend entities, by the name an I/O path or a family gives them

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import simpy
 
-from .net_costs import SEGMENTS_PER_ACK
+from .net_costs import RX_FLOW_CPUS, SEGMENTS_PER_ACK, TCP_WINDOW_BATCHES
 from .entities import Item
 from .work import Work
 
@@ -23,9 +23,6 @@ __all__ = ["start", "blocks", "ChainedCpuThread", "ChainedWrite", "request_start
 UNIT_WORK_CV = (0.3, "estimated, because per-request and per-compilation work varies by tens of percent around its mean in profiles of these benchmarks; fixed because it shapes the sampling noise of a unit's work, which the replications' interval measures, not the expected value")
 #: Guest work per scheduled item for CPU-bound threads: short units are batched to about this much
 ITEM_TARGET_S = (1e-3, "estimated, because a millisecond is short against scheduler slices (0.75-30 ms) and long against the events it replaces; fixed because it is a setting of the simulation's method (its batching or tick), not a property of the system, so it is no source of model uncertainty")
-#: A stream is simulated in batches of half a TCP window, two in flight; within a batch the NIC's interrupts follow
-#: its coalescing (Costing.stream_guest) and a backend drains its ring once per batch
-TCP_WINDOW_BATCHES = (2, "estimated, because a sender keeps its window full with two half-window batches in flight, and a backend woken for a batch drains the whole ring before it sleeps again; fixed because it is a setting of the simulation's method (its batching or tick), not a property of the system, so it is no source of model uncertainty")
 
 
 def jitter(host, k: int = 1) -> float:
@@ -246,13 +243,13 @@ def _disk_service(host, g, ops: int):
 
 
 def stream(host, g):
-    """One bulk TCP stream under its window: batches of half a window, transmit or receive (a workload's
-    ``streams`` run side by side, each with its own window, all on the VM's vCPUs and its I/O path)."""
+    """Bulk transfer under a TCP window: batches of half a window (or of one segment, several in flight, where the
+    stack builds segments: Costing.stream_plan), transmit or receive (a workload's ``streams`` run side by side,
+    each with its own window, all on the VM's vCPUs and its I/O path)."""
     env, c, p, vm = host.env, g.cost, g.wl.params, g.vm
-    seg = c.payload
-    batch = max(1, int(p.window_kb * 1024 / TCP_WINDOW_BATCHES[0] // seg))
-    outstanding = simpy.Container(env, init=TCP_WINDOW_BATCHES[0], capacity=TCP_WINDOW_BATCHES[0])
-    nbytes = batch * seg
+    batch, in_flight = c.stream_plan()
+    outstanding = simpy.Container(env, init=in_flight, capacity=in_flight)
+    nbytes = batch * c.payload
     wire_bytes = c.wire_bytes(batch, nbytes)
     guest = c.stream_guest(p.direction, batch)
     if p.direction == "tx":
@@ -261,9 +258,11 @@ def stream(host, g):
             yield from vm.run(guest * jitter(host), units=batch)
             env.process(_tx_batch(host, g, batch, nbytes, wire_bytes, outstanding))
     else:
+        # one flow's receive runs on RX_FLOW_CPUS CPUs at most (with two batches in flight it never waits)
+        cpus = simpy.Resource(env, capacity=RX_FLOW_CPUS[0]) if in_flight > RX_FLOW_CPUS[0] else None
         while True:
             yield outstanding.get(1)
-            env.process(_rx_batch(host, g, batch, nbytes, wire_bytes, guest, outstanding))
+            env.process(_rx_batch(host, g, batch, nbytes, wire_bytes, guest, outstanding, cpus))
 
 
 def _tx_batch(host, g, npkts, nbytes, wire_bytes, outstanding):
@@ -280,17 +279,23 @@ def _tx_batch(host, g, npkts, nbytes, wire_bytes, outstanding):
     yield outstanding.put(1)
 
 
-def _rx_batch(host, g, npkts, nbytes, wire_bytes, guest, outstanding):
+def _rx_batch(host, g, npkts, nbytes, wire_bytes, guest, outstanding, cpus=None):
     c, vm = g.cost, g.vm
     yield host.env.timeout(host.wire_s)
     if host.failures is not None:
         yield from host.failures.wait(g, "net", host.env.now)
-    yield from host.nic_rx.serve(wire_bytes * 8 / host.line_bps)
+    # the sender's own link paces the stream: other senders' frames interleave with it on the receive link
+    yield from host.nic_rx.serve_paced(wire_bytes * 8 / host.line_bps)
     be = host.backend(c.backend_name("net"), g.i)
     work = c.stream_backend("rx", npkts)
     if be is not None and work.total:
         yield from be.run(work)
-    yield from vm.run(guest * jitter(host), units=npkts)
+    if cpus is None:
+        yield from vm.run(guest * jitter(host), units=npkts)
+    else:
+        with cpus.request() as turn:
+            yield turn
+            yield from vm.run(guest * jitter(host), units=npkts)
     g.bytes_done += nbytes
     yield host.env.timeout(host.wire_s)
     yield outstanding.put(1)
@@ -304,6 +309,7 @@ def client(host, c: int, g):
     be_rx, be_tx = cost.request_backend("rx"), cost.request_backend("tx")
     be = host.backend(cost.backend_name("net"), i)
     u = g.wl.per_unit
+    frame_s = cost.wire_bytes(1, cost.payload) * 8 / host.line_bps  # a full frame on the receive link
     while True:
         if p.think_us:
             yield env.timeout(host.rng.exponential(p.think_us * 1e-6))
@@ -312,7 +318,10 @@ def client(host, c: int, g):
         yield env.timeout(host.wire_s)
         if host.failures is not None:  # the request reaches a failed path: TCP resends it until it gets through
             yield from host.failures.wait(g, "net", t0)
-        yield from host.nic_rx.serve(pk.rx_wire_bytes * 8 / host.line_bps)
+        yield from host.nic_rx.serve(pk.rx_wire_bytes * 8 / host.line_bps, frame_s)
+        irq = host.nic_irq.interrupt(pk.rx)  # the NIC's interrupt moderation
+        if irq is not None:
+            yield irq
         if be is not None and be_rx.total:
             yield from be.run(be_rx)
         yield from vm.run(work * jitter(host), units=1.0)

@@ -35,7 +35,7 @@ from ..inputs.parts import backend_named
 from ..inputs.resolve import Resolved, VmPlan
 from ..inputs.workloads import Workload
 from . import drivers
-from .devices import DISK_SERVERS, BlkbackDispatch, Device
+from .devices import DISK_SERVERS, BlkbackDispatch, Device, InterruptModeration
 from .engines import EngineChoice, contended, contended_plans, engine_for, memory_plan
 from .entities import Activity, Entity, Item
 from .fluid import FluidScheduler
@@ -356,6 +356,9 @@ class Host:
                               else None)
         self.line_bps = param("nic_gbps") * 1e9
         self.wire_s = param("nic_latency_us") * 1e-6
+        usecs = self.hw.opt("nic_rx_usecs")
+        self.nic_irq = InterruptModeration(self.env, usecs or 0.0, int(param("nic_rx_frames_per_irq")),
+                                           bool(self.hw.features.adaptive_moderation))
 
     def _add_mechanisms(self, costs: list[Costing], vcpu_pools: list[list[int]] | None, sync: bool) -> None:
         """The mechanisms that watch the scheduler and the runners: the memory system's rate effects, VM switches

@@ -11,16 +11,17 @@ container runs the native paths plus the kernel work of its network path and fil
 """
 from __future__ import annotations
 
-import math
 
 from ..costs.containers import (BRIDGE_PKT_INSTR, CONNECTION_SETUP_INSTR, CONNTRACK_PKT_INSTR, COPY_UP_INSTR_PER_KB,
-                                FORWARD_FILTER_PKT_INSTR, NAT_PKT_INSTR, OVERLAY_OP_INSTR, VETH_PKT_INSTR)
+                                FORWARD_FILTER_PKT_INSTR, GLOBAL_NETFILTER_HOOKS_UNTIL, IP_FORWARD_PKT_INSTR,
+                                IPTABLES_TABLE_INSTR, NAT_CONTAINER_TABLE_WALKS, NAT_HOST_TABLE_WALKS, NAT_PKT_INSTR,
+                                OVERLAY_OP_INSTR, VETH_PKT_INSTR)
 from ..costs.paths import Step
 from ..inputs.hardware import Hardware
 from ..inputs.modes import Mode, hypervisor, l0_io
 from ..inputs.workloads import Workload
 from .disk_costs import DiskCosts
-from .net_costs import SEGMENTS_PER_ACK, NetCosts
+from .net_costs import Flow, NetCosts
 from .work import CONTAINER_FS, CONTAINER_NET, Work
 
 __all__ = ["costing_for", "Costing", "NestedCosting", "ContainerCosting"]
@@ -52,12 +53,14 @@ class NestedCosting(Costing):
         self.l1 = Costing(hw, self.l1_mode, wl)
         self._l0: dict = {}
 
-    def _l0_net(self, npkts: float, nbytes: float, direction: str) -> Work:
-        """What L1 pays to move a batch through L0 (its kick and interrupt exits) and L0's backend work."""
-        key = ("net", npkts, nbytes, direction)
+    def _l0_net(self, flows: tuple[Flow, ...]) -> Work:
+        """What L1 pays to move a batch (``flows``) through L0 (its kick and interrupt exits) and L0's backend
+        work: L1 hands its own virtual NIC the packets its backend moved, and L0 moves them to the wire."""
+        key = ("net", flows)
         if key not in self._l0:
             l1 = self.l1
-            self._l0[key] = l1.tx_guest(npkts, nbytes) + l1.rx_guest() + l1.backend_net(npkts, nbytes, direction)
+            npkts, nbytes = sum(f.path for f in flows), sum(f.nbytes for f in flows)
+            self._l0[key] = l1.tx_guest(npkts, nbytes) + l1.rx_guest() + l1.backend_flows(flows)
         return self._l0[key]
 
     def _l0_disk(self) -> Work:
@@ -66,18 +69,19 @@ class NestedCosting(Costing):
             self._l0["disk"] = l1.disk_guest() + l1.notify() + l1.backend_disk()
         return self._l0["disk"]
 
-    def backend_net(self, npkts: float, nbytes: float, direction: str) -> Work:
-        w = super().backend_net(npkts, nbytes, direction)
-        return w + self._l0_net(npkts, nbytes, direction) if w.total > 0 else w
+    def backend_flows(self, flows: tuple[Flow, ...]) -> Work:
+        w = super().backend_flows(flows)
+        return w + self._l0_net(flows) if w.total > 0 else w
 
     def backend_disk(self) -> Work:
         w = super().backend_disk()
         return w + self._l0_disk() if w.total > 0 else w
 
-    def tx_guest(self, npkts: float, nbytes: float) -> Work:
-        w = super().tx_guest(npkts, nbytes)
+    def tx_guest(self, npkts: float, nbytes: float, frames: float | None = None) -> Work:
+        w = super().tx_guest(npkts, nbytes, frames)
         if self.inline_backend:  # the device model runs in the vCPU's thread in L1: its own I/O goes through L0
-            w = w + self._l0_net(npkts, nbytes, "tx")
+            frames = npkts if frames is None else frames
+            w = w + self._l0_net((Flow(frames, frames, nbytes=nbytes),))
         return w
 
     def disk_guest(self) -> Work:
@@ -104,30 +108,27 @@ class ContainerCosting(Costing):
                                VETH_PKT_INSTR[0] * cpi),
                           Step("Linux bridge: forward the frame", "container-net", BRIDGE_PKT_INSTR[0] * cpi)]
             if io.nat:
-                steps += [Step("conntrack: look the connection up, update its state", "container-net",
-                               CONNTRACK_PKT_INSTR[0] * cpi),
-                          Step("NAT: rewrite address and port", "container-net", NAT_PKT_INSTR[0] * cpi),
-                          Step("iptables FORWARD chain (br_netfilter)", "container-net",
-                               FORWARD_FILTER_PKT_INSTR[0] * cpi)]
+                steps += [Step("host IP layer: receive, route, forward, output to the bridge", "container-net",
+                               IP_FORWARD_PKT_INSTR[0] * cpi),
+                          Step("conntrack in the host's namespace: look the connection up, track its TCP state",
+                               "container-net", CONNTRACK_PKT_INSTR[0] * cpi),
+                          Step("NAT: rewrite address and port (DNAT in, its reverse out)", "container-net",
+                               NAT_PKT_INSTR[0] * cpi),
+                          Step("iptables FORWARD chain (Docker's rules)", "container-net",
+                               FORWARD_FILTER_PKT_INSTR[0] * cpi),
+                          Step("iptables tables on the host's other hooks", "container-net",
+                               NAT_HOST_TABLE_WALKS[0] * IPTABLES_TABLE_INSTR[0] * cpi)]
+                if self.hw.year < GLOBAL_NETFILTER_HOOKS_UNTIL[0]:  # the hooks run in the container's namespace too
+                    steps += [Step("conntrack and iptables tables in the container's namespace", "container-net",
+                                   (CONNTRACK_PKT_INSTR[0] + NAT_CONTAINER_TABLE_WALKS[0] * IPTABLES_TABLE_INSTR[0])
+                                   * cpi)]
             self._extra["pkt"] = self.work(steps)
         return self._extra["pkt"]
 
-    def _rx_packets_per_unit(self) -> float:
-        """Packets a unit of work receives (the same counts the drivers send)."""
-        wl, p = self.wl, self.wl.params
-        if wl.kind == "request":
-            return float(max(1, math.ceil(p.request_bytes / self.payload)))
-        if wl.kind == "stream":
-            return 1.0 if p.direction == "rx" else 1.0 / SEGMENTS_PER_ACK[0]
-        return 0.0
-
-    def unit(self, kb: float = 0.0) -> Work:
-        key = ("unit", kb)
+    def unit(self, kb: float = 0.0, packets: float = 1.0) -> Work:
+        key = ("unit", kb, packets)
         if key not in self._extra:
-            w = super().unit(kb)
-            rx = self._rx_packets_per_unit()
-            if rx:
-                w = w + self._per_packet() * rx
+            w = super().unit(kb, packets)
             u, cpi = self.wl.per_unit, self.cpi
             if self.mode.io_part.nat and u.connections:
                 w = w + Work.of(CONTAINER_NET, u.connections * CONNECTION_SETUP_INSTR[0] * cpi)
@@ -136,8 +137,27 @@ class ContainerCosting(Costing):
             self._extra[key] = w
         return self._extra[key]
 
-    def tx_guest(self, npkts: float, nbytes: float) -> Work:
-        return super().tx_guest(npkts, nbytes) + self._per_packet() * npkts
+    def stream_guest(self, direction: str, npkts: int) -> Work:
+        """The native stream, plus the container's network path for every packet that crosses it: the data as the
+        stack handles it (segments where offloads keep them whole through veth and the bridge) and the ACKs."""
+        key = ("stream", direction, npkts)
+        if key not in self._extra:
+            if direction == "tx":
+                data, acks = self._sends(npkts).packets, self._far_end_acks(npkts)
+            else:
+                data = self._receives(npkts).packets
+                acks = self._acks(data, npkts)
+            self._extra[key] = super().stream_guest(direction, npkts) + self._per_packet() * (data + acks)
+        return self._extra[key]
+
+    def request_guest(self) -> Work:
+        """The native request, plus the container's network path for each of its packets each way."""
+        if "request" not in self._extra:
+            pk = self.request_packets()
+            rx = self._receives(pk.rx_data).packets + pk.rx - pk.rx_data
+            tx = self._sends(pk.tx_data).packets + pk.tx - pk.tx_data
+            self._extra["request"] = super().request_guest() + self._per_packet() * (rx + tx)
+        return self._extra["request"]
 
     def disk_guest(self) -> Work:
         w = super().disk_guest()

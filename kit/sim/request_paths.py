@@ -296,6 +296,12 @@ def _walk(net: _Network, customers: list[_Customer], horizon: float) -> None:
         heap.append((cu.t0, i, i))
     heapq.heapify(heap)
     order = len(customers)
+    # the NIC's adaptive receive moderation (kit.sim.devices.InterruptModeration): a request's frames are signalled
+    # at once after a quiet interval, else at the interrupt due one interval after the last; the receive link is one
+    # first-come first-served server, so its completions come in the order they are booked here
+    rx, irq = net.host.nic_rx, net.host.nic_irq
+    delay = irq.delay if irq.adaptive else 0.0
+    last, fire = -float("inf"), -float("inf")
     while heap:
         t, _, i = heap[0]
         cu = customers[i]
@@ -351,7 +357,18 @@ def _walk(net: _Network, customers: list[_Customer], horizon: float) -> None:
         else:
             heapq.heapreplace(servers, (end, k))
         c_key(st.key0 + k * nk + slot.kind), c_scale(scale), c_arr(t), c_start(start), c_end(end)
-        t = end
+        if delay and st.device is rx:
+            now = t + (end - t)  # when the simulated run's timeout of end - t, booked at t, fires
+            t = now
+            if now >= last + delay:
+                last = now
+            elif fire > now:  # the interrupt already due takes these frames too
+                t = fire
+            else:  # armed now: it fires after last - now, as a timeout of that length does
+                last = max(last + delay, now)
+                fire = t = now + (last - now)
+        else:
+            t = end
         pos += 1
         n = len(slots)
         while pos < n and slots[pos].station is None:  # the wire back
@@ -608,7 +625,8 @@ def evaluate(host: Any) -> int:
     net = _Network(host)
     customers = _customers(net)
     net.seal()
-    if not (len(customers) == 1 and _single(net, customers[0], host.duration)):
+    moderated = host.nic_irq.adaptive and host.nic_irq.delay > 0  # the walk follows the interrupts' timing
+    if moderated or not (len(customers) == 1 and _single(net, customers[0], host.duration)):
         _walk(net, customers, host.duration)
     rec = net.visits()
     net.cols = tuple(array(c.typecode) for c in net.cols)  # the columns are in ``rec`` now

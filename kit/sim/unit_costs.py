@@ -119,29 +119,31 @@ class UnitCosts:
 
     # -- the CPU part of one unit ------------------------------------------------------------
     @cached
-    def unit(self, kb: float = 0.0) -> Work:
-        """Native events of one unit of work under the mode (no I/O notifications); the same unit for the same
-        hardware, mode and workload is computed once per process (``_UNITS``)."""
+    def unit(self, kb: float = 0.0, packets: float = 1.0) -> Work:
+        """Native events of one unit of work under the mode (no I/O notifications); ``packets`` scales the unit's
+        per-packet kernel instructions (a stream's stack runs them per segment, not per frame). The same unit for the
+        same hardware, mode, workload and arguments is computed once per process (``_UNITS``)."""
         try:
-            key: tuple | None = (type(self), id(self.hw), self.mode, id(self.wl), kb)
+            key: tuple | None = (type(self), id(self.hw), self.mode, id(self.wl), kb, packets)
             hit = _UNITS.get(key)  # type: ignore[arg-type]
         except TypeError:  # a mode part that cannot be hashed: computed every time
             key, hit = None, None
         if hit is not None and hit[0] is self.hw and hit[1] is self.wl:
             return hit[2]
-        w = self._unit(kb)
+        w = self._unit(kb, packets)
         if key is not None:
             if len(_UNITS) >= UNITS_CACHED:
                 _UNITS.pop(next(iter(_UNITS)))
             _UNITS[key] = (self.hw, self.wl, w)
         return w
 
-    def _unit(self, kb: float) -> Work:
+    def _unit(self, kb: float, packets: float) -> Work:
         u, cm = self.wl.per_unit, self.cm
         w = Work()
-        instr = u.user_instr + u.kernel_instr + u.kernel_instr_per_kb * kb
+        kernel = u.kernel_instr * packets + u.kernel_instr_per_kb * kb
+        instr = u.user_instr + kernel
         w = w + self.work(cm.ev_user_instr(u.user_instr))
-        w = w + self.work(cm.ev_kernel_instr(u.kernel_instr + u.kernel_instr_per_kb * kb))
+        w = w + self.work(cm.ev_kernel_instr(kernel))
         for n, fn in ((u.syscalls, cm.ev_syscall), (u.exceptions, cm.ev_exception), (u.pagefaults, cm.ev_pagefault),
                       (u.pt_pages, cm.ev_pt_page), (u.ipis, cm.ev_ipi)):
             if n:
