@@ -427,8 +427,12 @@ def test_isolation_heatmap_cells_are_the_matrix():
     fig = plots.isolation_heatmap(m)
     h = fig.data[0]
     assert list(h.x) == ["kvm", "xen-pv"] and list(h.y) == ["cpu-hog", "disk-hog"]
-    assert [list(r) for r in h.z] == [[0.01, -0.02], [0.2, 0.15]]
+    assert [v for r in h.z for v in r] == pytest.approx([1.0, -2.0, 20.0, 15.0])  # percent, as the cells say
     assert [list(r) for r in h.text] == [["+1.0%", "-2.0%"], ["+20.0%", "+15.0%"]]
+    # signed values: a diverging scale centred on zero, symmetric, its colour bar in percent; the sign explained
+    assert h.zmid == 0 and h.zmin == -h.zmax == -20.0 and h.colorscale[0][1] != h.colorscale[-1][1]
+    assert h.colorbar.title.text == "degradation (%)" and h.colorbar.ticksuffix == "%"
+    assert any("negative" in a.text and "positive" in a.text for a in fig.layout.annotations)
 
 
 @pytest.mark.slow

@@ -207,7 +207,7 @@ def test_relative_performance_bars_equal_the_data(cmp):
     assert fig.layout.yaxis.title.text == "relative performance (1.0 = native, higher is better)"
     assert fig.layout.xaxis.title.text == "hypervisor mode"
     assert fig.layout.title.text == ("Relative performance against native: xen-pv, xen-hvm, kvm, kvm-emulated "
-                                     "and 1 more (netperf-rr on skylake-sp-2017)")
+                                     "and kvm-sriov (netperf-rr on skylake-sp-2017)")
 
 
 def test_relative_performance_by_workload_leaves_out_failed_rows():
@@ -418,3 +418,56 @@ def test_every_category_the_model_accounts_has_its_own_colour():
     names = set(W.FIXED_CATEGORIES) | {W.backend_category(b) for b in W.BACKEND_LABELS}
     assert names <= set(plots.CATEGORY_COLORS)
     assert len(set(plots.CATEGORY_COLORS.values())) == len(plots.CATEGORY_COLORS)
+
+
+# ---- colours a reader can rely on (issue 23, section 1) ------------------------------------------------------
+
+def _exit_reasons_the_model_emits():
+    from kit.costs.model import CostModel
+    from kit.costs.paths import EVENT_REGISTRY
+    from kit.errors import HvkitError
+    from kit.inputs.hardware import list_hardware, load_hardware
+    from kit.inputs.modes import PRESETS, hypervisor
+    reasons = set()
+    for hw in map(load_hardware, list_hardware()):
+        for name in PRESETS:
+            for parts in ({}, {"memory": "shadow"}, {"io": "emulated"}, {"interrupts": "injected"}, {"nested": "kvm"}):
+                try:
+                    cm = CostModel(hw, hypervisor(name, hw, **parts))
+                except HvkitError:
+                    continue
+                for event, registered in EVENT_REGISTRY.items():
+                    try:
+                        steps = cm.path(event, 1) if registered.takes_count else cm.path(event)
+                    except (TypeError, HvkitError):  # a path that needs arguments, or none under this mode
+                        continue
+                    reasons |= {s.reason for s in steps if s.reason}
+    return reasons
+
+
+def test_every_exit_reason_has_its_own_colour_in_every_figure():
+    reasons = _exit_reasons_the_model_emits()
+    assert len(reasons) >= 25 and reasons <= set(plots.EXIT_COLORS), sorted(reasons - set(plots.EXIT_COLORS))
+    for a, b in itertools.combinations(plots.EXIT_COLORS.values(), 2):
+        assert delta_e(a, b) >= 20, (a, b)
+    for c in plots.EXIT_COLORS.values():
+        assert min(delta_e(c, k) for k in plots.CATEGORY_COLORS.values()) >= 20
+    # the same reason, the same colour, whatever else the figure holds (issue 23: magenta in one, olive in another)
+    kick = "exit: MMIO/PIO kick (ioeventfd)"
+    seen = {plots.category_colors([kick] + [f"exit: {r}" for r in group])[kick]
+            for group in itertools.combinations(sorted(reasons), 3)}
+    assert seen == {plots.EXIT_COLORS["MMIO/PIO kick (ioeventfd)"]}
+
+
+@pytest.mark.parametrize("labels", [
+    ["skylake-sp-2017 nested", "skylake-sp-2017 shadow", "zen3-epyc-2021 nested", "zen3-epyc-2021 shadow"],
+    [f"cpu{i} x mem{j}" for i in range(3) for j in range(2)],
+    ["my-mode", "kvm", "container-nat", "other", "paper A", "paper B"]])
+def test_user_series_are_never_near_identical(labels):
+    """CIE94 below 15 reads as one colour (two yellows CIE76 puts 30 apart): no such pair among a figure's series."""
+    colors = plots.mode_colors(labels)
+    for a, b in itertools.combinations(colors.values(), 2):
+        assert plots.color_difference(a, b) >= plots.SERIES_MIN_DIFFERENCE, (a, b)
+    assert plots.color_difference("#f2b701", "#f6cf71") < plots.SERIES_MIN_DIFFERENCE  # the two yellows of issue 23
+    for a, b in itertools.combinations(plots._SERIES, 2):
+        assert plots.color_difference(a, b) >= plots.SERIES_MIN_DIFFERENCE, (a, b)
