@@ -242,3 +242,9 @@ def test_the_dashboard_needs_its_token_and_refuses_kernels_beyond_the_limit(tmp_
     assert "Voila stopped (SIGTERM)" in out and f"?token={token}" in out
     assert not _listening(port)
     assert not [p for p in below if _alive(p)], "a server or kernel process outlived hvkit"
+
+
+def test_the_dashboard_page_says_to_serve_it_with_hvkit_dashboard():
+    """The page said "Serve with `voila notebooks/dashboard.ipynb`", the tokenless way the README warns against."""
+    text = (NOTEBOOKS / "dashboard.py").read_text()
+    assert "`voila notebooks/" not in text and "`hvkit dashboard`" in text
