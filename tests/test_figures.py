@@ -471,3 +471,10 @@ def test_user_series_are_never_near_identical(labels):
     assert plots.color_difference("#f2b701", "#f6cf71") < plots.SERIES_MIN_DIFFERENCE  # the two yellows of issue 23
     for a, b in itertools.combinations(plots._SERIES, 2):
         assert plots.color_difference(a, b) >= plots.SERIES_MIN_DIFFERENCE, (a, b)
+
+
+@pytest.mark.parametrize("column", ["set.workload.pte_writes", "set.workload.tlb_mpki", "set.workload.cr3_loads",
+                                    "set.workload.pagefaults", "set.workload.syscalls"])
+def test_workload_rates_are_labelled_with_their_unit(column):
+    """Notebook 02's heatmap read "workload: pte writes" on an axis: a count without its unit of work."""
+    assert "per " in plots.label(column)

@@ -97,6 +97,8 @@ LABELS = {
     "hw.irq_cycles": "interrupt delivery (cycles)", "hw.nic_gbps": "NIC line rate (Gbit/s)",
     "workload.clients": "concurrent clients", "workload.tlb_mpki": "TLB misses per 1,000 instructions",
     "workload.cr3_loads": "address-space switches per unit of work", "workload.mtu": "MTU (bytes)",
+    "workload.pte_writes": "page-table writes per unit of work", "workload.pagefaults": "page faults per unit of work",
+    "workload.syscalls": "system calls per unit of work",
     "workload.think_us": "client think time (µs)", "workload.queue_depth": "I/O queue depth",
     "latency_us": "request latency (µs)", "value": "measured value", "native_value": "native value",
     "units": "units of work completed", "pcpu_util": "physical CPU utilization (fraction)",
