@@ -179,7 +179,10 @@ def _show_workload(args) -> None:
             if how and name in wl.provenance and wl.provenance[name].lower().startswith("measured"):
                 how += "; measured"
             print(f"  {name:20s} {value:>14,.6g}  {info.description or ''}{how + ']' if how else ''}")
-    print("parameters: " + ", ".join(f"{k}={v}" for k, v in wl.params.model_dump().items()))
+    from ..inputs.workloads import KIND_PARAMS
+    read = KIND_PARAMS[wl.kind]
+    print(f"parameters (what a {wl.kind} workload reads): " + (", ".join(
+        f"{k}={getattr(wl.params, k)}" for k in read) or "none"))
     print("source:")
     print(wrap(wl.source, indent="  "))
 

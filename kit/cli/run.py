@@ -69,8 +69,19 @@ def _ci(mean, low, high, unit: str = "", fmt: str = ".4g") -> str:
     return format_ci(float(mean), half, unit)
 
 
-def _print_table(result) -> None:
-    """The rows of a comparison, each mode's error in its row; then warnings and request latency."""
+def _scheduler(hardware: str, mode: str, proto) -> str:
+    """The vCPU scheduler ``mode`` resolves to on ``hardware`` under the spec's overrides (what a neighbour's
+    interference depends on), or "-" when the mode does not resolve."""
+    from ..inputs.resolve import resolve_platform
+    try:
+        return resolve_platform(hardware, mode, dict(proto.hw), dict(proto.mode))[1].scheduler
+    except HvkitError:
+        return "-"
+
+
+def _print_table(result, proto=None) -> None:
+    """The rows of a comparison, each mode's error in its row; then warnings and request latency. With neighbours
+    each row names the vCPU scheduler that shared the CPUs (given ``proto``, the spec compared)."""
     import pandas as pd
 
     from ..results import contributors
@@ -98,6 +109,8 @@ def _print_table(result) -> None:
                     "relative": _ci(r["relative_performance"], r["relative_ci_low"], r["relative_ci_high"], fmt=".3f")})
         if any_neighbor:
             row["interference"] = f"{r['interference']:.3f}"
+            if proto is not None:
+                row["vCPU scheduler"] = _scheduler(r["hardware"], r["hypervisor"], proto)
         row["top contributors to overhead"] = top or "-"
         rows.append(row)
     first = ok.iloc[0]
@@ -284,4 +297,4 @@ def cmd_compare(args):
     if args.json:
         sys.stdout.write(json.dumps(result.to_records(), indent=1) + "\n")
         return
-    _print_table(result)
+    _print_table(result, proto)
