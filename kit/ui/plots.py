@@ -142,6 +142,22 @@ def label(column: str, labels: dict | None = None) -> str:
     return f"{prefix}{words}" + (f" ({unit})" if unit else "")
 
 
+#: the longest title line that fits a figure of the default width (760 px) in plotly's title font
+TITLE_LINE = 84
+
+
+def _wrap(text: str, width: int = TITLE_LINE) -> str:
+    """``text`` broken into lines of at most ``width`` characters (at spaces, with ``<br>``): a title or a note
+    longer than the figure is cut off at its right edge when drawn."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
 def _short(text: str) -> str:
     """A label without its trailing parenthesis, for titles."""
     return re.sub(r"\s*\([^()]*\)$", "", text)
@@ -294,7 +310,7 @@ def relative_performance(summary: pd.DataFrame, x: str = "workload", title: str 
     named = others or modes  # every mode by name: a reader must not guess the one "and 1 more" hides
     listing = ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else named[0]
     default = f"Relative performance against native: {listing}{by}{_context(ok, skip=[x])}"
-    fig.update_layout(title=title or default, legend_title=words["hypervisor"], template="plotly_white",
+    fig.update_layout(title=title or _wrap(default), legend_title=words["hypervisor"], template="plotly_white",
                       showlegend=x != "hypervisor")
     _left_out(fig, [str(s) for s in summary.loc[~keep, "hypervisor"]], "failed or no result")
     return fig
@@ -461,11 +477,12 @@ def sweep_heatmap(df: pd.DataFrame, x: str, y: str, z: str = "relative_performan
     scale = {"colorscale": "RdBu", "zmid": center} if center is not None else {"colorscale": "Viridis"}
     fig = go.Figure(go.Heatmap(z=[[None if np.isnan(v) else float(v) for v in row] for row in vals],
                                x=[str(c) for c in t.columns], y=[str(i) for i in t.index], **scale,
-                               colorbar={"title": {"text": words[z], "side": "right"}}, texttemplate="%{z:.3g}",
+                               colorbar={"title": {"text": _wrap(words[z], 40), "side": "right"}},
+                               texttemplate="%{z:.3g}",
                                hovertemplate=f"{_short(words[x])} %{{x}}, {_short(words[y])} %{{y}}: "
                                              "%{z:.4g}<extra></extra>"))
     default = f"{_short(words[z])} over {_short(words[x])} and {_short(words[y])}{_context(df)}"
-    fig.update_layout(title=title or default[0].upper() + default[1:], xaxis_title=words[x], yaxis_title=words[y],
+    fig.update_layout(title=title or _wrap(default[0].upper() + default[1:]), xaxis_title=words[x], yaxis_title=words[y],
                       template="plotly_white")
     fig.update_xaxes(type="category")
     fig.update_yaxes(type="category")
@@ -774,11 +791,11 @@ def isolation_heatmap(matrix: pd.DataFrame, z: str = "degradation", title: str |
                                colorscale="RdBu_r", zmid=0.0, zmin=-reach, zmax=reach,
                                colorbar={"title": {"text": "degradation (%)", "side": "right"}, "ticksuffix": "%"},
                                hovertemplate="%{y} under %{x}: %{text}<extra></extra>"))
-    fig.add_annotation(text="degradation = 1 - throughput beside the misbehaving VM / throughput in the baseline; "
-                            "positive (red): the well-behaved VMs lost, negative (blue): they ran faster",
-                       xref="paper", yref="paper", x=0, y=-0.16, showarrow=False, xanchor="left", yanchor="top",
-                       font={"size": 11})
+    fig.add_annotation(text="degradation = 1 - throughput beside the misbehaving VM / throughput in the baseline<br>"
+                            "positive (red): the well-behaved VMs lost; negative (blue): they ran faster",
+                       xref="paper", yref="paper", x=0, y=-0.2, showarrow=False, xanchor="left", yanchor="top",
+                       align="left", font={"size": 11})
     fig.update_layout(title=title or "Isolation: how much the well-behaved VMs lose beside each misbehaving one",
                       xaxis_title="hypervisor mode", yaxis_title="misbehaving workload", template="plotly_white",
-                      yaxis={"autorange": "reversed"}, margin={"b": 110})
+                      yaxis={"autorange": "reversed"}, margin={"b": 130})
     return fig
