@@ -145,7 +145,7 @@ def test_breakdown_is_readable(cmp):
     assert fig.layout.yaxis.title.text == "CPU time per unit of work (µs)"
     assert_words(fig.layout.xaxis.title.text)
     assert_words(fig.layout.legend.title.text)
-    assert fig.layout.title.text == ("Where the CPU time goes per unit of work: native, xen-pv, xen-hvm, kvm "
+    assert fig.layout.title.text.replace("<br>", " ") == ("Where the CPU time goes per unit of work: native, xen-pv, xen-hvm, kvm "
                                      "and 2 more (netperf-rr on skylake-sp-2017)")
     assert plots.overhead_breakdown(cmp.breakdown, cmp.summary, title="mine").layout.title.text == "mine"
     colors = [t.marker.color for t in fig.data]
@@ -246,7 +246,7 @@ def test_latency_cdf_follows_the_data(cmp):
             assert m.marker.color == t.line.color and m.legendgroup == t.legendgroup
     assert fig.layout.xaxis.title.text == "request latency (µs)"
     assert_words(fig.layout.yaxis.title.text)
-    assert fig.layout.title.text == "Request latency distribution: native, xen-pv, xen-hvm, kvm and 2 more"
+    assert fig.layout.title.text.replace("<br>", " ") == "Request latency distribution: native, xen-pv, xen-hvm, kvm and 2 more"
     assert [a.text for a in fig.layout.annotations] == ["circle: median (p50), diamond: p99"]
 
 
@@ -316,7 +316,7 @@ def test_sweep_line_plots_the_means_and_their_band(swept):
     assert fig.layout.xaxis.title.text == "VM exit round trip (cycles)"
     assert fig.layout.yaxis.title.text == "relative performance (1.0 = native, higher is better)"
     assert fig.layout.legend.title.text == "hypervisor mode"
-    assert fig.layout.title.text == ("Relative performance against VM exit round trip, by hypervisor mode "
+    assert fig.layout.title.text.replace("<br>", " ") == ("Relative performance against VM exit round trip, by hypervisor mode "
                                      "(netperf-rr on skylake-sp-2017)")
 
 

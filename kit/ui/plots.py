@@ -352,7 +352,7 @@ def overhead_breakdown(breakdown: pd.DataFrame, summary: pd.DataFrame, include_i
             fig.add_annotation(x=name, y=float(totals[name]), text=f"{totals[name]:.3g} µs", showarrow=False,
                                yshift=10, font={"size": 11})
     default = f"Where the CPU time goes per unit of work: {_listing(order)}{_context(ok)}"
-    fig.update_layout(barmode="stack", title=title or default, template="plotly_white")
+    fig.update_layout(barmode="stack", title=title or _wrap(default), template="plotly_white")
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=order, range=[-0.5, len(order) - 0.5])
     _left_out(fig, dropped, "failed or no completed work")
     return fig
@@ -381,7 +381,7 @@ def exits_per_second(exits: pd.DataFrame, summary: pd.DataFrame, title: str | No
         if name not in set(e["bar"]):
             fig.add_annotation(x=name, y=0, text="no exits", showarrow=False, yshift=10, font={"size": 11})
     default = f"VM exits per second by reason: {_listing(order)}{_context(ok)}"
-    fig.update_layout(barmode="stack", title=title or default, template="plotly_white")
+    fig.update_layout(barmode="stack", title=title or _wrap(default), template="plotly_white")
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=order, range=[-0.5, len(order) - 0.5])
     _left_out(fig, dropped, "failed")
     return fig
@@ -414,7 +414,7 @@ def latency_cdf(latency: pd.DataFrame, by: str = "scenario", title: str | None =
     default = f"Request latency distribution: {_listing(names)}"
     fig.add_annotation(text="circle: median (p50), diamond: p99", xref="paper", yref="paper", x=1, y=0,
                        xanchor="right", yanchor="bottom", showarrow=False, font={"size": 11})
-    fig.update_layout(title=title or default, yaxis_title="fraction of requests completed within",
+    fig.update_layout(title=title or _wrap(default), yaxis_title="fraction of requests completed within",
                       legend_title=words[by], template="plotly_white")
     return fig
 
@@ -456,7 +456,7 @@ def sweep_line(df: pd.DataFrame, x: str, y: str = "relative_performance", color:
                         hovertemplate=f"{name}<br>{_short(words[x])} %{{x}}: %{{y:.4g}}<extra></extra>")
     vs = f"{_short(words[y])} against {_short(words[x])}"
     default = vs[0].upper() + vs[1:] + (f", by {_short(words[color])}" if color else "") + _context(df)
-    fig.update_layout(title=title or default, xaxis_title=words[x], yaxis_title=words[y],
+    fig.update_layout(title=title or _wrap(default), xaxis_title=words[x], yaxis_title=words[y],
                       legend_title=words[color] if color else "", template="plotly_white")
     return fig
 
