@@ -485,3 +485,14 @@ def test_a_contended_memory_system_gives_the_same_numbers_in_any_process():
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": str(h)}).stdout for h in (1, 2, 3)}
     assert len(outs) == 1
+
+
+def test_isolation_heatmap_gives_the_interval_over_seeds():
+    """Notebook 05's title said 3 seeds and its cells gave no interval."""
+    import pandas as pd
+
+    from kit.ui import plots
+    m = pd.DataFrame({"hypervisor": ["kvm"] * 3, "hog": ["disk-hog"] * 3, "degradation": [0.10, 0.12, 0.14]})
+    h = plots.isolation_heatmap(m).data[0]
+    # by hand: 10, 12, 14 % have mean 12 and s = 2; t(0.975, 2) = 4.303, so the half-width is 4.303 * 2 / sqrt(3)
+    assert h.z[0][0] == pytest.approx(12.0) and list(h.text[0]) == ["+12.0% ± 5.0"]

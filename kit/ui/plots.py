@@ -22,6 +22,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from ..sim import work as W
+from ..stats import t_interval
 
 __all__ = ["MODE_COLORS", "CATEGORY_COLORS", "STATE_COLORS", "LABELS", "label", "mode_color", "mode_colors",
            "category_color", "category_colors", "EXIT_COLORS", "color_difference", "relative_performance", "overhead_breakdown", "exits_per_second",
@@ -780,10 +781,18 @@ def cpu_occupancy(timeline: pd.DataFrame, t0: float = 0.0, t1: float | None = No
 def isolation_heatmap(matrix: pd.DataFrame, z: str = "degradation", title: str | None = None) -> go.Figure:
     """The isolation matrix: misbehaving workload (rows) x mode (columns), the well-behaved VMs' degradation (1 -
     their throughput beside it over their baseline; 0 = untouched, positive = they lost) in percent in each cell, on
-    a diverging scale centred on zero (red: they lost, blue: they ran faster than in their baseline run)."""
-    piv = matrix.pivot_table(index="hog", columns="hypervisor", values=z, aggfunc="mean", sort=False)
-    vals = piv.to_numpy(dtype=float) * 100.0
-    text = [[f"{v:+.1f}%" if np.isfinite(v) else "" for v in row] for row in vals]
+    a diverging scale centred on zero (red: they lost, blue: they ran faster than in their baseline run). Given
+    several rows per cell (seeds), a cell shows their mean and its 95% interval from Student's t."""
+    cells = matrix.groupby(["hog", "hypervisor"], sort=False)[z].apply(
+        lambda v: t_interval([float(x) for x in v if np.isfinite(x)]) if np.isfinite(v).any() else (np.nan, None))
+    hogs, modes = list(dict.fromkeys(matrix["hog"])), list(dict.fromkeys(matrix["hypervisor"]))
+    piv = pd.DataFrame(np.nan, index=hogs, columns=modes)
+    half = pd.DataFrame(np.nan, index=hogs, columns=modes)
+    for (hog, mode), (mean, h) in cells.items():
+        piv.loc[hog, mode], half.loc[hog, mode] = mean, np.nan if h is None else h
+    vals, halves = piv.to_numpy(dtype=float) * 100.0, half.to_numpy(dtype=float) * 100.0
+    text = [[(f"{v:+.1f}%" + (f" ± {h:.1f}" if np.isfinite(h) else "")) if np.isfinite(v) else ""
+             for v, h in zip(row, hrow)] for row, hrow in zip(vals, halves)]
     finite = vals[np.isfinite(vals)]
     reach = float(np.max(np.abs(finite))) if finite.size and np.max(np.abs(finite)) > 0 else 1.0
     fig = go.Figure(go.Heatmap(z=[[float(v) if np.isfinite(v) else None for v in row] for row in vals],
@@ -792,7 +801,8 @@ def isolation_heatmap(matrix: pd.DataFrame, z: str = "degradation", title: str |
                                colorbar={"title": {"text": "degradation (%)", "side": "right"}, "ticksuffix": "%"},
                                hovertemplate="%{y} under %{x}: %{text}<extra></extra>"))
     fig.add_annotation(text="degradation = 1 - throughput beside the misbehaving VM / throughput in the baseline<br>"
-                            "positive (red): the well-behaved VMs lost; negative (blue): they ran faster",
+                            "positive (red): the well-behaved VMs lost; negative (blue): they ran faster"
+                            + ("; ± the 95% interval over the seeds" if np.isfinite(halves).any() else ""),
                        xref="paper", yref="paper", x=0, y=-0.2, showarrow=False, xanchor="left", yanchor="top",
                        align="left", font={"size": 11})
     fig.update_layout(title=title or "Isolation: how much the well-behaved VMs lose beside each misbehaving one",
