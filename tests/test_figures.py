@@ -468,7 +468,7 @@ def test_every_exit_reason_has_its_own_colour_in_every_figure():
     [f"cpu{i} x mem{j}" for i in range(3) for j in range(2)],
     ["my-mode", "kvm", "container-nat", "other", "paper A", "paper B"]])
 def test_user_series_are_never_near_identical(labels):
-    """CIE94 below 15 reads as one colour (two yellows CIE76 puts 30 apart): no such pair among a figure's series."""
+    """CIE94 below 20 reads as one colour (two yellows CIE76 puts 30 apart): no such pair among a figure's series."""
     colors = plots.mode_colors(labels)
     for a, b in itertools.combinations(colors.values(), 2):
         assert plots.color_difference(a, b) >= plots.SERIES_MIN_DIFFERENCE, (a, b)

@@ -51,10 +51,10 @@ STATE_COLORS = {"running": "#3182bd", "exiting": "#e6550d", "waiting": "#fdae6b"
                 "backend": "#756bb1"}
 # Labels that are not presets (user-made modes, paper systems, sweep values) draw from this list: each colour is
 # at least 28 CIE76 units from every MODE_COLORS entry and from the others, and none is grey.
-# Of these, no two are near-identical either (CIE94 at least SERIES_MIN_DIFFERENCE: the second yellow #f6cf71, the
-# second violet #782ab6, the purple #da16ff, the pink #f781bf and the second green #86ce00 were, and are gone).
-_SERIES = ["#511cfb", "#f2b701", "#fe00ce", "#9c9c5e", "#b00068", "#ff7f0e", "#11a579", "#b3de69", "#3283fe",
-           "#a6761d", "#dcb0f2"]
+# Of these, no two are near-identical either (CIE94 at least SERIES_MIN_DIFFERENCE): the second yellow #f6cf71, the
+# violets #782ab6 and #da16ff, the pink #f781bf, the green #86ce00, the yellow #f2b701 beside the orange and the
+# brown #a6761d beside the olive (notebook 04's two memory modes looked alike) were, and are gone.
+_SERIES = ["#511cfb", "#ff7f0e", "#fe00ce", "#b00068", "#11a579", "#b3de69", "#3283fe", "#dcb0f2", "#9c9c5e"]
 # Exit reasons: warm colours at least 24 CIE76 units from every CATEGORY_COLORS entry and from each other.
 _EXITS = ["#bcbd22", "#fc0080", "#85660d", "#ff9da6", "#ff7f00", "#882255", "#edad08", "#ddcc77", "#dc587d",
           "#a65628", "#cf1c90", "#ed645a"]
@@ -175,8 +175,8 @@ def _lab(color: str) -> tuple[float, float, float]:
 
 
 def color_difference(a: str, b: str) -> float:
-    """CIE94 colour difference (graphic arts) of two ``#rrggbb`` colours: below about 15 two series read as one
-    colour (CIE76 calls two yellows 30 apart that CIE94 puts 10 apart)."""
+    """CIE94 colour difference (graphic arts) of two ``#rrggbb`` colours: below about 20 two series of a figure
+    read as one colour (CIE76 calls two yellows 30 apart that CIE94 puts 10 apart)."""
     l1, a1, b1 = _lab(a)
     l2, a2, b2 = _lab(b)
     c1, c2 = float(np.hypot(a1, b1)), float(np.hypot(a2, b2))
@@ -186,7 +186,7 @@ def color_difference(a: str, b: str) -> float:
 
 
 #: the smallest CIE94 difference between two series of one figure that :func:`mode_colors` allows while it can
-SERIES_MIN_DIFFERENCE = 15.0
+SERIES_MIN_DIFFERENCE = 20.0
 
 
 def _pick(name: str, palette: list[str], used: Iterable[str] = ()) -> str:
