@@ -54,7 +54,7 @@ modes = ["native", "xen-pv", "xen-pvh", "xen-hvm", "kvm", "qemu-tcg"]
 # a SPEC CINT unit takes about a second under emulation: 2 s lets every mode finish units (a closed form, no cost)
 cpu = pd.concat([studies.compare_grid("skylake-sp-2017", modes, ["spec-int"], duration=2.0),
                  studies.compare_grid("skylake-sp-2017", modes, ["hackbench"], duration=0.2)])[
-    ["workload", "hypervisor", "relative_performance"]]
+    ["hardware", "workload", "hypervisor", "relative_performance"]]
 cpu.pivot(index="hypervisor", columns="workload", values="relative_performance")
 
 # %%

@@ -173,7 +173,7 @@ assert (deg.idxmax() == "disk-hog").all() and (deg.loc["disk-hog"] > 0.05).all()
 # CPU-bound misbehaviour costs them little: two CPUs, and a waking vCPU with credit preempts (credit's boost,
 # CFS's wake-up preemption)
 assert (deg.loc[["cpu-hog", "fork-bomb"]].abs() < 0.05).all().all()
-plots.isolation_heatmap(iso, title="Isolation (3 seeds of 2 s): the well-behaved VMs' degradation")
+plots.isolation_heatmap(pd.concat(runs), title="Isolation (3 seeds of 2 s): the well-behaved VMs' degradation")
 
 # %% [markdown]
 # What the model says: isolation is decided by the devices the VMs share, not by the mode. The disk hog takes

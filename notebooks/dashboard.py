@@ -1,8 +1,9 @@
 # %% [markdown]
 # # hvkit dashboard
 #
-# Serve with `voila notebooks/dashboard.ipynb`. Each panel runs the same `kit.run` / `kit.compare` /
-# `kit.microbench` / `kit.sweep` the command line runs.
+# Serve with `hvkit dashboard`: Voila on 127.0.0.1 with a token and a limit on kernels (plain `voila` serves
+# without a token). Each panel runs the same `kit.run` / `kit.compare` / `kit.microbench` / `kit.sweep` the command
+# line runs.
 
 # %%
 from kit.ui.panels import ExperimentPanel, ComparePanel, MicrobenchPanel, SweepPanel

@@ -556,8 +556,12 @@ def test_isolation_heatmap_cells_are_the_matrix():
     fig = plots.isolation_heatmap(m)
     h = fig.data[0]
     assert list(h.x) == ["kvm", "xen-pv"] and list(h.y) == ["cpu-hog", "disk-hog"]
-    assert [list(r) for r in h.z] == [[0.01, -0.02], [0.2, 0.15]]
+    assert [v for r in h.z for v in r] == pytest.approx([1.0, -2.0, 20.0, 15.0])  # percent, as the cells say
     assert [list(r) for r in h.text] == [["+1.0%", "-2.0%"], ["+20.0%", "+15.0%"]]
+    # signed values: a diverging scale centred on zero, symmetric, its colour bar in percent; the sign explained
+    assert h.zmid == 0 and h.zmin == -h.zmax == -20.0 and h.colorscale[0][1] != h.colorscale[-1][1]
+    assert h.colorbar.title.text == "degradation (%)" and h.colorbar.ticksuffix == "%"
+    assert any("negative" in a.text and "positive" in a.text for a in fig.layout.annotations)
 
 
 @pytest.mark.slow
@@ -610,3 +614,14 @@ def test_a_contended_memory_system_gives_the_same_numbers_in_any_process():
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": str(h)}).stdout for h in (1, 2, 3)}
     assert len(outs) == 1
+
+
+def test_isolation_heatmap_gives_the_interval_over_seeds():
+    """Notebook 05's title said 3 seeds and its cells gave no interval."""
+    import pandas as pd
+
+    from kit.ui import plots
+    m = pd.DataFrame({"hypervisor": ["kvm"] * 3, "hog": ["disk-hog"] * 3, "degradation": [0.10, 0.12, 0.14]})
+    h = plots.isolation_heatmap(m).data[0]
+    # by hand: 10, 12, 14 % have mean 12 and s = 2; t(0.975, 2) = 4.303, so the half-width is 4.303 * 2 / sqrt(3)
+    assert h.z[0][0] == pytest.approx(12.0) and list(h.text[0]) == ["+12.0% ± 5.0"]

@@ -1,4 +1,5 @@
 """The documentation builds, its generated pages equal their generators, and every recipe runs."""
+import html
 import re
 import shlex
 import subprocess
@@ -35,11 +36,23 @@ def test_every_field_of_every_format_is_documented_with_a_meaning():
 def test_the_site_builds_strictly(tmp_path):
     """mkdocs with mkdocstrings: the API reference and every page build without a warning."""
     pytest.importorskip("mkdocs")
-    r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+    # not quiet: "-q" hides the warnings and with them what --strict counts
+    r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
+    assert "WARNING" not in r.stdout + r.stderr, r.stdout + r.stderr
     api = (tmp_path / "site" / "api" / "index.html").read_text()
     assert "with_sets" in api and "compare" in api
+    text = html.unescape(re.sub(r"<[^>]+>", " ", api))
+    assert not re.findall(r":(?:func|class|data|mod|meth|attr|exc):`", text), "raw Sphinx roles on the API page"
+    # each documented default is the signature's (save_figures: width 900, height 520, scale 2.0)
+    fig = text[text.index("Width in CSS pixels"):]
+    assert re.match(r"Width in CSS pixels\.\s+900\s+height\s+int\s+Height in CSS pixels\.\s+520\s+scale\s+"
+                    r"float\s+Raster scale[^.]*\.\s+2\.0", fig), fig[:300]
+    # every Spec field described on its own
+    spec = text[text.index("knobs of one run"):text.index("Overrides of workload parameters")]
+    fields = re.findall(r"\n\s+(\w+)\s+\n\s+(?:str|int|float|bool|tuple)", spec)
+    assert {"hardware", "hypervisor", "workload", "vcpus", "seed", "precision", "params"} <= set(fields), fields
 
 
 def _blocks(lang: str) -> list[str]:

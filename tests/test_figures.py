@@ -145,7 +145,7 @@ def test_breakdown_is_readable(cmp):
     assert fig.layout.yaxis.title.text == "CPU time per unit of work (µs)"
     assert_words(fig.layout.xaxis.title.text)
     assert_words(fig.layout.legend.title.text)
-    assert fig.layout.title.text == ("Where the CPU time goes per unit of work: native, xen-pv, xen-hvm, kvm "
+    assert fig.layout.title.text.replace("<br>", " ") == ("Where the CPU time goes per unit of work: native, xen-pv, xen-hvm, kvm "
                                      "and 2 more (netperf-rr on skylake-sp-2017)")
     assert plots.overhead_breakdown(cmp.breakdown, cmp.summary, title="mine").layout.title.text == "mine"
     colors = [t.marker.color for t in fig.data]
@@ -206,8 +206,11 @@ def test_relative_performance_bars_equal_the_data(cmp):
     assert [a.text for a in fig.layout.annotations] == ["native = 1"]
     assert fig.layout.yaxis.title.text == "relative performance (1.0 = native, higher is better)"
     assert fig.layout.xaxis.title.text == "hypervisor mode"
-    assert fig.layout.title.text == ("Relative performance against native: xen-pv, xen-hvm, kvm, kvm-emulated "
-                                     "and 1 more (netperf-rr on skylake-sp-2017)")
+    assert fig.layout.title.text.replace("<br>", " ") == (
+        "Relative performance against native: xen-pv, xen-hvm, kvm, kvm-emulated and kvm-sriov (netperf-rr on "
+        "skylake-sp-2017)")
+    # drawn, a title longer than the figure is cut off at its right edge (notebook 01 lost its CPU that way)
+    assert all(len(line) <= plots.TITLE_LINE for line in fig.layout.title.text.split("<br>"))
 
 
 def test_relative_performance_by_workload_leaves_out_failed_rows():
@@ -243,7 +246,7 @@ def test_latency_cdf_follows_the_data(cmp):
             assert m.marker.color == t.line.color and m.legendgroup == t.legendgroup
     assert fig.layout.xaxis.title.text == "request latency (µs)"
     assert_words(fig.layout.yaxis.title.text)
-    assert fig.layout.title.text == "Request latency distribution: native, xen-pv, xen-hvm, kvm and 2 more"
+    assert fig.layout.title.text.replace("<br>", " ") == "Request latency distribution: native, xen-pv, xen-hvm, kvm and 2 more"
     assert [a.text for a in fig.layout.annotations] == ["circle: median (p50), diamond: p99"]
 
 
@@ -313,7 +316,7 @@ def test_sweep_line_plots_the_means_and_their_band(swept):
     assert fig.layout.xaxis.title.text == "VM exit round trip (cycles)"
     assert fig.layout.yaxis.title.text == "relative performance (1.0 = native, higher is better)"
     assert fig.layout.legend.title.text == "hypervisor mode"
-    assert fig.layout.title.text == ("Relative performance against VM exit round trip, by hypervisor mode "
+    assert fig.layout.title.text.replace("<br>", " ") == ("Relative performance against VM exit round trip, by hypervisor mode "
                                      "(netperf-rr on skylake-sp-2017)")
 
 
@@ -336,7 +339,8 @@ def test_sweep_heatmap_means_and_scales(swept):
         for j, cyc in enumerate(h.x):
             assert h.z[i][j] == pytest.approx(want[(hv, int(cyc))], rel=1e-12)
     assert h.zmid is None and h.colorscale[0][1] != h.colorscale[-1][1]  # positive values: sequential
-    assert h.colorbar.title.text == "relative performance (1.0 = native, higher is better)"
+    assert h.colorbar.title.text.replace("<br>", " ") == "relative performance (1.0 = native, higher is better)"
+    assert all(len(line) <= 40 for line in h.colorbar.title.text.split("<br>"))
     assert fig.layout.xaxis.title.text == "VM exit round trip (cycles)"
     assert fig.layout.yaxis.title.text == "hypervisor mode"
     # signed values: diverging, centred on zero, and the caller names its own column
@@ -344,7 +348,7 @@ def test_sweep_heatmap_means_and_scales(swept):
     fig = plots.sweep_heatmap(diff, x="x", y="y", z="d", labels={"d": "nested minus shadow (relative performance)"})
     h = fig.data[0]
     assert h.zmid == 0 and min(v for row in h.z for v in row) < 0 < max(v for row in h.z for v in row)
-    assert h.colorbar.title.text == "nested minus shadow (relative performance)"
+    assert h.colorbar.title.text.replace("<br>", " ") == "nested minus shadow (relative performance)"
     assert fig.layout.title.text == "Nested minus shadow over x and y"
     assert plots.sweep_heatmap(diff.assign(d=diff["d"].abs()), x="x", y="y", z="d", center=0.1).data[0].zmid == 0.1
 
@@ -418,3 +422,63 @@ def test_every_category_the_model_accounts_has_its_own_colour():
     names = set(W.FIXED_CATEGORIES) | {W.backend_category(b) for b in W.BACKEND_LABELS}
     assert names <= set(plots.CATEGORY_COLORS)
     assert len(set(plots.CATEGORY_COLORS.values())) == len(plots.CATEGORY_COLORS)
+
+
+# ---- colours a reader can rely on (issue 23, section 1) ------------------------------------------------------
+
+def _exit_reasons_the_model_emits():
+    from kit.costs.model import CostModel
+    from kit.costs.paths import EVENT_REGISTRY
+    from kit.errors import HvkitError
+    from kit.inputs.hardware import list_hardware, load_hardware
+    from kit.inputs.modes import PRESETS, hypervisor
+    reasons = set()
+    for hw in map(load_hardware, list_hardware()):
+        for name in PRESETS:
+            for parts in ({}, {"memory": "shadow"}, {"io": "emulated"}, {"interrupts": "injected"}, {"nested": "kvm"}):
+                try:
+                    cm = CostModel(hw, hypervisor(name, hw, **parts))
+                except HvkitError:
+                    continue
+                for event, registered in EVENT_REGISTRY.items():
+                    try:
+                        steps = cm.path(event, 1) if registered.takes_count else cm.path(event)
+                    except (TypeError, HvkitError):  # a path that needs arguments, or none under this mode
+                        continue
+                    reasons |= {s.reason for s in steps if s.reason}
+    return reasons
+
+
+def test_every_exit_reason_has_its_own_colour_in_every_figure():
+    reasons = _exit_reasons_the_model_emits()
+    assert len(reasons) >= 25 and reasons <= set(plots.EXIT_COLORS), sorted(reasons - set(plots.EXIT_COLORS))
+    for a, b in itertools.combinations(plots.EXIT_COLORS.values(), 2):
+        assert delta_e(a, b) >= 20, (a, b)
+    for c in plots.EXIT_COLORS.values():
+        assert min(delta_e(c, k) for k in plots.CATEGORY_COLORS.values()) >= 20
+    # the same reason, the same colour, whatever else the figure holds (issue 23: magenta in one, olive in another)
+    kick = "exit: MMIO/PIO kick (ioeventfd)"
+    seen = {plots.category_colors([kick] + [f"exit: {r}" for r in group])[kick]
+            for group in itertools.combinations(sorted(reasons), 3)}
+    assert seen == {plots.EXIT_COLORS["MMIO/PIO kick (ioeventfd)"]}
+
+
+@pytest.mark.parametrize("labels", [
+    ["skylake-sp-2017 nested", "skylake-sp-2017 shadow", "zen3-epyc-2021 nested", "zen3-epyc-2021 shadow"],
+    [f"cpu{i} x mem{j}" for i in range(3) for j in range(2)],
+    ["my-mode", "kvm", "container-nat", "other", "paper A", "paper B"]])
+def test_user_series_are_never_near_identical(labels):
+    """CIE94 below 20 reads as one colour (two yellows CIE76 puts 30 apart): no such pair among a figure's series."""
+    colors = plots.mode_colors(labels)
+    for a, b in itertools.combinations(colors.values(), 2):
+        assert plots.color_difference(a, b) >= plots.SERIES_MIN_DIFFERENCE, (a, b)
+    assert plots.color_difference("#f2b701", "#f6cf71") < plots.SERIES_MIN_DIFFERENCE  # the two yellows of issue 23
+    for a, b in itertools.combinations(plots._SERIES, 2):
+        assert plots.color_difference(a, b) >= plots.SERIES_MIN_DIFFERENCE, (a, b)
+
+
+@pytest.mark.parametrize("column", ["set.workload.pte_writes", "set.workload.tlb_mpki", "set.workload.cr3_loads",
+                                    "set.workload.pagefaults", "set.workload.syscalls"])
+def test_workload_rates_are_labelled_with_their_unit(column):
+    """Notebook 02's heatmap read "workload: pte writes" on an axis: a count without its unit of work."""
+    assert "per " in plots.label(column)

@@ -84,6 +84,7 @@ def test_a_wheel_carries_the_catalogues_and_runs_from_elsewhere(tmp_path, cli):
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     assert (site / "kit" / "_data" / "hw_profiles" / "skylake-sp-2017.yaml").exists()
+    assert (site / "kit" / "_data" / "examples" / "my-cpu.yaml").exists()  # the recipes' example paths
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "HVKIT_ROOT")}
@@ -93,6 +94,8 @@ def test_a_wheel_carries_the_catalogues_and_runs_from_elsewhere(tmp_path, cli):
     r = subprocess.run([sys.executable, "-c", probe], cwd=elsewhere, env=env, capture_output=True, text=True)
     kit_file, root = r.stdout.split()
     assert kit_file.startswith(str(site)) and root == str(site / "kit" / "_data"), r.stdout + r.stderr
+    cli.process("examples", "ex", cwd=elsewhere, env=env).ok()
+    cli.process("show", "hardware", "ex/my-cpu.yaml", cwd=elsewhere, env=env).ok()
     for argv in (["validate"], ["run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload",
                                 "spec-int", "--duration", "0.1", "--json"]):
         cli.process(*argv, cwd=elsewhere, env=env).ok()
@@ -105,3 +108,18 @@ def test_the_type_checker_passes():
     import sys
     r = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_hvkit_examples_copies_the_example_files_and_never_replaces_silently(tmp_path, capsys):
+    from kit.cli import main
+    assert main(["examples", str(tmp_path / "ex")]) == 0
+    copied = sorted(p.name for p in (tmp_path / "ex").iterdir())
+    assert copied == sorted(p.name for p in (ROOT / "examples").glob("*.yaml")) and "my-cpu.yaml" in copied
+    assert (tmp_path / "ex" / "my-cpu.yaml").read_bytes() == (ROOT / "examples" / "my-cpu.yaml").read_bytes()
+    assert main(["show", "hardware", str(tmp_path / "ex" / "my-cpu.yaml")]) == 0
+    capsys.readouterr()
+    assert main(["examples", str(tmp_path / "ex")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "--force" in err
+    assert main(["examples", str(tmp_path / "ex"), "--force"]) == 0
+    assert 'examples" = "kit/_data/examples"' in (ROOT / "pyproject.toml").read_text()  # shipped in the wheel

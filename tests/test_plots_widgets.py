@@ -302,3 +302,16 @@ def test_every_panel_is_one_base_class_with_one_run_guard():
     # the guard (one run at a time, errors shown) is the base's alone
     assert not [c.__name__ for c in classes if "run" in vars(c)]
     assert "already in progress" in inspect.getsource(panels.Panel.run)
+
+
+def test_a_panel_s_table_is_formatted_without_none_cells():
+    """The dashboard's table was a raw DataFrame: "None" cells, every digit, a positional index, cut off."""
+    import pandas as pd
+
+    from kit.ui.panels.base import formatted_table
+    df = pd.DataFrame({"hypervisor": ["native", "kvm"], "neighbor": [None, None], "value": [123456.789012, 0.5],
+                       "ci_low": [float("nan"), 0.49], "error": ["", None]})
+    html = formatted_table(df).to_html()
+    assert "None" not in html and "nan" not in html and "neighbor" not in html  # a column of nothing is left out
+    assert "123,456.7890" in html and "0.4900" in html
+    assert ">0<" not in html  # no positional index

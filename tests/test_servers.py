@@ -56,6 +56,19 @@ def test_lab_serves_the_notebooks_folder_and_never_adds_allow_root(uid, monkeypa
     assert str(NOTEBOOKS / "00-quickstart.ipynb") in seen["cmd"] and "--no-browser" in seen["cmd"]
 
 
+@pytest.mark.parametrize("argv", [["lab", "--port", "8899"], ["lab", "--port=8899"],
+                                  ["lab", "--port", "8899", "--ip", "127.0.0.1", "01-xen-vs-kvm.ipynb"]])
+def test_lab_takes_port_and_ip_as_options_and_prints_the_notebook_s_url(argv, monkeypatch):
+    """``hvkit lab --port 8899`` was read as a notebook named 8899; the URL JupyterLab printed opened the Launcher."""
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    seen = _captured(monkeypatch, lab_mod)
+    assert cli.main(argv) == 0
+    assert "--port=8899" in seen["cmd"] and "8899" not in seen["cmd"]
+    name = argv[-1] if argv[-1].endswith(".ipynb") else "00-quickstart.ipynb"
+    assert f"--LabApp.default_url=/lab/tree/{name}" in seen["cmd"]
+    assert ("--ip=127.0.0.1" in seen["cmd"]) == ("--ip" in argv)
+
+
 def test_lab_serves_a_folder_named_explicitly_only_if_it_exists(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     seen = _captured(monkeypatch, lab_mod)
@@ -229,3 +242,9 @@ def test_the_dashboard_needs_its_token_and_refuses_kernels_beyond_the_limit(tmp_
     assert "Voila stopped (SIGTERM)" in out and f"?token={token}" in out
     assert not _listening(port)
     assert not [p for p in below if _alive(p)], "a server or kernel process outlived hvkit"
+
+
+def test_the_dashboard_page_says_to_serve_it_with_hvkit_dashboard():
+    """The page said "Serve with `voila notebooks/dashboard.ipynb`", the tokenless way the README warns against."""
+    text = (NOTEBOOKS / "dashboard.py").read_text()
+    assert "`voila notebooks/" not in text and "`hvkit dashboard`" in text

@@ -36,6 +36,18 @@ def register(sub) -> None:
     s.add_argument("--json", action="store_true", help="print JSON instead of text")
     s.set_defaults(func=cmd_show)
 
+    s = sub.add_parser("examples", help="copy the example files (a what-if CPU, a workload, a scenario, a sweep) to a "
+                                        "folder",
+                       description="Copy the example files the recipes use (examples/*.yaml: my-cpu, my-workload, "
+                                   "scenario-mixed, sweep-exit-latency) into FOLDER, created when missing; an "
+                                   "installed hvkit carries them in its package. Existing files are not replaced "
+                                   "unless --force is given.",
+                       epilog="examples:\n  hvkit examples my-examples\n  hvkit show hardware my-examples/my-cpu.yaml",
+                       formatter_class=RawEpilog)
+    s.add_argument("folder", help="where to copy them")
+    s.add_argument("--force", action="store_true", help="replace files of the same name")
+    s.set_defaults(func=cmd_examples)
+
 
 def cmd_list(args) -> None:
     import pandas as pd
@@ -167,6 +179,32 @@ def _show_workload(args) -> None:
             if how and name in wl.provenance and wl.provenance[name].lower().startswith("measured"):
                 how += "; measured"
             print(f"  {name:20s} {value:>14,.6g}  {info.description or ''}{how + ']' if how else ''}")
-    print("parameters: " + ", ".join(f"{k}={v}" for k, v in wl.params.model_dump().items()))
+    from ..inputs.workloads import KIND_PARAMS
+    read = KIND_PARAMS[wl.kind]
+    print(f"parameters (what a {wl.kind} workload reads): " + (", ".join(
+        f"{k}={getattr(wl.params, k)}" for k in read) or "none"))
     print("source:")
     print(wrap(wl.source, indent="  "))
+
+
+def cmd_examples(args) -> None:
+    """Copy ``examples/*.yaml`` (from the checkout or the installed package) into ``args.folder``."""
+    import shutil
+    from pathlib import Path
+
+    from ..inputs.files import project_root
+    files = sorted((project_root() / "examples").glob("*.yaml"))
+    if not files:
+        raise HvkitError("no example files in this installation", field="examples",
+                         value=str(project_root() / "examples"))
+    dest = Path(args.folder).expanduser()
+    if dest.exists() and not dest.is_dir():
+        raise HvkitError("not a folder", field="folder", value=str(dest), allowed="a folder, or a path to create")
+    clash = [f.name for f in files if (dest / f.name).exists()]
+    if clash and not args.force:
+        raise HvkitError("would replace existing files (pass --force to replace them)", field="folder",
+                         value=str(dest / clash[0]), allowed="a folder without them, or --force")
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        shutil.copyfile(f, dest / f.name)
+    print(f"copied {len(files)} example files to {dest}: " + ", ".join(f.name for f in files))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 from ..errors import HvkitError
 from .common import RawEpilog
@@ -25,6 +26,9 @@ def register(sub) -> None:
                    help="a notebook to open, relative to the folder served (default: the quickstart)")
     s.add_argument("--dir", dest="folder", default=None,
                    help="serve this existing folder instead of the project's notebooks/")
+    # JupyterLab's options that take a value, known here so that "--port 8899" is not read as a notebook's name
+    s.add_argument("--port", type=int, default=None, help="the port JupyterLab listens on (passed to it)")
+    s.add_argument("--ip", default=None, help="the address JupyterLab listens on (passed to it)")
     s.set_defaults(func=cmd_lab, jupyter_args=[])
 
 
@@ -43,6 +47,9 @@ def lab_command(args) -> tuple[list[str], Path]:
             raise HvkitError("no such notebook in the folder served", field="notebook", value=name,
                              allowed=sorted(p.name for p in folder.glob("*.ipynb")))
         cmd.append(str(nb))
+        # the URL JupyterLab prints (and a browser opens) is the notebook's, not the Launcher's
+        cmd.append(f"--LabApp.default_url=/lab/tree/{quote(nb.relative_to(folder).as_posix())}")
+    cmd += [f"--{k}={v}" for k, v in (("port", args.port), ("ip", args.ip)) if v is not None]
     check_not_root(args.jupyter_args, "lab")
     return cmd + list(args.jupyter_args), folder
 

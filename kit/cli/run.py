@@ -78,8 +78,19 @@ def _ci(mean, low, high, unit: str = "", fmt: str = ".4g", note: str | None = No
     return format_ci(float(mean), half, unit)
 
 
-def _print_table(result) -> None:
-    """The rows of a comparison, each mode's error in its row; then warnings and request latency."""
+def _scheduler(hardware: str, mode: str, proto) -> str:
+    """The vCPU scheduler ``mode`` resolves to on ``hardware`` under the spec's overrides (what a neighbour's
+    interference depends on), or "-" when the mode does not resolve."""
+    from ..inputs.resolve import resolve_platform
+    try:
+        return resolve_platform(hardware, mode, dict(proto.hw), dict(proto.mode))[1].scheduler
+    except HvkitError:
+        return "-"
+
+
+def _print_table(result, proto=None) -> None:
+    """The rows of a comparison, each mode's error in its row; then warnings and request latency. With neighbours
+    each row names the vCPU scheduler that shared the CPUs (given ``proto``, the spec compared)."""
     import pandas as pd
 
     from ..results import contributors
@@ -109,6 +120,8 @@ def _print_table(result) -> None:
         if any_neighbor:
             row["interference"] = _ci(r["interference"], r["interference_ci_low"], r["interference_ci_high"],
                                       fmt=".3f", note=r["ci_note"])
+            if proto is not None:
+                row["vCPU scheduler"] = _scheduler(r["hardware"], r["hypervisor"], proto)
         if r["pi_method"]:
             row["90% PI (relative)"] = _pi(r, "relative_pi_low", "relative_pi_high", r["value"]) if r[
                 "relative_pi_low"] is not None else f"value {_pi(r, 'pi_low', 'pi_high', r['value'])}"
@@ -176,8 +189,24 @@ def _print_latency(latency) -> None:
         "bound (marked >=)" if cens else ""))
     show = st.assign(max_us=[(">=" if c else "") + f"{m:.1f}" for m, c in zip(st["max_us"], st["max_censored"])])
     show = show.rename(columns={"count": "finished", "censored": "under way", "mean_us": "mean", "p50_us": "p50",
-                                "p99_us": "p99", "max_us": "max"}).drop(columns="max_censored")
+                                "p99_us": "p99", "p999_us": "p99.9", "max_us": "max"}).drop(
+        columns=["max_censored", "tail_share"])
     print(show.round(1).to_string())
+    for key, row in st.iterrows():
+        if _tail_note(row):
+            print(f"{key}: {_tail_note(row)}")
+
+
+def _tail_note(st) -> str:
+    """A note when a few slow requests dominate the mean: a mean above the p99 (otherwise read as an error), or
+    more than half of the summed latency in the slowest 1% of the requests."""
+    share = st["tail_share"]
+    if share is None or share != share or not (st["mean_us"] > st["p99_us"] or share > 0.5):
+        return ""
+    what = "dominates the mean" + (", pulling it above the p99" if st["mean_us"] > st["p99_us"] else "") \
+        if share > 0.5 else "pulls the mean above the p99"
+    return (f"the slowest 1% of the finished requests (above the p99, up to the max) account for {share:.0%} of "
+            f"their summed latency: that tail {what}")
 
 
 def _bar():
@@ -244,9 +273,11 @@ def _print_single(result) -> None:
         st = latency_stats(result.latency).iloc[0]
         bound = ">=" if st["max_censored"] else ""
         done = (f"mean {st['mean_us']:.1f} us, p50 {st['p50_us']:.1f} us, p99 {st['p99_us']:.1f} us, "
-                if st["count"] else "")
+                f"p99.9 {st['p999_us']:.1f} us, " if st["count"] else "")
         print(f"latency: {done}max {bound}{st['max_us']:.1f} us ({st['count']} requests finished; {st['censored']} "
               f"still under way at the end, right-censored: their elapsed time counts in the max as a lower bound)")
+        if st["count"] and _tail_note(st):
+            print(f"note: {_tail_note(st)}")
     if r["warnings"]:
         print(f"warning: {r['warnings']}")
 
@@ -334,4 +365,4 @@ def cmd_compare(args):
     if args.json:
         sys.stdout.write(json.dumps(result.to_records(), indent=1) + "\n")
         return
-    _print_table(result)
+    _print_table(result, proto)

@@ -133,7 +133,7 @@ class CpuEvents(Paths):
             return [Step("BT: CR8 write becomes a store to the virtual TPR", "emulation", self.hv_cycles("bt_cr8"))]
         if cpu.full_emulation:
             return self._emul_helper("CR8 write")
-        if self.hw_assisted and not (f.tpr_shadow or f.apicv):
+        if self.hw_assisted and not (f.tpr_shadow or self.hw.usable("apicv")):
             return self.exit("CR8 write", [Step(f"{self.family}: update the virtual TPR", "hypervisor",
                                                 self.hv_cycles("apic_access"))])
         return native

@@ -22,7 +22,7 @@ from .files import ID_PATTERN, cached_load, catalogue_dir, load_validated, locat
 from .inherit import resolve_base
 from .ranges import Range, needs_range
 
-__all__ = ["Quantity", "PlausibleRange", "Features", "Params", "Hardware", "UNMODELLED_FEATURES", "load_hardware", "list_hardware",
+__all__ = ["Quantity", "PlausibleRange", "Features", "Params", "Hardware", "UNMODELLED_FEATURES", "FEATURE_NEEDS", "load_hardware", "list_hardware",
            "profiles_dir", "PARAM_DOCS"]
 
 
@@ -122,6 +122,17 @@ class Features(BaseModel):
 #: ``vmcs_shadowing`` by nested virtualization's exit reflection, kit.costs.nested.)
 UNMODELLED_FEATURES = {
     "la57": "5-level paging is described by params.page_levels, which the page walks read",
+}
+
+
+#: Features that work only with another (on x86; on ARM ``apicv`` is the GIC's virtual CPU interface, which needs no
+#: TPR shadow): a profile or an override may record the first without the second, and the modes then cannot use it
+#: (:meth:`Hardware.usable`).
+FEATURE_NEEDS = {
+    "posted_interrupts": ("apicv", "Intel SDM vol. 3C, 26.2.1.1: 'process posted interrupts' needs 'virtual-interrupt "
+                                   "delivery' (APICv); AMD's AVIC doorbell is part of AVIC"),
+    "apicv": ("tpr_shadow", "Intel SDM vol. 3C, 26.2.1.1: virtual-interrupt delivery and APIC-register "
+                            "virtualization need 'use TPR shadow'"),
 }
 
 
@@ -275,6 +286,23 @@ class Hardware(BaseModel):
     @property
     def is_arm(self) -> bool:
         return self.arch == "arm64"
+
+    def usable(self, feature: str) -> bool:
+        """Whether boolean ``feature`` is on and so is every feature it needs (:data:`FEATURE_NEEDS`; on ARM
+        ``apicv`` needs no TPR shadow)."""
+        if not getattr(self.features, feature):
+            return False
+        need = FEATURE_NEEDS.get(feature)
+        if need is None or (self.is_arm and feature == "apicv"):
+            return True
+        return self.usable(need[0])
+
+    def unusable_because(self, feature: str) -> str:
+        """Why ``feature``, which the profile records, cannot be used (empty when it can or is off)."""
+        if not getattr(self.features, feature) or self.usable(feature):
+            return ""
+        need, source = FEATURE_NEEDS[feature]
+        return f"features.{feature} needs a usable features.{need} ({source})"
 
     def with_overrides(self, overrides: dict) -> "Hardware":
         """A copy with parameters or features replaced; validated like a file.

@@ -491,6 +491,9 @@ def _resolve_arm(d: _Draft) -> None:
     if p["interrupts"] == "posted":
         d.refuse("posted interrupts are an x86 feature; ARM uses the GIC virtual CPU interface", "interrupts",
                  "posted", ["vgic"])
+    if p["interrupts"] == "vgic" and not f.apicv:
+        d.refuse(f"the GIC's virtual CPU interface (features.apicv on ARM), which {d.hw.id} lacks, is how KVM/ARM "
+                 "and Xen on ARM deliver interrupts", "hw.features.apicv", False, [True])
 
 
 def _check_cpu(d: _Draft) -> None:
@@ -598,28 +601,34 @@ def _check_microvm(d: _Draft) -> None:
 def _resolve_interrupts(d: _Draft) -> None:
     """``best`` becomes the best delivery the CPU offers; every delivery needs its feature and its CPU part."""
     p, hw = d.p, d.hw
-    f = hw.features
+    posted, apicv = hw.usable("posted_interrupts"), hw.usable("apicv")
+    for feature in ("apicv", "posted_interrupts"):
+        if hw.unusable_because(feature) and p["cpu"] in ("hvm", "pvh") and p["interrupts"] in ("best", "posted"):
+            d.notes.append(f"{hw.id}: {hw.unusable_because(feature)}")
     if p["interrupts"] == "best":
         if p["cpu"] == "pv":
             p["interrupts"] = "event-channel"
-        elif f.posted_interrupts:
+        elif posted:
             p["interrupts"] = "posted"
-        elif f.apicv:
+        elif apicv:
             p["interrupts"] = "apicv"
         else:
             p["interrupts"] = "injected"
         d.notes.append(f"interrupt delivery on {hw.id}: {p['interrupts']}")
-    if p["interrupts"] == "posted" and not f.posted_interrupts:
-        d.refuse(f"{hw.id} has no posted interrupts", "interrupts", "posted", ["apicv"] * bool(f.apicv) + ["injected"])
-    if p["interrupts"] == "apicv" and not f.apicv:
-        d.refuse(f"{hw.id} has no APIC virtualization (APICv/AVIC)", "interrupts", "apicv", ["injected"])
+    if p["interrupts"] == "posted" and not posted:
+        d.refuse(f"{hw.id} has no posted interrupts" + (f" ({hw.unusable_because('posted_interrupts')})"
+                                                                 if hw.features.posted_interrupts else ""),
+                 "interrupts", "posted", ["apicv"] * apicv + ["injected"])
+    if p["interrupts"] == "apicv" and not apicv:
+        d.refuse(f"{hw.id} has no APIC virtualization (APICv/AVIC)" + (
+            f" ({hw.unusable_because('apicv')})" if hw.features.apicv else ""), "interrupts", "apicv", ["injected"])
     if p["interrupts"] in ("posted", "apicv") and p["cpu"] in ("pv", "bt", "emulation"):
         d.refuse("APIC virtualization needs a hardware-virtualized CPU", "interrupts", p["interrupts"],
                  ["event-channel" if p["cpu"] == "pv" else "injected"])
     if p["interrupts"] == "eli" and (p["io"] != "sriov" or p["cpu"] != "hvm" or hw.is_arm):
         d.refuse("ELI's exitless interrupts are for an assigned device (io=sriov) on an x86 hardware-virtualized CPU",
                  "interrupts", "eli",
-                 ["injected"] + ["apicv"] * bool(f.apicv) + ["posted"] * bool(f.posted_interrupts))
+                 ["injected"] + ["apicv"] * apicv + ["posted"] * posted)
     if p["interrupts"] == "event-channel" and p["family"] != "xen":
         d.refuse("event channels are Xen's", "interrupts", "event-channel", ["injected", "apicv", "posted"])
 
@@ -677,8 +686,8 @@ def _resolve_nested(d: _Draft) -> None:
     if p["cpu"] in ("hvm", "pvh") and p["interrupts"] in ("best", "posted"):
         if p["interrupts"] == "posted" and "interrupts" in d.explicit:
             d.refuse("posted interrupts for a nested guest are not modelled", "interrupts", "posted",
-                     ["apicv"] * bool(f.apicv) + ["injected"])
-        p["interrupts"] = "apicv" if f.apicv else "injected"
+                     ["apicv"] * hw.usable("apicv") + ["injected"])
+        p["interrupts"] = "apicv" if hw.usable("apicv") else "injected"
     l0_io = "sriov" if p["io"] == "sriov" else NESTED[p["nested"]].l0_io
     memory = {"nested": "EPT on EPT (L0 shadows L1's EPT: multi-dimensional paging)",
               "shadow": "shadow paging by L1 on L0's EPT"}.get(p["memory"], f"{p['memory']} paging in L1 on L0's EPT")

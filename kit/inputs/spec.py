@@ -149,46 +149,57 @@ def _freeze(d: Any) -> tuple:
 class Spec(BaseModel):
     """Hardware, hypervisor mode, workload and knobs of one run.
 
-    Parameters
+    Each field below is a keyword of ``Spec(...)``; ``hardware``, ``hypervisor`` and ``workload`` are required,
+    every other field has the default given.
+
+    Attributes
     ----------
-    hardware, hypervisor, workload : str
-        Profile id (or YAML path), mode preset, workload id (or YAML path).
+    hardware : str
+        Profile id (``hvkit list hardware``) or a YAML path. Required.
+    hypervisor : str
+        Mode preset (``hvkit list hypervisors``). Required.
+    workload : str
+        Workload id (``hvkit list workloads``) or a YAML path. Required.
     vcpus : int
-        vCPUs per VM.
+        vCPUs per VM (default 1).
     vms : int
-        Identical VMs on the host.
-    duration : float, optional
-        Simulated seconds (default: the workload's).
+        Identical VMs on the host (default 1).
+    duration : float or None
+        Simulated seconds (default None: the workload's).
     seed : int
-        Seed of every random stream of the run.
-    pcpus : int, optional
-        Physical CPUs the host offers (default: the profile's logical CPUs).
+        Seed of every random stream of the run (default 0).
+    pcpus : int or None
+        Physical CPUs the host offers (default None: the profile's logical CPUs).
     pin : bool
-        Pin vCPU ``i`` of every VM to physical CPU ``i mod pcpus``.
-    weights : tuple of int, optional
-        Scheduler weight of each VM (Xen credit weight or CFS shares; default 256).
-    caps : tuple of int, optional
-        Xen credit cap of each VM in percent of one physical CPU (0: no cap).
+        Pin vCPU ``i`` of every VM to physical CPU ``i mod pcpus`` (default False).
+    weights : tuple of int or None
+        Scheduler weight of each VM (Xen credit weight or CFS shares; default None: 256 each).
+    caps : tuple of int or None
+        Xen credit cap of each VM in percent of one physical CPU (0: no cap; default None: no caps).
     dom0_vcpus : int
         vCPUs of Xen's dom0 (or Hyper-V's root partition) that run the backends (default 1: a testbed that
         pins dom0 to one CPU; Xen without dom0_max_vcpus would give dom0 every CPU).
     net_queues : int
         Queue pairs of a VM's virtio-net device, each served by its own vhost worker (default 1, QEMU's default;
         multiqueue needs ``queues=N`` on the device and ``ethtool -L`` in the guest).
-    neighbor : str, optional
-        A workload for one more VM on the host, under the same mode, that is not
-        measured: the noisy neighbour of an isolation study.
+    neighbor : str or None
+        A workload for one more VM on the host, under the same mode, that is not measured: the noisy neighbour
+        of an isolation study (default None).
     neighbor_vcpus : int
-        vCPUs of the neighbour VM.
+        vCPUs of the neighbour VM (default 1).
     engine : {"hybrid", "discrete"}
-        How the run is computed (``ENGINES``); both give the same answer within sampling noise
-        (``tests/test_equivalence.py``).
-    precision : float, optional
+        How the run is computed (``ENGINES``; default "hybrid"); both give the same answer within sampling
+        noise (``tests/test_equivalence.py``).
+    precision : float or None
         Stop a request or disk workload early, once the 95% confidence interval of its metric is narrower
-        than this fraction of the mean (``duration`` is then the longest it runs); default: run the whole
+        than this fraction of the mean (``duration`` is then the longest it runs); default None: run the whole
         duration (reproducible papers and the CLI).
-    mode, hw, params : tuple of (key, value)
-        Overrides of mode parts, hardware values and workload parameters.
+    mode : tuple of (str, value)
+        Overrides of mode parts, e.g. ``{"memory": "shadow"}`` (default: none).
+    hw : tuple of (str, value)
+        Overrides of hardware values, e.g. ``{"features.apicv": False}`` (default: none).
+    params : tuple of (str, value)
+        Overrides of workload parameters, e.g. ``{"clients": 4}`` (default: none).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -33,7 +33,7 @@ from .coerce import Bool, Int, Num
 from .files import ID_PATTERN, cached_load, catalogue_dir, load_validated, locate, read_yaml
 from .inherit import resolve_base
 
-__all__ = ["PerUnit", "WritableSet", "Workload", "load_workload", "list_workloads", "workloads_dir", "writable_set",
+__all__ = ["PerUnit", "WritableSet", "Workload", "KIND_PARAMS", "load_workload", "list_workloads", "workloads_dir", "writable_set",
            "GUEST_OS_MIB", "rates", "traits", "TRAITS", "TUNABLE"]
 
 
@@ -122,6 +122,16 @@ class Params(BaseModel):
     response_bytes: Num = Field(1, ge=1, description="request kind: bytes per response")
     queue_depth: Int = Field(1, ge=1, le=1024, description="disk kind: requests in flight")
     connection_per_request: Bool = Field(False, description="a new TCP connection per request (handshake and close)")
+
+
+#: The parameters each kind of workload reads (kit.sim: the drivers, the network and disk costs); the others are
+#: defaults that do nothing for it.
+KIND_PARAMS: dict[str, tuple[str, ...]] = {
+    "cpu": (),
+    "disk": ("queue_depth",),
+    "stream": ("mtu", "direction", "window_kb"),
+    "request": ("mtu", "clients", "think_us", "request_bytes", "response_bytes", "connection_per_request"),
+}
 
 
 class Workload(BaseModel):

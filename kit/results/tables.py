@@ -180,7 +180,8 @@ def _json_value(v: Any) -> Any:
 
 
 #: Columns of :func:`latency_stats`
-LATENCY_STATS_COLUMNS = ["count", "censored", "mean_us", "p50_us", "p99_us", "max_us", "max_censored"]
+LATENCY_STATS_COLUMNS = ["count", "censored", "mean_us", "p50_us", "p99_us", "p999_us", "max_us", "max_censored",
+                         "tail_share"]
 
 
 def latency_stats(latency: pd.DataFrame, by: str = "scenario") -> pd.DataFrame:
@@ -190,6 +191,9 @@ def latency_stats(latency: pd.DataFrame, by: str = "scenario") -> pd.DataFrame:
     is the requests still under way when the run ended. Their elapsed time is a lower bound of their latency, and
     they are the ones most likely to be long (a request stalled at the end is the one cut off), so ``max_us`` is
     the longest latency or elapsed time of all, with ``max_censored`` true when it is that lower bound.
+    ``p999_us`` is the 99.9th percentile of the finished requests; ``tail_share`` the fraction of their summed
+    latency that the requests above the p99 account for (above 0.5, a tail of at most 1% of the requests
+    dominates the mean, which can then exceed the p99).
     """
     if latency.empty:
         return pd.DataFrame(columns=LATENCY_STATS_COLUMNS).rename_axis(by)
@@ -203,7 +207,10 @@ def latency_stats(latency: pd.DataFrame, by: str = "scenario") -> pd.DataFrame:
                      "mean_us": float(done.mean()) if len(done) else None,
                      "p50_us": float(done.quantile(0.5)) if len(done) else None,
                      "p99_us": float(done.quantile(0.99)) if len(done) else None,
-                     "max_us": float(top["latency_us"]), "max_censored": bool(top["censored"])}
+                     "p999_us": float(done.quantile(0.999)) if len(done) else None,
+                     "max_us": float(top["latency_us"]), "max_censored": bool(top["censored"]),
+                     "tail_share": float(done[done > done.quantile(0.99)].sum() / done.sum())
+                     if len(done) and done.sum() > 0 else None}
     return pd.DataFrame.from_dict(rows, orient="index", columns=LATENCY_STATS_COLUMNS).rename_axis(by)
 
 

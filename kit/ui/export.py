@@ -53,8 +53,12 @@ def save_figures(figures: Mapping[str, go.Figure] | Sequence[go.Figure], folder:
         Created when missing; files are ``<folder>/<name>.<format>``.
     formats : iterable of str
         Any of :data:`IMAGE_FORMATS`.
-    width, height, scale : number
-        Size in CSS pixels and the raster scale (PNG, JPEG, WebP; SVG and PDF are vector).
+    width : int
+        Width in CSS pixels.
+    height : int
+        Height in CSS pixels.
+    scale : float
+        Raster scale (PNG, JPEG, WebP; SVG and PDF are vector).
 
     Returns
     -------

@@ -22,9 +22,10 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from ..sim import work as W
+from ..stats import t_interval
 
 __all__ = ["blind_vs_published", "MODE_COLORS", "CATEGORY_COLORS", "STATE_COLORS", "LABELS", "label", "mode_color", "mode_colors",
-           "category_color", "category_colors", "relative_performance", "overhead_breakdown", "exits_per_second",
+           "category_color", "category_colors", "EXIT_COLORS", "color_difference", "relative_performance", "overhead_breakdown", "exits_per_second",
            "latency_cdf", "path_waterfall", "sweep_line", "sweep_heatmap", "vcpu_timeline", "published_vs_model",
            "migration_timeline", "migration_rounds", "downtime_vs_dirty_rate", "writable_working_set",
            "METHOD_COLORS", "REFERENCE_WORDS",
@@ -45,19 +46,43 @@ CATEGORY_COLORS = {
     W.QUEUEING: "#fdae6b", W.IDLE: "#f0f0f0", W.backend_category("dom0"): "#08519c",
     W.backend_category("qemu"): "#a50f15", W.backend_category("vhost"): "#ef3b2c",
     W.backend_category("host"): "#54278f", W.backend_category("root"): "#006d2c",
-    W.backend_category("vmm"): "#1f0cf2",
+    W.backend_category("vmm"): "#0b1341",
     W.PAUSED: "#000000", W.MIGRATION: "#006666", W.CONTAINER_NET: "#00bbaa", W.CONTAINER_FS: "#668822",
 }
 STATE_COLORS = {"running": "#3182bd", "exiting": "#e6550d", "waiting": "#fdae6b", "idle": "#f0f0f0",
                 "backend": "#756bb1"}
 # Labels that are not presets (user-made modes, paper systems, sweep values) draw from this list: each colour is
 # at least 28 CIE76 units from every MODE_COLORS entry and from the others, and none is grey.
-_SERIES = ["#511cfb", "#f2b701", "#fe00ce", "#9c9c5e", "#b00068", "#ff7f0e", "#11a579", "#782ab6", "#b3de69",
-           "#f781bf", "#da16ff", "#3283fe", "#a6761d", "#f6cf71", "#dcb0f2", "#86ce00"]
+# Of these, no two are near-identical either (CIE94 at least SERIES_MIN_DIFFERENCE): the second yellow #f6cf71, the
+# violets #782ab6 and #da16ff, the pink #f781bf, the green #86ce00, the yellow #f2b701 beside the orange and the
+# brown #a6761d beside the olive (notebook 04's two memory modes looked alike) were, and are gone.
+_SERIES = ["#511cfb", "#ff7f0e", "#fe00ce", "#b00068", "#11a579", "#b3de69", "#3283fe", "#dcb0f2", "#9c9c5e"]
 # Exit reasons: warm colours at least 24 CIE76 units from every CATEGORY_COLORS entry and from each other.
 _EXITS = ["#bcbd22", "#fc0080", "#85660d", "#ff9da6", "#ff7f00", "#882255", "#edad08", "#ddcc77", "#dc587d",
           "#a65628", "#cf1c90", "#ed645a"]
 
+#: One colour per VM exit reason the model emits, the same in every figure (as modes have theirs): each at least 21
+#: CIE76 units from every other and from every CATEGORY_COLORS entry (a greedy max-min pick over an HSV grid with
+#: L* 28-85, so none is near white or near another); tests/test_figures.py checks the table covers every reason
+#: the cost model emits. A reason not listed takes a colour from _EXITS.
+EXIT_COLORS = {
+    "external interrupt": "#18f218", "HLT": "#1818f2", "MMIO/PIO kick": "#f218f2",
+    "MMIO/PIO kick (ioeventfd)": "#d9d916", "APIC access (EOI)": "#f2186f", "APIC ICR write": "#8c0e51",
+    "interrupt window": "#18f27e", "I/O instruction (in)": "#3d55f2", "I/O instruction (out)": "#8c620e",
+    "EPT violation (MMIO)": "#6fbf13", "EPT misconfiguration (MMIO)": "#f2858d", "#PF (shadow paging)": "#f218aa",
+    "CR3 load (shadow paging)": "#bf57d9", "INVLPG (shadow paging)": "#f27e18",
+    "write to a write-protected guest page table": "#d9a516", "CPUID": "#d9cc77",
+    "MSR write (TSC deadline)": "#3d79f2", "CR8 write": "#7a13bf", "VMCALL": "#73733f", "HVC": "#733f5e",
+    "HVC/VMCALL (event channel send)": "#bf6030", "event channel send": "#18d5f2",
+    "VMBus signal hypercall": "#a6298d", "VMX preemption timer": "#732e0b", "timer (preemption)": "#bf9169",
+    "external interrupt (host timer)": "#aa85f2", "external interrupt on the target": "#4d8c6b", "WFI": "#a6a611",
+    "stage-2 data abort (MMIO)": "#0b5073", "GICD_SGIR write (GICv2 MMIO)": "#8c2331",
+    "ICC_SGI1R write (GICv3 sysreg)": "#16d998", "L1 VMREAD/VMWRITE (nested)": "#b6d957",
+    "L1 VMRESUME (nested)": "#bf698c", "pause-loop exit (PAUSE or WFE)": "#6a2e73", "#PF (dirty logging)": "#85a2f2",
+    "PML log full": "#f26191", "TLB flush request (dirty log sync)": "#4292a6",
+    "EPT violation (post-copy fault)": "#aa18f2", "virtio-mmio interrupt status read": "#dfa69f",
+    "virtio-mmio interrupt acknowledge write": "#dfcc9f",
+}
 #: Series of one figure in their order (workloads, which have no colours of their own): far apart in hue
 _DISTINCT = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#e377c2", "#7f7f7f"]
 #: Words (with units) for the columns figures are drawn from; ``set.`` and ``mode.`` prefixes are looked up
@@ -76,6 +101,8 @@ LABELS = {
     "hw.irq_cycles": "interrupt delivery (cycles)", "hw.nic_gbps": "NIC line rate (Gbit/s)",
     "workload.clients": "concurrent clients", "workload.tlb_mpki": "TLB misses per 1,000 instructions",
     "workload.cr3_loads": "address-space switches per unit of work", "workload.mtu": "MTU (bytes)",
+    "workload.pte_writes": "page-table writes per unit of work", "workload.pagefaults": "page faults per unit of work",
+    "workload.syscalls": "system calls per unit of work",
     "workload.think_us": "client think time (µs)", "workload.queue_depth": "I/O queue depth",
     "latency_us": "request latency (µs)", "value": "measured value", "native_value": "native value",
     "units": "units of work completed", "pcpu_util": "physical CPU utilization (fraction)",
@@ -119,17 +146,62 @@ def label(column: str, labels: dict | None = None) -> str:
     return f"{prefix}{words}" + (f" ({unit})" if unit else "")
 
 
+#: the longest title line that fits a figure of the default width (760 px) in plotly's title font
+TITLE_LINE = 84
+
+
+def _wrap(text: str, width: int = TITLE_LINE) -> str:
+    """``text`` broken into lines of at most ``width`` characters (at spaces, with ``<br>``): a title or a note
+    longer than the figure is cut off at its right edge when drawn."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
 def _short(text: str) -> str:
     """A label without its trailing parenthesis, for titles."""
     return re.sub(r"\s*\([^()]*\)$", "", text)
 
 
+def _lab(color: str) -> tuple[float, float, float]:
+    """CIE L*a*b* (D65) of an sRGB ``#rrggbb`` colour."""
+    rgb = [int(color[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    xyz = ((0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047, 0.2126 * r + 0.7152 * g + 0.0722 * b,
+           (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883)
+    fx, fy, fz = [t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in xyz]
+    return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
+
+
+def color_difference(a: str, b: str) -> float:
+    """CIE94 colour difference (graphic arts) of two ``#rrggbb`` colours: below about 20 two series of a figure
+    read as one colour (CIE76 calls two yellows 30 apart that CIE94 puts 10 apart)."""
+    l1, a1, b1 = _lab(a)
+    l2, a2, b2 = _lab(b)
+    c1, c2 = float(np.hypot(a1, b1)), float(np.hypot(a2, b2))
+    c = float(np.sqrt(c1 * c2))  # the symmetric form: the geometric mean chroma weighs both colours alike
+    dh2 = max(0.0, (a1 - a2) ** 2 + (b1 - b2) ** 2 - (c1 - c2) ** 2)
+    return float(np.sqrt((l1 - l2) ** 2 + ((c1 - c2) / (1 + 0.045 * c)) ** 2 + dh2 / (1 + 0.015 * c) ** 2))
+
+
+#: the smallest CIE94 difference between two series of one figure that :func:`mode_colors` allows while it can
+SERIES_MIN_DIFFERENCE = 20.0
+
+
 def _pick(name: str, palette: list[str], used: Iterable[str] = ()) -> str:
-    """A colour from ``palette`` chosen by a stable hash of ``name``, skipping colours in ``used``."""
+    """A colour from ``palette`` chosen by a stable hash of ``name``, skipping colours in ``used`` and, while the
+    palette allows, colours near one of them (:data:`SERIES_MIN_DIFFERENCE`)."""
     used = set(used)
     start = zlib.crc32(name.encode()) % len(palette)
-    for i in range(len(palette)):
-        c = palette[(start + i) % len(palette)]
+    order = [palette[(start + i) % len(palette)] for i in range(len(palette))]
+    for c in order:
+        if c not in used and all(color_difference(c, u) >= SERIES_MIN_DIFFERENCE for u in used):
+            return c
+    for c in order:
         if c not in used:
             return c
     return palette[start]  # more series than colours: distinctness is no longer possible
@@ -156,17 +228,24 @@ def mode_colors(names: Iterable) -> dict[str, str]:
     return {n: out[n] for n in names}
 
 
-def category_color(cat: str) -> str:
-    """The colour of one breakdown category; exit reasons (``exit: ...``) take warm colours."""
+def _fixed(cat: str) -> str | None:
+    """The colour of a breakdown category or an exit reason (``exit: ...``) that has one of its own."""
     if cat in CATEGORY_COLORS:
         return CATEGORY_COLORS[cat]
+    return EXIT_COLORS.get(cat.removeprefix("exit: ")) if cat.startswith("exit: ") else None
+
+
+def category_color(cat: str) -> str:
+    """The colour of one breakdown category; exit reasons (``exit: ...``) take theirs from :data:`EXIT_COLORS`."""
+    if _fixed(cat):
+        return str(_fixed(cat))
     return _pick(cat, _EXITS if cat.startswith("exit: ") else _SERIES)
 
 
 def category_colors(cats: Iterable[str]) -> dict[str, str]:
     """Colours for the categories of one figure, distinct within it (see :func:`mode_colors`)."""
     cats = list(dict.fromkeys(cats))
-    out = {c: CATEGORY_COLORS[c] for c in cats if c in CATEGORY_COLORS}
+    out = {c: str(_fixed(c)) for c in cats if _fixed(c)}
     used = set(out.values())
     for c in sorted(c for c in cats if c not in out):
         out[c] = _pick(c, _EXITS if c.startswith("exit: ") else _SERIES, used)
@@ -253,8 +332,10 @@ def relative_performance(summary: pd.DataFrame, x: str = "workload", title: str 
                   annotation_position="top left")
     others = [m for m in modes if m != "native"]
     by = "" if x in ("hypervisor", "scenario") else f", by {_short(words[x])}"
-    default = f"Relative performance against native: {_listing(others or modes)}{by}{_context(ok, skip=[x])}"
-    fig.update_layout(title=title or default, legend_title=words["hypervisor"], template="plotly_white",
+    named = others or modes  # every mode by name: a reader must not guess the one "and 1 more" hides
+    listing = ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else named[0]
+    default = f"Relative performance against native: {listing}{by}{_context(ok, skip=[x])}"
+    fig.update_layout(title=title or _wrap(default), legend_title=words["hypervisor"], template="plotly_white",
                       showlegend=x != "hypervisor")
     if whiskers:
         fig.add_annotation(text=whiskers, xref="paper", yref="paper", x=1, y=1.02, showarrow=False,
@@ -299,7 +380,7 @@ def overhead_breakdown(breakdown: pd.DataFrame, summary: pd.DataFrame, include_i
             fig.add_annotation(x=name, y=float(totals[name]), text=f"{totals[name]:.3g} µs", showarrow=False,
                                yshift=10, font={"size": 11})
     default = f"Where the CPU time goes per unit of work: {_listing(order)}{_context(ok)}"
-    fig.update_layout(barmode="stack", title=title or default, template="plotly_white")
+    fig.update_layout(barmode="stack", title=title or _wrap(default), template="plotly_white")
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=order, range=[-0.5, len(order) - 0.5])
     _left_out(fig, dropped, "failed or no completed work")
     return fig
@@ -328,7 +409,7 @@ def exits_per_second(exits: pd.DataFrame, summary: pd.DataFrame, title: str | No
         if name not in set(e["bar"]):
             fig.add_annotation(x=name, y=0, text="no exits", showarrow=False, yshift=10, font={"size": 11})
     default = f"VM exits per second by reason: {_listing(order)}{_context(ok)}"
-    fig.update_layout(barmode="stack", title=title or default, template="plotly_white")
+    fig.update_layout(barmode="stack", title=title or _wrap(default), template="plotly_white")
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=order, range=[-0.5, len(order) - 0.5])
     _left_out(fig, dropped, "failed")
     return fig
@@ -361,7 +442,7 @@ def latency_cdf(latency: pd.DataFrame, by: str = "scenario", title: str | None =
     default = f"Request latency distribution: {_listing(names)}"
     fig.add_annotation(text="circle: median (p50), diamond: p99", xref="paper", yref="paper", x=1, y=0,
                        xanchor="right", yanchor="bottom", showarrow=False, font={"size": 11})
-    fig.update_layout(title=title or default, yaxis_title="fraction of requests completed within",
+    fig.update_layout(title=title or _wrap(default), yaxis_title="fraction of requests completed within",
                       legend_title=words[by], template="plotly_white")
     return fig
 
@@ -422,7 +503,7 @@ def sweep_line(df: pd.DataFrame, x: str, y: str = "relative_performance", color:
                         hovertemplate=f"{name}<br>{_short(words[x])} %{{x}}: %{{y:.4g}}<extra></extra>")
     vs = f"{_short(words[y])} against {_short(words[x])}"
     default = vs[0].upper() + vs[1:] + (f", by {_short(words[color])}" if color else "") + _context(df)
-    fig.update_layout(title=title or default, xaxis_title=words[x], yaxis_title=words[y],
+    fig.update_layout(title=title or _wrap(default), xaxis_title=words[x], yaxis_title=words[y],
                       legend_title=words[color] if color else "", template="plotly_white")
     notes = ["solid band: 95% interval over replications (simulation noise)"]
     if pi is not None and pi[0] in g and np.isfinite(pd.to_numeric(g[pi[0]], errors="coerce")).any():
@@ -477,11 +558,12 @@ def sweep_heatmap(df: pd.DataFrame, x: str, y: str, z: str = "relative_performan
     scale = {"colorscale": "RdBu", "zmid": center} if center is not None else {"colorscale": "Viridis"}
     fig = go.Figure(go.Heatmap(z=[[None if np.isnan(v) else float(v) for v in row] for row in vals],
                                x=[str(c) for c in t.columns], y=[str(i) for i in t.index], **scale,
-                               colorbar={"title": {"text": words[z], "side": "right"}}, texttemplate="%{z:.3g}",
+                               colorbar={"title": {"text": _wrap(words[z], 40), "side": "right"}},
+                               texttemplate="%{z:.3g}",
                                hovertemplate=f"{_short(words[x])} %{{x}}, {_short(words[y])} %{{y}}: "
                                              "%{z:.4g}<extra></extra>"))
     default = f"{_short(words[z])} over {_short(words[x])} and {_short(words[y])}{_context(df)}"
-    fig.update_layout(title=title or default[0].upper() + default[1:], xaxis_title=words[x], yaxis_title=words[y],
+    fig.update_layout(title=title or _wrap(default[0].upper() + default[1:]), xaxis_title=words[x], yaxis_title=words[y],
                       template="plotly_white")
     fig.update_xaxes(type="category")
     fig.update_yaxes(type="category")
@@ -778,17 +860,34 @@ def cpu_occupancy(timeline: pd.DataFrame, t0: float = 0.0, t1: float | None = No
 
 def isolation_heatmap(matrix: pd.DataFrame, z: str = "degradation", title: str | None = None) -> go.Figure:
     """The isolation matrix: misbehaving workload (rows) x mode (columns), the well-behaved VMs' degradation (1 -
-    their throughput beside it over their baseline; 0 = untouched, positive = they lost) written in each cell."""
-    piv = matrix.pivot_table(index="hog", columns="hypervisor", values=z, aggfunc="mean", sort=False)
-    vals = piv.to_numpy(dtype=float)
-    text = [[f"{v:+.1%}" if np.isfinite(v) else "" for v in row] for row in vals]
-    fig = go.Figure(go.Heatmap(z=[[float(v) if np.isfinite(v) else None for v in row] for row in vals], x=list(piv.columns),
-                               y=list(piv.index), text=text, texttemplate="%{text}", colorscale="Reds", zmin=0,
-                               colorbar={"title": "degradation"},
+    their throughput beside it over their baseline; 0 = untouched, positive = they lost) in percent in each cell, on
+    a diverging scale centred on zero (red: they lost, blue: they ran faster than in their baseline run). Given
+    several rows per cell (seeds), a cell shows their mean and its 95% interval from Student's t."""
+    cells = matrix.groupby(["hog", "hypervisor"], sort=False)[z].apply(
+        lambda v: t_interval([float(x) for x in v if np.isfinite(x)]) if np.isfinite(v).any() else (np.nan, None))
+    hogs, modes = list(dict.fromkeys(matrix["hog"])), list(dict.fromkeys(matrix["hypervisor"]))
+    piv = pd.DataFrame(np.nan, index=hogs, columns=modes)
+    half = pd.DataFrame(np.nan, index=hogs, columns=modes)
+    for (hog, mode), (mean, h) in cells.items():
+        piv.loc[hog, mode], half.loc[hog, mode] = mean, np.nan if h is None else h
+    vals, halves = piv.to_numpy(dtype=float) * 100.0, half.to_numpy(dtype=float) * 100.0
+    text = [[(f"{v:+.1f}%" + (f" ± {h:.1f}" if np.isfinite(h) else "")) if np.isfinite(v) else ""
+             for v, h in zip(row, hrow)] for row, hrow in zip(vals, halves)]
+    finite = vals[np.isfinite(vals)]
+    reach = float(np.max(np.abs(finite))) if finite.size and np.max(np.abs(finite)) > 0 else 1.0
+    fig = go.Figure(go.Heatmap(z=[[float(v) if np.isfinite(v) else None for v in row] for row in vals],
+                               x=list(piv.columns), y=list(piv.index), text=text, texttemplate="%{text}",
+                               colorscale="RdBu_r", zmid=0.0, zmin=-reach, zmax=reach,
+                               colorbar={"title": {"text": "degradation (%)", "side": "right"}, "ticksuffix": "%"},
                                hovertemplate="%{y} under %{x}: %{text}<extra></extra>"))
+    fig.add_annotation(text="degradation = 1 - throughput beside the misbehaving VM / throughput in the baseline<br>"
+                            "positive (red): the well-behaved VMs lost; negative (blue): they ran faster"
+                            + ("; ± the 95% interval over the seeds" if np.isfinite(halves).any() else ""),
+                       xref="paper", yref="paper", x=0, y=-0.2, showarrow=False, xanchor="left", yanchor="top",
+                       align="left", font={"size": 11})
     fig.update_layout(title=title or "Isolation: how much the well-behaved VMs lose beside each misbehaving one",
                       xaxis_title="hypervisor mode", yaxis_title="misbehaving workload", template="plotly_white",
-                      yaxis={"autorange": "reversed"})
+                      yaxis={"autorange": "reversed"}, margin={"b": 130})
     return fig
 
 

@@ -33,7 +33,7 @@ from ...run import report_progress
 from ...stats import format_ci
 from ..export import save_tables
 
-__all__ = ["Panel", "hardware_summary", "error_html", "finite", "dropdown", "duration_box", "replications_box",
+__all__ = ["Panel", "formatted_table", "hardware_summary", "error_html", "finite", "dropdown", "duration_box", "replications_box",
            "with_pi", "model_uncertainty_box",
            "with_ci", "set_pairs", "KEEP", "NONE", "MAX_DURATION_S", "MAX_REPLICATIONS", "SWEEP_MAX_DURATION_S",
            "SWEEP_MAX_RUNS"]
@@ -77,6 +77,16 @@ def finite(x: Any) -> bool:
         return False
 
 
+
+def formatted_table(df: pd.DataFrame) -> Any:
+    """A result table as a reader wants it: columns holding nothing left out, empty cells blank (never "None" or
+    "nan"), numbers with at most four significant decimals and thousands separated, no positional index."""
+    shown = df.loc[:, [c for c in df.columns if not df[c].isna().all()]]
+    styler = shown.style.format(na_rep="", precision=4, thousands=",")
+    if isinstance(shown.index, pd.RangeIndex):
+        styler = styler.hide(axis="index")
+    return styler
+
 class Panel(W.VBox):
     """A panel: its controls, a Run button, a status line, a progress bar, a figure and a table; one run at a time.
 
@@ -99,7 +109,7 @@ class Panel(W.VBox):
         #: simulated seconds done over started while runs report them (hidden otherwise)
         self.bar = W.FloatProgress(value=0.0, min=0.0, max=1.0, description="", bar_style="info",
                                    layout=W.Layout(visibility="hidden", width="240px"))
-        self.table = W.Output()
+        self.table = W.Output(layout=W.Layout(overflow="auto"))  # a wide table scrolls instead of being cut off
         self.fig_out = W.Output()
         self.last_figure: go.Figure | None = None
         self.busy = False
@@ -174,9 +184,10 @@ class Panel(W.VBox):
         return self.last_figure
 
     def show_table(self, df: pd.DataFrame) -> None:
+        """Show ``df`` as a formatted table (:func:`formatted_table`), scrolling sideways when it is wide."""
         self.table.clear_output(wait=True)
         with self.table:
-            display(df)
+            display(formatted_table(df))
 
     # -- files -----------------------------------------------------------------------------------
     def _files_section(self, kind: str) -> W.Accordion:
