@@ -394,13 +394,15 @@ baseline_stats = {"computed": 0, "reused": 0}
 def _baseline_key(spec: Spec, keep_neighbor: bool = False) -> str:
     """Everything the native run of ``spec`` reads except the hardware overrides (compared value by value, see
     :func:`native_value`): the key of ``native_spec(spec, keep_neighbor)`` without them, computed without
-    building it."""
+    building it, and the content of the profile and workloads it names (:func:`kit.inputs.resolve.content_digest`)."""
+    from .inputs.resolve import content_digest
     data = spec.model_dump(mode="json")
     data.update(hypervisor="native", mode=[[k, v] for k, v in data["mode"] if k in NATIVE_KEEPS], dom0_vcpus=1,
                 hw=[])
     if not keep_neighbor:
         data.update(neighbor=None, neighbor_vcpus=1)
-    blob = json.dumps(data, sort_keys=True) + __version__
+    # the content of the files it names, not their paths: an edited workload or profile is a new baseline
+    blob = json.dumps(data, sort_keys=True) + __version__ + content_digest(spec, neighbor=keep_neighbor)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -492,7 +494,8 @@ def alone_value(spec: Spec) -> float:
     alone = alone_spec(spec)
     if alone.hypervisor == "native" and alone == native_spec(alone):
         return native_value(alone)
-    key = Spec.key(alone, __version__)
+    from .inputs.resolve import content_digest
+    key = Spec.key(alone, __version__ + content_digest(alone))
     if key not in _ALONE:
         if len(_ALONE) >= BASELINE_CACHE_SIZE:
             _ALONE.pop(next(iter(_ALONE)))

@@ -8,6 +8,8 @@ UTF-8, no duplicate keys, bounded nesting and aliases, then a pydantic model, wi
 """
 from __future__ import annotations
 
+import contextvars
+import hashlib
 import os
 import re
 import stat
@@ -22,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import HvkitError, format_validation_error
 
 __all__ = ["project_root", "catalogue_dir", "data_dir", "locate", "read_yaml", "load_validated", "cached_load",
-           "MAX_YAML_BYTES", "ID_PATTERN"]
+           "model_digest", "MAX_YAML_BYTES", "ID_PATTERN"]
 
 #: Largest YAML input accepted (profiles and workloads are a few KiB).
 MAX_YAML_BYTES = 1 << 20
@@ -38,7 +40,10 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9.\-]*$"
 CATALOGUES = ("hw_profiles", "workloads", "data")
 
 M = TypeVar("M", bound=BaseModel)
-_CACHE: dict[tuple[str, int, object], object] = {}
+#: Loaded files: (resolved path, builder) -> (the files the build read with the SHA-256 of their bytes, the value)
+_CACHE: dict[tuple[str, object], tuple[tuple[tuple[str, str], ...], object]] = {}
+#: The files read (path, SHA-256 of the bytes) by the build under way (see :func:`cached_load`)
+_READS: contextvars.ContextVar[list[tuple[str, str]] | None] = contextvars.ContextVar("hvkit_reads", default=None)
 
 
 def project_root() -> Path:
@@ -183,6 +188,9 @@ def read_yaml(path: Path) -> Any:
         raise HvkitError(f"cannot read: {exc.strerror}", where=where) from None
     if len(raw) > MAX_YAML_BYTES:
         raise HvkitError("too large", where=where, allowed=f"at most {MAX_YAML_BYTES} bytes")
+    reads = _READS.get()
+    if reads is not None:  # a cached build depends on these bytes (cached_load)
+        reads.append((str(path), hashlib.sha256(raw).hexdigest()))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -215,12 +223,56 @@ def load_validated(data: Any, model: type[M], where: str, what: str) -> M:
         raise format_validation_error(exc, where, model) from None
 
 
-def cached_load(path: Path, build: Callable[[Path], M]) -> M:
-    """``build(path)``, cached until the file changes (so an edited user file is re-read)."""
+def _file_digest(path: str) -> str | None:
+    """SHA-256 of a file's bytes as :func:`read_yaml` reads them (None when it cannot be read)."""
     try:
-        key = (str(path.resolve()), path.stat().st_mtime_ns, build)
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read(MAX_YAML_BYTES + 1)).hexdigest()
+    except OSError:
+        return None
+
+
+def cached_load(path: Path, build: Callable[[Path], M]) -> M:
+    """``build(path)``, cached on the content of every file the build read (the file and its ``base:`` chain).
+
+    The cache keys on bytes, never on a path or a modification time: a file edited within the clock's resolution,
+    or a base file edited under an unchanged child, is read again.
+    """
+    try:
+        key = (str(path.resolve()), build)
     except OSError:
         return build(path)  # read_yaml gives the one-line error
-    if key not in _CACHE:
-        _CACHE[key] = build(path)
-    return _CACHE[key]  # type: ignore[return-value]
+    outer = _READS.get()
+    hit = _CACHE.get(key)
+    if hit is not None and all(_file_digest(p) == d for p, d in hit[0]):
+        if outer is not None:
+            outer.extend(hit[0])
+        return hit[1]  # type: ignore[return-value]
+    token = _READS.set([])
+    try:
+        value = build(path)
+        reads = tuple(_READS.get() or ())
+    finally:
+        _READS.reset(token)
+    _CACHE[key] = (reads, value)
+    if outer is not None:
+        outer.extend(reads)
+    return value
+
+
+#: Digests of models (see :func:`model_digest`): id -> (the model, kept alive so its id stays its own, digest)
+_DIGESTS: dict[int, tuple[BaseModel, str]] = {}
+_MAX_DIGESTS = 4096
+
+
+def model_digest(model: BaseModel) -> str:
+    """SHA-256 (16 hex digits) of a validated model's content: what a cache or a store keys a loaded profile or
+    workload on (never its file's path)."""
+    hit = _DIGESTS.get(id(model))
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    digest = hashlib.sha256(model.model_dump_json().encode()).hexdigest()[:16]
+    if len(_DIGESTS) >= _MAX_DIGESTS:
+        _DIGESTS.pop(next(iter(_DIGESTS)))
+    _DIGESTS[id(model)] = (model, digest)
+    return digest

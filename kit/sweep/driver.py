@@ -1,6 +1,6 @@
 """``sweep``: a plan's points through the store, this process and the workers, into one table.
 
-A point already in the store (same spec, same kit version) is reused. Points with a closed form are computed here,
+A point already in the store (same spec, same content of the files it names, same kit version) is reused. Points with a closed form are computed here,
 in bulk, and so are the native baselines of the others (stored apart, so that a resumed or extended sweep runs none
 again); the rest go to the workers (:mod:`kit.sweep.workers`), and every finished point is stored as it finishes.
 Ctrl-C stores what finished before it stops; points the workers could not compute are reported, not stored.
@@ -21,7 +21,8 @@ from ..inputs.spec import Spec
 from ..run import Reporter, check_reporter
 from ..version import __version__
 from .plan import expand
-from .point import METRIC_COLUMNS, NUMERIC_COLUMNS, error_result, plain, result_of, spec_columns
+from .point import (METRIC_COLUMNS, NUMERIC_COLUMNS, error_result, plain, point_spec_json, result_of, spec_columns,
+                    spec_key)
 from .store import Store, SweepStoreWarning, signals_deferred
 from .workers import Progress, WorkQueue, check_workers, store_records
 
@@ -122,13 +123,21 @@ def sweep(base: Spec, grid: dict | None = None, *, zip_params: dict | None = Non
 def _sweep(plan: list[dict], st: Store | None, executor: Any, workers: int | None, report: Reporter | None,
            retry_errors: bool) -> pd.DataFrame:
     """The points of ``plan``: reused from the store, computed here (closed forms), or by the workers; one row each."""
+    from ..inputs.resolve import content_digest
     specs: dict[str, Spec] = {}
+    spec_json: dict[str, dict] = {}
     keys = []
+    digests: dict[tuple, str] = {}  # the content of the files the points name, read once per sweep
     for p in plan:  # a spec that appears more than once in the plan is computed once
-        k = p["spec"].key(__version__)
+        spec = p["spec"]
+        names = (spec.hardware, spec.workload, spec.neighbor)
+        if names not in digests:
+            digests[names] = content_digest(spec)
+        sj = point_spec_json(spec, digests[names])
+        k = spec_key(sj, __version__)
         keys.append(k)
-        specs.setdefault(k, p["spec"])
-    spec_json = {k: s.model_dump(mode="json") for k, s in specs.items()}
+        if k not in specs:
+            specs[k], spec_json[k] = spec, sj
     reused, todo = _reusable(st, spec_json, retry_errors)
     progress = Progress(report, len(reused), len(specs)) if report is not None else None
     closed, todo = _in_this_process(specs, spec_json, todo, st, progress)
@@ -292,6 +301,6 @@ def _baseline_records() -> list[dict]:
         result = {c: plain(b.summary.get(c)) for c in METRIC_COLUMNS}
         if any(not isinstance(result[c], (int, float)) or not math.isfinite(result[c]) for c in NUMERIC_COLUMNS):
             continue
-        out.append({"key": b.spec.key(__version__), "version": __version__, "spec": b.spec.model_dump(mode="json"),
-                    "result": result, "baseline": {"base": b.base, "reads": list(b.names), "values": list(b.values)}})
+        sj = point_spec_json(b.spec)
+        out.append({"key": spec_key(sj, __version__), "version": __version__, "spec": sj, "result": result, "baseline": {"base": b.base, "reads": list(b.names), "values": list(b.values)}})
     return out
