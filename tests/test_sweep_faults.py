@@ -296,6 +296,8 @@ def test_disk_full_is_one_line_and_what_is_stored_stays_valid(tmp_path, monkeypa
     calls = {"n": 0}
 
     def fill_up(fd, data):
+        if not data.startswith(b'{"format"'):  # the store's key, written once when it is created
+            return real(fd, data)
         calls["n"] += 1
         if calls["n"] >= 3:
             os.write(fd, data[: len(data) // 2])  # half written, then the disk is full
@@ -310,7 +312,7 @@ def test_disk_full_is_one_line_and_what_is_stored_stays_valid(tmp_path, monkeypa
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "No space left on device" in err and "4 of 8 points stored and valid" in err
     assert not out.exists()
-    assert sorted(p.name for p in store.iterdir() if not p.name.startswith("points-")) == [".lock"]  # no temp
+    assert sorted(p.name for p in store.iterdir() if not p.name.startswith("points-")) == [".key", ".lock"]  # no temp
     assert len(stored_records(store)) == 4
     monkeypatch.undo()
     assert cli.main(argv + ["--resume"]) == 0
@@ -445,13 +447,19 @@ def test_a_chunk_replaced_by_a_link_is_not_followed(tmp_path, fast_reference):
     assert outside.read_bytes() == before and (store / f"bad-{chunk.name}").is_symlink()
 
 
-def _rewrite(chunk: Path, edit) -> None:
-    """Change the records of a chunk and give it a valid checksum again (a deliberate swap, not corruption)."""
+def _rewrite(chunk: Path, edit, sign: bool = True) -> None:
+    """Change the records of a chunk and give it a valid checksum again (a deliberate swap, not corruption); with
+    ``sign``, also a valid HMAC under the store's key (what only a writer holding the key can do: the records' own
+    checks must still catch it), else none (a chunk planted by someone without the key)."""
     import hashlib
+    import hmac
     recs = [json.loads(line) for line in chunk.read_bytes().splitlines()[1:]]
     edit(recs)
     body = "".join(json.dumps(r) + "\n" for r in recs).encode()
     head = {"format": "hvkit-sweep-points/1", "rows": len(recs), "sha256": hashlib.sha256(body).hexdigest()}
+    if sign:
+        key = bytes.fromhex((chunk.parent / ".key").read_text().strip())
+        head["hmac"] = hmac.new(key, body, hashlib.sha256).hexdigest()
     chunk.write_bytes(json.dumps(head).encode() + b"\n" + body)
 
 
@@ -461,6 +469,10 @@ def _swap_keys(recs):
 
 def _swap_specs(recs):
     recs[0]["spec"], recs[1]["spec"] = recs[1]["spec"], recs[0]["spec"]
+
+
+def _planted_value(recs):
+    recs[0]["result"]["value"] *= 8  # a plausible number, not the one computed
 
 
 def _nan_value(recs):
@@ -486,6 +498,8 @@ def _emptied(chunk):
     pytest.param(lambda c: _rewrite(c, _swap_specs), "the key does not match the spec", 2, id="specs swapped",
                  marks=pytest.mark.slow),
     pytest.param(lambda c: _rewrite(c, _nan_value), "value is not a finite number", 1, id="NaN result"),
+    pytest.param(lambda c: _rewrite(c, _planted_value, sign=False), "not authenticated by the store's key", N_FAST,
+                 id="value changed, checksum recomputed, no key"),
     pytest.param(_truncate, "checksum mismatch", N_FAST, id="truncated", marks=pytest.mark.slow),
     pytest.param(_garbage, "not a point chunk", N_FAST, id="garbage", marks=pytest.mark.slow),
     pytest.param(_emptied, "not a point chunk", N_FAST, id="empty", marks=pytest.mark.slow),
