@@ -8,10 +8,12 @@ UTF-8, no duplicate keys, bounded nesting and aliases, then a pydantic model, wi
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hashlib
 import os
 import re
+import secrets
 import stat
 from collections.abc import Callable
 from importlib import resources
@@ -24,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import HvkitError, format_validation_error
 
 __all__ = ["project_root", "catalogue_dir", "data_dir", "locate", "read_yaml", "load_validated", "cached_load",
-           "model_digest", "MAX_YAML_BYTES", "ID_PATTERN"]
+           "model_digest", "write_file", "check_writable", "MAX_YAML_BYTES", "ID_PATTERN"]
 
 #: Largest YAML input accepted (profiles and workloads are a few KiB).
 MAX_YAML_BYTES = 1 << 20
@@ -276,3 +278,65 @@ def model_digest(model: BaseModel) -> str:
         _DIGESTS.pop(next(iter(_DIGESTS)))
     _DIGESTS[id(model)] = (model, digest)
     return digest
+
+
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def check_writable(path: str | os.PathLike[str]) -> Path:
+    """Refuse to write ``path`` when it is a symbolic link or exists and is not a regular file (a one-line error
+    naming it); what every writer of the kit asks before it writes."""
+    out = Path(path)
+    try:
+        st = os.lstat(out)
+    except FileNotFoundError:
+        return out
+    except OSError as exc:
+        raise HvkitError(f"cannot write: {exc.strerror}", where=str(out)) from None
+    if stat.S_ISLNK(st.st_mode):
+        raise HvkitError("a symbolic link; refusing to write through it (give the real path)", where=str(out))
+    if not stat.S_ISREG(st.st_mode):
+        raise HvkitError("exists and is not a regular file; refusing to write over it", where=str(out))
+    return out
+
+
+def write_file(path: str | os.PathLike[str], write: Callable[[Any], None]) -> Path:
+    """Write ``path`` with ``write(binary file)``, never through a symbolic link and never half.
+
+    The file is written to a fresh temporary name in the same folder (``O_EXCL | O_NOFOLLOW``), synced and renamed
+    over ``path``; a link at ``path`` is refused (:func:`check_writable`), and one planted there meanwhile is
+    replaced, never followed. Missing parent folders are created. Errors are one line naming the file.
+    """
+    out = check_writable(path)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        dfd = os.open(out.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _O_CLOEXEC)
+    except OSError as exc:
+        raise HvkitError(f"cannot write: {exc.strerror}", where=str(out)) from None
+    tmp = None
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
+        for _ in range(100):
+            tmp = f".{out.name[:100]}.{secrets.token_hex(8)}.tmp"
+            try:
+                fd = os.open(tmp, flags, 0o666, dir_fd=dfd)
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise FileExistsError(17, "no unused temporary name after 100 tries")
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out.name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        tmp = None
+    except OSError as exc:
+        raise HvkitError(f"cannot write: {exc.strerror or exc}", where=str(out)) from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=dfd)
+        os.close(dfd)
+    return out
