@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import HvkitError
 from .common import RawEpilog
-from .serving import check_folder, check_not_root, serve
+from .serving import check_folder, check_policy, exposure_warning, listen_address, listen_port, serve
 
 QUICKSTART = "00-quickstart.ipynb"
 
@@ -43,11 +43,13 @@ def lab_command(args) -> tuple[list[str], Path]:
             raise HvkitError("no such notebook in the folder served", field="notebook", value=name,
                              allowed=sorted(p.name for p in folder.glob("*.ipynb")))
         cmd.append(str(nb))
-    check_not_root(args.jupyter_args, "lab")
+    check_policy(args.jupyter_args, "lab", {})  # the dashboard's policy: root, tokens
     return cmd + list(args.jupyter_args), folder
 
 
 def cmd_lab(args) -> None:
     """JupyterLab until it exits or hvkit is stopped (SIGINT, SIGTERM, SIGHUP stop the server and its kernels)."""
     cmd, folder = lab_command(args)
+    ip = listen_address(args.jupyter_args, "localhost")  # JupyterLab's default
+    sys.stderr.write(exposure_warning(ip, listen_port(args.jupyter_args, "8888"), "lab"))
     serve(cmd, folder, "JupyterLab")
