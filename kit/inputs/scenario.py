@@ -26,7 +26,7 @@ from ..errors import HvkitError, format_validation_error
 from .coerce import Bool, Int, Num
 from .files import load_validated, read_yaml
 from .resolve import HostPlan, Resolved, VmPlan, resolve_platform
-from .spec import MAX_VCPUS, MAX_VMS, Spec, route
+from .spec import MAX_SEED, MAX_VCPUS, MAX_VMS, Spec, route
 from .workloads import Workload, load_workload
 
 __all__ = ["Scenario", "VmEntry", "HostKnobs", "load_scenario", "resolve_scenario", "scenario_from_spec",
@@ -108,7 +108,7 @@ class Scenario(BaseModel):
     hw: tuple[tuple[str, Any], ...] = Field((), description="overrides of hardware values")
     duration: Num | None = Field(None, gt=0, le=3600, description="simulated seconds (default: the longest "
                                                                   "default of the measured workloads)")
-    seed: Int = Field(0, ge=0, description="seed of every random stream of the run")
+    seed: Int = Field(0, ge=0, le=MAX_SEED, description="seed of every random stream of the run (at most 2**63 - 1)")
     engine: Literal["hybrid", "discrete"] = Field("hybrid", description="how the run is computed")
     host: HostKnobs = Field(default_factory=HostKnobs, description="the host's knobs")
     vms: tuple[VmEntry, ...] = Field(min_length=1, description="the VMs")

@@ -69,6 +69,13 @@ class PerUnit(BaseModel):
                                                "when cache_mib fits in it")
 
     @model_validator(mode="after")
+    def _a_unit_is_work(self) -> "PerUnit":
+        if self.user_instr + self.kernel_instr <= 0:
+            raise ValueError("a unit of work executes instructions: user_instr or kernel_instr must be above 0 (the "
+                             "other counts are per unit of that work)")
+        return self
+
+    @model_validator(mode="after")
     def _shootdowns_are_ipis(self) -> "PerUnit":
         if self.tlb_shootdowns > self.ipis:
             raise ValueError("tlb_shootdowns are the synchronous ones among ipis: at most ipis")
