@@ -89,7 +89,9 @@ def _relative(value: float, ref: float, higher: bool) -> float:
 def _simulate(scn: Scenario, trace_s: float = 0.0) -> tuple[Any, float, int]:
     from .sim.engines import has_closed_form
     from .sim.host import Host
+    from .results.validity import check_work
     res = resolve_scenario(scn)
+    check_work(res)  # before anything is built
     host = Host(res, trace_s=trace_s)
     events = host.closed_form() if has_closed_form(res, trace_s) else host.run()
     return host, host.duration, events

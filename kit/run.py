@@ -124,12 +124,13 @@ def _metric_value(host: Host, wl: Workload, duration: float, units: float) -> fl
 def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, resolved: Resolved | None = None,
               tables: bool = True) -> tuple[dict, list, list, dict, list, list]:
     from .inputs.resolve import resolve
-    from .results.validity import censored_latency_rows, check_duration, check_measured, run_warnings
+    from .results.validity import censored_latency_rows, check_duration, check_measured, check_work, run_warnings
     from .sim.engines import has_closed_form
     from .sim.host import Host
     res = resolved if resolved is not None else resolve(spec)
     hw, mode, wl, duration = res.hw, res.mode, res.workload, res.duration
     check_duration(res)
+    check_work(res)  # before anything is built: a run beyond the budget is refused, not started
     t0 = time.perf_counter()
     host = Host(res, trace_s=trace_s, latencies=tables)
     tracker = _TRACKER.get()

@@ -11,6 +11,7 @@ is simulated (:func:`check_duration`); a value that is not finite, or a run that
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 from ..errors import HvkitError
@@ -22,7 +23,8 @@ from ..sim.net_costs import TCP_IP_HEADER_BYTES
 from ..sim.drivers import UNIT_WORK_CV
 
 __all__ = ["unit_seconds", "check_duration", "in_flight_bound", "peak_rate", "check_measured", "end_uncertainty",
-           "run_warnings", "censored_latency_rows", "SHORT_RUN_TOLERANCE", "PEAK_SIGMAS"]
+           "run_warnings", "censored_latency_rows", "estimate_work", "check_work", "work_budget", "SHORT_RUN_TOLERANCE",
+           "PEAK_SIGMAS", "WORK_BUDGET_S", "BUDGET_ENV"]
 
 #: A run is flagged short when the units under way at its end can move its value by more than this share
 SHORT_RUN_TOLERANCE = (0.05, "estimated, because an effect under 5% is below the model's own uncertainty against "
@@ -31,6 +33,97 @@ SHORT_RUN_TOLERANCE = (0.05, "estimated, because an effect under 5% is below the
 #: of the units counted
 PEAK_SIGMAS = (3.0, "estimated, because a sum of independent unit sizes exceeds its mean by three standard "
                     "deviations about once in a thousand runs (normal approximation)")
+
+
+#: The work a run may cost before it starts, in CPU seconds estimated by :func:`estimate_work`, and the environment
+#: variable that changes it (sweeps' workers read it too)
+WORK_BUDGET_S = (600.0, "estimated, because a run a user waits for at a prompt or in a notebook cell should end within "
+                        "minutes; the estimate is an upper one (1-10 times the CPU seconds measured), so a run refused "
+                        "would take at least about a minute and most would take ten")
+BUDGET_ENV = "HVKIT_WORK_BUDGET_S"
+#: Simulated events per CPU second the engines run (SimPy processes in Python)
+EVENTS_PER_CPU_S = (150_000.0, "estimated, because the discrete and hybrid engines ran 120,000-230,000 events per CPU "
+                               "second for request, disk, stream and CPU workloads on a 2026 x86-64 machine")
+#: CPU seconds each vCPU, physical CPU, socket and memory node of the host costs to build and keep, events aside
+ENTITY_CPU_S = (5e-4, "estimated, because hosts of 1,024 and 65,536 vCPUs took 1.7 and 22 CPU seconds with few "
+                      "events: 0.3-1.7 ms per vCPU")
+#: Events per unit of work, by workload kind (an upper estimate)
+EVENTS_PER_UNIT = ({"request": 20.0, "disk": 20.0, "cpu": 4.0, "stream": 1.0},
+                   "estimated, because request workloads ran 10-20 events per request (arrival, wire, backend, "
+                   "interrupts, reply), random disk reads about 9, CPU-bound units about 3 and stream segments under 1")
+#: The shortest scheduler slice the estimate counts switches at
+SLICE_S = (0.003, "estimated, because CFS's minimum granularity is 0.75-3 ms and 1,024 vCPUs contending on 64 CPUs "
+                  "ran about 340 scheduling events per vCPU per simulated second")
+
+
+def work_budget() -> float:
+    """The CPU seconds a run may be estimated to cost: ``$HVKIT_WORK_BUDGET_S`` or :data:`WORK_BUDGET_S`."""
+    text = os.environ.get(BUDGET_ENV)
+    if text is None or not text.strip():
+        return WORK_BUDGET_S[0]
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise HvkitError("not a positive number of CPU seconds", field=BUDGET_ENV, value=text,
+                         allowed="a number > 0, e.g. 3600")
+    return value
+
+
+def estimate_work(res: Resolved) -> tuple[float, float]:
+    """The events a run of ``res`` will simulate and the CPU seconds it will take, estimated before it starts.
+
+    Units of work are bounded by the CPUs the VMs can use at native cost (:func:`peak_rate`), by the clients of a
+    request workload (each waits at least a round trip on the wire per request) and by the outstanding requests of a
+    disk workload (each waits at least a positioning time); each unit costs :data:`EVENTS_PER_UNIT` events. The
+    discrete engine adds a timer tick per vCPU and tick, and vCPUs that outnumber the CPUs a switch per slice
+    (:data:`SLICE_S`). Each vCPU, CPU, socket and memory node costs :data:`ENTITY_CPU_S` to build.
+    """
+    hw, spec, d = res.hw, res.spec, res.duration
+    pcpus = spec.pcpus or hw.pcpus
+    plans = res.plans
+    vcpus = sum(p.vcpus for p in plans)
+    wire = 2 * hw.val("nic_latency_us") * 1e-6
+    service = hw.val("disk_service_ms") * 1e-3
+    native = hypervisor("native", hw)
+    seconds: dict[int, float] = {}
+    groups: dict[int, list] = {}
+    for p in plans:
+        groups.setdefault(p.group, []).append(p)
+    events = 0.0
+    for members in groups.values():
+        wl = members[0].workload
+        if id(wl) not in seconds:
+            seconds[id(wl)] = Costing(hw, native, wl).unit().total / (hw.val("freq_ghz") * 1e9)
+        cpus = min(pcpus, sum(p.vcpus for p in members))
+        rate = cpus / seconds[id(wl)]
+        if wl.kind == "request":
+            rate = min(rate, wl.params.clients / wire if wire > 0 else rate)
+        elif wl.kind == "disk" and wl.disk_random and service > 0:
+            rate = min(rate, len(members) * wl.params.queue_depth / service)
+        events += rate * d * EVENTS_PER_UNIT[0][wl.kind]
+    if spec.engine == "discrete":
+        events += vcpus * d * max(p.workload.timer_hz for p in plans)
+    if vcpus > pcpus:
+        events += vcpus * d / SLICE_S[0]
+    top = hw.pcpus + hw.val("sockets") + (hw.opt("numa_nodes") or 1)
+    cpu_s = events / EVENTS_PER_CPU_S[0] + (vcpus + pcpus + top) * ENTITY_CPU_S[0]
+    return events, cpu_s
+
+
+def check_work(res: Resolved) -> None:
+    """Refuse a run estimated (:func:`estimate_work`) to cost more CPU seconds than :func:`work_budget`, before
+    anything is built, saying what it would cost and how to run it anyway."""
+    budget = work_budget()
+    events, cpu_s = estimate_work(res)
+    if not cpu_s <= budget:
+        vcpus = sum(p.vcpus for p in res.plans)
+        raise HvkitError(f"this run would take about {cpu_s:.3g} CPU seconds ({events:.3g} simulated events, "
+                         f"{vcpus} vCPUs on {res.spec.pcpus or res.hw.pcpus} CPUs, {res.duration:g} s simulated); the "
+                         f"work budget is {budget:g} s", field="duration", value=res.duration,
+                         allowed=f"a shorter duration, fewer VMs or vCPUs, or a larger budget ({BUDGET_ENV}="
+                                 f"{_up(cpu_s * 1.5)})")
 
 
 def unit_seconds(res: Resolved) -> float:
@@ -141,7 +234,9 @@ def run_warnings(res: Resolved, units: float, vm_finished: list[float]) -> str:
                    f"more than their variation explains; lengthen the duration or add replications")
     idle = [i for i, u in enumerate(vm_finished) if u <= 0]
     if idle:
-        out.append(f"VM {', '.join(map(str, idle))} finished no unit of work")
+        which = ", ".join(map(str, idle)) if len(idle) <= 8 else (
+            f"{len(idle)} of {len(vm_finished)} VMs (" + ", ".join(map(str, idle[:4])) + f", ... {idle[-1]})")
+        out.append(f"VM {which} finished no unit of work")
     return "; ".join(out)
 
 
