@@ -150,6 +150,51 @@ def test_killing_a_worker_is_retried_not_stored(tmp_path, slow_reference):
 
 
 @pytest.mark.slow
+def test_a_stopped_worker_is_killed_and_its_points_retried_never_a_stall(tmp_path, slow_reference):
+    proc, cmd, out, store = start(tmp_path)
+    stopped = None
+    try:
+        wait_for(lambda: n_stored(store) >= 1, what="a first stored chunk")
+        workers = children(proc.pid)
+        assert len(workers) == 2
+        stopped = min(workers)
+        os.kill(stopped, signal.SIGSTOP)  # alive, holding its point, never answering
+        _, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        if stopped is not None and alive(stopped):
+            os.kill(stopped, signal.SIGKILL)
+    assert proc.returncode == 0, err
+    assert not alive(stopped), "the stopped worker was killed"
+    check_complete(out, store, slow_reference, reused=0)
+
+
+@pytest.mark.slow
+def test_a_point_over_the_timeout_is_given_up_unstored_not_waited_for(tmp_path, monkeypatch):
+    y = _yaml(tmp_path, FAST_YAML)
+    monkeypatch.setattr(sweep_workers, "point_timeout", lambda: 1.0)
+    monkeypatch.setattr(sweep_workers, "LIVENESS_S", 0.2)
+    monkeypatch.setattr(sweep_workers, "run_point", _sleeps_on_vcpus_2)
+    base, kw = load_sweep_file(y)
+    t0 = time.monotonic()
+    with pytest.raises(SweepIncomplete, match="the point timeout") as exc:
+        sweep(base, **kw, workers=2, progress=False, store=tmp_path / "st")
+    assert time.monotonic() - t0 < 120
+    df = exc.value.frame
+    stuck = df["vcpus"] == 2
+    assert stuck.sum() == 4 and df[stuck]["error"].str.contains("point timeout").all()
+    assert (df[~stuck]["error"] == "").all()
+    assert sorted(r["key"] for r in stored_records(tmp_path / "st")) == sorted(df[~stuck]["spec_hash"])
+
+
+def _sleeps_on_vcpus_2(spec):
+    if spec.vcpus == 2:
+        time.sleep(3600)
+    return run_point(spec)
+
+
+@pytest.mark.slow
 def test_killing_a_worker_then_the_main_process_loses_nothing(tmp_path, slow_reference):
     proc, cmd, out, store = start(tmp_path)
     seen = set()
