@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # the engine is imported where it is used, so that ``import k
 __all__ = ["run", "compare", "native_spec", "alone_spec", "baseline_description", "native_value", "alone_value",
            "check_replications", "replication_specs", "MAX_REPLICATIONS", "closed_form_metrics", "Baseline", "add_baseline",
            "take_new_baselines", "baseline_stats", "BASELINE_CACHE_SIZE", "report_progress", "check_reporter", "Reporter",
+           "baseline_warnings",
            "__version__"]
 
 #: What :func:`run`, :func:`compare` and a sweep report their progress to: ``report(done, total, label)``, the
@@ -181,7 +182,7 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
         "disk_util": host.disk.busy_until(duration) / (duration * host.disk.servers),
         "backend_util": "; ".join(f"{k}={v:.3f}" for k, v in sorted(busy_backend.items())),
         "resolutions": "; ".join(mode.resolutions + tuple(host.notes)), "stop_reason": host.stop_reason,
-        "ci_low": None, "ci_high": None, "warnings": run_warnings(res, units, vm_finished), "error": "",
+        "ci_low": None, "ci_high": None, "warnings": run_warnings(res, units, vm_finished, value), "error": "",
     }
     interval = host.stopper.interval() if host.stopper is not None else None
     if interval is not None:
@@ -285,7 +286,7 @@ def closed_form_metrics(spec: Spec) -> dict | None:
     nothing contends and nothing waits (:func:`~kit.sim.engines.has_closed_form`); the bulk path of sweeps.
     """
     from .inputs.resolve import resolve
-    from .results.validity import check_duration, run_warnings
+    from .results.validity import check_duration, faster_than_native, run_warnings
     from .results import relative
     from .sim.mode_costs import Costing
     from .sim.engines import has_closed_form
@@ -305,13 +306,17 @@ def closed_form_metrics(spec: Spec) -> dict | None:
     value = _rate_value(wl, units / d)
     labels = sorted({backend_label(name, i) for i in range(spec.vms) for what in ("net", "disk")
                      if (name := cost.backend_name(what)) is not None})
-    nv = value if spec.hypervisor == "native" and spec == native_spec(spec) else native_value(spec, hw)
-    return {"value": value, "native_value": nv, "relative_performance": relative(value, nv, wl.higher_is_better),
+    own = spec.hypervisor == "native" and spec == native_spec(spec)
+    nv = value if own else native_value(spec, hw)
+    rel = relative(value, nv, wl.higher_is_better)
+    warns = [w for w in (run_warnings(res, units, [float(math.floor(per_vcpu)) * spec.vcpus] * spec.vms, value),
+                         faster_than_native(res, value, nv, rel), "" if own else baseline_warnings(spec, nv)) if w]
+    return {"value": value, "native_value": nv, "relative_performance": rel,
             "units": units, "events": 0, "events_per_sim_s": 0.0, "wall_s": 0.0, "engine": "analytic",
             "pcpu_util": sum(busy) / (pcpus * d), "nic_tx_util": 0.0, "nic_rx_util": 0.0, "disk_util": 0.0,
             "backend_util": "; ".join(f"{k}={0.0:.3f}" for k in labels), "metric": wl.metric, "unit": wl.unit,
             "higher_is_better": wl.higher_is_better, "stop_reason": "duration",
-            "warnings": run_warnings(res, units, [float(math.floor(per_vcpu)) * spec.vcpus] * spec.vms), "error": ""}
+            "warnings": "; ".join(warns), "error": ""}
 
 
 class _HardwareReads:
@@ -504,6 +509,16 @@ def alone_value(spec: Spec) -> float:
     return _ALONE[key]
 
 
+def baseline_warnings(spec: Spec, native: float) -> str:
+    """What makes the native baseline of ``spec`` (its metric ``native``) doubtful as a measurement, prefixed
+    ``native baseline:``: a rate above the hardware's peaks (:func:`kit.results.validity.peak_warnings`); a run is
+    only as good as what it is compared with."""
+    from .inputs.resolve import resolve
+    from .results.validity import peak_warnings
+    found = peak_warnings(resolve(native_spec(spec)), native)
+    return "; ".join(f"native baseline: {w}" for w in found)
+
+
 def _run_once(spec: Spec, baseline: bool, run_id: int, scenario: str, trace_s: float = 0.0,
               native: float | None = None) -> Result:
     """One run of ``spec`` (its own seed); with ``baseline`` also against native alone (``native`` if the
@@ -526,6 +541,12 @@ def _run_once(spec: Spec, baseline: bool, run_id: int, scenario: str, trace_s: f
         s.update(native_value=nv, relative_performance=relative(value, nv, hib), alone_value=alone,
                  interference=relative(value, alone, hib),
                  relative_vs_native_with_neighbor=relative(value, shared, hib), baseline=baseline_description(spec))
+        if not own:  # the result-level checks that need the baseline
+            from .inputs.resolve import resolve
+            from .results.validity import faster_than_native
+            extra = [faster_than_native(resolve(spec), value, nv, s["relative_performance"]),
+                     baseline_warnings(spec, nv)]
+            s["warnings"] = "; ".join(w for w in [s["warnings"], *extra] if w)
     replica = {k: s[k] for k in ("run", "scenario", "seed", "value", "native_value", "relative_performance",
                                  "alone_value", "interference")}
     return Result.from_rows([s], b, e, l, [spec], v, timeline=tr, replicas=[{**replica, "replication": 0}])

@@ -128,10 +128,16 @@ def _print_latency(latency) -> None:
     print("\nrequest latency (us) of the finished requests" + (
         f"; {cens} still under way at the end are right-censored: the max includes their elapsed time, a lower "
         "bound (marked >=)" if cens else ""))
-    show = st.assign(max_us=[(">=" if c else "") + f"{m:.1f}" for m, c in zip(st["max_us"], st["max_censored"])])
+    show = st.assign(max_us=[(">=" if c else "") + _us(m) for m, c in zip(st["max_us"], st["max_censored"])],
+                     **{c: [_us(v) for v in st[c]] for c in ("mean_us", "p50_us", "p99_us")})
     show = show.rename(columns={"count": "finished", "censored": "under way", "mean_us": "mean", "p50_us": "p50",
                                 "p99_us": "p99", "max_us": "max"}).drop(columns="max_censored")
     print(show.round(1).to_string())
+
+
+def _us(x: float) -> str:
+    """A time in microseconds to one decimal, or to two significant digits where one decimal would read 0.0."""
+    return f"{x:.1f}" if x == 0 or abs(x) >= 0.05 else f"{x:.2g}"
 
 
 def _bar():
@@ -186,9 +192,9 @@ def _print_single(result) -> None:
         from ..results import latency_stats
         st = latency_stats(result.latency).iloc[0]
         bound = ">=" if st["max_censored"] else ""
-        done = (f"mean {st['mean_us']:.1f} us, p50 {st['p50_us']:.1f} us, p99 {st['p99_us']:.1f} us, "
+        done = (f"mean {_us(st['mean_us'])} us, p50 {_us(st['p50_us'])} us, p99 {_us(st['p99_us'])} us, "
                 if st["count"] else "")
-        print(f"latency: {done}max {bound}{st['max_us']:.1f} us ({st['count']} requests finished; {st['censored']} "
+        print(f"latency: {done}max {bound}{_us(st['max_us'])} us ({st['count']} requests finished; {st['censored']} "
               f"still under way at the end, right-censored: their elapsed time counts in the max as a lower bound)")
     if r["warnings"]:
         print(f"warning: {r['warnings']}")
@@ -206,6 +212,8 @@ def cmd_scenario(args):
     if given:
         raise HvkitError("a scenario names its host and VMs; vary them with --set", field=f"--{given[0]}",
                          allowed="--set hardware=..., --set host.pcpus=..., --set vms.<name>.vcpus=...")
+    from ..run import check_replications
+    n = check_replications(args.replications, "--replications")
     scn = load_scenario(args.scenario)
     sets = parse_sets(args.set)
     if args.duration is not None:
@@ -214,7 +222,7 @@ def cmd_scenario(args):
         sets.append(("seed", args.seed))
     if sets:
         scn = scn.with_sets(sets)
-    r = run_scenario(scn)
+    r = run_scenario(scn, replications=n)
     if args.json:
         sys.stdout.write(json.dumps(r.to_json(), indent=1) + "\n")
         return
@@ -224,6 +232,9 @@ def cmd_scenario(args):
           f"native alone (1.0 = as good)")
     cols = ["vm", "workload", "vcpus", "measured", "value", "unit", "relative_alone", "relative_native",
             "latency_p99_us"]
+    if n > 1:
+        print(f"mean of {n} replications; value_ci_low/value_ci_high: its 95% interval from Student's t")
+        cols[5:5] = ["value_ci_low", "value_ci_high"]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(r.vms[cols].round(4).to_string(index=False))
     mem = h["memory"]
@@ -233,6 +244,8 @@ def cmd_scenario(args):
           + (f", scanning {h['scan_cpu_s']:.4f} CPU s" if h["scan_cpu_s"] else ""))
     for note in h["notes"]:
         print(f"  {note}")
+    for w in r.warnings:
+        print(f"warning: {w}")
 
 
 def cmd_compare(args):

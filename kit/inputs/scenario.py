@@ -29,7 +29,7 @@ from .resolve import HostPlan, Resolved, VmPlan, resolve_platform
 from .spec import MAX_SEED, MAX_VCPUS, MAX_VMS, Spec, route
 from .workloads import Workload, load_workload
 
-__all__ = ["Scenario", "VmEntry", "HostKnobs", "load_scenario", "resolve_scenario", "scenario_from_spec",
+__all__ = ["Scenario", "VmEntry", "HostKnobs", "load_scenario", "resolve_scenario", "scenario_from_spec", "vm_names",
            "SCENARIO_TOP_KEYS", "HOST_KEYS", "VM_KEYS"]
 
 #: Top-level keys a scenario's ``--set`` reaches (the rest: mode parts, hw.*, host.*, vms.<name>.*)
@@ -90,6 +90,8 @@ class VmEntry(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> VmEntry:
+        if isinstance(self.pin, tuple) and any(c < 0 for c in self.pin):
+            raise ValueError(f"pin gives a negative CPU ({min(self.pin)}): physical CPUs are numbered from 0")
         if isinstance(self.pin, tuple) and len(self.pin) != self.vcpus:
             raise ValueError(f"pin gives {len(self.pin)} CPUs for {self.vcpus} vCPUs: one per vCPU")
         if self.pin == "node" and self.numa_node is None:
@@ -127,6 +129,14 @@ class Scenario(BaseModel):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"VM names must be unique: {', '.join(dup)}")
+        expanded: dict[str, str] = {}  # a VM's name after count: expansion -> the entry that makes it
+        for v in self.vms:
+            for name in vm_names(v):
+                if name in expanded:
+                    raise ValueError(f"VM names must be unique after count: expansion: {name} is made by "
+                                     f"'{expanded[name]}' and by '{v.name}'" + (f" (count {v.count} names its copies "
+                                     f"{v.name}0 to {v.name}{v.count - 1})" if v.count > 1 else ""))
+                expanded[name] = v.name
         if not any(v.measured for v in self.vms):
             raise ValueError("at least one VM must be measured")
         if sum(v.count for v in self.vms) > MAX_VMS:
@@ -204,6 +214,11 @@ class Scenario(BaseModel):
                          params=dict(first.params))
 
 
+def vm_names(v: VmEntry) -> list[str]:
+    """The names of the VMs an entry makes: its own, or ``<name>0``... for ``count`` copies."""
+    return [f"{v.name}{k}" for k in range(v.count)] if v.count > 1 else [v.name]
+
+
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     """A scenario file (YAML or JSON), validated."""
     p = Path(path)
@@ -219,6 +234,7 @@ def resolve_scenario(scn: Scenario) -> Resolved:
     loaded: dict[tuple, Workload] = {}
     plans: list[VmPlan] = []
     group = 0
+    offered = spec.pcpus or hw.pcpus
     for v in scn.vms:
         key = (v.workload, v.params)
         wl = loaded.get(key)
@@ -231,10 +247,15 @@ def resolve_scenario(scn: Scenario) -> Resolved:
             pins = None
             if isinstance(v.pin, tuple):
                 pins = tuple(c + k * v.vcpus for c in v.pin)
+                if max(pins) >= offered:
+                    raise HvkitError(f"no physical CPU {max(pins)} on a host of {offered}" + (
+                        f" (copy {k} of {v.count} takes the {v.vcpus} CPUs after the one before)" if k else ""),
+                        where=f"scenario VM '{v.name}'", field=f"vms.{v.name}.pin", value=",".join(map(str, v.pin)),
+                        allowed=f"CPUs 0 to {offered - 1}, one per vCPU")
             if v.numa_node is not None and v.numa_node >= int(hw.opt("numa_nodes") or 1):
                 raise HvkitError("no such NUMA node", where=f"scenario VM '{v.name}'", field="numa_node",
                                  value=v.numa_node, allowed=f"0 to {int(hw.opt('numa_nodes') or 1) - 1}")
-            plans.append(VmPlan(name=f"{v.name}{k}" if v.count > 1 else v.name, workload=wl, vcpus=v.vcpus,
+            plans.append(VmPlan(name=vm_names(v)[k], workload=wl, vcpus=v.vcpus,
                                 weight=v.weight, cap=v.cap, pins=pins,
                                 cpu_node=v.numa_node if v.pin == "node" else None, node=v.numa_node,
                                 memory_mib=v.memory_mib, vnuma=v.vnuma, measured=v.measured, group=group))

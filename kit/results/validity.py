@@ -23,7 +23,8 @@ from ..sim.net_costs import TCP_IP_HEADER_BYTES
 from ..sim.drivers import UNIT_WORK_CV
 
 __all__ = ["unit_seconds", "check_duration", "in_flight_bound", "peak_rate", "check_measured", "end_uncertainty",
-           "run_warnings", "censored_latency_rows", "estimate_work", "check_work", "work_budget", "SHORT_RUN_TOLERANCE",
+           "run_warnings", "censored_latency_rows", "estimate_work", "sampling_noise", "unit_rate", "peak_warnings",
+           "faster_than_native", "hardware_peaks", "demands", "peak_text", "FASTER_SIGMAS", "check_work", "work_budget", "SHORT_RUN_TOLERANCE",
            "PEAK_SIGMAS", "WORK_BUDGET_S", "BUDGET_ENV"]
 
 #: A run is flagged short when the units under way at its end can move its value by more than this share
@@ -200,6 +201,10 @@ def check_measured(res: Resolved, value: float, vm_units: list[float], vm_finish
     if not math.isfinite(value):
         raise HvkitError(f"the measured {wl.metric} is not a finite number", field="duration", value=res.duration,
                          allowed=more)
+    if value <= 0:
+        raise HvkitError(f"the measured {wl.metric} is 0 {wl.unit} although {sum(vm_units):.4g} units of work were "
+                         f"done: nothing it counts got through in {res.duration:g} s of simulated time",
+                         field="duration", value=res.duration, allowed=f"{more}, or hardware that delivers it")
 
 
 def end_uncertainty(res: Resolved, units: float) -> float:
@@ -215,18 +220,35 @@ def end_uncertainty(res: Resolved, units: float) -> float:
     return per_unit * in_flight_bound(res) / units
 
 
-def run_warnings(res: Resolved, units: float, vm_finished: list[float]) -> str:
+def sampling_noise(res: Resolved, units: float) -> float:
+    """The relative standard deviation of a run's rate that comes from when its work arrives: clients that think for
+    an exponential time issue requests as a Poisson process, whose count over a run is off by about one over the
+    square root of the count (0 for a workload whose units follow one another as soon as they can)."""
+    wl = res.workload
+    if wl.kind == "request" and wl.params.think_us > 0:
+        return 1.0 / math.sqrt(max(units, 1.0))
+    return 0.0
+
+
+def run_warnings(res: Resolved, units: float, vm_finished: list[float], value: float | None = None) -> str:
     """What makes a run's value doubtful, as ``; ``-separated text (empty when nothing does).
 
-    A short run (:func:`end_uncertainty` above ``SHORT_RUN_TOLERANCE``); a rate above the hardware's peak
-    (:func:`peak_rate`) by more than the variation of unit sizes explains (``PEAK_SIGMAS`` standard deviations of
-    the mean size of the units counted); a measured VM that finished no unit.
+    A short run (:func:`end_uncertainty`, or twice the :func:`sampling_noise` of random arrivals, above
+    ``SHORT_RUN_TOLERANCE``); a rate above the CPUs' peak (:func:`peak_rate`) by more than the variation of unit
+    sizes explains (``PEAK_SIGMAS`` standard deviations of the mean size of the units counted); a rate above the
+    disk's, the NIC's or the memory's peak (:func:`peak_warnings`, from ``value``, the run's metric); a measured VM
+    that finished no unit.
     """
     out = []
     doubt = end_uncertainty(res, units)
     if doubt > SHORT_RUN_TOLERANCE[0]:
         out.append(f"short run: {units:.3g} units of work, and up to {in_flight_bound(res):.0f} more under way at "
                    f"the end could move the value by {doubt:.0%}; lengthen the duration")
+    elif 2 * sampling_noise(res, units) > SHORT_RUN_TOLERANCE[0]:
+        out.append(f"short run: {units:.3g} requests from clients that think for a random time, so the rate is known "
+                   f"to about ±{2 * sampling_noise(res, units):.0%} (95%); lengthen the duration or add replications")
+    if value is not None:
+        out += peak_warnings(res, value)
     rate, peak = units / res.duration, peak_rate(res)
     spread = PEAK_SIGMAS[0] * UNIT_WORK_CV[0] / math.sqrt(max(units, 1.0))
     if rate > peak * (1.0 + spread):
@@ -238,6 +260,117 @@ def run_warnings(res: Resolved, units: float, vm_finished: list[float]) -> str:
             f"{len(idle)} of {len(vm_finished)} VMs (" + ", ".join(map(str, idle[:4])) + f", ... {idle[-1]})")
         out.append(f"VM {which} finished no unit of work")
     return "; ".join(out)
+
+
+#: A neighbour-free run is flagged faster than native when its relative performance exceeds 1 by more than this many
+#: standard deviations of the difference of two runs' sampling noise
+FASTER_SIGMAS = (3.0, "estimated, because the difference of two independent runs' rates exceeds three of its standard "
+                      "deviations about once in a thousand pairs (normal approximation)")
+
+
+def unit_rate(res: Resolved, value: float) -> float:
+    """Units of work per second of the measured VMs that a run's metric ``value`` stands for (its inverse for a time
+    metric; for a stream, segments of one MTU's payload)."""
+    wl = res.workload
+    if not (math.isfinite(value) and value > 0):
+        return 0.0
+    if wl.kind == "stream":
+        return value / wl.value_per_unit / max(1.0, wl.params.mtu - float(TCP_IP_HEADER_BYTES[0]))
+    if wl.metric_kind == "time":
+        return wl.value_per_unit / value
+    return value / wl.value_per_unit
+
+
+def hardware_peaks(res: Resolved) -> dict[str, float]:
+    """What the profile says its devices can do at most, per second: disk bytes and 4 KiB requests, NIC bytes each
+    way, DRAM bytes (absent when the profile gives no memory channels)."""
+    hw = res.hw
+    disk, nic = hw.val("disk_mbps") * 1e6, hw.val("nic_gbps") * 1e9 / 8.0
+    out = {"disk_bytes": disk, "disk_requests": disk / 4096.0, "nic_bytes": nic, "nic_tx_bytes": nic,
+           "nic_rx_bytes": nic}
+    ch, mts, fsb = hw.opt("mem_channels"), hw.opt("mem_mts"), hw.opt("fsb_gbs")
+    if ch is not None and mts is not None:
+        dram = (hw.opt("numa_nodes") or 1) * ch * mts * 1e6 * 8.0
+        if fsb:
+            dram = min(dram, fsb * 1e9 * hw.val("sockets"))
+        out["dram_bytes"] = dram
+    return out
+
+
+def _wire(payload: float, mtu: float) -> float:
+    """Bytes on the wire for ``payload`` bytes of TCP (or UDP) data: at least one TCP/IP header per segment."""
+    if payload <= 0:
+        return 0.0
+    header = float(TCP_IP_HEADER_BYTES[0])
+    return payload + math.ceil(payload / max(1.0, mtu - header)) * header
+
+
+def demands(res: Resolved, value: float) -> dict[str, float]:
+    """What a run whose metric is ``value`` asks of the devices per second, from the workload's own per-unit counts
+    (:func:`unit_rate`): disk bytes and requests, NIC bytes each way (payload and one TCP/IP header per segment, a
+    lower bound of the wire's), streamed DRAM bytes; the keys of :func:`hardware_peaks`."""
+    wl = res.workload
+    rate = unit_rate(res, value)
+    u, p = wl.per_unit, wl.params
+    out = {"disk_bytes": rate * u.disk_ops * u.disk_kb * 1024.0, "dram_bytes": rate * u.dram_lines * 64.0,
+           "nic_tx_bytes": 0.0, "nic_rx_bytes": 0.0}
+    if u.disk_kb < 4:  # a request smaller than a page: the device's request rate is the tighter bound
+        out["disk_requests"] = rate * u.disk_ops
+    if wl.kind == "stream" and rate > 0:
+        payload = value / wl.value_per_unit
+        out["nic_tx_bytes" if p.direction == "tx" else "nic_rx_bytes"] = _wire(payload, p.mtu)
+    elif wl.kind == "request":
+        out["nic_rx_bytes"] = _wire(rate * p.request_bytes, p.mtu)
+        out["nic_tx_bytes"] = _wire(rate * p.response_bytes, p.mtu)
+    return out
+
+
+def peak_text(res: Resolved, key: str, got: float, peaks: dict[str, float]) -> str:
+    """The warning of one demand ``got`` above its peak (:func:`hardware_peaks`)."""
+    hw = res.hw
+    if key == "disk_bytes":
+        return (f"above the disk's bandwidth: {got / 1e6:.4g} MB/s against the profile's {hw.val('disk_mbps'):g} MB/s "
+                f"(params.disk_mbps); the model let the disk move more than it can")
+    if key == "disk_requests":
+        return (f"above the disk's request rate: {got:.4g} requests/s, more 4 KiB pages than its "
+                f"{hw.val('disk_mbps'):g} MB/s move (params.disk_mbps)")
+    if key in ("nic_tx_bytes", "nic_rx_bytes"):
+        way = "transmit" if key == "nic_tx_bytes" else "receive"
+        return (f"above the NIC's line rate: {got * 8 / 1e9:.4g} Gbit/s to {way} against the profile's "
+                f"{hw.val('nic_gbps'):g} Gbit/s (params.nic_gbps)")
+    return (f"above the memory bandwidth: {got / 1e9:.4g} GB/s of streamed cache lines against the platform's "
+            f"{peaks['dram_bytes'] / 1e9:.4g} GB/s (numa_nodes x mem_channels x mem_mts x 8 B)")
+
+
+def peak_warnings(res: Resolved, value: float) -> list[str]:
+    """Rates above the hardware's peaks that the run's metric ``value`` implies (:func:`demands` against
+    :func:`hardware_peaks`): the disk's bandwidth and requests, the NIC's line rate each way, the DRAM's bandwidth,
+    each beyond the variation of unit sizes (``PEAK_SIGMAS``). They follow from the workload's own per-unit counts,
+    whatever the model computed."""
+    rate = unit_rate(res, value)
+    if rate <= 0:
+        return []
+    spread = PEAK_SIGMAS[0] * UNIT_WORK_CV[0] / math.sqrt(max(rate * res.duration, 1.0))
+    peaks = hardware_peaks(res)
+    return [peak_text(res, k, got, peaks) for k, got in demands(res, value).items()
+            if k in peaks and got > peaks[k] * (1.0 + spread)]
+
+
+def faster_than_native(res: Resolved, value: float, native: float, relative: float) -> str | None:
+    """A warning when a run with no neighbour is faster than native alone beyond its sampling noise: no hypervisor
+    mechanism makes a guest faster than the same guest on the bare machine, so a relative performance above 1 is a
+    defect of the model or of its inputs, and is said so (None otherwise)."""
+    spec = res.spec
+    if spec.neighbor or not (math.isfinite(relative) and relative > 1.0):
+        return None
+    units = unit_rate(res, value) * res.duration
+    noise = max(sampling_noise(res, units), end_uncertainty(res, units) / 2.0)
+    tol = max(1e-9, FASTER_SIGMAS[0] * math.sqrt(2.0) * noise)
+    if relative <= 1.0 + tol:
+        return None
+    return (f"faster than native: relative performance {relative:.3f} with no neighbour, beyond the runs' sampling "
+            f"noise (±{tol:.1%}); no hypervisor makes a guest faster than the bare machine, so this is a defect of "
+            f"the model or of its inputs")
 
 
 def censored_latency_rows(in_flight: dict[Any, tuple[int, float]], end: float, run_id: int,

@@ -19,7 +19,7 @@ from ...inputs.workloads import list_workloads
 from ...run import compare
 from .. import plots
 from .base import (KEEP, MAX_DURATION_S, NONE, Panel, dropdown, duration_box, error_html, finite, hardware_summary,
-                   replications_box, set_pairs, with_ci)
+                   replications_box, set_pairs, warnings_html, with_ci)
 
 __all__ = ["ExperimentPanel", "ComparePanel", "MicrobenchPanel", "LevelsPanel"]
 
@@ -145,10 +145,8 @@ class ExperimentPanel(Panel):
                            f"native alone ({with_ci(row, 'value', 'ci', '.4g')} {row['unit']})"
                            + (f"; interference {row['interference']:.3f} beside {row['neighbor']}"
                               if row["neighbor"] else ""))
-        warnings = " ".join(w for w in r.summary["warnings"].fillna("") if w)
-        if warnings:  # a short run or a rate above the hardware's peak: said, not hidden (kit.results.validity)
-            text += f" <span style='color:#b36b00'>warning: {html.escape(warnings)}</span>"
-        return text
+        # a short run, a rate above the hardware's peaks, faster than native: said, not hidden (kit.results.validity)
+        return text + warnings_html(r.summary["warnings"])
 
 
 class ComparePanel(Panel):
@@ -216,17 +214,19 @@ class ComparePanel(Panel):
         self.show_figure(fig)
         self.show_table(r.summary[["hypervisor", "neighbor", "value", "ci_low", "ci_high", "unit",
                                    "relative_performance", "relative_ci_low", "relative_ci_high", "interference",
-                                   "replications", "error"]])
+                                   "replications", "error", "warnings"]])
 
     def _done_message(self, r):
         failed = r.summary[r.summary["error"].fillna("") != ""]
         ok = len(r.summary) - len(failed)
         if ok <= 1 and len(failed):  # native alone is not a comparison
             return error_html(HvkitError(f"every mode failed: {failed['error'].iloc[0]}"))
+        ok_rows = r.summary[r.summary["error"].fillna("") == ""]
+        warned = [f"{h}: {w}" for h, w in zip(ok_rows["hypervisor"], ok_rows["warnings"].fillna("")) if w]
         if len(failed):
             return html.escape(f"{len(failed)} of {len(r.summary)} modes failed "
-                               f"({', '.join(failed['hypervisor'])}; see the table)")
-        return "done"
+                               f"({', '.join(failed['hypervisor'])}; see the table)") + warnings_html(warned)
+        return "done" + warnings_html(warned)
 
 
 class MicrobenchPanel(Panel):
@@ -293,4 +293,9 @@ class LevelsPanel(Panel):
     def _render(self, result):
         s = result.summary
         self.show_figure(plots.relative_performance(s.assign(error=s["error"].fillna(""))))
-        self.show_table(s[["hypervisor", "value", "relative_performance", "error"]])
+        self.show_table(s[["hypervisor", "value", "relative_performance", "error", "warnings"]])
+
+    def _done_message(self, result):
+        s = result.summary
+        ok = s[s["error"].fillna("") == ""]
+        return "done" + warnings_html([f"{h}: {w}" for h, w in zip(ok["hypervisor"], ok["warnings"].fillna("")) if w])
