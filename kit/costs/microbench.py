@@ -102,7 +102,7 @@ def microbench(hardware: Hardware | str, hypervisor_name: Mode | str, ops: str |
 
 
 def _digits(x: float) -> float:
-    """``x`` to four decimals, and never to fewer than four significant digits (a time of 1.3e-6 us is not 0.0)."""
+    """``x`` to four decimals, and never to fewer than two significant digits (a time of 1.3e-6 us is not 0.0)."""
     if x <= 0 or not math.isfinite(x):
         return x
-    return round(x, max(4, 3 - math.floor(math.log10(x))))
+    return round(x, max(4, 1 - math.floor(math.log10(x))))
