@@ -25,6 +25,9 @@ def register(sub) -> None:
                    help="a notebook to open, relative to the folder served (default: the quickstart)")
     s.add_argument("--dir", dest="folder", default=None,
                    help="serve this existing folder instead of the project's notebooks/")
+    s.add_argument("--ip", default=None, help="address to listen on, passed to JupyterLab (its default: localhost); "
+                                              "another than a loopback address is warned about, as in hvkit dashboard")
+    s.add_argument("--port", default=None, help="port, passed to JupyterLab (its default: 8888)")
     s.set_defaults(func=cmd_lab, jupyter_args=[])
 
 
@@ -44,12 +47,13 @@ def lab_command(args) -> tuple[list[str], Path]:
                              allowed=sorted(p.name for p in folder.glob("*.ipynb")))
         cmd.append(str(nb))
     check_policy(args.jupyter_args, "lab", {})  # the dashboard's policy: root, tokens
-    return cmd + list(args.jupyter_args), folder
+    own = [f"--ip={args.ip}"] * (args.ip is not None) + [f"--port={args.port}"] * (args.port is not None)
+    return cmd + own + list(args.jupyter_args), folder
 
 
 def cmd_lab(args) -> None:
     """JupyterLab until it exits or hvkit is stopped (SIGINT, SIGTERM, SIGHUP stop the server and its kernels)."""
     cmd, folder = lab_command(args)
-    ip = listen_address(args.jupyter_args, "localhost")  # JupyterLab's default
-    sys.stderr.write(exposure_warning(ip, listen_port(args.jupyter_args, "8888"), "lab"))
+    ip = listen_address(args.jupyter_args, args.ip or "localhost")  # JupyterLab's default
+    sys.stderr.write(exposure_warning(ip, listen_port(args.jupyter_args, args.port or "8888"), "lab"))
     serve(cmd, folder, "JupyterLab")
