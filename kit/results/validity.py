@@ -221,12 +221,16 @@ def end_uncertainty(res: Resolved, units: float) -> float:
 
 
 def sampling_noise(res: Resolved, units: float) -> float:
-    """The relative standard deviation of a run's rate that comes from when its work arrives: clients that think for
+    """The relative standard deviation of a run's rate that comes from exponential times in it: clients that think for
     an exponential time issue requests as a Poisson process, whose count over a run is off by about one over the
-    square root of the count (0 for a workload whose units follow one another as soon as they can)."""
+    square root of the count; random disk requests wait an exponential positioning time each, which moves the time
+    of the units that wait for them by at most as much (one over the square root of the requests). 0 for a workload
+    whose units follow one another as soon as they can."""
     wl = res.workload
     if wl.kind == "request" and wl.params.think_us > 0:
         return 1.0 / math.sqrt(max(units, 1.0))
+    if wl.disk_random and wl.per_unit.disk_ops > 0:
+        return 1.0 / math.sqrt(max(units * wl.per_unit.disk_ops, 1.0))
     return 0.0
 
 
@@ -245,8 +249,10 @@ def run_warnings(res: Resolved, units: float, vm_finished: list[float], value: f
         out.append(f"short run: {units:.3g} units of work, and up to {in_flight_bound(res):.0f} more under way at "
                    f"the end could move the value by {doubt:.0%}; lengthen the duration")
     elif 2 * sampling_noise(res, units) > SHORT_RUN_TOLERANCE[0]:
-        out.append(f"short run: {units:.3g} requests from clients that think for a random time, so the rate is known "
-                   f"to about ±{2 * sampling_noise(res, units):.0%} (95%); lengthen the duration or add replications")
+        why = ("requests from clients that think for a random time" if res.workload.kind == "request"
+               else "units that wait for random disk positioning times")
+        out.append(f"short run: {units:.3g} {why}, so the rate is known to about ±{2 * sampling_noise(res, units):.0%} "
+                   f"(95%); lengthen the duration or add replications")
     if value is not None:
         out += peak_warnings(res, value)
     rate, peak = units / res.duration, peak_rate(res)
