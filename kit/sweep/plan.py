@@ -140,9 +140,30 @@ def _check_names(plan: list[dict]) -> None:
         load_hardware(name)
     for name in sorted({p["spec"].workload for p in plan} | {p["spec"].neighbor for p in plan if p["spec"].neighbor}):
         load_workload(name)
+    _check_unread(plan)
     for name in sorted({p["spec"].hypervisor for p in plan}):
         if name not in modes:
             raise HvkitError("unknown hypervisor", field="hypervisor", value=name, allowed=list(modes))
+
+
+def _check_unread(plan: list[dict]) -> None:
+    """A workload parameter a point sets that its workload's kind never reads is refused before anything runs (as
+    ``--set`` refuses it): every point would otherwise fail alone, or run with the setting silently ignored."""
+    from ..inputs.workloads import PARAMS_READ_BY, load_workload
+    seen: set = set()
+    for p in plan:
+        spec = p["spec"]
+        for key, value in dict(spec.params).items():
+            if (spec.workload, key) in seen or key not in PARAMS_READ_BY:
+                continue
+            seen.add((spec.workload, key))
+            kind = load_workload(spec.workload).kind
+            if kind not in PARAMS_READ_BY[key]:
+                kinds = " and ".join(PARAMS_READ_BY[key])
+                raise HvkitError(f"a {kind} workload ({spec.workload}) does not read {key} (only {kinds} workloads "
+                                 f"do), so sweeping it would change nothing", field=f"workload.{key}", value=value,
+                                 allowed=[k for k, read in PARAMS_READ_BY.items() if kind in read]
+                                 or "none for this kind")
 
 
 def load_sweep_file(path: str | os.PathLike) -> tuple[Spec, dict]:
