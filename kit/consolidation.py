@@ -31,8 +31,11 @@ __all__ = ["run_scenario", "ScenarioResult", "VM_TABLE_COLUMNS", "isolation_matr
            "SYNC_CATEGORIES"]
 
 VM_TABLE_COLUMNS = ["vm", "workload", "vcpus", "measured", "metric", "unit", "higher_is_better", "value",
-                    "alone_value", "relative_alone", "native_value", "relative_native", "latency_mean_us",
-                    "latency_p99_us", "units"]
+                    "value_ci_low", "value_ci_high", "alone_value", "relative_alone", "native_value", "relative_native",
+                    "latency_mean_us", "latency_p99_us", "units", "warnings"]
+#: The columns of the VM table that replications average
+_MEANS = ("value", "alone_value", "relative_alone", "native_value", "relative_native", "latency_mean_us",
+          "latency_p99_us", "units")
 #: Categories of guest synchronization (kit.sim.locks)
 SYNC_CATEGORIES = (LOCK_SPIN, IPI_WAIT, LOCK_HALT, COSTOP)
 #: The misbehaving workloads of the isolation suite (workloads/*.yaml) and the service the well-behaved VMs run
@@ -55,6 +58,13 @@ class ScenarioResult:
     #: each VM's lifecycle, phase by phase (kit.sim.lifecycle.LifecycleRunner.timeline); empty without events
     lifecycle: pd.DataFrame = field(default_factory=pd.DataFrame)
 
+    @property
+    def warnings(self) -> list[str]:
+        """Every warning of the scenario: each VM's (named) and the host's (rates above the hardware's peaks in
+        all), the same that the table, the JSON and the panel show."""
+        out = [f"{r['vm']}: {r['warnings']}" for _, r in self.vms.iterrows() if r["warnings"]]
+        return out + list(self.host.get("warnings", []))
+
     def to_json(self) -> dict:
         """The ``hvkit run --scenario FILE --json`` object."""
         vms = []
@@ -64,7 +74,9 @@ class ScenarioResult:
             rec["breakdown"] = {k: round(float(v), 9) for k, v in b.groupby("category")["seconds"].sum().items()}
             vms.append(rec)
         out = {"scenario": self.scenario.name, "hardware": self.scenario.hardware,
-               "hypervisor": self.scenario.hypervisor, "vms": vms, "host": self.host}
+               "hypervisor": self.scenario.hypervisor, "replications": int(self.host.get("replications", 1)),
+               "vms": vms, "host": {k: v for k, v in self.host.items() if k != "warnings"},
+               "warnings": self.warnings}
         if len(self.faults):
             out["faults"] = [{k: _py(v) for k, v in r.items()} for r in self.faults.to_dict("records")]
         if len(self.lifecycle):
@@ -99,7 +111,9 @@ def _simulate(scn: Scenario, trace_s: float = 0.0) -> tuple[Any, float, int]:
     from .sim.engines import run_host
     from .sim.failures import attach
     from .sim.host import Host
+    from .results.validity import check_work
     res = resolve_scenario(scn)
+    check_work(res)  # before anything is built
     host = Host(res, trace_s=trace_s)
     injected = attach(host, res.mode, scn)  # the scenario's faults, on the host laid out as its knobs say
     if scn.lifecycle:  # and its VMs' lifecycle operations
@@ -132,11 +146,95 @@ def _alone(scn: Scenario, entry: VmEntry) -> Scenario:
                        lifecycle=[])
 
 
-def run_scenario(scn: Scenario, *, alone: bool = True, native: bool = True, trace_s: float = 0.0) -> ScenarioResult:
+def run_scenario(scn: Scenario, *, alone: bool = True, native: bool = True, trace_s: float = 0.0,
+                 replications: int = 1) -> ScenarioResult:
     """Simulate ``scn`` and report each VM against itself alone on the host (``alone``) and against native alone
-    (``native``); see the module docstring."""
+    (``native``); see the module docstring.
+
+    With ``replications`` N > 1 the scenario runs N times with seeds derived from its own
+    (:func:`kit.stats.replication_seed`): the VM table holds the means and each value's 95% interval from
+    Student's t (``value_ci_low``, ``value_ci_high``; missing with one replication), the other tables are the first
+    replication's. Every VM carries the result-level checks of :mod:`kit.results.validity` in ``warnings`` (a short
+    run, a VM that finished no unit, a rate above the hardware's peaks, faster than native), and the host the rates
+    of all VMs against the peaks; :attr:`ScenarioResult.warnings` lists them all.
+    """
     if not isinstance(scn, Scenario):
         raise HvkitError("run_scenario() takes a kit.Scenario", value=type(scn).__name__, allowed="kit.Scenario")
+    from .run import check_replications
+    n = check_replications(replications)
+    if n > 1:
+        from .stats import replication_seed
+        parts = [_run_scenario(scn.replace(seed=replication_seed(scn.seed, r)), alone, native,
+                               trace_s if r == 0 else 0.0) for r in range(n)]
+        return _combine_scenarios(scn, parts)
+    return _run_scenario(scn, alone, native, trace_s)
+
+
+def _combine_scenarios(scn: Scenario, parts: list[ScenarioResult]) -> ScenarioResult:
+    """One result from the replications of ``scn``: the VM table's means with 95% intervals, the rest the first's."""
+    from .stats import t_interval
+    first = parts[0]
+    vms = first.vms.copy()
+    for col in _MEANS:
+        vms[col] = [float("nan") if all(math.isnan(float(p.vms[col].iloc[i])) for p in parts)
+                    else sum(float(p.vms[col].iloc[i]) for p in parts) / len(parts) for i in range(len(vms))]
+    lows, highs = [], []
+    for i in range(len(vms)):
+        values = [float(p.vms["value"].iloc[i]) for p in parts]
+        if all(math.isfinite(v) for v in values):
+            mean, half = t_interval(values)
+            lows.append(None if half is None else mean - half)
+            highs.append(None if half is None else mean + half)
+        else:
+            lows.append(None)
+            highs.append(None)
+    vms["value_ci_low"], vms["value_ci_high"] = lows, highs
+    vms["warnings"] = ["; ".join(dict.fromkeys(w for p in parts for w in str(p.vms["warnings"].iloc[i]).split("; ")
+                                               if w)) for i in range(len(vms))]
+    host = dict(first.host)
+    host["replications"] = len(parts)
+    host["warnings"] = list(dict.fromkeys(w for p in parts for w in p.host.get("warnings", [])))
+    return ScenarioResult(scn, vms, first.breakdown, first.latency, host, first.timeline)
+
+
+def _vm_checks(scn: Scenario, entry: VmEntry, wl: Any, value: float, units: float, finished: float,
+               duration: float, native_val: float, rel_native: float) -> tuple[list[str], Any]:
+    """The result-level checks of one VM of a scenario (kit.results.validity), and the resolved spec of that VM alone
+    that they were made against (for the host's sums)."""
+    from .inputs.resolve import resolve
+    from .results.validity import faster_than_native, run_warnings
+    spec = Spec.make(hardware=scn.hardware, hypervisor=scn.hypervisor, workload=entry.workload, vcpus=entry.vcpus,
+                     duration=duration, seed=scn.seed, params=dict(entry.params), hw=dict(scn.spec().hw),
+                     mode=dict(scn.mode), pcpus=scn.host.pcpus)
+    res = resolve(spec)
+    out = [w.replace("VM 0 finished no unit", "finished no unit")
+           for w in run_warnings(res, units, [finished], value=value if units > 0 else None).split("; ") if w]
+    if units <= 0 or not math.isfinite(value):
+        out.append(f"measured no {wl.metric}: it did no work in {duration:g} s")
+    elif wl.metric_kind == "time" and finished <= 0:
+        out.append(f"its {wl.metric} is extrapolated from {units:.3g} units of work, none finished; lengthen the "
+                   f"duration")
+    faster = faster_than_native(res, value, native_val, rel_native)
+    if faster:
+        out.append(faster)
+    return out, res
+
+
+def _host_checks(vm_checked: list[tuple[Any, float]]) -> list[str]:
+    """Rates above the hardware's peaks of all VMs of a host together (each VM's own are in its row)."""
+    from .results.validity import demands, hardware_peaks, peak_text
+    if not vm_checked:
+        return []
+    total: dict[str, float] = {}
+    for res, value in vm_checked:
+        for k, v in demands(res, value).items():
+            total[k] = total.get(k, 0.0) + v
+    peaks = hardware_peaks(vm_checked[0][0])
+    return [f"host, all VMs together: {peak_text(vm_checked[0][0], k, got, peaks)}" for k, got in total.items()
+            if k in peaks and got > peaks[k] * (1.0 + 1e-9)]
+
+
+def _run_scenario(scn: Scenario, alone: bool, native: bool, trace_s: float) -> ScenarioResult:
     host, duration, events = _simulate(scn, trace_s)
     entry_of: dict[str, VmEntry] = {}
     for v in scn.vms:
@@ -145,6 +243,7 @@ def run_scenario(scn: Scenario, *, alone: bool = True, native: bool = True, trac
     lat = host.latencies.take()
     lat_df = pd.DataFrame({"vm_index": lat[0], "start_s": lat[1], "latency_us": lat[2] * 1e6})
     rows, brows = [], []
+    checked: list[tuple[Any, float]] = []  # each VM's resolved spec and value, for the host's sums
     alone_cache: dict[tuple, float] = {}
     native_cache: dict[tuple, float] = {}
     for g in host.guests:
@@ -172,13 +271,19 @@ def run_scenario(scn: Scenario, *, alone: bool = True, native: bool = True, trac
                 native_cache[key] = native_value(spec)
             native_val = native_cache[key]
         mine = lat_df[lat_df["vm_index"] == g.i]["latency_us"]
+        rel_native = _relative(value, native_val, wl.higher_is_better)
+        finished = sum(e.finished_units for e in g.vm.entities)
+        warns, vres = _vm_checks(scn, entry, wl, value, units, finished, duration, native_val, rel_native)
+        if units > 0 and math.isfinite(value):
+            checked.append((vres, value))
         rows.append({"vm": name, "workload": wl.id, "vcpus": len(g.vm.entities), "measured": g.primary,
                      "metric": wl.metric, "unit": wl.unit, "higher_is_better": wl.higher_is_better, "value": value,
+                     "value_ci_low": None, "value_ci_high": None,
                      "alone_value": alone_value, "relative_alone": _relative(value, alone_value, wl.higher_is_better),
-                     "native_value": native_val,
-                     "relative_native": _relative(value, native_val, wl.higher_is_better),
+                     "native_value": native_val, "relative_native": rel_native,
                      "latency_mean_us": float(mine.mean()) if len(mine) else math.nan,
-                     "latency_p99_us": float(mine.quantile(0.99)) if len(mine) else math.nan, "units": units})
+                     "latency_p99_us": float(mine.quantile(0.99)) if len(mine) else math.nan, "units": units,
+                     "warnings": "; ".join(warns)})
         for ent in g.vm.entities:
             for cat, sec in ent.acct.items():
                 if sec > 0:
@@ -205,6 +310,7 @@ def run_scenario(scn: Scenario, *, alone: bool = True, native: bool = True, trac
         "disk_util": host.disk.busy_until(duration) / (duration * host.disk.servers),
         "nic_tx_util": host.nic_tx.busy_until(duration) / duration,
         "nic_rx_util": host.nic_rx.busy_until(duration) / duration,
+        "replications": 1, "warnings": _host_checks(checked),
     }
     timeline = pd.DataFrame(list(host.sched.trace or []),
                             columns=["scope", "state", "start_s", "end_s", "guest_fraction", "cpu"])

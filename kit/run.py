@@ -31,7 +31,8 @@ if TYPE_CHECKING:  # the engine is imported where it is used, so that ``import k
 __all__ = ["run", "compare", "native_spec", "alone_spec", "baseline_description", "native_value", "alone_value",
            "check_replications", "replication_specs", "MAX_REPLICATIONS", "closed_form_metrics", "summary_row",
            "native_baseline", "Baseline", "add_baseline", "take_new_baselines", "baseline_stats", "baseline_base", "baseline_reads",
-           "BASELINE_CACHE_SIZE", "report_progress", "check_reporter", "Reporter", "__version__"]
+           "BASELINE_CACHE_SIZE", "report_progress", "check_reporter", "Reporter", "baseline_warnings",
+           "__version__"]
 
 #: What :func:`run`, :func:`compare` and a sweep report their progress to: ``report(done, total, label)``, the
 #: simulated seconds (or a sweep's points) done and started so far; a front end draws it (:mod:`kit.ui.progress`)
@@ -124,14 +125,15 @@ def _metric_value(host: Host, wl: Workload, duration: float, units: float) -> fl
 def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, resolved: Resolved | None = None,
               tables: bool = True) -> tuple[dict, list, list, dict, list, list]:
     from .inputs.resolve import resolve
-    from .results.validity import (censored_latency_rows, check_duration, check_measured, run_warnings,
-                                   unit_seconds)
+    from .results.validity import (censored_latency_rows, check_duration, check_measured, check_work,
+                                   run_warnings, unit_seconds)
     from .sim.engines import run_host
     from .sim.host import Host
     res = resolved if resolved is not None else resolve(spec)
     hw, mode, wl, duration = res.hw, res.mode, res.workload, res.duration
     unit_s = unit_seconds(res)  # once per run: the refusal, the check and the warnings all ask for it
     check_duration(res, unit_s)
+    check_work(res)  # before anything is built: a run beyond the budget is refused, not started
     t0 = time.perf_counter()
     host = Host(res, trace_s=trace_s, latencies=tables)
     tracker = _TRACKER.get()
@@ -182,7 +184,7 @@ def _simulate(spec: Spec, run_id: int, scenario: str, trace_s: float = 0.0, reso
         "disk_util": host.disk.busy_until(duration) / (duration * host.disk.servers),
         "backend_util": "; ".join(f"{k}={v:.3f}" for k, v in sorted(busy_backend.items())),
         "resolutions": "; ".join(mode.resolutions + tuple(host.notes)), "stop_reason": host.stop_reason,
-        "ci_low": None, "ci_high": None, "warnings": run_warnings(res, units, vm_finished, unit_s), "error": "",
+        "ci_low": None, "ci_high": None, "warnings": run_warnings(res, units, vm_finished, unit_s, value), "error": "",
     }
     interval = host.stopper.interval() if host.stopper is not None else None
     if interval is not None:
@@ -310,7 +312,7 @@ def closed_form_metrics(spec: Spec, resolved: Resolved | None = None) -> dict | 
     first. ``resolved``: ``resolve(spec)`` if the caller has it.
     """
     from .inputs.resolve import resolve
-    from .results.validity import check_duration, run_warnings
+    from .results.validity import check_duration, faster_than_native, run_warnings
     from .results import relative
     from .sim.mode_costs import Costing
     from .sim.engines import has_closed_form
@@ -330,13 +332,17 @@ def closed_form_metrics(spec: Spec, resolved: Resolved | None = None) -> dict | 
     value = _rate_value(wl, units / d)
     labels = sorted({backend_label(name, i) for i in range(spec.vms) for what in ("net", "disk")
                      if (name := cost.backend_name(what)) is not None})
-    nv = value if spec.hypervisor == "native" and spec == native_spec(spec) else native_value(spec, hw)
-    return {"value": value, "native_value": nv, "relative_performance": relative(value, nv, wl.higher_is_better),
+    own = spec.hypervisor == "native" and spec == native_spec(spec)
+    nv = value if own else native_value(spec, hw)
+    rel = relative(value, nv, wl.higher_is_better)
+    warns = [w for w in (run_warnings(res, units, [float(math.floor(per_vcpu)) * spec.vcpus] * spec.vms, value=value),
+                         faster_than_native(res, value, nv, rel), "" if own else baseline_warnings(spec, nv)) if w]
+    return {"value": value, "native_value": nv, "relative_performance": rel,
             "units": units, "events": 0, "events_per_sim_s": 0.0, "wall_s": 0.0, "engine": "analytic",
             "pcpu_util": sum(busy) / (pcpus * d), "nic_tx_util": 0.0, "nic_rx_util": 0.0, "disk_util": 0.0,
             "backend_util": "; ".join(f"{k}={0.0:.3f}" for k in labels), "metric": wl.metric, "unit": wl.unit,
             "higher_is_better": wl.higher_is_better, "stop_reason": "duration",
-            "warnings": run_warnings(res, units, [float(math.floor(per_vcpu)) * spec.vcpus] * spec.vms), "error": ""}
+            "warnings": "; ".join(warns), "error": ""}
 
 
 class _HardwareReads:
@@ -420,18 +426,21 @@ baseline_stats = {"computed": 0, "reused": 0}
 def _baseline_key(spec: Spec, keep_neighbor: bool = False) -> str:
     """Everything the native run of ``spec`` reads except the hardware overrides (compared value by value, see
     :func:`native_value`): the key of ``native_spec(spec, keep_neighbor)`` without them, computed without
-    building it."""
-    return baseline_base(spec.model_dump(mode="json"), keep_neighbor)
+    building it, and the content of the profile and workloads it names (:func:`kit.inputs.resolve.content_digest`)."""
+    from .inputs.resolve import content_digest
+    return baseline_base(spec.model_dump(mode="json"), keep_neighbor, content_digest(spec, neighbor=keep_neighbor))
 
 
-def baseline_base(data: dict, keep_neighbor: bool = False) -> str:
+def baseline_base(data: dict, keep_neighbor: bool = False, digest: str = "") -> str:
     """:func:`_baseline_key` of the spec whose JSON form (``model_dump(mode="json")``) is ``data`` (a sweep has
-    it already)."""
+    it already) and whose files' content digest is ``digest`` (:func:`kit.inputs.resolve.content_digest` with
+    ``neighbor=keep_neighbor``)."""
     data = {**data, "hypervisor": "native", "mode": [[k, v] for k, v in data["mode"] if k in NATIVE_KEEPS],
             "dom0_vcpus": 1, "hw": []}
     if not keep_neighbor:
         data.update(neighbor=None, neighbor_vcpus=1)
-    blob = json.dumps(data, sort_keys=True) + __version__
+    # the content of the files it names, not their paths: an edited workload or profile is a new baseline
+    blob = json.dumps(data, sort_keys=True) + __version__ + digest
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -548,12 +557,23 @@ def alone_value(spec: Spec) -> float:
     alone = alone_spec(spec)
     if alone.hypervisor == "native" and alone == native_spec(alone):
         return native_value(alone)
-    key = Spec.key(alone, __version__)
+    from .inputs.resolve import content_digest
+    key = Spec.key(alone, __version__ + content_digest(alone))
     if key not in _ALONE:
         if len(_ALONE) >= BASELINE_CACHE_SIZE:
             _ALONE.pop(next(iter(_ALONE)))
         _ALONE[key] = float(_simulate(alone, -1, "alone", tables=False)[0]["value"])
     return _ALONE[key]
+
+
+def baseline_warnings(spec: Spec, native: float) -> str:
+    """What makes the native baseline of ``spec`` (its metric ``native``) doubtful as a measurement, prefixed
+    ``native baseline:``: a rate above the hardware's peaks (:func:`kit.results.validity.peak_warnings`); a run is
+    only as good as what it is compared with."""
+    from .inputs.resolve import resolve
+    from .results.validity import peak_warnings
+    found = peak_warnings(resolve(native_spec(spec)), native)
+    return "; ".join(f"native baseline: {w}" for w in found)
 
 
 def _run_once(spec: Spec, baseline: bool, run_id: int, scenario: str, trace_s: float = 0.0,
@@ -599,6 +619,10 @@ def _rows_once(spec: Spec, baseline: bool, run_id: int, scenario: str, trace_s: 
         s.update(native_value=nv, relative_performance=relative(value, nv, hib), alone_value=alone,
                  interference=relative(value, alone, hib),
                  relative_vs_native_with_neighbor=relative(value, shared, hib), baseline=baseline_description(spec))
+        if not own:  # the result-level checks that need the baseline
+            from .results.validity import faster_than_native
+            extra = [faster_than_native(res, value, nv, s["relative_performance"]), baseline_warnings(spec, nv)]
+            s["warnings"] = "; ".join(w for w in [s["warnings"], *extra] if w)
     return s, b, e, l, v, tr
 
 

@@ -669,6 +669,830 @@ case("migrate --vm-mib 1e12 (larger than the host)", "resources", argv(*MIGRATE,
      ("--vm-mib", "fits in the host's memory"))
 
 
+# ---- 10. stale results: caches and stores key on content, never on a path ----------------------------------
+HW_ID = "id: skylake-sp-2017"
+#: a change of each kind of input that moves both the run and its native baseline
+WL_EDITS = {
+    "user instructions": lambda t: t.replace("user_instr: 2000", "user_instr: 200000"),
+    "kernel instructions": lambda t: re.sub(r"kernel_instr: [0-9.e]+", "kernel_instr: 90000", t, count=1),
+    "system calls": lambda t: t.replace("syscalls: 2", "syscalls: 40"),
+    "request bytes": lambda t: t.replace("request_bytes: 1,", "request_bytes: 20000,"),
+    "response bytes": lambda t: t.replace("response_bytes: 1}", "response_bytes: 30000}"),
+    "value per unit": lambda t: t.replace("value_per_unit: 1", "value_per_unit: 3"),
+}
+def _set_value(text: str, name: str, value: str) -> str:
+    """``text`` with profile parameter ``name`` at ``value``; its plausible range, if any, dropped with the old value
+    (a range that no longer holds the value is refused, as it should be)."""
+    line = re.search(rf"^  {name}: \{{value: .*$", text, flags=re.M).group(0)
+    edited = re.sub(r", range: \{[^}]*\}", "", re.sub(r"value: [0-9.e]+", f"value: {value}", line, count=1))
+    return text.replace(line, edited)
+
+
+HW_EDITS = {
+    "NIC latency": lambda t: _set_value(t, "nic_latency_us", "40"),
+    "clock": lambda t: _set_value(t, "freq_ghz", "0.5"),
+    "syscall cycles": lambda t: _set_value(t, "syscall_cycles", "9000"),
+}
+
+
+def _fresh() -> None:
+    """Forget every cache of this process (the loaders', the native baselines', the same VM alone's): what a new
+    process would compute, the reference a cached answer must equal."""
+    import importlib
+    files = importlib.import_module("kit.inputs.files")
+    run_mod = importlib.import_module("kit.run")  # the module, not the function kit exports under that name
+    files._CACHE.clear()
+    run_mod._BASELINES.clear()
+    run_mod._ALONE.clear()
+
+
+def _edit(path: Path, text: str, keep_mtime: bool) -> None:
+    """Rewrite ``path``; with ``keep_mtime`` its modification time stays what it was (an edit within the clock's
+    resolution, or a file restored from a backup: only its content says it changed)."""
+    st = path.stat()
+    path.write_text(text)
+    if keep_mtime:
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def _rows(result):
+    return result.summary.iloc[0]
+
+
+def _run_edit_run(edit, what="workload", keep_mtime=True, base_file=False, neighbor=False, replications=1):
+    """kit.run, the named file edited, kit.run again in the same process; and the edited input run afresh."""
+    def fn(tmp):
+        import kit
+        wl_text = WORKLOAD.read_text().replace("id: netperf-rr", "id: my-rr")
+        hw_text = profile_text().replace(HW_ID, "id: my-hw")
+        files = {"workload": tmp / "wl.yaml", "hardware": tmp / "hw.yaml"}
+        files["workload"].write_text(wl_text)
+        files["hardware"].write_text(hw_text)
+        target = files[what]
+        if base_file:  # the run names a child that inherits the file edited
+            child = tmp / f"child-{what}.yaml"
+            child.write_text(f"base: {target.name}\nid: child-{what}\n")
+        named = {k: str(v) for k, v in files.items()}
+        if base_file:
+            named[what] = str(child)
+        kw = dict(hardware=named["hardware"], hypervisor="kvm", workload=named["workload"], duration=0.004)
+        if neighbor:
+            kw.update(workload="spec-int", neighbor=named["workload"], duration=0.2, pcpus=1)
+        spec = kit.Spec.make(**kw)
+        first = _rows(kit.run(spec, replications=replications))
+        _edit(target, edit(target.read_text()), keep_mtime)
+        second = _rows(kit.run(spec, replications=replications))
+        _fresh()
+        fresh = _rows(kit.run(spec, replications=replications))
+        return first, second, fresh
+    return fn
+
+
+def _fresh_numbers(r, cols=("value", "native_value", "relative_performance", "alone_value")) -> bool:
+    first, second, fresh = r
+    same = all(second[c] == fresh[c] or (second[c] != second[c] and fresh[c] != fresh[c]) for c in cols)
+    return same and any(first[c] != fresh[c] for c in cols)
+
+
+for label, edit in WL_EDITS.items():
+    case(f"kit.run twice, the workload's {label} edited between (mtime kept)", "stale results",
+         api(_run_edit_run(edit)), check=_fresh_numbers)
+for label, edit in list(WL_EDITS.items())[:3]:
+    case(f"kit.run twice, the workload's {label} edited between (mtime moves)", "stale results",
+         api(_run_edit_run(edit, keep_mtime=False)), check=_fresh_numbers)
+for label, edit in list(WL_EDITS.items())[:3]:
+    case(f"kit.run twice, the base of the workload edited: {label}", "stale results",
+         api(_run_edit_run(edit, base_file=True)), check=_fresh_numbers)
+for label, edit in HW_EDITS.items():
+    case(f"kit.run twice, the profile's {label} edited between", "stale results",
+         api(_run_edit_run(edit, what="hardware")), check=_fresh_numbers)
+    case(f"kit.run twice, the base of the profile edited: {label}", "stale results",
+         api(_run_edit_run(edit, what="hardware", base_file=True)), check=_fresh_numbers)
+case("kit.run twice, the neighbour's workload edited between", "stale results",
+     api(_run_edit_run(WL_EDITS["response bytes"], neighbor=True)),
+     check=lambda r: _fresh_numbers(r, ("value", "alone_value", "interference")))
+case("kit.run with 2 replications twice, the workload edited between", "stale results",
+     api(_run_edit_run(WL_EDITS["user instructions"], replications=2)), check=_fresh_numbers)
+
+
+def _load_edit_load(kind: str, base_file: bool = False):
+    """load_workload / load_hardware of a path, the file (or its base) edited with its mtime kept, loaded again."""
+    def fn(tmp):
+        from kit.inputs.hardware import load_hardware
+        from kit.inputs.workloads import load_workload
+        if kind == "workload":
+            text, load, edit = WORKLOAD.read_text().replace("id: netperf-rr", "id: w"), load_workload, \
+                WL_EDITS["user instructions"]
+        else:
+            text, load, edit = profile_text().replace(HW_ID, "id: h"), load_hardware, HW_EDITS["clock"]
+        f = tmp / "f.yaml"
+        f.write_text(text)
+        name = f
+        if base_file:
+            name = tmp / "child.yaml"
+            name.write_text("base: f.yaml\nid: child\n")
+        before = load(str(name)).model_dump()
+        _edit(f, edit(text), keep_mtime=True)
+        return before, load(str(name)).model_dump()
+    return fn
+
+
+for kind in ("workload", "hardware"):
+    case(f"load_{kind} after an edit that keeps the mtime reads the new content", "stale results",
+         api(_load_edit_load(kind)), check=lambda r: r[0] != r[1])
+    case(f"load_{kind} of a child after its base was edited reads the new base", "stale results",
+         api(_load_edit_load(kind, base_file=True)), check=lambda r: r[0] != r[1])
+
+
+def _compare_edit_compare(tmp):
+    import kit
+    f = tmp / "wl.yaml"
+    f.write_text(WORKLOAD.read_text().replace("id: netperf-rr", "id: c"))
+    first = kit.compare("skylake-sp-2017", str(f), ["kvm"], duration=0.004).summary
+    _edit(f, WL_EDITS["request bytes"](f.read_text()), keep_mtime=True)
+    second = kit.compare("skylake-sp-2017", str(f), ["kvm"], duration=0.004).summary
+    _fresh()
+    fresh = kit.compare("skylake-sp-2017", str(f), ["kvm"], duration=0.004).summary
+    return first, second, fresh
+
+
+case("kit.compare twice, the workload edited between", "stale results", api(_compare_edit_compare),
+     check=lambda r: list(r[1]["value"]) == list(r[2]["value"]) and list(r[0]["value"]) != list(r[2]["value"]))
+
+
+def _scenario_edit(tmp):
+    import kit
+    from kit.consolidation import run_scenario
+    from kit.inputs.scenario import load_scenario
+    f = tmp / "wl.yaml"
+    f.write_text(WORKLOAD.read_text().replace("id: netperf-rr", "id: s"))
+    y = tmp / "scn.yaml"
+    y.write_text(f"hardware: skylake-sp-2017\nhypervisor: kvm\nduration: 0.004\nvms:\n  - {{name: a, workload: {f}}}\n"
+                 f"  - {{name: b, workload: {f}}}\n")
+    first = run_scenario(load_scenario(y)).vms
+    _edit(f, WL_EDITS["request bytes"](f.read_text()), keep_mtime=True)
+    second = run_scenario(load_scenario(y)).vms
+    _fresh()
+    fresh = run_scenario(load_scenario(y)).vms
+    del kit
+    return first, second, fresh
+
+
+case("run_scenario twice, a VM's workload edited between", "stale results", api(_scenario_edit),
+     check=lambda r: list(r[1]["native_value"]) == list(r[2]["native_value"])
+     and list(r[1]["value"]) == list(r[2]["value"]) and list(r[0]["value"]) != list(r[2]["value"]))
+
+
+def _sweep_cli(tmp, sweep_yaml: Path, out: str, *extra):
+    import pandas as pd
+    from kit import cli
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
+        code = cli.main(["sweep", str(sweep_yaml), "-o", str(tmp / out), "--workers", "1", "--no-progress", *extra])
+    if code != 0:
+        raise RuntimeError(f"hvkit sweep exit {code}: {err.getvalue()[-300:]}")
+    return pd.read_parquet(tmp / out)
+
+
+def _sweep_edit_rerun(what: str, edit, base_file: bool = False, neighbor: bool = False, restore: bool = False,
+                      extra=()):
+    """hvkit sweep s.yaml -o r.parquet, the file it names edited (mtime kept), the same command again; and the edited
+    inputs swept afresh into another output."""
+    def fn(tmp):
+        files = {"workload": tmp / "wl.yaml", "hardware": tmp / "hw.yaml"}
+        files["workload"].write_text(WORKLOAD.read_text().replace("id: netperf-rr", "id: my-rr"))
+        files["hardware"].write_text(profile_text().replace(HW_ID, "id: my-hw"))
+        named = {k: str(v) for k, v in files.items()}
+        if base_file:
+            child = tmp / f"child-{what}.yaml"
+            child.write_text(f"base: {files[what].name}\nid: child-{what}\n")
+            named[what] = str(child)
+        wl = f"workload: spec-int, neighbor: {named['workload']}, pcpus: 1" if neighbor else \
+            f"workload: {named['workload']}"
+        y = tmp / "s.yaml"
+        y.write_text(f"base: {{hardware: {named['hardware']}, hypervisor: kvm, {wl}, duration: "
+                     f"{0.2 if neighbor else 0.004}, seed: 1, engine: discrete}}\n"
+                     "grid: {hypervisor: [kvm, xen-hvm]}\n")
+        first = _sweep_cli(tmp, y, "r.parquet")
+        original = files[what].read_text()
+        _edit(files[what], edit(original), keep_mtime=True)
+        if restore:
+            _sweep_cli(tmp, y, "r.parquet", *extra)
+            _edit(files[what], original, keep_mtime=True)
+        second = _sweep_cli(tmp, y, "r.parquet", *extra)
+        _fresh()
+        fresh = _sweep_cli(tmp, y, "fresh.parquet")
+        return first, second, fresh
+    return fn
+
+
+def _sweep_fresh(r) -> bool:
+    first, second, fresh = r
+    return (list(second["value"]) == list(fresh["value"]) and list(first["value"]) != list(fresh["value"])
+            and not second["reused"].any())
+
+
+for label, edit in list(WL_EDITS.items())[:4]:
+    case(f"hvkit sweep, the workload's {label} edited, the same sweep again", "stale results",
+         api(_sweep_edit_rerun("workload", edit)), check=_sweep_fresh)
+for label, edit in HW_EDITS.items():
+    case(f"hvkit sweep, the profile's {label} edited, the same sweep again", "stale results",
+         api(_sweep_edit_rerun("hardware", edit)), check=_sweep_fresh)
+case("hvkit sweep, the base of its workload edited, the same sweep again", "stale results",
+     api(_sweep_edit_rerun("workload", WL_EDITS["user instructions"], base_file=True)), check=_sweep_fresh)
+case("hvkit sweep, the base of its profile edited, the same sweep again", "stale results",
+     api(_sweep_edit_rerun("hardware", HW_EDITS["NIC latency"], base_file=True)), check=_sweep_fresh)
+case("hvkit sweep --resume after the workload was edited", "stale results",
+     api(_sweep_edit_rerun("workload", WL_EDITS["system calls"], extra=("--resume",))), check=_sweep_fresh)
+case("hvkit sweep with a neighbour whose workload was edited", "stale results",
+     api(_sweep_edit_rerun("workload", WL_EDITS["response bytes"], neighbor=True)), check=_sweep_fresh)
+case("hvkit sweep: an edited workload restored reuses the first results", "stale results",
+     api(_sweep_edit_rerun("workload", WL_EDITS["user instructions"], restore=True)),
+     check=lambda r: list(r[1]["value"]) == list(r[0]["value"]) == list(r[2]["value"]) and r[1]["reused"].all())
+
+
+# ---- 11. results that cannot be true: a result-level check on every result ---------------------------------
+def _warns(fragment):
+    """A run's JSON (one record or a list) whose warnings name ``fragment``."""
+    def check(out):
+        rec = json.loads(out)
+        rec = rec if isinstance(rec, list) else [rec]
+        return _no_nan(out) and any(fragment in (r.get("warnings") or "") for r in rec)
+    return check
+
+
+def _peaks(hw: str):
+    """The peaks of a catalogue profile, read here from the file (not from the kit): disk bytes/s, NIC bytes/s,
+    DRAM bytes/s (or None)."""
+    d = yaml.safe_load((ROOT / "hw_profiles" / f"{hw}.yaml").read_text())["params"]
+    v = {k: q["value"] for k, q in d.items() if isinstance(q, dict)}
+    dram = None
+    if "mem_channels" in v and "mem_mts" in v:
+        dram = v.get("numa_nodes", 1) * v["mem_channels"] * v["mem_mts"] * 1e6 * 8
+        if v.get("fsb_gbs"):
+            dram = min(dram, v["fsb_gbs"] * 1e9 * v["sockets"])
+    return {"disk": v["disk_mbps"] * 1e6, "nic": v["nic_gbps"] * 1e9 / 8, "dram": dram}
+
+
+def _disk_ok(hw: str, wl: str, overrides: dict | None = None):
+    """The run's IOPS (and its native baseline's) move at most the profile's disk bandwidth, or carry the warning."""
+    w = yaml.safe_load((ROOT / "workloads" / f"{wl}.yaml").read_text())
+    per = w["per_unit"]
+    kb = per.get("disk_kb", 0) * per.get("disk_ops", 0)
+
+    def check(out):
+        rec = json.loads(out)
+        peak = (overrides or {}).get("disk_mbps", _peaks(hw)["disk"] / 1e6) * 1e6
+        own = rec["value"] / w.get("value_per_unit", 1) * kb * 1024 <= peak * 1.01 or "disk's bandwidth" in (
+            rec["warnings"] or "")
+        native = rec["native_value"] / w.get("value_per_unit", 1) * kb * 1024 <= peak * 1.01 or \
+            "native baseline: above the disk's bandwidth" in (rec["warnings"] or "") or \
+            (rec["hypervisor"] == "native" and own)  # a native run is its own baseline: its warning names both
+        return _no_nan(out) and own and native
+    return check
+
+
+for hw, wl, hv in [("haswell-ep-2014", "fio-randread", "kvm"), ("haswell-ep-2014", "fio-randread", "native"),
+                   ("haswell-ep-2014", "fio-randread", "xen-hvm"), ("haswell-ep-2014", "fio-randwrite", "kvm"),
+                   ("haswell-ep-2014", "fio-randrw", "kvm"), ("skylake-sp-2017", "fio-randread", "kvm"),
+                   ("icelake-sp-2021", "fio-randread", "kvm"), ("zen3-epyc-2021", "fio-randread", "kvm"),
+                   ("neoverse-n1-2019", "fio-randread", "kvm"), ("sandybridge-ep-2012", "fio-randread", "kvm")]:
+    case(f"fio on {hw} ({wl}, {hv}): within the disk's bandwidth or warned", "result checks",
+         argv("run", "--hardware", hw, "--hypervisor", hv, "--workload", wl, "--duration", "0.05", "--json"),
+         check=_disk_ok(hw, wl))
+case("fio-randread on haswell-ep-2014 under kvm: the native baseline above 500 MB/s is named", "result checks",
+     argv("run", "--hardware", "haswell-ep-2014", "--hypervisor", "kvm", "--workload", "fio-randread", "--json"),
+     check=_disk_ok("haswell-ep-2014", "fio-randread"))
+for mbps in ("50", "5"):
+    case(f"fio-randread with hw.disk_mbps={mbps}: within it or warned", "result checks",
+         argv("run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload", "fio-randread",
+              "--duration", "0.05", SET, f"hw.disk_mbps={mbps}", "--json"),
+         check=_disk_ok("skylake-sp-2017", "fio-randread", {"disk_mbps": float(mbps)}))
+
+
+def _nic_ok(hw: str, gbps: float | None = None):
+    def check(out):
+        rec = json.loads(out)
+        line = (gbps * 1e9 / 8) if gbps else _peaks(hw)["nic"]
+        bits = rec["value"] * 1e6 / 8  # ttcp's Mbit/s of payload
+        return _no_nan(out) and (bits <= line * 1.01 or "line rate" in (rec["warnings"] or ""))
+    return check
+
+
+for hw, extra in [("skylake-sp-2017", []), ("p4-xeon-2003", []), ("skylake-sp-2017", [SET, "hw.nic_gbps=0.1"]),
+                  ("skylake-sp-2017", [SET, "hw.nic_gbps=0.01"])]:
+    gb = float(extra[1].split("=")[1]) if extra else None
+    case(f"ttcp on {hw} {' '.join(extra)}: within the line rate or warned", "result checks",
+         argv("run", "--hardware", hw, "--hypervisor", "xen-pv" if hw.startswith("p4") else "kvm", "--workload",
+              "ttcp", "--duration", "0.2", *extra, "--json"), check=_nic_ok(hw, gb))
+
+
+def _dram_ok(hw: str):
+    def check(out):
+        rec = json.loads(out)
+        peak = _peaks(hw)["dram"]
+        return _no_nan(out) and (peak is None or rec["value"] * 1e9 <= peak * 1.01
+                                 or "memory bandwidth" in (rec["warnings"] or ""))
+    return check
+
+
+for hw in ("skylake-sp-2017", "haswell-ep-2014", "p4-xeon-2003", "xgene-armv8-2014"):
+    case(f"STREAM on {hw}: within the DRAM bandwidth or warned", "result checks",
+         argv("run", "--hardware", hw, "--hypervisor", "native", "--workload", "stream", "--vcpus", "4", "--json"),
+         check=_dram_ok(hw))
+
+
+def _api_peak(kind: str, value: float, fragment: str):
+    """The check itself, on a value no model gave: kit.results.validity.peak_warnings of a spec and a metric."""
+    def fn(tmp):
+        import kit
+        from kit.inputs.resolve import resolve
+        from kit.results.validity import peak_warnings
+        wl = {"disk": "fio-randread", "nic": "ttcp", "dram": "stream", "request": "apache-static"}[kind]
+        out = peak_warnings(resolve(kit.Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload=wl,
+                                                  duration=0.5)), value)
+        return out
+    return fn
+
+
+for kind, value, frag, ok in [("disk", 1e7, "disk's bandwidth", False), ("disk", 1e3, "", True),
+                              ("nic", 1e6, "NIC's line rate", False), ("nic", 100.0, "", True),
+                              ("dram", 1e4, "memory bandwidth", False), ("dram", 1.0, "", True),
+                              ("request", 1e6, "NIC's line rate", False), ("request", 10.0, "", True)]:
+    case(f"peak_warnings: {kind} at {value:g} {'passes' if ok else 'is named'}", "result checks",
+         api(_api_peak(kind, value, frag)),
+         check=(lambda r: r == []) if ok else (lambda r, f=frag: any(f in w for w in r)))
+
+
+def _faster(rel: float, units_value: float = 1e5):
+    def fn(tmp):
+        import kit
+        from kit.inputs.resolve import resolve
+        from kit.results.validity import faster_than_native
+        res = resolve(kit.Spec.make(hardware="skylake-sp-2017", hypervisor="kvm", workload="netperf-rr", duration=1))
+        return faster_than_native(res, units_value, units_value / rel, rel)
+    return fn
+
+
+case("a neighbour-free run 1.5x native is named faster than native", "result checks", api(_faster(1.5)),
+     check=lambda r: r is not None and "faster than native" in r)
+case("a neighbour-free run of 100 requests at 1.001x native is within its end's uncertainty", "result checks",
+     api(_faster(1.001, 100.0)),
+     check=lambda r: r is None)
+case("qemu-tcg quake3-server on neoverse-n1-2019 for 0.2 s: 1.14x native is named", "result checks",
+     argv("run", "--hardware", "neoverse-n1-2019", "--hypervisor", "qemu-tcg", "--workload", "quake3-server",
+          "--duration", "0.2", "--json"),
+     check=lambda out: _no_nan(out) and (json.loads(out)["relative_performance"] <= 1.0
+                                         or bool(json.loads(out)["warnings"])))
+for hv in ("kvm", "xen-hvm", "container-host"):
+    case(f"quake3-server under {hv} for 0.2 s: relative above 1 is explained or named", "result checks",
+         argv("run", "--hardware", "skylake-sp-2017", "--hypervisor", hv, "--workload", "quake3-server",
+              "--duration", "0.2", "--json"),
+         check=lambda out: _no_nan(out) and (json.loads(out)["relative_performance"] <= 1.0
+                                             or bool(json.loads(out)["warnings"])))
+case("compare --json: every mode above native carries a warning", "result checks",
+     argv("compare", "--hardware", "neoverse-n1-2019", "--workload", "quake3-server", "--hypervisors",
+          "native,kvm,qemu-tcg", "--duration", "0.2", "--json"),
+     check=lambda out: _no_nan(out) and all(r["relative_performance"] <= 1.0 or r["warnings"]
+                                            for r in json.loads(out) if not r["error"]))
+case("a 1e-6 Gbit/s NIC: 0 Mbit/s with work done is refused", "result checks",
+     argv("run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload", "ttcp", "--duration", "0.1",
+          SET, "hw.nic_gbps=1e-6"), "is 0 Mbit/s")
+case("a 1e-6 Gbit/s NIC under compare: the error is in the row, strict JSON", "result checks",
+     argv("compare", "--hardware", "skylake-sp-2017", "--workload", "ttcp", "--hypervisors", "native,kvm",
+          "--duration", "0.1", SET, "hw.nic_gbps=1e-6"), "is 0 Mbit/s")
+case("microbench with hw.freq_ghz=1e6: the time is not 0", "result checks",
+     argv(*MICRO, SET, "hw.freq_ghz=1e6", "--json"), check=lambda out: json.loads(out)[0]["us"] > 0)
+case("microbench with hw.freq_ghz=1e6: the table does not print 0.0", "result checks",
+     argv(*MICRO, SET, "hw.freq_ghz=1e6"), check=lambda out: " 0.0\n" not in out and "e-06" in out)
+case("a workload whose per-unit counts are all zero", "result checks",
+     workload(lambda t: re.sub(r"per_unit: \{[^}]*\}", "per_unit: {}", t)), "executes instructions")
+case("--set workload.user_instr=0 and kernel_instr=0", "result checks",
+     argv(*RUN, SET, "workload.user_instr=0", SET, "workload.kernel_instr=0"), "executes instructions")
+for key, value, wl in [("workload.mtu", "500", "spec-int"), ("workload.clients", "8", "spec-int"),
+                       ("workload.queue_depth", "4", "netperf-rr"), ("workload.window_kb", "128", "fio-randread"),
+                       ("workload.direction", "rx", "netperf-rr"), ("workload.think_us", "100", "ttcp"),
+                       ("workload.request_bytes", "100", "kernel-build"),
+                       ("workload.connection_per_request", "true", "ttcp")]:
+    case(f"--set {key}={value} on {wl} (its kind never reads it)", "result checks",
+         argv("run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload", wl, "--duration", "0.5",
+              SET, f"{key}={value}"), ("does not read", key))
+case("a cpu workload file that sets params.mtu", "result checks",
+     lambda tmp: ["run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload",
+                  write(tmp, "c.yaml", (ROOT / "workloads" / "spec-int.yaml").read_text().replace(
+                      "id: spec-int", "id: c") + "params: {mtu: 9000}\n"), "--duration", "0.5"],
+     ("params.mtu", "does not read"))
+case("a sweep grid over workload.mtu of spec-int", "result checks",
+     sweep_file(SWEEP_BASE.replace("netperf-rr", "spec-int").replace("0.002", "0.5")
+                + "grid: {workload.mtu: [500, 1500]}\n"), "does not read mtu")
+case("a sweep's zip over a key its grid sets", "result checks",
+     sweep_file(SWEEP_BASE + "grid: {vcpus: [1, 2]}\nzip: {vcpus: [1, 2], pcpus: [2, 4]}\n"), "set by both grid and zip")
+case("a sweep's point over a key its grid sets", "result checks",
+     sweep_file(SWEEP_BASE + "grid: {vcpus: [1, 2]}\npoints: [{vcpus: 4}]\n"), "set by both points[0] and grid")
+case("a sweep's zip and grid over one key spelt two ways", "result checks",
+     sweep_file(SWEEP_BASE + "grid: {guest_page: [4K, 2M]}\nzip: {memory.guest_page: [4K, 2M]}\n"),
+     "set by both grid and zip")
+case("sweep(): zip and grid over one key", "result checks",
+     api(_sweep(grid={"vcpus": [1, 2]}, zip_params={"vcpus": [1, 2], "pcpus": [2, 4]})), "set by both grid and zip")
+case("a sweep file with replications: true", "result checks", sweep_file(SWEEP_BASE + "replications: true\n"),
+     ("replications", "boolean"))
+case("a sweep file with replications: 2.5", "result checks", sweep_file(SWEEP_BASE + "replications: 2.5\n"),
+     ("replications", "whole number"))
+case("sweep(replications=True)", "result checks", api(_sweep(replications=True)), "replications")
+case("--seed 9007199254740993 is that seed exactly", "result checks",
+     argv(*RUN, "--seed", "9007199254740993", "--json"), check=lambda out: '"seed": 9007199254740993' in out)
+case("--seed 9223372036854775807 (2**63-1) runs", "result checks",
+     argv(*RUN, "--seed", "9223372036854775807", "--json"), check=_run_json_ok)
+case("--seed 1e300 --replications 2", "result checks", argv(*RUN, "--seed", "1e300", "--replications", "2"),
+     ("field 'seed'", "too large"))
+case("--seed 2**63", "result checks", argv(*RUN, "--seed", str(2 ** 63)), "field 'seed'")
+case("--seed 1e999999999 (a billion digits)", "result checks", argv(*RUN, "--seed", "1e999999999"),
+     ("field 'seed'", "too large"))
+case("--vcpus 1e999999999", "result checks", with_opt("--vcpus", "1e999999999"), "field 'vcpus'")
+case("a sweep grid with seed 2**64", "result checks",
+     sweep_file(SWEEP_BASE + f"grid: {{seed: [1, {2 ** 64}]}}\n"), ("field 'seed'", "too large"))
+case("Spec.make(seed=2**64)", "result checks", api(lambda tmp: spec(seed=2 ** 64)), "field 'seed'")
+case("seed 2**53+1 in a sweep grid is kept exactly", "result checks",
+     api(lambda tmp: __import__("kit.sweep", fromlist=["sweep"]).sweep(
+         spec(seed=0), grid={"seed": [2 ** 53 + 1]}, progress=False, workers=1)),
+     check=lambda df: int(df["set.seed"].iloc[0]) == 2 ** 53 + 1)
+
+
+def scenario_file(text: str, *extra):
+    def make(tmp):
+        return ["run", "--scenario", write(tmp, "scn.yaml", text), *extra]
+    return make
+
+
+SCN = ("hardware: skylake-sp-2017\nhypervisor: kvm\nduration: 0.05\nhost: {pcpus: 8}\nvms:\n"
+       "  - {name: web, workload: apache-static, count: 2, vcpus: 2}\n  - {name: db, workload: mysql-oltp, vcpus: 2}\n")
+case("a VM web0 beside a VM web with count 2", "result checks",
+     scenario_file(SCN + "  - {name: web0, workload: spec-int}\n"), "unique after count: expansion")
+case("a VM db1 beside a VM db with count 2", "result checks",
+     scenario_file(SCN.replace("name: db,", "name: db, count: 2,") + "  - {name: db1, workload: spec-int}\n"),
+     "unique after count: expansion")
+case("a scenario: --set vms.web.pin=9999,9998", "result checks", scenario_file(SCN, SET, "vms.web.pin=9999,9998"),
+     ("vms.web.pin", "no physical CPU"))
+case("a scenario: --set vms.web.pin=-1,0", "result checks", scenario_file(SCN, SET, "vms.web.pin=-1,0"),
+     "negative CPU")
+case("a scenario: --set vms.db.pin=-1 (one vCPU too few)", "result checks",
+     scenario_file(SCN, SET, "vms.db.pin=-1"), "pin")
+case("a scenario: copies pinned past the host's CPUs", "result checks",
+     scenario_file(SCN, SET, "vms.web.pin=6,7"), ("vms.web.pin", "no physical CPU 9"))
+case("a scenario: pins within the host run", "result checks", scenario_file(SCN, SET, "vms.web.pin=0,1", "--json"),
+     check=lambda out: _no_nan(out) and len(json.loads(out)["vms"]) == 3)
+case("a scenario --json has a warnings field", "result checks", scenario_file(SCN, "--json"),
+     check=lambda out: _no_nan(out) and isinstance(json.loads(out)["warnings"], list))
+case("a scenario --replications 2 is two replications with intervals", "result checks",
+     scenario_file(SCN, "--replications", "2", "--json"),
+     check=lambda out: _no_nan(out) and json.loads(out)["replications"] == 2
+     and all(v["value_ci_low"] is not None and v["value_ci_low"] <= v["value"] <= v["value_ci_high"]
+             for v in json.loads(out)["vms"]))
+case("a scenario --replications 0", "result checks", scenario_file(SCN, "--replications", "0"),
+     "field '--replications'")
+case("a scenario --replications true", "result checks", scenario_file(SCN, "--replications", "true"),
+     "field '--replications'")
+case("a scenario's kernel build shorter than one unit is refused, not a number alone", "result checks",
+     scenario_file("hardware: skylake-sp-2017\nhypervisor: kvm\nduration: 0.05\nhost: {pcpus: 2}\nvms:\n"
+                   "  - {name: batch, workload: kernel-build, vcpus: 2}\n  - {name: hog, workload: cpu-hog, vcpus: 2}\n"),
+     ("field 'duration'", "shorter than one unit of kernel-build"))
+case("a scenario VM setting workload.mtu on a cpu workload", "result checks",
+     scenario_file(SCN + "  - {name: calc, workload: spec-int, params: {mtu: 500}}\n"), "does not read mtu")
+
+
+# ---- 12. a work budget: nothing unbounded starts ------------------------------------------------------------
+for name, a, frag in [
+    ("--set hw.cores_per_socket=1e12", [*RUN, SET, "hw.cores_per_socket=1e12"], "larger than any kernel runs"),
+    ("--set hw.sockets=1e12 --set pcpus=4", [*RUN, SET, "hw.sockets=1e12", SET, "pcpus=4"],
+     "larger than any kernel runs"),
+    ("--set hw.threads_per_core=1e9", [*RUN, SET, "hw.threads_per_core=1e9"], "larger than any kernel runs"),
+    ("--set hw.numa_nodes=1e9", [*RUN, SET, "hw.numa_nodes=1e9"], "more memory nodes"),
+    ("--set hw.cores_per_socket=5000 (10,000 CPUs with 2 sockets)", [*RUN, SET, "hw.cores_per_socket=5000"],
+     "larger than any kernel runs"),
+    ("microbench on a host of 1e12 sockets", [*MICRO, SET, "hw.sockets=1e12"], "larger than any kernel runs"),
+    ("--vms 256 --vcpus 256 for 10 s of spec-int", ["run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm",
+                                                    "--workload", "spec-int", "--vms", "256", "--vcpus", "256",
+                                                    "--duration", "10"], ("work budget", "HVKIT_WORK_BUDGET_S")),
+    ("netperf-rr for an hour", [*RUN[:-1], "3600"], ("work budget", "HVKIT_WORK_BUDGET_S")),
+    ("memcached on 8 VMs for a minute", ["run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload",
+                                        "memcached", "--vms", "8", "--duration", "60"], "work budget"),
+    ("spec-int on 4 VMs of 64 vCPUs for an hour, discrete",
+     ["run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--vms", "4", "--workload", "spec-int",
+      "--vcpus", "64", "--duration", "3600", SET, "engine=discrete"], "work budget"),
+    ("compare of netperf-rr for an hour", ["compare", "--hardware", "skylake-sp-2017", "--workload", "netperf-rr",
+                                           "--hypervisors", "native,kvm", "--duration", "3600"], "work budget"),
+    ("a scenario of 256 VMs for an hour", None, "work budget"),
+]:
+    if a is None:
+        case(name, "work budget", scenario_file("hardware: skylake-sp-2017\nhypervisor: kvm\nduration: 3600\nvms:\n"
+                                                "  - {name: w, workload: netperf-rr, count: 256, vcpus: 16}\n"), frag)
+    else:
+        case(name, "work budget", argv(*a), frag)
+case("a profile of 1e12 sockets", "work budget", profile(sub_value("sockets", "1e12")),
+     ("params.sockets.value", "larger than any kernel runs"))
+case("a profile of 1e6 memory nodes", "work budget", profile(
+    lambda t: re.sub(r"numa_nodes: \{value: [0-9]+", "numa_nodes: {value: 1000000", t)),
+    ("params.numa_nodes.value", "more memory nodes"))
+
+
+def _with_budget(value: str, fn):
+    def run_it(tmp):
+        old = os.environ.get("HVKIT_WORK_BUDGET_S")
+        os.environ["HVKIT_WORK_BUDGET_S"] = value
+        try:
+            return fn(tmp)
+        finally:
+            if old is None:
+                os.environ.pop("HVKIT_WORK_BUDGET_S", None)
+            else:
+                os.environ["HVKIT_WORK_BUDGET_S"] = old
+    return run_it
+
+
+case("HVKIT_WORK_BUDGET_S=1e-6 refuses a small run", "work budget",
+     api(_with_budget("1e-6", lambda tmp: _run())), ("work budget is 1e-06 s", "HVKIT_WORK_BUDGET_S="))
+case("HVKIT_WORK_BUDGET_S=abc", "work budget", api(_with_budget("abc", lambda tmp: _run())),
+     ("HVKIT_WORK_BUDGET_S", "not a positive number"))
+case("HVKIT_WORK_BUDGET_S=-5", "work budget", api(_with_budget("-5", lambda tmp: _run())),
+     ("HVKIT_WORK_BUDGET_S", "not a positive number"))
+case("HVKIT_WORK_BUDGET_S=nan", "work budget", api(_with_budget("nan", lambda tmp: _run())),
+     ("HVKIT_WORK_BUDGET_S", "not a positive number"))
+case("HVKIT_WORK_BUDGET_S=1e9 lets a normal run run", "work budget",
+     api(_with_budget("1e9", lambda tmp: _run())), check=lambda r: r.summary["value"].iloc[0] > 0)
+case("a sweep whose points are over the budget: error rows, nothing hangs", "work budget",
+     api(_with_budget("1e-6", lambda tmp: __import__("kit.sweep", fromlist=["sweep"]).sweep(
+         spec(), grid={"vcpus": [1, 2]}, progress=False, workers=1))),
+     check=lambda df: (df["error"].str.contains("work budget")).all())
+case("estimate_work: 256 x 256 vCPUs for 10 s is over 600 CPU s", "work budget",
+     api(lambda tmp: __import__("kit.results.validity", fromlist=["x"]).estimate_work(
+         __import__("kit.inputs.resolve", fromlist=["x"]).resolve(spec(workload="spec-int", vms=256, vcpus=256,
+                                                                      duration=10)))),
+     check=lambda r: r[1] > 600)
+case("estimate_work: a 2 ms netperf run is under a second", "work budget",
+     api(lambda tmp: __import__("kit.results.validity", fromlist=["x"]).estimate_work(
+         __import__("kit.inputs.resolve", fromlist=["x"]).resolve(spec()))),
+     check=lambda r: r[1] < 1)
+
+
+# ---- 13. permissions and what may be trusted on disk ----------------------------------------------------------
+def _store_modes(umask: int, precreate: int | None = None):
+    """A sweep into a store under ``umask`` (in a folder made ``precreate`` first): the modes of the store's folder
+    and of every file in it."""
+    def fn(tmp):
+        from kit.sweep import sweep
+        st = tmp / "st"
+        if precreate is not None:
+            st.mkdir()
+            st.chmod(precreate)
+        old = os.umask(umask)
+        try:
+            sweep(spec(), grid={"vcpus": [1, 2]}, progress=False, workers=1, store=st)
+        finally:
+            os.umask(old)
+        return {p.name: oct(p.stat().st_mode & 0o777) for p in [st, *st.iterdir()]}
+    return fn
+
+
+def _private(modes: dict) -> bool:
+    return modes.get("st") == "0o700" and all(v == "0o600" for k, v in modes.items() if k != "st") and len(modes) > 2
+
+
+for um in (0o000, 0o002, 0o022, 0o077):
+    case(f"a store made under umask {um:03o} is 0700 and its files 0600", "permissions", api(_store_modes(um)),
+         check=_private)
+case("a store folder made 0777 beforehand is 0700 after a sweep", "permissions", api(_store_modes(0, 0o777)),
+     check=_private)
+
+
+def _planted(edit, sign_with_other_store: bool = False):
+    """A sweep, then a chunk of its store changed (and its checksum recomputed), then the sweep again: the values it
+    returns, and the first sweep's."""
+    def fn(tmp):
+        import hashlib
+        from kit.sweep import sweep
+        st = tmp / "st"
+        first = sweep(spec(), grid={"vcpus": [1, 2]}, progress=False, workers=1, store=st)
+        chunk = sorted(st.glob("points-*.jsonl"))[0]
+        head, _, body = chunk.read_bytes().partition(b"\n")
+        header = json.loads(head)
+        recs = [json.loads(x) for x in body.splitlines()]
+        edit(recs, header, st, tmp)
+        body = "".join(json.dumps(r) + "\n" for r in recs).encode()
+        header["sha256"] = hashlib.sha256(body).hexdigest()
+        chunk.write_bytes(json.dumps(header).encode() + b"\n" + body)
+        with __import__("warnings").catch_warnings():
+            __import__("warnings").simplefilter("ignore")
+            again = sweep(spec(), grid={"vcpus": [1, 2]}, progress=False, workers=1, store=st)
+        return first, again
+    return fn
+
+
+def _times8(recs, header, st, tmp):
+    for r in recs:
+        r["result"]["value"] *= 8
+
+
+def _hmac_of_other(recs, header, st, tmp):
+    """Its HMAC replaced by a valid one under another store's key."""
+    import hashlib
+    import hmac
+    for r in recs:
+        r["result"]["value"] *= 8
+    other = os.urandom(32)
+    body = "".join(json.dumps(r) + "\n" for r in recs).encode()
+    header["hmac"] = hmac.new(other, body, hashlib.sha256).hexdigest()
+
+
+def _key_removed(recs, header, st, tmp):
+    for r in recs:
+        r["result"]["value"] *= 8
+    (st / ".key").unlink()
+
+
+def _key_readable(recs, header, st, tmp):
+    for r in recs:
+        r["result"]["value"] *= 8
+    (st / ".key").chmod(0o644)
+
+
+def _key_linked(recs, header, st, tmp):
+    for r in recs:
+        r["result"]["value"] *= 8
+    key = st / ".key"
+    (tmp / "k").write_text(key.read_text())
+    key.unlink()
+    key.symlink_to(tmp / "k")
+
+
+def _same_values(r) -> bool:
+    first, again = r
+    return list(first["value"]) == list(again["value"])
+
+
+for label, edit in [("a value changed 8x, its checksum recomputed", _times8),
+                    ("an HMAC under another key", _hmac_of_other),
+                    ("a value changed and the store's key removed", _key_removed),
+                    ("a value changed and the key made world-readable", _key_readable),
+                    ("a value changed and the key replaced by a link", _key_linked)]:
+    case(f"a planted chunk: {label}", "permissions", api(_planted(edit)), check=_same_values)
+
+
+def _save_spec_to(target_kind: str, suffix: str = ".yaml"):
+    def make(tmp):
+        (tmp / "victim").write_text("precious")
+        path = tmp / f"spec{suffix}"
+        if target_kind == "link":
+            path.symlink_to(tmp / "victim")
+        elif target_kind == "dangling":
+            path.symlink_to(tmp / "nowhere")
+        elif target_kind == "dir":
+            path.mkdir()
+        return [*RUN, "--save-spec", str(path)]
+    return make
+
+
+for kind, suffix, frag in [("link", ".yaml", "symbolic link"), ("link", ".json", "symbolic link"),
+                           ("dangling", ".yaml", "symbolic link"), ("dir", ".yaml", "not a regular file")]:
+    case(f"--save-spec to a {kind} ({suffix})", "permissions", _save_spec_to(kind, suffix), frag)
+
+
+def _victim_kept(fn):
+    def run_it(tmp):
+        try:
+            fn(tmp)
+        except Exception as exc:  # noqa: BLE001 - the refusal is the answer; the victim is what is checked
+            return (tmp / "victim").read_text(), str(exc)
+        return (tmp / "victim").read_text(), ""
+    return run_it
+
+
+def _save_spec_api(tmp):
+    from kit.inputs.specfile import save_spec
+    (tmp / "victim").write_text("precious")
+    (tmp / "s.yaml").symlink_to(tmp / "victim")
+    save_spec(spec(), tmp / "s.yaml")
+
+
+def _save_tables_api(tmp):
+    from kit.ui.export import save_tables
+    (tmp / "victim").write_text("precious")
+    (tmp / "t.summary.csv").symlink_to(tmp / "victim")
+    save_tables(_run(), tmp / "t", "csv")
+
+
+case("save_spec() to a symbolic link leaves its target alone", "permissions", api(_victim_kept(_save_spec_api)),
+     check=lambda r: r[0] == "precious" and "symbolic link" in r[1])
+case("save_tables() to a symbolic link leaves its target alone", "permissions",
+     api(_victim_kept(_save_tables_api)), check=lambda r: r[0] == "precious" and "symbolic link" in r[1])
+case("--save-spec into a new folder writes a spec that loads", "permissions",
+     lambda tmp: [*RUN, "--save-spec", str(tmp / "new" / "deep" / "s.yaml"), "--json"],
+     check=_run_json_ok)
+
+
+# ---- 14. servers: one policy for hvkit lab and hvkit dashboard, and nothing left listening --------------------
+def _served(a: list[str], uid: int = 1000):
+    """``hvkit lab`` or ``hvkit dashboard`` with the server replaced by a stand-in (nothing starts): an error as an
+    HvkitError, else the command it would run and what it said."""
+    def fn(tmp):
+        from unittest import mock
+
+        from kit import cli
+        from kit.cli import dashboard as dashboard_mod
+        from kit.cli import lab as lab_mod
+        from kit.errors import HvkitError
+        seen: dict = {}
+
+        def fake(cmd, cwd, name):
+            seen["cmd"] = cmd
+            raise SystemExit(0)
+        err = io.StringIO()
+        with mock.patch.object(lab_mod, "serve", fake), mock.patch.object(dashboard_mod, "serve", fake), \
+                mock.patch("os.geteuid", lambda: uid), contextlib.redirect_stderr(err), \
+                contextlib.redirect_stdout(io.StringIO()):
+            code = cli.main(a)
+        if code == 2:
+            raise HvkitError(err.getvalue().strip().splitlines()[-1].removeprefix("hvkit: error: "))
+        return {"code": code, "cmd": seen.get("cmd") or [], "stderr": err.getvalue()}
+    return fn
+
+
+for name, a, uid, frag in [
+    ("dashboard --token of 16 spaces", ["dashboard", "--token", " " * 16], 1000, "not a token"),
+    ("dashboard --token with spaces inside", ["dashboard", "--token", "abcd efgh ijkl mnop"], 1000, "not a token"),
+    ("dashboard --token ''", ["dashboard", "--token", ""], 1000, "not a token"),
+    ("dashboard --token of 15 letters", ["dashboard", "--token", "a" * 15], 1000, "too short"),
+    ("dashboard --LimitedKernelManager.max_kernels=100000", ["dashboard", "--LimitedKernelManager.max_kernels=100000"],
+     1000, ("sets this itself", "--max-kernels")),
+    ("dashboard --VoilaConfiguration.file_allowlist=['.*']", ["dashboard", "--VoilaConfiguration.file_allowlist=['.*']"],
+     1000, "sets this itself"),
+    ("dashboard --MappingKernelManager.cull_idle_timeout=0", ["dashboard", "--MappingKernelManager.cull_idle_timeout=0"],
+     1000, "sets this itself"),
+    ("dashboard --ServerApp.token=", ["dashboard", "--ServerApp.token="], 1000, "sets this itself"),
+    ("dashboard --VoilaConfiguration.multi_kernel_manager_class=x",
+     ["dashboard", "--VoilaConfiguration.multi_kernel_manager_class=x"], 1000, "sets this itself"),
+    ("dashboard as root", ["dashboard"], 0, "--allow-root"),
+    ("lab as root", ["lab", "--no-browser"], 0, "--allow-root"),
+    ("lab --ServerApp.token= (authentication off)", ["lab", "--ServerApp.token="], 1000, "not a token"),
+    ("lab --IdentityProvider.token=short", ["lab", "--IdentityProvider.token=short"], 1000, "too short"),
+    ("lab --ServerApp.token with 16 spaces", ["lab", "--ServerApp.token=" + " " * 16], 1000, "ServerApp.token"),
+    ("lab --token= (empty)", ["lab", "--token="], 1000, "not a token"),
+]:
+    case(name, "servers", api(_served(a, uid)), frag)
+case("dashboard --allow-root as root starts, without passing it to Voila", "servers",
+     api(_served(["dashboard", "--allow-root"], 0)),
+     check=lambda r: r["code"] == 0 and "--allow-root" not in r["cmd"] and "voila" in r["cmd"])
+case("lab --allow-root as root starts with it", "servers", api(_served(["lab", "--allow-root"], 0)),
+     check=lambda r: r["code"] == 0 and "--allow-root" in r["cmd"])
+case("dashboard serves no file of its folder", "servers", api(_served(["dashboard"])),
+     check=lambda r: "--VoilaConfiguration.file_allowlist=[]" in r["cmd"])
+case("dashboard --ip 0.0.0.0 warns", "servers", api(_served(["dashboard", "--ip", "0.0.0.0"])),
+     check=lambda r: "WARNING: listening on 0.0.0.0" in r["stderr"])
+case("lab --ip=0.0.0.0 warns as dashboard does", "servers", api(_served(["lab", "--ip=0.0.0.0"])),
+     check=lambda r: r["code"] == 0 and "WARNING: listening on 0.0.0.0" in r["stderr"])
+case("lab --ip 0.0.0.0 (two words) warns", "servers", api(_served(["lab", "--ip", "0.0.0.0"])),
+     check=lambda r: r["code"] == 0 and "WARNING: listening on 0.0.0.0" in r["stderr"])
+case("lab --ServerApp.ip=:: warns", "servers", api(_served(["lab", "--ServerApp.ip=::"])),
+     check=lambda r: r["code"] == 0 and "WARNING: listening on ::" in r["stderr"])
+case("lab --ip=127.0.0.1 does not warn", "servers", api(_served(["lab", "--ip=127.0.0.1"])),
+     check=lambda r: r["code"] == 0 and "WARNING" not in r["stderr"])
+
+
+def _dies_with_parent(tmp):
+    """The preexec function hvkit gives a server: in a child of a child that is then killed with SIGKILL, the
+    grandchild gets the parent-death signal (Linux) and is gone."""
+    import signal
+    import subprocess
+    import time
+    code = ("import os, signal, subprocess, sys, time\n"
+            "from kit.cli.serving import _dies_with\n"
+            "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'], start_new_session=True,"
+            " preexec_fn=_dies_with(os.getpid()))\n"
+            "print(p.pid, flush=True)\ntime.sleep(60)\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        child = int(parent.stdout.readline())
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                return "gone"
+            if state == "Z":
+                return "gone"
+            time.sleep(0.1)
+        os.kill(child, signal.SIGKILL)
+        return "survived"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+
+
+case("a server's process dies with hvkit's kill -9 (parent-death signal)", "servers", api(_dies_with_parent),
+     check=lambda r: r == "gone")
+
+
 # ---- running a case ----------------------------------------------------------------------------------------
 def attempt(c: Case, tmp: Path) -> tuple[str, Any]:
     """What the kit does with the input: ("error", the message), ("ok", stdout or the value), ("traceback",
@@ -728,7 +1552,8 @@ def verdict(c: Case, kind: str, detail: Any) -> str:
 
 
 # ---- the tests ---------------------------------------------------------------------------------------------
-CLASSES = ("set", "profile", "workload", "sweep file", "python api", "cli args", "paths", "resources", "results")
+CLASSES = ("set", "profile", "workload", "sweep file", "python api", "cli args", "paths", "resources", "results",
+           "stale results", "result checks", "work budget", "permissions", "servers")
 
 
 #: cases that take seconds (parsing 300,000 values before refusing them, a run beside a CPU-bound neighbour): left
@@ -753,7 +1578,7 @@ def test_the_table_covers_every_class_with_at_least_150_cases():
     per = Counter(c.cls for c in CASES)
     assert set(per) == set(CLASSES) and min(per.values()) >= 5, per
     assert len({c.name for c in CASES}) == len(CASES)  # every case named once
-    assert len(CASES) >= 150 and len(SWEEP_OUTPUT_CASES) >= 40
+    assert len(CASES) >= 289 + 120 and len(SWEEP_OUTPUT_CASES) >= 40  # 289 before issue 22, which added 120 or more
 
 
 # ---- the census: the same table against another tree ------------------------------------------------------

@@ -87,6 +87,7 @@ def test_lab_serves_a_folder_named_explicitly_only_if_it_exists(tmp_path, monkey
 
 
 def test_dashboard_listens_on_loopback_with_a_token_and_a_kernel_limit(monkeypatch, capsys):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # root is the policy's own test
     seen = _captured(monkeypatch, dashboard_mod)
     assert cli.main(["dashboard", "--Voila.theme=dark"]) == 0
     cmd = seen["cmd"]
@@ -112,6 +113,7 @@ def test_dashboard_listens_on_loopback_with_a_token_and_a_kernel_limit(monkeypat
     (["dashboard", "README.md"], "no such notebook"),
 ])
 def test_dashboard_refuses_bad_options(argv, fragment, monkeypatch, capsys):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     seen = _captured(monkeypatch, dashboard_mod)
     monkeypatch.chdir(ROOT)
     assert cli.main(argv) == 2 and not seen
@@ -230,7 +232,7 @@ def test_the_dashboard_needs_its_token_and_refuses_kernels_beyond_the_limit(tmp_
     nbformat.write(nb, tmp_path / "tiny.ipynb")
     port, token = _free_port(), "d" * 32
     proc = _start(["dashboard", str(tmp_path / "tiny.ipynb"), "--port", str(port), "--token", token,
-                   "--max-kernels", "1"], tmp_path, port)
+                   "--max-kernels", "1", *_root_flag()], tmp_path, port)
     status, body = _get(f"http://127.0.0.1:{port}/")
     assert status in (302, 401, 403) and "dashboard" not in body, status  # no token, no page (a login form)
     status, body = _get(f"http://127.0.0.1:{port}/?token={token}")
@@ -248,3 +250,52 @@ def test_the_dashboard_page_says_to_serve_it_with_hvkit_dashboard():
     """The page said "Serve with `voila notebooks/dashboard.ipynb`", the tokenless way the README warns against."""
     text = (NOTEBOOKS / "dashboard.py").read_text()
     assert "`voila notebooks/" not in text and "`hvkit dashboard`" in text
+
+
+def _gone(pids, port, timeout=STOP_S):
+    """Wait until every process of ``pids`` is dead and nothing listens on ``port``; the survivors otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = [p for p in pids if _alive(p)]
+        if not left and not _listening(port):
+            return []
+        time.sleep(0.5)
+    return [p for p in pids if _alive(p)] or ["port still listening"]
+
+
+@pytest.mark.slow
+def test_kill_9_of_hvkit_lab_leaves_no_server_or_kernel(tmp_path):
+    port, token = _free_port(), "k" * 32
+    proc = _start(["lab", "--dir", str(tmp_path), "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+                   f"--ServerApp.token={token}", *_root_flag()], tmp_path, port)
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/kernels?token={token}", data=b"{}", method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        assert json.loads(r.read())["id"]
+    below = _descendants(proc.pid)
+    assert len(below) >= 2, "the server and a kernel run below hvkit"
+    proc.kill()  # kill -9: hvkit says nothing, stops nothing
+    proc.communicate()
+    assert _gone(below, port) == [], "a server or kernel outlived hvkit's kill -9"
+
+
+@pytest.mark.slow
+def test_kill_9_of_hvkit_dashboard_leaves_no_server_or_kernel_and_serves_no_file(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('dash' + 'board')")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "tiny.ipynb")
+    (tmp_path / "pic.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"secret" * 10)
+    port, token = _free_port(), "f" * 32
+    proc = _start(["dashboard", str(tmp_path / "tiny.ipynb"), "--port", str(port), "--token", token,
+                   "--max-kernels", "2", *_root_flag()], tmp_path, port)
+    for url in (f"http://127.0.0.1:{port}/voila/files/pic.png", f"http://127.0.0.1:{port}/voila/files/pic.png"
+                f"?token={token}"):
+        status, body = _get(url)
+        assert status in (302, 401, 403, 404) and "secret" not in body, (url, status)
+    status, body = _get(f"http://127.0.0.1:{port}/?token={token}")
+    assert status == 200 and "dashboard" in body  # a kernel is up for the page
+    below = _descendants(proc.pid)
+    assert len(below) >= 2, "Voila and a kernel run below hvkit"
+    proc.kill()
+    proc.communicate()
+    assert _gone(below, port) == [], "Voila or a kernel outlived hvkit's kill -9"

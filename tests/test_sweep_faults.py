@@ -150,6 +150,51 @@ def test_killing_a_worker_is_retried_not_stored(tmp_path, slow_reference):
 
 
 @pytest.mark.slow
+def test_a_stopped_worker_is_killed_and_its_points_retried_never_a_stall(tmp_path, slow_reference):
+    proc, cmd, out, store = start(tmp_path)
+    stopped = None
+    try:
+        wait_for(lambda: n_stored(store) >= 1, what="a first stored chunk")
+        workers = children(proc.pid)
+        assert len(workers) == 2
+        stopped = min(workers)
+        os.kill(stopped, signal.SIGSTOP)  # alive, holding its point, never answering
+        _, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        if stopped is not None and alive(stopped):
+            os.kill(stopped, signal.SIGKILL)
+    assert proc.returncode == 0, err
+    assert not alive(stopped), "the stopped worker was killed"
+    check_complete(out, store, slow_reference, reused=0)
+
+
+@pytest.mark.slow
+def test_a_point_over_the_timeout_is_given_up_unstored_not_waited_for(tmp_path, monkeypatch):
+    y = _yaml(tmp_path, FAST_YAML)
+    monkeypatch.setattr(sweep_workers, "point_timeout", lambda: 1.0)
+    monkeypatch.setattr(sweep_workers, "LIVENESS_S", 0.2)
+    monkeypatch.setattr(sweep_workers, "run_point", _sleeps_on_vcpus_2)
+    base, kw = load_sweep_file(y)
+    t0 = time.monotonic()
+    with pytest.raises(SweepIncomplete, match="the point timeout") as exc:
+        sweep(base, **kw, workers=2, progress=False, store=tmp_path / "st")
+    assert time.monotonic() - t0 < 120
+    df = exc.value.frame
+    stuck = df["vcpus"] == 2
+    assert stuck.sum() == 4 and df[stuck]["error"].str.contains("point timeout").all()
+    assert (df[~stuck]["error"] == "").all()
+    assert sorted(r["key"] for r in stored_records(tmp_path / "st")) == sorted(df[~stuck]["spec_hash"])
+
+
+def _sleeps_on_vcpus_2(spec):
+    if spec.vcpus == 2:
+        time.sleep(3600)
+    return run_point(spec)
+
+
+@pytest.mark.slow
 def test_killing_a_worker_then_the_main_process_loses_nothing(tmp_path, slow_reference):
     proc, cmd, out, store = start(tmp_path)
     seen = set()
@@ -296,6 +341,8 @@ def test_disk_full_is_one_line_and_what_is_stored_stays_valid(tmp_path, monkeypa
     calls = {"n": 0}
 
     def fill_up(fd, data):
+        if not data.startswith(b'{"format"'):  # the store's key, written once when it is created
+            return real(fd, data)
         calls["n"] += 1
         if calls["n"] >= 3:
             os.write(fd, data[: len(data) // 2])  # half written, then the disk is full
@@ -310,7 +357,7 @@ def test_disk_full_is_one_line_and_what_is_stored_stays_valid(tmp_path, monkeypa
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "No space left on device" in err and "4 of 8 points stored and valid" in err
     assert not out.exists()
-    assert sorted(p.name for p in store.iterdir() if not p.name.startswith("points-")) == [".lock"]  # no temp
+    assert sorted(p.name for p in store.iterdir() if not p.name.startswith("points-")) == [".key", ".lock"]  # no temp
     assert len(stored_records(store)) == 4
     monkeypatch.undo()
     assert cli.main(argv + ["--resume"]) == 0
@@ -445,13 +492,19 @@ def test_a_chunk_replaced_by_a_link_is_not_followed(tmp_path, fast_reference):
     assert outside.read_bytes() == before and (store / f"bad-{chunk.name}").is_symlink()
 
 
-def _rewrite(chunk: Path, edit) -> None:
-    """Change the records of a chunk and give it a valid checksum again (a deliberate swap, not corruption)."""
+def _rewrite(chunk: Path, edit, sign: bool = True) -> None:
+    """Change the records of a chunk and give it a valid checksum again (a deliberate swap, not corruption); with
+    ``sign``, also a valid HMAC under the store's key (what only a writer holding the key can do: the records' own
+    checks must still catch it), else none (a chunk planted by someone without the key)."""
     import hashlib
+    import hmac
     recs = [json.loads(line) for line in chunk.read_bytes().splitlines()[1:]]
     edit(recs)
     body = "".join(json.dumps(r) + "\n" for r in recs).encode()
     head = {"format": "hvkit-sweep-points/1", "rows": len(recs), "sha256": hashlib.sha256(body).hexdigest()}
+    if sign:
+        key = bytes.fromhex((chunk.parent / ".key").read_text().strip())
+        head["hmac"] = hmac.new(key, body, hashlib.sha256).hexdigest()
     chunk.write_bytes(json.dumps(head).encode() + b"\n" + body)
 
 
@@ -461,6 +514,10 @@ def _swap_keys(recs):
 
 def _swap_specs(recs):
     recs[0]["spec"], recs[1]["spec"] = recs[1]["spec"], recs[0]["spec"]
+
+
+def _planted_value(recs):
+    recs[0]["result"]["value"] *= 8  # a plausible number, not the one computed
 
 
 def _nan_value(recs):
@@ -486,6 +543,8 @@ def _emptied(chunk):
     pytest.param(lambda c: _rewrite(c, _swap_specs), "the key does not match the spec", 2, id="specs swapped",
                  marks=pytest.mark.slow),
     pytest.param(lambda c: _rewrite(c, _nan_value), "value is not a finite number", 1, id="NaN result"),
+    pytest.param(lambda c: _rewrite(c, _planted_value, sign=False), "not authenticated by the store's key", N_FAST,
+                 id="value changed, checksum recomputed, no key"),
     pytest.param(_truncate, "checksum mismatch", N_FAST, id="truncated", marks=pytest.mark.slow),
     pytest.param(_garbage, "not a point chunk", N_FAST, id="garbage", marks=pytest.mark.slow),
     pytest.param(_emptied, "not a point chunk", N_FAST, id="empty", marks=pytest.mark.slow),

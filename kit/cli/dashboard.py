@@ -2,8 +2,9 @@
 
 Voila alone serves without a token on every page load's own kernel with no limit. This command serves on
 127.0.0.1 with a token (generated unless given), at most ``--max-kernels`` kernels at once (a page beyond that
-gets HTTP 503), idle kernels culled, and says how to share the page safely. Options hvkit does not know pass
-through to Voila.
+gets HTTP 503), idle kernels culled, no file of the served folder (Voila serves allow-listed media without asking
+for the token), and says how to share the page safely. Options hvkit does not know pass through to Voila, except
+those that would undo the above; the policy is ``hvkit lab``'s (:func:`kit.cli.serving.check_policy`).
 """
 from __future__ import annotations
 
@@ -12,13 +13,25 @@ from pathlib import Path
 
 from ..errors import HvkitError
 from .common import RawEpilog
-from .serving import is_loopback, serve
+from .serving import check_policy, check_token, exposure_warning, is_loopback, serve
 
 #: Most dashboards open at once by default: each kernel runs simulations on this machine's cores
 DEFAULT_MAX_KERNELS = 4
 MAX_KERNELS_LIMIT = 64
 #: An idle kernel of a page nobody uses any more is shut down after this long
 CULL_IDLE_S = 900
+#: Voila options hvkit sets itself, which a pass-through option may not change (prefix -> what to use instead)
+CONTROLLED = {
+    "--LimitedKernelManager": "--max-kernels N",
+    "--VoilaConfiguration.multi_kernel_manager_class": "--max-kernels N (the kernel limit is hvkit's)",
+    "--MappingKernelManager.cull_idle_timeout": f"nothing: idle kernels stop after {CULL_IDLE_S} s",
+    "--MappingKernelManager.cull_interval": f"nothing: idle kernels stop after {CULL_IDLE_S} s",
+    "--VoilaConfiguration.file_allowlist": "nothing: the dashboard serves no file (Voila would serve them without "
+                                           "the token)",
+    "--VoilaConfiguration.file_whitelist": "nothing: the dashboard serves no file",
+    "--Voila.ip": "--ip ADDRESS", "--Voila.port": "--port N", "--Voila.token": "--token TOKEN",
+    "--ServerApp.token": "--token TOKEN", "--IdentityProvider.token": "--token TOKEN", "--ServerApp.ip": "--ip ADDRESS",
+}
 
 
 def register(sub) -> None:
@@ -52,16 +65,15 @@ def dashboard_command(args) -> tuple[list[str], Path, str]:
     if not 1 <= args.max_kernels <= MAX_KERNELS_LIMIT:
         raise HvkitError("out of range", field="--max-kernels", value=args.max_kernels,
                          allowed=f"1 to {MAX_KERNELS_LIMIT}")
-    token = args.token if args.token is not None else secrets.token_urlsafe(24)
-    if len(token) < 16:
-        raise HvkitError("too short to protect a server that runs code", field="--token",
-                         allowed="at least 16 characters (or leave it out for a random one)")
+    token = check_token(args.token, "--token") if args.token is not None else secrets.token_urlsafe(24)
+    check_policy(args.jupyter_args, "dashboard", CONTROLLED)
+    extra = [a for a in args.jupyter_args if a != "--allow-root"]  # hvkit's flag: Voila has none
     cmd = [sys.executable, "-m", "voila", str(nb.resolve()), f"--Voila.ip={args.ip}", f"--port={args.port}",
            f"--token={token}", "--no-browser",
            "--VoilaConfiguration.multi_kernel_manager_class=kit.cli.kernel_limit.LimitedKernelManager",
            f"--LimitedKernelManager.max_kernels={args.max_kernels}",
            f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_S}", "--MappingKernelManager.cull_interval=60",
-           *args.jupyter_args]
+           "--VoilaConfiguration.file_allowlist=[]", *extra]
     host = f"[{args.ip}]" if ":" in args.ip else args.ip
     return cmd, nb.resolve().parent, f"http://{host}:{args.port}/?token={token}"
 
@@ -74,8 +86,5 @@ def cmd_dashboard(args) -> None:
         sys.stderr.write("  Only this machine can connect. To share it, keep it on 127.0.0.1 and forward the port "
                          f"(ssh -L {args.port}:127.0.0.1:{args.port} THIS-HOST), or put it behind an HTTPS reverse "
                          "proxy; anyone with the URL runs code here.\n")
-    else:
-        sys.stderr.write(f"hvkit: WARNING: listening on {args.ip}: anyone who can reach port {args.port} and has the "
-                         "token runs code on this machine, and the token crosses the network in clear text (HTTP). "
-                         "Prefer --ip 127.0.0.1 with an SSH tunnel or an HTTPS reverse proxy.\n")
+    sys.stderr.write(exposure_warning(args.ip, args.port, "dashboard"))
     serve(cmd, folder, "Voila")

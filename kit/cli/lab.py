@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from ..errors import HvkitError
 from .common import RawEpilog
-from .serving import check_folder, check_not_root, serve
+from .serving import check_folder, check_policy, exposure_warning, listen_address, listen_port, serve
 
 QUICKSTART = "00-quickstart.ipynb"
 
@@ -27,8 +27,9 @@ def register(sub) -> None:
     s.add_argument("--dir", dest="folder", default=None,
                    help="serve this existing folder instead of the project's notebooks/")
     # JupyterLab's options that take a value, known here so that "--port 8899" is not read as a notebook's name
-    s.add_argument("--port", type=int, default=None, help="the port JupyterLab listens on (passed to it)")
-    s.add_argument("--ip", default=None, help="the address JupyterLab listens on (passed to it)")
+    s.add_argument("--ip", default=None, help="address to listen on, passed to JupyterLab (its default: localhost); "
+                                              "another than a loopback address is warned about, as in hvkit dashboard")
+    s.add_argument("--port", type=int, default=None, help="port, passed to JupyterLab (its default: 8888)")
     s.set_defaults(func=cmd_lab, jupyter_args=[])
 
 
@@ -49,12 +50,14 @@ def lab_command(args) -> tuple[list[str], Path]:
         cmd.append(str(nb))
         # the URL JupyterLab prints (and a browser opens) is the notebook's, not the Launcher's
         cmd.append(f"--LabApp.default_url=/lab/tree/{quote(nb.relative_to(folder).as_posix())}")
-    cmd += [f"--{k}={v}" for k, v in (("port", args.port), ("ip", args.ip)) if v is not None]
-    check_not_root(args.jupyter_args, "lab")
-    return cmd + list(args.jupyter_args), folder
+    check_policy(args.jupyter_args, "lab", {})  # the dashboard's policy: root, tokens
+    own = [f"--ip={args.ip}"] * (args.ip is not None) + [f"--port={args.port}"] * (args.port is not None)
+    return cmd + own + list(args.jupyter_args), folder
 
 
 def cmd_lab(args) -> None:
     """JupyterLab until it exits or hvkit is stopped (SIGINT, SIGTERM, SIGHUP stop the server and its kernels)."""
     cmd, folder = lab_command(args)
+    ip = listen_address(args.jupyter_args, args.ip or "localhost")  # JupyterLab's default
+    sys.stderr.write(exposure_warning(ip, listen_port(args.jupyter_args, args.port or "8888"), "lab"))
     serve(cmd, folder, "JupyterLab")

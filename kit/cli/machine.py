@@ -103,11 +103,9 @@ def _write_yaml(data: dict, path: str | Path, header: str = "") -> None:
     out = Path(path)
     if out.suffix not in (".yaml", ".yml"):
         raise HvkitError("write YAML to a path ending in .yaml", field="--output", value=str(path))
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(header + yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True, width=120))
-    except OSError as exc:
-        raise HvkitError(f"cannot write: {exc.strerror}", where=str(path)) from None
+    from ..inputs.files import write_file
+    text = (header + yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True, width=120)).encode("utf-8")
+    write_file(out, lambda fh: fh.write(text))  # never through a symbolic link
 
 
 def _plain(obj):
@@ -180,6 +178,7 @@ def _default_base(vendor: str) -> str:
 
 
 def cmd_probe(args) -> None:
+    from ..inputs.files import write_file
     from ..inputs.measurements import Measurements
     from ..machine.probe import measurements_document, probe, profile_document
     from ..papers.profile_fit import fit_profile
@@ -205,7 +204,7 @@ def cmd_probe(args) -> None:
     _write_yaml(doc, out / "measurements.yaml", "# hvkit probe: the measured rows (cycles are TSC ticks)\n")
     _write_yaml(profile, out / "profile.yaml", f"# hvkit probe: inherits {base}; fitted to the rows of "
                                                "measurements.yaml (held out: " + ", ".join(report.test_ids) + ")\n")
-    report.rows.to_csv(out / "fit.csv", index=False)
+    write_file(out / "fit.csv", lambda fh: report.rows.to_csv(fh, index=False))
     from ..inputs.hardware import load_hardware
     load_hardware(out / "profile.yaml")  # what is written loads like any profile
     if args.json:

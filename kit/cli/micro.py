@@ -51,7 +51,8 @@ def cmd_microbench(args) -> None:
         print_json(df.to_dict(orient="records"))
         return
     if len(names) == 1:
-        print(table(df[["op", "suite", "cycles", "us"]]))
+        # times with the digits they have, never rounded to 0.0
+        print(table(df[["op", "suite", "cycles", "us"]].assign(us=[f"{v:.4g}" for v in df["us"]])))
         if len(df) == 1 or args.path:
             for _, row in df.iterrows():
                 print(f"\npath of {row['op']} under {row['hypervisor']} on {row['hardware']}:")

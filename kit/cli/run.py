@@ -187,7 +187,8 @@ def _print_latency(latency) -> None:
     print("\nrequest latency (us) of the finished requests" + (
         f"; {cens} still under way at the end are right-censored: the max includes their elapsed time, a lower "
         "bound (marked >=)" if cens else ""))
-    show = st.assign(max_us=[(">=" if c else "") + f"{m:.1f}" for m, c in zip(st["max_us"], st["max_censored"])])
+    show = st.assign(max_us=[(">=" if c else "") + _us(m) for m, c in zip(st["max_us"], st["max_censored"])],
+                     **{c: [_us(v) for v in st[c]] for c in ("mean_us", "p50_us", "p99_us")})
     show = show.rename(columns={"count": "finished", "censored": "under way", "mean_us": "mean", "p50_us": "p50",
                                 "p99_us": "p99", "p999_us": "p99.9", "max_us": "max"}).drop(
         columns=["max_censored", "tail_share"])
@@ -207,6 +208,11 @@ def _tail_note(st) -> str:
         if share > 0.5 else "pulls the mean above the p99"
     return (f"the slowest 1% of the finished requests (above the p99, up to the max) account for {share:.0%} of "
             f"their summed latency: that tail {what}")
+
+
+def _us(x: float) -> str:
+    """A time in microseconds to one decimal, or to two significant digits where one decimal would read 0.0."""
+    return f"{x:.1f}" if x == 0 or abs(x) >= 0.05 else f"{x:.2g}"
 
 
 def _bar():
@@ -272,9 +278,9 @@ def _print_single(result) -> None:
         from ..results import latency_stats
         st = latency_stats(result.latency).iloc[0]
         bound = ">=" if st["max_censored"] else ""
-        done = (f"mean {st['mean_us']:.1f} us, p50 {st['p50_us']:.1f} us, p99 {st['p99_us']:.1f} us, "
-                f"p99.9 {st['p999_us']:.1f} us, " if st["count"] else "")
-        print(f"latency: {done}max {bound}{st['max_us']:.1f} us ({st['count']} requests finished; {st['censored']} "
+        done = (f"mean {_us(st['mean_us'])} us, p50 {_us(st['p50_us'])} us, p99 {_us(st['p99_us'])} us, "
+                f"p99.9 {_us(st['p999_us'])} us, " if st["count"] else "")
+        print(f"latency: {done}max {bound}{_us(st['max_us'])} us ({st['count']} requests finished; {st['censored']} "
               f"still under way at the end, right-censored: their elapsed time counts in the max as a lower bound)")
         if st["count"] and _tail_note(st):
             print(f"note: {_tail_note(st)}")
@@ -294,6 +300,8 @@ def cmd_scenario(args):
     if given:
         raise HvkitError("a scenario names its host and VMs; vary them with --set", field=f"--{given[0]}",
                          allowed="--set hardware=..., --set host.pcpus=..., --set vms.<name>.vcpus=...")
+    from ..run import check_replications
+    n = check_replications(args.replications, "--replications")
     scn = load_scenario(args.scenario)
     sets = parse_sets(args.set)
     if args.duration is not None:
@@ -302,7 +310,7 @@ def cmd_scenario(args):
         sets.append(("seed", args.seed))
     if sets:
         scn = scn.with_sets(sets)
-    r = run_scenario(scn)
+    r = run_scenario(scn, replications=n)
     if args.json:
         sys.stdout.write(json.dumps(r.to_json(), indent=1) + "\n")
         return
@@ -312,6 +320,9 @@ def cmd_scenario(args):
           f"native alone (1.0 = as good)")
     cols = ["vm", "workload", "vcpus", "measured", "value", "unit", "relative_alone", "relative_native",
             "latency_p99_us"]
+    if n > 1:
+        print(f"mean of {n} replications; value_ci_low/value_ci_high: its 95% interval from Student's t")
+        cols[5:5] = ["value_ci_low", "value_ci_high"]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(r.vms[cols].round(4).to_string(index=False))
     mem = h["memory"]
@@ -332,6 +343,8 @@ def cmd_scenario(args):
         print("lifecycle: each VM's operations, phase by phase (hvkit lifecycle --scenario FILE --vm NAME for one)")
         with pd.option_context("display.width", 200, "display.max_columns", 20):
             print(r.lifecycle[["vm", "op", "phase", "resource", "start_s", "end_s"]].round(4).to_string(index=False))
+    for w in r.warnings:
+        print(f"warning: {w}")
 
 
 def cmd_compare(args):

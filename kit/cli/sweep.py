@@ -94,3 +94,7 @@ def cmd_sweep(args):
                      f"{len(failed)} failed; wrote {out}\n")
     for _, r in failed.head(10).iterrows():
         sys.stderr.write(f"  point {r['point']} replication {r['replication']}: {r['error']}\n")
+    warned = df[df["warnings"].fillna("") != ""] if "warnings" in df else df.iloc[:0]
+    if len(warned):  # the result-level checks (kit.results.validity): in the table's warnings column, and said here
+        sys.stderr.write(f"sweep: {len(warned)} points carry warnings (column 'warnings'), e.g. point "
+                         f"{warned['point'].iloc[0]}: {warned['warnings'].iloc[0]}\n")

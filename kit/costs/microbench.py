@@ -1,6 +1,8 @@
 """``microbench``: what single guest operations cost under a mode on a CPU."""
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -94,6 +96,13 @@ def microbench(hardware: Hardware | str, hypervisor_name: Mode | str, ops: str |
         path = op_path(op, hw, mode, guest_syscall)
         cycles = sum(s.cycles for s in path)
         rows.append({"op": op.name, "suite": op.suite, "hardware": hw.id, "hypervisor": mode.name,
-                     "cycles": round(cycles, 1), "us": round(cycles / (ghz * 1000.0), 4),
+                     "cycles": round(cycles, 1), "us": _digits(cycles / (ghz * 1000.0)),
                      "path": [{"step": s.step, "kind": s.kind, "cycles": round(s.cycles, 1)} for s in path]})
     return pd.DataFrame(rows, columns=["op", "suite", "hardware", "hypervisor", "cycles", "us", "path"])
+
+
+def _digits(x: float) -> float:
+    """``x`` to four decimals, and never to fewer than two significant digits (a time of 1.3e-6 us is not 0.0)."""
+    if x <= 0 or not math.isfinite(x):
+        return x
+    return round(x, max(4, 1 - math.floor(math.log10(x))))

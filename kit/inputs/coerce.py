@@ -56,9 +56,36 @@ def strict_number(value: Any) -> float:
     return num
 
 
+#: Most decimal digits an integer given as text may have (Python's own limit on converting text to int is 4300)
+MAX_INT_DIGITS = 4000
+
+
+def _exact_int(text: str) -> int | None:
+    """The integer a decimal text stands for exactly (``"9007199254740993"``, ``"1e3"``), never through a float;
+    None when it is not a finite decimal. A text of more than :data:`MAX_INT_DIGITS` digits is refused as too
+    large (an exponent of a billion would otherwise build a number of a billion digits)."""
+    from decimal import Decimal, InvalidOperation
+    try:
+        d = Decimal(text.strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not d.is_finite():
+        return None
+    if d.adjusted() > MAX_INT_DIGITS:
+        raise PydanticCustomError("strict_int", "too large; allowed: an integer of at most "
+                                                f"{MAX_INT_DIGITS} digits")
+    if d != d.to_integral_value():
+        raise PydanticCustomError("strict_int", "not a whole number; allowed: an integer")
+    return int(d)
+
+
 def strict_int(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        exact = _exact_int(value)
+        if exact is not None:
+            return exact
     try:
         num = strict_number(value)
     except PydanticCustomError as exc:

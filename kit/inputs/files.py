@@ -8,9 +8,13 @@ UTF-8, no duplicate keys, bounded nesting and aliases, then a pydantic model, wi
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
+import hashlib
 import os
 import re
+import secrets
 import stat
 from collections.abc import Callable
 from importlib import resources
@@ -23,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import HvkitError, format_validation_error
 
 __all__ = ["project_root", "catalogue_dir", "data_dir", "locate", "read_yaml", "load_validated", "cached_load",
-           "MAX_YAML_BYTES", "ID_PATTERN"]
+           "model_digest", "write_file", "check_writable", "MAX_YAML_BYTES", "ID_PATTERN"]
 
 #: Largest YAML input accepted (profiles and workloads are a few KiB).
 MAX_YAML_BYTES = 1 << 20
@@ -39,7 +43,10 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9.\-]*$"
 CATALOGUES = ("hw_profiles", "workloads", "data")
 
 M = TypeVar("M", bound=BaseModel)
-_CACHE: dict[tuple[str, int, object], object] = {}
+#: Loaded files: (resolved path, builder) -> (the files the build read with the SHA-256 of their bytes, the value)
+_CACHE: dict[tuple[str, object], tuple[tuple[tuple[str, str], ...], object]] = {}
+#: The files read (path, SHA-256 of the bytes) by the build under way (see :func:`cached_load`)
+_READS: contextvars.ContextVar[list[tuple[str, str]] | None] = contextvars.ContextVar("hvkit_reads", default=None)
 
 
 def project_root() -> Path:
@@ -191,6 +198,9 @@ def read_yaml(path: Path) -> Any:
         raise HvkitError(f"cannot read: {exc.strerror}", where=where) from None
     if len(raw) > MAX_YAML_BYTES:
         raise HvkitError("too large", where=where, allowed=f"at most {MAX_YAML_BYTES} bytes")
+    reads = _READS.get()
+    if reads is not None:  # a cached build depends on these bytes (cached_load)
+        reads.append((str(path), hashlib.sha256(raw).hexdigest()))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -223,13 +233,118 @@ def load_validated(data: Any, model: type[M], where: str, what: str) -> M:
         raise format_validation_error(exc, where, model) from None
 
 
-def cached_load(path: Path, build: Callable[[Path], M]) -> M:
-    """``build(path)``, cached until the file changes (so an edited user file is re-read)."""
+def _file_digest(path: str) -> str | None:
+    """SHA-256 of a file's bytes as :func:`read_yaml` reads them (None when it cannot be read)."""
     try:
-        key = (os.path.abspath(path), path.stat().st_mtime_ns, build)  # no realpath per load: two names of one file
-        # are two entries, each re-read when the file changes
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read(MAX_YAML_BYTES + 1)).hexdigest()
+    except OSError:
+        return None
+
+
+def cached_load(path: Path, build: Callable[[Path], M]) -> M:
+    """``build(path)``, cached on the content of every file the build read (the file and its ``base:`` chain).
+
+    The cache keys on bytes, never on a path or a modification time: a file edited within the clock's resolution,
+    or a base file edited under an unchanged child, is read again.
+    """
+    try:
+        key = (str(path.resolve()), build)
     except OSError:
         return build(path)  # read_yaml gives the one-line error
-    if key not in _CACHE:
-        _CACHE[key] = build(path)
-    return _CACHE[key]  # type: ignore[return-value]
+    outer = _READS.get()
+    hit = _CACHE.get(key)
+    if hit is not None and all(_file_digest(p) == d for p, d in hit[0]):
+        if outer is not None:
+            outer.extend(hit[0])
+        return hit[1]  # type: ignore[return-value]
+    token = _READS.set([])
+    try:
+        value = build(path)
+        reads = tuple(_READS.get() or ())
+    finally:
+        _READS.reset(token)
+    _CACHE[key] = (reads, value)
+    if outer is not None:
+        outer.extend(reads)
+    return value
+
+
+#: Digests of models (see :func:`model_digest`): id -> (the model, kept alive so its id stays its own, digest)
+_DIGESTS: dict[int, tuple[BaseModel, str]] = {}
+_MAX_DIGESTS = 4096
+
+
+def model_digest(model: BaseModel) -> str:
+    """SHA-256 (16 hex digits) of a validated model's content: what a cache or a store keys a loaded profile or
+    workload on (never its file's path)."""
+    hit = _DIGESTS.get(id(model))
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    digest = hashlib.sha256(model.model_dump_json().encode()).hexdigest()[:16]
+    if len(_DIGESTS) >= _MAX_DIGESTS:
+        _DIGESTS.pop(next(iter(_DIGESTS)))
+    _DIGESTS[id(model)] = (model, digest)
+    return digest
+
+
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def check_writable(path: str | os.PathLike[str]) -> Path:
+    """Refuse to write ``path`` when it is a symbolic link or exists and is not a regular file (a one-line error
+    naming it); what every writer of the kit asks before it writes."""
+    out = Path(path)
+    try:
+        st = os.lstat(out)
+    except FileNotFoundError:
+        return out
+    except OSError as exc:
+        raise HvkitError(f"cannot write: {exc.strerror}", where=str(out)) from None
+    if stat.S_ISLNK(st.st_mode):
+        raise HvkitError("a symbolic link; refusing to write through it (give the real path)", where=str(out))
+    if not stat.S_ISREG(st.st_mode):
+        raise HvkitError("exists and is not a regular file; refusing to write over it", where=str(out))
+    return out
+
+
+def write_file(path: str | os.PathLike[str], write: Callable[[Any], None]) -> Path:
+    """Write ``path`` with ``write(binary file)``, never through a symbolic link and never half.
+
+    The file is written to a fresh temporary name in the same folder (``O_EXCL | O_NOFOLLOW``), synced and renamed
+    over ``path``; a link at ``path`` is refused (:func:`check_writable`), and one planted there meanwhile is
+    replaced, never followed. Missing parent folders are created. Errors are one line naming the file.
+    """
+    out = check_writable(path)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        dfd = os.open(out.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _O_CLOEXEC)
+    except OSError as exc:
+        raise HvkitError(f"cannot write: {exc.strerror}", where=str(out)) from None
+    tmp = None
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
+        for _ in range(100):
+            tmp = f".{out.name[:100]}.{secrets.token_hex(8)}.tmp"
+            try:
+                fd = os.open(tmp, flags, 0o666, dir_fd=dfd)
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise FileExistsError(17, "no unused temporary name after 100 tries")
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out.name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        tmp = None
+    except OSError as exc:
+        raise HvkitError(f"cannot write: {exc.strerror or exc}", where=str(out)) from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=dfd)
+        os.close(dfd)
+    return out

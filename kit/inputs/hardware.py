@@ -254,6 +254,9 @@ _POSITIVE = {"freq_ghz", "sockets", "cores_per_socket", "threads_per_core", "mem
              "nic_tx_frames_per_irq", "numa_nodes", "mem_channels", "mem_mts", "llc_mib", "l2_kib", "llc_latency_ns",
              "remote_latency_ns", "smt_yield"}
 _INTEGRAL = {"sockets", "cores_per_socket", "threads_per_core", "page_levels", "numa_nodes", "mem_channels"}
+#: The largest host a profile may describe: logical CPUs (sockets x cores x threads) and memory nodes
+MAX_HOST_CPUS = (8192, "Linux x86-64's largest CONFIG_NR_CPUS (CONFIG_MAXSMP): no kernel runs a larger host")
+MAX_NUMA_NODES = (1024, "Linux's largest CONFIG_NODES_SHIFT (10) on x86-64 with CONFIG_MAXSMP: 1,024 memory nodes")
 
 
 class Hardware(BaseModel):
@@ -356,6 +359,16 @@ def _check_ranges(hw: Hardware, where: str) -> None:
         if name in _INTEGRAL and v != int(v):
             raise HvkitError("must be a whole number", where=where, field=f"params.{name}.value",
                              value=v, allowed="an integer")
+    cpus = hw.val("sockets") * hw.val("cores_per_socket") * hw.val("threads_per_core")
+    if cpus > MAX_HOST_CPUS[0]:
+        biggest = max(("sockets", "cores_per_socket", "threads_per_core"), key=hw.val)
+        raise HvkitError(f"a host of {cpus:.4g} logical CPUs (sockets x cores_per_socket x threads_per_core) is larger "
+                         f"than any kernel runs", where=where, field=f"params.{biggest}.value",
+                         value=hw.val(biggest), allowed=f"at most {MAX_HOST_CPUS[0]} logical CPUs in all")
+    if (hw.opt("numa_nodes") or 1) > min(MAX_NUMA_NODES[0], cpus):
+        raise HvkitError("more memory nodes than the host has CPUs (or than any kernel supports)", where=where,
+                         field="params.numa_nodes.value", value=hw.opt("numa_nodes"),
+                         allowed=f"at most {min(MAX_NUMA_NODES[0], int(cpus))}")
     for name in Params.model_fields:  # after the values themselves: a range that does not hold its value
         q = getattr(hw.params, name)
         if q is not None and q.range is not None and not q.range.low <= q.value <= q.range.high:

@@ -11,16 +11,18 @@ neighbour become plans here; a scenario (:mod:`kit.inputs.scenario`) lists heter
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .files import model_digest
 from .hardware import Hardware, load_hardware
 from .modes import Mode, hypervisor
 from .spec import Spec
 from .workloads import Workload, load_workload
 
-__all__ = ["Resolved", "VmPlan", "HostPlan", "resolve", "resolve_platform", "spec_plans"]
+__all__ = ["Resolved", "VmPlan", "HostPlan", "resolve", "resolve_platform", "spec_plans", "content_digest"]
 
 
 @dataclass(frozen=True)
@@ -111,3 +113,14 @@ def resolve(spec: Spec) -> Resolved:
     neighbours = (load_workload(spec.neighbor),) if spec.neighbor else ()
     return Resolved(spec=spec, hw=hw, mode=mode, workload=workload, neighbours=neighbours,
                     duration=spec.duration or workload.default_duration)
+
+
+def content_digest(spec: Spec, *, neighbor: bool = True) -> str:
+    """A digest (16 hex digits) of the content of what ``spec`` names: its hardware profile, its workload and its
+    neighbour's (each as loaded, with its ``base:`` chain), so that a cache or a store keyed on it with the spec
+    never reuses a result after one of those files changed. The spec's own overrides are in the spec; the modes
+    are code, covered by the kit's version. ``neighbor=False`` leaves the neighbour out (a baseline without it)."""
+    parts = [model_digest(load_hardware(spec.hardware)), model_digest(load_workload(spec.workload))]
+    if neighbor and spec.neighbor:
+        parts.append(model_digest(load_workload(spec.neighbor)))
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:16]

@@ -27,10 +27,10 @@ from .coerce import Bool, Int, Num
 from .events import FaultEvent, LifecycleEvent
 from .files import load_validated, read_yaml
 from .resolve import HostPlan, Resolved, VmPlan, resolve_platform
-from .spec import MAX_VCPUS, MAX_VMS, Spec, route
+from .spec import MAX_SEED, MAX_VCPUS, MAX_VMS, Spec, route
 from .workloads import Workload, load_workload
 
-__all__ = ["Scenario", "VmEntry", "HostKnobs", "load_scenario", "resolve_scenario", "scenario_from_spec",
+__all__ = ["Scenario", "VmEntry", "HostKnobs", "load_scenario", "resolve_scenario", "scenario_from_spec", "vm_names",
            "SCENARIO_TOP_KEYS", "HOST_KEYS", "VM_KEYS"]
 
 #: Top-level keys a scenario's ``--set`` reaches (the rest: mode parts, hw.*, host.*, vms.<name>.*)
@@ -95,6 +95,8 @@ class VmEntry(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> VmEntry:
+        if isinstance(self.pin, tuple) and any(c < 0 for c in self.pin):
+            raise ValueError(f"pin gives a negative CPU ({min(self.pin)}): physical CPUs are numbered from 0")
         if isinstance(self.pin, tuple) and len(self.pin) != self.vcpus:
             raise ValueError(f"pin gives {len(self.pin)} CPUs for {self.vcpus} vCPUs: one per vCPU")
         if self.pin == "node" and self.numa_node is None:
@@ -113,7 +115,7 @@ class Scenario(BaseModel):
     hw: tuple[tuple[str, Any], ...] = Field((), description="overrides of hardware values")
     duration: Num | None = Field(None, gt=0, le=3600, description="simulated seconds (default: the longest "
                                                                   "default of the measured workloads)")
-    seed: Int = Field(0, ge=0, description="seed of every random stream of the run")
+    seed: Int = Field(0, ge=0, le=MAX_SEED, description="seed of every random stream of the run (at most 2**63 - 1)")
     engine: Literal["hybrid", "discrete"] = Field("hybrid", description="how the run is computed")
     host: HostKnobs = Field(default_factory=HostKnobs, description="the host's knobs")
     vms: tuple[VmEntry, ...] = Field(min_length=1, description="the VMs")
@@ -134,6 +136,14 @@ class Scenario(BaseModel):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"VM names must be unique: {', '.join(dup)}")
+        expanded: dict[str, str] = {}  # a VM's name after count: expansion -> the entry that makes it
+        for v in self.vms:
+            for name in vm_names(v):
+                if name in expanded:
+                    raise ValueError(f"VM names must be unique after count: expansion: {name} is made by "
+                                     f"'{expanded[name]}' and by '{v.name}'" + (f" (count {v.count} names its copies "
+                                     f"{v.name}0 to {v.name}{v.count - 1})" if v.count > 1 else ""))
+                expanded[name] = v.name
         if not any(v.measured for v in self.vms):
             raise ValueError("at least one VM must be measured")
         if sum(v.count for v in self.vms) > MAX_VMS:
@@ -143,9 +153,10 @@ class Scenario(BaseModel):
             if f.vm is not None and f.vm not in every:
                 raise ValueError(f"a fault names VM {f.vm!r}, which is not one of {', '.join(sorted(every))}")
         for e in self.lifecycle:
-            for name in (e.vm, e.source):
-                if name is not None and name not in every:
-                    raise ValueError(f"a lifecycle event names VM {name!r}, which is not one of "
+            named: tuple[str | None, ...] = (e.vm, e.source)
+            for vm_name in named:
+                if vm_name is not None and vm_name not in every:
+                    raise ValueError(f"a lifecycle event names VM {vm_name!r}, which is not one of "
                                      f"{', '.join(sorted(every))}")
             if e.op == "clone" and e.source is None:
                 raise ValueError(f"clone of {e.vm!r} needs the source VM whose snapshot it restores")
@@ -227,6 +238,11 @@ class Scenario(BaseModel):
                          params=dict(first.params))
 
 
+def vm_names(v: VmEntry) -> list[str]:
+    """The names of the VMs an entry makes: its own, or ``<name>0``... for ``count`` copies."""
+    return [f"{v.name}{k}" for k in range(v.count)] if v.count > 1 else [v.name]
+
+
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     """A scenario file (YAML or JSON), validated."""
     p = Path(path)
@@ -242,6 +258,7 @@ def resolve_scenario(scn: Scenario) -> Resolved:
     loaded: dict[tuple, Workload] = {}
     plans: list[VmPlan] = []
     group = 0
+    offered = spec.pcpus or hw.pcpus
     for v in scn.vms:
         key = (v.workload, v.params)
         wl = loaded.get(key)
@@ -254,10 +271,15 @@ def resolve_scenario(scn: Scenario) -> Resolved:
             pins = None
             if isinstance(v.pin, tuple):
                 pins = tuple(c + k * v.vcpus for c in v.pin)
+                if max(pins) >= offered:
+                    raise HvkitError(f"no physical CPU {max(pins)} on a host of {offered}" + (
+                        f" (copy {k} of {v.count} takes the {v.vcpus} CPUs after the one before)" if k else ""),
+                        where=f"scenario VM '{v.name}'", field=f"vms.{v.name}.pin", value=",".join(map(str, v.pin)),
+                        allowed=f"CPUs 0 to {offered - 1}, one per vCPU")
             if v.numa_node is not None and v.numa_node >= int(hw.opt("numa_nodes") or 1):
                 raise HvkitError("no such NUMA node", where=f"scenario VM '{v.name}'", field="numa_node",
                                  value=v.numa_node, allowed=f"0 to {int(hw.opt('numa_nodes') or 1) - 1}")
-            plans.append(VmPlan(name=f"{v.name}{k}" if v.count > 1 else v.name, workload=wl, vcpus=v.vcpus,
+            plans.append(VmPlan(name=vm_names(v)[k], workload=wl, vcpus=v.vcpus,
                                 weight=v.weight, cap=v.cap, pins=pins,
                                 cpu_node=v.numa_node if v.pin == "node" else None, node=v.numa_node,
                                 memory_mib=v.memory_mib, vnuma=v.vnuma, measured=v.measured, group=group))

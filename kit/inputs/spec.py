@@ -24,7 +24,7 @@ from .coerce import Bool, Int, Num, strict_int, to_bool, to_number
 from .hardware import Features
 from .modes import PARTS
 
-__all__ = ["Spec", "ENGINES", "MAX_DURATION_S", "SET_KEYS", "TOP_KEYS", "MODE_KEYS", "Overrides", "parse_set", "parse_sets", "route",
+__all__ = ["Spec", "ENGINES", "MAX_DURATION_S", "MAX_SEED", "SET_KEYS", "TOP_KEYS", "MODE_KEYS", "Overrides", "parse_set", "parse_sets", "route",
            "format_value"]
 
 TOP_KEYS = frozenset({"hardware", "hypervisor", "workload", "vcpus", "vms", "duration", "seed", "pcpus", "pin",
@@ -46,6 +46,8 @@ MAX_VCPUS = 256
 MAX_VMS = 256
 #: Longest simulated run, in seconds
 MAX_DURATION_S = 3600
+#: Largest seed: a signed 64-bit integer, what a table (Parquet, NumPy) holds exactly
+MAX_SEED = 2 ** 63 - 1
 
 #: What ``--set`` reaches, for error messages.
 SET_KEYS = sorted(TOP_KEYS) + sorted(MODE_KEYS) + sorted(ALIASES) + ["hw.<parameter>", "hw.features.<name>",
@@ -209,7 +211,8 @@ class Spec(BaseModel):
     vcpus: Int = Field(1, ge=1, le=MAX_VCPUS, description="vCPUs per VM")
     vms: Int = Field(1, ge=1, le=MAX_VMS, description="identical VMs on the host")
     duration: Num | None = Field(None, gt=0, le=MAX_DURATION_S, description="simulated seconds (default: the workload's)")
-    seed: Int = Field(0, ge=0, description="seed of every random stream of the run")
+    seed: Int = Field(0, ge=0, le=MAX_SEED, description="seed of every random stream of the run (at most 2**63 - 1: "
+                                                        "a signed 64-bit integer, exact in every table)")
     pcpus: Int | None = Field(None, ge=1, le=1024, description="physical CPUs the host offers (default: the profile's)")
     pin: Bool = Field(False, description="pin vCPU i of every VM to physical CPU i mod pcpus")
     weights: tuple[Int, ...] | None = Field(None, description="scheduler weight of each VM (default 256)")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import HvkitError
-from .files import MAX_YAML_BYTES, read_yaml
+from .files import MAX_YAML_BYTES, read_yaml, write_file
 from .spec import Spec
 
 __all__ = ["SPEC_FORMATS", "spec_to_text", "spec_from_text", "load_spec", "save_spec"]
@@ -81,9 +81,5 @@ def save_spec(spec: Spec, path: str | os.PathLike) -> Path:
     fmt = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(path.suffix.lower())
     if fmt is None:
         raise HvkitError("a spec file ends in .yaml, .yml or .json", field="path", value=str(path))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(spec_to_text(spec, fmt), encoding="utf-8")
-    except OSError as exc:
-        raise HvkitError(f"cannot write: {exc.strerror}", where=str(path)) from None
-    return path
+    text = spec_to_text(spec, fmt).encode("utf-8")
+    return write_file(path, lambda fh: fh.write(text))  # never through a symbolic link

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import HvkitError
-from .coerce import check_finite
+from .coerce import Int, check_finite
 from .files import load_validated, read_yaml
 from .spec import Spec
 
@@ -37,7 +37,8 @@ class SweepFile(BaseModel):
     grid: dict[str, list] = Field(default_factory=dict, description="--set keys to lists of values (full factorial)")
     zip: dict[str, list] = Field(default_factory=dict, description="--set keys to equal-length lists that advance together")
     points: list[dict] = Field(default_factory=list, description="explicit points, each a {--set key: value} mapping")
-    replications: int = Field(1, ge=1, le=1000, description="runs of each point, with seeds derived from the spec")
+    replications: Int = Field(1, ge=1, le=1000, description="runs of each point, with seeds derived from the spec "
+                                                         "(a whole number: true is not one)")
 
 
 def read_sweep_file(path: str | os.PathLike) -> tuple[Spec, dict]:

@@ -34,7 +34,7 @@ from .files import ID_PATTERN, cached_load, catalogue_dir, load_validated, locat
 from .inherit import resolve_base
 
 __all__ = ["PerUnit", "WritableSet", "Workload", "KIND_PARAMS", "load_workload", "list_workloads", "workloads_dir", "writable_set",
-           "GUEST_OS_MIB", "rates", "traits", "TRAITS", "TUNABLE"]
+           "GUEST_OS_MIB", "rates", "traits", "TRAITS", "TUNABLE", "PARAMS_READ_BY", "unread_params"]
 
 
 class PerUnit(BaseModel):
@@ -67,6 +67,13 @@ class PerUnit(BaseModel):
                                                      "its sender until every target vCPU has flushed")
     llc_refs: Num = Field(0, ge=0, description="references that miss the private caches and hit the last-level cache "
                                                "when cache_mib fits in it")
+
+    @model_validator(mode="after")
+    def _a_unit_is_work(self) -> "PerUnit":
+        if self.user_instr + self.kernel_instr <= 0:
+            raise ValueError("a unit of work executes instructions: user_instr or kernel_instr must be above 0 (the "
+                             "other counts are per unit of that work)")
+        return self
 
     @model_validator(mode="after")
     def _shootdowns_are_ipis(self) -> "PerUnit":
@@ -129,7 +136,7 @@ class Params(BaseModel):
 KIND_PARAMS: dict[str, tuple[str, ...]] = {
     "cpu": (),
     "disk": ("queue_depth",),
-    "stream": ("mtu", "direction", "window_kb"),
+    "stream": ("mtu", "direction", "window_kb", "streams"),
     "request": ("mtu", "clients", "think_us", "request_bytes", "response_bytes", "connection_per_request"),
 }
 
@@ -222,11 +229,35 @@ class Workload(BaseModel):
                                  allowed=sorted(set(Params.model_fields) | set(PerUnit.model_fields) | TUNABLE
                                                 | {f"writable.{f}" for f in WritableSet.model_fields if f != "source"}))
         try:
-            return _validate(data, f"workload '{self.id}' with overrides")
+            out = _validate(data, f"workload '{self.id}' with overrides")
         except HvkitError as exc:  # name the field as the override spelt it: workload.<name>
             field = re.sub(r"^(params|per_unit)\.", "", exc.field or "")
             raise exc.renamed(f"workload.{field}" if field else None,
                               f"workload '{self.id}' with --set overrides") from None
+        for name in unread_params(out):
+            if name in overrides:
+                raise _unread_error(out, name, f"workload '{self.id}' with --set overrides", f"workload.{name}")
+        return out
+
+
+#: Which kinds of workload read each network, client and queue parameter: a parameter set on a workload of another
+#: kind would change nothing, so it is refused rather than silently ignored (kit.sim.drivers, kit.sim.net_costs)
+#: Each parameter's readers: the kinds of :data:`KIND_PARAMS` that read it (one table, seen from the parameter)
+PARAMS_READ_BY: dict[str, tuple[str, ...]] = {
+    name: tuple(kind for kind, read in KIND_PARAMS.items() if name in read)
+    for name in sorted({n for read in KIND_PARAMS.values() for n in read})}
+
+
+def unread_params(wl: "Workload") -> list[str]:
+    """The parameters a workload sets that its kind never reads (:data:`PARAMS_READ_BY`)."""
+    return [k for k in sorted(wl.params.model_fields_set) if wl.kind not in PARAMS_READ_BY.get(k, ())]
+
+
+def _unread_error(wl: "Workload", name: str, where: str, field: str) -> HvkitError:
+    kinds = " and ".join(PARAMS_READ_BY[name])
+    return HvkitError(f"a {wl.kind} workload does not read {name} (only {kinds} workloads do), so setting it would "
+                      f"change nothing", where=where, field=field, value=getattr(wl.params, name),
+                      allowed=[k for k, read in PARAMS_READ_BY.items() if wl.kind in read] or "none for this kind")
 
 
 #: Workload fields a ``--set workload.<name>`` may change (besides ``params`` and ``per_unit``): how the
@@ -312,6 +343,8 @@ def load_workload(name_or_path: str | os.PathLike[str]) -> Workload:
 def _build(path: Path) -> Workload:
     data, _ = resolve_base(read_yaml(path), path, workloads_dir(), "workload")
     wl = _validate(data, str(path))
+    for name in unread_params(wl):
+        raise _unread_error(wl, name, str(path), f"params.{name}")
     if path.parent.resolve() == workloads_dir().resolve() and wl.id != path.stem:
         raise HvkitError("workload id must match its file name", where=str(path), field="id",
                          value=wl.id, allowed=path.stem)

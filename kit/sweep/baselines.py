@@ -40,6 +40,7 @@ class BaselinePlan:
     make for the others."""
 
     def __init__(self, specs: dict[str, Spec], spec_json: dict[str, dict], todo: list[str]) -> None:
+        from ..inputs.resolve import content_digest
         from ..run import baseline_base
         self.specs = specs
         self._ready: list[str] = []
@@ -53,7 +54,8 @@ class BaselinePlan:
             if specs[k].hypervisor == "native":  # its own baseline
                 self._ready.append(k)
                 continue
-            base = self._base[k] = baseline_base(spec_json[k])
+            data = {f: v for f, v in spec_json[k].items() if f != "content"}  # the spec's own JSON form
+            base = self._base[k] = baseline_base(data, False, content_digest(specs[k], neighbor=False))
             if self._covered(k):
                 self._ready.append(k)
                 continue

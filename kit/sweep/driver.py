@@ -1,6 +1,6 @@
 """``sweep``: a plan's points through the store, this process and the workers, into one table.
 
-A point already in the store (same spec, same kit version) is reused. The others go to the workers
+A point already in the store (same spec, same content of the files it names, same kit version) is reused. The others go to the workers
 (:mod:`kit.sweep.workers`), each after the native baselines it needs, which the workers compute first, once per
 value of what native reads (:mod:`kit.sweep.baselines`; stored apart, so that a resumed or extended sweep runs
 none again); every finished point is stored as it finishes.
@@ -22,7 +22,8 @@ from ..run import Reporter, check_reporter
 from ..version import __version__
 from .plan import expand
 from .baselines import BaselinePlan
-from .point import METRIC_COLUMNS, NUMERIC_COLUMNS, error_result, plain, spec_columns
+from .point import (METRIC_COLUMNS, NUMERIC_COLUMNS, error_result, plain, point_spec_json, spec_columns,
+                    spec_key)
 from .store import Store, SweepStoreWarning, signals_deferred
 from .workers import Progress, WorkQueue, check_workers
 
@@ -132,13 +133,21 @@ def _sweep(plan: list[dict], st: Store | None, executor: Any, workers: int | Non
            retry_errors: bool) -> pd.DataFrame:
     """The points of ``plan``: reused from the store, or computed by the workers (closed forms and simulations
     alike, after the native baselines they need); one row each."""
+    from ..inputs.resolve import content_digest
     specs: dict[str, Spec] = {}
+    spec_json: dict[str, dict] = {}
     keys = []
+    digests: dict[tuple, str] = {}  # the content of the files the points name, read once per sweep
     for p in plan:  # a spec that appears more than once in the plan is computed once
-        k = p["spec"].key(__version__)
+        spec = p["spec"]
+        names = (spec.hardware, spec.workload, spec.neighbor)
+        if names not in digests:
+            digests[names] = content_digest(spec)
+        sj = point_spec_json(spec, digests[names])
+        k = spec_key(sj, __version__)
         keys.append(k)
-        specs.setdefault(k, p["spec"])
-    spec_json = {k: s.model_dump(mode="json") for k, s in specs.items()}
+        if k not in specs:
+            specs[k], spec_json[k] = spec, sj
     reused, todo = _reusable(st, spec_json, retry_errors)
     progress = Progress(report, len(reused), len(specs)) if report is not None else None
     queue = None
@@ -249,7 +258,7 @@ def _store_baseline(st: Store | None, b: Any) -> None:
     result = {c: plain(b.summary.get(c)) for c in METRIC_COLUMNS}
     if any(not isinstance(result[c], (int, float)) or not math.isfinite(result[c]) for c in NUMERIC_COLUMNS):
         return
+    sj = point_spec_json(b.spec)  # keyed as the points are: on the spec and the content of its files
     with signals_deferred():
-        st.put_baselines([{"key": b.spec.key(__version__), "version": __version__,
-                           "spec": b.spec.model_dump(mode="json"), "result": result,
+        st.put_baselines([{"key": spec_key(sj, __version__), "version": __version__, "spec": sj, "result": result,
                            "baseline": {"base": b.base, "reads": list(b.names), "values": list(b.values)}}])

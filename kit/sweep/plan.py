@@ -34,9 +34,39 @@ def plan_size(grid: dict | None = None, zip_params: dict | None = None, points: 
     return n
 
 
+def _canonical_key(key: str) -> str:
+    from ..inputs.spec import ALIASES
+    key = str(key)
+    key = ALIASES.get(key, key)
+    return key[5:] if key.startswith("mode.") else key
+
+
+def _check_overlap(grid, zip_params, points) -> None:
+    """Refuse a key that two parts of the plan set (``grid`` and ``zip``, or an explicit point and either): one
+    would silently override the other's values."""
+    owners: dict[str, str] = {}
+    for part, keys in (("grid", list(grid or {})), ("zip", list(zip_params or {}))):
+        for key in keys:
+            canon = _canonical_key(key)
+            if canon in owners:
+                raise HvkitError(f"set by both {owners[canon]} and {part}: one would silently replace the other's "
+                                 f"values", field=f"{part}.{key}", value=key,
+                                 allowed="each key in one of grid, zip or points")
+            owners[canon] = part
+    for i, pt in enumerate(points or []):
+        if isinstance(pt, dict):
+            for key in pt:
+                canon = _canonical_key(key)
+                if canon in owners:
+                    raise HvkitError(f"set by both points[{i}] and {owners[canon]}: one would silently replace the "
+                                     f"other's values", field=f"points[{i}].{key}", value=key,
+                                     allowed="each key in one of grid, zip or points")
+
+
 def _check_plan(grid, zip_params, points, replications) -> None:
-    if not isinstance(replications, int) or replications < 1:
-        raise HvkitError("replications must be at least 1", field="replications", value=replications)
+    if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
+        raise HvkitError("replications must be a whole number of at least 1", field="replications",
+                         value=replications)
     for k, v in (grid or {}).items():
         if not isinstance(v, (list, tuple)) or not v:
             raise HvkitError("a grid entry needs a non-empty list of values", field=f"grid.{k}", value=v)
@@ -48,6 +78,7 @@ def _check_plan(grid, zip_params, points, replications) -> None:
         if len(lengths) != 1:
             raise HvkitError("zipped lists must have the same length", field="zip",
                              value={k: len(v) for k, v in zip_params.items()})
+    _check_overlap(grid, zip_params, points)
     check_finite(dict(grid or {}), "grid")
     check_finite(dict(zip_params or {}), "zip")
     check_finite(list(points or []), "points")
@@ -109,9 +140,30 @@ def _check_names(plan: list[dict]) -> None:
         load_hardware(name)
     for name in sorted({p["spec"].workload for p in plan} | {p["spec"].neighbor for p in plan if p["spec"].neighbor}):
         load_workload(name)
+    _check_unread(plan)
     for name in sorted({p["spec"].hypervisor for p in plan}):
         if name not in modes:
             raise HvkitError("unknown hypervisor", field="hypervisor", value=name, allowed=list(modes))
+
+
+def _check_unread(plan: list[dict]) -> None:
+    """A workload parameter a point sets that its workload's kind never reads is refused before anything runs (as
+    ``--set`` refuses it): every point would otherwise fail alone, or run with the setting silently ignored."""
+    from ..inputs.workloads import PARAMS_READ_BY, load_workload
+    seen: set = set()
+    for p in plan:
+        spec = p["spec"]
+        for key, value in dict(spec.params).items():
+            if (spec.workload, key) in seen or key not in PARAMS_READ_BY:
+                continue
+            seen.add((spec.workload, key))
+            kind = load_workload(spec.workload).kind
+            if kind not in PARAMS_READ_BY[key]:
+                kinds = " and ".join(PARAMS_READ_BY[key])
+                raise HvkitError(f"a {kind} workload ({spec.workload}) does not read {key} (only {kinds} workloads "
+                                 f"do), so sweeping it would change nothing", field=f"workload.{key}", value=value,
+                                 allowed=[k for k, read in PARAMS_READ_BY.items() if kind in read]
+                                 or "none for this kind")
 
 
 def load_sweep_file(path: str | os.PathLike) -> tuple[Spec, dict]:

@@ -14,8 +14,8 @@ from typing import Any
 from ..inputs.spec import Spec
 from ..version import __version__
 
-__all__ = ["run_point", "METRIC_COLUMNS", "NUMERIC_COLUMNS", "spec_columns", "spec_key", "error_result",
-           "result_of", "plain"]
+__all__ = ["run_point", "METRIC_COLUMNS", "NUMERIC_COLUMNS", "spec_columns", "spec_key", "point_spec_json",
+           "point_key", "error_result", "result_of", "plain"]
 
 METRIC_COLUMNS = ["value", "native_value", "relative_performance", "units", "events", "events_per_sim_s",
                   "wall_s", "pcpu_util", "nic_tx_util", "nic_rx_util", "disk_util", "backend_util", "metric",
@@ -90,7 +90,7 @@ def run_point(spec: Spec) -> dict:
     becomes a row with ``error`` set. ``MemoryError`` and ``OSError`` are not
     the model's answer and propagate, so that a sweep retries the point.
     """
-    row = {"spec_hash": spec.key(__version__), "kit_version": __version__}
+    row = {"spec_hash": point_key(spec), "kit_version": __version__}
     row.update(spec_columns(spec))
     row.update(result_of(spec))
     return row
@@ -110,6 +110,22 @@ def spec_columns(spec: Spec) -> dict:
 
 
 def spec_key(spec_json: dict, version: str) -> str:
-    """:meth:`Spec.key` computed from a spec's JSON form (what a store holds)."""
+    """:meth:`Spec.key` computed from a spec's JSON form (with :func:`point_spec_json`'s ``content``: a point's
+    key, what a store holds)."""
     blob = json.dumps(spec_json, sort_keys=True) + version
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def point_spec_json(spec: Spec, content: str | None = None) -> dict:
+    """What a point is keyed and stored on: the spec's JSON form and ``content``, the digest of the content of
+    the profile and workloads it names (:func:`kit.inputs.resolve.content_digest`; given when the caller has it).
+    A stored point is thus reused only while those files are unchanged, never because a path is the same."""
+    from ..inputs.resolve import content_digest
+    data = spec.model_dump(mode="json")
+    data["content"] = content_digest(spec) if content is None else content
+    return data
+
+
+def point_key(spec: Spec, content: str | None = None) -> str:
+    """The key of a point of ``spec`` in a store: :func:`spec_key` of :func:`point_spec_json`."""
+    return spec_key(point_spec_json(spec, content), __version__)

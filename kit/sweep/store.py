@@ -1,18 +1,21 @@
 """A sweep's store: a directory of finished points in append-only, checksummed chunks, safe against a kill at any
 moment.
 
-Each chunk holds several points, carries a checksum, and appears under its final name only once it is complete
-(written to a fresh temporary file, synced, then renamed: :func:`write_file_atomic`), so a kill leaves whole chunks
-or none. Every stored point carries its spec and the spec's key; a point is reused only if both match what the
-sweep asks for, and anything truncated, altered or unreadable is reported and recomputed. The file primitives
-here (unpredictable names, ``O_EXCL``, ``O_NOFOLLOW``, signals held during a write) also write the sweep's Parquet
-output (:mod:`kit.sweep.output`).
+Each chunk holds several points, carries a checksum and an HMAC under the store's own key (``<dir>/.key``, 32
+random bytes readable by its owner only), and appears under its final name only once it is complete (written to a
+fresh temporary file, synced, then renamed: :func:`write_file_atomic`), so a kill leaves whole chunks or none, and a
+chunk written by anyone without the key (a value changed and its checksum recomputed) is refused. Every stored point
+carries its spec and the spec's key; a point is reused only if both match what the sweep asks for, and anything
+truncated, altered, unauthenticated or unreadable is reported and recomputed. The store is created ``0700`` and its
+files ``0600`` whatever the umask. The file primitives here (unpredictable names, ``O_EXCL``, ``O_NOFOLLOW``, signals
+held during a write) also write the sweep's Parquet output (:mod:`kit.sweep.output`).
 """
 from __future__ import annotations
 
 import contextlib
 import errno
 import hashlib
+import hmac
 import json
 import math
 import os
@@ -40,6 +43,9 @@ _BASELINE_PREFIX = "baselines-"
 _TMP_PREFIX, _TMP_SUFFIX = ".tmp-", ".part"
 #: Compact the store when it holds more chunk files than this (one file per flush adds up in long sweeps).
 _COMPACT_FILES = 32
+#: The store's HMAC key (hex of 32 random bytes), and the modes of its directory and of its files
+_KEY_NAME = ".key"
+DIR_MODE, FILE_MODE = 0o700, 0o600
 
 
 class SweepStoreError(RuntimeError):
@@ -72,21 +78,32 @@ def is_temp(name: str, prefix: str, suffix: str) -> bool:
             and all(c in "0123456789abcdef" for c in mid))
 
 
-def open_excl(dir_fd: int, prefix: str, suffix: str) -> tuple[str, int]:
-    """A new file with an unpredictable name in ``dir_fd``: never an existing file, never through a link."""
+def open_excl(dir_fd: int, prefix: str, suffix: str, mode: int = 0o666) -> tuple[str, int]:
+    """A new file with an unpredictable name in ``dir_fd``: never an existing file, never through a link.
+
+    ``mode`` is what the umask trims (0o666: a user's output); a store's own files pass :data:`FILE_MODE`, set
+    exactly whatever the umask."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC
     for _ in range(100):
         name = f"{prefix}{secrets.token_hex(8)}{suffix}"
         try:
-            return name, os.open(name, flags, 0o666, dir_fd=dir_fd)
+            fd = os.open(name, flags, mode, dir_fd=dir_fd)
         except FileExistsError:
             continue
+        if mode == FILE_MODE:
+            try:
+                os.fchmod(fd, FILE_MODE)
+            except OSError:
+                os.close(fd)
+                raise
+        return name, fd
     raise FileExistsError(errno.EEXIST, "no unused temporary name after 100 tries", prefix)
 
 
-def write_file_atomic(dir_fd: int, name: str, write, tmp_prefix: str, tmp_suffix: str) -> None:
-    """Write ``name`` in ``dir_fd`` via a fresh temporary file (``write(fd)``), synced, then renamed."""
-    tmp, fd = open_excl(dir_fd, tmp_prefix, tmp_suffix)
+def write_file_atomic(dir_fd: int, name: str, write, tmp_prefix: str, tmp_suffix: str, mode: int = 0o666) -> None:
+    """Write ``name`` in ``dir_fd`` via a fresh temporary file (``write(fd)``, created with ``mode``), synced,
+    then renamed."""
+    tmp, fd = open_excl(dir_fd, tmp_prefix, tmp_suffix, mode)
     try:
         try:
             write(fd)
@@ -131,7 +148,9 @@ def _open_dir(path: Path, *, create: bool) -> int:
         if not create:
             raise HvkitError("no such store directory", where=str(path)) from None
         try:
-            os.makedirs(path, 0o777)
+            if path.parent != path:
+                os.makedirs(path.parent, exist_ok=True)
+            os.mkdir(path, DIR_MODE)  # the umask may only take bits away; _tighten sets it exactly
         except FileExistsError:
             pass
         except OSError as exc:
@@ -151,6 +170,50 @@ def _open_dir(path: Path, *, create: bool) -> int:
         raise HvkitError(f"the store directory belongs to another user (uid {st.st_uid}); refusing to use it",
                          where=str(path))
     return fd
+
+
+def _tighten(fd: int) -> None:
+    """The store directory readable by its owner only (``0700``), whatever the umask made of it."""
+    with contextlib.suppress(OSError):  # a read-only store stays as it is; its chunks are still authenticated
+        if stat.S_IMODE(os.fstat(fd).st_mode) != DIR_MODE:
+            os.fchmod(fd, DIR_MODE)
+
+
+def _read_key(dir_fd: int) -> bytes | None:
+    """The store's HMAC key, or None when it has none (or one that cannot be trusted: a link, another user's, one
+    others may read or write)."""
+    try:
+        fd = os.open(_KEY_NAME, os.O_RDONLY | os.O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if (not stat.S_ISREG(st.st_mode) or st.st_mode & 0o077
+                or (hasattr(os, "geteuid") and st.st_uid != os.geteuid())):
+            return None
+        text = os.read(fd, 129).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        return None
+    return key if len(key) == 32 else None
+
+
+def _make_key(dir_fd: int) -> bytes:
+    """A new HMAC key for the store (``0600``), written atomically; an existing key file is replaced (the chunks it
+    authenticated no longer are: they are recomputed)."""
+    key = secrets.token_bytes(32)
+    write_file_atomic(dir_fd, _KEY_NAME, lambda fd: _write_all(fd, key.hex().encode() + b"\n"), _TMP_PREFIX,
+                      _TMP_SUFFIX, FILE_MODE)
+    return key
+
+
+def _mac(key: bytes | None, body: bytes) -> str | None:
+    return None if key is None else hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
 class _BadChunk(Exception):
@@ -182,16 +245,17 @@ class Store:
     """A directory of finished points, written as atomic, checksummed chunks.
 
     ``<dir>/points-<seq>-<random>.jsonl``: a header line (format, row count,
-    SHA-256 of the rest) and one JSON record per point: ``key`` (the spec's
-    hash with the kit version), ``version``, ``spec`` (its JSON form) and
-    ``result`` (the metric columns). Later chunks win when a key appears twice
+    SHA-256 of the rest and its HMAC-SHA256 under the store's key, ``<dir>/.key``) and one JSON record per point:
+    ``key`` (the hash of its spec, the content digest of the files it names and the kit version), ``version``,
+    ``spec`` (its JSON form, with ``content``) and ``result`` (the metric columns). Later chunks win when a key appears twice
     (a point recomputed with ``retry_errors``). ``<dir>/baselines-<seq>-<random>.jsonl`` chunks, of the same
     format, hold the native baselines the sweeps computed (each a point of the native spec with the hardware
     overrides native reads, tagged with what it read), so that a resumed or extended sweep runs none again.
     Files are created with
     unpredictable names, ``O_EXCL`` and ``O_NOFOLLOW``, relative to the opened
     directory, so a link planted in the store, or the store swapped for a link,
-    redirects nothing. A writer holds an exclusive lock on ``<dir>/.lock``.
+    redirects nothing. A writer holds an exclusive lock on ``<dir>/.lock``. The directory is ``0700`` and every
+    file ``0600``, whatever the umask.
 
     Problems found while reading (a truncated, altered or unreadable chunk, a
     record whose key does not match its spec) are listed in ``problems``; when
@@ -208,6 +272,7 @@ class Store:
         self._chunks: list[str] = []
         self._superseded = 0
         self._seq = 0
+        self._key = _read_key(self._fd)
 
     # -- life cycle
     def close(self) -> None:
@@ -238,7 +303,7 @@ class Store:
             return
         import fcntl
         try:
-            fd = os.open(".lock", os.O_RDWR | os.O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o666, dir_fd=self._fd)
+            fd = os.open(".lock", os.O_RDWR | os.O_CREAT | O_NOFOLLOW | O_CLOEXEC, FILE_MODE, dir_fd=self._fd)
         except OSError as exc:
             raise HvkitError(f"cannot open the store's lock file: {exc.strerror}", where=str(self.path)) from None
         try:
@@ -252,6 +317,17 @@ class Store:
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock_fd = fd
+        _tighten(self._fd)
+        with contextlib.suppress(OSError):
+            if stat.S_IMODE(os.fstat(fd).st_mode) != FILE_MODE:
+                os.fchmod(fd, FILE_MODE)
+        if self._key is None:
+            try:
+                self._key = _make_key(self._fd)
+            except OSError as exc:
+                os.close(fd)
+                self._lock_fd = None
+                raise HvkitError(f"cannot write the store's key: {exc.strerror}", where=str(self.path)) from None
         names = [e.name for e in os.scandir(self._fd)]
         stale = [n for n in names if is_temp(n, _TMP_PREFIX, _TMP_SUFFIX)]
         for name in stale:  # only a writer makes these, and we are the only writer now
@@ -294,6 +370,11 @@ class Store:
             raise _BadChunk("not a point chunk (no header)")
         if hashlib.sha256(body).hexdigest() != header.get("sha256"):
             raise _BadChunk("checksum mismatch (truncated or altered)")
+        mac = _mac(self._key, body)
+        given = header.get("hmac")
+        if mac is None or not isinstance(given, str) or not hmac.compare_digest(mac, given):
+            raise _BadChunk("not authenticated by the store's key (written by someone else, or by an hvkit without "
+                            "keys)")
         lines = body.splitlines()
         if len(lines) != header.get("rows"):
             raise _BadChunk("row count does not match its header")
@@ -364,10 +445,11 @@ class Store:
             raise RuntimeError("lock() the store before writing to it")
         body = "".join(json.dumps(r, separators=(",", ":"), allow_nan=False) + "\n" for r in records).encode()
         head = json.dumps({"format": _FORMAT, "rows": len(records), "sha256": hashlib.sha256(body).hexdigest(),
-                           "kit_version": __version__}).encode() + b"\n"
+                           "hmac": _mac(self._key, body), "kit_version": __version__}).encode() + b"\n"
         self._seq += 1
         name = f"{prefix}{self._seq:08d}-{secrets.token_hex(4)}{_CHUNK_SUFFIX}"
-        write_file_atomic(self._fd, name, lambda fd: _write_all(fd, head + body), _TMP_PREFIX, _TMP_SUFFIX)
+        write_file_atomic(self._fd, name, lambda fd: _write_all(fd, head + body), _TMP_PREFIX, _TMP_SUFFIX,
+                          FILE_MODE)
         return name
 
     def put_baselines(self, records: list[dict]) -> None:

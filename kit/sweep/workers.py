@@ -3,7 +3,9 @@ keeps them busy, retries what broke and flushes finished points to the store.
 
 Only an error raised by the model for a spec is a result: a worker that dies (the OOM killer, a ``kill -9``) breaks
 the pool, which is rebuilt, and the points that were running are retried one at a time so the one that kills its
-worker is found; nothing is stored for them unless they finish. Workers die with the sweep's process. Seeds come
+worker is found; nothing is stored for them unless they finish. A worker that stops (``kill -STOP``) for longer than
+:data:`STOPPED_GRACE_S`, or a point that runs longer than :func:`point_timeout`, is treated the same way: the worker
+(or the pool) is killed and the points retried, so a sweep never waits forever. Workers die with the sweep's process. Seeds come
 from the spec and the replication index, never from worker order, so the numbers are the same on every executor.
 """
 from __future__ import annotations
@@ -31,7 +33,8 @@ from .point import METRIC_COLUMNS, run_point
 from .store import Store, SweepStoreError, signals_deferred
 
 __all__ = ["max_workers", "check_workers", "WorkQueue", "Progress", "Inline", "store_records", "FLUSH_SECONDS",
-           "FLUSH_POINTS", "MAX_ATTEMPTS", "WORKERS_PER_CPU"]
+           "FLUSH_POINTS", "MAX_ATTEMPTS", "WORKERS_PER_CPU", "point_timeout", "LIVENESS_S", "STOPPED_GRACE_S",
+           "POINT_TIMEOUT_FACTOR"]
 
 #: A finished point is written to the store within this many seconds (or sooner, see FLUSH_POINTS).
 FLUSH_SECONDS = 0.5
@@ -41,6 +44,29 @@ FLUSH_POINTS = 512
 MAX_ATTEMPTS = 3
 #: More workers than this multiple of the CPUs only adds memory: the points are CPU-bound simulations.
 WORKERS_PER_CPU = 4
+#: How often the workers are looked at while points are running (seconds)
+LIVENESS_S = 2.0
+#: A worker stopped (``kill -STOP``, state T in /proc) this long is killed and its points retried
+STOPPED_GRACE_S = 10.0
+#: A point running longer than this multiple of the work budget (kit.results.validity.work_budget, CPU seconds
+#: estimated before a run; a point over it is refused before it starts) is stuck: its pool is killed and it is
+#: retried. Estimated, because the estimate is an upper one and WORKERS_PER_CPU workers share a CPU.
+POINT_TIMEOUT_FACTOR = 2 * WORKERS_PER_CPU
+
+
+def point_timeout() -> float:
+    """Wall seconds a point may run on a worker before it is taken for stuck."""
+    from ..results.validity import work_budget
+    return POINT_TIMEOUT_FACTOR * work_budget()
+
+
+def _state(pid: int) -> str | None:
+    """A process's state letter from /proc (R, S, D, T...), or None where there is no /proc or no process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0].decode()
+    except (OSError, IndexError):
+        return None
 
 
 def max_workers() -> int:
@@ -196,6 +222,10 @@ class WorkQueue:
         self.executor = executor if executor is not None else self._make_pool()
         self.dask = _is_dask(self.executor)
         self.inflight = self._inflight()
+        self.running_since: dict[Any, float] = {}  # a future -> when it was first seen running
+        self.stopped_since: dict[int, float] = {}  # a worker's pid -> when it was first seen stopped
+        self.killed_why: str | None = None  # why the pool was killed by the liveness check (for the retries)
+        self.timeout = point_timeout()
 
     def _make_pool(self):
         if not self.pool_size:  # a rebuilt pool keeps the first one's size: never the parent in its place
@@ -260,6 +290,8 @@ class WorkQueue:
         timeout = None
         if self.buffer:
             timeout = max(0.0, self.buffer_since + FLUSH_SECONDS - time.monotonic())
+        if self._watched():
+            timeout = LIVENESS_S if timeout is None else min(timeout, LIVENESS_S)
         if self.dask:
             deadline = None if timeout is None else time.monotonic() + timeout
             while True:
@@ -300,16 +332,49 @@ class WorkQueue:
         self.todo.extend(self.plan.take_ready())
         self.natives.extend(self.plan.take_tasks())
 
+    def _watched(self) -> bool:
+        """Whether this queue watches its workers: its own process pool (not Inline, not someone else's)."""
+        return self.own and isinstance(self.executor, ProcessPoolExecutor)
+
+    def _check_liveness(self) -> None:
+        """Kill a worker that has been stopped for ``STOPPED_GRACE_S``, or the whole pool when a point has run longer
+        than the point timeout (which worker runs it is not known): the pool breaks and the points are retried."""
+        if not self._watched() or not self.pending:
+            return
+        now = time.monotonic()
+        for fut in self.pending:
+            if fut not in self.running_since and fut.running():
+                self.running_since[fut] = now
+        procs = dict(getattr(self.executor, "_processes", None) or {})
+        for pid in procs:
+            if _state(pid) in ("T", "t"):
+                first = self.stopped_since.setdefault(pid, now)
+                if now - first >= STOPPED_GRACE_S:
+                    self.killed_why = f"its worker process was stopped for {now - first:.0f} s (SIGSTOP) and killed"
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+            else:
+                self.stopped_since.pop(pid, None)
+        late = [self.pending[f] for f, t in self.running_since.items() if f in self.pending and now - t > self.timeout]
+        if late:
+            self.killed_why = (f"it ran longer than {self.timeout:g} s (the point timeout: {POINT_TIMEOUT_FACTOR} x "
+                               f"the work budget) and its worker pool was killed")
+            for p in procs.values():
+                with contextlib.suppress(Exception):
+                    p.kill()
+
     def _finish(self, fut) -> None:
         if fut in self.native_of:
             self._finish_native(fut)
             return
         key = self.pending.pop(fut)
+        self.running_since.pop(fut, None)
         try:
             row = fut.result()
         except BrokenExecutor as exc:
             self.broken = True
-            self._retry(key, f"its worker process died ({type(exc).__name__})", isolate=True)
+            why = self.killed_why or f"its worker process died ({type(exc).__name__})"
+            self._retry(key, why, isolate=True)
             return
         except Exception as exc:  # not the model's answer (the model's errors come back as rows)
             self._retry(key, f"{type(exc).__name__}: {exc}", isolate=False)
@@ -366,12 +431,16 @@ class WorkQueue:
             return
         _kill_pool(self.executor)
         self.executor = self._make_pool()
+        self.running_since.clear()
+        self.stopped_since.clear()
+        self.killed_why = None
 
     def run(self) -> None:
         while self.todo or self.suspects or self.pending or self.natives:
             self._fill()
             for fut in self._wait():
                 self._finish(fut)
+            self._check_liveness()
             if self.broken:
                 self._rebuild()
             self.flush()

@@ -9,9 +9,11 @@ nbviewer). nbval skips ``image/png`` outputs, so the PNG is there for readers an
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from ..errors import HvkitError
+from ..inputs.files import check_writable, write_file
 
 __all__ = ["IMAGE_FORMATS", "TABLE_FORMATS", "STATIC_ENV", "PNG_SIZE", "save_figures", "result_tables",
            "save_tables", "notebook_renderer"]
@@ -89,13 +92,24 @@ def save_figures(figures: Mapping[str, go.Figure] | Sequence[go.Figure], folder:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise HvkitError(f"cannot create the folder: {exc.strerror}", where=str(out)) from None
-    paths = [out / f"{n}.{fmt}" for n, _ in named for fmt in fmts]
+    paths = [check_writable(out / f"{n}.{fmt}") for n, _ in named for fmt in fmts]  # never through a link
     figs = [f for _, f in named for _ in fmts]
+    # kaleido writes fresh temporary names of the same format, renamed over the targets (a link planted at a
+    # target meanwhile is replaced, not followed)
+    tmps = [p.with_name(f".{secrets.token_hex(8)}.{p.name}") for p in paths]
     try:
-        pio.write_images(figs, paths, width=width, height=height, scale=scale)
+        pio.write_images(figs, tmps, width=width, height=height, scale=scale)
+        for tmp, path in zip(tmps, paths):
+            os.replace(tmp, path)
     except (ImportError, ValueError, RuntimeError) as exc:
         raise HvkitError(f"static export failed: {' '.join(str(exc).split())[:300]}", where=str(out),
                          allowed="pip install kaleido, and Chrome or Chromium on PATH or at $BROWSER_PATH") from None
+    except OSError as exc:
+        raise HvkitError(f"cannot write: {exc.strerror}", where=str(out)) from None
+    finally:
+        for tmp in tmps:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
     return paths
 
 
@@ -131,19 +145,18 @@ def save_tables(result: Any, stem: str | os.PathLike, fmt: str = "csv") -> list[
     if stem.suffix.lower().lstrip(".") in TABLE_FORMATS:
         stem = stem.with_suffix("")
     tables = result_tables(result)
-    try:
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for name, df in tables.items():
-            path = stem.parent / (f"{stem.name}.{fmt}" if name == "table" else f"{stem.name}.{name}.{fmt}")
-            df = _portable(df)
+    paths = [stem.parent / (f"{stem.name}.{fmt}" if name == "table" else f"{stem.name}.{name}.{fmt}")
+             for name in tables]
+    for path in paths:  # every target checked before any is written
+        check_writable(path)
+    for path, df in zip(paths, tables.values()):
+        portable = _portable(df)
+        def writer(fh: Any, d: pd.DataFrame = portable) -> None:
             if fmt == "csv":
-                df.to_csv(path, index=False)
+                d.to_csv(fh, index=False)
             else:
-                df.to_parquet(path, index=False)
-            paths.append(path)
-    except OSError as exc:
-        raise HvkitError(f"cannot write: {exc.strerror}", where=str(stem.parent)) from None
+                d.to_parquet(fh, index=False)
+        write_file(path, writer)
     return paths
 
 

@@ -33,7 +33,7 @@ from ...run import report_progress
 from ...stats import format_ci
 from ..export import save_tables
 
-__all__ = ["Panel", "formatted_table", "hardware_summary", "error_html", "finite", "dropdown", "duration_box", "replications_box",
+__all__ = ["Panel", "formatted_table", "hardware_summary", "error_html", "warnings_html", "finite", "dropdown", "duration_box", "replications_box",
            "with_pi", "model_uncertainty_box",
            "with_ci", "set_pairs", "KEEP", "NONE", "MAX_DURATION_S", "MAX_REPLICATIONS", "SWEEP_MAX_DURATION_S",
            "SWEEP_MAX_RUNS"]
@@ -61,6 +61,17 @@ def hardware_summary(hw_id: str) -> str:
             feats.append(label)
     return (f"<b>{html.escape(hw.name)}</b> ({hw.year}, {hw.pcpus} CPUs at {hw.val('freq_ghz')} GHz): "
             + ", ".join(feats) + f"; exit round trip {hw.val('exit_roundtrip_cycles'):.0f} cycles")
+
+
+def warnings_html(texts: Any, label: str = "") -> str:
+    """The result-level warnings of a result (kit.results.validity) for the status line, after what it says: empty
+    when there is none. ``texts`` is a list or a column of ``; ``-separated warnings (rows without any are
+    skipped); ``label`` says whose they are."""
+    found = [str(t) for t in (texts.fillna("") if hasattr(texts, "fillna") else texts) if t]
+    if not found:
+        return ""
+    text = "; ".join(dict.fromkeys(found))
+    return f" <span style='color:#b36b00'>warning{' (' + label + ')' if label else ''}: {html.escape(text)}</span>"
 
 
 def error_html(exc: BaseException) -> str:

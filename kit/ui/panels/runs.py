@@ -19,7 +19,8 @@ from ...inputs.workloads import list_workloads
 from ...run import compare
 from .. import plots
 from .base import (KEEP, MAX_DURATION_S, NONE, Panel, dropdown, duration_box, error_html, finite, hardware_summary,
-                   replications_box, set_pairs, with_ci, with_pi, model_uncertainty_box)
+                   replications_box, set_pairs, warnings_html, with_ci, with_pi,
+                   model_uncertainty_box)
 
 __all__ = ["ExperimentPanel", "ComparePanel", "MicrobenchPanel", "LevelsPanel"]
 
@@ -150,10 +151,8 @@ class ExperimentPanel(Panel):
                            + (f"; interference {row['interference']:.3f} beside {row['neighbor']}"
                               if row["neighbor"] else "")
                            + f"; {with_pi(row, 'relative_performance', 'relative_pi', '.3f')}")
-        warnings = " ".join(w for w in r.summary["warnings"].fillna("") if w)
-        if warnings:  # a short run or a rate above the hardware's peak: said, not hidden (kit.results.validity)
-            text += f" <span style='color:#b36b00'>warning: {html.escape(warnings)}</span>"
-        return text
+        # a short run, a rate above the hardware's peaks, faster than native: said, not hidden (kit.results.validity)
+        return text + warnings_html(r.summary["warnings"])
 
 
 class ComparePanel(Panel):
@@ -225,17 +224,19 @@ class ComparePanel(Panel):
         self.show_table(r.summary[["hypervisor", "neighbor", "value", "ci_low", "ci_high", "ci_note", "unit",
                                    "relative_performance", "relative_ci_low", "relative_ci_high", "relative_pi_low",
                                    "relative_pi_high", "pi_dominant", "interference", "interference_pi_low",
-                                   "interference_pi_high", "replications", "error"]])
+                                   "interference_pi_high", "replications", "error", "warnings"]])
 
     def _done_message(self, r):
         failed = r.summary[r.summary["error"].fillna("") != ""]
         ok = len(r.summary) - len(failed)
         if ok <= 1 and len(failed):  # native alone is not a comparison
             return error_html(HvkitError(f"every mode failed: {failed['error'].iloc[0]}"))
+        ok_rows = r.summary[r.summary["error"].fillna("") == ""]
+        warned = [f"{h}: {w}" for h, w in zip(ok_rows["hypervisor"], ok_rows["warnings"].fillna("")) if w]
         if len(failed):
             return html.escape(f"{len(failed)} of {len(r.summary)} modes failed "
-                               f"({', '.join(failed['hypervisor'])}; see the table)")
-        return "done"
+                               f"({', '.join(failed['hypervisor'])}; see the table)") + warnings_html(warned)
+        return "done" + warnings_html(warned)
 
 
 class MicrobenchPanel(Panel):
@@ -302,4 +303,9 @@ class LevelsPanel(Panel):
     def _render(self, result):
         s = result.summary
         self.show_figure(plots.relative_performance(s.assign(error=s["error"].fillna(""))))
-        self.show_table(s[["hypervisor", "value", "relative_performance", "error"]])
+        self.show_table(s[["hypervisor", "value", "relative_performance", "error", "warnings"]])
+
+    def _done_message(self, result):
+        s = result.summary
+        ok = s[s["error"].fillna("") == ""]
+        return "done" + warnings_html([f"{h}: {w}" for h, w in zip(ok["hypervisor"], ok["warnings"].fillna("")) if w])

@@ -12,7 +12,7 @@ from ...inputs.modes import list_hypervisors
 from ...inputs.scenario import Scenario
 from ...inputs.workloads import list_workloads
 from .. import plots
-from .base import Panel, dropdown
+from .base import Panel, dropdown, warnings_html
 
 __all__ = ["ScenarioPanel"]
 
@@ -95,9 +95,9 @@ class ScenarioPanel(Panel):
         else:
             self.timeline_out.outputs = ()
         self.show_table(r.vms[["vm", "workload", "vcpus", "measured", "value", "unit", "relative_alone",
-                               "relative_native", "latency_p99_us"]])
+                               "relative_native", "latency_p99_us", "warnings"]])
 
     def _done_message(self, r):
         return (f"{len(r.vms)} VMs on {r.host['pcpus']} CPUs: utilization {r.host['pcpu_util']:.0%}, "
                 f"{r.host['vm_switches'] or 0} VM switches, {r.host['lock_holder_preemptions']} lock-holder "
-                f"preemptions")
+                f"preemptions") + warnings_html(r.warnings)

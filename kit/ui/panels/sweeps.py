@@ -18,19 +18,23 @@ from ...inputs.workloads import list_workloads
 from .. import plots
 from ..progress import terminal_bar
 from .base import (SWEEP_MAX_DURATION_S, SWEEP_MAX_RUNS, Panel, dropdown, duration_box, error_html,
-                   model_uncertainty_box)
+                   model_uncertainty_box, warnings_html)
 
 __all__ = ["SweepPanel", "CrossoverPanel", "sweep_report"]
 
 
-def sweep_report(df: pd.DataFrame) -> str:
-    """"done", or how many points failed (an error when all did)."""
+def sweep_report(df: pd.DataFrame, done: str = "done") -> str:
+    """``done`` (HTML), or how many points failed (an error when all did); and the points' warnings
+    (kit.results.validity), counted."""
     failed = df[df["error"].fillna("") != ""]
     if len(failed) == len(df):
         return error_html(HvkitError(f"all {len(df)} points failed: {failed['error'].iloc[0]}"))
+    warned = df["warnings"].fillna("") if "warnings" in df else pd.Series(dtype=str)
+    n = int((warned != "").sum())
+    note = warnings_html([w for w in warned if w], f"{n} of {len(df)} points") if n else ""
     if len(failed):
-        return html.escape(f"{len(failed)} of {len(df)} points failed (see the table)")
-    return "done"
+        return html.escape(f"{len(failed)} of {len(df)} points failed (see the table)") + note
+    return done + note
 
 
 class SweepPanel(Panel):
@@ -250,9 +254,9 @@ class CrossoverPanel(Panel):
             self.show_table(failed[["point", "error"]])
 
     def _done_message(self, df):
-        msg = sweep_report(df)
         d = self.difference(df)
-        if msg == "done" and len(d):
+        done = "done"
+        if len(d):
             ahead = int((d["d"] > 0).sum())
-            msg = html.escape(f"done: {self.first.value} is ahead in {ahead} of {len(d)} cells")
-        return msg
+            done = html.escape(f"done: {self.first.value} is ahead in {ahead} of {len(d)} cells")
+        return sweep_report(df, done)
