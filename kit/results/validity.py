@@ -45,21 +45,21 @@ _UNIT_S: dict[tuple[int, int, tuple], tuple[Any, Any, float]] = {}
 #: variable that changes it (sweeps' workers read it too)
 WORK_BUDGET_S = (600.0, "estimated, because a run a user waits for at a prompt or in a notebook cell should end within "
                         "minutes; the estimate is an upper one (1-10 times the CPU seconds measured), so a run refused "
-                        "would take at least about a minute and most would take ten")
+                        "would take at least about a minute and most would take ten; fixed because it is a setting of the kit's checks (what a run may cost, how its cost is estimated), not a property of the system modelled, so it is no source of model uncertainty")
 BUDGET_ENV = "HVKIT_WORK_BUDGET_S"
 #: Simulated events per CPU second the engines run (SimPy processes in Python)
 EVENTS_PER_CPU_S = (150_000.0, "estimated, because the discrete and hybrid engines ran 120,000-230,000 events per CPU "
-                               "second for request, disk, stream and CPU workloads on a 2026 x86-64 machine")
+                               "second for request, disk, stream and CPU workloads on a 2026 x86-64 machine; fixed because it is a setting of the kit's checks (what a run may cost, how its cost is estimated), not a property of the system modelled, so it is no source of model uncertainty")
 #: CPU seconds each vCPU, physical CPU, socket and memory node of the host costs to build and keep, events aside
 ENTITY_CPU_S = (5e-4, "estimated, because hosts of 1,024 and 65,536 vCPUs took 1.7 and 22 CPU seconds with few "
-                      "events: 0.3-1.7 ms per vCPU")
+                      "events: 0.3-1.7 ms per vCPU; fixed because it is a setting of the kit's checks (what a run may cost, how its cost is estimated), not a property of the system modelled, so it is no source of model uncertainty")
 #: Events per unit of work, by workload kind (an upper estimate)
 EVENTS_PER_UNIT = ({"request": 20.0, "disk": 20.0, "cpu": 4.0, "stream": 1.0},
                    "estimated, because request workloads ran 10-20 events per request (arrival, wire, backend, "
-                   "interrupts, reply), random disk reads about 9, CPU-bound units about 3 and stream segments under 1")
+                   "interrupts, reply), random disk reads about 9, CPU-bound units about 3 and stream segments under 1; fixed because it is a setting of the kit's checks (what a run may cost, how its cost is estimated), not a property of the system modelled, so it is no source of model uncertainty")
 #: The shortest scheduler slice the estimate counts switches at
 SLICE_S = (0.003, "estimated, because CFS's minimum granularity is 0.75-3 ms and 1,024 vCPUs contending on 64 CPUs "
-                  "ran about 340 scheduling events per vCPU per simulated second")
+                  "ran about 340 scheduling events per vCPU per simulated second; fixed because it is a setting of the kit's checks (what a run may cost, how its cost is estimated), not a property of the system modelled, so it is no source of model uncertainty")
 
 
 def work_budget() -> float:
@@ -289,7 +289,8 @@ def run_warnings(res: Resolved, units: float, vm_finished: list[float], unit_s: 
 #: A neighbour-free run is flagged faster than native when its relative performance exceeds 1 by more than this many
 #: standard deviations of the difference of two runs' sampling noise
 FASTER_SIGMAS = (3.0, "estimated, because the difference of two independent runs' rates exceeds three of its standard "
-                      "deviations about once in a thousand pairs (normal approximation)")
+                      "deviations about once in a thousand pairs (normal approximation); fixed because it is the threshold of a check, "
+                      "not a property of the system modelled")
 
 
 def unit_rate(res: Resolved, value: float) -> float:

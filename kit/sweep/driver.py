@@ -119,7 +119,8 @@ def sweep(base: Spec, grid: dict | None = None, *, zip_params: dict | None = Non
             st.lock()
         df = _sweep(plan, st, executor, workers, report, retry_errors)
         from .intervals import with_intervals
-        return with_intervals(df, {p["spec"].key(__version__): p["spec"] for p in plan}, model_uncertainty)
+        specs = {k: p["spec"] for k, p in zip(df["spec_hash"], plan)}  # each row's spec, by the key it is stored on
+        return with_intervals(df, specs, model_uncertainty)
     finally:
         if st is not None:
             for msg in st.problems:
