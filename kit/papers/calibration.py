@@ -122,9 +122,12 @@ def mechanism_exists(mechanism: str, hardware: str | None = None) -> bool:
         return True
     if ":" in mechanism:
         module, _, name = mechanism.partition(":")
+        name, _, key = name.partition("[")  # an entry of a table of constants: NAME[key]
         try:
             value = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
+            if key:
+                value = value[key.rstrip("]")]
+        except (ImportError, AttributeError, KeyError, TypeError):
             return False
         return module.startswith("kit.") and isinstance(value, tuple) and isinstance(value[0], (int, float))
     return mechanism in SOFTWARE
@@ -150,7 +153,7 @@ def _scaled(mechanism: str, factor: float) -> Iterator[None]:
 def gap_sensitivity(row, mechanism: str) -> float:
     """How much a microbenchmark row's model value moves when ``mechanism`` doubles: ``|model(2x)/model - 1|``
     (0 when the row does not depend on it; NaN for a profile value, which is checked for existence only)."""
-    if mechanism.startswith("hw:") or not mechanism_exists(mechanism):
+    if mechanism.startswith("hw:") or "[" in mechanism or not mechanism_exists(mechanism):
         return math.nan
     base = model_value(row)
     with _scaled(mechanism, 2.0):
