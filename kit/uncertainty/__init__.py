@@ -49,7 +49,8 @@ def _quantities(row: Any) -> list[str]:
     out = ["value"]
     if isinstance(row["native_value"], (int, float)) and math.isfinite(float(row["native_value"])):
         out.append("relative_performance")
-    if row["neighbor"]:
+    measured = row.get("interference")  # a sweep's point carries no interference: nothing to put an interval on
+    if row["neighbor"] and isinstance(measured, (int, float)) and math.isfinite(float(measured)):
         out += ["interference", "relative_vs_native_with_neighbor"]
     return out
 
