@@ -210,10 +210,13 @@ assert cph["xgene-armv8-2014", "xen-hvm"] > cph["xgene-armv8-2014", "kvm"]  # Xe
 #
 # A netperf-rr guest shares two physical CPUs with a neighbour VM (two vCPUs) running a CPU hog (hackbench), disk
 # reads (fio) or a bulk transfer (ttcp). The neighbour is not measured; what it does to the guest's tail latency is.
-# Under Xen the neighbour and dom0 compete through the credit scheduler (boost lets the waking guest preempt); under
-# KVM through CFS. A CPU hog does not make the guest queue (it preempts the hog on waking), but every such wake-up
-# is a switch between VMs: the hypervisor's switch path and the reload of the guest's caches and TLB add about
-# 4 us per request. The sentences below the table are computed from it. A request still under way when the run ends
+# Under Xen the neighbour and dom0 compete through the credit scheduler: boost puts the waking guest first, but
+# credit's rate limit (`sched_ratelimit_us`, 1 ms by default since Xen 4.2) lets a vCPU that has run less than a
+# millisecond keep its CPU, so a request that arrives while the hog runs waits for the rest of that millisecond,
+# and the guest's p99 approaches a millisecond. Under KVM, CFS's wake-up preemption lets the guest run at once: a
+# CPU hog does not make it queue, but every such wake-up is a switch between VMs (the host's switch path and the
+# reload of the guest's caches and TLB), a few microseconds per request. The sentences below the table are
+# computed from it. A request still under way when the run ends
 # is right-censored: it is not in p50 and p99 (which are over finished requests), but its elapsed time counts in the
 # max, as a lower bound.
 
@@ -233,8 +236,11 @@ for hv, g in iso[iso["neighbour"] != "(none)"].groupby("hypervisor", sort=False)
     print(f"{hv}: the worst neighbour is {worst['neighbour']} (p99 {worst['latency_p99_us']:.0f} us, "
           f"{worst['ratio']:.1f}x alone); a hackbench neighbour changes p99 by "
           f"{g.set_index('neighbour').loc['hackbench', 'ratio'] - 1:+.0%}")
-    # no queueing behind the hog (boost / CFS wake-up preemption); the VM switch and the reload on each wake-up
-    assert 1.05 < g.set_index("neighbour").loc["hackbench", "ratio"] < 1.3
+    hog = g.set_index("neighbour").loc["hackbench"]
+    if hv == "kvm":  # CFS's wake-up preemption: no queueing behind the hog, a VM switch and a reload per wake-up
+        assert 1.0 < hog["ratio"] < 1.3
+    else:  # credit's 1 ms rate limit: the waking guest waits for the hog's current millisecond
+        assert 300 < hog["latency_p99_us"] < 1000 + 2 * base_p99[hv]
 
 
 # %% [markdown]

@@ -64,7 +64,8 @@ plots.per_vm_relative(mixed.vms, title="Mixed host (KVM, 8 CPUs): each VM relati
 #
 # Three VMs of one vCPU on one CPU: two CPU-bound SPEC CINT-like guests and a web server. Xen's credit scheduler
 # decides on 10 ms ticks (30 ms slices), so a CPU-bound vCPU holds the CPU for up to a tick; Linux CFS (KVM)
-# gives each a slice of a few milliseconds. The web server's vCPU wakes for each request and runs briefly under
+# gives each a slice of a few milliseconds, whose end it checks at its scheduler tick (4 ms at HZ 250), so a
+# CPU-bound vCPU runs up to a tick. The web server's vCPU wakes for each request and runs briefly under
 # both (credit boosts a waking vCPU that has credit left).
 
 # %%
@@ -91,7 +92,7 @@ pd.DataFrame({hv: {"VM switches": r.host["vm_switches"], "longest run of a (ms)"
 # %%
 credit, cfs = on_one["xen-pv"], on_one["kvm"]
 assert 5.0 < longest_run_ms(credit, "a") <= 10.0 + 1e-6  # credit: up to a 10 ms tick
-assert longest_run_ms(cfs, "a") <= 3.0 + 1e-6  # CFS: a few milliseconds
+assert longest_run_ms(cfs, "a") <= 4.0 + 1e-6  # CFS: its slice, checked at the scheduler tick (4 ms at HZ 250)
 assert cfs.host["vm_switches"] > 3 * credit.host["vm_switches"]
 plots.cpu_occupancy(credit.timeline, title="Xen credit: which vCPU ran on the CPU, first 100 ms")
 
@@ -131,20 +132,20 @@ over
 
 # %%
 for hv in ("xen-pv", "xen-hvm", "kvm", "hyperv"):
-    assert over.loc[hv, "2:1 bare"] < 0.5 * over.loc[hv, "2:1 default"]  # lock-holder preemption without mitigation
-for hv in ("xen-hvm", "kvm", "hyperv"):  # PLE and PV spinlocks leave 2:1 within about a point of 1:1
-    assert abs(over.loc[hv, "2:1 default"] - over.loc[hv, "1:1 default"]) < 0.015
-    assert over.loc[hv, "2:1 PLE only"] > over.loc[hv, "2:1 PV spinlocks only"] > over.loc[hv, "2:1 bare"]
-assert over.loc["xen-pv", "2:1 default"] < over.loc["xen-pv", "1:1 default"] - 0.1  # PV spinlocks alone: partial
+    assert over.loc[hv, "2:1 bare"] < 0.55 * over.loc[hv, "2:1 default"]  # lock-holder preemption without mitigation
+    # the mitigations leave 2:1 within two points of 1:1
+    assert abs(over.loc[hv, "2:1 default"] - over.loc[hv, "1:1 default"]) < 0.02
+for hv in ("xen-hvm", "kvm", "hyperv"):  # each mitigation alone recovers most of the loss
+    assert min(over.loc[hv, "2:1 PLE only"], over.loc[hv, "2:1 PV spinlocks only"]) > over.loc[hv, "2:1 bare"] + 0.3
 assert over.loc["vmware-bt", "2:1 default"] == over.loc["vmware-bt", "2:1 bare"]  # nothing to turn off
 
 # %% [markdown]
-# What the model says: without mitigations, 2:1 overcommit costs a lock-heavy guest most of its throughput, and
-# far more under Xen (credit's 30 ms slices keep a preempted holder off its CPU for long; the waiters spin through
-# their runs) than under KVM or Hyper-V (CFS slices of a few milliseconds). With PLE and PV spinlocks (the defaults
-# of Xen HVM, KVM and Hyper-V on Skylake) the guest does at 2:1 within about a point of what it does at 1:1; PLE
-# alone recovers nearly all of it, PV spinlocks alone most of it. Xen PV has only PV spinlocks and loses more than
-# a tenth of native going from 1:1 to 2:1 (the table).
+# What the model says: without mitigations, 2:1 overcommit costs a lock-heavy guest more than half of its
+# throughput under every hypervisor (a preempted holder stays off its CPU for a slice while the waiters spin through
+# their runs). With PLE and PV spinlocks (the defaults of Xen HVM, KVM and Hyper-V on Skylake), and with PV
+# spinlocks alone under Xen PV, the guest does at 2:1 within two points of what it does at 1:1. Each mitigation
+# alone recovers most of the loss; which recovers more depends on the scheduler that takes the yield (under KVM and
+# Hyper-V PLE alone recovers all of it, under Xen HVM's credit PV spinlocks recover more than PLE; the table).
 
 # %% [markdown]
 # ## 4. The isolation matrix

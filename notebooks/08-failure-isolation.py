@@ -240,8 +240,9 @@ lifecycle_plots.lifecycle_timeline(life, by="op", title="A KVM guest's life, by 
 # destroyed (the scenario of `examples/scenario-lifecycle.yaml`, which `hvkit lifecycle --scenario ... --vm fresh`
 # prints). Against the same host without the operations, where both other VMs run all along, the web server does
 # about as well (its neighbours exist for less of the run); what each operation costs it shows in the latency of
-# its requests that began during the operation, against those that began outside every operation: the booting
-# guest takes a CPU from it, the toolstack's work on a host thread does too.
+# its requests that began during the operation, against those that began outside every operation. The booting
+# guest and the toolstack's host thread take CPU time, but under KVM the web server's vCPU wakes with less virtual
+# runtime than either and preempts it (CFS's wake-up preemption), so its requests barely wait.
 
 # %%
 scn = kit.Scenario.make(
@@ -266,7 +267,8 @@ near[near["neighbour"] == "web"]
 
 # %%
 boot_web = near[(near["op"] == "boot") & (near["neighbour"] == "web")].iloc[0]
-assert boot_web["p50_during_us"] > boot_web["p50_outside_us"]  # the booting guest slows the web server's requests
+# CFS's wake-up preemption: a request during the boot waits little more than one outside it
+assert abs(boot_web["p50_during_us"] - boot_web["p50_outside_us"]) <= 0.25 * boot_web["p50_outside_us"]
 lifecycle_plots.lifecycle_timeline(ops["timeline"], title="Lifecycle beside a web server (KVM, two CPUs)")
 
 # %% [markdown]
