@@ -370,10 +370,12 @@ def test_a_noisy_neighbour_hurts_latency_and_is_not_counted():
               neighbor="ttcp", neighbor_vcpus=2)
     # a bulk sender shares the NIC: responses queue behind its batches
     assert noisy.latency["latency_us"].quantile(0.99) > 3 * quiet.latency["latency_us"].quantile(0.99)
-    # a CPU hog does not: Xen's credit scheduler boosts the waking guest and dom0 past it
+    # a CPU hog makes it wait for the hog's rate-limited millisecond: credit boosts the waking guest, but
+    # sched_ratelimit_us (1 ms) keeps a vCPU that has run less than that on its CPU
     hog = R(hardware="skylake-sp-2017", hypervisor="xen-hvm", workload="netperf-rr", pcpus=2, duration=0.02,
             neighbor="hackbench", neighbor_vcpus=2)
-    assert hog.latency["latency_us"].quantile(0.99) < 1.5 * quiet.latency["latency_us"].quantile(0.99)
+    p99 = hog.latency["latency_us"].quantile(0.99)
+    assert 300 < p99 < 1000 + 2 * quiet.latency["latency_us"].quantile(0.99)
     b = noisy.breakdown
     assert set(b["entity"]) == {"vcpu", "backend", "neighbor"}
     assert b[b["entity"] == "vcpu"]["seconds"].sum() == pytest.approx(0.02, abs=1e-9)
