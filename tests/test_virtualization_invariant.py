@@ -93,3 +93,17 @@ def test_a_run_under_other_path_lengths_is_not_answered_from_the_caches():
     assert float(after["native_value"]) > float(before["native_value"]) * 1.1  # native's driver share is cheaper
     assert float(after["relative_performance"]) <= 1.0 + NOISE
     assert float(run(spec).summary["native_value"].iloc[0]) == float(before["native_value"])  # and back again
+
+
+def test_a_run_under_a_replaced_constant_is_not_answered_from_the_caches():
+    """A module constant replaced for model uncertainty (here GRO's per-frame work, which native's receive reads)
+    reaches the cached native baseline and the cached unit as a path length does."""
+    from kit.uncertainty.overrides import constants_replaced
+    spec = Spec.make(seed=11, hardware="skylake-sp-2017", hypervisor="kvm", workload="ttcp",
+                     params={"direction": "rx"}, duration=0.05)
+    before = float(run(spec).summary["native_value"].iloc[0])
+    with constants_replaced({"const.GRO_FRAME_INSTR": 4.0 * 300}):
+        assert "GRO_FRAME_INSTR" in overrides_in_force()
+        during = float(run(spec).summary["native_value"].iloc[0])
+    assert during < before * 0.97  # native merges every received frame: four times GRO's work is slower
+    assert float(run(spec).summary["native_value"].iloc[0]) == before
