@@ -426,9 +426,13 @@ baseline_stats = {"computed": 0, "reused": 0}
 def _baseline_key(spec: Spec, keep_neighbor: bool = False) -> str:
     """Everything the native run of ``spec`` reads except the hardware overrides (compared value by value, see
     :func:`native_value`): the key of ``native_spec(spec, keep_neighbor)`` without them, computed without
-    building it, and the content of the profile and workloads it names (:func:`kit.inputs.resolve.content_digest`)."""
+    building it, the content of the profile and workloads it names (:func:`kit.inputs.resolve.content_digest`), and
+    the path lengths and constants replaced in force (:func:`kit.costs.codepaths.overrides_in_force`), which native
+    reads too (its stack's driver share, ``kvm.host_driver_pkt``)."""
+    from .costs.codepaths import overrides_in_force
     from .inputs.resolve import content_digest
-    return baseline_base(spec.model_dump(mode="json"), keep_neighbor, content_digest(spec, neighbor=keep_neighbor))
+    return baseline_base(spec.model_dump(mode="json"), keep_neighbor,
+                         content_digest(spec, neighbor=keep_neighbor) + overrides_in_force())
 
 
 def baseline_base(data: dict, keep_neighbor: bool = False, digest: str = "") -> str:
@@ -558,7 +562,8 @@ def alone_value(spec: Spec) -> float:
     if alone.hypervisor == "native" and alone == native_spec(alone):
         return native_value(alone)
     from .inputs.resolve import content_digest
-    key = Spec.key(alone, __version__ + content_digest(alone))
+    from .costs.codepaths import overrides_in_force
+    key = Spec.key(alone, __version__ + content_digest(alone) + overrides_in_force())
     if key not in _ALONE:
         if len(_ALONE) >= BASELINE_CACHE_SIZE:
             _ALONE.pop(next(iter(_ALONE)))

@@ -19,7 +19,8 @@ from contextvars import ContextVar
 
 from ..errors import HvkitError
 
-__all__ = ["SOFTWARE", "FALLBACK", "FITTED_TO", "instructions", "path_overrides", "path_reads"]
+__all__ = ["SOFTWARE", "FALLBACK", "FITTED_TO", "instructions", "path_overrides", "path_reads", "values_tagged",
+           "overrides_in_force"]
 
 _KUT12 = "calibrated: kvm-unit-tests x86/vmexit.c, commit 00bfecaa (2012) commit message"
 _AA06 = "calibrated: Adams & Agesen, ASPLOS 2006, nanobenchmarks"
@@ -196,6 +197,31 @@ FITTED_TO: dict[str, tuple[str, ...]] = {
 _OVERRIDES: ContextVar[Mapping[str, float | None]] = ContextVar("hvkit_path_overrides", default={})
 #: The entries :func:`instructions` answered from, recorded for the current context; see :func:`path_reads`.
 _READS: ContextVar[set[str] | None] = ContextVar("hvkit_path_reads", default=None)
+#: Other model values replaced for the current context, as ``name=value`` texts (module constants replaced by
+#: :func:`kit.uncertainty.overrides.constants_replaced`); see :func:`values_tagged`.
+_TAGS: ContextVar[tuple[str, ...]] = ContextVar("hvkit_model_value_tags", default=())
+
+
+@contextmanager
+def values_tagged(tags: Mapping[str, object]) -> Iterator[None]:
+    """Within the ``with`` block, :func:`overrides_in_force` names the values ``tags`` (model values replaced by a
+    layer above this one, such as module constants), so that a cache of results keys on them too."""
+    token = _TAGS.set(_TAGS.get() + tuple(f"{k}={v!r}" for k, v in sorted(tags.items())))
+    try:
+        yield
+    finally:
+        _TAGS.reset(token)
+
+
+def overrides_in_force() -> str:
+    """Every path length (:func:`path_overrides`) and tagged model value (:func:`values_tagged`) replaced in the
+    current context, as one text: empty where the model runs on its own values. A cache of computed results that
+    outlives a ``with`` block (a unit's work, a native baseline) keys on it, so that a run made under other values
+    is never answered with one made under the model's own (or the reverse)."""
+    over, tags = _OVERRIDES.get(), _TAGS.get()
+    if not over and not tags:
+        return ""
+    return ";".join([f"{k}={v!r}" for k, v in sorted(over.items())] + list(tags))
 
 
 @contextmanager

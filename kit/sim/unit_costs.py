@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from ..costs.codepaths import instructions
+from ..costs.codepaths import instructions, overrides_in_force
 from ..costs.interrupt_events import guest_rearms_timer
 from ..costs.memory_events import SOFTMMU_TLB_ENTRIES, thp_applies
 from ..costs.model import CostModel
@@ -72,8 +72,8 @@ def cached(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-#: Units of recent costings: (costing class, hardware, mode, workload, kb) -> (hardware, workload, unit). A mode is
-#: compared by value (equal compositions cost the same); the hardware and workload objects by identity, and kept,
+#: Units of recent costings: (costing class, hardware, mode, workload, kb, packets, the path lengths and constants
+#: replaced in force) -> (hardware, workload, unit). A mode is compared by value (equal compositions cost the same); the hardware and workload objects by identity, and kept,
 #: so that an id is never another object's: the modes, replications and baselines of one spec share them, and a
 #: hardware that records what it is asked (a native baseline's) is a new object, never answered from here.
 _UNITS: dict[tuple, tuple[Any, Any, Any]] = {}
@@ -124,7 +124,7 @@ class UnitCosts:
         per-packet kernel instructions (a stream's stack runs them per segment, not per frame). The same unit for the
         same hardware, mode, workload and arguments is computed once per process (``_UNITS``)."""
         try:
-            key: tuple | None = (type(self), id(self.hw), self.mode, id(self.wl), kb, packets)
+            key: tuple | None = (type(self), id(self.hw), self.mode, id(self.wl), kb, packets, overrides_in_force())
             hit = _UNITS.get(key)  # type: ignore[arg-type]
         except TypeError:  # a mode part that cannot be hashed: computed every time
             key, hit = None, None

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..costs.codepaths import path_overrides, path_reads
+from ..costs.codepaths import path_overrides, path_reads, values_tagged
 from .parameters import Constant, constants
 
 __all__ = ["HardwareView", "WorkloadView", "constants_replaced", "constant_reads", "applied", "reads",
@@ -170,7 +170,14 @@ def constants_replaced(values: Mapping[str, Any]) -> contextlib.AbstractContextM
         c = by_name[name]
         value = {k: x * v for k, x in c.value.items()} if isinstance(c.value, dict) else v
         new[c] = (value, c.source)
-    return _replaced(new)
+    return _tagged_replaced(new, values)
+
+
+@contextlib.contextmanager
+def _tagged_replaced(new: Mapping[Constant, Any], values: Mapping[str, Any]) -> Iterator[None]:
+    """:func:`_replaced`, with the values named to the caches of results (:func:`kit.costs.codepaths.values_tagged`)."""
+    with values_tagged({f"const.{k}": v for k, v in values.items()}), _replaced(new):
+        yield
 
 
 @contextlib.contextmanager

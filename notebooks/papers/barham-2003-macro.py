@@ -99,8 +99,9 @@ for _, r in big.iterrows():
 #
 # Each I/O row's relative performance with one estimated path length (or the hosted world switch, a hardware
 # estimate) halved and doubled, the other estimates unchanged; runs share a seed, so the differences are the
-# estimate's effect. The 2003 rows and, for comparison, current KVM and Xen paths on Skylake, where the host's NIC
-# driver (charged once per packet it handles, apart from vhost and netback) now moves the receive stream most.
+# estimate's effect, and each moved run is compared with native under the same values (native's stack reads the host
+# NIC driver's path as its driver share). The 2003 rows and, for comparison, current KVM and Xen paths on Skylake,
+# where the backends' own per-packet paths (netback, vhost) move the receive streams most.
 
 # %%
 sens = barham2003.sensitivity()
