@@ -700,10 +700,10 @@ def _fresh() -> None:
     process would compute, the reference a cached answer must equal."""
     import importlib
     files = importlib.import_module("kit.inputs.files")
-    run_mod = importlib.import_module("kit.run")  # the module, not the function kit exports under that name
+    baselines = importlib.import_module("kit.run.baselines")
     files._CACHE.clear()
-    run_mod._BASELINES.clear()
-    run_mod._ALONE.clear()
+    baselines._BASELINES.clear()
+    baselines._ALONE.clear()
 
 
 def _edit(path: Path, text: str, keep_mtime: bool) -> None:
