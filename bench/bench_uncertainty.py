@@ -27,7 +27,7 @@ CASES = [("netperf-rr", "the README's compare example: request/response, every m
 
 
 def _cold() -> None:
-    run_mod = sys.modules["kit.run"]
+    run_mod = sys.modules["kit.run.baselines"]
     run_mod._BASELINES.clear()
     run_mod._ALONE.clear()
     propagate._SCREENS.clear()

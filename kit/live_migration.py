@@ -215,17 +215,7 @@ def migrate(spec: Spec, *, link_gbps: float | None = None, method: str = "pre-co
     HvkitError
         For a bad option or a mode that cannot be migrated (native, containers, nested guests).
     """
-    if not isinstance(spec, Spec):
-        raise HvkitError("migrate() takes a kit.Spec", value=type(spec).__name__, allowed="kit.Spec(...)")
-    if method not in METHODS:
-        raise HvkitError("unknown migration method", field="method", value=method, allowed=list(METHODS))
-    if policy not in POLICIES:
-        raise HvkitError("unknown pre-copy policy", field="policy", value=policy, allowed=list(POLICIES))
-    if engine not in ENGINES:
-        raise HvkitError("unknown migration engine", field="engine", value=engine, allowed=list(ENGINES))
-    if engine == "rounds" and method == "post-copy":
-        raise HvkitError("the round model is pre-copy's; post-copy runs page by page", field="engine", value=engine,
-                         allowed=["auto", "events"])
+    _check_choices(spec, method, policy, engine)
     compression = to_bool(compression, field="compression")
     shared_link = to_bool(shared_link, field="shared_link")
     bound = MAX_WARMUP_S[0]
@@ -249,6 +239,37 @@ def migrate(spec: Spec, *, link_gbps: float | None = None, method: str = "pre-co
     method_t = choose_method(hw, mode, tracking)  # also refuses what cannot be migrated
     pol = policy if policy != "auto" else ("xen" if mode.family == "xen" else "qemu")
     ws = writable_set(wl)
+    vm, used = _vm_memory(spec, res, vm_mib, used_mib)
+    zp = (pol == "qemu") if zero_pages is None else to_bool(zero_pages, field="zero_pages")
+    cfg = MigrationConfig(method=method, vm_mib=vm, used_mib=used, policy=pol, tracking=method_t, link_gbps=gbps,
+                          shared_link=shared_link, compression=compression, zero_pages=zp, start_s=start,
+                          tail_s=tail, max_s=limit,
+                          max_mbps=None if max_mbps is None else _option(max_mbps, "max_mbps"),
+                          min_mbps=None if min_mbps is None else _option(min_mbps, "min_mbps"),
+                          downtime_limit_ms=(None if downtime_limit_ms is None
+                                             else _option(downtime_limit_ms, "downtime_limit_ms")))
+    return _simulate(spec, res, cfg, ws, to_bool(reference, field="reference"), width, engine)
+
+
+def _check_choices(spec: Spec, method: str, policy: str, engine: str) -> None:
+    """Refuse a spec that is not one, or a method, policy or engine :func:`migrate` does not know."""
+    if not isinstance(spec, Spec):
+        raise HvkitError("migrate() takes a kit.Spec", value=type(spec).__name__, allowed="kit.Spec(...)")
+    if method not in METHODS:
+        raise HvkitError("unknown migration method", field="method", value=method, allowed=list(METHODS))
+    if policy not in POLICIES:
+        raise HvkitError("unknown pre-copy policy", field="policy", value=policy, allowed=list(POLICIES))
+    if engine not in ENGINES:
+        raise HvkitError("unknown migration engine", field="engine", value=engine, allowed=list(ENGINES))
+    if engine == "rounds" and method == "post-copy":
+        raise HvkitError("the round model is pre-copy's; post-copy runs page by page", field="engine", value=engine,
+                         allowed=["auto", "events"])
+
+
+def _vm_memory(spec: Spec, res: Resolved, vm_mib: float | None, used_mib: float | None) -> tuple[float, float]:
+    """The VM's memory and the part of it holding non-zero data, in MiB (see :func:`migrate`): the VM at most the
+    host's memory, the used part at most the VM."""
+    hw, wl = res.hw, res.workload
     host_mib = float(hw.val("memory_gib")) * 1024.0
     if vm_mib is None:
         vm = _vm_size(wl)
@@ -262,15 +283,7 @@ def migrate(spec: Spec, *, link_gbps: float | None = None, method: str = "pre-co
     if used > vm:
         raise HvkitError("more memory in use than the VM has", field="used_mib", value=used_mib,
                          allowed=f"up to vm_mib ({vm:g} MiB)")
-    zp = (pol == "qemu") if zero_pages is None else to_bool(zero_pages, field="zero_pages")
-    cfg = MigrationConfig(method=method, vm_mib=vm, used_mib=used, policy=pol, tracking=method_t, link_gbps=gbps,
-                          shared_link=shared_link, compression=compression, zero_pages=zp, start_s=start,
-                          tail_s=tail, max_s=limit,
-                          max_mbps=None if max_mbps is None else _option(max_mbps, "max_mbps"),
-                          min_mbps=None if min_mbps is None else _option(min_mbps, "min_mbps"),
-                          downtime_limit_ms=(None if downtime_limit_ms is None
-                                             else _option(downtime_limit_ms, "downtime_limit_ms")))
-    return _simulate(spec, res, cfg, ws, to_bool(reference, field="reference"), width, engine)
+    return vm, used
 
 
 def _shares_cpus(host: Host) -> bool:

@@ -238,7 +238,7 @@ def test_native_baselines_are_tasks_of_the_pool_one_per_value_of_what_native_rea
     """Two modes over four exit latencies (which native never reads) and two NIC latencies (which it does), two
     replications: one native run per replication and NIC latency, made by the workers before the points, none in
     this process."""
-    run_mod = importlib.import_module("kit.run")
+    run_mod = importlib.import_module("kit.run.baselines")
     run_mod._BASELINES.clear()  # a baseline this process made in an earlier test is not this sweep's to make or store
     before = dict(run_mod.baseline_stats)
     grid = {"hw.exit_roundtrip_cycles": [300, 600, 900, 1200], "hw.nic_latency_us": [3, 6],

@@ -194,17 +194,53 @@ def operation(op: str, mode: Mode, hw: Hardware, vm: VmShape = VmShape(),
     if not mode.cpu_part.virtualized and not mode.family_part.shares_host_kernel:
         raise HvkitError("native runs no VM to create or boot", field="hypervisor", value=mode.name,
                          allowed="a hypervisor mode or a container")
-    c = (lambda name, key=None: value(name, draws, key))
-    freq = hw.val("freq_ghz") * 1e9
-    fam, cpu, io = mode.family_part, mode.cpu_part, mode.io_part
-    gib = vm.memory_mib / 1024.0
-    out: list[Phase] = []
+    steps = _Steps(op, mode, hw, vm, draws)
+    if op == "create":
+        steps.create()
+    elif op == "boot":
+        steps.boot()
+    elif op in ("pause", "unpause"):
+        steps.pause(op)
+    elif op == "save":
+        steps.pause()
+        steps.save_state()
+    elif op == "snapshot":
+        steps.pause()
+        steps.save_state()
+        steps.pause("resume")
+    elif op == "restore":
+        steps.load("memory read")
+    elif op == "clone":
+        steps.load("memory read")
+    elif op == "shutdown":
+        steps.add("guest shutdown", "wait", steps.c("SHUTDOWN_S"), "the guest stops its services and powers off")
+        steps.destroy()
+    elif op == "destroy":
+        steps.destroy()
+    return steps.out
 
-    def add(phase: str, resource: str, amount: float, what: str) -> None:
+
+class _Steps:
+    """The steps lifecycle operations are made of (create, boot, pause, save, load, destroy), each adding its
+    phases to ``out`` for operation ``op`` of a VM of shape ``vm`` under ``mode`` on ``hw``."""
+
+    def __init__(self, op: str, mode: Mode, hw: Hardware, vm: VmShape, draws: Mapping[str, float] | None) -> None:
+        self.op, self.mode, self.hw, self.vm, self.draws = op, mode, hw, vm, draws
+        self.freq = hw.val("freq_ghz") * 1e9
+        self.fam, self.cpu, self.io = mode.family_part, mode.cpu_part, mode.io_part
+        self.gib = vm.memory_mib / 1024.0
+        self.out: list[Phase] = []
+
+    def c(self, name: str, key: str | None = None) -> float:
+        """Constant ``name`` (a table's entry ``key``), or its draw."""
+        return value(name, self.draws, key)
+
+    def add(self, phase: str, resource: str, amount: float, what: str) -> None:
         if amount > 0:
-            out.append(Phase(op, phase, resource, float(amount), what))
+            self.out.append(Phase(self.op, phase, resource, float(amount), what))
 
-    def create() -> None:
+    def create(self) -> None:
+        c, add, freq, fam, vm, mode, gib = self.c, self.add, self.freq, self.fam, self.vm, self.mode, self.gib
         start = c("VMM_START_S", mode.family if mode.family in VMM_START_S else "kvm")
         who = (f"{fam.vmm_name}'s process starts" if fam.device_model == "userspace"
                else "the toolstack builds the domain" if mode.arch_part.schedules_vcpus else "the VM's process starts")
@@ -216,7 +252,9 @@ def operation(op: str, mode: Mode, hw: Hardware, vm: VmShape = VmShape(),
             add("memory allocation", "toolstack", gib * c("POPULATE_S_PER_GIB") * freq,
                 "all of the guest's memory is allocated and scrubbed")
 
-    def boot() -> None:
+    def boot(self) -> None:
+        c, add, freq, fam, cpu, io = self.c, self.add, self.freq, self.fam, self.cpu, self.io
+        vm, mode, hw = self.vm, self.mode, self.hw
         if not cpu.virtualized:  # a container: its processes start on the host kernel
             return
         cm = CostModel(hw, mode)
@@ -251,17 +289,20 @@ def operation(op: str, mode: Mode, hw: Hardware, vm: VmShape = VmShape(),
             add("first touch", "vcpu", min(c("BOOT_TOUCHED_MIB"), vm.memory_mib) * 256
                 * c("FIRST_TOUCH_CYCLES_PER_PAGE"), "pages the boot touches are backed on first touch")
 
-    def pause(phase: str = "pause") -> None:
+    def pause(self, phase: str = "pause") -> None:
+        c, add, freq = self.c, self.add, self.freq
         add(phase, "toolstack", c("PAUSE_S") * freq, "the vCPUs are kicked out and stopped" if phase == "pause"
             else "the vCPUs run again")
 
-    def save_state() -> None:
+    def save_state(self) -> None:
+        c, add, freq, vm = self.c, self.add, self.freq, self.vm
         add("device state", "toolstack", c("DEVICE_STATE_KB") * 1024 / (c("COPY_GB_PER_S") * 1e9) * freq,
             "the vCPUs' and devices' state is serialized")
         add("memory write", "disk-write", vm.written_mib * 2 ** 20, "the guest's memory is written to disk")
 
-    def load(phase: str) -> None:
-        create()
+    def load(self, phase: str) -> None:
+        c, add, freq, fam, vm = self.c, self.add, self.freq, self.fam, self.vm
+        self.create()
         if fam.restore_maps_memory:
             add(phase, "toolstack", c("PAUSE_S") * freq, "the memory file is mapped (pages read on first touch)")
             add("first touch", "vcpu", min(c("BOOT_TOUCHED_MIB"), vm.written_mib) * 256
@@ -270,36 +311,13 @@ def operation(op: str, mode: Mode, hw: Hardware, vm: VmShape = VmShape(),
             add(phase, "disk-read", vm.written_mib * 2 ** 20, "the guest's memory is read back from disk")
         add("device state", "toolstack", c("DEVICE_STATE_KB") * 1024 / (c("COPY_GB_PER_S") * 1e9) * freq,
             "the vCPUs' and devices' state is restored")
-        pause("resume")
+        self.pause("resume")
 
-    def destroy() -> None:
+    def destroy(self) -> None:
+        c, add, freq, fam, vm = self.c, self.add, self.freq, self.fam, self.vm
         add("teardown", "toolstack", c("TEARDOWN_S") * freq, "the VM's process or domain and devices are torn down")
         freed = vm.memory_mib if fam.prepopulates_memory else vm.written_mib
         add("memory release", "toolstack", freed / 1024.0 * c("FREE_S_PER_GIB") * freq, "its memory is freed")
-
-    if op == "create":
-        create()
-    elif op == "boot":
-        boot()
-    elif op in ("pause", "unpause"):
-        pause(op)
-    elif op == "save":
-        pause()
-        save_state()
-    elif op == "snapshot":
-        pause()
-        save_state()
-        pause("resume")
-    elif op == "restore":
-        load("memory read")
-    elif op == "clone":
-        load("memory read")
-    elif op == "shutdown":
-        add("guest shutdown", "wait", c("SHUTDOWN_S"), "the guest stops its services and powers off")
-        destroy()
-    elif op == "destroy":
-        destroy()
-    return out
 
 
 def seconds(p: Phase, hw: Hardware) -> float:

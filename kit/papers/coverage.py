@@ -97,7 +97,7 @@ def macro_intervals(rows: pd.DataFrame | None = None) -> pd.DataFrame:
     with the model's value at the row's first seed and its prediction intervals from simulations
     (:func:`kit.uncertainty.propagate.sampled_intervals`)."""
     from ..inputs.spec import Spec
-    from ..run import _evaluate, native_spec
+    from ..run.runs import _evaluate, native_spec
     from ..uncertainty.propagate import sampled_intervals
     pub = load_published() if rows is None else rows
     macro = pub[pub["compare"].isin(["macro", "macro_gain"]) & pub["role"].isin(["test", "fit"])]

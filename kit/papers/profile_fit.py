@@ -170,6 +170,11 @@ def fit_profile(base: str | Hardware, meas: Measurements, *, test_share: float =
                 test_ids: list[str] | None = None, candidates: list[str] | None = None) -> FitReport:
     """Fit ``base``'s parameters to the fit rows of ``meas`` and score the held-out rows.
 
+    The steps: the rows measured natively set their parameters (:func:`_native_parameters`); the parameters the
+    fit rows determine are chosen (:func:`_determined_parameters`) and fitted by Gauss-Newton on their logarithms
+    (:func:`_gauss_newton`); their covariance (:func:`_covariance`) gives every modelled row its interval
+    (:func:`_scored_row`).
+
     Parameters
     ----------
     base : str or Hardware
@@ -193,7 +198,40 @@ def fit_profile(base: str | Hardware, meas: Measurements, *, test_share: float =
     if meas.machine.is_guest:
         notes.append(f"measured on a virtual machine ({meas.machine.hypervisor or 'unknown hypervisor'}): every "
                      "fitted value includes the outer hypervisor")
-    # native rows set their parameter directly
+    fixed, param_rows = _native_parameters(meas, hw0, machine)
+    hw1 = hw0.with_overrides(fixed) if fixed else hw0
+    fit_rows = [by_id[i] for i in fit_ids]
+    names, values, jac, fitted, undetermined = _determined_parameters(fit_rows, hw1, candidates, fixed)
+    logp, res = _gauss_newton(fit_rows, hw1, fitted, values)
+    best = {n: math.exp(v) for n, v in zip(fitted, logp)}
+    hw_fit = hw1.with_overrides(best) if best else hw1
+    cov, half = _covariance(fit_rows, hw1, fitted, best, res, notes)
+    fit_list = ", ".join(fit_ids)
+    held = ", ".join(test) or "none"
+    for k, n in enumerate(fitted):
+        determining = [r.id for i, r in enumerate(fit_rows) if abs(jac[i, names.index(n)]) > 1e-9]
+        param_rows.append({"parameter": n, "status": "fitted", "base": values[n], "value": best[n],
+                           "low": best[n] * math.exp(-half[k]), "high": best[n] * math.exp(half[k]),
+                           "rows": ", ".join(determining),
+                           "source": f"fitted by hvkit profile fit to rows measured on {machine} by {meas.tool}: "
+                                     f"fit rows {fit_list}; held out (never fitted): {held}"})
+    for n in undetermined:
+        determining = [r.id for i, r in enumerate(fit_rows) if abs(jac[i, names.index(n)]) > 1e-9]
+        param_rows.append({"parameter": n, "status": "not determined", "base": values[n], "value": values[n],
+                           "low": math.nan, "high": math.nan, "rows": ", ".join(determining),
+                           "source": "kept from the base: the fit rows cannot tell it apart from the fitted ones"})
+    fit = _Fit(fitted, best, cov)
+    out = [_scored_row(r, fit_ids, test, by_id, hw0, hw_fit, fit) for r in meas.rows]
+    rows_df = pd.DataFrame(out)
+    if any(not math.isfinite(v) for v in rows_df["model"].dropna()):
+        raise HvkitError("the fit produced a value that is not finite", where=meas.tool)
+    base_id = hw0.id
+    return FitReport(base=base_id, machine=machine, fit_ids=fit_ids, test_ids=test, rows=rows_df,
+                     params=pd.DataFrame(param_rows), notes=notes)
+
+
+def _native_parameters(meas: Measurements, hw0: Hardware, machine: str) -> tuple[dict[str, float], list[dict]]:
+    """The parameters native rows set directly (their values, and their rows of the parameter table)."""
     fixed: dict[str, float] = {}
     param_rows = []
     for r in meas.rows:
@@ -206,9 +244,14 @@ def fit_profile(base: str | Hardware, meas: Measurements, *, test_share: float =
                                "high": r.ci95[1] if r.ci95 else math.nan, "rows": r.id,
                                "source": f"measured on {machine} by {meas.tool}: row {r.id}"
                                          + ("" if row_half is None else f" (n={r.n})")})
-    hw1 = hw0.with_overrides(fixed) if fixed else hw0
-    fit_rows = [by_id[i] for i in fit_ids]
-    # the parameters the fit rows determine: sensitive to them, and adding to the rank
+    return fixed, param_rows
+
+
+def _determined_parameters(fit_rows: list[MeasuredRow], hw1: Hardware, candidates: list[str] | None,
+                           fixed: dict[str, float]) -> tuple[list[str], dict[str, float], np.ndarray, list[str], list[str]]:
+    """The parameters the fit rows determine: sensitive to them, and adding to the rank. Returns the candidates,
+    their base values, the Jacobian of the fit rows in them, the ones fitted and the sensitive ones left
+    undetermined."""
     names = [n for n in (candidates or list(Params.model_fields)) if getattr(hw1.params, n) is not None
              and n not in fixed and n not in NOT_CONTINUOUS and _value(hw1, n) > 0]
     values = {n: _value(hw1, n) for n in names}
@@ -223,7 +266,14 @@ def fit_profile(base: str | Hardware, meas: Measurements, *, test_share: float =
             chosen.append(j)
     fitted = [names[j] for j in chosen]
     undetermined = [names[j] for j in sensitive if j not in chosen]
-    # Gauss-Newton on log-parameters
+    return names, values, jac, fitted, undetermined
+
+
+def _gauss_newton(fit_rows: list[MeasuredRow], hw1: Hardware, fitted: list[str],
+                  values: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Newton on the log-parameters ``fitted`` from their base ``values``, each within
+    :data:`MAX_LOG_STEP_FROM_BASE` of it, halving a step until the loss falls. Returns the log-parameters and the
+    fit rows' relative residuals there."""
     logp = np.array([math.log(values[n]) for n in fitted])
     lower, upper = logp - MAX_LOG_STEP_FROM_BASE, logp + MAX_LOG_STEP_FROM_BASE
     y = np.array([r.value for r in fit_rows])
@@ -250,9 +300,13 @@ def fit_profile(base: str | Hardware, meas: Measurements, *, test_share: float =
             t /= 2
         if t <= 1e-4 or float(np.max(np.abs(t * step))) < 1e-7:
             break
-    best = {n: math.exp(v) for n, v in zip(fitted, logp)}
-    hw_fit = hw1.with_overrides(best) if best else hw1
-    # the parameters' covariance (log space, 95% scale): measurement intervals and, with spare rows, the scatter
+    return logp, res
+
+
+def _covariance(fit_rows: list[MeasuredRow], hw1: Hardware, fitted: list[str], best: dict[str, float],
+                res: np.ndarray, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The fitted parameters' covariance (log space, 95% scale) from the measurement intervals and, with spare
+    rows, the scatter; and their half-widths, at most :data:`MAX_LOG_HALF` (``notes`` say when one was cut)."""
     cov = np.zeros((len(fitted), len(fitted)))
     if fitted:
         jf = _jacobian(fit_rows, hw1, fitted, best)
@@ -271,23 +325,20 @@ def fit_profile(base: str | Hardware, meas: Measurements, *, test_share: float =
         notes.append("the fit rows leave some parameters undetermined in practice: intervals wider than a factor of "
                      f"e^{MAX_LOG_HALF:g} are shown at that width")
         half = np.minimum(half, MAX_LOG_HALF)
-    fit_list = ", ".join(fit_ids)
-    held = ", ".join(test) or "none"
-    for k, n in enumerate(fitted):
-        determining = [r.id for i, r in enumerate(fit_rows) if abs(jac[i, names.index(n)]) > 1e-9]
-        param_rows.append({"parameter": n, "status": "fitted", "base": values[n], "value": best[n],
-                           "low": best[n] * math.exp(-half[k]), "high": best[n] * math.exp(half[k]),
-                           "rows": ", ".join(determining),
-                           "source": f"fitted by hvkit profile fit to rows measured on {machine} by {meas.tool}: "
-                                     f"fit rows {fit_list}; held out (never fitted): {held}"})
-    for n in undetermined:
-        determining = [r.id for i, r in enumerate(fit_rows) if abs(jac[i, names.index(n)]) > 1e-9]
-        param_rows.append({"parameter": n, "status": "not determined", "base": values[n], "value": values[n],
-                           "low": math.nan, "high": math.nan, "rows": ", ".join(determining),
-                           "source": "kept from the base: the fit rows cannot tell it apart from the fitted ones"})
+    return cov, half
 
-    def interval(row: MeasuredRow, hw: Hardware, events: dict[str, float] | None = None) -> float:
+
+@dataclass(frozen=True)
+class _Fit:
+    """The fitted parameters, their values and their covariance in log space."""
+
+    fitted: list[str]
+    best: dict[str, float]
+    cov: np.ndarray
+
+    def interval(self, row: MeasuredRow, hw: Hardware, events: dict[str, float] | None = None) -> float:
         """The model value's 95% half-width in log space, from the parameters' covariance."""
+        fitted, best, cov = self.fitted, self.best, self.cov
         if not fitted:
             return 0.0
         g = np.zeros(len(fitted))
@@ -298,43 +349,40 @@ def fit_profile(base: str | Hardware, meas: Measurements, *, test_share: float =
             g[k] = (math.log(a) - math.log(b)) / (2 * math.log(1.02)) if a > 0 and b > 0 else 0.0
         return min(math.sqrt(max(float(g @ cov @ g), 0.0)), MAX_LOG_HALF)
 
-    out = []
-    for r in meas.rows:
-        ci_low, ci_high = (r.ci95 if r.ci95 else (math.nan, math.nan))
-        rec: dict[str, object] = {"id": r.id, "quantity": r.quantity, "unit": r.unit, "measured": r.value, "ci_low": ci_low,
-               "ci_high": ci_high, "n": r.n, "base_model": math.nan, "model": math.nan, "model_low": math.nan,
-               "model_high": math.nan, "rel_error": math.nan, "inside": False}
-        ev = _events(r)
-        if r.id in fit_ids or r.id in test:
-            rec["use"] = "fit" if r.id in fit_ids else "test"
-            m = model_cycles(r, hw_fit)
-            h = interval(r, hw_fit)
-            rec.update(base_model=model_cycles(r, hw0), model=m, model_low=m * math.exp(-h), model_high=m * math.exp(h))
-        elif r.role == "check" and r.native and r.native in by_id and ev:
-            native = by_id[r.native]
-            exits = {k: v for k, v in ev.items() if k not in NATIVE_EVENTS}
-            path = model_cycles(r, hw_fit, exits)
-            h = interval(r, hw_fit, exits)
-            nat_half = native.half_width() or 0.0
-            m = native.value + path
-            rec.update(use="check", base_model=native.value + model_cycles(r, hw0, exits), model=m,
-                       model_low=native.value - nat_half + path * math.exp(-h),
-                       model_high=native.value + nat_half + path * math.exp(h))
-        elif r.role == "native":
-            rec["use"] = "native"
-        else:
-            rec["use"] = "not modelled" if not ev else ("input" if r.role == "input" else r.role)
-        model, low, high = float(rec["model"]), float(rec["model_low"]), float(rec["model_high"])  # type: ignore[arg-type]
-        if not math.isnan(model):
-            rec["rel_error"] = model / r.value - 1.0
-            rec["inside"] = bool(low <= r.value <= high)
-        out.append(rec)
-    rows_df = pd.DataFrame(out)
-    if any(not math.isfinite(v) for v in rows_df["model"].dropna()):
-        raise HvkitError("the fit produced a value that is not finite", where=meas.tool)
-    base_id = hw0.id
-    return FitReport(base=base_id, machine=machine, fit_ids=fit_ids, test_ids=test, rows=rows_df,
-                     params=pd.DataFrame(param_rows), notes=notes)
+
+def _scored_row(r: MeasuredRow, fit_ids: list[str], test: list[str], by_id: dict[str, MeasuredRow], hw0: Hardware,
+                hw_fit: Hardware, fit: _Fit) -> dict[str, object]:
+    """Row ``r`` of the report: its use (fit, test, check, native, input...), the base and fitted models' values
+    with the fitted one's interval, its relative error and whether the measurement is inside the interval."""
+    ci_low, ci_high = (r.ci95 if r.ci95 else (math.nan, math.nan))
+    rec: dict[str, object] = {"id": r.id, "quantity": r.quantity, "unit": r.unit, "measured": r.value, "ci_low": ci_low,
+           "ci_high": ci_high, "n": r.n, "base_model": math.nan, "model": math.nan, "model_low": math.nan,
+           "model_high": math.nan, "rel_error": math.nan, "inside": False}
+    ev = _events(r)
+    if r.id in fit_ids or r.id in test:
+        rec["use"] = "fit" if r.id in fit_ids else "test"
+        m = model_cycles(r, hw_fit)
+        h = fit.interval(r, hw_fit)
+        rec.update(base_model=model_cycles(r, hw0), model=m, model_low=m * math.exp(-h), model_high=m * math.exp(h))
+    elif r.role == "check" and r.native and r.native in by_id and ev:
+        native = by_id[r.native]
+        exits = {k: v for k, v in ev.items() if k not in NATIVE_EVENTS}
+        path = model_cycles(r, hw_fit, exits)
+        h = fit.interval(r, hw_fit, exits)
+        nat_half = native.half_width() or 0.0
+        m = native.value + path
+        rec.update(use="check", base_model=native.value + model_cycles(r, hw0, exits), model=m,
+                   model_low=native.value - nat_half + path * math.exp(-h),
+                   model_high=native.value + nat_half + path * math.exp(h))
+    elif r.role == "native":
+        rec["use"] = "native"
+    else:
+        rec["use"] = "not modelled" if not ev else ("input" if r.role == "input" else r.role)
+    model, low, high = float(rec["model"]), float(rec["model_low"]), float(rec["model_high"])  # type: ignore[arg-type]
+    if not math.isnan(model):
+        rec["rel_error"] = model / r.value - 1.0
+        rec["inside"] = bool(low <= r.value <= high)
+    return rec
 
 
 def profile_document(report: FitReport, profile_id: str, name: str, description: str,

@@ -73,7 +73,7 @@ class LifecycleRunner:
     # -- who runs the phases ------------------------------------------------------------------------------
     def _toolstack(self) -> Any:
         """The toolstack's runner: the service VM's vCPUs under a type-1 hypervisor, else a host thread."""
-        from .host import Runner
+        from .runners import Runner
         host, mode = self.host, self.host.mode
         if mode.arch_part.schedules_vcpus:
             return host.backend(mode.family_part.emulated_backends[0], 0)
@@ -84,7 +84,7 @@ class LifecycleRunner:
     def _booting(self, name: str) -> Any:
         """The vCPU a booting VM runs its firmware and kernel on, before its workload starts (competing for the
         physical CPUs like any vCPU)."""
-        from .host import Runner
+        from .runners import Runner
         if name not in self._boot:
             g = self._guest(name)
             r = Runner(self.host, f"{name} lifecycle", f"host.{name}.lifecycle", "backend", 1,

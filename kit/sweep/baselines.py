@@ -74,7 +74,7 @@ class BaselinePlan:
 
     def _covered(self, k: str) -> bool:
         """Whether a baseline known to this process serves point ``k`` (remembered for :meth:`baselines_for`)."""
-        from ..run import _BASELINES, baseline_reads
+        from ..run.baselines import _BASELINES, baseline_reads
         for b in _BASELINES.get(self._base[k], ()):
             try:
                 same = baseline_reads(self.specs[k], b.names) == b.values
@@ -99,7 +99,7 @@ class BaselinePlan:
         """Native run ``key`` is done (its baseline added to this process by the caller when ``ok``): the points it
         covers are ready; after a probe, the others get one native run per group of read values; after a failure or
         a group's native, the points left are released to compute their own."""
-        from ..run import _BASELINES, baseline_reads
+        from ..run.baselines import _BASELINES, baseline_reads
         task = self._open.pop(key)
         groups: dict[tuple, NativeTask] = {}
         names = _BASELINES[task.base][0].names if ok and _BASELINES.get(task.base) else None
@@ -119,7 +119,7 @@ class BaselinePlan:
 
     def baselines_for(self, k: str) -> list[Any]:
         """The baselines to hand to the worker that runs point ``k`` (those known for its base)."""
-        from ..run import _BASELINES
+        from ..run.baselines import _BASELINES
         b = self._cover.get(k)
         return [b] if b is not None else list(_BASELINES.get(self._base.get(k, ""), ()))
 

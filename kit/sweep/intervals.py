@@ -36,7 +36,7 @@ def _point_result(spec: Spec, row: Any) -> Any:
 def with_intervals(df: pd.DataFrame, specs: dict[str, Spec], model_uncertainty: bool = True) -> pd.DataFrame:
     """``df`` (a sweep's rows) with :data:`INTERVAL_COLUMNS`; ``specs`` maps each row's ``spec_hash`` to its spec.
     Without ``model_uncertainty`` the prediction intervals are missing and ``pi_note`` says so."""
-    from ..run import _model_uncertainty
+    from ..run.runs import _model_uncertainty
     from ..uncertainty.notes import noise_note, not_computed
     out: dict[str, list] = {c: [] for c in INTERVAL_COLUMNS}
     done: dict[str, dict] = {}

@@ -67,6 +67,13 @@ def predict_barham(instances: Sequence[int] = BARHAM_INSTANCES, seeds: int = 10,
     (each seed shared by the pair), with both aggregates and their scaling from one; then the UDP round-trip
     latency to an idle domain beside ``udp_domains`` CPU-bound ones, and the row the model cannot compute."""
     commit = _commit(model_commit)
+    rows = _figure4_rows(instances, seeds, first_seed, duration, commit)
+    rows += _udp_rows(udp_seeds, first_seed, udp_duration, udp_domains, commit)
+    return pd.DataFrame(rows)
+
+
+def _figure4_rows(instances: Sequence[int], seeds: int, first_seed: int, duration: float, commit: str) -> list[dict]:
+    """Figure 4's rows of :func:`predict_barham`: N Xen domains against N native instances, one row per N."""
     fig = f"{PAPERS['barham']}; expected in Figure 4 (simultaneous SPECweb99 instances on Linux and Xen)"
     testbed = "Dell PowerEdge 2650, two 2.4 GHz Xeon (profile p4-xeon-2003, pcpus=2)"
     rows = []
@@ -116,6 +123,13 @@ def predict_barham(instances: Sequence[int] = BARHAM_INSTANCES, seeds: int = 10,
                          f"half-widths are several points because the shared disk's random misses make each run's "
                          f"throughput vary by about 3%; {BLIND}"),
             model_commit=commit))
+    return rows
+
+
+def _udp_rows(udp_seeds: int, first_seed: int, udp_duration: float, udp_domains: int, commit: str) -> list[dict]:
+    """The UDP latency rows of :func:`predict_barham`: to an idle domain beside ``udp_domains`` CPU-bound ones
+    (against the same domain alone), and to a loaded domain, which the model cannot compute."""
+    rows = []
     # UDP latency to an idle domain beside the CPU-bound domains, against the same domain alone
     lat, alone, p99 = [], [], []
     switches = 0.0
@@ -161,4 +175,4 @@ def predict_barham(instances: Sequence[int] = BARHAM_INSTANCES, seeds: int = 10,
                      "guest), so it has neither the guest's own scheduling between the echo server and the CPU hog "
                      "nor a domain that is busy and answering at once"),
         model_commit=commit))
-    return pd.DataFrame(rows)
+    return rows
