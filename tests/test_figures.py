@@ -9,7 +9,7 @@ import pytest
 
 import kit
 from kit import papers
-from kit.ui import plots
+from kit.ui import plots, style
 from kit.sweep import sweep
 
 MODES = ["native", "xen-pv", "xen-hvm", "kvm", "kvm-emulated", "kvm-sriov"]
@@ -184,7 +184,7 @@ def test_exit_reasons_are_distinguishable_and_stable_across_figures(cmp):
     for reason, color in in_breakdown.items():
         assert colors[reason] == color
     # more reasons than any one run has, with hash collisions among them: still all distinct
-    many = [f"exit: reason {i}" for i in range(len(plots._EXITS))]
+    many = [f"exit: reason {i}" for i in range(len(style._EXITS))]
     assigned = plots.category_colors(many + list(plots.CATEGORY_COLORS))
     assert len(set(assigned.values())) == len(assigned)
     for c in assigned.values():
@@ -270,7 +270,7 @@ def test_user_made_labels_get_stable_distinct_colours():
     alone = {n: plots.mode_color(n) for n in labels}
     assert sum(alone[n] == colors[n] for n in labels) >= len(labels) - 2
     # as many user labels as the palette holds: all distinct, none grey, none a preset's colour
-    many = [f"my mode {i}" for i in range(len(plots._SERIES))]
+    many = [f"my mode {i}" for i in range(len(style._SERIES))]
     got = plots.mode_colors(many)
     assert len(set(got.values())) == len(many)
     assert not set(got.values()) & set(plots.MODE_COLORS.values())
@@ -281,7 +281,7 @@ def test_preset_colours_are_distinct():
         assert delta_e(a, b) >= 15, (a, b)
     for a, b in itertools.combinations(plots.CATEGORY_COLORS.values(), 2):
         assert delta_e(a, b) >= 15, (a, b)
-    for c in plots._SERIES:
+    for c in style._SERIES:
         assert chroma(c) > 30 and min(delta_e(c, m) for m in plots.MODE_COLORS.values()) >= 25
     assert set(kit.list_hypervisors()) <= set(plots.MODE_COLORS)
 
@@ -473,7 +473,7 @@ def test_user_series_are_never_near_identical(labels):
     for a, b in itertools.combinations(colors.values(), 2):
         assert plots.color_difference(a, b) >= plots.SERIES_MIN_DIFFERENCE, (a, b)
     assert plots.color_difference("#f2b701", "#f6cf71") < plots.SERIES_MIN_DIFFERENCE  # the two yellows of issue 23
-    for a, b in itertools.combinations(plots._SERIES, 2):
+    for a, b in itertools.combinations(style._SERIES, 2):
         assert plots.color_difference(a, b) >= plots.SERIES_MIN_DIFFERENCE, (a, b)
 
 
@@ -482,3 +482,19 @@ def test_user_series_are_never_near_identical(labels):
 def test_workload_rates_are_labelled_with_their_unit(column):
     """Notebook 02's heatmap read "workload: pte writes" on an axis: a count without its unit of work."""
     assert "per " in plots.label(column)
+
+
+# ---- ids and acronyms at the start of a default title are shown as spelt (issue 23: "my-jit" read "My-jit") ----
+
+def test_a_title_keeps_an_id_or_an_acronym_as_spelt():
+    df = pd.DataFrame({"clients": [1, 2, 1, 2], "value": [1.0, 2.0, 1.1, 2.1], "error": ""})
+    fig = plots.sweep_line(df, x="clients", y="value", labels={"value": "my-jit throughput (ops/s)"})
+    assert fig.layout.title.text.startswith("my-jit throughput against clients"), fig.layout.title.text
+    fig = plots.sweep_heatmap(df.assign(vcpus=[1, 1, 2, 2]), x="clients", y="vcpus", z="value",
+                              labels={"value": "my-jit throughput (ops/s)"})
+    assert fig.layout.title.text.startswith("my-jit throughput over clients"), fig.layout.title.text
+    mig = pd.DataFrame({"page_writes_per_s": [1e3, 1e4], "downtime_ms": [5.0, 50.0], "method": "pre-copy"})
+    fig = plots.downtime_vs_dirty_rate(mig, labels={"downtime_ms": "VM downtime (ms)"})
+    assert fig.layout.title.text.startswith("VM downtime against"), fig.layout.title.text
+    fig = plots.downtime_vs_dirty_rate(mig)  # a plain word still starts the sentence with a capital
+    assert fig.layout.title.text.startswith("Downtime against"), fig.layout.title.text
