@@ -7,9 +7,12 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .style import _listing, _short, label, mode_colors
+from .style import _listing, _short, _wrap, label, mode_colors
 
-__all__ = ["reliability_diagram", "published_vs_model", "blind_vs_published"]
+__all__ = ["reliability_diagram", "published_vs_model", "blind_vs_published", "ROW_HEIGHT"]
+
+#: Pixels per revealed row in :func:`blind_vs_published`: each row's label and markers stay legible
+ROW_HEIGHT = 34
 
 
 def reliability_diagram(table: pd.DataFrame, title: str | None = None) -> go.Figure:
@@ -79,34 +82,99 @@ def published_vs_model(report: pd.DataFrame, x: str = "published", y: str = "mod
     return fig
 
 
+def _num(v: float, unit: str) -> str:
+    return f"{v:.4g}" + ("" if unit in ("", "relative") else f" {unit}")
+
+
 def blind_vs_published(table: pd.DataFrame, title: str = "") -> go.Figure:
-    """Published, frozen blind and current (post-reveal, in-sample, with its 95% interval) per revealed row
-    (:func:`kit.papers.revealed.table`). Rows of relative performance or degradation are drawn as values; rows of
-    times, sizes and counts as their ratio to the published value on a log axis (1 = published), in one figure
-    only when no relative row is beside them."""
-    t = table.copy()
-    rel = (t["unit"] == "relative").all()
-    names = t["system"].astype(str) + ": " + t["metric"].astype(str).str.replace(" relative to native", "")
-    fig = go.Figure()
+    """Per revealed row (:func:`kit.papers.revealed.table`), one line of the figure: the published value (black
+    diamond), the frozen blind prediction (hollow grey circle) and the current model (post-reveal, in-sample; blue
+    dot with its 95% interval over seeds as a bar).
+
+    Rows are labelled with their short names (the table's ``row``, :func:`kit.papers.revealed.row_names`; the id
+    when it has none) on the vertical axis, in the table's
+    order; the full name, every value with its unit and the errors are in each marker's hover text. Rows of
+    relative performance are drawn as values with the native line at 1, rows of degradation as values with the
+    line at 0; rows of times, sizes and counts as their ratio to the published value on a log axis (1 =
+    published), in one figure only when no relative row is beside them. The figure grows by :data:`ROW_HEIGHT`
+    pixels a row and its legend sits above the plot, outside the data."""
+    t = table.reset_index(drop=True)
+    n = len(t)
+    rows = [str(r) for r in (t["row"] if "row" in t else t["id"])]
+    full = (t["system"].astype(str) + ": " + t["metric"].astype(str)).tolist()
+    units = t["unit"].astype(str).tolist()
+    rel = all(u == "relative" for u in units)
+    degradation = t["metric"].astype(str).str.contains("degradation")
+    pub = t["published"].astype(float)
     if rel:
-        fig.add_bar(name="published", x=names, y=t["published"], marker_color="#424242")
-        fig.add_bar(name="blind (frozen)", x=names, y=t["blind_frozen"], marker_color="#9e9e9e")
-        fig.add_bar(name="current model (post-reveal, in-sample), 95% interval", x=names, y=t["current_model"],
-                    marker_color="#1f77b4",
-                    error_y={"type": "data", "array": t["current_ci_high"] - t["current_model"],
-                             "arrayminus": t["current_model"] - t["current_ci_low"]})
-        ytitle = "value as published (relative performance: 1.0 = native; degradation: a fraction)"
+        scale = pd.Series(1.0, index=t.index)
+        if degradation.all():
+            xtitle, ref, ref_text = ("degradation of the well-behaved VMs (fraction of their throughput lost; 0 = "
+                                     "none)"), 0.0, "no degradation"
+        elif not degradation.any():
+            xtitle, ref, ref_text = "relative performance (fraction of native; 1.0 = native)", 1.0, "native"
+        else:
+            xtitle, ref, ref_text = ("value as published (relative performance: fraction of native; degradation: "
+                                     "fraction lost)"), None, ""
     else:
-        pub = t["published"].astype(float)
-        fig.add_bar(name="blind (frozen) / published", x=names, y=t["blind_frozen"] / pub, marker_color="#9e9e9e")
-        fig.add_bar(name="current model / published (95% interval)", x=names, y=t["current_model"] / pub,
-                    marker_color="#1f77b4",
-                    error_y={"type": "data", "array": (t["current_ci_high"] - t["current_model"]) / pub,
-                             "arrayminus": (t["current_model"] - t["current_ci_low"]) / pub})
-        fig.add_hline(y=1.0, line_dash="dot", line_color="#424242", annotation_text="published")
-        fig.update_yaxes(type="log")
-        ytitle = "ratio to the published value (log scale; 1 = published)"
-    fig.update_layout(barmode="group", template="plotly_white", yaxis_title=ytitle, xaxis_title="revealed row",
-                      title=title or f"Blind, current and published: {len(t)} revealed rows", height=480,
-                      legend={"orientation": "h", "y": -0.45})
+        scale = 1.0 / pub.where(pub > 0)
+        xtitle, ref, ref_text = "ratio to the published value (log scale; 1 = published)", 1.0, "published"
+    seeds = sorted({int(s) for s in t["current_seeds"]}) if "current_seeds" in t else []
+    over = f"95% interval over {_listing([str(s) for s in seeds])} seeds" if seeds else "95% interval"
+    cur, lo, hi = t["current_model"].astype(float), t["current_ci_low"].astype(float), t["current_ci_high"].astype(
+        float)
+    hover = []
+    for i in range(n):
+        u = units[i]
+        ratio = "" if rel else " ({:.3g}x published)"
+        text = (f"<b>{rows[i]}</b><br>{full[i]}<br>published: {_num(pub[i], u)}"
+                f"<br>blind (frozen): {_num(float(t['blind_frozen'][i]), u)}"
+                + (ratio.format(float(t["blind_frozen"][i]) / pub[i]) if ratio and pub[i] > 0 else "")
+                + f"<br>current model: {_num(cur[i], u)} [{lo[i]:.4g}, {hi[i]:.4g}]"
+                + (ratio.format(cur[i] / pub[i]) if ratio and pub[i] > 0 else ""))
+        if "current_error" in t:
+            kind = str(t["error_kind"][i])
+            err = "{:+.2f} points" if kind == "points" else "a factor of {:.2f}"
+            text += (f"<br>error, blind: {err.format(float(t['blind_error'][i]))}; now: "
+                     f"{err.format(float(t['current_error'][i]))}")
+        hover.append(text + "<extra></extra>")
+    fig = go.Figure()
+    marks = (("published", pub * scale, {"symbol": "diamond", "size": 12, "color": "#212121"}),
+             ("blind (frozen)", t["blind_frozen"].astype(float) * scale,
+              {"symbol": "circle-open", "size": 12, "color": "#7f7f7f", "line": {"width": 2.5}}),
+             (f"current model, {over}", cur * scale, {"symbol": "circle", "size": 9, "color": "#1f77b4"}))
+    for name, x, marker in marks:
+        kw = {}
+        if name.startswith("current"):
+            kw["error_x"] = {"type": "data", "array": ((hi - cur) * scale).tolist(),
+                             "arrayminus": ((cur - lo) * scale).tolist(), "thickness": 2, "width": 5,
+                             "color": "#1f77b4"}
+        fig.add_scatter(x=x.tolist(), y=rows, mode="markers", name=name, marker=marker, hovertemplate=hover,
+                        cliponaxis=False, **kw)
+    if ref is not None:  # the reference line, its words in the empty band below the last row
+        fig.add_vline(x=ref, line_dash="dot", line_color="#616161")
+        fig.add_annotation(x=np.log10(ref) if not rel else ref, y=0.0, xref="x", yref="paper", yanchor="bottom",
+                           xanchor="left", text=ref_text, showarrow=False, font={"size": 11, "color": "#616161"})
+    head = title or f"Frozen blind, current model and published: {n} revealed row{'s' if n != 1 else ''}"
+    wrapped = _wrap(head)
+    lines = wrapped.count("<br>") + 1
+    top = 20 + 24 * lines + 40  # the title, then the legend's line, above the plot
+    height = top + 70 + max(n, 2) * ROW_HEIGHT
+    xaxis: dict = {"title": {"text": xtitle}, "type": "linear" if rel else "log", "zeroline": False}
+    if not rel:  # ratios as "0.5x", "2x": plotly's minor log labels read as bare digits
+        ratios = np.concatenate([pub.where(pub > 0) * 0 + 1, t["blind_frozen"].astype(float) * scale,
+                                 lo * scale, hi * scale]).astype(float)
+        ratios = ratios[np.isfinite(ratios) & (ratios > 0)]
+        ticks = [v for v in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+                 if ratios.min() / 2.2 <= v <= ratios.max() * 2.2]
+        xaxis.update(tickvals=ticks, ticktext=[f"{v:g}x" for v in ticks])
+    fig.update_layout(
+        # plotly anchors a title of several lines by its first: each further line is moved down by hand
+        title={"text": wrapped, "y": 1 - (14 + 24 * (lines - 1)) / height, "yanchor": "top", "x": 0.02},
+        template="plotly_white", height=height, margin={"t": top, "b": 70, "r": 30},
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom"},
+        xaxis=xaxis,
+        yaxis={"title": {"text": "revealed row"}, "type": "category", "range": [n - 0.5 + 0.6, -0.6],
+               "categoryorder": "array", "categoryarray": rows, "automargin": True},
+        hoverlabel={"align": "left"})
     return fig
