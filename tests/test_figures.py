@@ -291,11 +291,15 @@ def test_path_waterfall_ends_in_the_operation_total():
     fig = plots.path_waterfall(mb["path"])
     assert_no_missing(fig)
     w = fig.data[0]
-    assert list(w.x)[-1] == "total" and list(w.measure)[-1] == "total"
-    assert sum(w.y) == pytest.approx(mb["cycles"])
+    assert list(w.y)[-1] == "total" and list(w.measure)[-1] == "total" and w.orientation == "h"
+    assert sum(w.x) == pytest.approx(mb["cycles"])
     assert w.text[-1] == f"{mb['cycles']:,.0f}"
-    assert fig.layout.yaxis.title.text == "CPU cycles (cumulative)"
-    assert_words(fig.layout.xaxis.title.text)
+    assert fig.layout.xaxis.title.text == "CPU cycles (cumulative)"
+    assert_words(fig.layout.yaxis.title.text)
+    # step names on the vertical axis, wrapped to lines a reader can take in, the full name in the hover text
+    assert all(len(line) <= 34 for name in w.y for line in name.split("<br>"))
+    assert list(w.customdata)[:-1] == [s["step"] for s in mb["path"]]
+    assert fig.layout.height >= 150 + 40 * len(w.y)
     assert f"{mb['cycles']:,.0f} cycles in all" in fig.layout.title.text
     assert plots.path_waterfall(mb["path"], title="KVM/ARM").layout.title.text == "KVM/ARM"
 

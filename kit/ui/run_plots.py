@@ -17,6 +17,30 @@ __all__ = [
     "vcpu_timeline"]
 
 
+def _interval_words(d: pd.DataFrame) -> list[str]:
+    """Per row, the intervals its relative performance carries, in words for the hover text: the 90% prediction
+    interval (model uncertainty) and the 95% interval over replications (simulation noise), or why there is none."""
+    def num(col: str) -> np.ndarray:
+        return (pd.to_numeric(d[col], errors="coerce") if col in d else pd.Series(np.nan, index=d.index)).to_numpy(
+            dtype=float)
+    pi_lo, pi_hi = num("relative_pi_low"), num("relative_pi_high")
+    ci_lo, ci_hi = num("relative_ci_low"), num("relative_ci_high")
+    exact = _exact(d).to_numpy()
+    out = []
+    for i in range(len(d)):
+        words = []
+        if np.isfinite(pi_lo[i]) and np.isfinite(pi_hi[i]):
+            words.append(f"90% prediction interval {pi_lo[i]:.3f}-{pi_hi[i]:.3f} (model uncertainty)")
+        if exact[i]:
+            words.append("exact given the parameters: no sampling noise")
+        elif np.isfinite(ci_lo[i]) and np.isfinite(ci_hi[i]):
+            words.append(f"95% interval {ci_lo[i]:.3f}-{ci_hi[i]:.3f} over replications (simulation noise)")
+        else:
+            words.append("one replication: simulation noise not estimated")
+        out.append("<br>".join(words))
+    return out
+
+
 def relative_performance(summary: pd.DataFrame, x: str = "workload", title: str | None = None,
                          labels: dict | None = None) -> go.Figure:
     """Bars of relative performance (1.0 = native) by mode, grouped by ``x``, with the native line at 1 and, as
@@ -48,10 +72,11 @@ def relative_performance(summary: pd.DataFrame, x: str = "workload", title: str 
             whiskers = "whiskers: 95% interval over replications (simulation noise)"
     if _exact(ok).any():
         whiskers += ("; " if whiskers else "") + "closed forms: exact given the parameters, no sampling noise"
+    ok = ok.assign(interval=_interval_words(ok))
     fig = px.bar(ok, x=x, y="relative_performance", color="hypervisor", color_discrete_map=mode_colors(modes),
                  category_orders={"hypervisor": modes, x: list(dict.fromkeys(ok[x]))}, labels=words,
-                 barmode="relative" if x == "hypervisor" else "group", **ci)
-    fig.update_traces(hovertemplate="%{x}<br>%{fullData.name}: %{y:.3f} of native<extra></extra>")
+                 barmode="relative" if x == "hypervisor" else "group", custom_data=["interval"], **ci)
+    fig.update_traces(hovertemplate="%{x}<br>%{fullData.name}: %{y:.3f} of native<br>%{customdata[0]}<extra></extra>")
     fig.add_hline(y=1.0, line_dash="dash", line_color=MODE_COLORS["native"], annotation_text="native = 1",
                   annotation_position="top left")
     others = [m for m in modes if m != "native"]
@@ -59,12 +84,21 @@ def relative_performance(summary: pd.DataFrame, x: str = "workload", title: str 
     named = others or modes  # every mode by name: a reader must not guess the one "and 1 more" hides
     listing = ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else named[0]
     default = f"Relative performance against native: {listing}{by}{_context(ok, skip=[x])}"
-    fig.update_layout(title=title or _wrap(default), legend_title=words["hypervisor"], template="plotly_white",
-                      showlegend=x != "hypervisor")
-    if whiskers:
-        fig.add_annotation(text=whiskers, xref="paper", yref="paper", x=1, y=1.02, showarrow=False,
-                           xanchor="right", yanchor="bottom", font={"size": 11, "color": "#555"})
-    _left_out(fig, [str(s) for s in summary.loc[~keep, "hypervisor"]], "failed or no result")
+    shown = title or _wrap(default)
+    lines = shown.count("<br>") + 1
+    dropped = [str(s) for s in summary.loc[~keep, "hypervisor"]]
+    # tall enough for the vertical axis's title beside the plot, whatever the title's lines and the notes below
+    top, bottom = 50 + 26 * lines, 120 if whiskers else 80
+    plot = 340
+    fig.update_layout(title={"text": shown, "y": 1 - 20 / (top + plot + bottom), "yanchor": "top"},
+                      legend_title=words["hypervisor"], template="plotly_white", showlegend=x != "hypervisor",
+                      height=top + plot + bottom, margin={"t": top, "b": bottom})
+    if whiskers:  # below the axis title, where no title line or bar reaches it
+        below = (80 if dropped else 62) / plot
+        fig.add_annotation(text=_wrap(whiskers, 110), xref="paper", yref="paper", x=0, y=-below,
+                           showarrow=False, xanchor="left", yanchor="top", align="left",
+                           font={"size": 11, "color": "#555"})
+    _left_out(fig, dropped, "failed or no result")
     return fig
 
 
@@ -168,17 +202,24 @@ def latency_cdf(latency: pd.DataFrame, by: str = "scenario", title: str | None =
 
 
 def path_waterfall(path: list[dict], title: str | None = None) -> go.Figure:
-    """The steps of one operation's path as a waterfall of CPU cycles, ending in the total."""
+    """The steps of one operation's path as a waterfall of CPU cycles, ending in the total: one row a step, top to
+    bottom, its name (wrapped) on the vertical axis, so long step names neither angle nor squash the plot."""
     cycles = [float(s["cycles"]) for s in path]
     total = sum(cycles)
+    steps = [str(s["step"]) for s in path]
+    # one category per step even when two steps share a name; the name wrapped to two short lines at most
+    names = [_wrap(n, 34) + "\u200b" * steps[:i].count(n) for i, n in enumerate(steps)]
     fig = go.Figure(go.Waterfall(
-        x=[s["step"] for s in path] + ["total"], y=cycles + [0.0],
-        measure=["relative"] * len(path) + ["total"], connector={"line": {"color": "#bdbdbd"}},
-        text=[f"{c:,.0f}" for c in cycles] + [f"{total:,.0f}"], textposition="outside",
-        hovertemplate="%{x}: %{y:,.0f} cycles<extra></extra>"))
-    fig.update_layout(title=title or f"The path of one operation, step by step ({total:,.0f} cycles in all)",
-                      xaxis_title="step of the path", yaxis_title="CPU cycles (cumulative)",
-                      template="plotly_white", showlegend=False)
+        orientation="h", y=names + ["total"], x=cycles + [0.0], measure=["relative"] * len(path) + ["total"],
+        connector={"line": {"color": "#bdbdbd"}}, text=[f"{c:,.0f}" for c in cycles] + [f"{total:,.0f}"],
+        textposition="outside", cliponaxis=False, customdata=steps + ["total"],
+        hovertemplate="%{customdata}: %{x:,.0f} cycles<extra></extra>"))
+    shown = title or f"The path of one operation, step by step ({total:,.0f} cycles in all)"
+    fig.update_layout(title=_wrap(shown), xaxis_title="CPU cycles (cumulative)", yaxis_title="step of the path",
+                      template="plotly_white", showlegend=False, height=150 + 40 * (len(path) + 1),
+                      margin={"t": 60 + 24 * _wrap(shown).count("<br>"), "b": 60, "r": 60})
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(range=[0, total * 1.15])
     return fig
 
 
