@@ -502,3 +502,19 @@ def test_a_title_keeps_an_id_or_an_acronym_as_spelt():
     assert fig.layout.title.text.startswith("VM downtime against"), fig.layout.title.text
     fig = plots.downtime_vs_dirty_rate(mig)  # a plain word still starts the sentence with a capital
     assert fig.layout.title.text.startswith("Downtime against"), fig.layout.title.text
+
+
+def test_relative_performance_draws_and_names_the_intervals_its_rows_carry():
+    """Notebook 01's figure had no whiskers: its table had dropped the interval columns; each bar now says which."""
+    s = pd.DataFrame({"hypervisor": ["native", "kvm", "native", "kvm"], "workload": ["a", "a", "b", "b"],
+                      "relative_performance": [1.0, 0.9, 1.0, 0.8], "relative_pi_low": [None, 0.85, None, 0.7],
+                      "relative_pi_high": [None, 0.95, None, 0.85], "relative_ci_low": [1.0, 0.89, 1.0, 0.79],
+                      "relative_ci_high": [1.0, 0.91, 1.0, 0.81], "ci_note": "", "error": ""})
+    fig = plots.relative_performance(s, x="workload")
+    kvm = next(t for t in fig.data if t.name == "kvm")
+    assert list(kvm.error_y.array) == pytest.approx([0.05, 0.05]) and list(kvm.error_y.arrayminus) == pytest.approx(
+        [0.05, 0.1])
+    assert "90% prediction interval 0.850-0.950 (model uncertainty)" in kvm.customdata[0][0]
+    assert "95% interval 0.890-0.910 over replications (simulation noise)" in kvm.customdata[0][0]
+    assert "customdata[0]" in kvm.hovertemplate
+    assert any("whiskers: 90% prediction interval" in a.text for a in fig.layout.annotations)
