@@ -50,3 +50,36 @@ def test_the_noisy_neighbour_table_names_the_scheduler(capsys):
     assert "vCPU scheduler" in head
     rows = {x.split()[0] + " " + x.split()[1]: x.split() for x in lines[lines.index(head) + 1:][:4]}
     assert "cfs" in rows["kvm spec-int"] and "credit" in rows["xen-hvm spec-int"]
+
+
+def _contributor_cells(out: str) -> dict[str, str]:
+    lines = out.splitlines()
+    head = next(x for x in lines if x.lstrip().startswith("hypervisor"))
+    at = len(head[:head.index("top contributors")].rstrip())  # columns are right-aligned: the previous one ends here
+    rows = lines[lines.index(head) + 1:]
+    rows = rows[:next((i for i, x in enumerate(rows) if x.startswith("model uncertainty")), len(rows))]
+    return {" ".join(x.split()[:2]): x[at:].strip() for x in rows}
+
+
+def test_the_noisy_neighbour_table_names_the_top_contributors(capsys):
+    """Without native among the modes the column was "-" on every row (no native breakdown to compare with)."""
+    assert main(["compare", "--hardware", "skylake-sp-2017", "--workload", "netperf-rr", "--hypervisors",
+                 "kvm,xen-hvm", "--set", "pcpus=1", "--neighbors", "none,spec-int", "--duration", "0.01",
+                 "--no-model-uncertainty"]) == 0
+    cells = _contributor_cells(capsys.readouterr().out)
+    assert len(cells) == 4 and all("%" in c for c in cells.values()), cells
+    assert cells["xen-hvm none"].startswith("backend: dom0") and cells["kvm none"].startswith("backend: vhost")
+    # beside a CPU-bound neighbour the time lost waiting for a CPU leads
+    assert cells["xen-hvm spec-int"].startswith("queueing"), cells
+
+
+def test_contributors_compare_with_native_alone_not_native_beside_a_neighbour(capsys):
+    """With native listed and its neighbour row first, the modes were compared with native beside the neighbour."""
+    argv = ["compare", "--hardware", "skylake-sp-2017", "--workload", "netperf-rr", "--set", "pcpus=1",
+            "--duration", "0.01", "--no-model-uncertainty"]
+    assert main(argv + ["--hypervisors", "native,kvm", "--neighbors", "spec-int,none"]) == 0
+    cells = _contributor_cells(capsys.readouterr().out)
+    assert cells["native none"] == "(the baseline)" and "queueing" in cells["native spec-int"]
+    assert main(argv + ["--hypervisors", "native,kvm"]) == 0  # kvm alone against native alone, no neighbours
+    alone = capsys.readouterr().out
+    assert cells["kvm none"] in alone, (cells["kvm none"], alone)

@@ -1,8 +1,10 @@
 """Experiments and results as files: spec files (``hvkit run --spec``), result tables, figure sets for a paper,
 and the static PNG that committed notebooks carry beside each figure's plotly JSON."""
+import base64
 import json
 import os
 import shutil
+import struct
 from pathlib import Path
 
 import nbformat
@@ -14,7 +16,7 @@ import kit
 from kit.ui import plots
 from kit.cli.main import main
 from kit.errors import HvkitError
-from kit.ui.export import PNG_SIZE, notebook_renderer, save_figures, save_tables
+from kit.ui.export import PNG_RENDERER, PNG_SIZE, notebook_renderer, save_figures, save_tables
 from kit.inputs.specfile import load_spec, save_spec, spec_from_text, spec_to_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,8 +128,15 @@ def test_notebook_renderer_adds_a_png_only_when_asked(monkeypatch):
         monkeypatch.delenv("HVKIT_NOTEBOOK_PNG", raising=False)
         assert notebook_renderer() == "plotly_mimetype"
         monkeypatch.setenv("HVKIT_NOTEBOOK_PNG", "1")
-        assert notebook_renderer() == "plotly_mimetype+png" == pio.renderers.default
-        assert (pio.renderers["png"].width, pio.renderers["png"].height) == PNG_SIZE
+        assert notebook_renderer() == f"plotly_mimetype+{PNG_RENDERER}" == pio.renderers.default
+        png = pio.renderers[PNG_RENDERER]
+        assert (png.width, png.height) == PNG_SIZE
+        # a figure that sets its height (one that grows with its rows) is drawn that tall, not squashed
+        tall = go.Figure(go.Bar(x=[1], y=["a"], orientation="h"), layout={"height": 700})
+        image = base64.b64decode(png.to_mimebundle(tall.to_plotly_json())["image/png"])
+        assert struct.unpack(">II", image[16:24]) == (PNG_SIZE[0], 700)
+        image = base64.b64decode(png.to_mimebundle(go.Figure(go.Bar(x=[1], y=[1])).to_plotly_json())["image/png"])
+        assert struct.unpack(">II", image[16:24]) == PNG_SIZE
     finally:
         pio.renderers.default = before
 

@@ -9,7 +9,7 @@ import pytest
 
 import kit
 from kit import papers
-from kit.ui import plots
+from kit.ui import plots, style
 from kit.sweep import sweep
 
 MODES = ["native", "xen-pv", "xen-hvm", "kvm", "kvm-emulated", "kvm-sriov"]
@@ -184,7 +184,7 @@ def test_exit_reasons_are_distinguishable_and_stable_across_figures(cmp):
     for reason, color in in_breakdown.items():
         assert colors[reason] == color
     # more reasons than any one run has, with hash collisions among them: still all distinct
-    many = [f"exit: reason {i}" for i in range(len(plots._EXITS))]
+    many = [f"exit: reason {i}" for i in range(len(style._EXITS))]
     assigned = plots.category_colors(many + list(plots.CATEGORY_COLORS))
     assert len(set(assigned.values())) == len(assigned)
     for c in assigned.values():
@@ -270,7 +270,7 @@ def test_user_made_labels_get_stable_distinct_colours():
     alone = {n: plots.mode_color(n) for n in labels}
     assert sum(alone[n] == colors[n] for n in labels) >= len(labels) - 2
     # as many user labels as the palette holds: all distinct, none grey, none a preset's colour
-    many = [f"my mode {i}" for i in range(len(plots._SERIES))]
+    many = [f"my mode {i}" for i in range(len(style._SERIES))]
     got = plots.mode_colors(many)
     assert len(set(got.values())) == len(many)
     assert not set(got.values()) & set(plots.MODE_COLORS.values())
@@ -281,7 +281,7 @@ def test_preset_colours_are_distinct():
         assert delta_e(a, b) >= 15, (a, b)
     for a, b in itertools.combinations(plots.CATEGORY_COLORS.values(), 2):
         assert delta_e(a, b) >= 15, (a, b)
-    for c in plots._SERIES:
+    for c in style._SERIES:
         assert chroma(c) > 30 and min(delta_e(c, m) for m in plots.MODE_COLORS.values()) >= 25
     assert set(kit.list_hypervisors()) <= set(plots.MODE_COLORS)
 
@@ -291,11 +291,15 @@ def test_path_waterfall_ends_in_the_operation_total():
     fig = plots.path_waterfall(mb["path"])
     assert_no_missing(fig)
     w = fig.data[0]
-    assert list(w.x)[-1] == "total" and list(w.measure)[-1] == "total"
-    assert sum(w.y) == pytest.approx(mb["cycles"])
+    assert list(w.y)[-1] == "total" and list(w.measure)[-1] == "total" and w.orientation == "h"
+    assert sum(w.x) == pytest.approx(mb["cycles"])
     assert w.text[-1] == f"{mb['cycles']:,.0f}"
-    assert fig.layout.yaxis.title.text == "CPU cycles (cumulative)"
-    assert_words(fig.layout.xaxis.title.text)
+    assert fig.layout.xaxis.title.text == "CPU cycles (cumulative)"
+    assert_words(fig.layout.yaxis.title.text)
+    # step names on the vertical axis, wrapped to lines a reader can take in, the full name in the hover text
+    assert all(len(line) <= 34 for name in w.y for line in name.split("<br>"))
+    assert list(w.customdata)[:-1] == [s["step"] for s in mb["path"]]
+    assert fig.layout.height >= 150 + 40 * len(w.y)
     assert f"{mb['cycles']:,.0f} cycles in all" in fig.layout.title.text
     assert plots.path_waterfall(mb["path"], title="KVM/ARM").layout.title.text == "KVM/ARM"
 
@@ -473,7 +477,7 @@ def test_user_series_are_never_near_identical(labels):
     for a, b in itertools.combinations(colors.values(), 2):
         assert plots.color_difference(a, b) >= plots.SERIES_MIN_DIFFERENCE, (a, b)
     assert plots.color_difference("#f2b701", "#f6cf71") < plots.SERIES_MIN_DIFFERENCE  # the two yellows of issue 23
-    for a, b in itertools.combinations(plots._SERIES, 2):
+    for a, b in itertools.combinations(style._SERIES, 2):
         assert plots.color_difference(a, b) >= plots.SERIES_MIN_DIFFERENCE, (a, b)
 
 
@@ -482,3 +486,35 @@ def test_user_series_are_never_near_identical(labels):
 def test_workload_rates_are_labelled_with_their_unit(column):
     """Notebook 02's heatmap read "workload: pte writes" on an axis: a count without its unit of work."""
     assert "per " in plots.label(column)
+
+
+# ---- ids and acronyms at the start of a default title are shown as spelt (issue 23: "my-jit" read "My-jit") ----
+
+def test_a_title_keeps_an_id_or_an_acronym_as_spelt():
+    df = pd.DataFrame({"clients": [1, 2, 1, 2], "value": [1.0, 2.0, 1.1, 2.1], "error": ""})
+    fig = plots.sweep_line(df, x="clients", y="value", labels={"value": "my-jit throughput (ops/s)"})
+    assert fig.layout.title.text.startswith("my-jit throughput against clients"), fig.layout.title.text
+    fig = plots.sweep_heatmap(df.assign(vcpus=[1, 1, 2, 2]), x="clients", y="vcpus", z="value",
+                              labels={"value": "my-jit throughput (ops/s)"})
+    assert fig.layout.title.text.startswith("my-jit throughput over clients"), fig.layout.title.text
+    mig = pd.DataFrame({"page_writes_per_s": [1e3, 1e4], "downtime_ms": [5.0, 50.0], "method": "pre-copy"})
+    fig = plots.downtime_vs_dirty_rate(mig, labels={"downtime_ms": "VM downtime (ms)"})
+    assert fig.layout.title.text.startswith("VM downtime against"), fig.layout.title.text
+    fig = plots.downtime_vs_dirty_rate(mig)  # a plain word still starts the sentence with a capital
+    assert fig.layout.title.text.startswith("Downtime against"), fig.layout.title.text
+
+
+def test_relative_performance_draws_and_names_the_intervals_its_rows_carry():
+    """Notebook 01's figure had no whiskers: its table had dropped the interval columns; each bar now says which."""
+    s = pd.DataFrame({"hypervisor": ["native", "kvm", "native", "kvm"], "workload": ["a", "a", "b", "b"],
+                      "relative_performance": [1.0, 0.9, 1.0, 0.8], "relative_pi_low": [None, 0.85, None, 0.7],
+                      "relative_pi_high": [None, 0.95, None, 0.85], "relative_ci_low": [1.0, 0.89, 1.0, 0.79],
+                      "relative_ci_high": [1.0, 0.91, 1.0, 0.81], "ci_note": "", "error": ""})
+    fig = plots.relative_performance(s, x="workload")
+    kvm = next(t for t in fig.data if t.name == "kvm")
+    assert list(kvm.error_y.array) == pytest.approx([0.05, 0.05]) and list(kvm.error_y.arrayminus) == pytest.approx(
+        [0.05, 0.1])
+    assert "90% prediction interval 0.850-0.950 (model uncertainty)" in kvm.customdata[0][0]
+    assert "95% interval 0.890-0.910 over replications (simulation noise)" in kvm.customdata[0][0]
+    assert "customdata[0]" in kvm.hovertemplate
+    assert any("whiskers: 90% prediction interval" in a.text for a in fig.layout.annotations)

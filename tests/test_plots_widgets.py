@@ -70,7 +70,7 @@ def test_microbench_and_sweep_panels():
     df = m.run()
     assert set(df["hypervisor"]) == {"native", "kvm", "xen-hvm"}
     fig = m.current_figure()
-    assert "VGIC state save and restore" in list(fig.data[0].x)
+    assert "VGIC state save and restore" in list(fig.data[0].customdata)  # the steps are rows, full names in hover
     assert fig.layout.title.text.startswith("The path of hypercall under kvm on xgene-armv8-2014: ")
     s = SweepPanel(workers=1)
     s.duration.value = 0.003

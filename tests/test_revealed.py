@@ -101,3 +101,23 @@ def test_the_summary_keeps_points_and_factors_apart():
     assert list(s["rows"]) == ["factor (4)", "factor (4)"]
     now = s[s["predictions"].str.startswith("current")].iloc[0]
     assert now["worst"] == pytest.approx(2.0) and now["gaps"] == 2
+
+
+def test_a_report_holds_what_a_paper_notebook_shows(monkeypatch):
+    """The five notebooks' one template as a library call: tables by short row name, gaps in words, refusals."""
+    cur = pd.DataFrame({"value": [420.0, 71.0, 9.0, 900.0], "ci_low": [400.0, 70.0, 9.0, 890.0],
+                        "ci_high": [440.0, 72.0, 9.0, 910.0], "seeds": [3] * 4})
+    monkeypatch.setattr(revealed, "current", lambda rv, seeds: cur)
+    r = revealed.report("clark-2005")
+    assert list(r.comparison.index) == ["xen-pv:specweb-downtime", "xen-pv:specweb-total", "xen-pv:specweb-rounds",
+                                        "xen-pv:specweb-mib-sent"]
+    assert r.comparison["name"].iloc[0] == "xen-pv: SPECweb99 800 MB live migration downtime"
+    assert r.title.startswith("Clark et al., Live Migration of Virtual Machines: ")
+    assert r.digests["unchanged"].all() and len(r.rows) == 4
+    # downtime: 420 ms against the published 210, a factor of 2, the one gap; its mechanism is named in words
+    assert list(r.gaps["row"]) == ["xen-pv:specweb-downtime"] and r.gaps["current_error"].iloc[0] == 2.0
+    assert r.gap_text().startswith("xen-pv:specweb-downtime: blind +3.55, now +2.00 (factor)\n    kit.sim.")
+    # a data sent off by 2x has no mechanism named: the report refuses rather than show an unexplained gap
+    monkeypatch.setattr(revealed, "current", lambda rv, seeds: cur.assign(value=[420.0, 71.0, 9.0, 480.0]))
+    with pytest.raises(HvkitError, match="no mechanism"):
+        revealed.report("clark-2005")

@@ -99,7 +99,7 @@ def _print_table(result, proto=None) -> None:
     if not len(ok):
         raise HvkitError(f"no mode could run; {s['hypervisor'].iloc[0]}: {s['error'].iloc[0]}",
                          field="--hypervisors")
-    cons = contributors(result)
+    cons = contributors(result, native=_native_alone(result, proto))
     any_neighbor = ok["neighbor"].notna().any()
     several_neighbors = s["neighbor"].fillna("none").nunique() > 1
     rows = []
@@ -125,7 +125,8 @@ def _print_table(result, proto=None) -> None:
         if r["pi_method"]:
             row["90% PI (relative)"] = _pi(r, "relative_pi_low", "relative_pi_high", r["value"]) if r[
                 "relative_pi_low"] is not None else f"value {_pi(r, 'pi_low', 'pi_high', r['value'])}"
-        row["top contributors to overhead"] = top or "-"
+        baseline = r["hypervisor"] == "native" and not r["neighbor"]
+        row["top contributors to overhead"] = top or ("(the baseline)" if baseline else "-")
         rows.append(row)
     first = ok.iloc[0]
     direction = "higher" if first["higher_is_better"] else "lower"
@@ -142,6 +143,17 @@ def _print_table(result, proto=None) -> None:
         if r["warnings"]:
             print(f"warning: {r['hypervisor']}: {r['warnings']}")
     _print_latency(result.latency)
+
+
+def _native_alone(result, proto):
+    """Native alone as the comparison's first replication ran it, when the comparison did not list native (its
+    breakdown is what each row's top contributors are measured against); None when the result has it."""
+    from ..run import native_spec, replication_specs, run
+    s = result.summary
+    if proto is None or ((s["hypervisor"] == "native") & s["neighbor"].isna()).any():
+        return None
+    n = int(s["replications"].max()) if s["replications"].notna().any() else 1
+    return run(replication_specs(native_spec(proto), n)[0], baseline=False, scenario="native")
 
 
 def _noise_line(rows) -> str:

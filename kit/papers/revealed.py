@@ -30,13 +30,20 @@ from .blind import frozen
 from .calibration import Gap, mechanism_exists
 from .published import load_published
 
-__all__ = ["REVEALED", "PAPERS", "GAP_PTS", "GAP_FACTOR", "MECHANISMS", "rows", "current", "table", "summary"]
+__all__ = ["REVEALED", "PAPERS", "TITLES", "GAP_PTS", "GAP_FACTOR", "MECHANISMS", "Report", "rows", "current", "table",
+           "summary", "report", "row_names"]
 
 #: The published file of the revealed rows.
 REVEALED = "revealed-2026-12"
 #: Paper name (as the notebooks and ``hvkit reproduce`` call it) -> the prefix of its rows' ids.
 PAPERS = {"felter-2015": "felter2015:", "turtles-2010": "turtles2010:", "clark-2005": "clark2005:",
           "barham-2003-scalability": "barham2003:", "matthews-2007": "matthews2007:"}
+#: Paper name -> its citation as a figure's title names it
+TITLES = {"felter-2015": "Felter et al., An Updated Performance Comparison of Virtual Machines and Linux Containers",
+          "turtles-2010": "Ben-Yehuda et al., The Turtles Project",
+          "clark-2005": "Clark et al., Live Migration of Virtual Machines",
+          "barham-2003-scalability": "Barham et al., Xen and the Art of Virtualization",
+          "matthews-2007": "Matthews et al., Quantifying the Performance Isolation Properties of Virtualization Systems"}
 #: A gap in points of relative performance (or of a degradation) above this needs its mechanism named.
 GAP_PTS = 5.0
 #: A gap of a time, size or count beyond this factor either way needs its mechanism named.
@@ -101,6 +108,13 @@ MECHANISMS: dict[str, Gap] = {
         "hook of both namespaces, veth and bridge: about 20 us added per transaction); the published 0.516 adds "
         "35 us per round trip (37.6 to 72.9 us), so about 15 us a transaction is not in the model's packet path"),
 }
+
+
+def row_names(ids: pd.Series) -> pd.Series:
+    """The short name of each revealed row: its id without the paper's prefix (``felter2015:kvm:pxz`` ->
+    ``kvm:pxz``), what :func:`kit.ui.plots.blind_vs_published` labels its rows with and a report's comparison
+    table is indexed by."""
+    return ids.astype(str).map(lambda i: i.split(":", 1)[1] if ":" in i else i)
 
 
 def rows(paper: str | None = None) -> pd.DataFrame:
@@ -226,7 +240,7 @@ def table(paper: str | None = None, seeds: int = 3, cur: pd.DataFrame | None = N
     precomputed :func:`current` table of the same rows."""
     rv = rows(paper)
     cur = current(rv, seeds) if cur is None else cur
-    out = pd.DataFrame({"id": rv["id"], "system": rv["system"], "metric": rv["metric"], "unit": rv["unit"],
+    out = pd.DataFrame({"id": rv["id"], "row": row_names(rv["id"]), "system": rv["system"], "metric": rv["metric"], "unit": rv["unit"],
                         "published": rv["value"].astype(float), "blind_frozen": rv["blind_prediction"].astype(float),
                         "current_model": cur["value"].values, "current_ci_low": cur["ci_low"].values,
                         "current_ci_high": cur["ci_high"].values, "current_seeds": cur["seeds"].values})
@@ -260,3 +274,73 @@ def summary(t: pd.DataFrame) -> pd.DataFrame:
                         "worst": float(a.max()),
                         "gaps": int(sum(_is_gap(e, kind) for e in d[col]))})
     return pd.DataFrame(out)
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """What a paper's revealed-rows notebook shows, as tables (:func:`report`).
+
+    Attributes
+    ----------
+    paper : str
+        The paper's name (a key of :data:`PAPERS`).
+    title : str
+        The figure's title: the citation, then what is compared.
+    digests : pandas.DataFrame
+        Every blind file with its SHA-256 checked against the committed one (all unchanged, or :func:`report`
+        refuses).
+    rows : pandas.DataFrame
+        The revealed rows and the predictions they name (blind file, row, column).
+    table : pandas.DataFrame
+        :func:`table`: frozen blind, current model with its interval, published, errors and mechanisms.
+    comparison : pandas.DataFrame
+        The table as a reader reads it beside the figure: the short row name the figure labels its rows with, the
+        full name, then the values and errors, rounded to four digits.
+    summary : pandas.DataFrame
+        :func:`summary`: median and worst errors, blind and now.
+    gaps : pandas.DataFrame
+        Each gap above the thresholds: its row, both errors, the mechanism and the note that explains it.
+    """
+
+    paper: str
+    title: str
+    digests: pd.DataFrame
+    rows: pd.DataFrame
+    table: pd.DataFrame
+    comparison: pd.DataFrame
+    summary: pd.DataFrame
+    gaps: pd.DataFrame
+
+    def gap_text(self) -> str:
+        """Every gap in words, one paragraph each (the notes are too long for a table's cell)."""
+        return "\n\n".join(f"{r['row']}: blind {r['blind_error']:+.2f}, now {r['current_error']:+.2f} "
+                             f"({r['error_kind']})\n    {r['mechanism']}: {r['note']}" for _, r in self.gaps.iterrows())
+
+
+def report(paper: str, seeds: int = 3) -> Report:
+    """The revealed rows of ``paper`` (see :data:`PAPERS`), each recomputed by its blind file's generator over
+    ``seeds`` seeds, beside the frozen blind and the published value: the tables a paper's notebook shows.
+
+    Raises :class:`HvkitError` when a blind file changed since it was committed (its digest), when ``paper`` is
+    unknown, or when a gap above the thresholds has no mechanism that exists in the code.
+    """
+    from .blind import check_blind_files
+    digests = check_blind_files()
+    if not digests["unchanged"].all():
+        raise HvkitError("a blind file changed since it was committed", field="file",
+                         value=list(digests[~digests["unchanged"]]["file"]))
+    rv = rows(paper)
+    t = table(paper, seeds=seeds, cur=current(rv, seeds))
+    if not t["explained"].all():
+        raise HvkitError("a gap has no mechanism in the code", field="id", value=list(t[~t["explained"]]["id"]),
+                         allowed="a Gap in kit.papers.revealed.MECHANISMS whose mechanism exists")
+    names = t["row"]
+    comparison = pd.DataFrame({"row": names, "name": t["system"] + ": " + t["metric"], "unit": t["unit"]}).join(
+        t[["published", "blind_frozen", "blind_error", "current_model", "current_ci_low", "current_ci_high",
+           "current_error", "error_kind"]].round(4)).set_index("row")
+    gaps = t[t["gap"]].assign(row=names[t["gap"]])[["row", "blind_error", "current_error", "error_kind",
+                                                   "mechanism", "note"]].reset_index(drop=True)
+    return Report(paper=paper, title=f"{TITLES[paper]}: published, blind (frozen) and the current model",
+                  digests=digests[["file", "unchanged", "committed"]], rows=rv[
+                      ["id", "system", "metric", "value", "unit", "blind_file", "blind_row", "blind_column", "note"]],
+                  table=t, comparison=comparison, summary=summary(t).round(2), gaps=gaps)

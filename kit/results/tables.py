@@ -221,21 +221,33 @@ def relative(value: float, native_value: float, higher_is_better: bool) -> float
     return native_value / value if value else float("nan")
 
 
-def contributors(result: Result, top: int = 3) -> dict[int, list[tuple[str, float]]]:
-    """Per run: the categories whose time per unit of work grew most against native.
+def contributors(result: Result, top: int = 3, native: Result | None = None) -> dict[int, list[tuple[str, float]]]:
+    """Per run: the categories whose time per unit of work grew most against native alone.
 
     vCPU categories are compared per unit of work done (idle and queueing count
     too, as time lost), and backend CPU time (dom0, vhost, QEMU threads) is
-    added per unit as well, so an I/O path's backend cost is seen.
+    added per unit as well, so an I/O path's backend cost is seen. The baseline is the result's native run
+    without a neighbour (a native run beside a neighbour is itself compared), else ``native``'s (a result
+    holding native alone, for a comparison that did not list native); with neither, no run has contributors.
     """
     s, b = result.summary, result.breakdown
     out: dict[int, list[tuple[str, float]]] = {}
-    native_rows = s[s["hypervisor"] == "native"]
-    if native_rows.empty:
-        return out
-    nid = native_rows["run"].iloc[0]
 
-    def per_unit(rid: int) -> pd.Series:
+    def alone(r: Result) -> pd.DataFrame:
+        return r.summary[(r.summary["hypervisor"] == "native") & r.summary["neighbor"].isna()
+                         & (r.summary["error"].fillna("") == "")]
+
+    nid = None
+    if not alone(result).empty:
+        nid = alone(result)["run"].iloc[0]
+        base_s, base_b = s, b
+    elif native is not None and not alone(native).empty:
+        nid = alone(native)["run"].iloc[0]
+        base_s, base_b = native.summary, native.breakdown
+    if nid is None:
+        return out
+
+    def per_unit(rid: int, s: pd.DataFrame = s, b: pd.DataFrame = b) -> pd.Series:
         row = s[s["run"] == rid].iloc[0]
         units = row["units"] or 1.0
         d = b[b["run"] == rid]
@@ -243,9 +255,9 @@ def contributors(result: Result, top: int = 3) -> dict[int, list[tuple[str, floa
         be = d[(d["entity"] == "backend") & (d["category"] != "idle")].groupby("category")["seconds"].sum()
         return (pd.concat([vc, be]).groupby(level=0).sum() / units)
 
-    base = per_unit(nid)
+    base = per_unit(nid, base_s, base_b)
     for rid in s["run"]:
-        if rid == nid or s[s["run"] == rid]["error"].iloc[0]:
+        if (base_s is s and rid == nid) or s[s["run"] == rid]["error"].iloc[0]:
             continue
         diff = per_unit(rid).sub(base, fill_value=0.0)
         total = diff[diff > 0].sum()

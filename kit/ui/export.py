@@ -26,7 +26,7 @@ from ..errors import HvkitError
 from ..inputs.files import check_writable, write_file
 
 __all__ = ["IMAGE_FORMATS", "TABLE_FORMATS", "STATIC_ENV", "PNG_SIZE", "save_figures", "result_tables",
-           "save_tables", "notebook_renderer"]
+           "save_tables", "notebook_renderer", "PNG_RENDERER"]
 
 #: Image formats :func:`save_figures` writes
 IMAGE_FORMATS = ("png", "svg", "pdf", "jpeg", "webp")
@@ -160,19 +160,33 @@ def save_tables(result: Any, stem: str | os.PathLike, fmt: str = "csv") -> list[
     return paths
 
 
+class _SizedPng(pio.base_renderers.PngRenderer):
+    """plotly's PNG renderer at :data:`PNG_SIZE`, except that a figure which sets its own height (one that grows
+    with its rows, :func:`kit.ui.plots.blind_vs_published`) is drawn at that height rather than squashed."""
+
+    def to_mimebundle(self, fig_dict: dict) -> dict:
+        own = (fig_dict.get("layout") or {}).get("height")
+        sized = type(self)(width=self.width, height=int(own) if own else self.height, scale=self.scale)
+        return pio.base_renderers.PngRenderer.to_mimebundle(sized, fig_dict)
+
+
+#: The renderer name of :class:`_SizedPng`
+PNG_RENDERER = "hvkit_png"
+
+
 def notebook_renderer(static: bool | None = None) -> str:
     """Set plotly's default renderer for a notebook and return its name.
 
     Figures go out as plotly's JSON (JupyterLab, Voila and nbval read it). With ``static`` (default: the
-    environment variable :data:`STATIC_ENV` is ``1``) each also carries a PNG of :data:`PNG_SIZE`, so a committed
-    notebook shows its figures where plotly.js does not run (GitHub, nbviewer).
+    environment variable :data:`STATIC_ENV` is ``1``) each also carries a PNG of :data:`PNG_SIZE` (or of the
+    figure's own height, when it sets one), so a committed notebook shows its figures where plotly.js does not run
+    (GitHub, nbviewer).
     """
     if static is None:
         static = os.environ.get(STATIC_ENV, "") == "1"
     name = "plotly_mimetype"
     if static:
-        png = pio.renderers["png"]
-        png.width, png.height, png.scale = PNG_SIZE[0], PNG_SIZE[1], 1
-        name = "plotly_mimetype+png"
+        pio.renderers[PNG_RENDERER] = _SizedPng(width=PNG_SIZE[0], height=PNG_SIZE[1], scale=1)
+        name = f"plotly_mimetype+{PNG_RENDERER}"
     pio.renderers.default = name
     return name

@@ -16,7 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .plots import mode_colors
+from .style import mode_colors
 
 __all__ = ["blast_radius_heatmap", "availability_over_time", "tcb_bars", "fault_timeline", "SEVERITY"]
 

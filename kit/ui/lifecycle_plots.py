@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from .plots import mode_colors
+from .style import mode_colors
 
 __all__ = ["lifecycle_timeline", "boot_phases", "sensitivity_bars", "RESOURCE_COLORS"]
 

@@ -19,7 +19,7 @@
 
 # %%
 import kit
-from kit.papers import blind, revealed
+from kit.papers import revealed
 from kit.ui import plots
 import pandas as pd
 from kit.ui.export import notebook_renderer
@@ -30,51 +30,40 @@ pd.set_option("display.width", 200)
 print("hvkit model version", kit.__version__)
 
 # %% [markdown]
-# The blind files are byte-identical to what was committed:
+# Every revealed row recomputed now by its blind file's generator, three seeds each (`revealed.report` refuses if a
+# blind file changed since it was committed, or if a gap has no mechanism in the code). The blind files are
+# byte-identical to what was committed:
 
 # %%
-digests = blind.check_blind_files()
-assert digests["unchanged"].all()
-digests[["file", "unchanged", "committed"]]
+report = revealed.report("barham-2003-scalability")
+report.digests
 
 # %% [markdown]
 # ## The revealed rows and the predictions they name
 
 # %%
-rv = revealed.rows("barham-2003-scalability")
-rv[["id", "system", "metric", "value", "unit", "blind_file", "blind_row", "blind_column", "note"]]
-
-# %% [markdown]
-# ## The current model, row by row (three seeds each)
-
-# %%
-parts = []
-
-# %%
-# the 128-domain row
-picked = rv[rv.index >= 0]
-parts.append(revealed.current(picked, seeds=3).set_index(picked.index))
+report.rows
 
 # %% [markdown]
 # ## Blind, now, published
+#
+# One line per row, by the short name the figure labels it with (errors in points, or as a factor):
 
 # %%
-cur = pd.concat(parts).sort_index()
-t = revealed.table("barham-2003-scalability", cur=cur)
-t[["id", "published", "blind_frozen", "blind_error", "current_model", "current_ci_low", "current_ci_high",
-   "current_error", "error_kind"]].round(4)
+report.comparison
 
 # %%
-revealed.summary(t).round(2)
+report.summary
+
+# %% [markdown]
+# Published (black diamond), frozen blind (hollow circle) and the current model with its 95% interval over the
+# seeds (blue); the hover text of each marker has the row's full name, its values with units and both errors.
 
 # %%
-plots.blind_vs_published(t, title="Barham et al., Xen and the Art of Virtualization: published, blind (frozen) and the current model")
+plots.blind_vs_published(report.table, title=report.title)
 
 # %% [markdown]
 # ## Every gap, by mechanism
 
 # %%
-for _, r in t[t["gap"]].iterrows():
-    print(f"{r['id']}: blind {r['blind_error']:+.2f}, now {r['current_error']:+.2f} ({r['error_kind']})\n"
-          f"    {r['mechanism']}: {r['note']}\n")
-assert t["explained"].all(), list(t[~t["explained"]]["id"])
+print(report.gap_text() or "no gap above 5 points or 1.5x")
