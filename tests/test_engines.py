@@ -340,8 +340,8 @@ def test_units_under_way_count_the_work_they_stand_for():
 
 #: Uncontended hosts of request and disk workloads: the queueing path and the discrete engine draw the same numbers
 #: in the same order, so they give the same run (one customer: arrays; several: the walk; several VMs sharing
-#: clients, a neighbour on the NIC, think times, a disk branch, a hosted VMM; the disk cases on a profile whose
-#: disk is one server, the disk the queueing path replicates)
+#: clients, a neighbour on the NIC, think times, a disk branch, a hosted VMM; disks of one server, and a flash
+#: disk of several servers whose transfers share its link, booked on the link's calendar as the device books them)
 PATH_CASES = [dict(workload="netperf-rr"), dict(workload="netperf-rr", vcpus=3, hypervisor="xen-hvm"),
               dict(workload="netperf-udp-rr", hypervisor="native"),
               # several VMs' requests: with the NIC's moderation timer off (the queueing path does not share it)
@@ -351,7 +351,9 @@ PATH_CASES = [dict(workload="netperf-rr"), dict(workload="netperf-rr", vcpus=3, 
               dict(workload="specweb", vcpus=2, hypervisor="native", hardware="core2-2008"),
               dict(workload="netperf-rr", neighbor="memcached", hw={"nic_rx_usecs": 0}), dict(workload="redis", hypervisor="qemu-tcg"),
               dict(workload="apache-static", hypervisor="kvm-emulated"), dict(workload="disk-hog", hypervisor="native", hardware="core2-2008",
-                                                                         duration=0.3)]
+                                                                         duration=0.3),
+              dict(workload="fio-randread", hypervisor="native"),
+              dict(workload="fio-randrw", vms=2, pcpus=16, hw={"nic_rx_usecs": 0})]
 
 
 @pytest.mark.parametrize("kw", PATH_CASES, ids=lambda kw: "-".join(f"{v}" for v in kw.values()))
@@ -394,6 +396,10 @@ def test_the_queueing_path_answers_only_where_nothing_contends():
     assert engine(workload="redis", neighbor="spec-int") != "queueing"  # a CPU-bound VM beside it
     assert engine(workload="memcached", vms=2, caps=(50, 0)) != "queueing"  # a cap
     assert engine(workload="ttcp", duration=0.05) != "queueing"  # a bulk stream is not a request path
+    # a VMM whose one thread waits for the disk while 32 reads are in flight: the thread is held, not pipelined
+    assert engine(workload="fio-randread", hypervisor="microvm") != "queueing"
+    assert engine(workload="netperf-rr", hypervisor="microvm") == "queueing"  # its network path does not wait
+    assert engine(workload="memcached", hardware="p4-xeon-2003", hypervisor="xen-pv") != "queueing"  # a static timer
     r = run(spec(workload="netperf-rr", duration=0.005), baseline=False, trace_s=0.001)
     assert r.summary["engine"].iloc[0] == "discrete" and len(r.timeline)  # a timeline is the discrete engine's
 
