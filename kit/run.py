@@ -336,7 +336,7 @@ def closed_form_metrics(spec: Spec, resolved: Resolved | None = None) -> dict | 
     nv = value if own else native_value(spec, hw)
     rel = relative(value, nv, wl.higher_is_better)
     warns = [w for w in (run_warnings(res, units, [float(math.floor(per_vcpu)) * spec.vcpus] * spec.vms, value=value),
-                         faster_than_native(res, value, nv, rel), "" if own else baseline_warnings(spec, nv)) if w]
+                         faster_than_native(res, value, nv, rel), "" if own else baseline_warnings(spec, nv, res)) if w]
     return {"value": value, "native_value": nv, "relative_performance": rel,
             "units": units, "events": 0, "events_per_sim_s": 0.0, "wall_s": 0.0, "engine": "analytic",
             "pcpu_util": sum(busy) / (pcpus * d), "nic_tx_util": 0.0, "nic_rx_util": 0.0, "disk_util": 0.0,
@@ -566,13 +566,17 @@ def alone_value(spec: Spec) -> float:
     return _ALONE[key]
 
 
-def baseline_warnings(spec: Spec, native: float) -> str:
+def baseline_warnings(spec: Spec, native: float, resolved: Resolved | None = None) -> str:
     """What makes the native baseline of ``spec`` (its metric ``native``) doubtful as a measurement, prefixed
     ``native baseline:``: a rate above the hardware's peaks (:func:`kit.results.validity.peak_warnings`); a run is
-    only as good as what it is compared with."""
+    only as good as what it is compared with. ``resolved``: ``resolve(spec)`` if the caller has it; the peaks and
+    demands read only the profile with its overrides, the workload with its parameters and the duration, which
+    the native run keeps (:func:`native_spec`), so the spec's own resolution answers for it."""
     from .inputs.resolve import resolve
     from .results.validity import peak_warnings
-    found = peak_warnings(resolve(native_spec(spec)), native)
+    res = resolved if resolved is not None and resolved.spec == spec and not resolved.vms else resolve(
+        native_spec(spec))
+    found = peak_warnings(res, native)
     return "; ".join(f"native baseline: {w}" for w in found)
 
 
@@ -621,7 +625,8 @@ def _rows_once(spec: Spec, baseline: bool, run_id: int, scenario: str, trace_s: 
                  relative_vs_native_with_neighbor=relative(value, shared, hib), baseline=baseline_description(spec))
         if not own:  # the result-level checks that need the baseline
             from .results.validity import faster_than_native
-            extra = [faster_than_native(res, value, nv, s["relative_performance"]), baseline_warnings(spec, nv)]
+            extra = [faster_than_native(res, value, nv, s["relative_performance"]),
+                     baseline_warnings(spec, nv, res)]
             s["warnings"] = "; ".join(w for w in [s["warnings"], *extra] if w)
     return s, b, e, l, v, tr
 

@@ -375,6 +375,26 @@ def test_the_queueing_path_is_the_discrete_engines_run(kw):
     assert np.allclose(lq["latency_us"], ld["latency_us"], rtol=1e-9) and (lq["vm"].values == ld["vm"].values).all()
 
 
+@pytest.mark.parametrize("kw", [dict(workload="netperf-rr"),  # the NIC's adaptive moderation, never waited for
+                                dict(workload="netperf-udp-rr", hypervisor="xen-hvm", hardware="xgene-armv8-2014"),
+                                dict(workload="netperf-rr", hypervisor="native", hardware="xgene-armv8-2014")],
+                         ids=lambda kw: "-".join(kw.values()))
+def test_one_customers_arrays_are_the_walk_bit_for_bit(kw, monkeypatch):
+    """A host's only customer evaluated as arrays gives the walk's run to the last bit: summary, breakdown and
+    latencies (the same draws, the same sums, the host accounted from its visits in the walk's order)."""
+    from kit.sim import request_paths
+    s = spec(**{"duration": 0.01, **kw})
+    calls = []
+    single = request_paths._single
+    monkeypatch.setattr(request_paths, "_single", lambda *a: calls.append(single(*a)) or calls[-1])
+    arrays = run(s, baseline=False)
+    assert calls == [True]
+    monkeypatch.setattr(request_paths, "_single", lambda *a: False)
+    walk = run(s, baseline=False)
+    assert arrays.summary.drop(columns=["wall_s"]).equals(walk.summary.drop(columns=["wall_s"]))
+    assert arrays.breakdown.equals(walk.breakdown) and arrays.latency.equals(walk.latency)
+
+
 def test_the_queueing_path_stops_at_the_same_precision():
     for kw in (dict(workload="netperf-rr", duration=0.05),  # and a disk of one server (the queueing path's)
                dict(workload="fio-randread", duration=0.5, hardware="core2-2008", hypervisor="native")):

@@ -452,7 +452,9 @@ def _single(net: _Network, cu: _Customer, horizon: float) -> bool:
 
     Used when a unit's variation is the only draw (no think time, no disk branch, no positioning time): the draws
     are then a walk's in the same order (NumPy draws an array as it draws its elements one by one), and the times
-    the same sums in the same order. False (nothing drawn, nothing recorded) where it does not apply.
+    the same sums in the same order. Under the NIC's adaptive moderation, only where every request's frames are
+    signalled at once (each reception ends at least one interval after the one before, and the walk's time of it,
+    :meth:`_Moderation.signal`, is the same number). False (nothing drawn, nothing recorded) where it does not apply.
     """
     tpl = cu.template
     slots = tpl.slots
@@ -477,29 +479,40 @@ def _single(net: _Network, cu: _Customer, horizon: float) -> bool:
             return False
         wake, kind = woken
         t = _times(steps, wake)
+        if not _signalled_at_once(net, slots, t, horizon):
+            rng.bit_generator.state = state
+            return False
         if t[-1, -1, 1] >= horizon:
             break
         rng.bit_generator.state = state  # not far enough: the same draws and more
         n *= 2
     served, end = t[:, :, 0], t[:, :, 1]
-    arrive = served - wake
+    arrive = _arrivals(t)
+    # (order, key, scale, arrival, start, end) of the visits, put in the order a walk records them (by request, by
+    # step, a wakeup before its service) so that the host is accounted from the same sums in the same order
+    rows: list[tuple[np.ndarray, ...]] = []
+    width = 2 * len(slots)
     for st in stations:
         m, mine = len(st.free), turns[id(st)]
         for q, i in enumerate(mine):
             s = slots[i]
             server = (np.arange(n) * len(mine) + q) % m
             live = arrive[:, i] < horizon
+            req = np.flatnonzero(live)
             k, a, b, e = server[live], arrive[live, i], served[live, i], end[live, i]
             for code, how in ((1, st.wake), (2, st.poll)):
                 if how is not None:
                     on = kind[live, i] == code
-                    _extend(net, st.key0 + k[on] * net.nk + how[1], 1.0, a[on], a[on], b[on])
-            scale = j[live] if s.how == UNIT else 1.0
-            _extend(net, st.key0 + k * net.nk + s.kind, scale, a, b, e)
+                    rows.append((req[on] * width + 2 * i, st.key0 + k[on] * net.nk + how[1],
+                                 np.ones(int(on.sum())), a[on], a[on], b[on]))
+            scale = j[live] if s.how == UNIT else np.ones(len(k))
+            rows.append((req * width + 2 * i + 1, st.key0 + k * net.nk + s.kind, scale, a, b, e))
         last = [(t_end, r) for r in range(m) for t_end in [_last_end(arrive, end, mine, m, r, horizon)]]
         for t_end, r in last:
             if t_end is not None:
                 st.free[r] = t_end
+    order = np.argsort(np.concatenate([r[0] for r in rows]), kind="stable")
+    _extend(net, *(np.concatenate([r[c] for r in rows])[order] for c in range(1, 6)))
     t0 = np.concatenate([[0.0], end[:-1, -1]])
     done = end[:, -1] < horizon
     g = cu.g
@@ -514,6 +527,23 @@ def _single(net: _Network, cu: _Customer, horizon: float) -> bool:
     return True
 
 
+def _signalled_at_once(net: _Network, slots: list[_Slot], t: np.ndarray, horizon: float) -> bool:
+    """Whether the walk would signal every reception before ``horizon`` at once under the NIC's adaptive moderation
+    (:class:`_Moderation`; true without it): each ends at least one interval after the previous one, and the walk's
+    time of it, ``t + (end - t)``, is its end (``t``: the sums of :func:`_times`)."""
+    irq = _Moderation(net.host)
+    if irq.rx is _NOTHING:
+        return True
+    for i, s in enumerate(slots):
+        if s.station is not None and s.station.device is irq.rx:
+            arrive, end = t[:, i, 0], t[:, i, 1]  # a device has no wakeup: it serves at the arrival
+            live = arrive < horizon
+            arrive, end = arrive[live], end[live]
+            if not (np.array_equal(arrive + (end - arrive), end) and bool(np.all(end[1:] >= end[:-1] + irq.delay))):
+                return False
+    return True
+
+
 def _times(steps: np.ndarray, wake: np.ndarray) -> np.ndarray:
     """When each step's service begins and ends: the cumulative sum of the increments in the order a walk adds
     them (a wakeup, then the service), from time 0."""
@@ -521,6 +551,13 @@ def _times(steps: np.ndarray, wake: np.ndarray) -> np.ndarray:
     inc = np.empty((n, k, 2))
     inc[:, :, 0], inc[:, :, 1] = wake, steps
     return np.cumsum(inc.ravel()).reshape(n, k, 2)
+
+
+def _arrivals(t: np.ndarray) -> np.ndarray:
+    """When each step's request arrives at its station: the sum before its wakeup (:func:`_times`), the walk's
+    time of arrival to the last bit (the service's start less the wakeup need not be)."""
+    flat = t.ravel()
+    return np.concatenate([[0.0], flat[:-1]]).reshape(t.shape)[:, :, 0]
 
 
 def _wakes(stations: list[_Station], turns: dict[int, list[int]],
@@ -540,7 +577,7 @@ def _wakes(stations: list[_Station], turns: dict[int, list[int]],
                 continue
             cols = turns[id(st)]
             m = len(st.free)
-            arrive = (t[:, cols, 0] - wake[:, cols]).ravel()  # the station's visits in order of time
+            arrive = _arrivals(t)[:, cols].ravel()  # the station's visits in order of time
             end = t[:, cols, 1].ravel()
             before = np.concatenate([np.zeros(m), end[:-m]]) if m < len(end) else np.zeros(len(end))
             idle = arrive - before
@@ -674,8 +711,7 @@ def evaluate(host: Any) -> int:
     net = _Network(host)
     customers = _customers(net)
     net.seal()
-    moderated = host.nic_irq.adaptive and host.nic_irq.delay > 0  # the walk follows the interrupts' timing
-    if moderated or not (len(customers) == 1 and _single(net, customers[0], host.duration)):
+    if not (len(customers) == 1 and _single(net, customers[0], host.duration)):
         _walk(net, customers, host.duration)
     rec = net.visits()
     net.cols = tuple(array(c.typecode) for c in net.cols)  # the columns are in ``rec`` now
