@@ -324,6 +324,14 @@ def test_time_sharing_many_vms_never_raises_their_aggregate():
             assert more <= fewer * (1 + 1e-3), values
 
 
+def test_a_long_fluid_run_ends():
+    """A job whose work left finishes within the clock's resolution is done: 64 VMs of kernel-build for 18 simulated
+    seconds on 16 CPUs (past 16 s a microsecond's last femtoseconds are below the clock's step) end in seconds
+    instead of firing a timer at the same instant for ever."""
+    r = run(spec(workload="kernel-build", vms=64, vcpus=2, pcpus=16, duration=18.0), baseline=False).summary.iloc[0]
+    assert r["engine"] == "hybrid" and 0 < r["value"] < float("inf")
+
+
 def test_units_under_way_count_the_work_they_stand_for():
     """A unit batch whose work is 1.3 times the mean, half done, counts 0.65 of its units (its share of the mean
     work done), not 0.5; finished, it counts whole in the finished units."""
@@ -341,8 +349,8 @@ def test_units_under_way_count_the_work_they_stand_for():
 
 #: Uncontended hosts of request and disk workloads: the queueing path and the discrete engine draw the same numbers
 #: in the same order, so they give the same run (one customer: arrays; several: the walk; several VMs sharing
-#: clients, a neighbour on the NIC, think times, a disk branch, a hosted VMM; the disk cases on a profile whose
-#: disk is one server, the disk the queueing path replicates)
+#: clients, a neighbour on the NIC, think times, a disk branch, a hosted VMM; disks of one server, and a flash
+#: disk of several servers whose transfers share its link, booked on the link's calendar as the device books them)
 PATH_CASES = [dict(workload="netperf-rr"), dict(workload="netperf-rr", vcpus=3, hypervisor="xen-hvm"),
               dict(workload="netperf-udp-rr", hypervisor="native"),
               # several VMs' requests: with the NIC's moderation timer off (the queueing path does not share it)
@@ -352,7 +360,9 @@ PATH_CASES = [dict(workload="netperf-rr"), dict(workload="netperf-rr", vcpus=3, 
               dict(workload="specweb", vcpus=2, hypervisor="native", hardware="core2-2008"),
               dict(workload="netperf-rr", neighbor="memcached", hw={"nic_rx_usecs": 0}), dict(workload="redis", hypervisor="qemu-tcg"),
               dict(workload="apache-static", hypervisor="kvm-emulated"), dict(workload="disk-hog", hypervisor="native", hardware="core2-2008",
-                                                                         duration=0.3)]
+                                                                         duration=0.3),
+              dict(workload="fio-randread", hypervisor="native"),
+              dict(workload="fio-randrw", vms=2, pcpus=16, hw={"nic_rx_usecs": 0})]
 
 
 @pytest.mark.parametrize("kw", PATH_CASES, ids=lambda kw: "-".join(f"{v}" for v in kw.values()))
@@ -372,6 +382,26 @@ def test_the_queueing_path_is_the_discrete_engines_run(kw):
     lq, ld = q.latency, d.latency
     assert len(lq) == len(ld) and (lq["censored"].values == ld["censored"].values).all()
     assert np.allclose(lq["latency_us"], ld["latency_us"], rtol=1e-9) and (lq["vm"].values == ld["vm"].values).all()
+
+
+@pytest.mark.parametrize("kw", [dict(workload="netperf-rr"),  # the NIC's adaptive moderation, never waited for
+                                dict(workload="netperf-udp-rr", hypervisor="xen-hvm", hardware="xgene-armv8-2014"),
+                                dict(workload="netperf-rr", hypervisor="native", hardware="xgene-armv8-2014")],
+                         ids=lambda kw: "-".join(kw.values()))
+def test_one_customers_arrays_are_the_walk_bit_for_bit(kw, monkeypatch):
+    """A host's only customer evaluated as arrays gives the walk's run to the last bit: summary, breakdown and
+    latencies (the same draws, the same sums, the host accounted from its visits in the walk's order)."""
+    from kit.sim import request_paths
+    s = spec(**{"duration": 0.01, **kw})
+    calls = []
+    single = request_paths._single
+    monkeypatch.setattr(request_paths, "_single", lambda *a: calls.append(single(*a)) or calls[-1])
+    arrays = run(s, baseline=False)
+    assert calls == [True]
+    monkeypatch.setattr(request_paths, "_single", lambda *a: False)
+    walk = run(s, baseline=False)
+    assert arrays.summary.drop(columns=["wall_s"]).equals(walk.summary.drop(columns=["wall_s"]))
+    assert arrays.breakdown.equals(walk.breakdown) and arrays.latency.equals(walk.latency)
 
 
 def test_the_queueing_path_stops_at_the_same_precision():
@@ -395,6 +425,10 @@ def test_the_queueing_path_answers_only_where_nothing_contends():
     assert engine(workload="redis", neighbor="spec-int") != "queueing"  # a CPU-bound VM beside it
     assert engine(workload="memcached", vms=2, caps=(50, 0)) != "queueing"  # a cap
     assert engine(workload="ttcp", duration=0.05) != "queueing"  # a bulk stream is not a request path
+    # a VMM whose one thread waits for the disk while 32 reads are in flight: the thread is held, not pipelined
+    assert engine(workload="fio-randread", hypervisor="microvm") != "queueing"
+    assert engine(workload="netperf-rr", hypervisor="microvm") == "queueing"  # its network path does not wait
+    assert engine(workload="memcached", hardware="p4-xeon-2003", hypervisor="xen-pv") != "queueing"  # a static timer
     r = run(spec(workload="netperf-rr", duration=0.005), baseline=False, trace_s=0.001)
     assert r.summary["engine"].iloc[0] == "discrete" and len(r.timeline)  # a timeline is the discrete engine's
 

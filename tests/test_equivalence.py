@@ -311,9 +311,10 @@ def test_the_engines_seeds_are_independent():
 REQUEST_REFERENCE = REFERENCE.with_name("equivalence-requests.json")
 #: Request and I/O workloads on hosts where nothing contends, which the hybrid engine answers with the queueing
 #: path (kit.sim.request_paths): one VM on the whole host, several VMs sharing their clients, VMs sharing dom0,
-#: neighbours on the same NIC and disk, and a scenario of heterogeneous VMs. Each on a host whose NIC signals a
-#: request at once and whose disk is one server (PLAIN): the host the queueing path replicates (a disk of several
-#: servers shares its link, and several VMs share the NIC's moderation timer, which it leaves to the events)
+#: neighbours on the same NIC and disk, and a scenario of heterogeneous VMs, most on a host whose NIC signals a
+#: request at once and whose disk is one server (PLAIN); and several VMs on the profile as it is, sharing the NIC's
+#: adaptive moderation (the interrupt's ties: the queueing path releases the frames one interrupt signals in the order
+#: they were booked) and a flash disk of several servers sharing its link
 PLAIN = {"nic_rx_usecs": 0, "disk_service_ms": 2.0}
 REQUEST_CASES = {
     "netperf-rr/kvm/one-vm": dict(workload="netperf-rr", hypervisor="kvm", hw=PLAIN),
@@ -331,6 +332,11 @@ REQUEST_CASES = {
                                                hw=PLAIN),
     "redis/kvm-sriov/neighbor-fio-randread": dict(workload="redis", hypervisor="kvm-sriov", neighbor="fio-randread",
                                                   hw=PLAIN),
+    "memcached/kvm/four-vms-moderated": dict(workload="memcached", hypervisor="kvm", vms=4, vcpus=2, pcpus=16),
+    "netperf-rr/xen-hvm/two-vms-moderated": dict(workload="netperf-rr", hypervisor="xen-hvm", vms=2, pcpus=16,
+                                                 params={"clients": 4}),
+    "fio-randread/kvm/two-vms-flash": dict(workload="fio-randread", hypervisor="kvm", vms=2, pcpus=16),
+    "mysql-oltp/kvm/two-vms-flash": dict(workload="mysql-oltp", hypervisor="kvm", vms=2, vcpus=2, pcpus=16),
 }
 #: A scenario of heterogeneous request and disk VMs on 32 CPUs (nothing contends)
 REQUEST_SCENARIO = dict(name="request-mix", hardware=HARDWARE, hypervisor="kvm", host={"pcpus": 32}, hw=PLAIN,

@@ -175,7 +175,7 @@ def test_a_point_over_the_timeout_is_given_up_unstored_not_waited_for(tmp_path, 
     y = _yaml(tmp_path, FAST_YAML)
     monkeypatch.setattr(sweep_workers, "point_timeout", lambda: 1.0)
     monkeypatch.setattr(sweep_workers, "LIVENESS_S", 0.2)
-    monkeypatch.setattr(sweep_workers, "run_point", _sleeps_on_vcpus_2)
+    monkeypatch.setattr(sweep_workers, "result_of", _sleeps_on_vcpus_2)
     base, kw = load_sweep_file(y)
     t0 = time.monotonic()
     with pytest.raises(SweepIncomplete, match="the point timeout") as exc:
@@ -278,7 +278,7 @@ def _killing_run_point(spec):
 
 @pytest.mark.slow
 def test_a_point_that_kills_its_worker_is_found_and_given_up_unstored(tmp_path, monkeypatch, fast_reference):
-    monkeypatch.setattr(sweep_workers, "run_point", _killing_run_point)
+    monkeypatch.setattr(sweep_workers, "result_of", _killing_run_point)
     base, kw = load_sweep_file(_yaml(tmp_path, FAST_YAML))
     with pytest.raises(SweepIncomplete) as e:
         sweep(base, **kw, workers=2, progress=False, store=tmp_path / "st")
@@ -297,7 +297,7 @@ def test_a_point_that_kills_its_worker_is_found_and_given_up_unstored(tmp_path, 
 
 @pytest.mark.slow
 def test_points_given_up_are_one_line_and_exit_1_without_an_output(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(sweep_workers, "run_point", _killing_run_point)
+    monkeypatch.setattr(sweep_workers, "result_of", _killing_run_point)
     out = tmp_path / "r.parquet"
     assert cli.main(["sweep", str(_yaml(tmp_path, FAST_YAML)), "-o", str(out), "--workers", "2", "--no-progress"]) == 1
     err = capsys.readouterr().err
@@ -318,7 +318,7 @@ def _flaky_run_point(spec):
 
 
 def test_a_memory_error_is_retried_not_stored_as_a_result(tmp_path, monkeypatch, fast_reference):
-    monkeypatch.setattr(sweep_workers, "run_point", _flaky_run_point)
+    monkeypatch.setattr(sweep_workers, "result_of", _flaky_run_point)
     FLAKY["n"] = 0
     base, kw = load_sweep_file(_yaml(tmp_path, FAST_YAML))
     df = sweep(base, **kw, workers=1, progress=False, store=tmp_path / "st")

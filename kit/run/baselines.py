@@ -15,6 +15,7 @@ from .simulation import _simulate
 
 if TYPE_CHECKING:
     from ..inputs.hardware import Hardware
+    from ..inputs.resolve import Resolved
     from ..inputs.spec import Spec
 
 __all__ = ["NATIVE_KEEPS", "native_spec", "alone_spec", "baseline_description", "Baseline", "BASELINE_CACHE_SIZE",
@@ -287,11 +288,15 @@ def alone_value(spec: Spec) -> float:
     return _ALONE[key]
 
 
-def baseline_warnings(spec: Spec, native: float) -> str:
+def baseline_warnings(spec: Spec, native: float, resolved: Resolved | None = None) -> str:
     """What makes the native baseline of ``spec`` (its metric ``native``) doubtful as a measurement, prefixed
     ``native baseline:``: a rate above the hardware's peaks (:func:`kit.results.validity.peak_warnings`); a run is
-    only as good as what it is compared with."""
+    only as good as what it is compared with. ``resolved``: ``resolve(spec)`` if the caller has it; the peaks and
+    demands read only the profile with its overrides, the workload with its parameters and the duration, which
+    the native run keeps (:func:`native_spec`), so the spec's own resolution answers for it."""
     from ..inputs.resolve import resolve
     from ..results.validity import peak_warnings
-    found = peak_warnings(resolve(native_spec(spec)), native)
+    res = resolved if resolved is not None and resolved.spec == spec and not resolved.vms else resolve(
+        native_spec(spec))
+    found = peak_warnings(res, native)
     return "; ".join(f"native baseline: {w}" for w in found)

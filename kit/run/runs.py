@@ -70,7 +70,7 @@ def closed_form_metrics(spec: Spec, resolved: Resolved | None = None) -> dict | 
     nv = value if own else native_value(spec, hw)
     rel = relative(value, nv, wl.higher_is_better)
     warns = [w for w in (run_warnings(res, units, [float(math.floor(per_vcpu)) * spec.vcpus] * spec.vms, value=value),
-                         faster_than_native(res, value, nv, rel), "" if own else baseline_warnings(spec, nv)) if w]
+                         faster_than_native(res, value, nv, rel), "" if own else baseline_warnings(spec, nv, res)) if w]
     return {"value": value, "native_value": nv, "relative_performance": rel,
             "units": units, "events": 0, "events_per_sim_s": 0.0, "wall_s": 0.0, "engine": "analytic",
             "pcpu_util": sum(busy) / (pcpus * d), "nic_tx_util": 0.0, "nic_rx_util": 0.0, "disk_util": 0.0,
@@ -125,7 +125,8 @@ def _rows_once(spec: Spec, baseline: bool, run_id: int, scenario: str, trace_s: 
                  relative_vs_native_with_neighbor=relative(value, shared, hib), baseline=baseline_description(spec))
         if not own:  # the result-level checks that need the baseline
             from ..results.validity import faster_than_native
-            extra = [faster_than_native(res, value, nv, s["relative_performance"]), baseline_warnings(spec, nv)]
+            extra = [faster_than_native(res, value, nv, s["relative_performance"]),
+                     baseline_warnings(spec, nv, res)]
             s["warnings"] = "; ".join(w for w in [s["warnings"], *extra] if w)
     return s, b, e, l, v, tr
 

@@ -162,15 +162,17 @@ def has_request_paths(resolved: Resolved, trace_s: float = 0.0, contention: Any 
     if policy_for(resolved.mode.scheduler).requires_slices():
         return False
     hw, mode = resolved.hw, resolved.mode
-    if any(p.workload.kind == "disk" or p.workload.per_unit.disk_ops > 0 for p in plans) and not _plain_disk(resolved):
+    costs = [costing_for(hw, mode, p.workload) for p in plans]
+    if any(p.workload.kind == "disk" or p.workload.per_unit.disk_ops > 0 for p in plans) and not _plain_disk(
+            resolved, costs):
         return False
     if (hw.opt("nic_rx_usecs") or 0.0) > 0 and any(p.workload.kind == "request" for p in plans) and (
-            not hw.features.adaptive_moderation or len(plans) > 1 or (spec.vms or 1) > 1):
-        # the queueing path follows adaptive moderation for one VM's requests; a static timer, and several VMs'
-        # requests sharing the interrupts, it does not replicate (it disagreed with events by 0.02%)
+            not hw.features.adaptive_moderation):
+        # the queueing path follows adaptive moderation, whose interrupts all VMs' requests share (frames released
+        # by one interrupt reach their backends in the order they were booked, where events take them in the order
+        # the interrupt's callbacks run: a tie, tests/test_equivalence.py); a static timer it does not replicate
         return False
     pcpus = spec.pcpus or hw.pcpus
-    costs = [costing_for(hw, mode, p.workload) for p in plans]
     busy = contended(spec, pcpus, costs) if not resolved.vms else contended_plans(
         plans, costs, [tuple(range(pcpus))], [[0] * p.vcpus for p in plans], 0, spec)
     if busy:
@@ -183,16 +185,27 @@ def has_request_paths(resolved: Resolved, trace_s: float = 0.0, contention: Any 
     return contention is None or _nil(contention, counts)
 
 
-def _plain_disk(resolved: Resolved) -> bool:
-    """Whether the host's disk is one first-come first-served server whose requests go straight to it, as the
-    queueing path's disk station is: a device of several servers shares its link between their transfers
-    (:meth:`kit.sim.devices.Device.book_request`'s calendar) and a driver domain's blkback takes its frontends in
-    turns (:class:`kit.sim.devices.BlkbackDispatch`); a host with either runs its events."""
-    from .devices import DISK_SERVERS
-    kind = "hdd" if resolved.hw.val("disk_service_ms") > 1.0 else "flash"
+def _plain_disk(resolved: Resolved, costs: list[Costing]) -> bool:
+    """Whether the host's disk requests go straight to the device, as the queueing path's disk station takes them:
+    a driver domain's blkback that takes its frontends in turns (:class:`kit.sim.devices.BlkbackDispatch`) it does
+    not replicate, nor a backend that waits for the device in its thread (:meth:`kit.sim.host.Runner.blocking`)
+    while another request of its VM may want that thread. A device of several servers sharing its link
+    (:meth:`kit.sim.devices.Device.book_request`'s calendar) the queueing path books as the device does."""
     mode = resolved.mode
-    gated = mode.io_part.split_driver and not mode.arch_part.drives_devices
-    return DISK_SERVERS[0][kind] == 1 and not gated
+    if mode.io_part.split_driver and not mode.arch_part.drives_devices:
+        return False
+    for p, cost in zip(resolved.plans, costs):
+        name = cost.backend_name("disk")
+        if name is not None and backend_named(name).blocks_on_disk and _requests_per_vm(p) > 1:
+            return False
+    return True
+
+
+def _requests_per_vm(plan: VmPlan) -> int:
+    """The most requests one VM of ``plan`` may have under way: a disk workload's queue depth, a request
+    workload's clients (shared by the VMs of its group; counted whole, an upper bound)."""
+    params = plan.workload.params
+    return int(params.queue_depth if plan.workload.kind == "disk" else params.clients)
 
 
 def _nil(contention: Any, counts: Sequence[int]) -> bool:

@@ -391,9 +391,9 @@ class FluidPool:
         finished: list[_Job] = []
         for j in (list(self.boosted.values()) if self.boosted else ()):
             left = j.done + (now - j.t0)
-            if j.seconds - left <= WORK_DONE_S:
+            if _done(now, j.seconds - left, 1.0):
                 finished.append(j)
-            elif j.boost_until - left <= WORK_DONE_S:
+            elif _done(now, j.boost_until - left, 1.0):
                 self.unboost(j)
         if self.lazy:
             heap, jobs, v = self.heap, self.jobs, self.vclock
@@ -402,13 +402,13 @@ class FluidPool:
                 if jobs.get(j.ent) is not j or j.boosted:
                     heapq.heappop(heap)
                     continue
-                if (tag - v) * j.weight > WORK_DONE_S:
+                if not _done(now, (tag - v) * j.weight, self.rho * j.weight):
                     break
                 heapq.heappop(heap)
                 finished.append(j)
         else:
             for j in self.jobs.values():
-                if not j.boosted and j.seconds - (j.done + j.rate * (now - j.t0)) <= WORK_DONE_S:
+                if not j.boosted and _done(now, j.seconds - (j.done + j.rate * (now - j.t0)), j.rate):
                     finished.append(j)
         for j in finished:
             self.complete(self, j)
@@ -428,6 +428,13 @@ class FluidPool:
         self.dirty = False
         self.set_timer(self.env.now + (heap[0][0] - self.vclock) / self.rho if heap else _INF)
         return True
+
+
+def _done(now: float, left: float, rate: float) -> bool:
+    """Whether a job with ``left`` seconds of work to do at ``rate`` is done at ``now``: within
+    :data:`~kit.sim.entities.WORK_DONE_S`, or finishing within the clock's resolution (``now`` plus the time it needs
+    is ``now`` again: a timer for it would fire at this same instant, with nothing done in between, for ever)."""
+    return left <= WORK_DONE_S or (rate > 0.0 and now + left / rate <= now)
 
 
 class FluidScheduler(CapsAndPools):

@@ -28,6 +28,7 @@ fraction done), the requests finished and those still under way.
 """
 from __future__ import annotations
 
+import bisect
 import heapq
 from array import array
 from typing import Any
@@ -70,11 +71,13 @@ class _Visits:
 class _Station:
     """A runner's entities or a device's servers: when each is free, and what a halted vCPU pays to wake."""
 
-    __slots__ = ("index", "free", "order", "runner", "device", "wake", "poll", "poll_s", "key0")
+    __slots__ = ("index", "free", "order", "runner", "device", "wake", "poll", "poll_s", "key0", "link")
 
-    def __init__(self, index: int, servers: int, runner: Any = None, device: Any = None) -> None:
+    def __init__(self, index: int, servers: int, runner: Any = None, device: Any = None, link: bool = False) -> None:
         self.index, self.runner, self.device = index, runner, device
         self.free = [0.0] * servers
+        #: a disk of several servers: the transfers booked on the link they share, (start, end) in time order
+        self.link: list[tuple[float, float]] | None = [] if link and servers > 1 else None
         #: several servers: (free_at, server) in a heap, the one free the longest (the lowest index of a tie) first
         self.order = [(0.0, k) for k in range(servers)] if servers > 1 else None
         #: (seconds, kind) of a halted vCPU's wakeup, and of one within ``poll_s`` (the halt-poll window)
@@ -142,7 +145,7 @@ class _Network:
         if st is None:
             i = len(self.stations)
             if device:
-                st = _Station(i, owner.servers, device=owner)
+                st = _Station(i, owner.servers, device=owner, link=owner is self.host.disk)
             else:
                 st = _Station(i, len(owner.entities), runner=owner)
                 if owner.wake_work is not None:
@@ -284,7 +287,7 @@ def _walk(net: _Network, customers: list[_Customer], horizon: float) -> None:
     rng = net.host.rng
     shape = 1 / UNIT_WORK_CV[0] ** 2
     gamma, exponential, uniform = rng.gamma, rng.exponential, rng.random
-    c_key, c_scale, c_arr, c_start, c_end = (c.append for c in net.cols)
+    record = tuple(c.append for c in net.cols)
     nk = net.nk
     finished, credits = net.finished, net.credits
     # (time, order, customer): arrivals at the same instant are taken in the order they were booked, as a simulated
@@ -296,79 +299,30 @@ def _walk(net: _Network, customers: list[_Customer], horizon: float) -> None:
         heap.append((cu.t0, i, i))
     heapq.heapify(heap)
     order = len(customers)
-    # the NIC's adaptive receive moderation (kit.sim.devices.InterruptModeration): a request's frames are signalled
-    # at once after a quiet interval, else at the interrupt due one interval after the last; the receive link is one
-    # first-come first-served server, so its completions come in the order they are booked here
-    rx, irq = net.host.nic_rx, net.host.nic_irq
-    delay = irq.delay if irq.adaptive else 0.0
-    last, fire = -float("inf"), -float("inf")
+    irq = _Moderation(net.host)
     while heap:
         t, _, i = heap[0]
         cu = customers[i]
-        slots, pos = cu.slots, cu.pos
-        slot = slots[pos]
-        while slot.station is None:  # the wire
-            t += slot.seconds
-            pos += 1
-            slot = slots[pos]
-        if slot.branch and cu.branch is None:  # the unit is done: does it go to the disk?
-            p = cu.template.disk_ops
-            cu.branch = bool(uniform() < p)
-            if not cu.branch:
-                while slot.branch:
-                    pos += 1
-                    slot = slots[pos]
-                while slot.station is None:
-                    t += slot.seconds
-                    pos += 1
-                    slot = slots[pos]
+        slots = cu.slots
+        t, pos = _next_station(cu, t, uniform)
         if t >= horizon:  # its request (if it began) is under way at the horizon
             if cu.g.primary and cu.t0 < horizon:
                 net.open.append((cu.g.i, cu.t0))
             heapq.heappop(heap)
             continue
-        how, scale = slot.how, 1.0
+        slot = slots[pos]
+        st, how, scale, position = slot.station, slot.how, 1.0, 0.0
         if how == FIXED:
             seconds = slot.seconds
         elif how == UNIT:
             scale = float(gamma(shape, 1 / shape))
             seconds = slot.seconds * scale + cu.template.extra_s
         else:
-            position = cu.template.position
-            seconds = (float(exponential(position)) if position else 0.0) + slot.seconds
-        # book it: the server free the longest (or first) takes it, after a halted vCPU's wakeup
-        st = slot.station
-        servers = st.order
-        if servers is None:
-            k, f = 0, st.free[0]
-        else:
-            f, k = servers[0]
-        if f < t:
-            start = t
-            if st.wake is not None:
-                w = st.poll if st.poll is not None and t - f <= st.poll_s else st.wake
-                start = t + w[0]
-                c_key(st.key0 + k * nk + w[1]), c_scale(1.0), c_arr(t), c_start(t), c_end(start)
-        else:
-            start = f
-        end = start + seconds
-        if servers is None:
-            st.free[0] = end
-        else:
-            heapq.heapreplace(servers, (end, k))
-        c_key(st.key0 + k * nk + slot.kind), c_scale(scale), c_arr(t), c_start(start), c_end(end)
-        if delay and st.device is rx:
-            now = t + (end - t)  # when the simulated run's timeout of end - t, booked at t, fires
-            t = now
-            if now >= last + delay:
-                last = now
-            elif fire > now:  # the interrupt already due takes these frames too
-                t = fire
-            else:  # armed now: it fires after last - now, as a timeout of that length does
-                last = max(last + delay, now)
-                fire = t = now + (last - now)
-        else:
-            t = end
+            mean = cu.template.position
+            position = float(exponential(mean)) if mean else 0.0
+            seconds = slot.seconds if st.link is not None else position + slot.seconds
+        end = _book(st, t, seconds, position, slot.kind, scale, nk, record)
+        t = irq.signal(t, end) if st.device is irq.rx else end
         pos += 1
         n = len(slots)
         while pos < n and slots[pos].station is None:  # the wire back
@@ -388,11 +342,106 @@ def _walk(net: _Network, customers: list[_Customer], horizon: float) -> None:
         if g.primary:
             finished.extend((g.i, cu.t0, t))
         if cu.disk:
-            credits.append((t, slot.station.index, 0))
+            credits.append((t, st.index, 0))
         think = cu.template.think
         cu.pos, cu.branch = 0, None
         cu.t0 = t + (float(exponential(think)) if think else 0.0)
         heapq.heapreplace(heap, (cu.t0, order, i))
+
+
+def _next_station(cu: _Customer, t: float, uniform: Any) -> tuple[float, int]:
+    """When customer ``cu``'s request reaches its next station, and that step: across the wire, and past the disk
+    branch when its unit does not go to the disk (decided, with ``uniform``, when the unit is done)."""
+    slots, pos = cu.slots, cu.pos
+    slot = slots[pos]
+    while slot.station is None:  # the wire
+        t += slot.seconds
+        pos += 1
+        slot = slots[pos]
+    if slot.branch and cu.branch is None:  # the unit is done: does it go to the disk?
+        cu.branch = bool(uniform() < cu.template.disk_ops)
+        if not cu.branch:
+            while slot.branch:
+                pos += 1
+                slot = slots[pos]
+            while slot.station is None:
+                t += slot.seconds
+                pos += 1
+                slot = slots[pos]
+    return t, pos
+
+
+def _book(st: _Station, t: float, seconds: float, position: float, kind: int, scale: float, nk: int,
+          record: tuple) -> float:
+    """Book a visit arriving at ``t`` for ``seconds`` of service and record it: the server free the longest (or
+    first) takes it, after a halted vCPU's wakeup (recorded as a visit of its own). On a disk of several servers
+    the visit positions for ``position`` seconds, then its transfer of ``seconds`` takes the first gap long enough
+    on the shared link, as :meth:`kit.sim.devices.Device.book_request` books it. Returns when the visit ends."""
+    c_key, c_scale, c_arr, c_start, c_end = record
+    servers = st.order
+    if servers is None:
+        k, f = 0, st.free[0]
+    else:
+        f, k = servers[0]
+    if f < t:
+        start = t
+        if st.wake is not None:
+            w = st.poll if st.poll is not None and t - f <= st.poll_s else st.wake
+            start = t + w[0]
+            c_key(st.key0 + k * nk + w[1]), c_scale(1.0), c_arr(t), c_start(t), c_end(start)
+    else:
+        start = f
+    link = st.link
+    if link is None:
+        end = start + seconds
+    else:
+        while link and link[0][1] <= t:  # transfers already over
+            link.pop(0)
+        at = start + position
+        for a, b in link:
+            if at + seconds <= a:
+                break
+            at = max(at, b)
+        end = at + seconds
+        bisect.insort(link, (at, end))
+    if servers is None:
+        st.free[0] = end
+    else:
+        heapq.heapreplace(servers, (end, k))
+    c_key(st.key0 + k * nk + kind), c_scale(scale), c_arr(t), c_start(start), c_end(end)
+    return end
+
+
+class _Moderation:
+    """The NIC's adaptive receive moderation (:class:`kit.sim.devices.InterruptModeration`) as the walk meets it:
+    a request's frames are signalled at once after a quiet interval, else at the interrupt due one interval after
+    the last. The receive link is one first-come first-served server, so its completions come in the order they
+    are booked; ``rx`` is a station's device that none is when there is no moderation to follow."""
+
+    __slots__ = ("rx", "delay", "last", "fire")
+
+    def __init__(self, host: Any) -> None:
+        irq = host.nic_irq
+        self.rx: Any = host.nic_rx if irq.adaptive and irq.delay > 0 else _NOTHING
+        self.delay = irq.delay
+        self.last = self.fire = -float("inf")
+
+    def signal(self, t: float, end: float) -> float:
+        """When the frames that arrived at ``t`` and were received by ``end`` are signalled."""
+        now = t + (end - t)  # when the simulated run's timeout of end - t, booked at t, fires
+        if now >= self.last + self.delay:
+            self.last = now
+            return now
+        if self.fire > now:  # the interrupt already due takes these frames too
+            return self.fire
+        # armed now: it fires after last - now, as a timeout of that length does
+        self.last = max(self.last + self.delay, now)
+        self.fire = now + (self.last - now)
+        return self.fire
+
+
+#: what no station's device is
+_NOTHING = object()
 
 
 def _single(net: _Network, cu: _Customer, horizon: float) -> bool:
@@ -403,7 +452,9 @@ def _single(net: _Network, cu: _Customer, horizon: float) -> bool:
 
     Used when a unit's variation is the only draw (no think time, no disk branch, no positioning time): the draws
     are then a walk's in the same order (NumPy draws an array as it draws its elements one by one), and the times
-    the same sums in the same order. False (nothing drawn, nothing recorded) where it does not apply.
+    the same sums in the same order. Under the NIC's adaptive moderation, only where every request's frames are
+    signalled at once (each reception ends at least one interval after the one before, and the walk's time of it,
+    :meth:`_Moderation.signal`, is the same number). False (nothing drawn, nothing recorded) where it does not apply.
     """
     tpl = cu.template
     slots = tpl.slots
@@ -428,29 +479,40 @@ def _single(net: _Network, cu: _Customer, horizon: float) -> bool:
             return False
         wake, kind = woken
         t = _times(steps, wake)
+        if not _signalled_at_once(net, slots, t, horizon):
+            rng.bit_generator.state = state
+            return False
         if t[-1, -1, 1] >= horizon:
             break
         rng.bit_generator.state = state  # not far enough: the same draws and more
         n *= 2
     served, end = t[:, :, 0], t[:, :, 1]
-    arrive = served - wake
+    arrive = _arrivals(t)
+    # (order, key, scale, arrival, start, end) of the visits, put in the order a walk records them (by request, by
+    # step, a wakeup before its service) so that the host is accounted from the same sums in the same order
+    rows: list[tuple[np.ndarray, ...]] = []
+    width = 2 * len(slots)
     for st in stations:
         m, mine = len(st.free), turns[id(st)]
         for q, i in enumerate(mine):
             s = slots[i]
             server = (np.arange(n) * len(mine) + q) % m
             live = arrive[:, i] < horizon
+            req = np.flatnonzero(live)
             k, a, b, e = server[live], arrive[live, i], served[live, i], end[live, i]
             for code, how in ((1, st.wake), (2, st.poll)):
                 if how is not None:
                     on = kind[live, i] == code
-                    _extend(net, st.key0 + k[on] * net.nk + how[1], 1.0, a[on], a[on], b[on])
-            scale = j[live] if s.how == UNIT else 1.0
-            _extend(net, st.key0 + k * net.nk + s.kind, scale, a, b, e)
+                    rows.append((req[on] * width + 2 * i, st.key0 + k[on] * net.nk + how[1],
+                                 np.ones(int(on.sum())), a[on], a[on], b[on]))
+            scale = j[live] if s.how == UNIT else np.ones(len(k))
+            rows.append((req * width + 2 * i + 1, st.key0 + k * net.nk + s.kind, scale, a, b, e))
         last = [(t_end, r) for r in range(m) for t_end in [_last_end(arrive, end, mine, m, r, horizon)]]
         for t_end, r in last:
             if t_end is not None:
                 st.free[r] = t_end
+    order = np.argsort(np.concatenate([r[0] for r in rows]), kind="stable")
+    _extend(net, *(np.concatenate([r[c] for r in rows])[order] for c in range(1, 6)))
     t0 = np.concatenate([[0.0], end[:-1, -1]])
     done = end[:, -1] < horizon
     g = cu.g
@@ -465,6 +527,23 @@ def _single(net: _Network, cu: _Customer, horizon: float) -> bool:
     return True
 
 
+def _signalled_at_once(net: _Network, slots: list[_Slot], t: np.ndarray, horizon: float) -> bool:
+    """Whether the walk would signal every reception before ``horizon`` at once under the NIC's adaptive moderation
+    (:class:`_Moderation`; true without it): each ends at least one interval after the previous one, and the walk's
+    time of it, ``t + (end - t)``, is its end (``t``: the sums of :func:`_times`)."""
+    irq = _Moderation(net.host)
+    if irq.rx is _NOTHING:
+        return True
+    for i, s in enumerate(slots):
+        if s.station is not None and s.station.device is irq.rx:
+            arrive, end = t[:, i, 0], t[:, i, 1]  # a device has no wakeup: it serves at the arrival
+            live = arrive < horizon
+            arrive, end = arrive[live], end[live]
+            if not (np.array_equal(arrive + (end - arrive), end) and bool(np.all(end[1:] >= end[:-1] + irq.delay))):
+                return False
+    return True
+
+
 def _times(steps: np.ndarray, wake: np.ndarray) -> np.ndarray:
     """When each step's service begins and ends: the cumulative sum of the increments in the order a walk adds
     them (a wakeup, then the service), from time 0."""
@@ -472,6 +551,13 @@ def _times(steps: np.ndarray, wake: np.ndarray) -> np.ndarray:
     inc = np.empty((n, k, 2))
     inc[:, :, 0], inc[:, :, 1] = wake, steps
     return np.cumsum(inc.ravel()).reshape(n, k, 2)
+
+
+def _arrivals(t: np.ndarray) -> np.ndarray:
+    """When each step's request arrives at its station: the sum before its wakeup (:func:`_times`), the walk's
+    time of arrival to the last bit (the service's start less the wakeup need not be)."""
+    flat = t.ravel()
+    return np.concatenate([[0.0], flat[:-1]]).reshape(t.shape)[:, :, 0]
 
 
 def _wakes(stations: list[_Station], turns: dict[int, list[int]],
@@ -491,7 +577,7 @@ def _wakes(stations: list[_Station], turns: dict[int, list[int]],
                 continue
             cols = turns[id(st)]
             m = len(st.free)
-            arrive = (t[:, cols, 0] - wake[:, cols]).ravel()  # the station's visits in order of time
+            arrive = _arrivals(t)[:, cols].ravel()  # the station's visits in order of time
             end = t[:, cols, 1].ravel()
             before = np.concatenate([np.zeros(m), end[:-m]]) if m < len(end) else np.zeros(len(end))
             idle = arrive - before
@@ -625,8 +711,7 @@ def evaluate(host: Any) -> int:
     net = _Network(host)
     customers = _customers(net)
     net.seal()
-    moderated = host.nic_irq.adaptive and host.nic_irq.delay > 0  # the walk follows the interrupts' timing
-    if moderated or not (len(customers) == 1 and _single(net, customers[0], host.duration)):
+    if not (len(customers) == 1 and _single(net, customers[0], host.duration)):
         _walk(net, customers, host.duration)
     rec = net.visits()
     net.cols = tuple(array(c.typecode) for c in net.cols)  # the columns are in ``rec`` now

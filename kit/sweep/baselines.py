@@ -50,12 +50,17 @@ class BaselinePlan:
         self._base: dict[str, str] = {}
         self._made = 0
         probes: dict[str, NativeTask] = {}
+        digests: dict[tuple[str, str], str] = {}  # the content of the files a baseline names, read once per plan
         for k in todo:
-            if specs[k].hypervisor == "native":  # its own baseline
+            spec = specs[k]
+            if spec.hypervisor == "native":  # its own baseline
                 self._ready.append(k)
                 continue
             data = {f: v for f, v in spec_json[k].items() if f != "content"}  # the spec's own JSON form
-            base = self._base[k] = baseline_base(data, False, content_digest(specs[k], neighbor=False))
+            names = (spec.hardware, spec.workload)
+            if names not in digests:
+                digests[names] = content_digest(spec, neighbor=False)
+            base = self._base[k] = baseline_base(data, False, digests[names])
             if self._covered(k):
                 self._ready.append(k)
                 continue

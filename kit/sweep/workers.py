@@ -29,7 +29,7 @@ from ..inputs.spec import Spec
 from ..run import Reporter
 from ..version import __version__
 from .baselines import BaselinePlan, NativeTask
-from .point import METRIC_COLUMNS, run_point
+from .point import METRIC_COLUMNS, result_of
 from .store import Store, SweepStoreError, signals_deferred
 
 __all__ = ["max_workers", "check_workers", "WorkQueue", "Progress", "Inline", "store_records", "FLUSH_SECONDS",
@@ -145,11 +145,12 @@ def _is_dask(executor) -> bool:
 
 
 def _point_task(spec: Spec, baselines: list) -> dict:
-    """What a worker runs for a point: the baselines the sweep made for it known first, then the point."""
+    """What a worker runs for a point: the baselines the sweep made for it known first, then the point's metric
+    columns (:func:`kit.sweep.point.result_of`; the sweep has the point's key and spec columns already)."""
     from ..run import add_baseline
     for b in baselines:
         add_baseline(b)
-    return run_point(spec)
+    return result_of(spec)
 
 
 def _native_task(spec: Spec) -> Any:
