@@ -255,7 +255,9 @@ def analytic() -> None:
         m, sd = float(np.mean(vals)), float(np.std(vals, ddof=1))
         half = t95(REPS - 1) * sd / np.sqrt(REPS)
         a = run(spec, baseline=False).summary["value"].iloc[0]
-        ok = abs(a - m) <= half
+        # a discrete run with no randomness left gives the same value for every seed up to the order of its
+        # floating-point sums: the interval is then a few ulps wide, and agreement is to 1e-9 of the value
+        ok = abs(a - m) <= max(half, 1e-9 * abs(m))
         inside += ok
         total += 1
         ratios.append(t_sim / REPS / t_closed)
