@@ -736,8 +736,8 @@ def _run_edit_run(edit, what="workload", keep_mtime=True, base_file=False, neigh
         if base_file:
             named[what] = str(child)
         kw = dict(hardware=named["hardware"], hypervisor="kvm", workload=named["workload"], duration=0.004)
-        if neighbor:
-            kw.update(workload="spec-int", neighbor=named["workload"], duration=0.2, pcpus=1)
+        if neighbor:  # a catalogue netperf-rr shares the one CPU with the edited neighbour
+            kw.update(workload="netperf-rr", neighbor=named["workload"], pcpus=1)
         spec = kit.Spec.make(**kw)
         first = _rows(kit.run(spec, replications=replications))
         _edit(target, edit(target.read_text()), keep_mtime)
@@ -844,10 +844,14 @@ case("run_scenario twice, a VM's workload edited between", "stale results", api(
 
 
 def _sweep_cli(tmp, sweep_yaml: Path, out: str, *extra):
+    """``hvkit sweep`` into ``tmp/out``, read back. These cases check a point's numbers, not its prediction
+    intervals: ``--no-model-uncertainty`` spares re-simulating each simulated point about 85 times for them (a point
+    with a neighbour runs the discrete engine for 0.2 s, so its intervals alone took minutes)."""
     import pandas as pd
     from kit import cli
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
-        code = cli.main(["sweep", str(sweep_yaml), "-o", str(tmp / out), "--workers", "1", "--no-progress", *extra])
+        code = cli.main(["sweep", str(sweep_yaml), "-o", str(tmp / out), "--workers", "1", "--no-progress",
+                         "--no-model-uncertainty", *extra])
     if code != 0:
         raise RuntimeError(f"hvkit sweep exit {code}: {err.getvalue()[-300:]}")
     return pd.read_parquet(tmp / out)
@@ -866,11 +870,12 @@ def _sweep_edit_rerun(what: str, edit, base_file: bool = False, neighbor: bool =
             child = tmp / f"child-{what}.yaml"
             child.write_text(f"base: {files[what].name}\nid: child-{what}\n")
             named[what] = str(child)
-        wl = f"workload: spec-int, neighbor: {named['workload']}, pcpus: 1" if neighbor else \
+        # the neighbour shares the one CPU with a catalogue netperf-rr: its edit moves the run's transaction rate
+        wl = f"workload: netperf-rr, neighbor: {named['workload']}, pcpus: 1" if neighbor else \
             f"workload: {named['workload']}"
         y = tmp / "s.yaml"
-        y.write_text(f"base: {{hardware: {named['hardware']}, hypervisor: kvm, {wl}, duration: "
-                     f"{0.2 if neighbor else 0.004}, seed: 1, engine: discrete}}\n"
+        y.write_text(f"base: {{hardware: {named['hardware']}, hypervisor: kvm, {wl}, duration: 0.004, seed: 1, "
+                     "engine: discrete}\n"
                      "grid: {hypervisor: [kvm, xen-hvm]}\n")
         first = _sweep_cli(tmp, y, "r.parquet")
         original = files[what].read_text()
