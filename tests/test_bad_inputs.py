@@ -966,7 +966,7 @@ for hw, wl, hv in [("haswell-ep-2014", "fio-randread", "kvm"), ("haswell-ep-2014
                    ("icelake-sp-2021", "fio-randread", "kvm"), ("zen3-epyc-2021", "fio-randread", "kvm"),
                    ("neoverse-n1-2019", "fio-randread", "kvm"), ("sandybridge-ep-2012", "fio-randread", "kvm")]:
     case(f"fio on {hw} ({wl}, {hv}): within the disk's bandwidth or warned", "result checks",
-         argv("run", "--hardware", hw, "--hypervisor", hv, "--workload", wl, "--duration", "0.05", "--json", NO_PI),
+         argv("run", "--hardware", hw, "--hypervisor", hv, "--workload", wl, "--duration", "0.01", "--json", NO_PI),
          check=_disk_ok(hw, wl))
 case("fio-randread on haswell-ep-2014 under kvm: the native baseline above 500 MB/s is named", "result checks",
      argv("run", "--hardware", "haswell-ep-2014", "--hypervisor", "kvm", "--workload", "fio-randread", "--json", NO_PI),
