@@ -736,8 +736,8 @@ def _run_edit_run(edit, what="workload", keep_mtime=True, base_file=False, neigh
         if base_file:
             named[what] = str(child)
         kw = dict(hardware=named["hardware"], hypervisor="kvm", workload=named["workload"], duration=0.004)
-        if neighbor:
-            kw.update(workload="spec-int", neighbor=named["workload"], duration=0.2, pcpus=1)
+        if neighbor:  # a catalogue netperf-rr shares the one CPU with the edited neighbour
+            kw.update(workload="netperf-rr", neighbor=named["workload"], pcpus=1)
         spec = kit.Spec.make(**kw)
         first = _rows(kit.run(spec, replications=replications))
         _edit(target, edit(target.read_text()), keep_mtime)
@@ -844,10 +844,14 @@ case("run_scenario twice, a VM's workload edited between", "stale results", api(
 
 
 def _sweep_cli(tmp, sweep_yaml: Path, out: str, *extra):
+    """``hvkit sweep`` into ``tmp/out``, read back. These cases check a point's numbers, not its prediction
+    intervals: ``--no-model-uncertainty`` spares re-simulating each simulated point about 85 times for them (a point
+    with a neighbour runs the discrete engine for 0.2 s, so its intervals alone took minutes)."""
     import pandas as pd
     from kit import cli
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
-        code = cli.main(["sweep", str(sweep_yaml), "-o", str(tmp / out), "--workers", "1", "--no-progress", *extra])
+        code = cli.main(["sweep", str(sweep_yaml), "-o", str(tmp / out), "--workers", "1", "--no-progress",
+                         "--no-model-uncertainty", *extra])
     if code != 0:
         raise RuntimeError(f"hvkit sweep exit {code}: {err.getvalue()[-300:]}")
     return pd.read_parquet(tmp / out)
@@ -866,11 +870,12 @@ def _sweep_edit_rerun(what: str, edit, base_file: bool = False, neighbor: bool =
             child = tmp / f"child-{what}.yaml"
             child.write_text(f"base: {files[what].name}\nid: child-{what}\n")
             named[what] = str(child)
-        wl = f"workload: spec-int, neighbor: {named['workload']}, pcpus: 1" if neighbor else \
+        # the neighbour shares the one CPU with a catalogue netperf-rr: its edit moves the run's transaction rate
+        wl = f"workload: netperf-rr, neighbor: {named['workload']}, pcpus: 1" if neighbor else \
             f"workload: {named['workload']}"
         y = tmp / "s.yaml"
-        y.write_text(f"base: {{hardware: {named['hardware']}, hypervisor: kvm, {wl}, duration: "
-                     f"{0.2 if neighbor else 0.004}, seed: 1, engine: discrete}}\n"
+        y.write_text(f"base: {{hardware: {named['hardware']}, hypervisor: kvm, {wl}, duration: 0.004, seed: 1, "
+                     "engine: discrete}\n"
                      "grid: {hypervisor: [kvm, xen-hvm]}\n")
         first = _sweep_cli(tmp, y, "r.parquet")
         original = files[what].read_text()
@@ -933,6 +938,10 @@ def _peaks(hw: str):
     return {"disk": v["disk_mbps"] * 1e6, "nic": v["nic_gbps"] * 1e9 / 8, "dram": dram}
 
 
+#: The result checks read a run's value and warnings, not its prediction intervals (each would re-run the spec)
+NO_PI = "--no-model-uncertainty"
+
+
 def _disk_ok(hw: str, wl: str, overrides: dict | None = None):
     """The run's IOPS (and its native baseline's) move at most the profile's disk bandwidth, or carry the warning."""
     w = yaml.safe_load((ROOT / "workloads" / f"{wl}.yaml").read_text())
@@ -957,15 +966,15 @@ for hw, wl, hv in [("haswell-ep-2014", "fio-randread", "kvm"), ("haswell-ep-2014
                    ("icelake-sp-2021", "fio-randread", "kvm"), ("zen3-epyc-2021", "fio-randread", "kvm"),
                    ("neoverse-n1-2019", "fio-randread", "kvm"), ("sandybridge-ep-2012", "fio-randread", "kvm")]:
     case(f"fio on {hw} ({wl}, {hv}): within the disk's bandwidth or warned", "result checks",
-         argv("run", "--hardware", hw, "--hypervisor", hv, "--workload", wl, "--duration", "0.05", "--json"),
+         argv("run", "--hardware", hw, "--hypervisor", hv, "--workload", wl, "--duration", "0.01", "--json", NO_PI),
          check=_disk_ok(hw, wl))
 case("fio-randread on haswell-ep-2014 under kvm: the native baseline above 500 MB/s is named", "result checks",
-     argv("run", "--hardware", "haswell-ep-2014", "--hypervisor", "kvm", "--workload", "fio-randread", "--json"),
+     argv("run", "--hardware", "haswell-ep-2014", "--hypervisor", "kvm", "--workload", "fio-randread", "--json", NO_PI),
      check=_disk_ok("haswell-ep-2014", "fio-randread"))
 for mbps in ("50", "5"):
     case(f"fio-randread with hw.disk_mbps={mbps}: within it or warned", "result checks",
          argv("run", "--hardware", "skylake-sp-2017", "--hypervisor", "kvm", "--workload", "fio-randread",
-              "--duration", "0.05", SET, f"hw.disk_mbps={mbps}", "--json"),
+              "--duration", "0.05", SET, f"hw.disk_mbps={mbps}", "--json", NO_PI),
          check=_disk_ok("skylake-sp-2017", "fio-randread", {"disk_mbps": float(mbps)}))
 
 
@@ -983,7 +992,7 @@ for hw, extra in [("skylake-sp-2017", []), ("p4-xeon-2003", []), ("skylake-sp-20
     gb = float(extra[1].split("=")[1]) if extra else None
     case(f"ttcp on {hw} {' '.join(extra)}: within the line rate or warned", "result checks",
          argv("run", "--hardware", hw, "--hypervisor", "xen-pv" if hw.startswith("p4") else "kvm", "--workload",
-              "ttcp", "--duration", "0.2", *extra, "--json"), check=_nic_ok(hw, gb))
+              "ttcp", "--duration", "0.2", *extra, "--json", NO_PI), check=_nic_ok(hw, gb))
 
 
 def _dram_ok(hw: str):
@@ -997,7 +1006,7 @@ def _dram_ok(hw: str):
 
 for hw in ("skylake-sp-2017", "haswell-ep-2014", "p4-xeon-2003", "xgene-armv8-2014"):
     case(f"STREAM on {hw}: within the DRAM bandwidth or warned", "result checks",
-         argv("run", "--hardware", hw, "--hypervisor", "native", "--workload", "stream", "--vcpus", "4", "--json"),
+         argv("run", "--hardware", hw, "--hypervisor", "native", "--workload", "stream", "--vcpus", "4", "--json", NO_PI),
          check=_dram_ok(hw))
 
 
@@ -1040,13 +1049,13 @@ case("a neighbour-free run of 100 requests at 1.001x native is within its end's 
      check=lambda r: r is None)
 case("qemu-tcg quake3-server on neoverse-n1-2019 for 0.2 s: 1.14x native is named", "result checks",
      argv("run", "--hardware", "neoverse-n1-2019", "--hypervisor", "qemu-tcg", "--workload", "quake3-server",
-          "--duration", "0.2", "--json"),
+          "--duration", "0.2", "--json", NO_PI),
      check=lambda out: _no_nan(out) and (json.loads(out)["relative_performance"] <= 1.0
                                          or bool(json.loads(out)["warnings"])))
 for hv in ("kvm", "xen-hvm", "container-host"):
     case(f"quake3-server under {hv} for 0.2 s: relative above 1 is explained or named", "result checks",
          argv("run", "--hardware", "skylake-sp-2017", "--hypervisor", hv, "--workload", "quake3-server",
-              "--duration", "0.2", "--json"),
+              "--duration", "0.2", "--json", NO_PI),
          check=lambda out: _no_nan(out) and (json.loads(out)["relative_performance"] <= 1.0
                                              or bool(json.loads(out)["warnings"])))
 case("compare --json: every mode above native carries a warning", "result checks",

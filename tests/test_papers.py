@@ -68,6 +68,10 @@ def test_reproduce_and_validate_commands(cli):
     assert all(n in listed for n in PAPERS)
     out = cli("reproduce", "adams-agesen-2006-nanobench", "--json").json()
     assert out["summary"]["rows"] == len(out["rows"])
+    assert "barham-2003-lmbench" in cli("reproduce", "nope").error()
+
+
+@pytest.mark.slow  # every paper's rows again; the fast tier keeps validate's numbers (the golden case, the headline)
+def test_the_validate_command_reports_test_and_fit_rows_per_family(cli):
     text = cli("validate").ok()
     assert "TEST rows" in text and "fit rows" in text and "per family" in text
-    assert "barham-2003-lmbench" in cli("reproduce", "nope").error()

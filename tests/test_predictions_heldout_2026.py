@@ -138,6 +138,7 @@ def test_every_profile_workload_and_mode_exists(files):
         assert set(files[name]["hypervisor"]) <= set(kit.list_hypervisors())
 
 
+@pytest.mark.slow  # five papers' generators, each simulating its small cases: seconds of CPU
 def test_the_generators_still_run_on_small_cases():
     """The files are never recomputed into; the generators still give finite rows with intervals at the current
     model (small cases: a few seeds of short runs)."""
