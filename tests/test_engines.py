@@ -309,13 +309,12 @@ def test_xen_1_0_schedules_with_bvt_and_later_releases_with_credit():
 def test_time_sharing_many_vms_never_raises_their_aggregate():
     """Issue 25: 128 domains on one CPU once reported 1.176 of native, above one domain: the units under way at
     the end were credited by the fraction of their own (varied) work done, which favours short ones. Their
-    aggregate now never rises with their number and never exceeds native alone, in both engines. 20 s: each of
-    128 domains does about 1.5 units' work (in 10 s, less than one each, which is refused)."""
+    aggregate now never rises with their number and never exceeds native alone, in both engines."""
     def aggregate(n, engine):
         s = Spec.make(hardware="p4-xeon-2003", hypervisor="xen-pv", workload="spec-int", vms=n, pcpus=1,
-                      duration=20.0, mode={"release": "2003"}, hw={"memory_gib": 64}, engine=engine, seed=1)
+                      duration=10.0, mode={"release": "2003"}, hw={"memory_gib": 64}, engine=engine, seed=1)
         return run(s, baseline=False).summary["value"].iloc[0]
-    native = run(Spec.make(hardware="p4-xeon-2003", hypervisor="native", workload="spec-int", duration=20.0),
+    native = run(Spec.make(hardware="p4-xeon-2003", hypervisor="native", workload="spec-int", duration=10.0),
                  baseline=False).summary["value"].iloc[0]
     for engine in ("discrete", "hybrid"):
         values = [aggregate(n, engine) for n in (1, 2, 4, 8, 16, 32, 64, 128)]
@@ -337,15 +336,15 @@ def test_units_under_way_count_the_work_they_stand_for():
     assert e.units == pytest.approx(2.6) and e.finished_units == 2.0
 
 
-#: Four STREAM vCPUs under QEMU's translator on one CPU for 2.3 s: 4.49 units of work, 1.12 per vCPU; under this
-#: seed the discrete engine ended no item (each vCPU's first unit drawn longer than its share), the fluid
+#: Four STREAM vCPUs under QEMU's translator on one CPU for 2.3 s: 4.49 units of work, 1.12 per thread; under this
+#: seed the discrete engine ended no item (each thread's first unit drawn longer than its share), the fluid
 #: scheduler ended some under its own
 EDGE = dict(hardware=HW, hypervisor="qemu-tcg", workload="stream", vms=2, vcpus=2, pcpus=1, duration=2.3004273737369045,
             seed=3464482565)
 
 
 def test_both_engines_refuse_by_the_work_done_not_by_which_items_ended():
-    """A CPU-bound run is refused when its work is less than one unit per vCPU, the same rule in both
+    """A CPU-bound run is refused when its work is less than one unit per guest thread, the same rule in both
     engines whatever the unit sizes drawn: above it both answer, within the equivalence's stated accuracy of each
     other (the discrete engine once refused this seed, whose items all ended after the horizon, while the hybrid
     engine answered it), below it both refuse, in the same words."""
@@ -361,7 +360,7 @@ def test_both_engines_refuse_by_the_work_done_not_by_which_items_ended():
     assert values["hybrid"] == pytest.approx(values["discrete"], rel=0.02)
     assert refusals["discrete"] == refusals["hybrid"]
     assert refusals["discrete"].startswith("field 'duration': no unit of stream finished in 1.95536 s of simulated "
-                                           "time: less than a unit's work per vCPU")
+                                           "time: less than one unit's work for each of its 4 guest threads")
 
 
 # ---- the request paths as queues -----------------------------------------------------------------------------

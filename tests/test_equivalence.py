@@ -105,7 +105,7 @@ def _grid() -> dict[str, dict]:
                 share = min(1.0, knobs["pcpus"] / (knobs["vms"] * knobs["vcpus"]))
                 if wl.kind == "cpu":  # each vCPU's CPU time at least three native units (a stream unit is 0.19 s):
                     # a mode somewhat slower must still do one's work, or the case sits at the refusal's edge (less
-                    # than a unit of work per vCPU), where the engines' stated accuracy could decide it
+                    # than a unit of work per thread), where the engines' stated accuracy could decide it
                     duration = max(0.2, 0.1 / share, 3 * unit_s[wl.id] / share)
                 elif wl.params.think_us > 0:  # clients that think between requests: a few of their requests too
                     duration = min(wl.default_duration, max(0.01, 20 * wl.params.think_us * 1e-6))
@@ -218,7 +218,7 @@ def _compare(rows: list[tuple[str, object, object, bool]]) -> dict:
     for name, ref, got, same in rows:
         if isinstance(ref, str) or isinstance(got, str):
             # both engines refuse by the same rule (kit.results.validity.check_measured: a CPU-bound run whose work
-            # is less than a unit per vCPU, whatever items happened to end), so a refusal by one alone fails
+            # is less than a unit per guest thread, whatever items happened to end), so a refusal by one alone fails
             assert isinstance(ref, str) and isinstance(got, str), f"{name}: one engine refused: {ref} / {got}"
             continue
         compared += 1
