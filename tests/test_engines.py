@@ -336,33 +336,6 @@ def test_units_under_way_count_the_work_they_stand_for():
     assert e.units == pytest.approx(2.6) and e.finished_units == 2.0
 
 
-#: Four STREAM vCPUs under QEMU's translator on one CPU for 2.3 s: 4.49 units of work, 1.12 per thread; under this
-#: seed the discrete engine ended no item (each thread's first unit drawn longer than its share), the fluid
-#: scheduler ended some under its own
-EDGE = dict(hardware=HW, hypervisor="qemu-tcg", workload="stream", vms=2, vcpus=2, pcpus=1, duration=2.3004273737369045,
-            seed=3464482565)
-
-
-def test_both_engines_refuse_by_the_work_done_not_by_which_items_ended():
-    """A CPU-bound run is refused when its work is less than one unit per guest thread, the same rule in both
-    engines whatever the unit sizes drawn: above it both answer, within the equivalence's stated accuracy of each
-    other (the discrete engine once refused this seed, whose items all ended after the horizon, while the hybrid
-    engine answered it), below it both refuse, in the same words."""
-    from kit.errors import HvkitError
-    values, refusals = {}, {}
-    for engine in ("discrete", "hybrid"):
-        row = run(Spec.make(**EDGE, engine=engine), baseline=False).summary.iloc[0]
-        assert row["engine"] == engine and not row["error"]
-        values[engine] = row["value"]
-        with pytest.raises(HvkitError) as refused:
-            run(Spec.make(**{**EDGE, "duration": EDGE["duration"] * 0.85}, engine=engine), baseline=False)
-        refusals[engine] = str(refused.value)
-    assert values["hybrid"] == pytest.approx(values["discrete"], rel=0.02)
-    assert refusals["discrete"] == refusals["hybrid"]
-    assert refusals["discrete"].startswith("field 'duration': no unit of stream finished in 1.95536 s of simulated "
-                                           "time: less than one unit's work for each of its 4 guest threads")
-
-
 # ---- the request paths as queues -----------------------------------------------------------------------------
 
 #: Uncontended hosts of request and disk workloads: the queueing path and the discrete engine draw the same numbers
