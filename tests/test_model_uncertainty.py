@@ -92,6 +92,87 @@ def test_constants_are_put_back_where_they_were():
     assert net_costs.TCP_ACK_RX_INSTR[0] == 1500
 
 
+def test_a_module_first_imported_while_a_constant_is_replaced_gets_it_back():
+    """A kit module imported within the block binds the replaced object by name; at the end it gets the constant's
+    own, or it would keep a sample's value (or a recorder of reads) for the rest of the process."""
+    import types
+    from kit.sim import net_costs
+    own = net_costs.TCP_ACK_RX_INSTR
+    name = "kit._imported_within_the_block"
+    try:
+        with constants_replaced({"const.TCP_ACK_RX_INSTR": 3000}):
+            mod = types.ModuleType(name)
+            mod.TCP_ACK_RX_INSTR = net_costs.TCP_ACK_RX_INSTR  # what `from kit.sim.net_costs import ...` binds
+            sys.modules[name] = mod
+            assert mod.TCP_ACK_RX_INSTR[0] == 3000
+        assert mod.TCP_ACK_RX_INSTR is own
+    finally:
+        sys.modules.pop(name, None)
+
+
+def test_a_units_cost_under_other_values_is_not_answered_from_the_cache_of_its_own():
+    """A unit's cost is remembered per process for the model's own values only: under a sample's path lengths or
+    constants it is computed afresh, and what it reads is recorded, whatever the process computed before."""
+    from kit.costs.codepaths import path_reads
+    from kit.sim.mode_costs import costing_for
+    from kit.sim import unit_costs
+    res = resolve(kit.Spec.make(hardware="sandybridge-ep-2012", hypervisor="kvm", workload="kernel-build",
+                                mode={"memory": "shadow"}))
+
+    def unit() -> float:
+        return costing_for(res.hw, res.mode, res.workload).unit().total
+
+    unit_costs._UNITS.clear()
+    with path_reads() as fresh:
+        unit()
+    with applied({"path.kvm.shadow_pf": 1e6}):
+        slow = unit()
+    own = unit()  # now remembered
+    with applied({"path.kvm.shadow_pf": 1e6}):
+        assert unit() == slow > own
+    with path_reads() as again:
+        assert unit() == own
+    assert "kvm.shadow_pf" in fresh and again == fresh
+    with applied({"path.kvm.shadow_pf": 1e6}):
+        unit_costs._UNITS.clear()
+        unit()
+    assert unit() == own  # nothing computed under the sample's values was left behind
+
+
+#: One macro row's interval, printed to the digit, optionally after a run of the same mode with intervals at another
+#: seed and duration (what a notebook or a user may have asked the process before)
+_ROW_INTERVAL = """
+import sys
+import kit
+from kit.papers import coverage, load_published
+if sys.argv[1] == "after-a-run":
+    kit.run(kit.Spec.make(hardware="sandybridge-ep-2012", hypervisor="kvm-sriov", workload="ttcp",
+                          mode={"interrupts": "eli"}, params={"direction": "rx"}, duration=1.2, seed=7),
+            model_uncertainty=True)
+pub = load_published()
+row = coverage.macro_intervals(pub[pub["id"] == "eli2012:sriov-eli"]).iloc[0]
+print(repr([float(row[c]) for c in row.index if c.startswith(("low_", "high_"))]), row["dominant"])
+"""
+
+
+@pytest.mark.slow
+def test_a_macro_rows_interval_is_the_same_in_any_process():
+    """Same row, same seed: the same interval to the digit in a fresh process and in one with another hash seed that
+    ran the same mode at another seed and duration first (the screening and the units' costs were once cached on
+    less than what decides them, so the second process answered from the first run's)."""
+    import os
+    import subprocess
+    got = []
+    for hash_seed, history in (("1", "fresh"), ("2", "after-a-run")):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        r = subprocess.run([sys.executable, "-c", _ROW_INTERVAL, history], env=env, capture_output=True, text=True,
+                           timeout=600)
+        assert r.returncode == 0, r.stderr[-2000:]
+        got.append(r.stdout.strip())
+    assert got[0] == got[1]
+    assert got[0].startswith("[") and "kernel_cpi" in got[0]
+
+
 def test_what_a_result_does_not_read_is_not_sampled():
     """The I/O costs of a CPU-bound closed form are never read, so never varied."""
     _, params = closed_form_value(resolve(kit.Spec.make(**STREAM)))

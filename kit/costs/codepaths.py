@@ -223,6 +223,29 @@ def overrides_in_force() -> str:
         return ""
     return ";".join([f"{k}={v!r}" for k, v in sorted(over.items())] + list(tags))
 
+#: How many blocks of the current context replace or watch the model's module constants; see :func:`values_altered`.
+_ALTERED: ContextVar[int] = ContextVar("hvkit_values_altered", default=0)
+
+
+@contextmanager
+def values_altered() -> Iterator[None]:
+    """Within the ``with`` block, the model's module constants are not its own (other values, or values that record
+    their reads: :mod:`kit.uncertainty.overrides`), so :func:`model_as_given` is false."""
+    token = _ALTERED.set(_ALTERED.get() + 1)
+    try:
+        yield
+    finally:
+        _ALTERED.reset(token)
+
+
+def model_as_given() -> bool:
+    """Whether the model's own values are in force and nothing records what is read: no path length overridden
+    (:func:`path_overrides`), no read recorded (:func:`path_reads`), no module constant replaced
+    (:func:`values_altered`). A cache that keys on the hardware, mode and workload alone (a unit's cost,
+    :mod:`kit.sim.unit_costs`) may answer and remember only then: an answer computed under a sample's values, or
+    one that skips the reads a result records, would depend on what the process computed before."""
+    return not _OVERRIDES.get() and _READS.get() is None and not _ALTERED.get()
+
 
 @contextmanager
 def path_reads() -> Iterator[set[str]]:

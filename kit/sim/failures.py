@@ -518,7 +518,7 @@ def client_outage(windows: Sequence[Window]) -> float:
     TCP retransmission that comes after that (RFC 6298's doubling timer: a VM restarted answers the retransmission
     and the client reconnects)."""
     worst = 0.0
-    for path in {w.path for w in windows}:
+    for path in sorted({w.path for w in windows}):
         spans = sorted((w.start, w.end) for w in windows if w.path == path)
         start, end = spans[0]
         for s, e in spans[1:]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import gc
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import simpy
@@ -190,7 +191,7 @@ class Host:
         self._fluid_switches = isinstance(self.sched, FluidScheduler) and self.contended and len(self.plans) > 1
         self._pool_active = [0] * len(self.sched.pools)
         self._pool_vm_active: list[dict[int, int]] = [dict() for _ in self.sched.pools]
-        self._extra_works: dict[tuple, Work] = {}  # keyed by (work, units, level, guest) or ("switch", runner)
+        self._extra_works: dict[tuple, Any] = {}  # (work, units, level, guest) -> (work, its extra); ("switch", runner) -> work
         self._watch = bool(self.contention is not None or self._fluid_switches
                            or any(m.cow_per_unit() > 0 for m in self.memory.vms))
 
@@ -348,7 +349,8 @@ class Host:
         # switches come at a rate per second of CPU, so they scale with the item as its own work does; copy-on-write
         # breaks come per unit, so their share of the work depends on the item's scale (which then keys the cache)
         key = (id(item.work), item.units, extra, id(g), item.scale if g.cow_work is not None else None)
-        w = self._extra_works.get(key)
+        hit = self._extra_works.get(key)  # the entry keeps the work, so that its id is never another object's
+        w = hit[1] if hit is not None and hit[0] is item.work else None
         if w is None:
             w = item.work
             if extra:
@@ -357,7 +359,7 @@ class Host:
             if g.cow_work is not None:
                 w = w.plus(g.cow_work, g.cow * item.units / item.scale)
             if len(self._extra_works) < 4096:
-                self._extra_works[key] = w
+                self._extra_works[key] = (item.work, w)
         return Item(w, item.done, item.units, item.then, item.scale)
 
     def _switch_work(self, runner: Runner) -> Work:

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from ..costs.codepaths import instructions, overrides_in_force
+from ..costs.codepaths import instructions, model_as_given
 from ..costs.interrupt_events import guest_rearms_timer
 from ..costs.memory_events import SOFTMMU_TLB_ENTRIES, thp_applies
 from ..costs.model import CostModel
@@ -72,8 +72,9 @@ def cached(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-#: Units of recent costings: (costing class, hardware, mode, workload, kb, packets, the path lengths and constants
-#: replaced in force) -> (hardware, workload, unit). A mode is compared by value (equal compositions cost the same); the hardware and workload objects by identity, and kept,
+#: Units of recent costings under the model's own values: (costing class, hardware, mode, workload, kb, packets) ->
+#: (hardware, workload, unit). A mode is
+#: compared by value (equal compositions cost the same); the hardware and workload objects by identity, and kept,
 #: so that an id is never another object's: the modes, replications and baselines of one spec share them, and a
 #: hardware that records what it is asked (a native baseline's) is a new object, never answered from here.
 _UNITS: dict[tuple, tuple[Any, Any, Any]] = {}
@@ -122,9 +123,13 @@ class UnitCosts:
     def unit(self, kb: float = 0.0, packets: float = 1.0) -> Work:
         """Native events of one unit of work under the mode (no I/O notifications); ``packets`` scales the unit's
         per-packet kernel instructions (a stream's stack runs them per segment, not per frame). The same unit for the
-        same hardware, mode, workload and arguments is computed once per process (``_UNITS``)."""
+        same hardware, mode, workload and arguments is computed once per process (``_UNITS``), while the model's own
+        values are in force (:func:`~kit.costs.codepaths.model_as_given`; a sample's path lengths or constants, or
+        reads being recorded, compute it afresh and leave no entry)."""
+        if not model_as_given():
+            return self._unit(kb, packets)
         try:
-            key: tuple | None = (type(self), id(self.hw), self.mode, id(self.wl), kb, packets, overrides_in_force())
+            key: tuple | None = (type(self), id(self.hw), self.mode, id(self.wl), kb, packets)
             hit = _UNITS.get(key)  # type: ignore[arg-type]
         except TypeError:  # a mode part that cannot be hashed: computed every time
             key, hit = None, None

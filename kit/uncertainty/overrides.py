@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..costs.codepaths import path_overrides, path_reads, values_tagged
+from ..costs.codepaths import path_overrides, path_reads, values_altered, values_tagged
 from .parameters import Constant, constants
 
 __all__ = ["HardwareView", "WorkloadView", "constants_replaced", "constant_reads", "applied", "reads",
@@ -98,8 +98,9 @@ class _Read(tuple):
         return tuple.__iter__(self)
 
 
-#: (loaded modules, the constants' objects) -> their holders: the scan is redone when a module is loaded
-_HOLDERS: dict[tuple[int, frozenset[int]], dict[int, list[tuple[Any, str]]]] = {}
+#: (loaded modules, the constants' objects) -> (the objects, kept so that an id is never another's, their holders):
+#: the scan is redone when a module is loaded
+_HOLDERS: dict[tuple[int, frozenset[int]], tuple[list[Any], dict[int, list[tuple[Any, str]]]]] = {}
 _KIT_MODULES: list = [-1, []]  # (len(sys.modules) when listed, the loaded kit modules)
 
 
@@ -115,8 +116,8 @@ def _holders(objs: list[Any]) -> dict[int, list[tuple[Any, str]]]:
     mods = _kit_modules()
     key = (len(sys.modules), frozenset(id(o) for o in objs))
     hit = _HOLDERS.get(key)
-    if hit is not None:
-        return hit
+    if hit is not None and len(hit[0]) == len(objs) and all(any(a is b for b in hit[0]) for a in objs):
+        return hit[1]
     wanted: dict[int, list[tuple[Any, str]]] = {id(o): [] for o in objs}
     for mod in mods:
         for attr, v in list(vars(mod).items()):
@@ -125,13 +126,19 @@ def _holders(objs: list[Any]) -> dict[int, list[tuple[Any, str]]]:
                 found.append((mod, attr))
     if len(_HOLDERS) > 256:
         _HOLDERS.clear()
-    _HOLDERS[key] = wanted
+    _HOLDERS[key] = (list(objs), wanted)
     return wanted
 
 
 @contextlib.contextmanager
 def _replaced(new: Mapping[Constant, Any]) -> Iterator[None]:
-    """Within the block, each constant stands for the object given (a tuple of the same shape)."""
+    """Within the block, each constant stands for the object given (a tuple of the same shape). A kit module first
+    imported within the block, which bound a replaced object by name, gets the constant's own object back at the end
+    (otherwise it would keep a sample's value, or a recorder of reads, for the rest of the process)."""
+    if not new:
+        yield
+        return
+    loaded = len(sys.modules)
     undo: list[tuple[Any, str, Any]] = []  # (module or table, attribute or key, old object)
     olds = {c: getattr(sys.modules[c.module], c.attr) for c in new if c.entry is None}
     holders = _holders(list(olds.values()))
@@ -147,13 +154,20 @@ def _replaced(new: Mapping[Constant, Any]) -> Iterator[None]:
                 table = getattr(mod, c.attr)
                 undo.append((table, c.entry, table[c.entry]))
                 table[c.entry] = obj
-        yield
+        with values_altered():  # no process-wide cache of costs answers or remembers meanwhile
+            yield
     finally:
         for holder, attr, old in reversed(undo):
             if isinstance(holder, dict):
                 holder[attr] = old
             else:
                 setattr(holder, attr, old)
+        if len(sys.modules) != loaded:  # modules imported within the block
+            back = {id(obj): olds[c] for c, obj in new.items() if c.entry is None}
+            for mod in _kit_modules():
+                for attr, v in list(vars(mod).items()):
+                    if id(v) in back and any(v is obj for obj in new.values()):
+                        setattr(mod, attr, back[id(v)])
 
 
 @functools.cache

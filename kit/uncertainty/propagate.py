@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -375,16 +374,24 @@ def spec_duration(spec: Any) -> float:
     return resolve(spec).duration
 
 
-#: In-process screening results: a spec (without its seed and duration) -> its parameters ranked by effect
+#: In-process screening results: what decides them (the spec with its seed, the screening duration, the parameters
+#: screened; its files' content is in the spec's resolution) -> the parameters ranked by effect
 _SCREENS: dict[str, list[tuple[float, str]]] = {}
+#: Most screening results remembered
+SCREENS_CACHED = 256
 
 
 def _screen(evaluate: Evaluate, spec: Any, params: Sequence[Parameter], duration: float,
             base: float) -> list[tuple[float, str]]:
     """Each parameter's effect on ``spec``'s metric, one at a time at its high bound, in a simulation of
     ``duration`` with the same seed (so that a parameter that does not move the run leaves it bit for bit the
-    same): ``(|log ratio|, name)``, largest first. Cached per spec."""
-    key = spec.replace(seed=0, duration=None).key("screen")
+    same): ``(|log ratio|, name)``, largest first. Cached on everything that decides it: the spec with its seed, the
+    duration, the parameters and their bounds, and the content of the files the spec names (a screen of another
+    seed or duration would rank them differently, and an answer would then depend on what the process ran
+    before)."""
+    from ..inputs.resolve import content_digest
+    key = spec.replace(duration=duration).key("screen " + content_digest(spec) + repr(
+        [(p.name, p.bounds) for p in params]))
     if key in _SCREENS:
         return _SCREENS[key]
     out = []
@@ -392,6 +399,8 @@ def _screen(evaluate: Evaluate, spec: Any, params: Sequence[Parameter], duration
         v, _ = _run_short(evaluate, spec, duration, {p.name: p.bounds[1]})
         out.append((abs(math.log(v / base)) if v > 0 and base > 0 else math.inf, p.name))
     out.sort(reverse=True)
+    if len(_SCREENS) >= SCREENS_CACHED:
+        _SCREENS.pop(next(iter(_SCREENS)))
     _SCREENS[key] = out
     return out
 
@@ -424,7 +433,6 @@ def sampled_intervals(specs: Sequence[Any], evaluate: Evaluate, quantities: Call
         chooses among the parameters that move those).
     """
     n = samples or SIM_SAMPLES[0]
-    t0 = time.perf_counter()
     short, groups, base, ranks = [], [], {}, []
     for k, sp in enumerate(specs):
         d = spec_duration(sp)
@@ -468,7 +476,7 @@ def sampled_intervals(specs: Sequence[Any], evaluate: Evaluate, quantities: Call
         order = sorted((j for j, p in enumerate(params) if p.name in mine), key=lambda j: -mine[params[j].name])
         candidates = order[:CANDIDATES[0]]
         how = (f"of simulations of {short[uses(i)[0]].duration:.3g} s with the run's seed; {len(mine)} of them move "
-               f"it when moved alone ({time.perf_counter() - t0:.1f} s for every result)")
+               "it when moved alone")
         q0 = quantities(base, i)
         per_q = {}
         for q, full in nom.items():
