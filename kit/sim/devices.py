@@ -12,6 +12,21 @@ __all__ = ["Device", "DISK_SERVERS", "BlkbackDispatch", "BLKBACK_BATCH", "BLKBAC
 DISK_SERVERS = ({"hdd": 1, "flash": 16}, "estimated, because an NVMe SSD serves tens of requests in parallel across its channels while a disk head serves one; a profile whose random service time is under 1 ms is taken as flash; fixed because the number of requests a device serves at once is a structural choice of the device model (one head; a flash controller's channels), varied by another disk profile rather than sampled")
 
 
+
+def book_link(link: list[tuple[float, float]], now: float, ready: float, transfer: float) -> float:
+    """Book ``transfer`` seconds on a disk's shared link (``link``: the sorted (start, end) of transfers booked),
+    in the first gap at or after ``ready``, forgetting transfers over by ``now``; returns when it ends."""
+    while link and link[0][1] <= now:  # transfers already over
+        link.pop(0)
+    at = ready
+    for a, b in link:
+        if at + transfer <= a:
+            break
+        at = max(at, b)
+    end = at + transfer
+    bisect.insort(link, (at, end))
+    return end
+
 class Device:
     """A first-come first-served device queue (NIC direction or disk) with ``servers`` parallel servers.
 
@@ -72,16 +87,7 @@ class Device:
         now = self.env.now
         k = min(range(self.servers), key=self.free_at.__getitem__)
         start = max(now, self.free_at[k])
-        link = self.link_busy
-        while link and link[0][1] <= now:  # transfers already over
-            link.pop(0)
-        at = start + position
-        for a, b in link:
-            if at + transfer <= a:
-                break
-            at = max(at, b)
-        end = at + transfer
-        bisect.insort(link, (at, end))
+        end = book_link(self.link_busy, now, start + position, transfer)
         self.free_at[k] = end
         self.busy += end - start
         self.served += 1

@@ -28,7 +28,6 @@ fraction done), the requests finished and those still under way.
 """
 from __future__ import annotations
 
-import bisect
 import heapq
 from array import array
 from typing import Any
@@ -38,6 +37,7 @@ import numpy as np
 from .drivers import UNIT_WORK_CV
 from .stopping import STOP_KINDS, Stopper
 from .work import IDLE
+from .devices import book_link
 from .request_network import DISK, FIXED, UNIT, _Visits, _Station, _Network, _Slot, _Customer, _customers
 
 __all__ = ["evaluate", "class_counts"]
@@ -164,15 +164,7 @@ def _book(st: _Station, t: float, seconds: float, position: float, kind: int, sc
     if link is None:
         end = start + seconds
     else:
-        while link and link[0][1] <= t:  # transfers already over
-            link.pop(0)
-        at = start + position
-        for a, b in link:
-            if at + seconds <= a:
-                break
-            at = max(at, b)
-        end = at + seconds
-        bisect.insort(link, (at, end))
+        end = book_link(link, t, start + position, seconds)
     if servers is None:
         st.free[0] = end
     else:
